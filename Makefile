@@ -1,0 +1,164 @@
+# ifctl: the InfraFabric operations console.
+#
+#   make deps     install missing Debian packages (apt-get; sudo when not root)
+#   make          build build/ifctl
+#   make check    deps, build, then every test (unit, cli, integ, tui)
+#   make bench    deps, build, then the benchmarks under bench/
+#   make run      deps, build, start the local server, show the fleet
+#   make install  PREFIX=/usr/local DESTDIR=
+#
+# V=1 prints full commands; SANITIZE=address,undefined builds into
+# build-san/ with sanitizers.
+
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+DATADIR  ?= $(PREFIX)/share/ifctl
+BASHCOMP ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMP  ?= $(PREFIX)/share/zsh/vendor-completions
+FISHCOMP ?= $(PREFIX)/share/fish/vendor_completions.d
+
+VERSION  := 0.1.0
+PKGS     := libnats libcjson yaml-0.1 sqlite3 libsodium ncursesw
+DEB_PKGS := gcc make pkg-config libnats-dev nats-server libcjson-dev \
+	    libyaml-dev libsqlite3-dev libsodium-dev libncurses-dev \
+	    libcmocka-dev tmux bubblewrap libseccomp-dev wabt
+
+BUILD := build$(if $(SANITIZE),-san)
+
+CFLAGS  ?= -O2 -g
+WARN    := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wformat=2 -Wvla -Wpointer-arith -Wundef \
+	   -Wcast-align -Wwrite-strings -Wnull-dereference -Werror
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CPPFLAGS := -D_GNU_SOURCE -DIFCTL_VERSION='"$(VERSION)"' -Isrc $(CPPFLAGS)
+ALL_CFLAGS   := $(WARN) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
+ALL_LDFLAGS  := $(LDFLAGS)
+LIBS         := $(PKG_LIBS) -lpthread -lm
+ifneq ($(SANITIZE),)
+ALL_CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+ALL_LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+CORE_SRC := $(wildcard src/core/*.c)
+CMD_SRC  := $(wildcard src/cmd/*.c)
+TUI_SRC  := $(wildcard src/tui/*.c)
+CORE_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/%.o)
+CMD_OBJ  := $(CMD_SRC:src/%.c=$(BUILD)/%.o) $(TUI_SRC:src/%.c=$(BUILD)/%.o)
+UNIT_SRC := $(wildcard tests/unit/test-*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+INTEG_SRC := $(wildcard tests/integ/test-*.c)
+INTEG_BIN := $(INTEG_SRC:tests/integ/%.c=$(BUILD)/tests/%)
+HELPER_OBJ := $(BUILD)/tests/harness.o
+IFCTL := $(BUILD)/ifctl
+
+.PHONY: all deps check test test-unit test-cli test-integ bench run install \
+	uninstall clean layering
+all: $(IFCTL) $(BUILD)/freeport
+
+$(BUILD)/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libcore.a: $(CORE_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)$(AR) rcs $@ $^
+
+$(IFCTL): $(CMD_OBJ) $(BUILD)/libcore.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)ln -sf ifctl $(BUILD)/if
+
+$(BUILD)/tests/%.o: tests/helper/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/helper $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/test-%: tests/unit/test-%.c $(BUILD)/libcore.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/helper $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+		$(BUILD)/libcore.a $(LIBS) -lcmocka
+
+$(BUILD)/tests/test-%: tests/integ/test-%.c $(HELPER_OBJ) $(BUILD)/libcore.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/helper $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+		$(HELPER_OBJ) $(BUILD)/libcore.a $(LIBS) -lcmocka
+
+$(BUILD)/freeport: tests/helper/freeport.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
+
+deps:
+	@missing=""; \
+	for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' \
+			|| missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then \
+		echo "deps: all $(words $(DEB_PKGS)) packages present"; exit 0; \
+	fi; \
+	echo "deps: installing$$missing"; \
+	sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$sudo apt-get update -qq && \
+	$$sudo apt-get install -y -qq --no-install-recommends $$missing
+
+# check and run install what is missing first, then re-read this Makefile
+# so that pkg-config sees the freshly installed libraries.
+check: deps
+	$(Q)$(MAKE) --no-print-directory test
+
+test: all $(UNIT_BIN) $(INTEG_BIN) layering
+	$(Q)tests/run-tests $(BUILD)
+
+layering:
+	$(Q)tests/layering.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bench/run $(BUILD)
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(IFCTL) up
+	$(Q)$(IFCTL) status
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(DATADIR)/themes $(DESTDIR)$(DATADIR)/schemas \
+		$(DESTDIR)$(BASHCOMP) $(DESTDIR)$(ZSHCOMP) $(DESTDIR)$(FISHCOMP)
+	install -m 755 $(IFCTL) $(DESTDIR)$(BINDIR)/ifctl
+	ln -sf ifctl $(DESTDIR)$(BINDIR)/if
+	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1
+	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5
+	install -m 644 man/*.7 $(DESTDIR)$(MANDIR)/man7
+	install -m 644 schemas/*.json $(DESTDIR)$(DATADIR)/schemas
+	-install -m 644 themes/*.yaml $(DESTDIR)$(DATADIR)/themes 2>/dev/null
+	$(IFCTL) completion bash > $(DESTDIR)$(BASHCOMP)/ifctl
+	$(IFCTL) completion zsh > $(DESTDIR)$(ZSHCOMP)/_ifctl
+	$(IFCTL) completion fish > $(DESTDIR)$(FISHCOMP)/ifctl.fish
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/ifctl $(DESTDIR)$(BINDIR)/if \
+		$(DESTDIR)$(BASHCOMP)/ifctl $(DESTDIR)$(ZSHCOMP)/_ifctl \
+		$(DESTDIR)$(FISHCOMP)/ifctl.fish
+	rm -rf $(DESTDIR)$(DATADIR)
+	cd man && for m in *.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$$m; done
+	cd man && for m in *.5; do rm -f $(DESTDIR)$(MANDIR)/man5/$$m; done
+	cd man && for m in *.7; do rm -f $(DESTDIR)$(MANDIR)/man7/$$m; done
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,188 @@
+/* ifctl config init|show|validate. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "core/buf.h"
+#include "core/util.h"
+
+/* The file a config subcommand works on: argument, --config, or the default. */
+static char *
+target_path(struct cmd_ctx *ctx)
+{
+	if (ctx->argc > 0)
+		return xstrdup(ctx->argv[0]);
+	return xstrdup(ctx->config_path);
+}
+
+static bool
+is_secret(const struct cfg_key *k)
+{
+	return strstr(k->name, "password") || strstr(k->name, "token");
+}
+
+static enum status
+run_init(struct cmd_ctx *ctx)
+{
+	struct buf text = BUF_INIT;
+	char *path = target_path(ctx), *dir, *slash;
+	struct rowset *rs;
+	enum status st = ST_OK;
+	size_t r;
+
+	st = check_record(&ctx->op, "file absent or --force",
+			  access(path, F_OK) == 0 && !cmd_flag(ctx, "force") ?
+			  err_set(&ctx->err, ST_EXISTS, "'%s' already exists (use --force "
+				  "to overwrite)", path) : ST_OK,
+			  ctx->err.code == ST_EXISTS ? ctx->err.msg : path);
+	if (st != ST_OK || ctx->op.falsify)
+		goto out;
+	dir = xstrdup(path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		st = mkdir_p(dir, 0700, &ctx->err);
+	}
+	free(dir);
+	config_template(&text);
+	if (st == ST_OK)
+		st = write_file_atomic(path, text.s, text.len, 0600, &ctx->err);
+	if (st == ST_OK) {
+		rs = rows_new("config");
+		rs->single = true;
+		rows_col(rs, "written", COL_TEXT, 0);
+		r = rows_add(rs);
+		rows_set(rs, r, 0, path);
+		doc_add(&ctx->out, rs);
+	}
+out:
+	buf_release(&text);
+	free(path);
+	return st;
+}
+
+static void
+source_text(const struct config *c, enum cfg_id id, struct buf *out)
+{
+	switch (c->source[id]) {
+	case CFG_SRC_FILE:
+		buf_addf(out, "%s:%d", c->file, c->line[id]);
+		break;
+	case CFG_SRC_ENV:
+		buf_addf(out, "env %s", config_key(id)->env);
+		break;
+	default:
+		buf_adds(out, config_source_name(c->source[id]));
+	}
+}
+
+static enum status
+run_show(struct cmd_ctx *ctx)
+{
+	struct rowset *rs = rows_new("config");
+	bool defaults = cmd_flag(ctx, "defaults");
+	struct buf src = BUF_INIT;
+	size_t i, r;
+
+	rows_col(rs, "key", COL_TEXT, 0);
+	rows_col(rs, "value", COL_TEXT, 0);
+	rows_col(rs, "source", COL_TEXT, 0);
+	rows_col(rs, "type", COL_TEXT, COL_WIDE);
+	rows_col(rs, "env", COL_TEXT, COL_WIDE);
+	rows_col(rs, "bounds", COL_TEXT, COL_WIDE);
+	rows_col(rs, "help", COL_TEXT, COL_WIDE);
+	for (i = 0; i < CK__COUNT; i++) {
+		const struct cfg_key *k = config_key((enum cfg_id)i);
+		const char *v = defaults ? k->def : cfg_str(&ctx->cfg, (enum cfg_id)i);
+
+		r = rows_add(rs);
+		rows_set(rs, r, 0, k->name);
+		rows_set(rs, r, 1, is_secret(k) && *v && !defaults ? "********" : v);
+		buf_reset(&src);
+		if (defaults)
+			buf_adds(&src, "default");
+		else
+			source_text(&ctx->cfg, (enum cfg_id)i, &src);
+		rows_set(rs, r, 2, src.s);
+		rows_set(rs, r, 3, config_type_name(k->type));
+		rows_set(rs, r, 4, k->env);
+		if (k->type == CFG_INT)
+			rows_setf(rs, r, 5, "%lld..%lld", (long long)k->min, (long long)k->max);
+		else if (k->type == CFG_ENUM)
+			rows_set(rs, r, 5, k->choices);
+		rows_set(rs, r, 6, k->help);
+	}
+	buf_release(&src);
+	doc_add(&ctx->out, rs);
+	return ST_OK;
+}
+
+static enum status
+run_validate(struct cmd_ctx *ctx)
+{
+	struct cfg_problems probs = { 0 };
+	struct config c;
+	struct rowset *rs = rows_new("problems");
+	char *path = target_path(ctx);
+	enum status st;
+	size_t i, r;
+
+	rows_col(rs, "problem", COL_TEXT, 0);
+	ctx->output_on_error = true;
+	config_init(&c);
+	st = config_load_file(&c, path, &probs, &ctx->err);
+	for (i = 0; i < probs.n; i++) {
+		r = rows_add(rs);
+		rows_set(rs, r, 0, probs.v[i].msg);
+		check_record(&ctx->op, "valid", probs.v[i].code, probs.v[i].msg);
+	}
+	if (st == ST_OK)
+		check_record(&ctx->op, "valid", ST_OK, path);
+	if (probs.n > 1)
+		err_set(&ctx->err, st, "%zu problems in '%s'; the first: %s", probs.n, path,
+			probs.v[0].msg);
+	doc_add(&ctx->out, rs);
+	cfg_problems_release(&probs);
+	config_release(&c);
+	free(path);
+	if (st != ST_OK && probs.n == 0)
+		doc_release(&ctx->out);	/* unreadable file: the error says it all */
+	return ctx->op.falsify ? ST_OK : st;
+}
+
+static const struct cmd_opt init_opts[] = {
+	{ "force", 'f', NULL, "overwrite an existing file" },
+	{ NULL, 0, NULL, NULL },
+};
+static const struct cmd_opt show_opts[] = {
+	{ "defaults", 0, NULL, "show every key at its default instead of the effective value" },
+	{ NULL, 0, NULL, NULL },
+};
+
+static const struct cmd_entry config_init_entry = {
+	.name = "init", .args = "[FILE] [--force]",
+	.summary = "write a commented configuration file with every key at its default",
+	.flags = CMD_MUTATES | CMD_OWN_CONFIG, .opts = init_opts, .run = run_init,
+};
+static const struct cmd_entry config_show_entry = {
+	.name = "show", .args = "[--defaults]",
+	.summary = "show every key, its effective value and where it came from",
+	.opts = show_opts, .run = run_show,
+};
+static const struct cmd_entry config_validate_entry = {
+	.name = "validate", .args = "[FILE]",
+	.summary = "check a configuration file and list every problem with its line",
+	.flags = CMD_OWN_CONFIG, .run = run_validate,
+};
+static const struct cmd_entry *const config_subs[] = {
+	&config_init_entry, &config_show_entry, &config_validate_entry, NULL,
+};
+
+const struct cmd_entry cmd_config_entry = {
+	.name = "config",
+	.args = "init|show|validate",
+	.summary = "create, show and validate the configuration",
+	.subs = config_subs,
+};

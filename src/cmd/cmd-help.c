@@ -1,0 +1,66 @@
+/* ifctl help [COMMAND [SUBCOMMAND]], ifctl help errors. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+
+/* The error catalogue as rows: the same table the errors come from. */
+static void
+errors_rows(struct cmd_ctx *ctx)
+{
+	struct rowset *rs = rows_new("errors");
+	int i;
+	size_t r;
+
+	rows_col(rs, "code", COL_TEXT, 0);
+	rows_col(rs, "exit", COL_NUM, 0);
+	rows_col(rs, "summary", COL_TEXT, 0);
+	rows_col(rs, "remedy", COL_TEXT, COL_WIDE);
+	for (i = 0; i < ST__COUNT; i++) {
+		const struct status_info *si = status_info((enum status)i);
+		r = rows_add(rs);
+		rows_set(rs, r, 0, si->name);
+		rows_setf(rs, r, 1, "%d", si->exit_code);
+		rows_set(rs, r, 2, si->text);
+		rows_set(rs, r, 3, si->remedy);
+	}
+	doc_add(&ctx->out, rs);
+}
+
+static enum status
+run_help(struct cmd_ctx *ctx)
+{
+	const struct cmd_entry *c = NULL, *parent = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (ctx->argc >= 1 && strcmp(ctx->argv[0], "errors") == 0) {
+		errors_rows(ctx);
+		return ST_OK;
+	}
+	if (ctx->argc >= 1 && !(c = cmd_find(cmd_table, ctx->argv[0], "", &ctx->err)))
+		return ctx->err.code;
+	if (ctx->argc >= 2) {
+		if (!c->subs)
+			return err_set(&ctx->err, ST_USAGE, "'%s' has no subcommands", c->name);
+		parent = c;
+		if (!(c = cmd_find(c->subs, ctx->argv[1], "", &ctx->err)))
+			return ctx->err.code;
+	}
+	f = open_memstream(&text, &len);
+	if (f == NULL)
+		return err_set(&ctx->err, ST_NOMEM, "cannot build the help text");
+	cmd_help(f, parent, c);
+	fclose(f);
+	ctx->out.text = text;
+	return ST_OK;
+}
+
+const struct cmd_entry cmd_help_entry = {
+	.name = "help",
+	.args = "[COMMAND [SUBCOMMAND]] | errors",
+	.summary = "show help for a command, or the error catalogue ('help errors')",
+	.run = run_help,
+};

@@ -1,0 +1,137 @@
+/* ifctl up, ifctl down: the local NATS server. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cmd/cmd.h"
+#include "core/schema.h"
+#include "core/server.h"
+#include "core/util.h"
+
+static struct rowset *
+schema_rows(void)
+{
+	struct rowset *rs = rows_new("resources");
+
+	rows_col(rs, "kind", COL_TEXT, 0);
+	rows_col(rs, "name", COL_TEXT, 0);
+	rows_col(rs, "action", COL_TEXT, 0);
+	return rs;
+}
+
+static void
+explain_config(struct cmd_ctx *ctx, enum cfg_id id)
+{
+	const struct cfg_key *k = config_key(id);
+	enum cfg_source src = ctx->cfg.source[id];
+
+	why_add(&ctx->op, k->name, cfg_str(&ctx->cfg, id), "from %s%s%s",
+		config_source_name(src), src == CFG_SRC_ENV ? " " : "",
+		src == CFG_SRC_ENV ? k->env : "");
+}
+
+/* --schema-only: create the streams and buckets on a running server. */
+static enum status
+up_schema_only(struct cmd_ctx *ctx, struct rowset *created)
+{
+	struct bus_opts o;
+	struct bus *b = NULL;
+	enum status st;
+
+	bus_opts_from_config(&o, &ctx->cfg);
+	st = bus_open(&b, &o, &ctx->err);
+	if (st == ST_OK && !ctx->op.falsify)
+		st = schema_ensure(b, created, &ctx->err);
+	check_record(&ctx->op, "server reachable", st == ST_OK ? ST_OK : st,
+		     st == ST_OK ? o.url : ctx->err.msg);
+	bus_close(b);
+	bus_opts_release(&o);
+	return st;
+}
+
+static enum status
+run_up(struct cmd_ctx *ctx)
+{
+	struct server_up_result r;
+	struct rowset *created = schema_rows(), *srv;
+	enum status st;
+	size_t row;
+	char *home = config_home(&ctx->cfg);
+
+	explain_config(ctx, CK_SERVER_HOST);
+	explain_config(ctx, CK_SERVER_PORT);
+	explain_config(ctx, CK_HOME);
+	if (cmd_flag(ctx, "schema-only")) {
+		st = up_schema_only(ctx, created);
+		doc_add(&ctx->out, created);
+		free(home);
+		return st;
+	}
+	st = server_up(&ctx->cfg, &ctx->op, &r, created, &ctx->err);
+	if (st == ST_OK && !ctx->op.falsify) {
+		srv = rows_new("server");
+		srv->single = true;
+		rows_col(srv, "url", COL_TEXT, 0);
+		rows_col(srv, "state", COL_TEXT, 0);
+		rows_col(srv, "pid", COL_NUM, 0);
+		rows_col(srv, "version", COL_TEXT, 0);
+		rows_col(srv, "home", COL_TEXT, 0);
+		row = rows_add(srv);
+		rows_set(srv, row, 0, r.url);
+		rows_set(srv, row, 1, r.started ? "started" : "already running");
+		rows_setf(srv, row, 2, "%ld", (long)r.pid);
+		rows_set(srv, row, 3, r.version);
+		rows_set(srv, row, 4, home);
+		doc_add(&ctx->out, srv);
+		doc_add(&ctx->out, created);
+	} else {
+		rows_free(created);
+	}
+	free(r.url);
+	free(home);
+	return st == ST_FALSIFIED ? ST_OK : st;	/* finish() turns failed checks into exit 8 */
+}
+
+static enum status
+run_down(struct cmd_ctx *ctx)
+{
+	struct rowset *rs;
+	enum status st;
+	pid_t pid = 0;
+	size_t r;
+
+	st = server_down(&ctx->cfg, &ctx->op, &pid, &ctx->err);
+	if (st != ST_OK || ctx->op.falsify)
+		return st;
+	rs = rows_new("server");
+	rs->single = true;
+	rows_col(rs, "state", COL_TEXT, 0);
+	rows_col(rs, "pid", COL_NUM, 0);
+	r = rows_add(rs);
+	rows_set(rs, r, 0, pid ? "stopped" : "not running");
+	if (pid)
+		rows_setf(rs, r, 1, "%ld", (long)pid);
+	doc_add(&ctx->out, rs);
+	return ST_OK;
+}
+
+static const struct cmd_opt up_opts[] = {
+	{ "schema-only", 0, NULL, "create the streams and buckets on the server named by "
+	  "--server/nats.url instead of starting a local one" },
+	{ NULL, 0, NULL, NULL },
+};
+
+const struct cmd_entry cmd_up_entry = {
+	.name = "up",
+	.args = "[--schema-only]",
+	.summary = "start the local NATS server (JetStream) and create the fleet's streams and buckets",
+	.flags = CMD_MUTATES,
+	.opts = up_opts,
+	.run = run_up,
+};
+
+const struct cmd_entry cmd_down_entry = {
+	.name = "down",
+	.summary = "stop the local NATS server started by 'ifctl up'",
+	.flags = CMD_MUTATES,
+	.run = run_down,
+};

@@ -1,0 +1,169 @@
+/* The command table, global options, lookup and help: see cmd.h. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "core/buf.h"
+#include "core/util.h"
+
+const struct cmd_entry *const cmd_table[] = {
+	&cmd_up_entry,
+	&cmd_down_entry,
+	&cmd_status_entry,
+	&cmd_config_entry,
+	&cmd_completion_entry,
+	&cmd_version_entry,
+	&cmd_help_entry,
+	NULL,
+};
+
+const struct global_opt global_opts[] = {
+	{ "output", 'o', "FORMAT", false, "output format: table, wide, json, jsonl, yaml, csv, tsv" },
+	{ "no-headers", 0, NULL, false, "omit the header row in table, wide, csv and tsv output" },
+	{ "config", 0, "FILE", false, "configuration file (default $XDG_CONFIG_HOME/ifctl/config.yaml)" },
+	{ "server", 's', "URL", false, "NATS server URL(s), overriding nats.url and IF_NATS_URL" },
+	{ "why", 0, "TEXT", true, "explain the decision; on a change, --why=TEXT records the reason in the witness" },
+	{ "trace", 0, "ID", true, "run under a trace id (generated when not given) and print it" },
+	{ "mode", 0, "MODE", false, "normal, or falsify: evaluate every check, write nothing, exit 8 if any fails" },
+	{ "read-only", 0, NULL, false, "refuse every change of state" },
+	{ "color", 0, "WHEN", true, "auto, always or never (NO_COLOR is honoured)" },
+	{ "quiet", 'q', NULL, false, "print only errors" },
+	{ "verbose", 'v', NULL, false, "say more about what happens, on stderr" },
+	{ "help", 'h', NULL, false, "show help for the command and exit" },
+	{ "version", 0, NULL, false, "print the version and exit" },
+	{ NULL, 0, NULL, false, NULL },
+};
+
+const char *const out_format_names[] = {
+	[OUT_TABLE] = "table", [OUT_WIDE] = "wide", [OUT_JSON] = "json",
+	[OUT_JSONL] = "jsonl", [OUT_YAML] = "yaml", [OUT_CSV] = "csv", [OUT_TSV] = "tsv",
+	NULL,
+};
+
+static bool
+visible(const struct cmd_entry *c)
+{
+	return !(c->flags & CMD_HIDDEN);
+}
+
+const struct cmd_entry *
+cmd_find(const struct cmd_entry *const *table, const char *name, const char *context,
+	 struct err *e)
+{
+	const struct cmd_entry *found = NULL, *nearest = NULL;
+	struct buf cands = BUF_INIT;
+	size_t i, n = 0, best = (size_t)-1;
+
+	for (i = 0; table[i]; i++) {
+		if (strcmp(table[i]->name, name) == 0 ||
+		    (table[i]->alias && strcmp(table[i]->alias, name) == 0))
+			return table[i];
+	}
+	for (i = 0; table[i]; i++) {
+		if (has_prefix(table[i]->name, name) && visible(table[i])) {
+			found = table[i];
+			buf_addf(&cands, "%s%s", n++ ? ", " : "", table[i]->name);
+		}
+	}
+	if (n == 1) {
+		buf_release(&cands);
+		return found;
+	}
+	if (n > 1) {
+		err_set(e, ST_USAGE, "ambiguous command: %s%s, could be: %s",
+			context, name, cands.s);
+		buf_release(&cands);
+		return NULL;
+	}
+	buf_release(&cands);
+	for (i = 0; table[i]; i++) {
+		size_t d = edit_distance(name, table[i]->name);
+		if (d < best && visible(table[i])) {
+			best = d;
+			nearest = table[i];
+		}
+	}
+	if (nearest && best <= strlen(name) / 2 + 1)
+		err_set(e, ST_USAGE, "unknown command: %s%s (did you mean '%s'?)",
+			context, name, nearest->name);
+	else
+		err_set(e, ST_USAGE, "unknown command: %s%s", context, name);
+	return NULL;
+}
+
+static int
+opt_index(const struct cmd_entry *c, const char *name)
+{
+	int i;
+
+	for (i = 0; c->opts && c->opts[i].name; i++)
+		if (strcmp(c->opts[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+cmd_opt(const struct cmd_ctx *ctx, const char *name)
+{
+	int i = opt_index(ctx->entry, name);
+
+	return i < 0 ? NULL : ctx->optval[i];
+}
+
+bool
+cmd_flag(const struct cmd_ctx *ctx, const char *name)
+{
+	return cmd_opt(ctx, name) != NULL;
+}
+
+static void
+help_option(FILE *f, const char *name, char shortc, const char *arg, bool optional,
+	    const char *help)
+{
+	struct buf b = BUF_INIT;
+
+	if (shortc)
+		buf_addf(&b, "-%c, ", shortc);
+	buf_addf(&b, "--%s", name);
+	if (arg)
+		buf_addf(&b, optional ? "[=%s]" : " %s", arg);
+	fprintf(f, "  %-24s %s\n", b.s, help);
+	buf_release(&b);
+}
+
+void
+cmd_help(FILE *f, const struct cmd_entry *parent, const struct cmd_entry *c)
+{
+	size_t i;
+
+	if (c == NULL) {
+		fprintf(f, "ifctl: the InfraFabric operations console\n\n"
+			"Usage: ifctl [OPTIONS] COMMAND [ARGS]\n\nCommands:\n");
+		for (i = 0; cmd_table[i]; i++)
+			if (visible(cmd_table[i]))
+				fprintf(f, "  %-14s %s\n", cmd_table[i]->name, cmd_table[i]->summary);
+	} else {
+		fprintf(f, "Usage: ifctl %s%s%s%s%s\n\n%s\n", parent ? parent->name : "",
+			parent ? " " : "", c->name, c->args ? " " : "", c->args ? c->args : "",
+			c->summary);
+		if (c->alias)
+			fprintf(f, "\nAlias: %s\n", c->alias);
+		if (c->subs) {
+			fprintf(f, "\nSubcommands:\n");
+			for (i = 0; c->subs[i]; i++)
+				fprintf(f, "  %-14s %s\n", c->subs[i]->name, c->subs[i]->summary);
+		}
+		if (c->opts && c->opts[0].name) {
+			fprintf(f, "\nOptions:\n");
+			for (i = 0; c->opts[i].name; i++)
+				help_option(f, c->opts[i].name, c->opts[i].shortc, c->opts[i].arg,
+					    false, c->opts[i].help);
+		}
+	}
+	fprintf(f, "\nGlobal options:\n");
+	for (i = 0; global_opts[i].name; i++)
+		help_option(f, global_opts[i].name, global_opts[i].shortc, global_opts[i].arg,
+			    global_opts[i].optional, global_opts[i].help);
+	fprintf(f, "\nExit status and errors: ifctl-errors(7). Manual: ifctl%s%s(1).\n",
+		c ? "-" : "", c ? (parent ? parent->name : c->name) : "");
+}

@@ -1,0 +1,382 @@
+/*
+ * Rendering a document (row sets) in each output format.
+ *
+ * table and wide: aligned columns, UPPERCASE headers, sets separated by a
+ * blank line; a single-record set is shown as "key: value" lines. json: a
+ * lone set is an array (an object when single); several sets make one
+ * object keyed by set name. jsonl: one object per row, with "section" when
+ * there are several sets. yaml: the json structure in block style. csv
+ * (RFC 4180) and tsv (tabs and newlines escaped): one header row per set.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "core/buf.h"
+#include "core/json.h"
+#include "core/util.h"
+#include "core/yamlx.h"
+
+static bool
+shown(const struct cmd_ctx *ctx, const struct column *c)
+{
+	return !(c->flags & COL_WIDE) || ctx->format != OUT_TABLE;
+}
+
+static const char *
+cell(const struct rowset *rs, size_t r, size_t c)
+{
+	const char *v = rows_get(rs, r, c);
+
+	return v ? v : "";
+}
+
+/* Display width of a UTF-8 string: one column per code point. */
+static size_t
+width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+static void
+pad(struct buf *out, const char *s, size_t w, bool right)
+{
+	size_t n = width(s);
+
+	if (right)
+		for (; n < w; n++)
+			buf_addc(out, ' ');
+	buf_adds(out, s);
+	if (!right)
+		for (; n < w; n++)
+			buf_addc(out, ' ');
+}
+
+static void
+upper(struct buf *out, const char *s)
+{
+	for (; *s; s++)
+		buf_addc(out, *s == '_' ? ' ' : (char)toupper((unsigned char)*s));
+}
+
+/* Drop the padding at the end of a line (before any colour reset). */
+static void
+trim_end(struct buf *out)
+{
+	size_t n = out->len, reset = strlen("\033[0m");
+
+	if (n >= reset && memcmp(out->s + n - reset, "\033[0m", reset) == 0) {
+		size_t end = n - reset;
+		while (end && out->s[end - 1] == ' ')
+			end--;
+		memmove(out->s + end, "\033[0m", reset);
+		buf_truncate(out, end + reset);
+		return;
+	}
+	while (out->len && out->s[out->len - 1] == ' ')
+		buf_truncate(out, out->len - 1);
+}
+
+static void
+table_single(const struct cmd_ctx *ctx, const struct rowset *rs, struct buf *out)
+{
+	size_t c, w = 0;
+
+	for (c = 0; c < rs->ncols; c++)
+		if (shown(ctx, &rs->cols[c]) && strlen(rs->cols[c].name) > w)
+			w = strlen(rs->cols[c].name);
+	for (c = 0; c < rs->ncols && rs->nrows; c++) {
+		if (!shown(ctx, &rs->cols[c]))
+			continue;
+		buf_addf(out, "%s:", rs->cols[c].name);
+		pad(out, "", w - strlen(rs->cols[c].name) + 1, false);
+		buf_addf(out, "%s\n", cell(rs, 0, c));
+	}
+}
+
+static void
+table_set(const struct cmd_ctx *ctx, const struct rowset *rs, struct buf *out)
+{
+	size_t r, c, *w = xcalloc(rs->ncols, sizeof *w);
+	struct buf h = BUF_INIT;
+	const char *bold = ctx->color ? "\033[1m" : "", *norm = ctx->color ? "\033[0m" : "";
+
+	for (c = 0; c < rs->ncols; c++) {
+		w[c] = ctx->no_headers ? 0 : strlen(rs->cols[c].name);
+		for (r = 0; r < rs->nrows; r++)
+			if (width(cell(rs, r, c)) > w[c])
+				w[c] = width(cell(rs, r, c));
+	}
+	if (!ctx->no_headers) {
+		for (c = 0; c < rs->ncols; c++) {
+			if (!shown(ctx, &rs->cols[c]))
+				continue;
+			buf_reset(&h);
+			upper(&h, rs->cols[c].name);
+			if (out->len && out->s[out->len - 1] != '\n')
+				buf_adds(out, "  ");
+			buf_adds(out, bold);
+			pad(out, h.s, w[c], rs->cols[c].kind == COL_NUM);
+			buf_adds(out, norm);
+		}
+		trim_end(out);
+		buf_addc(out, '\n');
+	}
+	for (r = 0; r < rs->nrows; r++) {
+		bool first = true;
+		for (c = 0; c < rs->ncols; c++) {
+			if (!shown(ctx, &rs->cols[c]))
+				continue;
+			if (!first)
+				buf_adds(out, "  ");
+			first = false;
+			pad(out, cell(rs, r, c), w[c], rs->cols[c].kind == COL_NUM);
+		}
+		trim_end(out);
+		buf_addc(out, '\n');
+	}
+	buf_release(&h);
+	free(w);
+}
+
+/* A cell as a JSON value, typed by its column. */
+static void
+json_value(struct buf *out, const struct column *col, const char *v)
+{
+	if (v == NULL) {
+		buf_adds(out, "null");
+	} else if (col->kind == COL_NUM && json_is_number(v)) {
+		buf_adds(out, v);
+	} else if (col->kind == COL_BOOL && (!strcmp(v, "true") || !strcmp(v, "false"))) {
+		buf_adds(out, v);
+	} else if (col->kind == COL_JSON && json_check(v, "cell", NULL) == ST_OK) {
+		buf_adds(out, v);
+	} else {
+		json_escape(out, v);
+	}
+}
+
+static void
+json_row(struct buf *out, const struct rowset *rs, size_t r, const char *section)
+{
+	size_t c;
+
+	buf_addc(out, '{');
+	if (section) {
+		buf_adds(out, "\"section\":");
+		json_escape(out, section);
+	}
+	for (c = 0; c < rs->ncols; c++) {
+		if (c || section)
+			buf_addc(out, ',');
+		json_escape(out, rs->cols[c].name);
+		buf_addc(out, ':');
+		json_value(out, &rs->cols[c], rows_get(rs, r, c));
+	}
+	buf_addc(out, '}');
+}
+
+static void
+json_set(struct buf *out, const struct rowset *rs)
+{
+	size_t r;
+
+	if (rs->single) {
+		if (rs->nrows)
+			json_row(out, rs, 0, NULL);
+		else
+			buf_adds(out, "null");
+		return;
+	}
+	buf_addc(out, '[');
+	for (r = 0; r < rs->nrows; r++) {
+		if (r)
+			buf_addc(out, ',');
+		json_row(out, rs, r, NULL);
+	}
+	buf_addc(out, ']');
+}
+
+static void
+json_doc(const struct doc *d, struct buf *out)
+{
+	size_t i;
+
+	if (d->n == 1) {
+		json_set(out, d->sets[0]);
+	} else {
+		buf_addc(out, '{');
+		for (i = 0; i < d->n; i++) {
+			if (i)
+				buf_addc(out, ',');
+			json_escape(out, d->sets[i]->name);
+			buf_addc(out, ':');
+			json_set(out, d->sets[i]);
+		}
+		buf_addc(out, '}');
+	}
+	buf_addc(out, '\n');
+}
+
+static void
+yaml_value(struct buf *out, const struct column *col, const char *v)
+{
+	if (v == NULL)
+		buf_adds(out, "null");
+	else if ((col->kind == COL_NUM && json_is_number(v)) ||
+		 (col->kind == COL_BOOL && (!strcmp(v, "true") || !strcmp(v, "false"))) ||
+		 (col->kind == COL_JSON && json_check(v, "cell", NULL) == ST_OK))
+		buf_adds(out, v);	/* JSON is YAML flow style */
+	else
+		yaml_scalar(out, v);
+}
+
+static void
+yaml_row(struct buf *out, const struct rowset *rs, size_t r, const char *indent, bool item)
+{
+	size_t c;
+
+	for (c = 0; c < rs->ncols; c++) {
+		buf_addf(out, "%s%s%s: ", indent, item ? (c ? "  " : "- ") : "", rs->cols[c].name);
+		yaml_value(out, &rs->cols[c], rows_get(rs, r, c));
+		buf_addc(out, '\n');
+	}
+}
+
+static void
+yaml_set(struct buf *out, const struct rowset *rs, const char *indent)
+{
+	size_t r;
+
+	if (rs->single && rs->nrows)
+		yaml_row(out, rs, 0, indent, false);
+	else if (rs->nrows == 0)
+		buf_addf(out, "%s[]\n", indent);
+	for (r = 0; !rs->single && r < rs->nrows; r++)
+		yaml_row(out, rs, r, indent, true);
+}
+
+static void
+yaml_doc(const struct doc *d, struct buf *out)
+{
+	size_t i;
+
+	if (d->n == 1) {
+		yaml_set(out, d->sets[0], "");
+		return;
+	}
+	for (i = 0; i < d->n; i++) {
+		buf_addf(out, "%s:%s\n", d->sets[i]->name,
+			 d->sets[i]->nrows == 0 ? " []" : "");
+		if (d->sets[i]->nrows)
+			yaml_set(out, d->sets[i], "  ");
+	}
+}
+
+static void
+sep_value(struct buf *out, const char *v, char sep)
+{
+	if (sep == '\t') {
+		for (; *v; v++) {
+			if (*v == '\t')
+				buf_adds(out, "\\t");
+			else if (*v == '\n')
+				buf_adds(out, "\\n");
+			else if (*v == '\\')
+				buf_adds(out, "\\\\");
+			else
+				buf_addc(out, *v);
+		}
+		return;
+	}
+	if (strpbrk(v, ",\"\r\n") == NULL) {
+		buf_adds(out, v);
+		return;
+	}
+	buf_addc(out, '"');
+	for (; *v; v++) {
+		if (*v == '"')
+			buf_addc(out, '"');
+		buf_addc(out, *v);
+	}
+	buf_addc(out, '"');
+}
+
+static void
+sep_set(const struct cmd_ctx *ctx, const struct rowset *rs, char sep, struct buf *out)
+{
+	size_t r, c;
+
+	if (!ctx->no_headers) {
+		for (c = 0; c < rs->ncols; c++) {
+			if (c)
+				buf_addc(out, sep);
+			sep_value(out, rs->cols[c].name, sep);
+		}
+		buf_adds(out, sep == ',' ? "\r\n" : "\n");
+	}
+	for (r = 0; r < rs->nrows; r++) {
+		for (c = 0; c < rs->ncols; c++) {
+			if (c)
+				buf_addc(out, sep);
+			sep_value(out, cell(rs, r, c), sep);
+		}
+		buf_adds(out, sep == ',' ? "\r\n" : "\n");
+	}
+}
+
+enum status
+render_doc(const struct cmd_ctx *ctx, FILE *f, const struct doc *d)
+{
+	struct buf out = BUF_INIT;
+	size_t i, r;
+	enum status st = ST_OK;
+
+	if (d->text)
+		buf_adds(&out, d->text);
+	else if (d->n == 0)
+		;
+	else if (ctx->format == OUT_JSON)
+		json_doc(d, &out);
+	else if (ctx->format == OUT_YAML)
+		yaml_doc(d, &out);
+	for (i = 0; !d->text && i < d->n; i++) {
+		const struct rowset *rs = d->sets[i];
+		switch (ctx->format) {
+		case OUT_TABLE:
+		case OUT_WIDE:
+			if (i)
+				buf_addc(&out, '\n');
+			if (rs->single)
+				table_single(ctx, rs, &out);
+			else
+				table_set(ctx, rs, &out);
+			break;
+		case OUT_JSONL:
+			for (r = 0; r < rs->nrows; r++) {
+				json_row(&out, rs, r, d->n > 1 ? rs->name : NULL);
+				buf_addc(&out, '\n');
+			}
+			break;
+		case OUT_CSV:
+		case OUT_TSV:
+			if (i)
+				buf_adds(&out, "\n");
+			sep_set(ctx, rs, ctx->format == OUT_CSV ? ',' : '\t', &out);
+			break;
+		default:
+			break;
+		}
+	}
+	if (out.len && fwrite(out.s, 1, out.len, f) != out.len)
+		st = ST_IO;
+	buf_release(&out);
+	return st;
+}

@@ -1,0 +1,201 @@
+/*
+ * The event bus: ifctl's only door to NATS.
+ *
+ * A wrapper over nats.c that speaks ifctl's vocabulary (enum status,
+ * struct err, struct buf) and adds what the CLI and the console need:
+ *
+ *  - configuration from struct config (URL, timeout, credentials, TLS,
+ *    reconnect backoff);
+ *  - graceful reconnection: exponential backoff with jitter, a state the
+ *    caller can read or be told about (connected, reconnecting, closed), and
+ *    operations that, during an outage, wait for the connection at most the
+ *    configured timeout and then fail with ST_DISCONNECTED instead of hanging;
+ *  - KV operations whose conflicts are typed (ST_EXISTS, ST_CONFLICT);
+ *  - KV watches that survive a server restart: each watch remembers the
+ *    last stream sequence it delivered and, after a reconnect or a missed
+ *    heartbeat, re-creates its consumer from the next one, so no update is
+ *    lost or delivered twice. (nats.c 3.4.1's own kvWatcher does not
+ *    recover once its ephemeral consumer is gone.)
+ *
+ * Threads: a struct bus may be used from any thread. Watch and subscription
+ * callbacks run on nats.c's delivery threads; the state callback runs on
+ * nats.c's connection-event thread. Callbacks must not block for long.
+ */
+#ifndef IF_BUS_H
+#define IF_BUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/status.h"
+
+struct bus;
+
+enum bus_state { BUS_CONNECTED, BUS_RECONNECTING, BUS_CLOSED };
+
+typedef void (*bus_state_fn)(void *arg, enum bus_state state);
+
+struct bus_opts {
+	char *url;			/* one or more, comma-separated */
+	int64_t timeout_ms;		/* connect, request and KV operations */
+	char *name;			/* connection name */
+	char *creds, *user, *password, *token;
+	char *tls_ca, *tls_cert, *tls_key;
+	int64_t reconnect_wait_ms;	/* first backoff step */
+	int64_t reconnect_max_wait_ms;	/* backoff cap */
+	int max_reconnects;		/* -1: forever */
+	bool retry_on_failed_connect;	/* keep trying in the background */
+	bus_state_fn on_state;		/* optional */
+	void *state_arg;
+};
+
+/* Fill o from the configuration; release with bus_opts_release(). */
+void bus_opts_from_config(struct bus_opts *o, const struct config *c);
+void bus_opts_release(struct bus_opts *o);
+
+/* Connect. ST_UNREACHABLE when no server answers within the timeout. */
+enum status bus_open(struct bus **out, const struct bus_opts *o, struct err *e);
+
+/* Close the connection and free everything; bus_close(NULL) is a no-op. */
+void bus_close(struct bus *b);
+
+/* Release nats.c's global state; call once at process exit. */
+void bus_shutdown(void);
+
+enum bus_state bus_get_state(struct bus *b);
+const char *bus_state_name(enum bus_state s);
+uint64_t bus_reconnects(struct bus *b);		/* reconnections so far */
+const char *bus_url(const struct bus *b);	/* URL actually connected (or configured) */
+int64_t bus_timeout_ms(const struct bus *b);
+
+/* Round trip of one PING/PONG, in microseconds. */
+enum status bus_rtt(struct bus *b, int64_t *rtt_us, struct err *e);
+
+/* Core NATS. */
+enum status bus_publish(struct bus *b, const char *subject, const void *data,
+			size_t len, struct err *e);
+enum status bus_flush(struct bus *b, struct err *e);
+enum status bus_request(struct bus *b, const char *subject, const void *data,
+			size_t len, struct buf *reply, struct err *e);
+
+typedef void (*bus_msg_fn)(void *arg, const char *subject, const void *data,
+			   size_t len, const char *reply);
+struct bus_sub;
+enum status bus_subscribe(struct bus *b, const char *subject, bus_msg_fn fn,
+			  void *arg, struct bus_sub **out, struct err *e);
+void bus_sub_free(struct bus_sub *s);
+
+/*
+ * JetStream publish with optional expectations: expect_last_seq (stream),
+ * expect_last_subject_seq (subject; with expect_no_message for "must not
+ * exist"), msg_id (de-duplication). A failed expectation is ST_CONFLICT.
+ */
+struct bus_pub {
+	uint64_t expect_last_seq;
+	uint64_t expect_last_subject_seq;
+	bool expect_no_message;
+	const char *msg_id;
+};
+enum status bus_js_publish(struct bus *b, const char *subject, const void *data,
+			   size_t len, const struct bus_pub *pub, uint64_t *seq,
+			   struct err *e);
+
+/* KV. Revisions are stream sequences of the bucket's stream. */
+enum bus_kv_op { BUS_KV_PUT, BUS_KV_DEL, BUS_KV_PURGE };
+
+struct bus_kv_entry {
+	struct buf value;
+	uint64_t revision;
+	int64_t created_ns;	/* when this revision was written */
+	enum bus_kv_op op;
+};
+#define BUS_KV_ENTRY_INIT { BUF_INIT, 0, 0, BUS_KV_PUT }
+
+enum status bus_kv_get(struct bus *b, const char *bucket, const char *key,
+		       struct bus_kv_entry *out, struct err *e);
+enum status bus_kv_put(struct bus *b, const char *bucket, const char *key,
+		       const void *data, size_t len, uint64_t *rev, struct err *e);
+/* Only if the key does not exist (ST_EXISTS otherwise). */
+enum status bus_kv_create(struct bus *b, const char *bucket, const char *key,
+			  const void *data, size_t len, uint64_t *rev, struct err *e);
+/* Only if the key's revision is still last_rev (ST_CONFLICT otherwise). */
+enum status bus_kv_update(struct bus *b, const char *bucket, const char *key,
+			  const void *data, size_t len, uint64_t last_rev,
+			  uint64_t *rev, struct err *e);
+enum status bus_kv_delete(struct bus *b, const char *bucket, const char *key,
+			  struct err *e);
+/* Keys of live entries; free each and the array. */
+enum status bus_kv_keys(struct bus *b, const char *bucket, char ***keys,
+			size_t *n, struct err *e);
+
+/*
+ * Watch every key of a bucket. With from_rev == 0 the watch first delivers
+ * the latest value of every key, then an event with snapshot_done set, then
+ * live updates; with from_rev > 0 it delivers every revision from there on.
+ */
+struct bus_kv_event {
+	const char *key;	/* NULL on the snapshot_done event */
+	const void *value;
+	size_t len;
+	uint64_t revision;
+	int64_t time_ns;
+	enum bus_kv_op op;
+	bool snapshot_done;
+};
+typedef void (*bus_watch_fn)(void *arg, const struct bus_kv_event *ev);
+struct bus_watch;
+enum status bus_kv_watch(struct bus *b, const char *bucket, uint64_t from_rev,
+			 bus_watch_fn fn, void *arg, struct bus_watch **out,
+			 struct err *e);
+/* Stop the watch; no callback runs after it returns. NULL is a no-op. */
+void bus_watch_free(struct bus_watch *w);
+/* Consumers re-created after outages so far (for tests and the console). */
+uint64_t bus_watch_resets(const struct bus_watch *w);
+
+/* Streams and buckets. */
+struct bus_stream_def {
+	const char *name;
+	const char *subjects[4];	/* NULL-terminated */
+	const char *description;
+	bool work_queue;		/* work-queue retention, else limits */
+	int64_t max_age_s;		/* 0: keep forever */
+	int64_t max_bytes;		/* -1: unlimited */
+};
+struct bus_kv_def {
+	const char *bucket;
+	const char *description;
+	int history;			/* revisions kept per key, 1..64 */
+};
+/* Create when missing; *created tells which happened. */
+enum status bus_stream_ensure(struct bus *b, const struct bus_stream_def *d,
+			      bool *created, struct err *e);
+enum status bus_kv_ensure(struct bus *b, const struct bus_kv_def *d, bool *created,
+			  struct err *e);
+
+struct bus_stream_stat {
+	uint64_t msgs, bytes, first_seq, last_seq;
+	int64_t consumers;
+};
+/* ST_NO_SCHEMA when the stream does not exist. */
+enum status bus_stream_stat(struct bus *b, const char *stream,
+			    struct bus_stream_stat *out, struct err *e);
+
+/*
+ * What a server says of itself in its INFO line, read over a plain TCP
+ * connection (nats.c 3.4.1 has no accessor for the version).
+ */
+struct bus_server_info {
+	char version[32];
+	char server_id[64];
+	char server_name[64];
+	bool jetstream;
+	int64_t max_payload;
+	bool tls_required;
+};
+enum status bus_probe(const char *url, int64_t timeout_ms,
+		      struct bus_server_info *out, struct err *e);
+
+#endif

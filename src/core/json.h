@@ -1,0 +1,26 @@
+/*
+ * The cJSON wrapper: parsing user JSON with a useful error, and writing
+ * JSON strings. The rest of the code does not call cJSON for these.
+ */
+#ifndef IF_JSON_H
+#define IF_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "core/status.h"
+
+/* Append s as a JSON string literal (quotes included). */
+void json_escape(struct buf *out, const char *s);
+
+/*
+ * Check that text is one JSON value. On failure: ST_BAD_JSON, and e names
+ * what (e.g. "payload"), the line, column and a snippet at the position.
+ */
+enum status json_check(const char *text, const char *what, struct err *e);
+
+/* Is s a JSON number literal (as strtod reads it, finite)? */
+bool json_is_number(const char *s);
+
+#endif

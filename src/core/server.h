@@ -1,0 +1,56 @@
+/*
+ * The local NATS server that 'ifctl up' starts and 'ifctl down' stops.
+ *
+ * Everything lives under $IF_HOME/nats: the generated nats.conf, the
+ * JetStream store, nats.pid and nats.log. A server counts as ours only when
+ * the pid file names a live nats-server whose command line carries our
+ * nats.conf, so 'down' never signals a process it did not start.
+ */
+#ifndef IF_SERVER_H
+#define IF_SERVER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "core/config.h"
+#include "core/opctx.h"
+#include "core/rows.h"
+#include "core/status.h"
+
+struct server_paths {
+	char *home;	/* $IF_HOME */
+	char *dir;	/* $IF_HOME/nats */
+	char *store;	/* $IF_HOME/nats/jetstream */
+	char *conf;	/* $IF_HOME/nats/nats.conf */
+	char *pid;	/* $IF_HOME/nats/nats.pid */
+	char *log;	/* $IF_HOME/nats/nats.log */
+};
+
+void server_paths_init(struct server_paths *p, const struct config *c);
+void server_paths_release(struct server_paths *p);
+
+/* Our server's pid when it runs, else 0. */
+pid_t server_running(const struct server_paths *p);
+
+struct server_up_result {
+	pid_t pid;
+	bool started;		/* false: it was already running */
+	char *url;		/* caller frees */
+	char version[32];
+};
+
+/*
+ * Start the local server (when not already running), wait until it
+ * answers with JetStream, and create the fleet's streams and buckets.
+ * Checks are recorded in op; under op->falsify nothing is written and the
+ * result is ST_FALSIFIED when a check failed. created receives the schema
+ * rows (kind, name, action) when not NULL.
+ */
+enum status server_up(const struct config *c, struct opctx *op,
+		      struct server_up_result *r, struct rowset *created, struct err *e);
+
+/* Stop our server; *pid is 0 when none was running (not an error). */
+enum status server_down(const struct config *c, struct opctx *op, pid_t *pid,
+			struct err *e);
+
+#endif

@@ -1,0 +1,275 @@
+/* Small shared helpers: see util.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "core/buf.h"
+#include "core/util.h"
+
+static void xalloc_die(size_t n) { fprintf(stderr, "ifctl: out of memory allocating %zu bytes\n", n); abort(); }
+
+void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		xalloc_die(n);
+	return p;
+}
+
+void *
+xcalloc(size_t nmemb, size_t size)
+{
+	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+
+	if (p == NULL)
+		xalloc_die(nmemb * size);
+	return p;
+}
+
+void *
+xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (q == NULL)
+		xalloc_die(n);
+	return q;
+}
+
+char *
+xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	return buf_detach(&b);
+}
+
+void
+xgrow(void *pp, size_t *cap, size_t n, size_t elem)
+{
+	void **p = pp;
+	size_t c = *cap ? *cap : 8;
+
+	if (n <= *cap)
+		return;
+	while (c < n)
+		c *= 2;
+	*p = xrealloc(*p, c * elem);
+	*cap = c;
+}
+
+static int64_t
+clock_us(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t mono_us(void) { return clock_us(CLOCK_MONOTONIC); }
+int64_t mono_ms(void) { return clock_us(CLOCK_MONOTONIC) / 1000; }
+int64_t wall_ms(void) { return clock_us(CLOCK_REALTIME) / 1000; }
+
+void
+fmt_time_ms(char out[32], int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	size_t n;
+
+	gmtime_r(&t, &tm);
+	n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
+}
+
+size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j, *row, prev, tmp, best;
+
+	row = xcalloc(lb + 1, sizeof *row);
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			tmp = row[j];
+			best = prev + (a[i - 1] != b[j - 1]);
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			prev = tmp;
+		}
+	}
+	best = row[lb];
+	free(row);
+	return best;
+}
+
+bool
+has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool
+parse_int64(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0')
+		return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return false;
+	*out = v;
+	return true;
+}
+
+void
+hex_encode(char *out, const unsigned char *in, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+enum status
+mkdir_p(const char *path, unsigned mode, struct err *e)
+{
+	char *p = xstrdup(path), *s;
+	enum status st = ST_OK;
+
+	for (s = p + 1; ; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, mode) != 0 && errno != EEXIST) {
+			st = err_set(e, errno == EACCES ? ST_PERMISSION : ST_IO,
+				     "cannot create directory '%s': %s", p, strerror(errno));
+			break;
+		}
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	free(p);
+	return st;
+}
+
+enum status
+read_file(const char *path, char **out, size_t *len, struct err *e)
+{
+	struct buf b = BUF_INIT;
+	char chunk[65536];
+	size_t n;
+	FILE *f = fopen(path, "rb");
+
+	if (f == NULL)
+		return err_set(e, errno == ENOENT ? ST_NOT_FOUND :
+			       errno == EACCES ? ST_PERMISSION : ST_IO,
+			       "cannot read '%s': %s", path, strerror(errno));
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_add(&b, chunk, n);
+	if (ferror(f)) {
+		int saved = errno;
+		fclose(f);
+		buf_release(&b);
+		return err_set(e, ST_IO, "cannot read '%s': %s", path, strerror(saved));
+	}
+	fclose(f);
+	if (len)
+		*len = b.len;
+	*out = buf_detach(&b);
+	return ST_OK;
+}
+
+enum status
+write_file_atomic(const char *path, const char *data, size_t len, unsigned mode,
+		  struct err *e)
+{
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	enum status st = ST_OK;
+	size_t off = 0;
+	int fd;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0) {
+		st = err_set(e, errno == EACCES ? ST_PERMISSION : ST_IO,
+			     "cannot write '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			st = err_set(e, ST_IO, "cannot write '%s': %s", path, strerror(errno));
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (st == ST_OK && fsync(fd) != 0)
+		st = err_set(e, ST_IO, "cannot sync '%s': %s", path, strerror(errno));
+	close(fd);
+	if (st == ST_OK && rename(tmp, path) != 0)
+		st = err_set(e, ST_IO, "cannot rename into '%s': %s", path, strerror(errno));
+	if (st != ST_OK)
+		unlink(tmp);
+out:
+	free(tmp);
+	return st;
+}
+
+void
+trace_id_new(char out[33])
+{
+	unsigned char raw[16];
+
+	randombytes_buf(raw, sizeof raw);
+	hex_encode(out, raw, sizeof raw);
+}

@@ -1,0 +1,63 @@
+/* Small helpers shared by every layer: allocation, time, strings, paths. */
+#ifndef IF_UTIL_H
+#define IF_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/status.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Allocation that cannot fail: on exhaustion the process aborts with a
+ * message, as git's xmalloc does. Every other error is returned.
+ */
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Grow *p (an array of *cap elements of size elem) to hold at least n. */
+void xgrow(void *pp, size_t *cap, size_t n, size_t elem);
+
+/* Milliseconds and microseconds on the monotonic clock; wall clock in ms. */
+int64_t mono_ms(void);
+int64_t mono_us(void);
+int64_t wall_ms(void);
+
+/* RFC 3339 UTC time with milliseconds, e.g. 2026-11-25T06:40:01.123Z. */
+void fmt_time_ms(char out[32], int64_t ms_since_epoch);
+
+/* Edit distance of two strings (for "did you mean"). */
+size_t edit_distance(const char *a, const char *b);
+
+/* Does s start with prefix? */
+bool has_prefix(const char *s, const char *prefix);
+
+/* Parse a whole string as a signed integer; false on junk or overflow. */
+bool parse_int64(const char *s, int64_t *out);
+
+/* Lowercase hex of n bytes into out (2n+1 bytes). */
+void hex_encode(char *out, const unsigned char *in, size_t n);
+
+/* Create a directory and its parents with the given mode. */
+enum status mkdir_p(const char *path, unsigned mode, struct err *e);
+
+/* Read a whole file; *out is NUL-terminated and freed by the caller. */
+enum status read_file(const char *path, char **out, size_t *len, struct err *e);
+
+/*
+ * Write a file atomically: a temporary in the same directory, fsync,
+ * rename. Readers see the old content or the new one, never a mix.
+ */
+enum status write_file_atomic(const char *path, const char *data, size_t len,
+			      unsigned mode, struct err *e);
+
+/* A fresh trace id: 32 lowercase hex characters from the CSPRNG. */
+void trace_id_new(char out[33]);
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * The libyaml wrapper. The rest of the code never includes <yaml.h>.
+ *
+ * yaml_flatten() reads a YAML document whose leaves are scalars and calls
+ * back once per leaf with its dotted path ("coordinator.lease_ms"), its
+ * value and its 1-based line, so that callers can report errors the way an
+ * operator wants them: file, line, key.
+ */
+#ifndef IF_YAMLX_H
+#define IF_YAMLX_H
+
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "core/status.h"
+
+/* Return ST_OK to go on, anything else to stop the walk with that status. */
+typedef enum status (*yaml_leaf_fn)(void *arg, const char *path,
+				    const char *value, int line, struct err *e);
+
+/*
+ * Walk the document in text. A syntax error gives ST_BAD_YAML with the line
+ * and the parser's words; a sequence where a scalar or mapping is expected
+ * gives ST_BAD_YAML naming the path. An empty document is valid.
+ */
+enum status yaml_flatten(const char *text, size_t len, yaml_leaf_fn fn,
+			 void *arg, struct err *e);
+
+/* Append s to out as a YAML scalar, quoted when plain style would misread it. */
+void yaml_scalar(struct buf *out, const char *s);
+
+#endif
