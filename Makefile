@@ -61,7 +61,7 @@ IFCTL := $(BUILD)/ifctl
 
 .PHONY: all deps check test test-unit test-cli test-integ bench run install \
 	uninstall clean layering
-all: $(IFCTL) $(BUILD)/freeport
+all: $(IFCTL)
 
 $(BUILD)/%.o: src/%.c
 	@mkdir -p $(dir $@)
@@ -94,9 +94,12 @@ $(BUILD)/tests/test-%: tests/integ/test-%.c $(HELPER_OBJ) $(BUILD)/libcore.a
 	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/helper $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
 		$(HELPER_OBJ) $(BUILD)/libcore.a $(LIBS) -lcmocka
 
-$(BUILD)/freeport: tests/helper/freeport.c
+# Small programs the shell tests use: a free port, a JSON checker.
+TEST_TOOLS := $(BUILD)/tests/freeport $(BUILD)/tests/jsoncheck
+$(BUILD)/tests/freeport $(BUILD)/tests/jsoncheck: $(BUILD)/tests/%: tests/helper/%.c
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS)
 
 deps:
 	@missing=""; \
@@ -118,7 +121,7 @@ deps:
 check: deps
 	$(Q)$(MAKE) --no-print-directory test
 
-test: all $(UNIT_BIN) $(INTEG_BIN) layering
+test: all $(UNIT_BIN) $(INTEG_BIN) $(TEST_TOOLS) layering
 	$(Q)tests/run-tests $(BUILD)
 
 layering:

@@ -1,4 +1,4 @@
-/* ifctl config init|show|validate. */
+/* ifctl config init|show|validate|schema. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +37,11 @@ run_init(struct cmd_ctx *ctx)
 			  err_set(&ctx->err, ST_EXISTS, "'%s' already exists (use --force "
 				  "to overwrite)", path) : ST_OK,
 			  ctx->err.code == ST_EXISTS ? ctx->err.msg : path);
-	if (st != ST_OK || ctx->op.falsify)
+	if (ctx->op.falsify) {
+		st = ST_OK;	/* the failed check decides the exit code */
+		goto out;
+	}
+	if (st != ST_OK)
 		goto out;
 	dir = xstrdup(path);
 	slash = strrchr(dir, '/');
@@ -143,13 +147,24 @@ run_validate(struct cmd_ctx *ctx)
 	if (probs.n > 1)
 		err_set(&ctx->err, st, "%zu problems in '%s'; the first: %s", probs.n, path,
 			probs.v[0].msg);
-	doc_add(&ctx->out, rs);
+	if (probs.n)
+		doc_add(&ctx->out, rs);
+	else
+		rows_free(rs);	/* valid, or unreadable: the error says it all */
 	cfg_problems_release(&probs);
 	config_release(&c);
 	free(path);
-	if (st != ST_OK && probs.n == 0)
-		doc_release(&ctx->out);	/* unreadable file: the error says it all */
 	return ctx->op.falsify ? ST_OK : st;
+}
+
+static enum status
+run_schema(struct cmd_ctx *ctx)
+{
+	struct buf b = BUF_INIT;
+
+	config_schema(&b);
+	ctx->out.text = buf_detach(&b);
+	return ST_OK;
 }
 
 static const struct cmd_opt init_opts[] = {
@@ -176,13 +191,19 @@ static const struct cmd_entry config_validate_entry = {
 	.summary = "check a configuration file and list every problem with its line",
 	.flags = CMD_OWN_CONFIG, .run = run_validate,
 };
+static const struct cmd_entry config_schema_entry = {
+	.name = "schema",
+	.summary = "print the JSON Schema of the configuration file",
+	.flags = CMD_OWN_CONFIG, .run = run_schema,
+};
 static const struct cmd_entry *const config_subs[] = {
-	&config_init_entry, &config_show_entry, &config_validate_entry, NULL,
+	&config_init_entry, &config_show_entry, &config_validate_entry,
+	&config_schema_entry, NULL,
 };
 
 const struct cmd_entry cmd_config_entry = {
 	.name = "config",
-	.args = "init|show|validate",
+	.args = "init|show|validate|schema",
 	.summary = "create, show and validate the configuration",
 	.subs = config_subs,
 };

@@ -1,0 +1,100 @@
+# The dispatcher, global options and error reporting, without a server.
+. "$(dirname "$0")/lib.sh"
+
+run 0 --help
+out_has '^Usage: ifctl'
+out_has '^  status '
+run 0
+out_has '^Commands:'
+run 0 --version
+out_has '^ifctl: +0\.'
+run 0 version -o json
+out_json
+out_has '"nats_c":"3\.'
+run 0 status --help
+out_has '^Usage: ifctl status'
+out_has '--output FORMAT'
+run 0 help config show
+out_has '^Usage: ifctl config show'
+run 0 config --help
+out_has 'Subcommands:'
+
+# Unknown and ambiguous commands, unknown options: usage errors with a hint.
+run 2 stauts
+err_is_one_error
+err_has "unknown command: stauts \(did you mean 'status'\?\)"
+run 2 c
+err_has 'ambiguous command: c, could be: config, completion'
+run 2 config shwo
+err_has "unknown command: config shwo \(did you mean 'show'\?\)"
+run 2 config
+err_has "'config' needs a subcommand"
+run 2 version --outptu json
+err_has "unknown option '--outptu'.*did you mean --output"
+run 2 version -o xml
+err_has "unknown output format 'xml'"
+run 2 version --mode=maybe
+err_has "unknown mode 'maybe'"
+run 2 version --no-headers=yes
+err_has "takes no value"
+run 2 version --output
+err_has "needs a value"
+run 2 version --color=sometimes
+err_is_one_error
+run 2 help nosuch
+err_has 'unknown command'
+
+# Prefixes resolve when unique.
+run 0 vers -o json
+out_json
+
+# Every output format renders the same rows.
+for f in table wide json jsonl yaml csv tsv; do
+	run 0 version -o "$f"
+	out_has '0\.1'
+done
+run 0 version -o jsonl
+out_jsonl
+run 0 version -ojson
+out_json
+run 0 help errors -o csv
+out_has '^code,exit,summary,remedy'
+out_has '^nats-unreachable,6,'
+run 0 help errors --no-headers -o tsv
+out_lacks '^code'
+
+# --trace prints the trace id on stderr and leaves stdout alone.
+run 0 version --trace -o json
+out_json
+err_has '^trace: [0-9a-f]{32}$'
+run 0 version --trace=abc123
+err_has '^trace: abc123$'
+
+# Completion scripts for three shells; bash's parses.
+run 0 completion bash
+out_has 'complete -F _ifctl ifctl'
+bash -n "$OUT" && ok || not_ok "bash completion does not parse"
+(. "$OUT"; COMP_WORDS=(ifctl con); COMP_CWORD=1; _ifctl; [ "${COMPREPLY[*]}" = "config" ]) \
+	2>/dev/null && ok || { bash -c ". $OUT; COMP_WORDS=(ifctl con); COMP_CWORD=1; _ifctl; [ \"\${COMPREPLY[*]}\" = config ]" && ok || not_ok "bash completion of 'con'"; }
+bash -c ". $OUT; COMP_WORDS=(ifctl config s); COMP_CWORD=2; _ifctl; [ \"\${COMPREPLY[*]}\" = 'show schema' ]" \
+	&& ok || not_ok "bash completion of 'config s'"
+bash -c ". $OUT; COMP_WORDS=(ifctl status -o j); COMP_CWORD=3; _ifctl; [ \"\${COMPREPLY[*]}\" = 'json jsonl' ]" \
+	&& ok || not_ok "bash completion of '-o j'"
+run 0 completion zsh
+out_has '^#compdef ifctl'
+run 0 completion fish
+out_has '^complete -c ifctl'
+run 2 completion tcsh
+err_has "unknown shell 'tcsh'"
+
+# An unreachable server: exit 6 within the timeout, one error and a remedy.
+port=$($FREEPORT)
+start=$(date +%s%N)
+IF_NATS_TIMEOUT_MS=500 run 6 status --server "nats://127.0.0.1:$port"
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+err_is_one_error
+err_has "cannot connect to 'nats://127.0.0.1:$port'"
+err_has '\[nats-unreachable\]'
+check "[ $took -lt 3000 ]"
+
+finish
