@@ -69,6 +69,8 @@ err_is_one_error() {
 }
 out_json() { if "$JSONCHECK" <"$OUT" 2>/dev/null; then ok; else not_ok "$LAST: stdout is not JSON"; fi; }
 out_jsonl() { if "$JSONCHECK" -l <"$OUT" 2>/dev/null; then ok; else not_ok "$LAST: stdout is not JSON lines"; fi; }
+# Is PID a live process (not a zombie left for a non-reaping init)?
+alive() { [ -r "/proc/$1/stat" ] && ! sed 's/.*) //' "/proc/$1/stat" | grep -q '^Z'; }
 check() { if eval "$1"; then ok; else not_ok "check failed: $1"; fi; }
 
 # A bare nats-server with JetStream on a free port; sets NATS_URL and NATS_PID.

@@ -1,0 +1,94 @@
+# ifctl up, status, down against real nats-servers on free loopback ports.
+. "$(dirname "$0")/lib.sh"
+
+# Read-only refuses to start anything.
+run 7 up --read-only
+err_is_one_error
+err_has '\[read-only\]'
+check "[ ! -e '$IF_HOME/nats/nats.pid' ]"
+
+# Falsify evaluates the checks and writes nothing.
+run 0 up --mode=falsify
+out_has '^port available +pass'
+check "[ ! -e '$IF_HOME/nats' ]"
+
+run 0 up
+out_has '^state: +started'
+out_has '^stream +IF_WITNESS +created'
+out_has '^bucket +IF_TASKS +created'
+pid=$(cat "$IF_HOME/nats/nats.pid")
+check "alive $pid"
+check "[ \"\$(stat -c %a '$IF_HOME/nats/nats.conf')\" = 600 ]"
+
+# Twice is safe: same server, nothing recreated.
+run 0 up -o json
+out_json
+out_has '"state":"already running"'
+out_has "\"pid\":$pid"
+out_lacks '"created"'
+
+run 0 status
+out_has '^state: +connected'
+out_has '^jetstream: +true'
+out_has '^bucket +IF_CREDS +ok'
+run 0 status -o json --why
+out_json
+out_has '"why":\['
+out_has '"rtt_ms":[0-9.]+'
+run 0 status -o jsonl
+out_jsonl
+run 0 status -o yaml
+out_has '^resources:'
+out_has '^  - kind: stream'
+run 0 status -o csv
+out_has '^kind,name,state,messages,bytes,consumers,description'
+run 0 status -o wide
+out_has 'DESCRIPTION'
+out_has '^local_pid: +[0-9]+'
+
+# A port taken by another program: a clear error, nothing started.
+nats_start
+IF_HOME="$T_DIR/home2" IF_SERVER_PORT=$NATS_PORT run 1 up
+err_is_one_error
+err_has "port $NATS_PORT on 127.0.0.1 is in use by another program"
+err_has '\[port-in-use\]'
+check "[ ! -e '$T_DIR/home2/nats/nats.pid' ]"
+IF_HOME="$T_DIR/home2" IF_SERVER_PORT=$NATS_PORT run 8 up --mode=falsify
+out_has '^port available +fail +port'
+err_has '\[falsified\]'
+
+# 'down' with another home does not touch a server it did not start.
+IF_HOME="$T_DIR/home2" IF_SERVER_PORT=$NATS_PORT run 0 down
+out_has '^state: +not running'
+check "alive $NATS_PID"
+
+# A remote server: create the schema without starting anything.
+run 0 status --server "$NATS_URL"
+err_has 'missing'
+out_has '^stream +IF_QUEUE +missing'
+run 0 up --schema-only --server "$NATS_URL"
+out_has '^stream +IF_QUEUE +created'
+run 0 status --server "$NATS_URL" -q
+out_lacks 'missing'
+
+# Stop ours; a second stop is a no-op; status then fails with exit 6.
+run 0 down
+out_has '^state: +stopped'
+check "! alive $pid"
+check "[ ! -e '$IF_HOME/nats/nats.pid' ]"
+run 0 down
+out_has 'not running'
+IF_NATS_TIMEOUT_MS=300 run 6 status
+err_is_one_error
+
+# Data survives a restart.
+run 0 up
+out_has '^stream +IF_QUEUE +exists'
+run 0 down
+
+# A server binary that does not exist.
+IF_SERVER_BINARY=/nonexistent/nats-server run 1 up
+err_has "'/nonexistent/nats-server' not found"
+err_has '\[no-program\]'
+
+finish
