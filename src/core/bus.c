@@ -55,6 +55,7 @@ struct bus {
 	pthread_t worker;
 	bool worker_started, stopping, work_pending;
 	bool resetting;			/* the worker is re-creating watches */
+	bool closed_cb;			/* nats.c delivered its last callback */
 };
 
 struct bus_watch {
@@ -194,7 +195,24 @@ set_state(struct bus *b, enum bus_state s)
 
 static void on_disconnected(natsConnection *nc, void *arg) { (void)nc; set_state(arg, BUS_RECONNECTING); }
 static void on_reconnected(natsConnection *nc, void *arg) { (void)nc; set_state(arg, BUS_CONNECTED); }
-static void on_closed(natsConnection *nc, void *arg) { (void)nc; set_state(arg, BUS_CLOSED); }
+
+/*
+ * The closed callback is the last one nats.c delivers, on its own thread,
+ * possibly after natsConnection_Close() returned: bus_close() waits for it
+ * before freeing the bus.
+ */
+static void
+on_closed(natsConnection *nc, void *arg)
+{
+	struct bus *b = arg;
+
+	(void)nc;
+	set_state(b, BUS_CLOSED);
+	pthread_mutex_lock(&b->mu);
+	b->closed_cb = true;
+	pthread_cond_broadcast(&b->cv);
+	pthread_mutex_unlock(&b->mu);
+}
 
 /* Backoff: wait, 2*wait, 4*wait ... capped, with up to 20% jitter. */
 static int64_t
@@ -347,7 +365,17 @@ bus_close(struct bus *b)
 	free(b->watches);
 	jsCtx_Destroy(b->js);
 	if (b->nc) {
+		struct timespec ts;
+		int64_t deadline = wall_ms() + 5000;
+
 		natsConnection_Close(b->nc);
+		ts.tv_sec = deadline / 1000;
+		ts.tv_nsec = (deadline % 1000) * 1000000;
+		pthread_mutex_lock(&b->mu);
+		while (!b->closed_cb &&
+		       pthread_cond_timedwait(&b->cv, &b->mu, &ts) != ETIMEDOUT)
+			;
+		pthread_mutex_unlock(&b->mu);
 		natsConnection_Destroy(b->nc);
 	}
 	natsOptions_Destroy(b->opts);
