@@ -108,6 +108,7 @@ map_err(struct bus *b, natsStatus s, jsErrCode jerr, const char *what, struct er
 	case NATS_CONNECTION_CLOSED:
 	case NATS_CONNECTION_DISCONNECTED:
 	case NATS_STALE_CONNECTION:
+	case NATS_IO_ERROR:	/* the socket broke under the operation */
 		return err_set(e, ST_DISCONNECTED, "%s: connection lost", what);
 	case NATS_NOT_FOUND:
 		return err_set(e, ST_NOT_FOUND, "%s: not found", what);
