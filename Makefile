@@ -57,6 +57,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 INTEG_SRC := $(wildcard tests/integ/test-*.c)
 INTEG_BIN := $(INTEG_SRC:tests/integ/%.c=$(BUILD)/tests/%)
 HELPER_OBJ := $(BUILD)/tests/harness.o
+.SECONDARY: $(HELPER_OBJ)
 IFCTL := $(BUILD)/ifctl
 
 .PHONY: all deps check test test-unit test-cli test-integ bench run install \

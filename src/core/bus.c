@@ -116,6 +116,9 @@ map_err(struct bus *b, natsStatus s, jsErrCode jerr, const char *what, struct er
 		return err_set(e, ST_NO_JETSTREAM, "%s: nothing answers (JetStream disabled?)", what);
 	case NATS_NOT_PERMITTED:
 		return err_set(e, ST_PERMISSION, "%s: not permitted by the server", what);
+	case NATS_CONNECTION_AUTH_FAILED:
+		return err_set(e, ST_PERMISSION, "%s: authorization failed (check nats.user, "
+			       "nats.password, nats.token or nats.creds)", what);
 	default:
 		return err_set(e, ST_PROTOCOL, "%s: %s%s%s", what, natsStatus_GetText(s),
 			       last && *last ? ": " : "", last && *last ? last : "");

@@ -86,6 +86,19 @@ run 0 up
 out_has '^stream +IF_QUEUE +exists'
 run 0 down
 
+# Authentication: the right password connects, a wrong one is exit 7.
+port=$($FREEPORT)
+bin=$(command -v nats-server || echo /usr/sbin/nats-server)
+"$bin" -a 127.0.0.1 -p "$port" -js -sd "$T_DIR/auth" --user ops --pass right >"$T_DIR/auth.log" 2>&1 &
+T_PIDS="$T_PIDS $!"
+i=0; until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || [ $i -gt 500 ]; do i=$((i+1)); sleep 0.01; done
+IF_NATS_USER=ops IF_NATS_PASSWORD=right run 0 status --server "nats://127.0.0.1:$port" -q
+out_has '^state: +connected'
+IF_NATS_USER=ops IF_NATS_PASSWORD=wrong run 7 status --server "nats://127.0.0.1:$port"
+err_is_one_error
+err_has 'authorization failed'
+err_has '\[permission\]'
+
 # A server binary that does not exist.
 IF_SERVER_BINARY=/nonexistent/nats-server run 1 up
 err_has "'/nonexistent/nats-server' not found"
