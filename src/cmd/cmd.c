@@ -10,6 +10,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_up_entry,
 	&cmd_down_entry,
 	&cmd_status_entry,
+	&cmd_coordinator_entry,
 	&cmd_config_entry,
 	&cmd_completion_entry,
 	&cmd_version_entry,

@@ -54,6 +54,8 @@ struct cmd_ctx {
 	int argc;			/* positional arguments */
 	char **argv;
 	const char **optval;		/* per entry->opts: value, "" for a flag, NULL unset */
+	char **joined;			/* values of repeated options, joined with commas */
+	size_t njoined, joincap;
 	struct config cfg;
 	struct bus *bus;		/* when CMD_NEEDS_BUS */
 	struct opctx op;
@@ -101,6 +103,7 @@ void cmd_help(FILE *f, const struct cmd_entry *parent, const struct cmd_entry *e
 
 /* Command families. */
 extern const struct cmd_entry cmd_up_entry, cmd_down_entry, cmd_status_entry,
-	cmd_config_entry, cmd_completion_entry, cmd_version_entry, cmd_help_entry;
+	cmd_config_entry, cmd_completion_entry, cmd_version_entry, cmd_help_entry,
+	cmd_coordinator_entry;
 
 #endif

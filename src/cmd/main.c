@@ -132,9 +132,24 @@ parse_option(struct cmd_ctx *ctx, struct globals *g, int argc, char **argv, int 
 		return err_set(&ctx->err, ST_USAGE, "option '--%s' takes no value", name);
 	if (go)
 		global_store(g, go->name, val ? val : "");
+	else if (ctx->optval[ci] && val) {	/* repeated: values join with commas */
+		xgrow(&ctx->joined, &ctx->joincap, ctx->njoined + 1, sizeof *ctx->joined);
+		ctx->optval[ci] = ctx->joined[ctx->njoined++] =
+			xasprintf("%s,%s", ctx->optval[ci], val);
+	}
 	else
 		ctx->optval[ci] = val ? val : "";
 	return ST_OK;
+}
+
+static size_t
+count_opts(const struct cmd_entry *c)
+{
+	size_t n = 0;
+
+	while (c->opts && c->opts[n].name)
+		n++;
+	return n;
 }
 
 /* Resolve the command (and subcommand) and collect options and arguments. */
@@ -147,7 +162,7 @@ parse_args(struct cmd_ctx *ctx, struct globals *g, int argc, char **argv)
 	int i;
 
 	ctx->argv = xcalloc((size_t)argc + 1, sizeof *ctx->argv);
-	ctx->optval = xcalloc(16, sizeof *ctx->optval);
+	ctx->optval = xcalloc(1, sizeof *ctx->optval);
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!words_only && strcmp(a, "--") == 0) {
@@ -166,7 +181,7 @@ parse_args(struct cmd_ctx *ctx, struct globals *g, int argc, char **argv)
 			snprintf(context + strlen(context), sizeof context - strlen(context), "%s ", c->name);
 			table = c->subs;
 			free(ctx->optval);
-			ctx->optval = xcalloc(16, sizeof *ctx->optval);
+			ctx->optval = xcalloc(count_opts(c) + 1, sizeof *ctx->optval);
 		} else {
 			ctx->argv[ctx->argc++] = argv[i];
 		}
@@ -339,6 +354,9 @@ out:
 	opctx_release(&ctx.op);
 	config_release(&ctx.cfg);
 	free(ctx.config_path);
+	for (size_t j = 0; j < ctx.njoined; j++)
+		free(ctx.joined[j]);
+	free(ctx.joined);
 	free(ctx.argv);
 	free(ctx.optval);
 	return status_exit_code(st);

@@ -1209,6 +1209,31 @@ bus_kv_ensure(struct bus *b, const struct bus_kv_def *d, bool *created, struct e
 	return ST_OK;
 }
 
+enum status
+bus_kv_drop(struct bus *b, const char *bucket, struct err *e)
+{
+	size_t i;
+	natsStatus s;
+	enum status st;
+
+	if ((st = bus_ready(b, "delete bucket", e)) != ST_OK)
+		return st;
+	pthread_mutex_lock(&b->mu);
+	for (i = 0; i < b->nkvs; i++) {
+		if (strcmp(b->kvs[i].bucket, bucket) == 0) {
+			kvStore_Destroy(b->kvs[i].kv);
+			free(b->kvs[i].bucket);
+			b->kvs[i] = b->kvs[--b->nkvs];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&b->mu);
+	s = js_DeleteKeyValue(b->js, bucket);
+	if (s == NATS_NOT_FOUND)
+		return ST_OK;
+	return map_err(b, s, 0, "delete bucket", e);
+}
+
 /* --- server probe ------------------------------------------------------ */
 
 /* host and port of the first URL in a list: "nats://u:p@h:4222,nats://..." */

@@ -175,6 +175,9 @@ enum status bus_stream_ensure(struct bus *b, const struct bus_stream_def *d,
 enum status bus_kv_ensure(struct bus *b, const struct bus_kv_def *d, bool *created,
 			  struct err *e);
 
+/* Delete a bucket and everything in it (benchmarks and tests only). */
+enum status bus_kv_drop(struct bus *b, const char *bucket, struct err *e);
+
 struct bus_stream_stat {
 	uint64_t msgs, bytes, first_seq, last_seq;
 	int64_t consumers;

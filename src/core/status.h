@@ -91,7 +91,9 @@ enum exit_code {
 	X(NO_TTY, "no-tty", EXIT_USAGE, "the console needs a terminal", \
 	  "run it in a terminal with TERM set, or use the subcommands for scripts") \
 	X(INTERRUPTED, "interrupted", EXIT_INTERRUPTED, "interrupted", \
-	  "nothing was left half-written; run the command again")
+	  "nothing was left half-written; run the command again") \
+	X(NOT_OWNER, "not-owner", EXIT_PERMISSION, "refused: the caller does not hold the task", \
+	  "claim it first, or present the current owner's fencing token ('ifctl task show ID')")
 
 #define STATUS_ENUM(sym, name, exitc, text, remedy) ST_##sym,
 enum status { STATUS_TABLE(STATUS_ENUM) ST__COUNT };

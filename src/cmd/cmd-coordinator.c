@@ -1,0 +1,677 @@
+/*
+ * ifctl coordinator (alias task): push, claim, heartbeat, complete, fail,
+ * release, list, show, watch, stats, bench.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "core/buf.h"
+#include "core/coord.h"
+#include "core/coordbench.h"
+#include "core/json.h"
+#include "core/util.h"
+
+static void
+coord_cfg_from(const struct config *c, struct coord_cfg *cc)
+{
+	cc->bucket = COORD_BUCKET;
+	cc->lease_ms = cfg_int(c, CK_COORD_LEASE_MS);
+	cc->max_attempts = (int)cfg_int(c, CK_COORD_MAX_ATTEMPTS);
+	cc->retry_backoff_ms = cfg_int(c, CK_COORD_RETRY_BACKOFF_MS);
+}
+
+/* Split "a,b,c" into a NULL-terminated vector (caller frees with free_list). */
+static char **
+split_list(const char *s, size_t *n)
+{
+	char **v, *copy, *tok, *save = NULL;
+
+	*n = 0;
+	if (s == NULL || *s == '\0')
+		return xcalloc(1, sizeof *v);
+	copy = xstrdup(s);
+	v = xcalloc(strlen(s) + 2, sizeof *v);
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		v[(*n)++] = xstrdup(tok);
+	free(copy);
+	return v;
+}
+
+static void
+free_list(char **v)
+{
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* An integer option within bounds; def when absent. */
+static enum status
+opt_int(struct cmd_ctx *ctx, const char *name, int64_t min, int64_t max, int64_t def,
+	int64_t *out)
+{
+	const char *v = cmd_opt(ctx, name);
+
+	*out = def;
+	if (v == NULL)
+		return ST_OK;
+	if (!parse_int64(v, out))
+		return err_set(&ctx->err, ST_USAGE, "--%s: '%s' is not an integer", name, v);
+	if (*out < min || *out > max)
+		return err_set(&ctx->err, ST_BAD_VALUE, "--%s: %s is out of range %lld..%lld",
+			       name, v, (long long)min, (long long)max);
+	return ST_OK;
+}
+
+/* A JSON option: inline text, or @FILE. *text is freed by the caller. */
+static enum status
+opt_json(struct cmd_ctx *ctx, const char *name, char **text)
+{
+	const char *v = cmd_opt(ctx, name);
+	enum status st;
+
+	*text = NULL;
+	if (v == NULL)
+		return ST_OK;
+	if (v[0] == '@') {
+		if ((st = read_file(v + 1, text, NULL, &ctx->err)) != ST_OK)
+			return st;
+	} else {
+		*text = xstrdup(v);
+	}
+	if ((st = json_check(*text, name, &ctx->err)) != ST_OK) {
+		free(*text);
+		*text = NULL;
+	}
+	return st;
+}
+
+static enum status
+need(struct cmd_ctx *ctx, const char *name)
+{
+	if (cmd_opt(ctx, name) == NULL || *cmd_opt(ctx, name) == '\0')
+		return err_set(&ctx->err, ST_USAGE, "%s %s needs --%s", ctx->parent->name,
+			       ctx->entry->name, name);
+	return ST_OK;
+}
+
+/* --- row sets ----------------------------------------------------------- */
+
+static struct rowset *
+task_rows(const char *name)
+{
+	struct rowset *rs = rows_new(name);
+
+	rows_col(rs, "id", COL_TEXT, 0);
+	rows_col(rs, "state", COL_TEXT, 0);
+	rows_col(rs, "priority", COL_NUM, 0);
+	rows_col(rs, "owner", COL_TEXT, 0);
+	rows_col(rs, "token", COL_NUM, 0);
+	rows_col(rs, "attempts", COL_TEXT, 0);
+	rows_col(rs, "lease_until", COL_TIME, 0);
+	rows_col(rs, "title", COL_TEXT, 0);
+	rows_col(rs, "capabilities", COL_TEXT, COL_WIDE);
+	rows_col(rs, "to", COL_TEXT, COL_WIDE);
+	rows_col(rs, "budget", COL_NUM, COL_WIDE);
+	rows_col(rs, "not_before", COL_TIME, COL_WIDE);
+	rows_col(rs, "created", COL_TIME, COL_WIDE);
+	rows_col(rs, "revision", COL_NUM, COL_WIDE);
+	rows_col(rs, "reason", COL_TEXT, COL_WIDE);
+	rows_col(rs, "payload", COL_JSON, COL_WIDE);
+	rows_col(rs, "result", COL_JSON, COL_WIDE);
+	rows_col(rs, "trace", COL_TEXT, COL_WIDE);
+	return rs;
+}
+
+static void
+set_time(struct rowset *rs, size_t r, size_t c, int64_t ms)
+{
+	char t[32];
+
+	if (ms <= 0)
+		return;
+	fmt_time_ms(t, ms);
+	rows_set(rs, r, c, t);
+}
+
+static void
+task_row(struct rowset *rs, const struct task *t)
+{
+	size_t r = rows_add(rs), i;
+	struct buf caps = BUF_INIT;
+
+	rows_set(rs, r, 0, t->id);
+	rows_set(rs, r, 1, task_state_name(t->state));
+	rows_setf(rs, r, 2, "%d", t->priority);
+	rows_set(rs, r, 3, t->owner);
+	if (t->token)
+		rows_setf(rs, r, 4, "%llu", (unsigned long long)t->token);
+	rows_setf(rs, r, 5, "%d/%d", t->attempts, t->max_attempts);
+	if (t->state == TASK_CLAIMED)
+		set_time(rs, r, 6, t->lease_until);
+	rows_set(rs, r, 7, t->title);
+	for (i = 0; i < t->ncaps; i++)
+		buf_addf(&caps, "%s%s", i ? "," : "", t->caps[i]);
+	rows_set(rs, r, 8, caps.s);
+	rows_set(rs, r, 9, t->to);
+	rows_setf(rs, r, 10, "%g", t->budget);
+	if (t->state == TASK_QUEUED)
+		set_time(rs, r, 11, t->not_before);
+	set_time(rs, r, 12, t->created);
+	rows_setf(rs, r, 13, "%llu", (unsigned long long)t->rev);
+	rows_set(rs, r, 14, t->reason);
+	rows_set(rs, r, 15, t->payload);
+	rows_set(rs, r, 16, t->result);
+	rows_set(rs, r, 17, t->trace);
+	buf_release(&caps);
+}
+
+static void
+add_task(struct cmd_ctx *ctx, const struct task *t)
+{
+	struct rowset *rs = task_rows("task");
+
+	rs->single = true;
+	task_row(rs, t);
+	doc_add(&ctx->out, rs);
+}
+
+/* --- push and claim ----------------------------------------------------- */
+
+static enum status
+run_push(struct cmd_ctx *ctx)
+{
+	struct coord_cfg cc;
+	struct task_spec s = { 0 };
+	struct task t;
+	char **caps;
+	char *payload = NULL, *end = NULL;
+	int64_t prio, attempts;
+	bool existed = false;
+	enum status st;
+
+	if ((st = opt_int(ctx, "priority", 0, TASK_PRIORITY_MAX, 5, &prio)) != ST_OK ||
+	    (st = opt_int(ctx, "max-attempts", 1, 1000, 0, &attempts)) != ST_OK ||
+	    (st = opt_json(ctx, "payload", &payload)) != ST_OK)
+		return st;
+	s.budget = 0;
+	if (cmd_opt(ctx, "budget")) {
+		errno = 0;
+		s.budget = strtod(cmd_opt(ctx, "budget"), &end);
+		if (errno || *end || end == cmd_opt(ctx, "budget")) {
+			free(payload);
+			return err_set(&ctx->err, ST_USAGE, "--budget: '%s' is not a number",
+				       cmd_opt(ctx, "budget"));
+		}
+	}
+	coord_cfg_from(&ctx->cfg, &cc);
+	caps = split_list(cmd_opt(ctx, "capability"), &s.ncaps);
+	s.caps = caps;
+	s.id = ctx->argc > 0 ? ctx->argv[0] : cmd_opt(ctx, "id");
+	s.title = cmd_opt(ctx, "title");
+	s.priority = (int)prio;
+	s.payload = payload;
+	s.idem = cmd_opt(ctx, "idempotency-key");
+	s.to = cmd_opt(ctx, "to");
+	s.max_attempts = (int)attempts;
+	ctx->op.actor = "operator";
+	st = coord_push(ctx->bus, &cc, &ctx->op, &s, &t, &existed, &ctx->err);
+	if (st == ST_OK && !ctx->op.falsify) {
+		why_add(&ctx->op, "idempotency", s.idem ? s.idem : "none",
+			existed ? "key used before: the existing task is returned" : "new task");
+		add_task(ctx, &t);
+	}
+	task_release(&t);
+	free_list(caps);
+	free(payload);
+	return st;
+}
+
+static enum status
+run_claim(struct cmd_ctx *ctx)
+{
+	struct coord_index *ix = NULL;
+	struct coord_cfg cc;
+	struct claimer c = { 0 };
+	struct task t;
+	char **caps;
+	enum status st;
+
+	if ((st = need(ctx, "swarm")) != ST_OK)
+		return st;
+	coord_cfg_from(&ctx->cfg, &cc);
+	caps = split_list(cmd_opt(ctx, "capability"), &c.ncaps);
+	c.caps = caps;
+	c.swarm = cmd_opt(ctx, "swarm");
+	st = coord_index_open(ctx->bus, &cc, &ix, &ctx->err);
+	if (st == ST_OK) {
+		why_add(&ctx->op, "candidates", "", "%zu tasks known; order: expired leases, "
+			"then priority, then age", coord_index_size(ix));
+		st = coord_claim(ctx->bus, ix, &cc, &ctx->op, &c, &t, &ctx->err);
+		if (ctx->op.falsify && st == ST_NOT_FOUND)
+			st = ST_OK;	/* the failed check says it */
+	}
+	if (st == ST_OK && !ctx->op.falsify)
+		add_task(ctx, &t);
+	if (st == ST_OK)
+		task_release(&t);
+	coord_index_free(ix);
+	free_list(caps);
+	return st;
+}
+
+/* --- owner operations --------------------------------------------------- */
+
+static enum status
+run_owner(struct cmd_ctx *ctx, enum owner_verb verb)
+{
+	struct owner_req r = { .verb = verb };
+	struct coord_cfg cc;
+	struct task t;
+	char *result = NULL;
+	int64_t token;
+	enum status st;
+
+	if (ctx->argc != 1)
+		return err_set(&ctx->err, ST_USAGE, "%s %s needs one task id", ctx->parent->name,
+			       ctx->entry->name);
+	if ((st = need(ctx, "swarm")) != ST_OK || (st = need(ctx, "token")) != ST_OK ||
+	    (st = opt_int(ctx, "token", 1, INT64_MAX, 0, &token)) != ST_OK)
+		return st;
+	if (verb == OWNER_COMPLETE && (st = opt_json(ctx, "result", &result)) != ST_OK)
+		return st;
+	coord_cfg_from(&ctx->cfg, &cc);
+	r.id = ctx->argv[0];
+	r.swarm = cmd_opt(ctx, "swarm");
+	r.token = (uint64_t)token;
+	r.result = result;
+	r.reason = verb == OWNER_FAIL ? cmd_opt(ctx, "reason") : NULL;
+	r.no_retry = verb == OWNER_FAIL && cmd_flag(ctx, "no-retry");
+	st = coord_owner(ctx->bus, &cc, &ctx->op, &r, &t, &ctx->err);
+	if (st == ST_OK && !ctx->op.falsify)
+		add_task(ctx, &t);
+	if (st == ST_OK)
+		task_release(&t);
+	free(result);
+	return st;
+}
+
+static enum status run_heartbeat(struct cmd_ctx *ctx) { return run_owner(ctx, OWNER_HEARTBEAT); }
+static enum status run_complete(struct cmd_ctx *ctx) { return run_owner(ctx, OWNER_COMPLETE); }
+static enum status run_fail(struct cmd_ctx *ctx) { return run_owner(ctx, OWNER_FAIL); }
+static enum status run_release(struct cmd_ctx *ctx) { return run_owner(ctx, OWNER_RELEASE); }
+
+/* --- list, show, stats -------------------------------------------------- */
+
+static enum status
+run_list(struct cmd_ctx *ctx)
+{
+	struct task *v = NULL;
+	struct coord_cfg cc;
+	struct rowset *rs;
+	enum task_state state;
+	const char *sname = cmd_opt(ctx, "state");
+	size_t n = 0, i;
+	enum status st;
+
+	if (sname && !task_state_parse(sname, &state))
+		return err_set(&ctx->err, ST_USAGE, "--state: '%s' is not one of queued, claimed, "
+			       "done, failed, dead", sname);
+	coord_cfg_from(&ctx->cfg, &cc);
+	st = coord_list(ctx->bus, &cc, sname ? &state : NULL, cmd_opt(ctx, "swarm"), &v, &n,
+			&ctx->err);
+	if (st != ST_OK)
+		return st;
+	rs = task_rows("tasks");
+	for (i = 0; i < n; i++) {
+		task_row(rs, &v[i]);
+		task_release(&v[i]);
+	}
+	free(v);
+	doc_add(&ctx->out, rs);
+	return ST_OK;
+}
+
+static enum status
+run_show(struct cmd_ctx *ctx)
+{
+	struct coord_cfg cc;
+	struct rowset *h;
+	struct task t;
+	size_t i, r;
+	enum status st;
+
+	if (ctx->argc != 1)
+		return err_set(&ctx->err, ST_USAGE, "task show needs one task id");
+	coord_cfg_from(&ctx->cfg, &cc);
+	if ((st = coord_get(ctx->bus, &cc, ctx->argv[0], &t, &ctx->err)) != ST_OK)
+		return st;
+	add_task(ctx, &t);
+	h = rows_new("history");
+	rows_col(h, "at", COL_TIME, 0);
+	rows_col(h, "state", COL_TEXT, 0);
+	rows_col(h, "by", COL_TEXT, 0);
+	rows_col(h, "token", COL_NUM, 0);
+	rows_col(h, "note", COL_TEXT, 0);
+	for (i = 0; i < t.nhist; i++) {
+		r = rows_add(h);
+		set_time(h, r, 0, t.hist[i].at);
+		rows_set(h, r, 1, task_state_name(t.hist[i].state));
+		rows_set(h, r, 2, t.hist[i].by);
+		if (t.hist[i].token)
+			rows_setf(h, r, 3, "%llu", (unsigned long long)t.hist[i].token);
+		rows_set(h, r, 4, t.hist[i].note);
+	}
+	doc_add(&ctx->out, h);
+	task_release(&t);
+	return ST_OK;
+}
+
+static enum status
+run_stats(struct cmd_ctx *ctx)
+{
+	struct task *v = NULL;
+	struct coord_cfg cc;
+	struct rowset *rs;
+	size_t n = 0, i, j, counts[TASK__COUNT] = { 0 }, claims_60s = 0, takeovers = 0,
+	       expired_dead = 0;
+	int64_t now = wall_ms();
+	enum status st;
+	size_t r;
+
+	coord_cfg_from(&ctx->cfg, &cc);
+	if ((st = coord_list(ctx->bus, &cc, NULL, NULL, &v, &n, &ctx->err)) != ST_OK)
+		return st;
+	for (i = 0; i < n; i++) {
+		counts[v[i].state]++;
+		for (j = 0; j < v[i].nhist; j++) {
+			const struct task_event *ev = &v[i].hist[j];
+			if (ev->state == TASK_CLAIMED && ev->at > now - 60000)
+				claims_60s++;
+			if (ev->note && strcmp(ev->note, "lease takeover") == 0)
+				takeovers++;
+			if (ev->note && has_prefix(ev->note, "lease expired"))
+				expired_dead++;
+		}
+		task_release(&v[i]);
+	}
+	free(v);
+	rs = rows_new("stats");
+	rs->single = true;
+	rows_col(rs, "tasks", COL_NUM, 0);
+	for (i = 0; i < TASK__COUNT; i++)
+		rows_col(rs, task_state_name((enum task_state)i), COL_NUM, 0);
+	rows_col(rs, "claims_per_s_60s", COL_NUM, 0);
+	rows_col(rs, "lease_expiries", COL_NUM, 0);
+	r = rows_add(rs);
+	rows_setf(rs, r, 0, "%zu", n);
+	for (i = 0; i < TASK__COUNT; i++)
+		rows_setf(rs, r, i + 1, "%zu", counts[i]);
+	rows_setf(rs, r, TASK__COUNT + 1, "%.2f", (double)claims_60s / 60.0);
+	rows_setf(rs, r, TASK__COUNT + 2, "%zu", takeovers + expired_dead);
+	why_add(&ctx->op, "claims_per_s_60s", "", "claims recorded in task histories in the "
+		"last 60 s, divided by 60");
+	why_add(&ctx->op, "lease_expiries", "", "%zu takeovers of an expired lease, %zu tasks "
+		"dead after their last lease expired", takeovers, expired_dead);
+	doc_add(&ctx->out, rs);
+	return ST_OK;
+}
+
+/* --- watch -------------------------------------------------------------- */
+
+static volatile sig_atomic_t watch_stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	watch_stop = 1;
+}
+
+struct watch_out {
+	pthread_mutex_t mu;
+	bool jsonl;
+	bool snapshot;		/* still in the initial snapshot */
+	int64_t count, limit;	/* events printed; stop after limit (0: never) */
+	bool failed;		/* stdout broke */
+};
+
+static void
+emit(struct watch_out *w, const char *line)
+{
+	if (fputs(line, stdout) == EOF || fputc('\n', stdout) == EOF || fflush(stdout) == EOF)
+		w->failed = true;
+}
+
+/* One line per change: a JSON object with -o json/jsonl, else a table line. */
+static void
+watch_event(void *arg, const struct bus_kv_event *ev)
+{
+	struct watch_out *w = arg;
+	struct buf line = BUF_INIT;
+	struct task t;
+	char when[32];
+
+	pthread_mutex_lock(&w->mu);
+	if (ev->snapshot_done) {
+		w->snapshot = false;
+		if (w->jsonl)
+			emit(w, "{\"type\":\"snapshot_done\"}");
+		goto out;
+	}
+	if (has_prefix(ev->key, "idem.") || (w->limit && w->count >= w->limit))
+		goto out;
+	fmt_time_ms(when, ev->time_ns / 1000000);
+	if (w->jsonl) {
+		buf_addf(&line, "{\"type\":\"%s\",\"snapshot\":%s,\"rev\":%llu,\"at\":\"%s\",\"id\":",
+			 ev->op == BUS_KV_PUT ? "put" : "delete", w->snapshot ? "true" : "false",
+			 (unsigned long long)ev->revision, when);
+		json_escape(&line, ev->key);
+		buf_adds(&line, ",\"task\":");
+		if (ev->op == BUS_KV_PUT && json_check(ev->value, "task", NULL) == ST_OK)
+			buf_add(&line, ev->value, ev->len);
+		else
+			buf_adds(&line, "null");
+		buf_addc(&line, '}');
+	} else if (ev->op == BUS_KV_PUT && task_from_json(ev->value, ev->len, &t, NULL) == ST_OK) {
+		buf_addf(&line, "%s %-8llu %-8s %-24s %s%s", when, (unsigned long long)ev->revision,
+			 task_state_name(t.state), t.id, t.owner ? t.owner : "-",
+			 w->snapshot ? " (snapshot)" : "");
+		task_release(&t);
+	} else {
+		buf_addf(&line, "%s %-8llu %-8s %s", when, (unsigned long long)ev->revision,
+			 "deleted", ev->key);
+	}
+	emit(w, line.s);
+	w->count++;
+out:
+	pthread_mutex_unlock(&w->mu);
+	buf_release(&line);
+}
+
+static enum status
+run_watch(struct cmd_ctx *ctx)
+{
+	struct watch_out w = { .mu = PTHREAD_MUTEX_INITIALIZER };
+	struct bus_watch *bw = NULL;
+	struct sigaction sa = { .sa_handler = on_signal };
+	int64_t resume, interval, limit, next_beat;
+	enum status st;
+
+	if ((st = opt_int(ctx, "resume", 1, INT64_MAX, 0, &resume)) != ST_OK ||
+	    (st = opt_int(ctx, "heartbeat", 0, 3600, 10, &interval)) != ST_OK ||
+	    (st = opt_int(ctx, "count", 0, INT64_MAX, 0, &limit)) != ST_OK)
+		return st;
+	w.jsonl = ctx->format == OUT_JSON || ctx->format == OUT_JSONL;
+	w.snapshot = resume == 0;
+	w.limit = limit;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	st = bus_kv_watch(ctx->bus, COORD_BUCKET, (uint64_t)resume, watch_event, &w, &bw,
+			  &ctx->err);
+	if (st != ST_OK)
+		return st;
+	next_beat = mono_ms() + interval * 1000;
+	while (!watch_stop) {
+		bool done;
+		usleep(50 * 1000);
+		pthread_mutex_lock(&w.mu);
+		if (interval && mono_ms() >= next_beat && w.jsonl) {
+			char line[160], when[32];
+			fmt_time_ms(when, wall_ms());
+			snprintf(line, sizeof line, "{\"type\":\"heartbeat\",\"at\":\"%s\",\"connection\":"
+				 "\"%s\"}", when, bus_state_name(bus_get_state(ctx->bus)));
+			emit(&w, line);
+			next_beat = mono_ms() + interval * 1000;
+		}
+		done = w.failed || (w.limit && w.count >= w.limit);
+		pthread_mutex_unlock(&w.mu);
+		if (done)
+			break;
+	}
+	bus_watch_free(bw);
+	if (w.failed)
+		return err_set(&ctx->err, ST_IO, "cannot write output");
+	return watch_stop ? err_set(&ctx->err, ST_INTERRUPTED, "watch stopped") : ST_OK;
+}
+
+/* --- bench -------------------------------------------------------------- */
+
+static enum status
+run_bench(struct cmd_ctx *ctx)
+{
+	struct coord_bench_opts o = { 100000, 100, 60000, 10000, 2000 };
+	struct bus_opts bo;
+	int64_t tasks, secs, sat, rate;
+	enum status st;
+
+	if ((st = opt_int(ctx, "tasks", 100, 10000000, 100000, &tasks)) != ST_OK ||
+	    (st = opt_int(ctx, "duration", 1, 3600, 60, &secs)) != ST_OK ||
+	    (st = opt_int(ctx, "saturate", 1, 3600, 10, &sat)) != ST_OK ||
+	    (st = opt_int(ctx, "rate", 1, 100000, 100, &rate)) != ST_OK)
+		return st;
+	if (cmd_flag(ctx, "quick")) {
+		o = (struct coord_bench_opts){ 5000, 100, 5000, 2000, 500 };
+	} else {
+		o.tasks = (size_t)tasks;
+		o.rate_ms = secs * 1000;
+		o.saturate_ms = sat * 1000;
+	}
+	o.rate = (int)rate;
+	bus_opts_from_config(&bo, &ctx->cfg);
+	bo.timeout_ms = bo.timeout_ms < 10000 ? 10000 : bo.timeout_ms;
+	why_add(&ctx->op, "percentiles", "nearest rank", "on the sorted samples of each row");
+	why_add(&ctx->op, "throughput", "drain", "each claimer count drains its own preloaded "
+		"pool (20%%, 30%%, 50%% of --tasks); seconds exclude the final 1 s of idle polling");
+	why_add(&ctx->op, "correctness", "final records", "read back from the server after the "
+		"run: double claims = tasks with two non-takeover claims or owned by two claimers; "
+		"lost = tasks not claimed or missing");
+	st = coord_bench_run(&bo, &o, &ctx->out, &ctx->err);
+	bus_opts_release(&bo);
+	return st;
+}
+
+/* --- entries ------------------------------------------------------------ */
+
+#define OPT_END { NULL, 0, NULL, NULL }
+#define OWNER_OPTS \
+	{ "swarm", 0, "ID", "the swarm that holds the task" }, \
+	{ "token", 0, "N", "the fencing token the claim returned" }
+
+static const struct cmd_opt push_opts[] = {
+	{ "id", 0, "ID", "task id (default: generated); also the first argument" },
+	{ "title", 't', "TEXT", "what the task is" },
+	{ "capability", 'c', "C[,C...]", "required capabilities (repeatable)" },
+	{ "priority", 'p', "0-9", "higher is claimed first (default 5)" },
+	{ "budget", 0, "AMOUNT", "spend allowed for the task (0 or more)" },
+	{ "payload", 0, "JSON|@FILE", "the task's input, validated as JSON" },
+	{ "idempotency-key", 'k', "KEY", "pushing the same key again returns the first task" },
+	{ "to", 0, "SWARM", "push straight to a swarm: only it may claim the task" },
+	{ "max-attempts", 0, "N", "claims before the task is dead (default coordinator.max_attempts)" },
+	OPT_END,
+};
+static const struct cmd_opt claim_opts[] = {
+	{ "swarm", 0, "ID", "the claiming swarm" },
+	{ "capability", 'c', "C[,C...]", "what the swarm can do (repeatable)" },
+	OPT_END,
+};
+static const struct cmd_opt owner_opts[] = { OWNER_OPTS, OPT_END };
+static const struct cmd_opt complete_opts[] = {
+	OWNER_OPTS,
+	{ "result", 0, "JSON|@FILE", "the task's output, validated as JSON" },
+	OPT_END,
+};
+static const struct cmd_opt fail_opts[] = {
+	OWNER_OPTS,
+	{ "reason", 0, "TEXT", "why it failed" },
+	{ "no-retry", 0, NULL, "do not retry: the task ends failed" },
+	OPT_END,
+};
+static const struct cmd_opt list_opts[] = {
+	{ "state", 0, "STATE", "only queued, claimed, done, failed or dead tasks" },
+	{ "swarm", 0, "ID", "only tasks held (or last held) by this swarm" },
+	OPT_END,
+};
+static const struct cmd_opt watch_opts[] = {
+	{ "resume", 0, "REV", "start at this revision instead of a snapshot" },
+	{ "heartbeat", 0, "SECONDS", "heartbeat line interval with -o jsonl (0: none; default 10)" },
+	{ "count", 0, "N", "stop after N changes" },
+	OPT_END,
+};
+static const struct cmd_opt bench_opts[] = {
+	{ "tasks", 0, "N", "pool drained by the throughput runs (default 100000)" },
+	{ "duration", 0, "SECONDS", "length of the fixed-rate run (default 60)" },
+	{ "rate", 0, "OPS", "operations per second of the fixed-rate run (default 100)" },
+	{ "saturate", 0, "SECONDS", "length of the saturation run (default 10)" },
+	{ "quick", 0, NULL, "a short run for CI: 5000 tasks, 5 s at the rate, 2 s saturated" },
+	OPT_END,
+};
+
+#define SUB(n, a, s, f, o, r) \
+	static const struct cmd_entry coord_##n##_entry = { \
+		.name = #n, .args = a, .summary = s, .flags = CMD_NEEDS_BUS | (f), .opts = o, .run = r }
+
+SUB(push, "[ID] [--title T] [-c CAP] [-p 0-9] [--payload JSON] [-k KEY] [--to SWARM]",
+    "create a task", CMD_MUTATES, push_opts, run_push);
+SUB(claim, "--swarm ID [-c CAP,...]",
+    "claim the best ready task; prints it with its lease and fencing token",
+    CMD_MUTATES, claim_opts, run_claim);
+SUB(heartbeat, "ID --swarm ID --token N", "extend the lease of a task you hold",
+    CMD_MUTATES, owner_opts, run_heartbeat);
+SUB(complete, "ID --swarm ID --token N [--result JSON]", "finish a task you hold",
+    CMD_MUTATES, complete_opts, run_complete);
+SUB(fail, "ID --swarm ID --token N [--reason TEXT] [--no-retry]",
+    "give up an attempt: retried with backoff, dead after the last attempt",
+    CMD_MUTATES, fail_opts, run_fail);
+SUB(release, "ID --swarm ID --token N", "give a task back to the queue",
+    CMD_MUTATES, owner_opts, run_release);
+SUB(list, "[--state STATE] [--swarm ID]", "list tasks, oldest first", 0, list_opts, run_list);
+SUB(show, "ID", "a task and its history of states, owners and tokens", 0, NULL, run_show);
+SUB(watch, "[-o jsonl] [--resume REV] [--count N]",
+    "follow every change of every task, one line each", 0, watch_opts, run_watch);
+SUB(stats, "", "counts by state, claim rate, lease expiries", 0, NULL, run_stats);
+SUB(bench, "[--quick] [--tasks N] [--duration S]",
+    "measure claim and push latency, throughput and correctness against the server",
+    0, bench_opts, run_bench);
+
+static const struct cmd_entry *const coord_subs[] = {
+	&coord_push_entry, &coord_claim_entry, &coord_heartbeat_entry, &coord_complete_entry,
+	&coord_fail_entry, &coord_release_entry, &coord_list_entry, &coord_show_entry,
+	&coord_watch_entry, &coord_stats_entry, &coord_bench_entry, NULL,
+};
+
+const struct cmd_entry cmd_coordinator_entry = {
+	.name = "coordinator",
+	.alias = "task",
+	.args = "push|claim|heartbeat|complete|fail|release|list|show|watch|stats|bench",
+	.summary = "the task queue: atomic claims, leases, fencing tokens, retries",
+	.subs = coord_subs,
+};

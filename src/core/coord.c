@@ -1,0 +1,883 @@
+/* The coordinator: see coord.h. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "core/coord.h"
+#include "core/json.h"
+#include "core/util.h"
+
+/* --- events ------------------------------------------------------------- */
+
+/* Publish a task's change on if.v1.evt.task.<state> (fire and forget). */
+static void
+publish_event(struct bus *b, const struct opctx *op, const struct task *t,
+	      const char *verb, const char *by)
+{
+	struct buf ev = BUF_INIT;
+	char subject[64];
+
+	buf_addf(&ev, "{\"v\":1,\"type\":\"task\",\"verb\":\"%s\",\"id\":", verb);
+	json_escape(&ev, t->id);
+	buf_addf(&ev, ",\"state\":\"%s\",\"owner\":", task_state_name(t->state));
+	if (t->owner)
+		json_escape(&ev, t->owner);
+	else
+		buf_adds(&ev, "null");
+	buf_addf(&ev, ",\"token\":%llu,\"rev\":%llu,\"attempts\":%d,\"at\":%lld,\"by\":",
+		 (unsigned long long)t->token, (unsigned long long)t->rev, t->attempts,
+		 (long long)t->updated);
+	json_escape(&ev, by ? by : "");
+	buf_adds(&ev, ",\"trace\":");
+	json_escape(&ev, op->trace_id);
+	buf_adds(&ev, ",\"why\":");
+	if (op->justification)
+		json_escape(&ev, op->justification);
+	else
+		buf_adds(&ev, "null");
+	buf_addc(&ev, '}');
+	snprintf(subject, sizeof subject, "if.v1.evt.task.%s", task_state_name(t->state));
+	bus_publish(b, subject, ev.s, ev.len, NULL);
+	buf_release(&ev);
+}
+
+/* --- push --------------------------------------------------------------- */
+
+enum status
+coord_check_spec(const struct task_spec *s, struct err *e)
+{
+	size_t i;
+
+	if (s->id && !task_id_valid(s->id))
+		return err_set(e, ST_BAD_VALUE, "invalid task id '%s': use 1-128 letters, digits, "
+			       "'-', '_' or '.'", s->id);
+	if (s->priority < 0 || s->priority > TASK_PRIORITY_MAX)
+		return err_set(e, ST_BAD_VALUE, "priority %d is out of range 0..%d", s->priority,
+			       TASK_PRIORITY_MAX);
+	if (!(s->budget >= 0) || s->budget > 1e15)
+		return err_set(e, ST_BAD_VALUE, "budget %g is out of range (0 or more)", s->budget);
+	if (s->max_attempts < 0 || s->max_attempts > 1000)
+		return err_set(e, ST_BAD_VALUE, "max attempts %d is out of range 1..1000",
+			       s->max_attempts);
+	for (i = 0; i < s->ncaps; i++)
+		if (!task_id_valid(s->caps[i]))
+			return err_set(e, ST_BAD_VALUE, "invalid capability name '%s'", s->caps[i]);
+	if (s->to && !task_id_valid(s->to))
+		return err_set(e, ST_BAD_VALUE, "invalid swarm id '%s'", s->to);
+	if (s->payload)
+		return json_check(s->payload, "payload", e);
+	return ST_OK;
+}
+
+/* The KV key that records which task an idempotency key created. */
+static char *
+idem_key(const char *idem)
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	char hex[2 * sizeof h + 1];
+
+	crypto_hash_sha256(h, (const unsigned char *)idem, strlen(idem));
+	hex_encode(hex, h, 16);
+	return xasprintf("idem.%s", hex);
+}
+
+static void
+task_from_spec(struct task *t, const struct task_spec *s, const struct coord_cfg *cfg,
+	       const struct opctx *op, const char *id)
+{
+	size_t i;
+
+	task_init(t);
+	t->id = xstrdup(id);
+	t->title = xstrdup(s->title ? s->title : "");
+	t->caps = xcalloc(s->ncaps + 1, sizeof *t->caps);
+	for (i = 0; i < s->ncaps; i++)
+		t->caps[i] = xstrdup(s->caps[i]);
+	t->ncaps = s->ncaps;
+	t->priority = s->priority;
+	t->budget = s->budget;
+	t->payload = s->payload ? xstrdup(s->payload) : NULL;
+	t->idem = s->idem ? xstrdup(s->idem) : NULL;
+	t->to = s->to ? xstrdup(s->to) : NULL;
+	t->state = TASK_QUEUED;
+	t->max_attempts = s->max_attempts ? s->max_attempts : cfg->max_attempts;
+	t->created = t->updated = wall_ms();
+	t->trace = xstrdup(op->trace_id);
+	task_history_add(t, t->created, TASK_QUEUED, op->actor ? op->actor : "operator", 0,
+			 op->justification);
+}
+
+/* The idempotency key is taken: return the task it made. */
+static enum status
+push_existing(struct bus *b, const struct coord_cfg *cfg, const char *ikey, struct task *out, bool *existed, struct err *e)
+{
+	struct bus_kv_entry ent = BUS_KV_ENTRY_INIT;
+	enum status st = bus_kv_get(b, cfg->bucket, ikey, &ent, e);
+
+	if (st == ST_OK)
+		st = coord_get(b, cfg, ent.value.s, out, e);
+	if (st == ST_OK)
+		*existed = true;
+	buf_release(&ent.value);
+	return st;
+}
+
+enum status
+coord_push(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
+	   const struct task_spec *s, struct task *out, bool *existed, struct err *e)
+{
+	struct buf json = BUF_INIT;
+	char gen[33], *id, *ikey = NULL;
+	enum status st;
+
+	*existed = false;
+	task_init(out);
+	st = check_record(op, "task is valid", coord_check_spec(s, e), e ? e->msg : NULL);
+	if (st != ST_OK)
+		return op->falsify ? ST_OK : st;
+	trace_id_new(gen);
+	id = s->id ? xstrdup(s->id) : xasprintf("t-%.12s", gen);
+	if (op->falsify) {
+		struct task cur;
+		st = coord_get(b, cfg, id, &cur, NULL);
+		check_record(op, "id is free", st == ST_NOT_FOUND ? ST_OK : ST_EXISTS,
+			     st == ST_NOT_FOUND ? id : "a task with this id exists");
+		if (st == ST_OK)
+			task_release(&cur);
+		free(id);
+		return ST_OK;
+	}
+	if ((st = opctx_may_write(op, "push a task", e)) != ST_OK)
+		goto out;
+	if (s->idem) {
+		ikey = idem_key(s->idem);
+		st = bus_kv_create(b, cfg->bucket, ikey, id, strlen(id), NULL, e);
+		if (st == ST_EXISTS) {
+			st = push_existing(b, cfg, ikey, out, existed, e);
+			goto out;
+		}
+		if (st != ST_OK)
+			goto out;
+	}
+	task_from_spec(out, s, cfg, op, id);
+	task_to_json(out, &json);
+	st = bus_kv_create(b, cfg->bucket, id, json.s, json.len, &out->rev, e);
+	if (st == ST_EXISTS) {
+		err_set(e, ST_EXISTS, "task '%s' already exists", id);
+		if (ikey)	/* do not leave the key pointing at someone else's task */
+			bus_kv_delete(b, cfg->bucket, ikey, NULL);
+	}
+	if (st == ST_OK)
+		publish_event(b, op, out, "push", op->actor);
+out:
+	buf_release(&json);
+	free(ikey);
+	free(id);
+	return st;
+}
+
+enum status
+coord_get(struct bus *b, const struct coord_cfg *cfg, const char *id, struct task *out,
+	  struct err *e)
+{
+	struct bus_kv_entry ent = BUS_KV_ENTRY_INIT;
+	enum status st;
+
+	task_init(out);
+	if (!task_id_valid(id))
+		return err_set(e, ST_BAD_VALUE, "invalid task id '%s'", id);
+	st = bus_kv_get(b, cfg->bucket, id, &ent, e);
+	if (st == ST_NOT_FOUND)
+		err_set(e, ST_NOT_FOUND, "task '%s' not found", id);
+	if (st == ST_OK) {
+		st = task_from_json(ent.value.s, ent.value.len, out, e);
+		if (st != ST_OK)
+			err_prefix(e, "task '%s'", id);
+		out->rev = ent.revision;
+	}
+	buf_release(&ent.value);
+	return st;
+}
+
+/* Write t back only if its revision is still t->rev; t->rev becomes the new one. */
+static enum status
+cas_write(struct bus *b, const struct coord_cfg *cfg, struct task *t, struct err *e)
+{
+	struct buf json = BUF_INIT;
+	uint64_t rev = 0;
+	enum status st;
+
+	task_to_json(t, &json);
+	st = bus_kv_update(b, cfg->bucket, t->id, json.s, json.len, t->rev, &rev, e);
+	if (st == ST_OK)
+		t->rev = rev;
+	buf_release(&json);
+	return st;
+}
+
+/* --- the claim index ---------------------------------------------------- */
+
+/* What the index knows of one task: its last record and where it is listed. */
+struct ix_entry {
+	char *id;
+	char *json;		/* last record seen, for a claim without a read */
+	size_t len;
+	uint64_t rev;
+	enum task_state state;
+	int prio;
+	int64_t lease_until, not_before;
+	char *to;
+	char **caps;
+	size_t ncaps;
+	bool listed_ready;	/* in a priority list */
+	bool listed_lease;	/* in the lease list */
+	bool inflight;		/* a thread of this process is claiming it */
+	struct ix_entry *next;	/* hash chain */
+};
+
+/* A FIFO of entries: head advances, the array is compacted now and then. */
+struct ix_fifo {
+	struct ix_entry **v;
+	size_t head, len, cap;
+};
+
+struct coord_index {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct bus_watch *watch;
+	struct ix_entry **table;	/* hash table, power-of-two size */
+	size_t nbuckets, n;
+	struct ix_fifo ready[TASK_PRIORITY_MAX + 1];
+	struct ix_fifo leases;
+	bool snapshot;
+};
+
+static uint32_t
+hash_str(const char *s)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static struct ix_entry *
+ix_find(struct coord_index *ix, const char *id, bool create)
+{
+	uint32_t h = hash_str(id);
+	struct ix_entry *e;
+	size_t i;
+
+	for (e = ix->table[h & (ix->nbuckets - 1)]; e; e = e->next)
+		if (strcmp(e->id, id) == 0)
+			return e;
+	if (!create)
+		return NULL;
+	if (ix->n + 1 > ix->nbuckets) {	/* keep the load factor at most 1 */
+		size_t nb = ix->nbuckets * 2;
+		struct ix_entry **t = xcalloc(nb, sizeof *t);
+		for (i = 0; i < ix->nbuckets; i++) {
+			while ((e = ix->table[i])) {
+				ix->table[i] = e->next;
+				e->next = t[hash_str(e->id) & (nb - 1)];
+				t[hash_str(e->id) & (nb - 1)] = e;
+			}
+		}
+		free(ix->table);
+		ix->table = t;
+		ix->nbuckets = nb;
+	}
+	e = xcalloc(1, sizeof *e);
+	e->id = xstrdup(id);
+	e->next = ix->table[h & (ix->nbuckets - 1)];
+	ix->table[h & (ix->nbuckets - 1)] = e;
+	ix->n++;
+	return e;
+}
+
+static void
+fifo_push(struct ix_fifo *f, struct ix_entry *e)
+{
+	if (f->head > 1024 && f->head * 2 > f->len) {
+		memmove(f->v, f->v + f->head, (f->len - f->head) * sizeof *f->v);
+		f->len -= f->head;
+		f->head = 0;
+	}
+	xgrow(&f->v, &f->cap, f->len + 1, sizeof *f->v);
+	f->v[f->len++] = e;
+}
+
+static void
+entry_set_caps(struct ix_entry *e, const struct task *t)
+{
+	size_t i;
+
+	for (i = 0; i < e->ncaps; i++)
+		free(e->caps[i]);
+	free(e->caps);
+	e->caps = t->ncaps ? xcalloc(t->ncaps, sizeof *e->caps) : NULL;
+	for (i = 0; i < t->ncaps; i++)
+		e->caps[i] = xstrdup(t->caps[i]);
+	e->ncaps = t->ncaps;
+}
+
+/* Take in a record (from the watch, or after a claim). ix->mu held. */
+static void
+ix_update(struct coord_index *ix, const struct task *t, const char *json, size_t len,
+	  uint64_t rev)
+{
+	struct ix_entry *e = ix_find(ix, t->id, true);
+
+	if (rev < e->rev)
+		return;		/* an older view than we have */
+	free(e->json);
+	e->json = xstrndup(json, len);
+	e->len = len;
+	e->rev = rev;
+	e->state = t->state;
+	e->prio = t->priority < 0 ? 0 : t->priority > TASK_PRIORITY_MAX ? TASK_PRIORITY_MAX :
+		  t->priority;
+	e->lease_until = t->lease_until;
+	e->not_before = t->not_before;
+	free(e->to);
+	e->to = t->to ? xstrdup(t->to) : NULL;
+	entry_set_caps(e, t);
+	if (e->state == TASK_QUEUED && !e->listed_ready) {
+		fifo_push(&ix->ready[e->prio], e);
+		e->listed_ready = true;
+	}
+	if (e->state == TASK_CLAIMED && !e->listed_lease) {
+		fifo_push(&ix->leases, e);
+		e->listed_lease = true;
+	}
+	pthread_cond_broadcast(&ix->cv);
+}
+
+static void
+ix_on_event(void *arg, const struct bus_kv_event *ev)
+{
+	struct coord_index *ix = arg;
+	struct task t;
+	struct ix_entry *e;
+
+	pthread_mutex_lock(&ix->mu);
+	if (ev->snapshot_done) {
+		ix->snapshot = true;
+		pthread_cond_broadcast(&ix->cv);
+	} else if (!has_prefix(ev->key, "idem.")) {
+		if (ev->op != BUS_KV_PUT) {
+			if ((e = ix_find(ix, ev->key, false)) != NULL)
+				e->state = TASK_DEAD;	/* deleted: never claimable */
+		} else if (task_from_json(ev->value, ev->len, &t, NULL) == ST_OK) {
+			ix_update(ix, &t, ev->value, ev->len, ev->revision);
+			task_release(&t);
+		}
+	}
+	pthread_mutex_unlock(&ix->mu);
+}
+
+enum status
+coord_index_open(struct bus *b, const struct coord_cfg *cfg, struct coord_index **out,
+		 struct err *e)
+{
+	struct coord_index *ix = xcalloc(1, sizeof *ix);
+	struct timespec ts;
+	int64_t deadline = wall_ms() + 30000 + bus_timeout_ms(b);
+	enum status st;
+
+	pthread_mutex_init(&ix->mu, NULL);
+	pthread_cond_init(&ix->cv, NULL);
+	ix->nbuckets = 1024;
+	ix->table = xcalloc(ix->nbuckets, sizeof *ix->table);
+	st = bus_kv_watch(b, cfg->bucket, 0, ix_on_event, ix, &ix->watch, e);
+	if (st != ST_OK) {
+		coord_index_free(ix);
+		return st;
+	}
+	ts.tv_sec = deadline / 1000;
+	ts.tv_nsec = (deadline % 1000) * 1000000;
+	pthread_mutex_lock(&ix->mu);
+	while (!ix->snapshot && pthread_cond_timedwait(&ix->cv, &ix->mu, &ts) == 0)
+		;
+	st = ix->snapshot ? ST_OK : err_set(e, ST_TIMEOUT, "the task list did not load in time");
+	pthread_mutex_unlock(&ix->mu);
+	if (st != ST_OK) {
+		coord_index_free(ix);
+		return st;
+	}
+	*out = ix;
+	return ST_OK;
+}
+
+void
+coord_index_free(struct coord_index *ix)
+{
+	struct ix_entry *e;
+	size_t i, j;
+
+	if (ix == NULL)
+		return;
+	bus_watch_free(ix->watch);
+	for (i = 0; i < ix->nbuckets; i++) {
+		while ((e = ix->table[i])) {
+			ix->table[i] = e->next;
+			for (j = 0; j < e->ncaps; j++)
+				free(e->caps[j]);
+			free(e->caps);
+			free(e->to);
+			free(e->json);
+			free(e->id);
+			free(e);
+		}
+	}
+	for (i = 0; i <= TASK_PRIORITY_MAX; i++)
+		free(ix->ready[i].v);
+	free(ix->leases.v);
+	free(ix->table);
+	pthread_cond_destroy(&ix->cv);
+	pthread_mutex_destroy(&ix->mu);
+	free(ix);
+}
+
+void
+coord_index_wait(struct coord_index *ix, int64_t ms)
+{
+	int64_t deadline = wall_ms() + ms;
+	struct timespec ts = { deadline / 1000, (deadline % 1000) * 1000000 };
+
+	pthread_mutex_lock(&ix->mu);
+	pthread_cond_timedwait(&ix->cv, &ix->mu, &ts);
+	pthread_mutex_unlock(&ix->mu);
+}
+
+void
+coord_index_each(struct coord_index *ix, void (*fn)(void *arg, const char *json, size_t len),
+		 void *arg)
+{
+	struct ix_entry *e;
+	size_t i;
+
+	pthread_mutex_lock(&ix->mu);
+	for (i = 0; i < ix->nbuckets; i++)
+		for (e = ix->table[i]; e; e = e->next)
+			if (e->json)
+				fn(arg, e->json, e->len);
+	pthread_mutex_unlock(&ix->mu);
+}
+
+size_t
+coord_index_size(struct coord_index *ix)
+{
+	size_t n;
+
+	pthread_mutex_lock(&ix->mu);
+	n = ix->n;
+	pthread_mutex_unlock(&ix->mu);
+	return n;
+}
+
+static bool
+entry_fits(const struct ix_entry *e, const struct claimer *c)
+{
+	size_t i, j;
+
+	if (e->inflight || (e->to && strcmp(e->to, c->swarm) != 0))
+		return false;
+	for (i = 0; i < e->ncaps; i++) {
+		for (j = 0; j < c->ncaps; j++)
+			if (strcmp(e->caps[i], c->caps[j]) == 0)
+				break;
+		if (j == c->ncaps)
+			return false;
+	}
+	return true;
+}
+
+#define SCAN_MAX 4096	/* entries looked at per list and claim */
+
+/*
+ * The next candidate for c: an expired lease, else the oldest ready task of
+ * the highest priority. Stale list heads are dropped on the way. ix->mu held.
+ */
+static struct ix_entry *
+ix_pick(struct coord_index *ix, const struct claimer *c, int64_t now)
+{
+	struct ix_fifo *f = &ix->leases;
+	struct ix_entry *e;
+	size_t i, rotations = 0;
+	int p;
+
+	while (f->head < f->len) {
+		e = f->v[f->head];
+		if (e->state != TASK_CLAIMED) {
+			e->listed_lease = false;
+			f->head++;
+			continue;
+		}
+		if (e->lease_until > now) {
+			if (rotations++ >= 8)	/* a heartbeat may have moved it on */
+				break;
+			f->head++;
+			fifo_push(f, e);
+			continue;
+		}
+		if (entry_fits(e, c))
+			return e;
+		break;
+	}
+	for (p = TASK_PRIORITY_MAX; p >= 0; p--) {
+		f = &ix->ready[p];
+		for (i = f->head; i < f->len && i - f->head < SCAN_MAX; i++) {
+			e = f->v[i];
+			if (e->state != TASK_QUEUED) {
+				if (i == f->head) {
+					e->listed_ready = false;
+					f->head++;
+				}
+				continue;
+			}
+			if (e->not_before <= now && entry_fits(e, c))
+				return e;
+		}
+	}
+	return NULL;
+}
+
+/* --- claim -------------------------------------------------------------- */
+
+/* May c take t now? Evidence in why when it may not. */
+static bool
+claimable(const struct task *t, const struct claimer *c, int64_t now, const char **why)
+{
+	if (t->state == TASK_CLAIMED && t->lease_until > now)
+		*why = "claimed, lease running";
+	else if (t->state != TASK_QUEUED && t->state != TASK_CLAIMED)
+		*why = "finished";
+	else if (t->state == TASK_QUEUED && t->not_before > now)
+		*why = "retry backoff";
+	else if (t->to && strcmp(t->to, c->swarm) != 0)
+		*why = "pushed to another swarm";
+	else if (!task_caps_ok(t, c->caps, c->ncaps))
+		*why = "capability missing";
+	else
+		return true;
+	return false;
+}
+
+/* An expired lease with no attempt left: the task dies. */
+static enum status
+claim_kill(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, struct task *t,
+	   int64_t now, struct err *e)
+{
+	char note[128];
+
+	snprintf(note, sizeof note, "lease expired after %d of %d attempts", t->attempts,
+		 t->max_attempts);
+	t->state = TASK_DEAD;
+	free(t->reason);
+	t->reason = xstrdup(note);
+	t->updated = now;
+	task_history_add(t, now, TASK_DEAD, "coordinator", t->token, note);
+	if (cas_write(b, cfg, t, e) != ST_OK)
+		return ST_CONFLICT;
+	publish_event(b, op, t, "dead", "coordinator");
+	return ST_OK;
+}
+
+/* Try to claim the task whose record is json at rev. ST_CONFLICT: lost the race. */
+static enum status
+claim_one(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
+	  const struct claimer *c, const char *json, size_t len, uint64_t rev,
+	  struct task *out, struct err *e)
+{
+	int64_t now = wall_ms();
+	const char *why = NULL;
+	bool takeover;
+	enum status st;
+
+	if ((st = task_from_json(json, len, out, e)) != ST_OK)
+		return st;
+	out->rev = rev;
+	if (!claimable(out, c, now, &why))
+		return ST_CONFLICT;
+	takeover = out->state == TASK_CLAIMED;
+	if (out->attempts >= out->max_attempts)
+		return claim_kill(b, cfg, op, out, now, e) == ST_OK ? ST_NOT_FOUND : ST_CONFLICT;
+	{
+		char when[32];
+		fmt_time_ms(when, out->created);
+		why_add(op, "task", out->id, "priority %d, queued at %s%s", out->priority, when,
+			takeover ? ", the previous owner's lease expired" : "");
+	}
+	if (op->falsify)
+		return check_record(op, "a task is claimable", ST_OK, out->id);
+	out->token = rev;	/* the revision the claim is made on */
+	free(out->owner);
+	out->owner = xstrdup(c->swarm);
+	out->state = TASK_CLAIMED;
+	out->attempts++;
+	out->lease_until = now + cfg->lease_ms;
+	out->updated = now;
+	task_history_add(out, now, TASK_CLAIMED, c->swarm, out->token,
+			 takeover ? "lease takeover" : NULL);
+	if ((st = cas_write(b, cfg, out, e)) != ST_OK)
+		return st;
+	publish_event(b, op, out, "claim", c->swarm);
+	return ST_OK;
+}
+
+enum status
+coord_claim(struct bus *b, struct coord_index *ix, const struct coord_cfg *cfg,
+	    struct opctx *op, const struct claimer *c, struct task *out, struct err *e)
+{
+	struct ix_entry *pick;
+	char *json;
+	size_t len;
+	uint64_t rev;
+	int tries = 0;
+	enum status st;
+
+	task_init(out);
+	if ((st = opctx_may_write(op, "claim", e)) != ST_OK && !op->falsify)
+		return st;
+	for (;;) {
+		pthread_mutex_lock(&ix->mu);
+		pick = ix_pick(ix, c, wall_ms());
+		if (pick) {
+			pick->inflight = true;
+			json = xstrndup(pick->json, pick->len);
+			len = pick->len;
+			rev = pick->rev;
+		}
+		pthread_mutex_unlock(&ix->mu);
+		if (pick == NULL) {
+			if (op->falsify)
+				check_record(op, "a task is claimable", ST_NOT_FOUND,
+					     "no ready task fits this swarm");
+			return err_set(e, ST_NOT_FOUND, "no ready task for swarm '%s'", c->swarm);
+		}
+		st = claim_one(b, cfg, op, c, json, len, rev, out, e);
+		free(json);
+		if (st == ST_CONFLICT || st == ST_NOT_FOUND) {
+			/* Lost the race or the index was behind: read the truth, go on. */
+			struct task cur;
+			struct buf cj = BUF_INIT;
+			if (coord_get(b, cfg, out->id ? out->id : pick->id, &cur, NULL) == ST_OK) {
+				task_to_json(&cur, &cj);
+				pthread_mutex_lock(&ix->mu);
+				ix_update(ix, &cur, cj.s, cj.len, cur.rev);
+				pthread_mutex_unlock(&ix->mu);
+				task_release(&cur);
+			}
+			buf_release(&cj);
+		} else if (st == ST_OK && !op->falsify) {
+			struct buf cj = BUF_INIT;
+			task_to_json(out, &cj);
+			pthread_mutex_lock(&ix->mu);
+			ix_update(ix, out, cj.s, cj.len, out->rev);
+			pthread_mutex_unlock(&ix->mu);
+			buf_release(&cj);
+		}
+		pthread_mutex_lock(&ix->mu);
+		pick->inflight = false;
+		pthread_mutex_unlock(&ix->mu);
+		if (st != ST_CONFLICT && st != ST_NOT_FOUND)
+			return st;
+		task_release(out);
+		if (++tries > 1000)
+			return err_set(e, ST_CONFLICT, "gave up claiming after 1000 lost races");
+	}
+}
+
+/* --- owner operations --------------------------------------------------- */
+
+static const char *const verb_names[] = {
+	[OWNER_HEARTBEAT] = "heartbeat", [OWNER_COMPLETE] = "complete",
+	[OWNER_FAIL] = "fail", [OWNER_RELEASE] = "release",
+};
+
+/*
+ * The checks every owner operation makes, in order; each is recorded. In
+ * normal mode the first failure ends the operation with its message.
+ */
+static enum status
+owner_checks(struct opctx *op, const struct owner_req *r, const struct task *t,
+	     int64_t now, struct err *e)
+{
+	char ev[ERR_MSG_MAX], when[32];
+	enum status st, first = ST_OK;
+	struct err fe = ERR_INIT;
+
+#define OWNER_CHECK(name, cond, code, ...) do { \
+	if (cond) { \
+		check_record(op, name, ST_OK, NULL); \
+	} else { \
+		snprintf(ev, sizeof ev, __VA_ARGS__); \
+		check_record(op, name, code, ev); \
+		if (first == ST_OK) { \
+			first = code; \
+			err_set(&fe, code, "cannot %s task '%s': %s", verb_names[r->verb], r->id, ev); \
+		} \
+		if (!op->falsify) \
+			goto out; \
+	} \
+} while (0)
+
+	OWNER_CHECK("task is claimed", t->state == TASK_CLAIMED, ST_NOT_OWNER,
+		    "it is %s, not claimed", task_state_name(t->state));
+	OWNER_CHECK("caller owns it", t->owner && strcmp(t->owner, r->swarm) == 0, ST_NOT_OWNER,
+		    "claimed by '%s' (fencing token %llu), not by '%s'", t->owner ? t->owner : "",
+		    (unsigned long long)t->token, r->swarm);
+	OWNER_CHECK("fencing token is current", t->token == r->token, ST_NOT_OWNER,
+		    "stale fencing token %llu: '%s' holds it with token %llu",
+		    (unsigned long long)r->token, t->owner ? t->owner : "",
+		    (unsigned long long)t->token);
+	fmt_time_ms(when, t->lease_until);
+	OWNER_CHECK("lease has not expired", t->lease_until > now, ST_NOT_OWNER,
+		    "the lease expired at %s", when);
+#undef OWNER_CHECK
+out:
+	st = first;
+	if (st != ST_OK && e)
+		*e = fe;
+	return st;
+}
+
+/* Apply the verb to t. */
+static const char *
+owner_apply(const struct coord_cfg *cfg, const struct owner_req *r, struct task *t,
+	    int64_t now)
+{
+	switch (r->verb) {
+	case OWNER_HEARTBEAT:
+		t->lease_until = now + cfg->lease_ms;
+		return NULL;
+	case OWNER_COMPLETE:
+		t->state = TASK_DONE;
+		free(t->result);
+		t->result = r->result ? xstrdup(r->result) : NULL;
+		t->lease_until = 0;
+		return NULL;
+	case OWNER_RELEASE:
+		t->state = TASK_QUEUED;
+		t->attempts--;		/* a polite release costs no attempt */
+		free(t->owner);
+		t->owner = NULL;
+		t->lease_until = 0;
+		return NULL;
+	case OWNER_FAIL:
+		free(t->reason);
+		t->reason = xstrdup(r->reason ? r->reason : "failed");
+		t->lease_until = 0;
+		if (r->no_retry) {
+			t->state = TASK_FAILED;
+		} else if (t->attempts >= t->max_attempts) {
+			t->state = TASK_DEAD;
+		} else {
+			int64_t d = cfg->retry_backoff_ms;
+			int i;
+			for (i = 1; i < t->attempts && d < 3600000; i++)
+				d *= 2;
+			t->state = TASK_QUEUED;
+			t->not_before = now + d;
+			free(t->owner);
+			t->owner = NULL;
+		}
+		return t->reason;
+	}
+	return NULL;
+}
+
+enum status
+coord_owner(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
+	    const struct owner_req *r, struct task *out, struct err *e)
+{
+	enum status st;
+	int tries;
+
+	if (r->verb == OWNER_COMPLETE && r->result &&
+	    (st = json_check(r->result, "result", e)) != ST_OK)
+		return st;
+	if ((st = opctx_may_write(op, verb_names[r->verb], e)) != ST_OK && !op->falsify)
+		return st;
+	for (tries = 0; tries < 5; tries++) {
+		int64_t now = wall_ms();
+		const char *note;
+
+		st = coord_get(b, cfg, r->id, out, e);
+		check_record(op, "task exists", st, st == ST_OK ? r->id : e->msg);
+		if (st != ST_OK)
+			return op->falsify ? ST_OK : st;
+		st = owner_checks(op, r, out, now, e);
+		if (op->falsify)
+			return ST_OK;
+		if (st != ST_OK)
+			return st;
+		note = owner_apply(cfg, r, out, now);
+		out->updated = now;
+		if (r->verb != OWNER_HEARTBEAT)	/* leases renew often; history keeps changes */
+			task_history_add(out, now, out->state, r->swarm, out->token, note);
+		st = cas_write(b, cfg, out, e);
+		if (st == ST_OK) {
+			publish_event(b, op, out, verb_names[r->verb], r->swarm);
+			return ST_OK;
+		}
+		task_release(out);
+		if (st != ST_CONFLICT)
+			return st;
+		/* Changed under us (a takeover?): read again and re-check. */
+	}
+	return err_set(e, ST_CONFLICT, "task '%s' keeps changing; try again", r->id);
+}
+
+/* --- list --------------------------------------------------------------- */
+
+static int
+by_created(const void *a, const void *b)
+{
+	const struct task *x = a, *y = b;
+
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+enum status
+coord_list(struct bus *b, const struct coord_cfg *cfg, const enum task_state *state,
+	   const char *swarm, struct task **out, size_t *n, struct err *e)
+{
+	char **keys = NULL;
+	size_t nkeys = 0, i, cap = 0;
+	enum status st;
+
+	*out = NULL;
+	*n = 0;
+	st = bus_kv_keys(b, cfg->bucket, &keys, &nkeys, e);
+	for (i = 0; st == ST_OK && i < nkeys; i++) {
+		struct task t;
+		if (has_prefix(keys[i], "idem."))
+			continue;
+		st = coord_get(b, cfg, keys[i], &t, e);
+		if (st == ST_NOT_FOUND) {	/* deleted since the listing */
+			st = ST_OK;
+			continue;
+		}
+		if (st != ST_OK)
+			break;
+		if ((state && t.state != *state) || (swarm && (!t.owner || strcmp(t.owner, swarm)))) {
+			task_release(&t);
+			continue;
+		}
+		xgrow(out, &cap, *n + 1, sizeof **out);
+		(*out)[(*n)++] = t;
+	}
+	for (i = 0; i < nkeys; i++)
+		free(keys[i]);
+	free(keys);
+	if (st == ST_OK && *n)
+		qsort(*out, *n, sizeof **out, by_created);
+	return st;
+}

@@ -1,0 +1,118 @@
+/*
+ * The coordinator: push, claim, heartbeat, complete, fail, release.
+ *
+ * The truth is the task record in IF_TASKS. Every transition reads the
+ * record, checks it, and writes it back only if its revision is still the
+ * one read (compare-and-swap), so two claimers can never both own a task.
+ * The revision written by a claim is the task's fencing token: the owner
+ * presents it with every later call, and anything else is refused with who
+ * owns the task and which token is in force.
+ *
+ * Leases need no reaper: a claim that finds a claimed task whose lease has
+ * passed takes it over by the same CAS. A failed attempt is retried after
+ * retry_backoff_ms * 2^(attempts-1); past max_attempts the task is dead.
+ *
+ * Claimers find ready tasks through a struct coord_index: one KV watch of
+ * IF_TASKS per process, kept as FIFO lists per priority plus a list of
+ * leases, so a claim looks at the head of a list instead of scanning the
+ * bucket. Threads of one process share an index and never race each other
+ * for the same task; processes race through the CAS.
+ *
+ * Every change is published on if.v1.evt.task.<state> (stream IF_EVENTS).
+ */
+#ifndef IF_COORD_H
+#define IF_COORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/bus.h"
+#include "core/opctx.h"
+#include "core/rows.h"
+#include "core/task.h"
+
+#define COORD_BUCKET "IF_TASKS"
+
+struct coord_cfg {
+	const char *bucket;	/* COORD_BUCKET, or a benchmark's own */
+	int64_t lease_ms;
+	int max_attempts;
+	int64_t retry_backoff_ms;
+};
+
+struct task_spec {
+	const char *id;		/* NULL: generated */
+	const char *title;
+	char *const *caps;
+	size_t ncaps;
+	int priority;		/* 0..9 */
+	double budget;		/* >= 0 */
+	const char *payload;	/* JSON text or NULL */
+	const char *idem;	/* idempotency key or NULL */
+	const char *to;		/* swarm or NULL */
+	int max_attempts;	/* 0: the configured default */
+};
+
+/* Validate a spec without writing (also the push checks under falsify). */
+enum status coord_check_spec(const struct task_spec *s, struct err *e);
+
+/*
+ * Create a task. With an idempotency key already used, *existed is set and
+ * out is the task it created then; nothing new is written.
+ */
+enum status coord_push(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
+		       const struct task_spec *s, struct task *out, bool *existed,
+		       struct err *e);
+
+enum status coord_get(struct bus *b, const struct coord_cfg *cfg, const char *id,
+		      struct task *out, struct err *e);
+
+struct coord_index;
+
+/* Start an index (watch) and wait until it holds the bucket's snapshot. */
+enum status coord_index_open(struct bus *b, const struct coord_cfg *cfg,
+			     struct coord_index **out, struct err *e);
+/* Wait until the index changes or ms pass. */
+void coord_index_wait(struct coord_index *ix, int64_t ms);
+void coord_index_free(struct coord_index *ix);
+size_t coord_index_size(struct coord_index *ix);
+/* Call fn with the last record of every task the index knows. */
+void coord_index_each(struct coord_index *ix, void (*fn)(void *arg, const char *json, size_t len),
+		      void *arg);
+
+struct claimer {
+	const char *swarm;
+	char *const *caps;	/* what the swarm can do */
+	size_t ncaps;
+};
+
+/*
+ * Claim the best task this swarm may take: expired leases first, then
+ * priority, then age. ST_NOT_FOUND when there is none. out.token is the
+ * fencing token. Under op->falsify nothing is written and the checks name
+ * the task that would be claimed.
+ */
+enum status coord_claim(struct bus *b, struct coord_index *ix, const struct coord_cfg *cfg,
+			struct opctx *op, const struct claimer *c, struct task *out,
+			struct err *e);
+
+/* Owner operations: swarm and token must match the record's owner and token. */
+enum owner_verb { OWNER_HEARTBEAT, OWNER_COMPLETE, OWNER_FAIL, OWNER_RELEASE };
+struct owner_req {
+	enum owner_verb verb;
+	const char *id;
+	const char *swarm;
+	uint64_t token;
+	const char *result;	/* complete: JSON or NULL */
+	const char *reason;	/* fail: text or NULL */
+	bool no_retry;		/* fail: go to failed, not back to queued */
+};
+enum status coord_owner(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
+			const struct owner_req *r, struct task *out, struct err *e);
+
+/* All tasks (optionally one state and/or owner), oldest first. */
+enum status coord_list(struct bus *b, const struct coord_cfg *cfg,
+		       const enum task_state *state, const char *swarm,
+		       struct task **out, size_t *n, struct err *e);
+
+#endif

@@ -1,0 +1,470 @@
+/* The coordinator benchmark: see coordbench.h. */
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/coord.h"
+#include "core/coordbench.h"
+#include "core/util.h"
+
+#define BENCH_BUCKET "IF_BENCH_TASKS"
+
+/* A growable sample of microsecond figures. */
+struct sample {
+	int64_t *v;
+	size_t n, cap;
+	pthread_mutex_t mu;
+};
+
+static void
+sample_add(struct sample *s, int64_t us)
+{
+	pthread_mutex_lock(&s->mu);
+	xgrow(&s->v, &s->cap, s->n + 1, sizeof *s->v);
+	s->v[s->n++] = us;
+	pthread_mutex_unlock(&s->mu);
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int64_t
+percentile(const int64_t *sorted, size_t n, double p)
+{
+	size_t rank = (size_t)ceil(p / 100.0 * (double)n);
+
+	if (rank < 1)
+		rank = 1;
+	return sorted[rank > n ? n - 1 : rank - 1];
+}
+
+/* One row: what, samples, p50, p95, p99, p99.9, max (ms). */
+static void
+latency_row(struct rowset *rs, const char *what, struct sample *s)
+{
+	size_t r = rows_add(rs);
+	static const double ps[] = { 50, 95, 99, 99.9 };
+	size_t i;
+
+	rows_set(rs, r, 0, what);
+	rows_setf(rs, r, 1, "%zu", s->n);
+	if (s->n == 0)
+		return;
+	qsort(s->v, s->n, sizeof *s->v, cmp_i64);
+	for (i = 0; i < ARRAY_SIZE(ps); i++)
+		rows_setf(rs, r, 2 + i, "%.3f", (double)percentile(s->v, s->n, ps[i]) / 1000.0);
+	rows_setf(rs, r, 6, "%.3f", (double)s->v[s->n - 1] / 1000.0);
+}
+
+static struct rowset *
+latency_set(const char *name)
+{
+	struct rowset *rs = rows_new(name);
+
+	rows_col(rs, "what", COL_TEXT, 0);
+	rows_col(rs, "samples", COL_NUM, 0);
+	rows_col(rs, "p50_ms", COL_NUM, 0);
+	rows_col(rs, "p95_ms", COL_NUM, 0);
+	rows_col(rs, "p99_ms", COL_NUM, 0);
+	rows_col(rs, "p999_ms", COL_NUM, 0);
+	rows_col(rs, "max_ms", COL_NUM, 0);
+	return rs;
+}
+
+/* Shared state of one run. */
+struct bench {
+	const struct bus_opts *bo;
+	struct coord_cfg cfg;
+	atomic_bool stop;
+	atomic_size_t pushed, claimed, errors;
+	struct sample claim_us, push_us, dispatch_us;
+	int64_t rate_gap_us;		/* 0: unthrottled */
+	struct coord_index *ix;		/* shared by the claimers of this process */
+	pthread_mutex_t log_mu;
+	char **log_ids;			/* every (task, claimer) a claimer was told it owns */
+	size_t nlog, logcap;
+};
+
+static struct bus *
+bench_connect(struct bench *bn, struct err *e)
+{
+	struct bus *b = NULL;
+
+	return bus_open(&b, bn->bo, e) == ST_OK ? b : NULL;
+}
+
+static void
+opctx_quiet(struct opctx *op)
+{
+	opctx_init(op, NULL);
+	op->actor = "bench";
+}
+
+/* Pushes tasks for swarm "bench" with the push time in the payload. */
+static void *
+pusher(void *arg)
+{
+	struct bench *bn = arg;
+	struct err e = ERR_INIT;
+	struct bus *b = bench_connect(bn, &e);
+	int64_t next = mono_us();
+	char payload[64];
+
+	while (b && !atomic_load(&bn->stop)) {
+		struct task_spec s = { .to = "bench", .priority = 5, .payload = payload };
+		struct opctx op;
+		struct task t;
+		bool existed;
+		int64_t t0;
+
+		if (bn->rate_gap_us) {
+			int64_t now = mono_us();
+			if (now < next)
+				usleep((useconds_t)(next - now));
+			next += bn->rate_gap_us;
+		}
+		t0 = mono_us();
+		snprintf(payload, sizeof payload, "{\"t0_us\":%lld}", (long long)t0);
+		opctx_quiet(&op);
+		if (coord_push(b, &bn->cfg, &op, &s, &t, &existed, &e) == ST_OK) {
+			sample_add(&bn->push_us, mono_us() - t0);
+			atomic_fetch_add(&bn->pushed, 1);
+		} else {
+			atomic_fetch_add(&bn->errors, 1);
+		}
+		task_release(&t);
+		opctx_release(&op);
+	}
+	bus_close(b);
+	return NULL;
+}
+
+static void
+log_claim(struct bench *bn, const struct task *t)
+{
+	pthread_mutex_lock(&bn->log_mu);
+	xgrow(&bn->log_ids, &bn->logcap, bn->nlog + 1, sizeof *bn->log_ids);
+	bn->log_ids[bn->nlog++] = xstrdup(t->id);
+	pthread_mutex_unlock(&bn->log_mu);
+}
+
+/* Claims as swarm "bench" until stopped (or the pool is empty, when draining). */
+struct claimer_arg {
+	struct bench *bn;
+	bool drain;		/* stop when nothing is left */
+	bool dispatch;		/* measure push-to-claim from the payload */
+};
+
+static void *
+claimer_main(void *arg)
+{
+	struct claimer_arg *ca = arg;
+	struct bench *bn = ca->bn;
+	struct err e = ERR_INIT;
+	struct bus *b = bench_connect(bn, &e);
+	struct claimer c = { .swarm = "bench" };
+	int idle = 0;
+
+	while (b && !atomic_load(&bn->stop)) {
+		struct opctx op;
+		struct task t;
+		int64_t t0 = mono_us();
+		enum status st;
+
+		opctx_quiet(&op);
+		st = coord_claim(b, bn->ix, &bn->cfg, &op, &c, &t, &e);
+		opctx_release(&op);
+		if (st == ST_OK) {
+			int64_t t1 = mono_us();
+			const char *p = t.payload ? strstr(t.payload, "\"t0_us\":") : NULL;
+			sample_add(&bn->claim_us, t1 - t0);
+			if (ca->dispatch && p)
+				sample_add(&bn->dispatch_us, t1 - atoll(p + 8));
+			atomic_fetch_add(&bn->claimed, 1);
+			log_claim(bn, &t);
+			task_release(&t);
+			idle = 0;
+		} else if (st == ST_NOT_FOUND) {
+			if (ca->drain && ++idle > 50)
+				break;
+			coord_index_wait(bn->ix, 20);
+		} else {
+			atomic_fetch_add(&bn->errors, 1);
+		}
+	}
+	bus_close(b);
+	return NULL;
+}
+
+static void
+bench_reset(struct bench *bn)
+{
+	atomic_store(&bn->stop, false);
+	atomic_store(&bn->pushed, 0);
+	atomic_store(&bn->claimed, 0);
+	bn->claim_us.n = bn->push_us.n = bn->dispatch_us.n = 0;
+}
+
+/* Sequential bare KV get and update on one key: the floor. */
+static enum status
+measure_floor(struct bus *b, size_t n, struct rowset *rs, struct sample *get,
+	      struct sample *upd, struct err *e)
+{
+	struct bus_kv_entry ent = BUS_KV_ENTRY_INIT;
+	uint64_t rev = 0;
+	enum status st;
+	size_t i;
+
+	if ((st = bus_kv_put(b, BENCH_BUCKET, "floor", "{}", 2, &rev, e)) != ST_OK)
+		return st;
+	for (i = 0; i < n && st == ST_OK; i++) {
+		int64_t t0 = mono_us();
+		st = bus_kv_get(b, BENCH_BUCKET, "floor", &ent, e);
+		sample_add(get, mono_us() - t0);
+		t0 = mono_us();
+		if (st == ST_OK)
+			st = bus_kv_update(b, BENCH_BUCKET, "floor", "{}", 2, rev, &rev, e);
+		sample_add(upd, mono_us() - t0);
+	}
+	buf_release(&ent.value);
+	latency_row(rs, "bare KV get", get);
+	latency_row(rs, "bare KV update (CAS)", upd);
+	return st;
+}
+
+static void
+run_threads(struct bench *bn, int pushers, int claimers, bool drain, bool dispatch,
+	    int64_t ms)
+{
+	pthread_t th[128];
+	struct claimer_arg ca = { bn, drain, dispatch };
+	int i, n = 0;
+
+	for (i = 0; i < pushers; i++)
+		pthread_create(&th[n++], NULL, pusher, bn);
+	for (i = 0; i < claimers; i++)
+		pthread_create(&th[n++], NULL, claimer_main, &ca);
+	if (ms > 0) {
+		usleep((useconds_t)(ms * 1000));
+		atomic_store(&bn->stop, true);
+	}
+	for (i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+}
+
+/* Preload the pool with 8 pushers, unthrottled. */
+static void
+preload(struct bench *bn, size_t tasks)
+{
+	bn->rate_gap_us = 0;
+	bench_reset(bn);
+	{
+		pthread_t th[8];
+		int i;
+		for (i = 0; i < 8; i++)
+			pthread_create(&th[i], NULL, pusher, bn);
+		while (atomic_load(&bn->pushed) < tasks)
+			usleep(2000);
+		atomic_store(&bn->stop, true);
+		for (i = 0; i < 8; i++)
+			pthread_join(th[i], NULL);
+	}
+}
+
+/* Final-record check: every claim logged once, every task claimed once. */
+struct verdict {
+	size_t records, claimed, double_claims, unclaimed;
+};
+
+static void
+judge(void *arg, const char *json, size_t len)
+{
+	struct verdict *v = arg;
+	struct task t;
+	size_t i, claims = 0;
+
+	if (task_from_json(json, len, &t, NULL) != ST_OK)
+		return;
+	v->records++;
+	for (i = 0; i < t.nhist; i++)
+		if (t.hist[i].state == TASK_CLAIMED &&
+		    !(t.hist[i].note && strcmp(t.hist[i].note, "lease takeover") == 0))
+			claims++;
+	if (t.state == TASK_CLAIMED)
+		v->claimed++;
+	else
+		v->unclaimed++;
+	if (claims > 1)
+		v->double_claims++;
+	task_release(&t);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static enum status
+correctness(struct bench *bn, struct bus *b, size_t pushed, struct rowset *rs, struct err *e)
+{
+	struct coord_index *fresh = NULL;
+	struct verdict v = { 0 };
+	size_t i, dup_logs = 0, r;
+	enum status st;
+
+	st = coord_index_open(b, &bn->cfg, &fresh, e);	/* the records as the server has them */
+	if (st != ST_OK)
+		return st;
+	coord_index_each(fresh, judge, &v);
+	coord_index_free(fresh);
+	qsort(bn->log_ids, bn->nlog, sizeof *bn->log_ids, cmp_str);
+	for (i = 1; i < bn->nlog; i++)
+		dup_logs += strcmp(bn->log_ids[i - 1], bn->log_ids[i]) == 0;
+	r = rows_add(rs);
+	rows_setf(rs, r, 0, "%zu", pushed);
+	rows_setf(rs, r, 1, "%zu", v.records);
+	rows_setf(rs, r, 2, "%zu", v.claimed);
+	rows_setf(rs, r, 3, "%zu", v.double_claims + dup_logs);
+	rows_setf(rs, r, 4, "%zu", v.unclaimed + (pushed > v.records ? pushed - v.records : 0));
+	rows_setf(rs, r, 5, "%zu", atomic_load(&bn->errors));
+	return ST_OK;
+}
+
+static struct rowset *
+throughput_set(void)
+{
+	struct rowset *rs = rows_new("throughput");
+
+	rows_col(rs, "claimers", COL_NUM, 0);
+	rows_col(rs, "tasks", COL_NUM, 0);
+	rows_col(rs, "seconds", COL_NUM, 0);
+	rows_col(rs, "claims_per_s", COL_NUM, 0);
+	rows_col(rs, "claim_p50_ms", COL_NUM, 0);
+	rows_col(rs, "claim_p99_ms", COL_NUM, 0);
+	return rs;
+}
+
+/* Preload a pool, then drain it with n claimers; one throughput row. */
+static void
+throughput_phase(struct bench *bn, int claimers, size_t tasks, struct rowset *rs)
+{
+	int64_t t0;
+	double secs;
+	size_t r;
+
+	preload(bn, tasks);
+	bench_reset(bn);
+	t0 = mono_us();
+	run_threads(bn, 0, claimers, true, false, 0);
+	secs = (double)(mono_us() - t0) / 1e6 - 1.0;	/* the drain's idle tail: 50 x 20 ms */
+	if (secs <= 0)
+		secs = 1e-3;
+	r = rows_add(rs);
+	rows_setf(rs, r, 0, "%d", claimers);
+	rows_setf(rs, r, 1, "%zu", atomic_load(&bn->claimed));
+	rows_setf(rs, r, 2, "%.2f", secs);
+	rows_setf(rs, r, 3, "%.0f", (double)atomic_load(&bn->claimed) / secs);
+	qsort(bn->claim_us.v, bn->claim_us.n, sizeof *bn->claim_us.v, cmp_i64);
+	if (bn->claim_us.n) {
+		rows_setf(rs, r, 4, "%.3f", percentile(bn->claim_us.v, bn->claim_us.n, 50) / 1000.0);
+		rows_setf(rs, r, 5, "%.3f", percentile(bn->claim_us.v, bn->claim_us.n, 99) / 1000.0);
+	}
+}
+
+static void
+rate_phase(struct bench *bn, struct rowset *lat, int rate, int64_t ms, const char *label)
+{
+	char what[64];
+
+	bench_reset(bn);
+	bn->rate_gap_us = rate ? 1000000 / rate : 0;
+	run_threads(bn, 1, 1, false, true, ms);
+	snprintf(what, sizeof what, "claim %s", label);
+	latency_row(lat, what, &bn->claim_us);
+	snprintf(what, sizeof what, "push %s", label);
+	latency_row(lat, what, &bn->push_us);
+	snprintf(what, sizeof what, "push-to-swarm %s", label);
+	latency_row(lat, what, &bn->dispatch_us);
+	/* Leave nothing queued for the next phase. */
+	bench_reset(bn);
+	run_threads(bn, 0, 8, true, false, 0);
+}
+
+enum status
+coord_bench_run(const struct bus_opts *bo, const struct coord_bench_opts *o, struct doc *out,
+		struct err *e)
+{
+	struct bench bn = { .bo = bo };
+	struct bus_kv_def def = { BENCH_BUCKET, "coordinator benchmark (deleted after the run)", 8 };
+	struct sample get = { .mu = PTHREAD_MUTEX_INITIALIZER }, upd = { .mu = PTHREAD_MUTEX_INITIALIZER };
+	struct rowset *floor = latency_set("floor"), *lat = latency_set("latency");
+	struct rowset *thr = throughput_set(), *ok = rows_new("correctness");
+	struct bus *b = NULL;
+	size_t pushed_total = 0, i;
+	bool created;
+	char label[32];
+	enum status st;
+	static const int claimers[] = { 1, 8, 64 };
+	static const size_t share[] = { 20, 30, 50 };	/* % of the pool per phase */
+
+	bn.cfg = (struct coord_cfg){ BENCH_BUCKET, 60000, 5, 1000 };
+	pthread_mutex_init(&bn.claim_us.mu, NULL);
+	pthread_mutex_init(&bn.push_us.mu, NULL);
+	pthread_mutex_init(&bn.dispatch_us.mu, NULL);
+	pthread_mutex_init(&bn.log_mu, NULL);
+	rows_col(ok, "pushed", COL_NUM, 0);
+	rows_col(ok, "records", COL_NUM, 0);
+	rows_col(ok, "claimed", COL_NUM, 0);
+	rows_col(ok, "double_claims", COL_NUM, 0);
+	rows_col(ok, "lost", COL_NUM, 0);
+	rows_col(ok, "errors", COL_NUM, 0);
+	if ((st = bus_open(&b, bo, e)) != ST_OK)
+		goto out;
+	bus_kv_drop(b, BENCH_BUCKET, NULL);
+	if ((st = bus_kv_ensure(b, &def, &created, e)) != ST_OK)
+		goto out;
+	if ((st = measure_floor(b, o->floor_samples, floor, &get, &upd, e)) != ST_OK)
+		goto out;
+	bus_kv_delete(b, BENCH_BUCKET, "floor", NULL);
+	if ((st = coord_index_open(b, &bn.cfg, &bn.ix, e)) != ST_OK)
+		goto out;
+	snprintf(label, sizeof label, "@%d/s", o->rate);
+	rate_phase(&bn, lat, o->rate, o->rate_ms, label);
+	pushed_total += atomic_load(&bn.pushed);
+	rate_phase(&bn, lat, 0, o->saturate_ms, "saturated");
+	pushed_total += atomic_load(&bn.pushed);
+	for (i = 0; i < ARRAY_SIZE(claimers); i++) {
+		size_t n = o->tasks * share[i] / 100;
+		throughput_phase(&bn, claimers[i], n, thr);
+		pushed_total += n;
+	}
+	st = correctness(&bn, b, pushed_total, ok, e);
+out:
+	coord_index_free(bn.ix);
+	if (b)
+		bus_kv_drop(b, BENCH_BUCKET, NULL);
+	bus_close(b);
+	doc_add(out, floor);
+	doc_add(out, lat);
+	doc_add(out, thr);
+	doc_add(out, ok);
+	for (i = 0; i < bn.nlog; i++)
+		free(bn.log_ids[i]);
+	free(bn.log_ids);
+	free(get.v);
+	free(upd.v);
+	free(bn.claim_us.v);
+	free(bn.push_us.v);
+	free(bn.dispatch_us.v);
+	return st;
+}
