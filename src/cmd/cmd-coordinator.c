@@ -186,42 +186,69 @@ add_task(struct cmd_ctx *ctx, const struct task *t)
 
 /* --- push and claim ----------------------------------------------------- */
 
+/* Parse push's options into s; *caps and *payload are freed by the caller. */
+static enum status
+push_spec(struct cmd_ctx *ctx, struct task_spec *s, char ***caps, char **payload)
+{
+	const char *budget = cmd_opt(ctx, "budget");
+	int64_t prio, attempts;
+	char *end = NULL;
+	enum status st;
+
+	memset(s, 0, sizeof *s);
+	*caps = NULL;
+	*payload = NULL;
+	if ((st = opt_int(ctx, "priority", 0, TASK_PRIORITY_MAX, 5, &prio)) != ST_OK ||
+	    (st = opt_int(ctx, "max-attempts", 1, 1000, 0, &attempts)) != ST_OK ||
+	    (st = opt_json(ctx, "payload", payload)) != ST_OK)
+		return st;
+	if (budget) {
+		errno = 0;
+		s->budget = strtod(budget, &end);
+		if (errno || *end || end == budget)
+			return err_set(&ctx->err, ST_USAGE, "--budget: '%s' is not a number", budget);
+	}
+	*caps = split_list(cmd_opt(ctx, "capability"), &s->ncaps);
+	s->caps = *caps;
+	s->id = ctx->argc > 0 ? ctx->argv[0] : cmd_opt(ctx, "id");
+	s->title = cmd_opt(ctx, "title");
+	s->priority = (int)prio;
+	s->payload = *payload;
+	s->idem = cmd_opt(ctx, "idempotency-key");
+	s->to = cmd_opt(ctx, "to");
+	s->max_attempts = (int)attempts;
+	return coord_check_spec(s, &ctx->err);
+}
+
+static enum status
+validate_push(struct cmd_ctx *ctx)
+{
+	struct task_spec s;
+	char **caps, *payload;
+	enum status st = push_spec(ctx, &s, &caps, &payload);
+
+	free_list(caps);
+	free(payload);
+	return ctx->op.falsify ? ST_OK : st;	/* falsify lists it as a failed check */
+}
+
 static enum status
 run_push(struct cmd_ctx *ctx)
 {
 	struct coord_cfg cc;
-	struct task_spec s = { 0 };
+	struct task_spec s;
 	struct task t;
-	char **caps;
-	char *payload = NULL, *end = NULL;
-	int64_t prio, attempts;
+	char **caps, *payload;
 	bool existed = false;
 	enum status st;
 
-	if ((st = opt_int(ctx, "priority", 0, TASK_PRIORITY_MAX, 5, &prio)) != ST_OK ||
-	    (st = opt_int(ctx, "max-attempts", 1, 1000, 0, &attempts)) != ST_OK ||
-	    (st = opt_json(ctx, "payload", &payload)) != ST_OK)
+	st = push_spec(ctx, &s, &caps, &payload);
+	if (st != ST_OK && st != ST_BAD_VALUE && st != ST_BAD_JSON) {
+		free_list(caps);
+		free(payload);
 		return st;
-	s.budget = 0;
-	if (cmd_opt(ctx, "budget")) {
-		errno = 0;
-		s.budget = strtod(cmd_opt(ctx, "budget"), &end);
-		if (errno || *end || end == cmd_opt(ctx, "budget")) {
-			free(payload);
-			return err_set(&ctx->err, ST_USAGE, "--budget: '%s' is not a number",
-				       cmd_opt(ctx, "budget"));
-		}
 	}
 	coord_cfg_from(&ctx->cfg, &cc);
-	caps = split_list(cmd_opt(ctx, "capability"), &s.ncaps);
-	s.caps = caps;
-	s.id = ctx->argc > 0 ? ctx->argv[0] : cmd_opt(ctx, "id");
-	s.title = cmd_opt(ctx, "title");
-	s.priority = (int)prio;
-	s.payload = payload;
-	s.idem = cmd_opt(ctx, "idempotency-key");
-	s.to = cmd_opt(ctx, "to");
-	s.max_attempts = (int)attempts;
 	ctx->op.actor = "operator";
 	st = coord_push(ctx->bus, &cc, &ctx->op, &s, &t, &existed, &ctx->err);
 	if (st == ST_OK && !ctx->op.falsify) {
@@ -271,6 +298,26 @@ run_claim(struct cmd_ctx *ctx)
 /* --- owner operations --------------------------------------------------- */
 
 static enum status
+validate_owner(struct cmd_ctx *ctx)
+{
+	int64_t token;
+	char *result = NULL;
+	enum status st;
+
+	if (ctx->argc != 1)
+		return err_set(&ctx->err, ST_USAGE, "%s %s needs one task id", ctx->parent->name,
+			       ctx->entry->name);
+	if ((st = need(ctx, "swarm")) != ST_OK || (st = need(ctx, "token")) != ST_OK ||
+	    (st = opt_int(ctx, "token", 1, INT64_MAX, 0, &token)) != ST_OK)
+		return st;
+	if (strcmp(ctx->entry->name, "complete") == 0 &&
+	    (st = opt_json(ctx, "result", &result)) != ST_OK)
+		return st;
+	free(result);
+	return ST_OK;
+}
+
+static enum status
 run_owner(struct cmd_ctx *ctx, enum owner_verb verb)
 {
 	struct owner_req r = { .verb = verb };
@@ -280,12 +327,9 @@ run_owner(struct cmd_ctx *ctx, enum owner_verb verb)
 	int64_t token;
 	enum status st;
 
-	if (ctx->argc != 1)
-		return err_set(&ctx->err, ST_USAGE, "%s %s needs one task id", ctx->parent->name,
-			       ctx->entry->name);
-	if ((st = need(ctx, "swarm")) != ST_OK || (st = need(ctx, "token")) != ST_OK ||
-	    (st = opt_int(ctx, "token", 1, INT64_MAX, 0, &token)) != ST_OK)
+	if ((st = validate_owner(ctx)) != ST_OK)
 		return st;
+	opt_int(ctx, "token", 1, INT64_MAX, 0, &token);
 	if (verb == OWNER_COMPLETE && (st = opt_json(ctx, "result", &result)) != ST_OK)
 		return st;
 	coord_cfg_from(&ctx->cfg, &cc);
@@ -635,32 +679,33 @@ static const struct cmd_opt bench_opts[] = {
 	OPT_END,
 };
 
-#define SUB(n, a, s, f, o, r) \
+#define SUB(n, a, s, f, o, r, v) \
 	static const struct cmd_entry coord_##n##_entry = { \
-		.name = #n, .args = a, .summary = s, .flags = CMD_NEEDS_BUS | (f), .opts = o, .run = r }
+		.name = #n, .args = a, .summary = s, .flags = CMD_NEEDS_BUS | (f), .opts = o, \
+		.validate = v, .run = r }
 
 SUB(push, "[ID] [--title T] [-c CAP] [-p 0-9] [--payload JSON] [-k KEY] [--to SWARM]",
-    "create a task", CMD_MUTATES, push_opts, run_push);
+    "create a task", CMD_MUTATES, push_opts, run_push, validate_push);
 SUB(claim, "--swarm ID [-c CAP,...]",
     "claim the best ready task; prints it with its lease and fencing token",
-    CMD_MUTATES, claim_opts, run_claim);
+    CMD_MUTATES, claim_opts, run_claim, NULL);
 SUB(heartbeat, "ID --swarm ID --token N", "extend the lease of a task you hold",
-    CMD_MUTATES, owner_opts, run_heartbeat);
+    CMD_MUTATES, owner_opts, run_heartbeat, validate_owner);
 SUB(complete, "ID --swarm ID --token N [--result JSON]", "finish a task you hold",
-    CMD_MUTATES, complete_opts, run_complete);
+    CMD_MUTATES, complete_opts, run_complete, validate_owner);
 SUB(fail, "ID --swarm ID --token N [--reason TEXT] [--no-retry]",
     "give up an attempt: retried with backoff, dead after the last attempt",
-    CMD_MUTATES, fail_opts, run_fail);
+    CMD_MUTATES, fail_opts, run_fail, validate_owner);
 SUB(release, "ID --swarm ID --token N", "give a task back to the queue",
-    CMD_MUTATES, owner_opts, run_release);
-SUB(list, "[--state STATE] [--swarm ID]", "list tasks, oldest first", 0, list_opts, run_list);
-SUB(show, "ID", "a task and its history of states, owners and tokens", 0, NULL, run_show);
+    CMD_MUTATES, owner_opts, run_release, validate_owner);
+SUB(list, "[--state STATE] [--swarm ID]", "list tasks, oldest first", 0, list_opts, run_list, NULL);
+SUB(show, "ID", "a task and its history of states, owners and tokens", 0, NULL, run_show, NULL);
 SUB(watch, "[-o jsonl] [--resume REV] [--count N]",
-    "follow every change of every task, one line each", 0, watch_opts, run_watch);
-SUB(stats, "", "counts by state, claim rate, lease expiries", 0, NULL, run_stats);
+    "follow every change of every task, one line each", 0, watch_opts, run_watch, NULL);
+SUB(stats, "", "counts by state, claim rate, lease expiries", 0, NULL, run_stats, NULL);
 SUB(bench, "[--quick] [--tasks N] [--duration S]",
     "measure claim and push latency, throughput and correctness against the server",
-    0, bench_opts, run_bench);
+    0, bench_opts, run_bench, NULL);
 
 static const struct cmd_entry *const coord_subs[] = {
 	&coord_push_entry, &coord_claim_entry, &coord_heartbeat_entry, &coord_complete_entry,

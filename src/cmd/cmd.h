@@ -43,6 +43,7 @@ struct cmd_entry {
 	unsigned flags;
 	const struct cmd_opt *opts;		/* ends with { NULL }; may be NULL */
 	const struct cmd_entry *const *subs;	/* ends with NULL; may be NULL */
+	enum status (*validate)(struct cmd_ctx *ctx);	/* checks arguments before connecting */
 	enum status (*run)(struct cmd_ctx *ctx);
 };
 

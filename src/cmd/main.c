@@ -276,6 +276,8 @@ setup(struct cmd_ctx *ctx, const struct globals *g)
 		return err_set(&ctx->err, ST_READ_ONLY, "refusing '%s%s%s': read-only mode",
 			       ctx->parent ? ctx->parent->name : "", ctx->parent ? " " : "",
 			       ctx->entry->name);
+	if (ctx->entry->validate && (st = ctx->entry->validate(ctx)) != ST_OK)
+		return st;
 	if (!(ctx->entry->flags & CMD_NEEDS_BUS))
 		return ST_OK;
 	bus_opts_from_config(&o, &ctx->cfg);

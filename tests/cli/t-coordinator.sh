@@ -1,0 +1,154 @@
+# ifctl coordinator / task against a real local server.
+. "$(dirname "$0")/lib.sh"
+
+run 0 up -q
+
+# Push: ids, validation, idempotency.
+run 0 task push t-1 --title "summarise logs" -c summarise -p 7 --payload '{"file":"a.log"}' -k job-1 -o json
+out_json
+out_has '"id":"t-1","state":"queued","priority":7'
+out_has '"payload":\{"file":"a.log"\}'
+run 0 task push --title again -k job-1 -o json --why
+out_has '"id":"t-1"'
+out_has 'key used before'
+run 0 task push t-2 --title low -p 1
+run 0 coordinator push --title generated -o json
+out_has '"id":"t-[0-9a-f]{12}"'
+gen=$(sed 's/.*"id":"\([^"]*\)".*/\1/' "$OUT")
+
+"$IFCTL" task list -o json >"$T_DIR/before"
+run 2 task push t-3 --payload '{"a": [1, }'
+err_is_one_error
+err_has "payload: invalid JSON at line 1, column 11, near '}'"
+run 2 task push t-3 --budget -3
+err_has 'budget -3 is out of range'
+run 2 task push t-3 --budget abc
+err_has "not a number"
+run 2 task push t-3 -p 12
+err_has -- '--priority: 12 is out of range 0..9'
+run 2 task push 'bad id!'
+err_has "invalid task id"
+run 1 task push t-1
+err_has "task 't-1' already exists"
+err_has '\[exists\]'
+run 3 task push t-3 --payload @/nonexistent/p.json
+err_has "cannot read '/nonexistent/p.json'"
+"$IFCTL" task list -o json >"$T_DIR/after"
+check "cmp -s '$T_DIR/before' '$T_DIR/after'"
+run 8 task push t-1 --mode=falsify
+out_has '^id is free +fail'
+run 7 task push t-9 --read-only
+
+# Claim: priority, then age; capabilities; --to.
+run 2 task claim
+err_has 'needs --swarm'
+# The generated task (priority 5) goes before t-2 (priority 1); t-1 needs a capability.
+run 0 task claim --swarm s1 -o json --why
+out_has "\"id\":\"$gen\",\"state\":\"claimed\""
+out_has '"owner":"s1"'
+out_has "\"factor\":\"task\",\"value\":\"$gen\""
+run 0 task claim --swarm s1 -o json
+out_has '"id":"t-2","state":"claimed"'
+tok2=$(sed 's/.*"token":\([0-9]*\).*/\1/' "$OUT" | head -1)
+check "[ -n '$tok2' ] && [ '$tok2' -gt 0 ]"
+run 3 task claim --swarm s1
+err_has "no ready task for swarm 's1'"
+run 8 task claim --swarm s1 --mode=falsify
+out_has 'a task is claimable +fail'
+run 0 task claim --swarm s2 -c summarise,review -o json
+out_has '"id":"t-1"'
+tok1=$(sed 's/.*"token":\([0-9]*\).*/\1/' "$OUT" | head -1)
+run 0 task push t-4 --to s5
+run 3 task claim --swarm s1
+run 0 task claim --swarm s5 -o json
+out_has '"id":"t-4"'
+
+# Owner operations: only the owner with the current token.
+run 0 task heartbeat t-2 --swarm s1 --token "$tok2"
+run 7 task heartbeat t-2 --swarm s2 --token "$tok2"
+err_is_one_error
+err_has "cannot heartbeat task 't-2': claimed by 's1' \(fencing token $tok2\), not by 's2'"
+err_has '\[not-owner\]'
+run 7 task complete t-2 --swarm s1 --token 1
+err_has "stale fencing token 1: 's1' holds it with token $tok2"
+run 2 task complete t-2 --swarm s1 --token "$tok2" --result '{"ok":'
+err_has 'result: invalid JSON'
+run 8 task complete t-2 --swarm s9 --token 1 --mode=falsify
+out_has '^caller owns it +fail'
+out_has '^fencing token is current +fail'
+run 0 task complete t-2 --swarm s1 --token "$tok2" --result '{"ok":true}' -o json
+out_has '"state":"done"'
+out_has '"result":\{"ok":true\}'
+run 7 task complete t-2 --swarm s1 --token "$tok2"
+err_has "it is done, not claimed"
+run 3 task complete nosuch --swarm s1 --token 1
+err_has "task 'nosuch' not found"
+run 2 task complete t-2 --swarm s1
+err_has 'needs --token'
+
+# Fail: retried with backoff; release puts it back; dead after the last attempt.
+run 0 task fail t-1 --swarm s2 --token "$tok1" --reason "model timeout" -o json
+out_has '"state":"queued"'
+out_has '"reason":"model timeout"'
+out_has '"not_before":"'
+run 0 task push t-5 --max-attempts 1
+run 0 task claim --swarm s7 -o json
+tok5=$(sed 's/.*"token":\([0-9]*\).*/\1/' "$OUT")
+out_has '"id":"t-5"'
+run 0 task fail t-5 --swarm s7 --token "$tok5" -o json
+out_has '"state":"dead"'
+run 0 task push t-6
+run 0 task claim --swarm s8 -o json
+tok6=$(sed 's/.*"token":\([0-9]*\).*/\1/' "$OUT")
+run 0 task release t-6 --swarm s8 --token "$tok6" -o json
+out_has '"state":"queued"'
+out_has '"attempts":"0/5"'
+
+# An expired lease is taken over, safely, without a reaper.
+IF_COORDINATOR_LEASE_MS=100 run 0 task claim --swarm a -o json
+out_has '"id":"t-6"'
+tokA=$(sed 's/.*"token":\([0-9]*\).*/\1/' "$OUT")
+sleep 0.3
+run 0 task claim --swarm b -o json --why
+out_has '"id":"t-6","state":"claimed"'
+out_has '"owner":"b"'
+out_has "previous owner's lease expired"
+run 7 task heartbeat t-6 --swarm a --token "$tokA"
+err_has "claimed by 'b'"
+
+# show, list, stats, watch.
+run 0 task show t-6
+out_has 'claimed +b +[0-9]+ +lease takeover$'
+run 0 task show t-6 -o json
+out_json
+out_has '"history":\['
+run 3 task show nosuch
+run 0 task list --state dead -o csv
+out_has '^t-5,dead'
+run 0 task list --swarm b --no-headers
+out_has '^t-6 '
+run 2 task list --state sleeping
+run 0 task stats -o json
+out_json
+out_has '"dead":1'
+out_has '"lease_expiries":1'
+run 0 task watch -o jsonl --count 3 --heartbeat 0
+out_jsonl
+out_has '"type":"put","snapshot":true'
+run 0 task watch --resume 2 --count 1 -o json
+out_has '"rev":2,"at":"[^"]*","id":"t-1"'
+
+# Bad input is refused before connecting, so its error wins over an outage.
+run 0 down -q
+run 2 task push t-7 --payload '{"x":}'
+err_has 'payload: invalid JSON'
+run 2 task complete t-2 --swarm s1 --token abc
+err_has -- "--token: 'abc' is not an integer"
+run 0 up -q
+
+# A server that is down: exit 6, nothing hangs.
+run 0 down -q
+IF_NATS_TIMEOUT_MS=300 run 6 task list
+err_is_one_error
+
+finish
