@@ -4,6 +4,7 @@
 #   make          build build/ifctl
 #   make check    deps, build, then every test (unit, cli, integ, tui)
 #   make bench    deps, build, then the benchmarks under bench/
+#   make bench-check  a short benchmark against the stored baseline
 #   make run      deps, build, start the local server, show the fleet
 #   make install  PREFIX=/usr/local DESTDIR=
 #
@@ -60,8 +61,8 @@ HELPER_OBJ := $(BUILD)/tests/harness.o
 .SECONDARY: $(HELPER_OBJ)
 IFCTL := $(BUILD)/ifctl
 
-.PHONY: all deps check test test-unit test-cli test-integ bench run install \
-	uninstall clean layering
+.PHONY: all deps check test test-unit test-cli test-integ bench bench-check run \
+	install uninstall clean layering
 all: $(IFCTL)
 
 $(BUILD)/%.o: src/%.c
@@ -129,8 +130,13 @@ layering:
 	$(Q)tests/layering.sh
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all $(TEST_TOOLS)
 	$(Q)bench/run $(BUILD)
+
+# A short benchmark compared with bench/baseline-coord.txt (CI runs it).
+bench-check: deps
+	$(Q)$(MAKE) --no-print-directory all $(TEST_TOOLS)
+	$(Q)BUILD=$(BUILD) bash bench/bench-check.sh
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
