@@ -684,8 +684,11 @@ coord_claim(struct bus *b, struct coord_index *ix, const struct coord_cfg *cfg,
 		pthread_mutex_lock(&ix->mu);
 		pick->inflight = false;
 		pthread_mutex_unlock(&ix->mu);
-		if (st != ST_CONFLICT && st != ST_NOT_FOUND)
+		if (st != ST_CONFLICT && st != ST_NOT_FOUND) {
+			if (st != ST_OK)
+				task_release(out);
 			return st;
+		}
 		task_release(out);
 		if (++tries > 1000)
 			return err_set(e, ST_CONFLICT, "gave up claiming after 1000 lost races");
@@ -814,8 +817,10 @@ coord_owner(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 		st = owner_checks(op, r, out, now, e);
 		if (op->falsify)
 			return ST_OK;
-		if (st != ST_OK)
+		if (st != ST_OK) {
+			task_release(out);
 			return st;
+		}
 		note = owner_apply(cfg, r, out, now);
 		out->updated = now;
 		if (r->verb != OWNER_HEARTBEAT)	/* leases renew often; history keeps changes */

@@ -96,7 +96,11 @@ enum status coord_claim(struct bus *b, struct coord_index *ix, const struct coor
 			struct opctx *op, const struct claimer *c, struct task *out,
 			struct err *e);
 
-/* Owner operations: swarm and token must match the record's owner and token. */
+/*
+ * Owner operations: swarm and token must match the record's owner and token.
+ * Like every function here, on failure out is left empty; on success the
+ * caller releases it with task_release().
+ */
 enum owner_verb { OWNER_HEARTBEAT, OWNER_COMPLETE, OWNER_FAIL, OWNER_RELEASE };
 struct owner_req {
 	enum owner_verb verb;
