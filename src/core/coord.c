@@ -227,15 +227,18 @@ struct ix_entry {
 	uint64_t rev;
 	enum task_state state;
 	int prio;
+	int64_t created;
 	int64_t lease_until, not_before;
 	char *to;
 	char **caps;
 	size_t ncaps;
 	bool listed_ready;	/* in a priority list */
-	bool listed_lease;	/* in the lease list */
+	size_t heap_pos;	/* place in the lease heap, or NOT_IN_HEAP */
 	bool inflight;		/* a thread of this process is claiming it */
 	struct ix_entry *next;	/* hash chain */
 };
+
+#define NOT_IN_HEAP ((size_t)-1)
 
 /* A FIFO of entries: head advances, the array is compacted now and then. */
 struct ix_fifo {
@@ -250,7 +253,8 @@ struct coord_index {
 	struct ix_entry **table;	/* hash table, power-of-two size */
 	size_t nbuckets, n;
 	struct ix_fifo ready[TASK_PRIORITY_MAX + 1];
-	struct ix_fifo leases;
+	struct ix_entry **heap;		/* claimed tasks, min-heap on lease_until */
+	size_t nheap, heapcap;
 	bool snapshot;
 };
 
@@ -292,6 +296,7 @@ ix_find(struct coord_index *ix, const char *id, bool create)
 	}
 	e = xcalloc(1, sizeof *e);
 	e->id = xstrdup(id);
+	e->heap_pos = NOT_IN_HEAP;
 	e->next = ix->table[h & (ix->nbuckets - 1)];
 	ix->table[h & (ix->nbuckets - 1)] = e;
 	ix->n++;
@@ -308,6 +313,61 @@ fifo_push(struct ix_fifo *f, struct ix_entry *e)
 	}
 	xgrow(&f->v, &f->cap, f->len + 1, sizeof *f->v);
 	f->v[f->len++] = e;
+}
+
+/* The lease heap: the root is the lease that expires first. */
+static void
+heap_swap(struct coord_index *ix, size_t a, size_t b)
+{
+	struct ix_entry *t = ix->heap[a];
+
+	ix->heap[a] = ix->heap[b];
+	ix->heap[b] = t;
+	ix->heap[a]->heap_pos = a;
+	ix->heap[b]->heap_pos = b;
+}
+
+static void
+heap_fix(struct coord_index *ix, size_t i)
+{
+	while (i > 0 && ix->heap[(i - 1) / 2]->lease_until > ix->heap[i]->lease_until) {
+		heap_swap(ix, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < ix->nheap && ix->heap[l]->lease_until < ix->heap[m]->lease_until)
+			m = l;
+		if (r < ix->nheap && ix->heap[r]->lease_until < ix->heap[m]->lease_until)
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(ix, i, m);
+		i = m;
+	}
+}
+
+static void
+heap_set(struct coord_index *ix, struct ix_entry *e, bool claimed)
+{
+	size_t i = e->heap_pos;
+
+	if (claimed && i == NOT_IN_HEAP) {
+		xgrow(&ix->heap, &ix->heapcap, ix->nheap + 1, sizeof *ix->heap);
+		ix->heap[ix->nheap] = e;
+		e->heap_pos = ix->nheap++;
+		heap_fix(ix, e->heap_pos);
+	} else if (claimed) {
+		heap_fix(ix, i);	/* the lease moved */
+	} else if (i != NOT_IN_HEAP) {
+		ix->nheap--;
+		if (i != ix->nheap) {
+			ix->heap[i] = ix->heap[ix->nheap];
+			ix->heap[i]->heap_pos = i;
+			heap_fix(ix, i);
+		}
+		e->heap_pos = NOT_IN_HEAP;
+	}
 }
 
 static void
@@ -340,6 +400,7 @@ ix_update(struct coord_index *ix, const struct task *t, const char *json, size_t
 	e->state = t->state;
 	e->prio = t->priority < 0 ? 0 : t->priority > TASK_PRIORITY_MAX ? TASK_PRIORITY_MAX :
 		  t->priority;
+	e->created = t->created;
 	e->lease_until = t->lease_until;
 	e->not_before = t->not_before;
 	free(e->to);
@@ -349,10 +410,7 @@ ix_update(struct coord_index *ix, const struct task *t, const char *json, size_t
 		fifo_push(&ix->ready[e->prio], e);
 		e->listed_ready = true;
 	}
-	if (e->state == TASK_CLAIMED && !e->listed_lease) {
-		fifo_push(&ix->leases, e);
-		e->listed_lease = true;
-	}
+	heap_set(ix, e, e->state == TASK_CLAIMED);
 	pthread_cond_broadcast(&ix->cv);
 }
 
@@ -369,8 +427,10 @@ ix_on_event(void *arg, const struct bus_kv_event *ev)
 		pthread_cond_broadcast(&ix->cv);
 	} else if (!has_prefix(ev->key, "idem.")) {
 		if (ev->op != BUS_KV_PUT) {
-			if ((e = ix_find(ix, ev->key, false)) != NULL)
+			if ((e = ix_find(ix, ev->key, false)) != NULL) {
 				e->state = TASK_DEAD;	/* deleted: never claimable */
+				heap_set(ix, e, false);
+			}
 		} else if (task_from_json(ev->value, ev->len, &t, NULL) == ST_OK) {
 			ix_update(ix, &t, ev->value, ev->len, ev->revision);
 			task_release(&t);
@@ -435,7 +495,7 @@ coord_index_free(struct coord_index *ix)
 	}
 	for (i = 0; i <= TASK_PRIORITY_MAX; i++)
 		free(ix->ready[i].v);
-	free(ix->leases.v);
+	free(ix->heap);
 	free(ix->table);
 	pthread_cond_destroy(&ix->cv);
 	pthread_mutex_destroy(&ix->mu);
@@ -498,42 +558,56 @@ entry_fits(const struct ix_entry *e, const struct claimer *c)
 
 #define SCAN_MAX 4096	/* entries looked at per list and claim */
 
+/* Is a a better claim than b: higher priority, then older? */
+static bool
+better(const struct ix_entry *a, const struct ix_entry *b)
+{
+	return b == NULL || a->prio > b->prio || (a->prio == b->prio && a->created < b->created);
+}
+
 /*
- * The next candidate for c: an expired lease, else the oldest ready task of
- * the highest priority. Stale list heads are dropped on the way. ix->mu held.
+ * The best expired lease c may take. Expired leases are the top of the
+ * lease heap (a lease that has not expired has no expired child): walk that
+ * part, at most SCAN_MAX nodes. ix->mu held.
  */
 static struct ix_entry *
-ix_pick(struct coord_index *ix, const struct claimer *c, int64_t now)
+pick_expired(struct coord_index *ix, const struct claimer *c, int64_t now)
 {
-	struct ix_fifo *f = &ix->leases;
+	struct ix_entry *e, *best = NULL;
+	size_t i, stack[64], depth = 0, visited = 0;
+
+	if (ix->nheap)
+		stack[depth++] = 0;
+	while (depth && visited++ < SCAN_MAX) {
+		i = stack[--depth];
+		e = ix->heap[i];
+		if (e->lease_until > now)
+			continue;
+		if (entry_fits(e, c) && better(e, best))
+			best = e;
+		if (2 * i + 2 < ix->nheap && depth < ARRAY_SIZE(stack))
+			stack[depth++] = 2 * i + 2;
+		if (2 * i + 1 < ix->nheap && depth < ARRAY_SIZE(stack))
+			stack[depth++] = 2 * i + 1;
+	}
+	return best;
+}
+
+/* The oldest queued task of the highest priority c may take. ix->mu held. */
+static struct ix_entry *
+pick_queued(struct coord_index *ix, const struct claimer *c, int64_t now)
+{
+	struct ix_fifo *f;
 	struct ix_entry *e;
-	size_t i, rotations = 0;
+	size_t i;
 	int p;
 
-	while (f->head < f->len) {
-		e = f->v[f->head];
-		if (e->state != TASK_CLAIMED) {
-			e->listed_lease = false;
-			f->head++;
-			continue;
-		}
-		if (e->lease_until > now) {
-			if (rotations++ >= 8)	/* a heartbeat may have moved it on */
-				break;
-			f->head++;
-			fifo_push(f, e);
-			continue;
-		}
-		if (entry_fits(e, c))
-			return e;
-		break;
-	}
 	for (p = TASK_PRIORITY_MAX; p >= 0; p--) {
 		f = &ix->ready[p];
 		for (i = f->head; i < f->len && i - f->head < SCAN_MAX; i++) {
 			e = f->v[i];
 			if (e->state != TASK_QUEUED) {
-				if (i == f->head) {
+				if (i == f->head) {	/* drop stale heads as we go */
 					e->listed_ready = false;
 					f->head++;
 				}
@@ -544,6 +618,21 @@ ix_pick(struct coord_index *ix, const struct claimer *c, int64_t now)
 		}
 	}
 	return NULL;
+}
+
+/*
+ * The next candidate for c: of the ready tasks (queued, or claimed with an
+ * expired lease) the highest priority, then the oldest; on a tie the expired
+ * lease, whose work started first. ix->mu held.
+ */
+static struct ix_entry *
+ix_pick(struct coord_index *ix, const struct claimer *c, int64_t now)
+{
+	struct ix_entry *x = pick_expired(ix, c, now), *q = pick_queued(ix, c, now);
+
+	if (x && q && x->prio == q->prio)
+		return x;
+	return x && better(x, q) ? x : q;
 }
 
 /* --- claim -------------------------------------------------------------- */

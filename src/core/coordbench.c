@@ -430,7 +430,8 @@ coord_bench_run(const struct bus_opts *bo, const struct coord_bench_opts *o, str
 	static const int claimers[] = { 1, 8, 64 };
 	static const size_t share[] = { 20, 30, 50 };	/* % of the pool per phase */
 
-	bn.cfg = (struct coord_cfg){ BENCH_BUCKET, 60000, 5, 1000 };
+	/* Claims are never completed: the lease must outlast the run. */
+	bn.cfg = (struct coord_cfg){ BENCH_BUCKET, 24LL * 3600 * 1000, 5, 1000 };
 	pthread_mutex_init(&bn.claim_us.mu, NULL);
 	pthread_mutex_init(&bn.push_us.mu, NULL);
 	pthread_mutex_init(&bn.dispatch_us.mu, NULL);

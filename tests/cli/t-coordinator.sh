@@ -116,6 +116,18 @@ out_has "previous owner's lease expired"
 run 7 task heartbeat t-6 --swarm a --token "$tokA"
 err_has "claimed by 'b'"
 
+# An expired lease of a task pushed to another swarm does not hide the next one.
+run 0 task push t-10 --to sx
+run 0 task push t-11
+IF_COORDINATOR_LEASE_MS=100 run 0 task claim --swarm sx -o json
+out_has '"id":"t-10"'
+IF_COORDINATOR_LEASE_MS=100 run 0 task claim --swarm sz -o json
+out_has '"id":"t-11"'
+sleep 0.3
+run 0 task claim --swarm sy -o json
+out_has '"id":"t-11","state":"claimed"'
+out_has '"owner":"sy"'
+
 # show, list, stats, watch.
 run 0 task show t-6
 out_has 'claimed +b +[0-9]+ +lease takeover$'
@@ -131,7 +143,7 @@ run 2 task list --state sleeping
 run 0 task stats -o json
 out_json
 out_has '"dead":1'
-out_has '"lease_expiries":1'
+out_has '"lease_expiries":2'
 run 0 task watch -o jsonl --count 3 --heartbeat 0
 out_jsonl
 out_has '"type":"put","snapshot":true'

@@ -54,6 +54,7 @@ struct run {
 	struct claim_log log;
 	atomic_bool stop;
 	atomic_size_t errors;
+	bool complete;			/* claimers finish what they claim */
 	size_t target;			/* stop when this many claims are logged */
 };
 
@@ -98,6 +99,15 @@ claimer(void *arg)
 		opctx_release(&op);
 		if (st == ST_OK) {
 			log_add(&r->log, &t);
+			if (r->complete) {
+				struct owner_req req = { OWNER_COMPLETE, t.id, swarm, t.token,
+							 NULL, NULL, false };
+				struct task done;
+				opctx_init(&op, NULL);
+				if (coord_owner(b, &r->cfg, &op, &req, &done, &e) == ST_OK)
+					task_release(&done);
+				opctx_release(&op);
+			}
 			task_release(&t);
 		} else if (st == ST_NOT_FOUND) {
 			coord_index_wait(ix, 20);
@@ -140,7 +150,8 @@ push_many(struct bus *b, const struct coord_cfg *cfg, const char *prefix, size_t
 /* Final records vs the log: each task claimed once by a thread that knows it. */
 struct verdict {
 	struct claim_log *log;
-	size_t records, claimed, unknown_owner, double_owner;
+	enum task_state want;
+	size_t records, in_state, unknown_owner, double_owner;
 };
 
 static void
@@ -153,8 +164,8 @@ judge(void *arg, const char *json, size_t len)
 	if (task_from_json(json, len, &t, NULL) != ST_OK)
 		return;
 	v->records++;
-	if (t.state == TASK_CLAIMED)
-		v->claimed++;
+	if (t.state == v->want)
+		v->in_state++;
 	for (i = 0; i < v->log->n; i++)
 		if (strcmp(v->log->id[i], t.id) == 0 && v->log->token[i] == t.token)
 			holders++;
@@ -165,18 +176,36 @@ judge(void *arg, const char *json, size_t len)
 	task_release(&t);
 }
 
-static void
-verify(struct bus *b, struct run *r, size_t pushed, size_t *unknown)
+/* Read the final records back; returns how many are in the wanted state. */
+static size_t
+tally(struct bus *b, struct run *r, enum task_state want, struct verdict *v)
 {
 	struct coord_index *fresh = NULL;
-	struct verdict v = { .log = &r->log };
+	struct err e = ERR_INIT;
+
+	memset(v, 0, sizeof *v);
+	v->log = &r->log;
+	v->want = want;
+	pthread_mutex_lock(&r->log.mu);
+	if (coord_index_open(b, &r->cfg, &fresh, &e) == ST_OK)
+		coord_index_each(fresh, judge, v);
+	pthread_mutex_unlock(&r->log.mu);
+	coord_index_free(fresh);
+	return v->in_state;
+}
+
+static void
+verify(struct bus *b, struct run *r, size_t pushed, enum task_state want, size_t *unknown)
+{
+	struct coord_index *fresh = NULL;
+	struct verdict v = { .log = &r->log, .want = want };
 	struct err e = ERR_INIT;
 
 	assert_int_equal(coord_index_open(b, &r->cfg, &fresh, &e), ST_OK);
 	coord_index_each(fresh, judge, &v);
 	coord_index_free(fresh);
 	assert_true(v.records >= pushed);		/* none lost */
-	assert_int_equal(v.claimed, v.records);		/* all in one consistent state */
+	assert_int_equal(v.in_state, v.records);	/* all in one consistent state */
 	assert_int_equal(v.double_owner, 0);		/* never two holders of one token */
 	*unknown = v.unknown_owner;
 }
@@ -244,7 +273,7 @@ test_64_claimers(void **state)
 	run_claimers(&r, 64, th, w);
 	join_claimers(64, th);
 	assert_int_equal(r.log.n, 10000);
-	verify(b, &r, pushed, &unknown);
+	verify(b, &r, pushed, TASK_CLAIMED, &unknown);
 	assert_int_equal(unknown, 0);
 	for (i = 0; i < r.log.n; i++)	/* every claim carries a token */
 		assert_true(r.log.token[i] > 0);
@@ -253,10 +282,11 @@ test_64_claimers(void **state)
 }
 
 /*
- * Kill and restart the server while 8 claimers work on 2,000 tasks. A claim
- * whose answer was lost in the crash is held by nobody who knows it; its
- * short lease expires and another claimer takes it over. In the end every
- * task is claimed, once, by a claimer that holds its current token.
+ * Kill and restart the server while 8 claimers claim and complete 2,000
+ * tasks. A claim whose answer was lost in the crash is held by nobody who
+ * knows it; its short lease expires and another claimer takes it over. In the
+ * end every task is done, under a token that exactly one claimer was given,
+ * and none is lost.
  */
 static void
 test_server_restart(void **state)
@@ -264,12 +294,14 @@ test_server_restart(void **state)
 	static struct run r;
 	pthread_t th[8];
 	struct worker w[8];
+	struct verdict v;
 	struct bus *b = connect_srv();
-	size_t pushed, unknown = 0, logged = 0;
+	size_t pushed, unknown = 0;
 	int64_t deadline;
 
 	(void)state;
 	run_init(&r, b, "T_RESTART", 300);
+	r.complete = true;
 	pushed = push_many(b, &r.cfg, "r", 2000);
 	r.target = (size_t)-1;
 	run_claimers(&r, 8, th, w);
@@ -278,20 +310,13 @@ test_server_restart(void **state)
 	hserver_kill(&srv);
 	usleep(200 * 1000);
 	assert_int_equal(hserver_start(&srv), 0);
-	/* Run until there were as many claims as tasks, and some more. */
-	deadline = mono_ms() + 30000;
-	do {
-		usleep(500 * 1000);
-		pthread_mutex_lock(&r.log.mu);
-		logged = r.log.n;
-		pthread_mutex_unlock(&r.log.mu);
-	} while (logged < pushed && mono_ms() < deadline);
-	usleep(1000 * 1000);	/* leases of orphaned claims expire and are taken over */
+	deadline = mono_ms() + 60000;
+	while (tally(b, &r, TASK_DONE, &v) < pushed && mono_ms() < deadline)
+		usleep(300 * 1000);
 	atomic_store(&r.stop, true);
 	join_claimers(8, th);
 	assert_true(bus_reconnects(b) >= 1);
-	verify(b, &r, pushed, &unknown);
-	/* Owners unknown to every claimer only if a lost answer's lease has not run out. */
+	verify(b, &r, pushed, TASK_DONE, &unknown);
 	assert_int_equal(unknown, 0);
 	run_release(&r);
 	bus_close(b);
