@@ -280,8 +280,8 @@ run_claim(struct cmd_ctx *ctx)
 	c.swarm = cmd_opt(ctx, "swarm");
 	st = coord_index_open(ctx->bus, &cc, &ix, &ctx->err);
 	if (st == ST_OK) {
-		why_add(&ctx->op, "candidates", "", "%zu tasks known; order: expired leases, "
-			"then priority, then age", coord_index_size(ix));
+		why_add(&ctx->op, "candidates", "", "%zu tasks known; ready tasks (queued, or "
+			"with an expired lease) by priority, then age", coord_index_size(ix));
 		st = coord_claim(ctx->bus, ix, &cc, &ctx->op, &c, &t, &ctx->err);
 		if (ctx->op.falsify && st == ST_NOT_FOUND)
 			st = ST_OK;	/* the failed check says it */

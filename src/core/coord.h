@@ -87,8 +87,9 @@ struct claimer {
 };
 
 /*
- * Claim the best task this swarm may take: expired leases first, then
- * priority, then age. ST_NOT_FOUND when there is none. out.token is the
+ * Claim the best ready task this swarm may take (queued, or claimed with an
+ * expired lease): priority, then age; on a tie the expired lease.
+ * ST_NOT_FOUND when there is none. out.token is the
  * fencing token. Under op->falsify nothing is written and the checks name
  * the task that would be claimed.
  */
