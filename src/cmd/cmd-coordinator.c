@@ -614,7 +614,7 @@ run_bench(struct cmd_ctx *ctx)
 	bo.timeout_ms = bo.timeout_ms < 10000 ? 10000 : bo.timeout_ms;
 	why_add(&ctx->op, "percentiles", "nearest rank", "on the sorted samples of each row");
 	why_add(&ctx->op, "throughput", "drain", "each claimer count drains its own preloaded "
-		"pool (20%%, 30%%, 50%% of --tasks); seconds exclude the final 1 s of idle polling");
+		"pool (20%%, 30%%, 50%% of --tasks); seconds run to the last successful claim");
 	why_add(&ctx->op, "correctness", "final records", "read back from the server after the "
 		"run: double claims = tasks with two non-takeover claims or owned by two claimers; "
 		"lost = tasks not claimed or missing");
