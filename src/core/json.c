@@ -58,6 +58,75 @@ json_check(const char *text, const char *what, struct err *e)
 		       what, line, (int)(end - line_start) + 1, *end ? snippet : "(end of input)");
 }
 
+static int
+cmp_keys(const void *a, const void *b)
+{
+	return strcmp((*(cJSON *const *)a)->string, (*(cJSON *const *)b)->string);
+}
+
+static void
+canon(const cJSON *v, struct buf *out)
+{
+	const cJSON *c;
+	cJSON **kids;
+	size_t n = 0, i;
+
+	if (cJSON_IsObject(v)) {
+		cJSON_ArrayForEach(c, v)
+			n++;
+		kids = calloc(n ? n : 1, sizeof *kids);
+		n = 0;
+		cJSON_ArrayForEach(c, v)
+			kids[n++] = (cJSON *)c;
+		qsort(kids, n, sizeof *kids, cmp_keys);
+		buf_addc(out, '{');
+		for (i = 0; i < n; i++) {
+			if (i)
+				buf_addc(out, ',');
+			json_escape(out, kids[i]->string);
+			buf_addc(out, ':');
+			canon(kids[i], out);
+		}
+		buf_addc(out, '}');
+		free(kids);
+	} else if (cJSON_IsArray(v)) {
+		buf_addc(out, '[');
+		i = 0;
+		cJSON_ArrayForEach(c, v) {
+			if (i++)
+				buf_addc(out, ',');
+			canon(c, out);
+		}
+		buf_addc(out, ']');
+	} else if (cJSON_IsString(v)) {
+		json_escape(out, v->valuestring);
+	} else if (cJSON_IsNumber(v)) {
+		double d = v->valuedouble;
+		if (d == (double)(long long)d && fabs(d) < 9007199254740992.0)
+			buf_addf(out, "%lld", (long long)d);
+		else
+			buf_addf(out, "%.17g", d);
+	} else if (cJSON_IsBool(v)) {
+		buf_adds(out, cJSON_IsTrue(v) ? "true" : "false");
+	} else {
+		buf_adds(out, "null");
+	}
+}
+
+enum status
+json_canonical(const char *text, struct buf *out, struct err *e)
+{
+	cJSON *j;
+	enum status st = json_check(text, "JSON", e);
+
+	if (st != ST_OK)
+		return st;
+	j = cJSON_Parse(text);
+	canon(j, out);
+	cJSON_Delete(j);
+	return ST_OK;
+}
+
 bool
 json_is_number(const char *s)
 {

@@ -20,6 +20,14 @@ void json_escape(struct buf *out, const char *s);
  */
 enum status json_check(const char *text, const char *what, struct err *e);
 
+/*
+ * Canonical form of a JSON text: object keys sorted by their UTF-8 bytes,
+ * no insignificant white space, strings escaped as json_escape does,
+ * integral numbers without fraction or exponent, others with %.17g. The
+ * same value always gives the same bytes, so a hash over it is stable.
+ */
+enum status json_canonical(const char *text, struct buf *out, struct err *e);
+
 /* Is s a JSON number literal (as strtod reads it, finite)? */
 bool json_is_number(const char *s);
 

@@ -1,0 +1,283 @@
+/*
+ * Witness entries, checkpoints and verification: a good ledger verifies;
+ * every kind of tampering is caught at the right entry.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "core/util.h"
+#include "core/witness.h"
+
+#define N 20
+
+struct ledger {
+	struct wentry e[N];
+	char *note[N + 1];	/* note[k]: checkpoint after entry k, or NULL */
+};
+
+static struct wkey key_a, key_b;
+
+static void
+ledger_build(struct ledger *l, const struct wkey *k)
+{
+	struct merkle t;
+	size_t i;
+
+	memset(l, 0, sizeof *l);
+	merkle_init(&t);
+	for (i = 0; i < N; i++) {
+		struct wentry *e = &l->e[i];
+		merkle_hash content, leaf;
+
+		wentry_init(e);
+		e->seq = i + 1;
+		e->time = 1764052801000LL + (int64_t)i;
+		e->component = xstrdup(i % 2 ? "coordinator" : "cost");
+		e->event = xstrdup("task.claim");
+		e->actor = xasprintf("swarm-%zu", i % 3);
+		e->trace = xstrdup("81bdc565d1e98bc6794f2eb76db26385");
+		e->task = xasprintf("t-%zu", i);
+		e->payload = xstrdup("{\"a\":1}");
+		e->cost_micros = (int64_t)i * 1500;
+		e->tokens = (int64_t)i * 10;
+		if (i)
+			memcpy(e->prev, l->e[i - 1].hash, WITNESS_HEX);
+		wentry_seal(e);
+		wentry_hash_bytes(e, content);
+		merkle_leaf_hash(content, MERKLE_HASH, leaf);
+		merkle_append(&t, leaf);
+		if (i + 1 == 8 || i + 1 == 16 || i + 1 == N) {
+			struct wcheckpoint cp = { "ifctl.test/ledger", i + 1, { 0 } };
+			struct buf b = BUF_INIT;
+			merkle_root(&t, i + 1, cp.root);
+			wcheckpoint_sign(k, &cp, &b);
+			l->note[i + 1] = buf_detach(&b);
+		}
+	}
+	merkle_release(&t);
+}
+
+static void
+ledger_free(struct ledger *l)
+{
+	size_t i;
+
+	for (i = 0; i < N; i++)
+		wentry_release(&l->e[i]);
+	for (i = 0; i <= N; i++)
+		free(l->note[i]);
+}
+
+/* Feed entries in the given order (indexes into l->e; -1 ends). */
+static struct wverdict
+run(struct ledger *l, const int *order, const struct wkey *k)
+{
+	struct wverifier w;
+	struct wverdict v;
+	int i;
+
+	wverifier_init(&w, k);
+	for (i = 0; order[i] >= 0; i++) {
+		wverifier_entry(&w, &l->e[order[i]]);
+		if (l->note[order[i] + 1])
+			wverifier_checkpoint(&w, l->note[order[i] + 1]);
+	}
+	v = w.v;
+	wverifier_release(&w);
+	return v;
+}
+
+static int straight[N + 1];
+
+static void
+test_good(void **state)
+{
+	struct ledger l;
+	struct wverdict v;
+	struct wentry back;
+	struct buf b = BUF_INIT;
+	struct err e = ERR_INIT;
+
+	(void)state;
+	ledger_build(&l, &key_a);
+	v = run(&l, straight, &key_a);
+	assert_int_equal(v.fault, WF_NONE);
+	assert_int_equal(v.entries, N);
+	assert_int_equal(v.checkpoints, 3);
+	/* Stored form round-trips and still verifies. */
+	wentry_canonical(&l.e[4], true, &b);
+	assert_int_equal(wentry_parse(b.s, b.len, &back, &e), ST_OK);
+	assert_true(wentry_hash_ok(&back));
+	assert_string_equal(back.hash, l.e[4].hash);
+	wentry_release(&back);
+	buf_release(&b);
+	ledger_free(&l);
+}
+
+static void
+test_edits_caught(void **state)
+{
+	struct ledger l;
+	struct wverdict v;
+
+	(void)state;
+	/* Any field, costs included, changed without resealing. */
+	ledger_build(&l, &key_a);
+	l.e[4].cost_micros++;
+	v = run(&l, straight, &key_a);
+	assert_int_equal(v.fault, WF_EDITED);
+	assert_int_equal(v.seq, 5);
+	ledger_free(&l);
+
+	ledger_build(&l, &key_a);
+	l.e[9].actor[0] ^= 1;
+	v = run(&l, straight, &key_a);
+	assert_int_equal(v.fault, WF_EDITED);
+	assert_int_equal(v.seq, 10);
+	ledger_free(&l);
+
+	/* Edited and resealed: the next entry's prev gives it away. */
+	ledger_build(&l, &key_a);
+	l.e[4].tokens = 999;
+	wentry_seal(&l.e[4]);
+	v = run(&l, straight, &key_a);
+	assert_int_equal(v.fault, WF_CHAIN);
+	assert_int_equal(v.seq, 6);
+	ledger_free(&l);
+
+	/* The whole tail rewritten and resealed: the signed checkpoint gives it away. */
+	ledger_build(&l, &key_a);
+	l.e[4].tokens = 999;
+	for (size_t i = 4; i < N; i++) {
+		if (i > 4)
+			memcpy(l.e[i].prev, l.e[i - 1].hash, WITNESS_HEX);
+		wentry_seal(&l.e[i]);
+	}
+	v = run(&l, straight, &key_a);
+	assert_int_equal(v.fault, WF_ROOT);
+	assert_int_equal(v.seq, 8);
+	ledger_free(&l);
+}
+
+static void
+test_missing_reordered_truncated(void **state)
+{
+	struct ledger l;
+	struct wverdict v;
+	int dropped[N], swapped[N + 1], i, j = 0;
+
+	(void)state;
+	ledger_build(&l, &key_a);
+	for (i = 0; i < N; i++)
+		if (i != 6)
+			dropped[j++] = i;
+	dropped[j] = -1;
+	v = run(&l, dropped, &key_a);
+	assert_int_equal(v.fault, WF_MISSING);
+	assert_int_equal(v.seq, 7);
+
+	memcpy(swapped, straight, sizeof swapped);
+	swapped[2] = 3;
+	swapped[3] = 2;
+	v = run(&l, swapped, &key_a);
+	assert_int_equal(v.fault, WF_REORDERED);
+	assert_int_equal(v.seq, 3);
+
+	/* Truncated: the last checkpoint (kept apart) covers more than is left. */
+	{
+		struct wverifier w;
+		wverifier_init(&w, &key_a);
+		for (i = 0; i < 17; i++)
+			wverifier_entry(&w, &l.e[i]);
+		assert_false(wverifier_checkpoint(&w, l.note[N]));
+		assert_int_equal(w.v.fault, WF_MISSING);
+		assert_int_equal(w.v.seq, 18);
+		wverifier_release(&w);
+	}
+	ledger_free(&l);
+}
+
+static void
+test_signatures(void **state)
+{
+	struct ledger l;
+	struct wverdict v;
+	char *p;
+
+	(void)state;
+	/* Re-signed by another key: the trusted key refuses it. */
+	ledger_build(&l, &key_b);
+	v = run(&l, straight, &key_a);
+	assert_int_equal(v.fault, WF_SIGNATURE);
+	assert_int_equal(v.seq, 8);
+	ledger_free(&l);
+
+	/* A checkpoint whose root was changed after signing. */
+	ledger_build(&l, &key_a);
+	p = strchr(strchr(l.note[16], '\n') + 1, '\n') + 1;
+	*p = *p == 'A' ? 'B' : 'A';
+	v = run(&l, straight, &key_a);
+	assert_int_equal(v.fault, WF_SIGNATURE);
+	assert_int_equal(v.seq, 16);
+	ledger_free(&l);
+}
+
+static void
+test_keys(void **state)
+{
+	struct buf vk = BUF_INIT;
+	struct wkey k, loaded;
+	struct err e = ERR_INIT;
+	char path[] = "/tmp/ifctl-key-XXXXXX";
+	int fd = mkstemp(path);
+
+	(void)state;
+	close(fd);
+	wkey_vkey(&key_a, &vk);
+	assert_int_equal(wkey_from_vkey(vk.s, &k, &e), ST_OK);
+	assert_memory_equal(k.pk, key_a.pk, 32);
+	assert_int_equal(k.id, key_a.id);
+	vk.s[strlen(key_a.name) + 1] ^= 1;	/* a wrong key id */
+	assert_int_equal(wkey_from_vkey(vk.s, &k, &e), ST_BAD_VALUE);
+	assert_int_equal(wkey_from_vkey("nonsense", &k, &e), ST_BAD_VALUE);
+	assert_int_equal(wkey_save(path, &key_a, &e), ST_OK);
+	assert_int_equal(wkey_load(path, &loaded, &e), ST_OK);
+	assert_memory_equal(loaded.pk, key_a.pk, 32);
+	chmod(path, 0644);
+	assert_int_equal(wkey_load(path, &loaded, &e), ST_PERMISSION);
+	assert_non_null(strstr(e.msg, "must be 0600"));
+	unlink(path);
+	buf_release(&vk);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good),
+		cmocka_unit_test(test_edits_caught),
+		cmocka_unit_test(test_missing_reordered_truncated),
+		cmocka_unit_test(test_signatures),
+		cmocka_unit_test(test_keys),
+	};
+	int i;
+
+	if (sodium_init() < 0)
+		return 1;
+	for (i = 0; i < N; i++)
+		straight[i] = i;
+	straight[N] = -1;
+	wkey_generate(&key_a, "ifctl.test/a");
+	wkey_generate(&key_b, "ifctl.test/a");	/* same name, other key: a forgery */
+	return cmocka_run_group_tests_name("witness", tests, NULL, NULL);
+}
