@@ -97,11 +97,11 @@ $(BUILD)/tests/test-%: tests/integ/test-%.c $(HELPER_OBJ) $(BUILD)/libcore.a
 		$(HELPER_OBJ) $(BUILD)/libcore.a $(LIBS) -lcmocka
 
 # Small programs the shell tests use: a free port, a JSON checker.
-TEST_TOOLS := $(BUILD)/tests/freeport $(BUILD)/tests/jsoncheck
-$(BUILD)/tests/freeport $(BUILD)/tests/jsoncheck: $(BUILD)/tests/%: tests/helper/%.c
+TEST_TOOLS := $(BUILD)/tests/freeport $(BUILD)/tests/jsoncheck $(BUILD)/tests/mkledger
+$(TEST_TOOLS): $(BUILD)/tests/%: tests/helper/%.c $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS)
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libcore.a $(LIBS)
 
 deps:
 	@missing=""; \

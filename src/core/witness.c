@@ -208,6 +208,16 @@ wkey_generate(struct wkey *k, const char *name)
 	k->id = key_id(k->name, k->pk);
 }
 
+void
+wkey_from_seed(struct wkey *k, const char *name, const uint8_t seed[32])
+{
+	memset(k, 0, sizeof *k);
+	snprintf(k->name, sizeof k->name, "%s", name);
+	crypto_sign_seed_keypair(k->pk, k->sk, seed);
+	k->secret = true;
+	k->id = key_id(k->name, k->pk);
+}
+
 static void
 b64(struct buf *out, const uint8_t *bin, size_t n)
 {

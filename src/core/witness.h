@@ -76,6 +76,8 @@ struct wkey {
 };
 
 void wkey_generate(struct wkey *k, const char *name);
+/* A key from a 32-byte seed (reproducible test fixtures). */
+void wkey_from_seed(struct wkey *k, const char *name, const uint8_t seed[32]);
 /* "<name>+<id hex>+<base64(0x01||pk)>" */
 void wkey_vkey(const struct wkey *k, struct buf *out);
 enum status wkey_from_vkey(const char *vkey, struct wkey *k, struct err *e);

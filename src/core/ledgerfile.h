@@ -1,0 +1,44 @@
+/*
+ * Exported witness ledgers: JSON lines, one object per line, in order.
+ *
+ *	{"type":"ledger","v":1,"origin":"...","key":"<vkey>"}	first line
+ *	{"type":"entry", ...the stored entry...}
+ *	{"type":"checkpoint","note":"<signed note>"}
+ *
+ * A file verifies offline, with no server: the entries' hashes and chain,
+ * the Merkle tree, and every checkpoint's signature by the trusted key
+ * (given by the verifier; the key in the header is used only when none is
+ * given, and the verdict says so).
+ */
+#ifndef IF_LEDGERFILE_H
+#define IF_LEDGERFILE_H
+
+#include <stdio.h>
+
+#include "core/witness.h"
+
+struct ledger_file {
+	char origin[128];
+	struct wkey header_key;		/* from the header */
+	struct wentry *entries;
+	size_t n, cap;
+	char **notes;			/* notes[i]: checkpoint after entry i (i = 0..n) */
+	size_t notes_cap;
+};
+
+/* Read a file; malformed lines are ST_BAD_JSON naming the line. */
+enum status ledger_file_read(const char *path, struct ledger_file *lf, struct err *e);
+void ledger_file_release(struct ledger_file *lf);
+
+/* Write the header, then entries and checkpoints, to f. */
+void ledger_file_header(FILE *f, const char *origin, const struct wkey *k);
+void ledger_file_entry(FILE *f, const struct wentry *e);
+void ledger_file_checkpoint(FILE *f, const char *note);
+
+/* Verify everything in lf with key k; the verdict says where it stopped. */
+struct wverdict ledger_file_verify(const struct ledger_file *lf, const struct wkey *k);
+
+/* Leaf hashes of the first n entries into t (for proofs). */
+void ledger_file_tree(const struct ledger_file *lf, struct merkle *t);
+
+#endif
