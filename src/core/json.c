@@ -30,6 +30,39 @@ json_escape(struct buf *out, const char *s)
 	buf_addc(out, '"');
 }
 
+void
+json_key(struct buf *out, const char *key)
+{
+	if (out->len && out->s[out->len - 1] != '{' && out->s[out->len - 1] != '[')
+		buf_addc(out, ',');
+	json_escape(out, key);
+	buf_addc(out, ':');
+}
+
+void
+json_kv_str(struct buf *out, const char *key, const char *value)
+{
+	json_key(out, key);
+	if (value)
+		json_escape(out, value);
+	else
+		buf_adds(out, "null");
+}
+
+void
+json_kv_int(struct buf *out, const char *key, long long value)
+{
+	json_key(out, key);
+	buf_addf(out, "%lld", value);
+}
+
+void
+json_kv_raw(struct buf *out, const char *key, const char *json)
+{
+	json_key(out, key);
+	buf_adds(out, json ? json : "null");
+}
+
 enum status
 json_check(const char *text, const char *what, struct err *e)
 {

@@ -15,6 +15,16 @@
 void json_escape(struct buf *out, const char *s);
 
 /*
+ * Members of a JSON object being written into out (after its '{'): the
+ * comma comes by itself. A NULL string is null; json_kv_raw appends JSON
+ * text as it is (NULL: null).
+ */
+void json_key(struct buf *out, const char *key);
+void json_kv_str(struct buf *out, const char *key, const char *value);
+void json_kv_int(struct buf *out, const char *key, long long value);
+void json_kv_raw(struct buf *out, const char *key, const char *json);
+
+/*
  * Check that text is one JSON value. On failure: ST_BAD_JSON, and e names
  * what (e.g. "payload"), the line, column and a snippet at the position.
  */

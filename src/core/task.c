@@ -86,49 +86,16 @@ task_history_add(struct task *t, int64_t at, enum task_state st, const char *by,
 	ev->note = note ? xstrdup(note) : NULL;
 }
 
-static void
-key(struct buf *out, const char *k)
-{
-	if (out->len && out->s[out->len - 1] != '{')
-		buf_addc(out, ',');
-	json_escape(out, k);
-	buf_addc(out, ':');
-}
-
-static void
-kv_str(struct buf *out, const char *k, const char *v)
-{
-	key(out, k);
-	if (v)
-		json_escape(out, v);
-	else
-		buf_adds(out, "null");
-}
-
-static void
-kv_raw(struct buf *out, const char *k, const char *json)
-{
-	key(out, k);
-	buf_adds(out, json ? json : "null");
-}
-
-static void
-kv_int(struct buf *out, const char *k, long long v)
-{
-	key(out, k);
-	buf_addf(out, "%lld", v);
-}
-
 void
 task_to_json(const struct task *t, struct buf *out)
 {
 	size_t i;
 
 	buf_addc(out, '{');
-	kv_int(out, "v", 1);
-	kv_str(out, "id", t->id);
-	kv_str(out, "title", t->title ? t->title : "");
-	key(out, "capabilities");
+	json_kv_int(out, "v", 1);
+	json_kv_str(out, "id", t->id);
+	json_kv_str(out, "title", t->title ? t->title : "");
+	json_key(out, "capabilities");
 	buf_addc(out, '[');
 	for (i = 0; i < t->ncaps; i++) {
 		if (i)
@@ -136,34 +103,34 @@ task_to_json(const struct task *t, struct buf *out)
 		json_escape(out, t->caps[i]);
 	}
 	buf_addc(out, ']');
-	kv_int(out, "priority", t->priority);
-	key(out, "budget");
+	json_kv_int(out, "priority", t->priority);
+	json_key(out, "budget");
 	buf_addf(out, "%.17g", t->budget);
-	kv_raw(out, "payload", t->payload);
-	kv_str(out, "idempotency_key", t->idem);
-	kv_str(out, "to", t->to);
-	kv_str(out, "state", task_state_name(t->state));
-	kv_str(out, "owner", t->owner);
-	kv_int(out, "token", (long long)t->token);
-	kv_int(out, "lease_until", t->lease_until);
-	kv_int(out, "attempts", t->attempts);
-	kv_int(out, "max_attempts", t->max_attempts);
-	kv_int(out, "not_before", t->not_before);
-	kv_int(out, "created", t->created);
-	kv_int(out, "updated", t->updated);
-	kv_raw(out, "result", t->result);
-	kv_str(out, "reason", t->reason);
-	kv_str(out, "trace", t->trace);
-	key(out, "history");
+	json_kv_raw(out, "payload", t->payload);
+	json_kv_str(out, "idempotency_key", t->idem);
+	json_kv_str(out, "to", t->to);
+	json_kv_str(out, "state", task_state_name(t->state));
+	json_kv_str(out, "owner", t->owner);
+	json_kv_int(out, "token", (long long)t->token);
+	json_kv_int(out, "lease_until", t->lease_until);
+	json_kv_int(out, "attempts", t->attempts);
+	json_kv_int(out, "max_attempts", t->max_attempts);
+	json_kv_int(out, "not_before", t->not_before);
+	json_kv_int(out, "created", t->created);
+	json_kv_int(out, "updated", t->updated);
+	json_kv_raw(out, "result", t->result);
+	json_kv_str(out, "reason", t->reason);
+	json_kv_str(out, "trace", t->trace);
+	json_key(out, "history");
 	buf_addc(out, '[');
 	for (i = 0; i < t->nhist; i++) {
 		const struct task_event *ev = &t->hist[i];
 		buf_adds(out, i ? ",{" : "{");
-		kv_int(out, "at", ev->at);
-		kv_str(out, "state", task_state_name(ev->state));
-		kv_str(out, "by", ev->by);
-		kv_int(out, "token", (long long)ev->token);
-		kv_str(out, "note", ev->note);
+		json_kv_int(out, "at", ev->at);
+		json_kv_str(out, "state", task_state_name(ev->state));
+		json_kv_str(out, "by", ev->by);
+		json_kv_int(out, "token", (long long)ev->token);
+		json_kv_str(out, "note", ev->note);
 		buf_addc(out, '}');
 	}
 	buf_adds(out, "]}");

@@ -36,43 +36,26 @@ wentry_release(struct wentry *e)
 	memset(e, 0, sizeof *e);
 }
 
-static void
-field_str(struct buf *out, const char *key, const char *v)
-{
-	buf_addf(out, "%s\"%s\":", out->s[out->len - 1] == '{' ? "" : ",", key);
-	if (v)
-		json_escape(out, v);
-	else
-		buf_adds(out, "null");
-}
-
-static void
-field_int(struct buf *out, const char *key, long long v)
-{
-	buf_addf(out, "%s\"%s\":%lld", out->s[out->len - 1] == '{' ? "" : ",", key, v);
-}
-
 /* Keys in byte order: the canonical form without a general sort. */
 void
 wentry_canonical(const struct wentry *e, bool with_hash, struct buf *out)
 {
 	buf_addc(out, '{');
-	field_str(out, "actor", e->actor);
-	field_str(out, "component", e->component);
-	field_int(out, "cost_micros", e->cost_micros);
-	field_str(out, "event", e->event);
+	json_kv_str(out, "actor", e->actor);
+	json_kv_str(out, "component", e->component);
+	json_kv_int(out, "cost_micros", e->cost_micros);
+	json_kv_str(out, "event", e->event);
 	if (with_hash)
-		field_str(out, "hash", e->hash);
-	buf_adds(out, ",\"payload\":");
-	buf_adds(out, e->payload ? e->payload : "null");
-	field_str(out, "prev", e->prev);
-	field_int(out, "seq", (long long)e->seq);
-	field_str(out, "swarm", e->swarm);
-	field_str(out, "task", e->task);
-	field_int(out, "time", e->time);
-	field_int(out, "tokens", e->tokens);
-	field_str(out, "trace", e->trace);
-	field_int(out, "v", 1);
+		json_kv_str(out, "hash", e->hash);
+	json_kv_raw(out, "payload", e->payload);
+	json_kv_str(out, "prev", e->prev);
+	json_kv_int(out, "seq", (long long)e->seq);
+	json_kv_str(out, "swarm", e->swarm);
+	json_kv_str(out, "task", e->task);
+	json_kv_int(out, "time", e->time);
+	json_kv_int(out, "tokens", e->tokens);
+	json_kv_str(out, "trace", e->trace);
+	json_kv_int(out, "v", 1);
 	buf_addc(out, '}');
 }
 
