@@ -1209,6 +1209,57 @@ bus_kv_ensure(struct bus *b, const struct bus_kv_def *d, bool *created, struct e
 	return ST_OK;
 }
 
+/* Copy a fetched message out, or map the failure. */
+static enum status
+got_msg(struct bus *b, natsStatus s, jsErrCode jerr, natsMsg *m, struct buf *data,
+	uint64_t *seq, const char *what, struct err *e)
+{
+	if (s == NATS_NOT_FOUND)
+		return err_set(e, ST_NOT_FOUND, "%s: no such message", what);
+	if (s != NATS_OK)
+		return map_err(b, s, jerr, what, e);
+	buf_reset(data);
+	buf_add(data, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+	if (seq)
+		*seq = natsMsg_GetSequence(m);
+	natsMsg_Destroy(m);
+	return ST_OK;
+}
+
+enum status
+bus_stream_get(struct bus *b, const char *stream, uint64_t seq, struct buf *data,
+	       struct err *e)
+{
+	natsMsg *m = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s;
+	enum status st;
+	char what[128];
+
+	snprintf(what, sizeof what, "stream '%s' message %llu", stream, (unsigned long long)seq);
+	if ((st = bus_ready(b, what, e)) != ST_OK)
+		return st;
+	s = js_GetMsg(&m, b->js, stream, seq, NULL, &jerr);
+	return got_msg(b, s, jerr, m, data, NULL, what, e);
+}
+
+enum status
+bus_stream_last(struct bus *b, const char *stream, const char *subject, struct buf *data,
+		uint64_t *seq, struct err *e)
+{
+	natsMsg *m = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s;
+	enum status st;
+	char what[160];
+
+	snprintf(what, sizeof what, "stream '%s' last '%s'", stream, subject);
+	if ((st = bus_ready(b, what, e)) != ST_OK)
+		return st;
+	s = js_GetLastMsg(&m, b->js, stream, subject, NULL, &jerr);
+	return got_msg(b, s, jerr, m, data, seq, what, e);
+}
+
 enum status
 bus_kv_drop(struct bus *b, const char *bucket, struct err *e)
 {

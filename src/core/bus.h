@@ -17,6 +17,10 @@
  *    lost or delivered twice. (nats.c 3.4.1's own kvWatcher does not
  *    recover once its ephemeral consumer is gone.)
  *
+ * Processes: nats.c keeps global state (threads, the inbox generator); a
+ * process that forks after using the bus must exec before it connects,
+ * or parent and child generate the same reply subjects.
+ *
  * Threads: a struct bus may be used from any thread. Watch and subscription
  * callbacks run on nats.c's delivery threads; the state callback runs on
  * nats.c's connection-event thread. Callbacks must not block for long.
@@ -174,6 +178,15 @@ enum status bus_stream_ensure(struct bus *b, const struct bus_stream_def *d,
 			      bool *created, struct err *e);
 enum status bus_kv_ensure(struct bus *b, const struct bus_kv_def *d, bool *created,
 			  struct err *e);
+
+/*
+ * Read a stream message: by sequence, or the last one on a subject.
+ * ST_NOT_FOUND when there is none.
+ */
+enum status bus_stream_get(struct bus *b, const char *stream, uint64_t seq,
+			   struct buf *data, struct err *e);
+enum status bus_stream_last(struct bus *b, const char *stream, const char *subject,
+			    struct buf *data, uint64_t *seq, struct err *e);
 
 /* Delete a bucket and everything in it (benchmarks and tests only). */
 enum status bus_kv_drop(struct bus *b, const char *bucket, struct err *e);

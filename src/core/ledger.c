@@ -1,0 +1,163 @@
+/* The witness ledger on NATS: see ledger.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/ledger.h"
+#include "core/util.h"
+
+void
+ledger_writer_init(struct ledger_writer *w, struct bus *b)
+{
+	memset(w, 0, sizeof *w);
+	w->b = b;
+}
+
+/* Read the tail: the last entry, which must sit at its own sequence. */
+static enum status
+read_tail(struct ledger_writer *w, struct err *err)
+{
+	struct buf data = BUF_INIT;
+	struct wentry last;
+	uint64_t seq = 0;
+	enum status st;
+
+	st = bus_stream_last(w->b, LEDGER_STREAM, LEDGER_SUBJECT, &data, &seq, err);
+	if (st == ST_NOT_FOUND) {
+		w->last_seq = 0;
+		memset(w->last_hash, '0', WITNESS_HEX - 1);
+		w->last_hash[WITNESS_HEX - 1] = '\0';
+		w->known = true;
+		st = ST_OK;
+	} else if (st == ST_OK) {
+		st = wentry_parse(data.s, data.len, &last, err);
+		if (st == ST_OK && last.seq != seq)
+			st = err_set(err, ST_WITNESS, "stream '%s' message %llu holds entry %llu: it "
+				     "is not a ledger", LEDGER_STREAM, (unsigned long long)seq,
+				     (unsigned long long)last.seq);
+		else if (st != ST_OK)
+			st = err_set(err, ST_WITNESS, "stream '%s' message %llu is not a witness "
+				     "entry", LEDGER_STREAM, (unsigned long long)seq);
+		if (st == ST_OK) {
+			w->last_seq = seq;
+			memcpy(w->last_hash, last.hash, WITNESS_HEX);
+			w->known = true;
+		}
+		wentry_release(&last);
+	}
+	buf_release(&data);
+	return st;
+}
+
+enum status
+ledger_append(struct ledger_writer *w, struct wentry *e, struct err *err)
+{
+	struct buf json = BUF_INIT;
+	enum status st = ST_OK;
+	uint64_t seq = 0;
+	int tries;
+
+	for (tries = 0; tries < 1000; tries++) {
+		struct bus_pub pub = { 0 };
+
+		if (!w->known) {
+			if ((st = read_tail(w, err)) != ST_OK)
+				break;
+			if (tries > 0 && w->last_seq == e->seq &&
+			    strcmp(w->last_hash, e->hash) == 0)
+				break;	/* our publish landed; its answer was lost */
+		}
+		e->seq = w->last_seq + 1;
+		memcpy(e->prev, w->last_hash, WITNESS_HEX);
+		wentry_seal(e);
+		buf_reset(&json);
+		wentry_canonical(e, true, &json);
+		if (w->last_seq == 0)
+			pub.expect_no_message = true;
+		else
+			pub.expect_last_subject_seq = w->last_seq;
+		st = bus_js_publish(w->b, LEDGER_SUBJECT, json.s, json.len, &pub, &seq, err);
+		if (st == ST_CONFLICT) {
+			w->known = false;	/* another writer got there first */
+			w->conflicts++;
+			continue;
+		}
+		if (st == ST_NO_SCHEMA)
+			err_set(err, ST_NO_SCHEMA, "stream '%s' does not exist", LEDGER_STREAM);
+		if (st == ST_OK && seq != e->seq)
+			st = err_set(err, ST_WITNESS, "entry %llu landed at stream sequence %llu",
+				     (unsigned long long)e->seq, (unsigned long long)seq);
+		if (st == ST_OK) {
+			w->last_seq = seq;
+			memcpy(w->last_hash, e->hash, WITNESS_HEX);
+		} else {
+			w->known = false;
+		}
+		break;
+	}
+	if (tries == 1000)
+		st = err_set(err, ST_CONFLICT, "gave up appending after 1000 lost races");
+	buf_release(&json);
+	return st;
+}
+
+enum status
+ledger_read(struct bus *b, ledger_entry_fn fn, void *arg, uint64_t *count, struct err *err)
+{
+	struct buf data = BUF_INIT;
+	uint64_t last = 0, seq;
+	enum status st;
+
+	*count = 0;
+	st = bus_stream_last(b, LEDGER_STREAM, LEDGER_SUBJECT, &data, &last, err);
+	if (st == ST_NOT_FOUND)
+		st = ST_OK;	/* an empty ledger */
+	for (seq = 1; st == ST_OK && seq <= last; seq++) {
+		struct wentry e;
+		st = bus_stream_get(b, LEDGER_STREAM, seq, &data, err);
+		if (st == ST_NOT_FOUND) {
+			/* A deleted message: hand on a gap; the verifier names it. */
+			st = ST_OK;
+			continue;
+		}
+		if (st == ST_OK && (st = wentry_parse(data.s, data.len, &e, err)) != ST_OK)
+			err_prefix(err, "stream '%s' message %llu", LEDGER_STREAM,
+				   (unsigned long long)seq);
+		if (st == ST_OK) {
+			st = fn(arg, &e, err);
+			wentry_release(&e);
+			(*count)++;
+		}
+	}
+	buf_release(&data);
+	return st;
+}
+
+enum status
+witness_key(const char *home, bool create, struct wkey *k, bool *created, struct err *e)
+{
+	char *dir = xasprintf("%s/keys", home), *path = xasprintf("%s/witness.key", dir);
+	char host[128], name[160];
+	enum status st;
+
+	if (created)
+		*created = false;
+	st = wkey_load(path, k, e);
+	if (st == ST_NOT_FOUND && !create)
+		err_set(e, ST_NOT_FOUND, "no witness key at '%s'", path);
+	if (st == ST_NOT_FOUND && create) {
+		gethostname(host, sizeof host);
+		host[sizeof host - 1] = '\0';
+		snprintf(name, sizeof name, "ifctl/%s", host);
+		if ((st = mkdir_p(dir, 0700, e)) == ST_OK) {
+			wkey_generate(k, name);
+			st = wkey_save(path, k, e);
+		}
+		if (st == ST_OK && created)
+			*created = true;
+	}
+	free(dir);
+	free(path);
+	return st;
+}
