@@ -2,7 +2,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <sodium.h>
+
 #include "cmd/cmd.h"
+#include "core/ledger.h"
 #include "core/schema.h"
 #include "core/server.h"
 #include "core/util.h"
@@ -67,6 +70,17 @@ run_up(struct cmd_ctx *ctx)
 		return st;
 	}
 	st = server_up(&ctx->cfg, &ctx->op, &r, created, &ctx->err);
+	if (st == ST_OK && !ctx->op.falsify) {
+		struct wkey k;
+		bool made = false;
+		if ((st = witness_key(home, true, &k, &made, &ctx->err)) == ST_OK) {
+			row = rows_add(created);
+			rows_set(created, row, 0, "key");
+			rows_set(created, row, 1, k.name);
+			rows_set(created, row, 2, made ? "created" : "exists");
+			sodium_memzero(k.sk, sizeof k.sk);
+		}
+	}
 	if (st == ST_OK && !ctx->op.falsify) {
 		srv = rows_new("server");
 		srv->single = true;

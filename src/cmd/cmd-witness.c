@@ -1,9 +1,16 @@
-/* ifctl witness verify|prove: check an exported ledger offline. */
+/*
+ * ifctl witness append|export|checkpoint|verify|prove: the ledger on the
+ * server, and exported ledgers checked offline.
+ */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd/cmd.h"
 #include "core/buf.h"
+#include "core/json.h"
+#include "core/ledger.h"
 #include "core/ledgerfile.h"
 #include "core/util.h"
 
@@ -50,6 +57,41 @@ hex_root(char out[WITNESS_HEX], const merkle_hash h)
 }
 
 static enum status
+feed_verifier(void *arg, const struct wentry *e, struct err *err)
+{
+	(void)err;
+	wverifier_entry(arg, e);
+	return ST_OK;
+}
+
+/* Verify the ledger on the server: every entry, in order. */
+static enum status
+verify_online(struct cmd_ctx *ctx, struct ledger_file *lf, struct wverdict *v)
+{
+	struct bus_opts o;
+	struct bus *b = NULL;
+	struct wverifier w;
+	uint64_t n = 0;
+	enum status st;
+
+	memset(lf, 0, sizeof *lf);
+	snprintf(lf->origin, sizeof lf->origin, "%s", LEDGER_STREAM);
+	bus_opts_from_config(&o, &ctx->cfg);
+	st = bus_open(&b, &o, &ctx->err);
+	bus_opts_release(&o);
+	if (st != ST_OK)
+		return st;
+	wverifier_init(&w, NULL);
+	st = ledger_read(b, feed_verifier, &w, &n, &ctx->err);
+	*v = w.v;
+	wverifier_release(&w);
+	bus_close(b);
+	why_add(&ctx->op, "source", LEDGER_STREAM, "%llu entries read from the server",
+		(unsigned long long)n);
+	return st;
+}
+
+static enum status
 run_verify(struct cmd_ctx *ctx)
 {
 	struct ledger_file lf;
@@ -61,13 +103,19 @@ run_verify(struct cmd_ctx *ctx)
 	size_t r;
 	enum status st;
 
-	if ((st = ledger_file_read(path, &lf, &ctx->err)) != ST_OK)
-		return st;
-	if ((st = trusted_key(ctx, &lf, &k)) != ST_OK) {
-		ledger_file_release(&lf);
-		return st;
+	if (path == NULL) {
+		if ((st = verify_online(ctx, &lf, &v)) != ST_OK)
+			return st;
+		path = LEDGER_STREAM;
+	} else {
+		if ((st = ledger_file_read(path, &lf, &ctx->err)) != ST_OK)
+			return st;
+		if ((st = trusted_key(ctx, &lf, &k)) != ST_OK) {
+			ledger_file_release(&lf);
+			return st;
+		}
+		v = ledger_file_verify(&lf, &k);
 	}
-	v = ledger_file_verify(&lf, &k);
 	why_add(&ctx->op, "checks", "", "each entry's hash over all its fields, the sequence, "
 		"the prev chain, every checkpoint's root and Ed25519 signature");
 	rs = rows_new("verify");
@@ -216,6 +264,274 @@ out:
 	return st;
 }
 
+/* --- append -------------------------------------------------------------- */
+
+static enum status
+opt_i64(struct cmd_ctx *ctx, const char *name, int64_t *out)
+{
+	const char *v = cmd_opt(ctx, name);
+
+	*out = 0;
+	if (v && (!parse_int64(v, out) || *out < 0))
+		return err_set(&ctx->err, ST_BAD_VALUE, "--%s: '%s' is not a whole number of 0 or "
+			       "more", name, v);
+	return ST_OK;
+}
+
+/* The payload: --payload JSON|@FILE, canonical; --why=TEXT adds "why". */
+static enum status
+append_payload(struct cmd_ctx *ctx, char **out)
+{
+	const char *v = cmd_opt(ctx, "payload");
+	struct buf b = BUF_INIT;
+	char *text = NULL;
+	enum status st = ST_OK;
+
+	*out = NULL;
+	if (v && v[0] == '@')
+		st = read_file(v + 1, &text, NULL, &ctx->err);
+	else if (v)
+		text = xstrdup(v);
+	if (st == ST_OK && text && (st = json_check(text, "payload", &ctx->err)) == ST_OK)
+		st = json_canonical(text, &b, &ctx->err);
+	if (st == ST_OK && ctx->op.justification) {
+		char *base = text ? buf_detach(&b) : NULL;
+		buf_reset(&b);
+		st = json_with_member(base, "why", ctx->op.justification, &b, &ctx->err);
+		free(base);
+	}
+	if (st == ST_OK && b.len)
+		*out = buf_detach(&b);
+	buf_release(&b);
+	free(text);
+	return st;
+}
+
+static enum status
+validate_append(struct cmd_ctx *ctx)
+{
+	int64_t n;
+	char *payload = NULL;
+	enum status st;
+
+	if (!cmd_opt(ctx, "component") || !cmd_opt(ctx, "event"))
+		return err_set(&ctx->err, ST_USAGE, "witness append needs --component and --event");
+	if ((st = opt_i64(ctx, "cost-micros", &n)) != ST_OK ||
+	    (st = opt_i64(ctx, "tokens", &n)) != ST_OK ||
+	    (st = append_payload(ctx, &payload)) != ST_OK)
+		return st;
+	free(payload);
+	return ST_OK;
+}
+
+static void
+entry_row(struct cmd_ctx *ctx, const struct wentry *e)
+{
+	struct rowset *rs = rows_new("entry");
+	char when[32];
+	size_t r;
+
+	rs->single = true;
+	rows_col(rs, "seq", COL_NUM, 0);
+	rows_col(rs, "time", COL_TIME, 0);
+	rows_col(rs, "component", COL_TEXT, 0);
+	rows_col(rs, "event", COL_TEXT, 0);
+	rows_col(rs, "actor", COL_TEXT, 0);
+	rows_col(rs, "trace", COL_TEXT, 0);
+	rows_col(rs, "hash", COL_TEXT, 0);
+	rows_col(rs, "prev", COL_TEXT, COL_WIDE);
+	rows_col(rs, "payload", COL_JSON, COL_WIDE);
+	r = rows_add(rs);
+	rows_setf(rs, r, 0, "%llu", (unsigned long long)e->seq);
+	fmt_time_ms(when, e->time);
+	rows_set(rs, r, 1, when);
+	rows_set(rs, r, 2, e->component);
+	rows_set(rs, r, 3, e->event);
+	rows_set(rs, r, 4, e->actor);
+	rows_set(rs, r, 5, e->trace);
+	rows_set(rs, r, 6, e->hash);
+	rows_set(rs, r, 7, e->prev);
+	rows_set(rs, r, 8, e->payload);
+	doc_add(&ctx->out, rs);
+}
+
+static enum status
+run_append(struct cmd_ctx *ctx)
+{
+	struct ledger_writer w;
+	struct wentry e;
+	enum status st;
+
+	wentry_init(&e);
+	if (ctx->op.falsify) {	/* the arguments were checked before connecting */
+		check_record(&ctx->op, "entry is valid", ST_OK, "nothing is appended");
+		return ST_OK;
+	}
+	e.time = wall_ms();
+	e.component = xstrdup(cmd_opt(ctx, "component"));
+	e.event = xstrdup(cmd_opt(ctx, "event"));
+	e.actor = xstrdup(cmd_opt(ctx, "actor") ? cmd_opt(ctx, "actor") : "operator");
+	e.trace = xstrdup(ctx->op.trace_id);
+	e.swarm = cmd_opt(ctx, "swarm") ? xstrdup(cmd_opt(ctx, "swarm")) : NULL;
+	e.task = cmd_opt(ctx, "task") ? xstrdup(cmd_opt(ctx, "task")) : NULL;
+	opt_i64(ctx, "cost-micros", &e.cost_micros);
+	opt_i64(ctx, "tokens", &e.tokens);
+	if ((st = append_payload(ctx, &e.payload)) == ST_OK) {
+		ledger_writer_init(&w, ctx->bus);
+		st = ledger_append(&w, &e, &ctx->err);
+	}
+	if (st == ST_OK)
+		entry_row(ctx, &e);
+	wentry_release(&e);
+	return st;
+}
+
+/* --- export and checkpoint ------------------------------------------------ */
+
+struct collect {
+	struct wentry *v;
+	size_t n, cap;
+};
+
+static enum status
+collect_entry(void *arg, const struct wentry *e, struct err *err)
+{
+	struct collect *c = arg;
+	struct buf b = BUF_INIT;
+	enum status st;
+
+	xgrow(&c->v, &c->cap, c->n + 1, sizeof *c->v);
+	wentry_canonical(e, true, &b);	/* a deep copy by round trip */
+	st = wentry_parse(b.s, b.len, &c->v[c->n], err);
+	if (st == ST_OK)
+		c->n++;
+	buf_release(&b);
+	return st;
+}
+
+static void
+collect_release(struct collect *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		wentry_release(&c->v[i]);
+	free(c->v);
+}
+
+/* Read the whole ledger and the local signing key. */
+static enum status
+load_ledger(struct cmd_ctx *ctx, struct collect *c, struct wkey *k)
+{
+	char *home = config_home(&ctx->cfg);
+	uint64_t n;
+	enum status st = witness_key(home, false, k, NULL, &ctx->err);
+
+	free(home);
+	if (st == ST_NOT_FOUND)
+		err_prefix(&ctx->err, "cannot sign checkpoints");
+	if (st == ST_OK)
+		st = ledger_read(ctx->bus, collect_entry, c, &n, &ctx->err);
+	return st;
+}
+
+static void
+sign_head(const struct wkey *k, struct merkle *t, size_t size, struct buf *note)
+{
+	struct wcheckpoint cp = { LEDGER_STREAM, size, { 0 } };
+
+	snprintf(cp.origin, sizeof cp.origin, "%s", k->name);
+	merkle_root(t, size, cp.root);
+	wcheckpoint_sign(k, &cp, note);
+}
+
+static enum status
+run_export(struct cmd_ctx *ctx)
+{
+	struct collect c = { 0 };
+	struct merkle t;
+	struct wkey k;
+	char *text = NULL;
+	size_t len = 0, i, every = (size_t)cfg_int(&ctx->cfg, CK_WITNESS_CHECKPOINT_EVERY);
+	FILE *f;
+	enum status st;
+
+	if ((st = load_ledger(ctx, &c, &k)) != ST_OK) {
+		collect_release(&c);
+		return st;
+	}
+	f = open_memstream(&text, &len);
+	merkle_init(&t);
+	ledger_file_header(f, k.name, &k);
+	for (i = 0; i < c.n; i++) {
+		merkle_hash content, leaf;
+		ledger_file_entry(f, &c.v[i]);
+		wentry_hash_bytes(&c.v[i], content);
+		merkle_leaf_hash(content, MERKLE_HASH, leaf);
+		merkle_append(&t, leaf);
+		if ((i + 1) % every == 0 || i + 1 == c.n) {
+			struct buf note = BUF_INIT;
+			sign_head(&k, &t, i + 1, &note);
+			ledger_file_checkpoint(f, note.s);
+			buf_release(&note);
+		}
+	}
+	fclose(f);
+	why_add(&ctx->op, "checkpoints", "", "signed now by '%s' every %zu entries and at the "
+		"end (%zu entries)", k.name, every, c.n);
+	if (cmd_opt(ctx, "file")) {
+		st = write_file_atomic(cmd_opt(ctx, "file"), text, len, 0644, &ctx->err);
+		free(text);
+	} else {
+		ctx->out.text = text;
+	}
+	merkle_release(&t);
+	collect_release(&c);
+	return st;
+}
+
+static enum status
+run_checkpoint(struct cmd_ctx *ctx)
+{
+	struct collect c = { 0 };
+	struct merkle t;
+	struct wkey k;
+	struct buf note = BUF_INIT;
+	size_t i;
+	enum status st;
+
+	if ((st = load_ledger(ctx, &c, &k)) == ST_OK) {
+		merkle_init(&t);
+		for (i = 0; i < c.n; i++) {
+			merkle_hash content, leaf;
+			wentry_hash_bytes(&c.v[i], content);
+			merkle_leaf_hash(content, MERKLE_HASH, leaf);
+			merkle_append(&t, leaf);
+		}
+		sign_head(&k, &t, c.n, &note);
+		ctx->out.text = buf_detach(&note);
+		merkle_release(&t);
+	}
+	collect_release(&c);
+	return st;
+}
+
+static const struct cmd_opt append_opts[] = {
+	{ "component", 0, "NAME", "the part that acted: coordinator, governor, operator ..." },
+	{ "event", 0, "NAME", "what happened, e.g. task.claim" },
+	{ "actor", 0, "WHO", "who acted (default operator)" },
+	{ "swarm", 0, "ID", "the swarm concerned" },
+	{ "task", 0, "ID", "the task concerned" },
+	{ "payload", 0, "JSON|@FILE", "details, as JSON" },
+	{ "cost-micros", 0, "N", "cost in millionths of the currency unit" },
+	{ "tokens", 0, "N", "model tokens used" },
+	{ NULL, 0, NULL, NULL },
+};
+static const struct cmd_opt export_opts[] = {
+	{ "file", 'f', "FILE", "write the export here instead of standard output" },
+	{ NULL, 0, NULL, NULL },
+};
+
 static const struct cmd_opt verify_opts[] = {
 	{ "file", 'f', "FILE", "an exported ledger (JSON lines) to verify, offline" },
 	{ "key", 0, "VKEY|@FILE", "the verifier key to trust: NAME+ID+BASE64, or a file holding it" },
@@ -229,22 +545,39 @@ static const struct cmd_opt prove_opts[] = {
 };
 
 static const struct cmd_entry witness_verify_entry = {
-	.name = "verify", .args = "--file FILE [--key VKEY|@FILE]",
-	.summary = "check an exported ledger: hashes, chain, tree, signed checkpoints; exit 5 on the first fault",
-	.opts = verify_opts, .validate = need_file, .run = run_verify,
+	.name = "verify", .args = "[--file FILE [--key VKEY|@FILE]]",
+	.summary = "check the ledger (on the server, or an exported file): hashes, chain, tree, signed checkpoints; exit 5 on the first fault",
+	.opts = verify_opts, .run = run_verify,
 };
 static const struct cmd_entry witness_prove_entry = {
 	.name = "prove", .args = "--file FILE (--inclusion SEQ | --consistency OLD) [NEW]",
 	.summary = "print an RFC 9162 inclusion or consistency proof that a third party can check",
 	.opts = prove_opts, .validate = need_file, .run = run_prove,
 };
+static const struct cmd_entry witness_append_entry = {
+	.name = "append", .args = "--component C --event E [--actor A] [--task T] [--payload JSON]",
+	.summary = "add an entry to the ledger (chained, totally ordered across writers)",
+	.flags = CMD_NEEDS_BUS | CMD_MUTATES, .opts = append_opts,
+	.validate = validate_append, .run = run_append,
+};
+static const struct cmd_entry witness_export_entry = {
+	.name = "export", .args = "[--file FILE]",
+	.summary = "write the ledger as JSON lines with checkpoints signed now, for offline verify",
+	.flags = CMD_NEEDS_BUS, .opts = export_opts, .run = run_export,
+};
+static const struct cmd_entry witness_checkpoint_entry = {
+	.name = "checkpoint",
+	.summary = "sign the current tree head and print it as a signed note",
+	.flags = CMD_NEEDS_BUS, .run = run_checkpoint,
+};
 static const struct cmd_entry *const witness_subs[] = {
+	&witness_append_entry, &witness_export_entry, &witness_checkpoint_entry,
 	&witness_verify_entry, &witness_prove_entry, NULL,
 };
 
 const struct cmd_entry cmd_witness_entry = {
 	.name = "witness",
-	.args = "verify|prove",
-	.summary = "the tamper-evident ledger: verify exported ledgers and prove entries offline",
+	.args = "append|export|checkpoint|verify|prove",
+	.summary = "the tamper-evident ledger: append, export, verify, prove",
 	.subs = witness_subs,
 };

@@ -160,6 +160,23 @@ json_canonical(const char *text, struct buf *out, struct err *e)
 	return ST_OK;
 }
 
+enum status
+json_with_member(const char *json, const char *key, const char *value, struct buf *out,
+		 struct err *e)
+{
+	cJSON *o = json ? cJSON_Parse(json) : cJSON_CreateObject();
+
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		return err_set(e, ST_BAD_JSON, "payload must be a JSON object to carry '%s'", key);
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(o, key);
+	cJSON_AddStringToObject(o, key, value);
+	canon(o, out);
+	cJSON_Delete(o);
+	return ST_OK;
+}
+
 bool
 json_is_number(const char *s)
 {

@@ -38,6 +38,13 @@ enum status json_check(const char *text, const char *what, struct err *e);
  */
 enum status json_canonical(const char *text, struct buf *out, struct err *e);
 
+/*
+ * Add a string member to a JSON object given as text (NULL: a new object);
+ * the result is canonical. ST_BAD_JSON when json is not an object.
+ */
+enum status json_with_member(const char *json, const char *key, const char *value,
+			     struct buf *out, struct err *e);
+
 /* Is s a JSON number literal (as strtod reads it, finite)? */
 bool json_is_number(const char *s);
 

@@ -43,8 +43,8 @@ run 3 witness verify -f $W/nonexistent.jsonl
 err_has "cannot read"
 run 2 witness verify -f $W/good.jsonl --key 'not+a+key'
 err_has 'malformed verifier key'
-run 2 witness verify
-err_has 'needs --file'
+IF_NATS_TIMEOUT_MS=300 run 6 witness verify	# no --file: the server's ledger, and none runs
+err_has 'cannot connect'
 run 8 witness verify -f $W/edited.jsonl --key $KEY --mode=falsify
 out_has '^ledger verifies +fail'
 
@@ -69,5 +69,51 @@ run 2 witness prove -f $W/good.jsonl --consistency 20 10
 err_has "beyond the tree size"
 run 2 witness prove -f $W/good.jsonl
 err_has 'needs one of'
+
+# The ledger on a server: append, verify, export, verify the export offline.
+run 0 up -q
+check "[ \"\$(stat -c %a '$IF_HOME/keys/witness.key')\" = 600 ]"
+run 0 witness verify
+out_has '^entries: +0'
+for i in 1 2 3 4 5; do
+	run 0 witness append --component coordinator --event task.claim --task "t-$i" \
+		--payload "{\"n\":$i}" --cost-micros 1500 --tokens 20 -q
+done
+run 0 witness append --component operator --event budget.raise --why="quarter end" \
+	--trace=t-abc -o json
+out_has '"seq":6'
+out_has '"trace":"t-abc"'
+out_has '"payload":\{"why":"quarter end"\}'
+run 0 witness verify -o json
+out_has '"result":"ok","entries":6'
+run 0 witness export --file "$T_DIR/export.jsonl"
+check "[ \$(grep -c '\"type\":\"entry\"' '$T_DIR/export.jsonl') -eq 6 ]"
+check "[ \$(grep -c '\"type\":\"checkpoint\"' '$T_DIR/export.jsonl') -eq 1 ]"
+vkey=$(head -1 "$T_DIR/export.jsonl" | sed 's/.*"key":"\([^"]*\)".*/\1/')
+run 0 down -q
+run 0 witness verify -f "$T_DIR/export.jsonl" --key "$vkey"
+out_has '^checkpoints: +1'
+sed 's/"cost_micros":1500/"cost_micros":15/' "$T_DIR/export.jsonl" >"$T_DIR/tampered.jsonl"
+run 5 witness verify -f "$T_DIR/tampered.jsonl" --key "$vkey"
+out_has '^fault: +edited'
+out_has '^at: +1$'
+run 0 up -q
+run 0 witness checkpoint
+out_has '^[0-9]+$'
+out_has '^— '
+# Bad input before anything is written; a key file anyone can read is refused.
+run 2 witness append --component x
+err_has 'needs --component and --event'
+run 2 witness append --component x --event y --payload '[1,'
+err_has 'payload: invalid JSON'
+run 2 witness append --component x --event y --tokens -4
+run 2 witness append --component x --event y --payload '[1]' --why=because
+err_has 'must be a JSON object'
+chmod 644 "$IF_HOME/keys/witness.key"
+run 7 witness export
+err_has 'must be 0600'
+chmod 600 "$IF_HOME/keys/witness.key"
+run 0 witness verify -o json
+out_has '"entries":6'
 
 finish
