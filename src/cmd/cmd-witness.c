@@ -464,11 +464,8 @@ run_export(struct cmd_ctx *ctx)
 	merkle_init(&t);
 	ledger_file_header(f, k.name, &k);
 	for (i = 0; i < c.n; i++) {
-		merkle_hash content, leaf;
 		ledger_file_entry(f, &c.v[i]);
-		wentry_hash_bytes(&c.v[i], content);
-		merkle_leaf_hash(content, MERKLE_HASH, leaf);
-		merkle_append(&t, leaf);
+		witness_tree_add(&t, &c.v[i]);
 		if ((i + 1) % every == 0 || i + 1 == c.n) {
 			struct buf note = BUF_INIT;
 			sign_head(&k, &t, i + 1, &note);
@@ -502,12 +499,8 @@ run_checkpoint(struct cmd_ctx *ctx)
 
 	if ((st = load_ledger(ctx, &c, &k)) == ST_OK) {
 		merkle_init(&t);
-		for (i = 0; i < c.n; i++) {
-			merkle_hash content, leaf;
-			wentry_hash_bytes(&c.v[i], content);
-			merkle_leaf_hash(content, MERKLE_HASH, leaf);
-			merkle_append(&t, leaf);
-		}
+		for (i = 0; i < c.n; i++)
+			witness_tree_add(&t, &c.v[i]);
 		sign_head(&k, &t, c.n, &note);
 		ctx->out.text = buf_detach(&note);
 		merkle_release(&t);

@@ -168,10 +168,6 @@ ledger_file_tree(const struct ledger_file *lf, struct merkle *t)
 	size_t i;
 
 	merkle_init(t);
-	for (i = 0; i < lf->n; i++) {
-		merkle_hash content, leaf;
-		wentry_hash_bytes(&lf->entries[i], content);
-		merkle_leaf_hash(content, MERKLE_HASH, leaf);
-		merkle_append(t, leaf);
-	}
+	for (i = 0; i < lf->n; i++)
+		witness_tree_add(t, &lf->entries[i]);
 }

@@ -92,6 +92,16 @@ wentry_hash_bytes(const struct wentry *e, merkle_hash out)
 	return sodium_hex2bin(out, MERKLE_HASH, e->hash, strlen(e->hash), NULL, NULL, NULL) == 0;
 }
 
+void
+witness_tree_add(struct merkle *t, const struct wentry *e)
+{
+	merkle_hash content, leaf;
+
+	wentry_hash_bytes(e, content);
+	merkle_leaf_hash(content, MERKLE_HASH, leaf);
+	merkle_append(t, leaf);
+}
+
 static bool
 take_str(const cJSON *o, const char *k, char **dst)
 {
@@ -437,8 +447,6 @@ fault(struct wverifier *w, enum wfault f, uint64_t seq, const char *fmt, ...)
 bool
 wverifier_entry(struct wverifier *w, const struct wentry *e)
 {
-	merkle_hash leaf_content, leaf;
-
 	if (w->v.fault == WF_MISSING && e->seq == w->v.seq) {
 		/* The "missing" entry turns up later: the ledger was reordered. */
 		fault(w, WF_REORDERED, e->seq, "entry %llu appears after later entries",
@@ -460,9 +468,7 @@ wverifier_entry(struct wverifier *w, const struct wentry *e)
 		return fault(w, WF_CHAIN, e->seq, "entry %llu names %.16s... as previous, but the "
 			     "previous entry is %.16s...", (unsigned long long)e->seq, e->prev,
 			     w->last_hash);
-	wentry_hash_bytes(e, leaf_content);
-	merkle_leaf_hash(leaf_content, MERKLE_HASH, leaf);
-	merkle_append(&w->tree, leaf);
+	witness_tree_add(&w->tree, e);
 	memcpy(w->last_hash, e->hash, sizeof w->last_hash);
 	w->next_seq++;
 	w->v.entries++;

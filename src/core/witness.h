@@ -66,6 +66,9 @@ enum status wentry_parse(const char *json, size_t len, struct wentry *e, struct 
 /* The entry hash as bytes (the Merkle leaf's content). */
 bool wentry_hash_bytes(const struct wentry *e, merkle_hash out);
 
+/* Append e's leaf, SHA-256(0x00 || hash bytes), to the tree. */
+void witness_tree_add(struct merkle *t, const struct wentry *e);
+
 /* Ed25519 keys. */
 struct wkey {
 	char name[64];

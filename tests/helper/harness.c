@@ -30,6 +30,28 @@ hfree_port(void)
 	return port;
 }
 
+struct bus *
+hconnect(const char *url, int64_t timeout_ms, int64_t backoff_ms, bus_state_fn on_state,
+	 void *arg)
+{
+	struct bus_opts o = { 0 };
+	struct bus *b = NULL;
+	struct err e = ERR_INIT;
+
+	o.url = xstrdup(url);
+	o.name = xstrdup("ifctl-test");
+	o.timeout_ms = timeout_ms;
+	o.reconnect_wait_ms = backoff_ms;
+	o.reconnect_max_wait_ms = backoff_ms * 4;
+	o.max_reconnects = -1;
+	o.on_state = on_state;
+	o.state_arg = arg;
+	if (bus_open(&b, &o, &e) != ST_OK)
+		fprintf(stderr, "harness: connect to %s: %s\n", url, e.msg);
+	bus_opts_release(&o);
+	return b;
+}
+
 static const char *
 server_program(void)
 {

@@ -8,6 +8,8 @@
 
 #include <sys/types.h>
 
+#include "core/bus.h"
+
 struct hserver {
 	int port;
 	char dir[256];	/* temporary directory: store and log */
@@ -23,5 +25,9 @@ void hserver_kill(struct hserver *s);
 void hserver_destroy(struct hserver *s);
 /* A free loopback port. */
 int hfree_port(void);
+
+/* Connect to url with reconnects forever; NULL (and a message) on failure. */
+struct bus *hconnect(const char *url, int64_t timeout_ms, int64_t backoff_ms,
+		     bus_state_fn on_state, void *arg);
 
 #endif

@@ -64,11 +64,8 @@ write_file(const char *dir, const char *name, const struct wkey *k, const int *o
 	ledger_file_header(f, ORIGIN, k);
 	for (i = 0; i < n; i++) {
 		const struct wentry *e = &ents[order[i]];
-		merkle_hash content, leaf;
 		ledger_file_entry(f, e);
-		wentry_hash_bytes(e, content);
-		merkle_leaf_hash(content, MERKLE_HASH, leaf);
-		merkle_append(&t, leaf);
+		witness_tree_add(&t, e);
 		if ((i + 1) % 10 == 0 && i + 1 <= sign_upto) {
 			struct wcheckpoint cp = { ORIGIN, i + 1, { 0 } };
 			struct buf note = BUF_INIT;

@@ -26,21 +26,10 @@ static struct bus *
 connect_backoff(const char *url, int64_t timeout_ms, int64_t backoff_ms,
 		bus_state_fn fn, void *arg)
 {
-	struct bus_opts o = { 0 };
-	struct bus *b = NULL;
-	struct err e = ERR_INIT;
+	struct bus *b = hconnect(url, timeout_ms, backoff_ms, fn, arg);
 
-	o.url = xstrdup(url);
-	o.name = xstrdup("ifctl-test");
-	o.timeout_ms = timeout_ms;
-	o.reconnect_wait_ms = backoff_ms;
-	o.reconnect_max_wait_ms = backoff_ms * 4;
-	o.max_reconnects = -1;
-	o.on_state = fn;
-	o.state_arg = arg;
-	if (bus_open(&b, &o, &e) != ST_OK)
-		fail_msg("bus_open: %s", e.msg);
-	bus_opts_release(&o);
+	if (b == NULL)
+		fail_msg("cannot connect to %s", url);
 	return b;
 }
 

@@ -26,17 +26,10 @@ static struct hserver srv;
 static struct bus *
 connect_srv(void)
 {
-	struct bus_opts o = { 0 };
-	struct bus *b = NULL;
-	struct err e = ERR_INIT;
+	struct bus *b = hconnect(srv.url, 3000, 50, NULL, NULL);
 
-	o.url = srv.url;
-	o.timeout_ms = 3000;
-	o.reconnect_wait_ms = 50;
-	o.reconnect_max_wait_ms = 200;
-	o.max_reconnects = -1;
-	if (bus_open(&b, &o, &e) != ST_OK)
-		fail_msg("connect: %s", e.msg);
+	if (b == NULL)
+		fail_msg("cannot connect to %s", srv.url);
 	return b;
 }
 

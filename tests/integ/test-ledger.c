@@ -25,18 +25,7 @@ static struct hserver srv;
 static struct bus *
 connect_srv(void)
 {
-	struct bus_opts o = { 0 };
-	struct bus *b = NULL;
-	struct err e = ERR_INIT;
-
-	o.url = srv.url;
-	o.timeout_ms = 5000;
-	o.reconnect_wait_ms = 50;
-	o.reconnect_max_wait_ms = 200;
-	o.max_reconnects = -1;
-	if (bus_open(&b, &o, &e) != ST_OK)
-		fprintf(stderr, "connect: %s\n", e.msg);
-	return b;
+	return hconnect(srv.url, 5000, 50, NULL, NULL);
 }
 
 /* One writer process: n entries from component "writer-<id>". */

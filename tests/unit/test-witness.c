@@ -37,7 +37,6 @@ ledger_build(struct ledger *l, const struct wkey *k)
 	merkle_init(&t);
 	for (i = 0; i < N; i++) {
 		struct wentry *e = &l->e[i];
-		merkle_hash content, leaf;
 
 		wentry_init(e);
 		e->seq = i + 1;
@@ -53,9 +52,7 @@ ledger_build(struct ledger *l, const struct wkey *k)
 		if (i)
 			memcpy(e->prev, l->e[i - 1].hash, WITNESS_HEX);
 		wentry_seal(e);
-		wentry_hash_bytes(e, content);
-		merkle_leaf_hash(content, MERKLE_HASH, leaf);
-		merkle_append(&t, leaf);
+		witness_tree_add(&t, e);
 		if (i + 1 == 8 || i + 1 == 16 || i + 1 == N) {
 			struct wcheckpoint cp = { "ifctl.test/ledger", i + 1, { 0 } };
 			struct buf b = BUF_INIT;
