@@ -13,6 +13,7 @@
 #include "core/ledger.h"
 #include "core/ledgerfile.h"
 #include "core/util.h"
+#include "core/witnessbench.h"
 
 /* The trusted key: --key VKEY or --key @FILE; else the file's own, said so. */
 static enum status
@@ -83,6 +84,7 @@ verify_online(struct cmd_ctx *ctx, struct ledger_file *lf, struct wverdict *v)
 		return st;
 	wverifier_init(&w, NULL);
 	st = ledger_read(b, feed_verifier, &w, &n, &ctx->err);
+	wverifier_finish(&w);
 	*v = w.v;
 	wverifier_release(&w);
 	bus_close(b);
@@ -509,6 +511,47 @@ run_checkpoint(struct cmd_ctx *ctx)
 	return st;
 }
 
+static enum status
+run_bench(struct cmd_ctx *ctx)
+{
+	struct witness_bench_opts o = { 1000000, 10000, 5000, "/tmp" };
+	struct bus_opts bo;
+	const char *tmp = getenv("TMPDIR");
+	int64_t v;
+	enum status st = ST_OK;
+
+	if (cmd_flag(ctx, "quick"))
+		o = (struct witness_bench_opts){ 20000, 2000, 1000, "/tmp" };
+	if (cmd_opt(ctx, "entries") && (!parse_int64(cmd_opt(ctx, "entries"), &v) || v < 1))
+		return err_set(&ctx->err, ST_BAD_VALUE, "--entries: want a whole number of 1 or more");
+	if (cmd_opt(ctx, "entries"))
+		o.verify_entries = (size_t)v;
+	if (cmd_opt(ctx, "appends") && (!parse_int64(cmd_opt(ctx, "appends"), &v) || v < 0))
+		return err_set(&ctx->err, ST_BAD_VALUE, "--appends: want a whole number of 0 or more");
+	if (cmd_opt(ctx, "appends"))
+		o.appends = (size_t)v;
+	if (tmp && *tmp)
+		o.tmpdir = tmp;
+	bus_opts_from_config(&bo, &ctx->cfg);
+	bo.timeout_ms = bo.timeout_ms < 10000 ? 10000 : bo.timeout_ms;
+	why_add(&ctx->op, "verify", "wall clock", "reading and parsing the export, then every "
+		"entry's hash, the chain, the Merkle tree and each checkpoint's signature");
+	why_add(&ctx->op, "proofs", "nearest rank", "percentiles of %zu random leaves",
+		o.proofs);
+	why_add(&ctx->op, "appends", "wall clock", "entries over the time from the first to the "
+		"last writer's end; a stream of its own, deleted after the run");
+	st = witness_bench_run(&bo, &o, &ctx->out, &ctx->err);
+	bus_opts_release(&bo);
+	return st;
+}
+
+static const struct cmd_opt bench_opts[] = {
+	{ "entries", 0, "N", "entries in the ledger that is verified (default 1000000)" },
+	{ "appends", 0, "N", "appends for 1 and for 8 writers (default 5000; 0: none)" },
+	{ "quick", 0, NULL, "a short run: 20000 entries, 1000 appends" },
+	{ NULL, 0, NULL, NULL },
+};
+
 static const struct cmd_opt append_opts[] = {
 	{ "component", 0, "NAME", "the part that acted: coordinator, governor, operator ..." },
 	{ "event", 0, "NAME", "what happened, e.g. task.claim" },
@@ -563,14 +606,19 @@ static const struct cmd_entry witness_checkpoint_entry = {
 	.summary = "sign the current tree head and print it as a signed note",
 	.flags = CMD_NEEDS_BUS, .run = run_checkpoint,
 };
+static const struct cmd_entry witness_bench_entry = {
+	.name = "bench", .args = "[--quick] [--entries N] [--appends N]",
+	.summary = "measure verify time, inclusion proof time and append rate",
+	.flags = CMD_NEEDS_BUS, .opts = bench_opts, .run = run_bench,
+};
 static const struct cmd_entry *const witness_subs[] = {
 	&witness_append_entry, &witness_export_entry, &witness_checkpoint_entry,
-	&witness_verify_entry, &witness_prove_entry, NULL,
+	&witness_verify_entry, &witness_prove_entry, &witness_bench_entry, NULL,
 };
 
 const struct cmd_entry cmd_witness_entry = {
 	.name = "witness",
-	.args = "append|export|checkpoint|verify|prove",
+	.args = "append|export|checkpoint|verify|prove|bench",
 	.summary = "the tamper-evident ledger: append, export, verify, prove",
 	.subs = witness_subs,
 };

@@ -1261,6 +1261,21 @@ bus_stream_last(struct bus *b, const char *stream, const char *subject, struct b
 }
 
 enum status
+bus_stream_drop(struct bus *b, const char *stream, struct err *e)
+{
+	jsErrCode jerr = 0;
+	natsStatus s;
+	enum status st;
+
+	if ((st = bus_ready(b, "delete stream", e)) != ST_OK)
+		return st;
+	s = js_DeleteStream(b->js, stream, NULL, &jerr);
+	if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr)
+		return ST_OK;
+	return map_err(b, s, jerr, "delete stream", e);
+}
+
+enum status
 bus_kv_drop(struct bus *b, const char *bucket, struct err *e)
 {
 	size_t i;

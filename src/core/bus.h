@@ -188,6 +188,9 @@ enum status bus_stream_get(struct bus *b, const char *stream, uint64_t seq,
 enum status bus_stream_last(struct bus *b, const char *stream, const char *subject,
 			    struct buf *data, uint64_t *seq, struct err *e);
 
+/* Delete a stream and everything in it (benchmarks and tests only). */
+enum status bus_stream_drop(struct bus *b, const char *stream, struct err *e);
+
 /* Delete a bucket and everything in it (benchmarks and tests only). */
 enum status bus_kv_drop(struct bus *b, const char *bucket, struct err *e);
 

@@ -146,6 +146,12 @@ canon(const cJSON *v, struct buf *out)
 	}
 }
 
+void
+json_canonical_node(const struct cJSON *node, struct buf *out)
+{
+	canon(node, out);
+}
+
 enum status
 json_canonical(const char *text, struct buf *out, struct err *e)
 {

@@ -38,6 +38,10 @@ enum status json_check(const char *text, const char *what, struct err *e);
  */
 enum status json_canonical(const char *text, struct buf *out, struct err *e);
 
+/* The same, from an already parsed cJSON node (for core modules that parse). */
+struct cJSON;
+void json_canonical_node(const struct cJSON *node, struct buf *out);
+
 /*
  * Add a string member to a JSON object given as text (NULL: a new object);
  * the result is canonical. ST_BAD_JSON when json is not an object.

@@ -12,6 +12,8 @@ ledger_writer_init(struct ledger_writer *w, struct bus *b)
 {
 	memset(w, 0, sizeof *w);
 	w->b = b;
+	w->stream = LEDGER_STREAM;
+	w->subject = LEDGER_SUBJECT;
 }
 
 /* Read the tail: the last entry, which must sit at its own sequence. */
@@ -23,7 +25,7 @@ read_tail(struct ledger_writer *w, struct err *err)
 	uint64_t seq = 0;
 	enum status st;
 
-	st = bus_stream_last(w->b, LEDGER_STREAM, LEDGER_SUBJECT, &data, &seq, err);
+	st = bus_stream_last(w->b, w->stream, w->subject, &data, &seq, err);
 	if (st == ST_NOT_FOUND) {
 		w->last_seq = 0;
 		memset(w->last_hash, '0', WITNESS_HEX - 1);
@@ -34,11 +36,11 @@ read_tail(struct ledger_writer *w, struct err *err)
 		st = wentry_parse(data.s, data.len, &last, err);
 		if (st == ST_OK && last.seq != seq)
 			st = err_set(err, ST_WITNESS, "stream '%s' message %llu holds entry %llu: it "
-				     "is not a ledger", LEDGER_STREAM, (unsigned long long)seq,
+				     "is not a ledger", w->stream, (unsigned long long)seq,
 				     (unsigned long long)last.seq);
 		else if (st != ST_OK)
 			st = err_set(err, ST_WITNESS, "stream '%s' message %llu is not a witness "
-				     "entry", LEDGER_STREAM, (unsigned long long)seq);
+				     "entry", w->stream, (unsigned long long)seq);
 		if (st == ST_OK) {
 			w->last_seq = seq;
 			memcpy(w->last_hash, last.hash, WITNESS_HEX);
@@ -77,14 +79,14 @@ ledger_append(struct ledger_writer *w, struct wentry *e, struct err *err)
 			pub.expect_no_message = true;
 		else
 			pub.expect_last_subject_seq = w->last_seq;
-		st = bus_js_publish(w->b, LEDGER_SUBJECT, json.s, json.len, &pub, &seq, err);
+		st = bus_js_publish(w->b, w->subject, json.s, json.len, &pub, &seq, err);
 		if (st == ST_CONFLICT) {
 			w->known = false;	/* another writer got there first */
 			w->conflicts++;
 			continue;
 		}
-		if (st == ST_NO_SCHEMA)
-			err_set(err, ST_NO_SCHEMA, "stream '%s' does not exist", LEDGER_STREAM);
+		if (st == ST_NO_SCHEMA || st == ST_NO_JETSTREAM)
+			st = err_set(err, ST_NO_SCHEMA, "stream '%s' does not exist", w->stream);
 		if (st == ST_OK && seq != e->seq)
 			st = err_set(err, ST_WITNESS, "entry %llu landed at stream sequence %llu",
 				     (unsigned long long)e->seq, (unsigned long long)seq);

@@ -21,6 +21,7 @@
 
 struct ledger_writer {
 	struct bus *b;
+	const char *stream, *subject;	/* LEDGER_STREAM and LEDGER_SUBJECT by default */
 	uint64_t last_seq;		/* tail as this writer knows it */
 	char last_hash[WITNESS_HEX];
 	bool known;			/* tail read at least once */

@@ -1,6 +1,8 @@
 /* Exported witness ledgers: see ledgerfile.h. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -19,7 +21,17 @@ note_at(struct ledger_file *lf, size_t after, const char *note)
 	lf->notes[after] = xstrdup(note);
 }
 
-/* One line; lineno for messages. */
+/* Make room for entry slot 'slot', new slots zeroed. */
+static void
+entry_room(struct ledger_file *lf, size_t slot)
+{
+	size_t old = lf->cap;
+
+	xgrow(&lf->entries, &lf->cap, slot + 1, sizeof *lf->entries);
+	memset(lf->entries + old, 0, (lf->cap - old) * sizeof *lf->entries);
+}
+
+/* One line read in order; an entry goes to slot lf->n. lineno for messages. */
 static enum status
 read_line(struct ledger_file *lf, const char *line, size_t len, int lineno, struct err *e)
 {
@@ -40,7 +52,7 @@ read_line(struct ledger_file *lf, const char *line, size_t len, int lineno, stru
 		else
 			err_prefix(e, "line %d", lineno);
 	} else if (strcmp(type->valuestring, "entry") == 0) {
-		xgrow(&lf->entries, &lf->cap, lf->n + 1, sizeof *lf->entries);
+		entry_room(lf, lf->n);
 		st = wentry_parse(line, len, &lf->entries[lf->n], e);
 		if (st == ST_OK)
 			lf->n++;
@@ -60,24 +72,106 @@ read_line(struct ledger_file *lf, const char *line, size_t len, int lineno, stru
 	return st;
 }
 
+/* A line of the file: where it is and which entry slot it fills (or -1). */
+struct line {
+	const char *p;
+	size_t len;
+	long slot;
+};
+
+/* Entry lines parsed by several threads; the lowest failing line wins. */
+struct parse_job {
+	struct ledger_file *lf;
+	const struct line *lines;
+	size_t from, to;
+	size_t bad_line;		/* 1-based, 0 if none */
+	struct err err;
+};
+
+static void *
+parse_entries(void *arg)
+{
+	struct parse_job *j = arg;
+	size_t i;
+
+	for (i = j->from; i < j->to; i++) {
+		const struct line *l = &j->lines[i];
+		if (l->slot < 0)
+			continue;
+		if (wentry_parse(l->p, l->len, &j->lf->entries[l->slot], &j->err) != ST_OK) {
+			err_prefix(&j->err, "line %zu", i + 1);
+			j->bad_line = i + 1;
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Our exports begin entry lines with {"type":"entry"; those are parsed in
+ * parallel. Every other line (header, checkpoints, entries written with
+ * another key order) is read in order here.
+ */
+static bool
+fast_entry(const char *p, size_t len)
+{
+	static const char head[] = "{\"type\":\"entry\",";
+
+	return len > sizeof head && memcmp(p, head, sizeof head - 1) == 0;
+}
+
 enum status
 ledger_file_read(const char *path, struct ledger_file *lf, struct err *e)
 {
+	struct parse_job jobs[8];
+	pthread_t th[8];
+	struct line *lines = NULL;
 	char *text = NULL, *p, *nl;
-	size_t len;
-	int lineno = 0;
+	size_t len, nlines = 0, cap = 0;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int nthreads = cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus, t;
 	enum status st;
 
 	memset(lf, 0, sizeof *lf);
 	if ((st = read_file(path, &text, &len, e)) != ST_OK)
 		return st;
+	/*
+	 * In order: number every entry, read every other line, and note where
+	 * checkpoints sit. Fast entries only get their slot here.
+	 */
 	for (p = text; st == ST_OK && p < text + len; p = nl + 1) {
 		nl = memchr(p, '\n', (size_t)(text + len - p));
 		if (nl == NULL)
 			nl = text + len;
-		lineno++;
-		if (nl > p)
-			st = read_line(lf, p, (size_t)(nl - p), lineno, e);
+		xgrow(&lines, &cap, nlines + 1, sizeof *lines);
+		lines[nlines].p = p;
+		lines[nlines].len = (size_t)(nl - p);
+		lines[nlines].slot = -1;
+		if (fast_entry(p, (size_t)(nl - p))) {
+			entry_room(lf, lf->n);
+			lines[nlines].slot = (long)lf->n++;
+		} else if (nl > p) {
+			st = read_line(lf, p, (size_t)(nl - p), (int)nlines + 1, e);
+		}
+		nlines++;
+	}
+	for (t = 0; st == ST_OK && t < nthreads; t++) {
+		memset(&jobs[t], 0, sizeof jobs[t]);
+		jobs[t].lf = lf;
+		jobs[t].lines = lines;
+		jobs[t].from = nlines * (size_t)t / (size_t)nthreads;
+		jobs[t].to = nlines * (size_t)(t + 1) / (size_t)nthreads;
+		pthread_create(&th[t], NULL, parse_entries, &jobs[t]);
+	}
+	for (t = 0; st == ST_OK && t < nthreads; t++)
+		pthread_join(th[t], NULL);
+	for (t = 0; st == ST_OK && t < nthreads; t++) {
+		if (jobs[t].bad_line) {
+			st = jobs[t].err.code;
+			if (e)
+				*e = jobs[t].err;
+			break;
+		}
 	}
 	if (st == ST_OK && lf->origin[0] == '\0')
 		st = err_set(e, ST_BAD_JSON, "no ledger header on line 1");
@@ -85,6 +179,7 @@ ledger_file_read(const char *path, struct ledger_file *lf, struct err *e)
 		err_prefix(e, "'%s'", path);
 		ledger_file_release(lf);
 	}
+	free(lines);
 	free(text);
 	return st;
 }
@@ -157,6 +252,7 @@ ledger_file_verify(const struct ledger_file *lf, const struct wkey *k)
 		if (i + 1 < lf->notes_cap && lf->notes[i + 1])
 			wverifier_checkpoint(&w, lf->notes[i + 1]);
 	}
+	wverifier_finish(&w);
 	v = w.v;
 	wverifier_release(&w);
 	return v;

@@ -158,11 +158,9 @@ wentry_parse(const char *json, size_t len, struct wentry *e, struct err *err)
 	     take_int(o, "tokens", &e->tokens, false) &&
 	     take_hex(o, "prev", e->prev) && take_hex(o, "hash", e->hash);
 	if (ok && (p = cJSON_GetObjectItemCaseSensitive(o, "payload")) && !cJSON_IsNull(p)) {
-		char *raw = cJSON_PrintUnformatted(p);
 		struct buf c = BUF_INIT;
-		json_canonical(raw, &c, NULL);
+		json_canonical_node(p, &c);
 		e->payload = buf_detach(&c);
-		free(raw);
 	}
 	cJSON_Delete(o);
 	if (!ok) {
@@ -421,6 +419,12 @@ wverifier_init(struct wverifier *w, const struct wkey *key)
 }
 
 void
+wverifier_finish(struct wverifier *w)
+{
+	merkle_root(&w->tree, w->tree.size, w->v.root);
+}
+
+void
 wverifier_release(struct wverifier *w)
 {
 	merkle_release(&w->tree);
@@ -472,7 +476,6 @@ wverifier_entry(struct wverifier *w, const struct wentry *e)
 	memcpy(w->last_hash, e->hash, sizeof w->last_hash);
 	w->next_seq++;
 	w->v.entries++;
-	merkle_root(&w->tree, w->tree.size, w->v.root);
 	return true;
 }
 

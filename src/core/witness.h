@@ -112,7 +112,7 @@ struct wverdict {
 	uint64_t seq;		/* the entry (or checkpoint size) at fault */
 	char detail[ERR_MSG_MAX];
 	uint64_t entries, checkpoints;	/* how many were checked and found good */
-	merkle_hash root;	/* root over the good entries */
+	merkle_hash root;	/* root over the good entries, after wverifier_finish() */
 };
 
 /*
@@ -131,6 +131,8 @@ struct wverifier {
 void wverifier_init(struct wverifier *w, const struct wkey *key);
 void wverifier_release(struct wverifier *w);
 bool wverifier_entry(struct wverifier *w, const struct wentry *e);
+/* Fill w->v.root: the root over the entries found good. */
+void wverifier_finish(struct wverifier *w);
 bool wverifier_checkpoint(struct wverifier *w, const char *note);
 
 #endif

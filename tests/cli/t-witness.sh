@@ -32,13 +32,19 @@ expect_fault resealed 'wrong root' 20
 expect_fault resigned 'bad signature' 10
 expect_fault truncated missing 26
 
+# Entries written with another key order are read in order, between the others.
+sed '4s/^{"type":"entry",\(.*\)}$/{\1,"type":"entry"}/' $W/good.jsonl >"$T_DIR/mixed.jsonl"
+check "! cmp -s $W/good.jsonl '$T_DIR/mixed.jsonl'"
+run 0 witness verify -f "$T_DIR/mixed.jsonl" --key $KEY
+out_has '^entries: +30'
+
 # Without --key the file's own key is used, and --why says what that proves.
 run 0 witness verify -f $W/resigned.jsonl --why
 out_has 'integrity, not who wrote it'
 
 # Bad input: malformed file, missing file, bad key, no --file.
 run 2 witness verify -f $W/malformed.jsonl --key $KEY
-err_has "line 3: not a ledger line"
+err_has "line 3: not a witness entry"
 run 3 witness verify -f $W/nonexistent.jsonl
 err_has "cannot read"
 run 2 witness verify -f $W/good.jsonl --key 'not+a+key'

@@ -1,0 +1,263 @@
+/* The witness benchmark: see witnessbench.h. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/coordbench.h"
+#include "core/ledger.h"
+#include "core/ledgerfile.h"
+#include "core/util.h"
+#include "core/witnessbench.h"
+
+#define BENCH_STREAM "IF_BENCH_WITNESS"
+#define BENCH_SUBJECT "if.v1.bench.witness"
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Write a sealed chain of n entries with a checkpoint every 1,000 and at the end. */
+static enum status
+make_export(const char *path, size_t n, struct err *e)
+{
+	FILE *f = fopen(path, "w");
+	struct merkle t;
+	struct wkey k;
+	struct wentry ent;
+	char prev[WITNESS_HEX];
+	size_t i;
+
+	if (f == NULL)
+		return err_set(e, ST_IO, "cannot write '%s'", path);
+	wkey_generate(&k, "ifctl.bench/witness");
+	merkle_init(&t);
+	ledger_file_header(f, k.name, &k);
+	memset(prev, '0', WITNESS_HEX - 1);
+	prev[WITNESS_HEX - 1] = '\0';
+	for (i = 0; i < n; i++) {
+		wentry_init(&ent);
+		ent.seq = i + 1;
+		ent.time = 1795590000000LL + (int64_t)i;
+		ent.component = xstrdup("coordinator");
+		ent.event = xstrdup("task.claim");
+		ent.actor = xasprintf("swarm-%zu", i % 64);
+		ent.trace = xasprintf("%032zx", i / 8);
+		ent.task = xasprintf("t-%zu", i);
+		ent.payload = xasprintf("{\"attempt\":%zu}", i % 5 + 1);
+		ent.cost_micros = (int64_t)(i % 1000);
+		memcpy(ent.prev, prev, WITNESS_HEX);
+		wentry_seal(&ent);
+		memcpy(prev, ent.hash, WITNESS_HEX);
+		ledger_file_entry(f, &ent);
+		witness_tree_add(&t, &ent);
+		if ((i + 1) % 1000 == 0 || i + 1 == n) {
+			struct wcheckpoint cp = { "", i + 1, { 0 } };
+			struct buf note = BUF_INIT;
+			snprintf(cp.origin, sizeof cp.origin, "%s", k.name);
+			merkle_root(&t, i + 1, cp.root);
+			wcheckpoint_sign(&k, &cp, &note);
+			ledger_file_checkpoint(f, note.s);
+			buf_release(&note);
+		}
+		wentry_release(&ent);
+	}
+	merkle_release(&t);
+	return fclose(f) == 0 ? ST_OK : err_set(e, ST_IO, "cannot write '%s'", path);
+}
+
+static enum status
+bench_verify(const struct witness_bench_opts *o, struct rowset *rs, struct ledger_file *lf,
+	     struct err *e)
+{
+	char *path = xasprintf("%s/ifctl-witness-bench-%ld.jsonl", o->tmpdir, (long)getpid());
+	struct wverdict v;
+	int64_t t0, t1, t2;
+	enum status st;
+	size_t r;
+
+	if ((st = make_export(path, o->verify_entries, e)) != ST_OK)
+		goto out;
+	t0 = mono_us();
+	if ((st = ledger_file_read(path, lf, e)) != ST_OK)
+		goto out;
+	t1 = mono_us();
+	v = ledger_file_verify(lf, &lf->header_key);
+	t2 = mono_us();
+	if (v.fault != WF_NONE)
+		st = err_set(e, ST_WITNESS, "benchmark ledger did not verify: %s", v.detail);
+	r = rows_add(rs);
+	rows_set(rs, r, 0, "verify --file");
+	rows_setf(rs, r, 1, "%zu entries, %llu checkpoints", o->verify_entries,
+		  (unsigned long long)v.checkpoints);
+	rows_setf(rs, r, 2, "%.2f s", (double)(t2 - t0) / 1e6);
+	rows_setf(rs, r, 3, "read+parse %.2f s, hashes+chain+tree+signatures %.2f s",
+		  (double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6);
+out:
+	unlink(path);
+	free(path);
+	return st;
+}
+
+static void
+bench_proofs(const struct witness_bench_opts *o, const struct ledger_file *lf, struct rowset *rs)
+{
+	struct merkle t;
+	merkle_hash path[MERKLE_MAX_PROOF], root;
+	int64_t *gen = xcalloc(o->proofs, sizeof *gen), *ver = xcalloc(o->proofs, sizeof *ver);
+	size_t i, r, n = lf->n, bad = 0;
+
+	ledger_file_tree(lf, &t);
+	merkle_root(&t, n, root);
+	for (i = 0; i < o->proofs; i++) {
+		size_t m = ((size_t)rand() * 7919u + i) % n, len;
+		int64_t t0 = mono_us(), t1;
+		len = merkle_inclusion(&t, m, n, path);
+		t1 = mono_us();
+		gen[i] = t1 - t0;
+		bad += !merkle_verify_inclusion(m, n, t.level[0][m], path[0], len, root);
+		ver[i] = mono_us() - t1;
+	}
+	qsort(gen, o->proofs, sizeof *gen, cmp_i64);
+	qsort(ver, o->proofs, sizeof *ver, cmp_i64);
+	r = rows_add(rs);
+	rows_set(rs, r, 0, "inclusion proof");
+	rows_setf(rs, r, 1, "%zu proofs, tree of %zu", o->proofs, n);
+	rows_setf(rs, r, 2, "p50 %lld us, p99 %lld us", (long long)percentile(gen, o->proofs, 50),
+		  (long long)percentile(gen, o->proofs, 99));
+	rows_setf(rs, r, 3, "to make; checking one: p50 %lld us, p99 %lld us; %zu failed",
+		  (long long)percentile(ver, o->proofs, 50), (long long)percentile(ver, o->proofs, 99),
+		  bad);
+	merkle_release(&t);
+	free(gen);
+	free(ver);
+}
+
+struct appender {
+	const struct bus_opts *bo;
+	size_t n;
+	int64_t *lat;
+	uint64_t conflicts;
+	int failed;
+};
+
+static void *
+append_main(void *arg)
+{
+	struct appender *a = arg;
+	struct ledger_writer w;
+	struct bus *b = NULL;
+	struct err e = ERR_INIT;
+	size_t i;
+
+	if (bus_open(&b, a->bo, &e) != ST_OK) {
+		a->failed = 1;
+		return NULL;
+	}
+	ledger_writer_init(&w, b);
+	w.stream = BENCH_STREAM;
+	w.subject = BENCH_SUBJECT;
+	for (i = 0; i < a->n && !a->failed; i++) {
+		struct wentry ent;
+		int64_t t0 = mono_us();
+		wentry_init(&ent);
+		ent.time = wall_ms();
+		ent.component = xstrdup("bench");
+		ent.event = xstrdup("bench.append");
+		ent.actor = xstrdup("bench");
+		if (ledger_append(&w, &ent, &e) != ST_OK)
+			a->failed = 1;
+		a->lat[i] = mono_us() - t0;
+		wentry_release(&ent);
+	}
+	a->conflicts = w.conflicts;
+	bus_close(b);
+	return NULL;
+}
+
+static enum status
+bench_appends(const struct bus_opts *bo, size_t total, int writers, struct rowset *rs,
+	      struct err *e)
+{
+	struct bus_stream_def def = { BENCH_STREAM, { BENCH_SUBJECT, NULL },
+				      "witness benchmark (deleted after the run)", false, 0, -1 };
+	struct appender a[8];
+	pthread_t th[8];
+	struct bus *b = NULL;
+	int64_t *all, t0, secs_us;
+	uint64_t conflicts = 0;
+	size_t n = 0, r;
+	bool created;
+	int k, failed = 0;
+	enum status st;
+
+	if ((st = bus_open(&b, bo, e)) != ST_OK)
+		return st;
+	bus_stream_drop(b, BENCH_STREAM, NULL);
+	if ((st = bus_stream_ensure(b, &def, &created, e)) != ST_OK)
+		goto out;
+	for (k = 0; k < writers; k++) {
+		a[k] = (struct appender){ bo, total / (size_t)writers, NULL, 0, 0 };
+		a[k].lat = xcalloc(a[k].n, sizeof *a[k].lat);
+	}
+	t0 = mono_us();
+	for (k = 0; k < writers; k++)
+		pthread_create(&th[k], NULL, append_main, &a[k]);
+	for (k = 0; k < writers; k++)
+		pthread_join(th[k], NULL);
+	secs_us = mono_us() - t0;
+	all = xcalloc(total, sizeof *all);
+	for (k = 0; k < writers; k++) {
+		memcpy(all + n, a[k].lat, a[k].n * sizeof *all);
+		n += a[k].n;
+		conflicts += a[k].conflicts;
+		failed |= a[k].failed;
+		free(a[k].lat);
+	}
+	qsort(all, n, sizeof *all, cmp_i64);
+	r = rows_add(rs);
+	rows_setf(rs, r, 0, "append, %d writer%s", writers, writers > 1 ? "s" : "");
+	rows_setf(rs, r, 1, "%zu entries%s", n, writers > 1 ? " (threads, own connections)" : "");
+	rows_setf(rs, r, 2, "%.0f appends/s", (double)n / ((double)secs_us / 1e6));
+	rows_setf(rs, r, 3, "latency p50 %.3f ms, p99 %.3f ms; %llu races lost and retried",
+		  percentile(all, n, 50) / 1000.0, percentile(all, n, 99) / 1000.0,
+		  (unsigned long long)conflicts);
+	free(all);
+	if (failed)
+		st = err_set(e, ST_FAIL, "an append failed during the benchmark");
+out:
+	bus_stream_drop(b, BENCH_STREAM, NULL);
+	bus_close(b);
+	return st;
+}
+
+enum status
+witness_bench_run(const struct bus_opts *bo, const struct witness_bench_opts *o,
+		  struct doc *out, struct err *e)
+{
+	struct rowset *rs = rows_new("witness_bench");
+	struct ledger_file lf;
+	enum status st;
+
+	rows_col(rs, "what", COL_TEXT, 0);
+	rows_col(rs, "size", COL_TEXT, 0);
+	rows_col(rs, "figure", COL_TEXT, 0);
+	rows_col(rs, "detail", COL_TEXT, 0);
+	doc_add(out, rs);
+	memset(&lf, 0, sizeof lf);
+	st = bench_verify(o, rs, &lf, e);
+	if (st == ST_OK)
+		bench_proofs(o, &lf, rs);
+	ledger_file_release(&lf);
+	if (st == ST_OK && o->appends)
+		st = bench_appends(bo, o->appends, 1, rs, e);
+	if (st == ST_OK && o->appends)
+		st = bench_appends(bo, o->appends, 8, rs, e);
+	return st;
+}
