@@ -4,6 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "core/ledger.h"
 #include "core/util.h"
 
@@ -83,6 +85,8 @@ ledger_append(struct ledger_writer *w, struct wentry *e, struct err *err)
 		if (st == ST_CONFLICT) {
 			w->known = false;	/* another writer got there first */
 			w->conflicts++;
+			/* Step aside briefly, more after repeated losses, to let one win. */
+			usleep((useconds_t)(randombytes_uniform(50u << (tries < 5 ? tries : 5)) + 1));
 			continue;
 		}
 		if (st == ST_NO_SCHEMA || st == ST_NO_JETSTREAM)
