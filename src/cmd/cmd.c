@@ -29,7 +29,7 @@ const struct global_opt global_opts[] = {
 	{ "mode", 0, "MODE", false, "normal, or falsify: evaluate every check, write nothing, exit 8 if any fails" },
 	{ "read-only", 0, NULL, false, "refuse every change of state" },
 	{ "color", 0, "WHEN", true, "auto, always or never (NO_COLOR is honoured)" },
-	{ "quiet", 'q', NULL, false, "print only errors" },
+	{ "quiet", 'q', NULL, false, "no notices or warnings on stderr: data and errors only" },
 	{ "verbose", 'v', NULL, false, "say more about what happens, on stderr" },
 	{ "help", 'h', NULL, false, "show help for the command and exit" },
 	{ "version", 0, NULL, false, "print the version and exit" },
