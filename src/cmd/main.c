@@ -256,6 +256,7 @@ static enum status
 setup(struct cmd_ctx *ctx, const struct globals *g)
 {
 	struct bus_opts o;
+	int64_t t0;
 	enum status st;
 
 	if (g->mode && strcmp(g->mode, "normal") && strcmp(g->mode, "falsify"))
@@ -265,6 +266,9 @@ setup(struct cmd_ctx *ctx, const struct globals *g)
 	ctx->no_headers = g->no_headers;
 	ctx->quiet = g->quiet;
 	ctx->verbose = g->verbose;
+	if (ctx->verbose)
+		fprintf(stderr, "ifctl: config '%s' %s\n", ctx->config_path,
+			ctx->cfg.file ? "read" : "not present (defaults, environment and flags)");
 	ctx->color = want_color(&ctx->cfg);
 	opctx_init(&ctx->op, g->trace_set ? g->trace : NULL);
 	ctx->op.explain = g->why_set;
@@ -281,7 +285,11 @@ setup(struct cmd_ctx *ctx, const struct globals *g)
 	if (!(ctx->entry->flags & CMD_NEEDS_BUS))
 		return ST_OK;
 	bus_opts_from_config(&o, &ctx->cfg);
+	t0 = mono_us();
 	st = bus_open(&ctx->bus, &o, &ctx->err);
+	if (st == ST_OK && ctx->verbose)
+		fprintf(stderr, "ifctl: connected to '%s' in %.2f ms\n", o.url,
+			(double)(mono_us() - t0) / 1000.0);
 	bus_opts_release(&o);
 	return st;
 }
@@ -342,8 +350,13 @@ run(int argc, char **argv)
 		st = setup(&ctx, &g);
 	if (st == ST_OK && g.trace_set && !ctx.quiet)
 		fprintf(stderr, "trace: %s\n", ctx.op.trace_id);
-	if (st == ST_OK)
+	if (st == ST_OK) {
+		int64_t t0 = mono_us();
 		st = ctx.entry->run(&ctx);
+		if (ctx.verbose)
+			fprintf(stderr, "ifctl: %s%s%s took %.2f ms\n", ctx.parent ? ctx.parent->name : "",
+				ctx.parent ? " " : "", ctx.entry->name, (double)(mono_us() - t0) / 1000.0);
+	}
 	if (st == ST_OK || st == ST_FALSIFIED || ctx.output_on_error)
 		st = finish(&ctx, st);
 out:

@@ -48,6 +48,12 @@ err_has 'unknown command'
 run 0 vers -o json
 out_json
 
+# -v says which config was read and how long the command took, on stderr.
+run 0 version -v -o json
+out_json
+err_has "^ifctl: config '.*' not present"
+err_has '^ifctl: version took [0-9.]+ ms$'
+
 # Every output format renders the same rows.
 for f in table wide json jsonl yaml csv tsv; do
 	run 0 version -o "$f"
