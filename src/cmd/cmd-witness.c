@@ -13,6 +13,7 @@
 #include "core/ledger.h"
 #include "core/ledgerfile.h"
 #include "core/util.h"
+#include "core/windex.h"
 #include "core/witnessbench.h"
 
 /* The trusted key: --key VKEY or --key @FILE; else the file's own, said so. */
@@ -511,6 +512,154 @@ run_checkpoint(struct cmd_ctx *ctx)
 	return st;
 }
 
+/* --- query and trace ------------------------------------------------------ */
+
+/* Open the index and bring it up to date with the stream. */
+static enum status
+synced_index(struct cmd_ctx *ctx, struct store **s)
+{
+	uint64_t added = 0;
+	enum status st = windex_open(&ctx->cfg, s, &ctx->err);
+
+	if (st == ST_OK)
+		st = windex_sync(ctx->bus, *s, &added, &ctx->err);
+	if (st == ST_OK)
+		why_add(&ctx->op, "index", "", "%llu new entries copied from %s before the query",
+			(unsigned long long)added, LEDGER_STREAM);
+	return st;
+}
+
+static enum status
+filter_time(struct cmd_ctx *ctx, const char *name, int64_t *out)
+{
+	const char *v = cmd_opt(ctx, name);
+
+	*out = 0;
+	if (v && !parse_time_ms(v, out))
+		return err_set(&ctx->err, ST_BAD_VALUE, "--%s: '%s' is not a time (use "
+			       "2026-11-25T07:55:57Z or milliseconds since the epoch)", name, v);
+	return ST_OK;
+}
+
+static enum status
+validate_query(struct cmd_ctx *ctx)
+{
+	int64_t v;
+	enum status st;
+
+	if ((st = filter_time(ctx, "since", &v)) != ST_OK || (st = filter_time(ctx, "until", &v)) != ST_OK)
+		return st;
+	if ((st = opt_i64(ctx, "limit", &v)) != ST_OK || (st = opt_i64(ctx, "offset", &v)) != ST_OK)
+		return st;
+	return ST_OK;
+}
+
+/* Times as RFC 3339 in the rows (the index keeps milliseconds). */
+static void
+rows_times(struct rowset *rs)
+{
+	char when[32];
+	int64_t ms;
+	size_t r;
+
+	rs->cols[1].kind = COL_TIME;
+	for (r = 0; r < rs->nrows; r++) {
+		if (rows_get(rs, r, 1) && parse_int64(rows_get(rs, r, 1), &ms)) {
+			fmt_time_ms(when, ms);
+			rows_set(rs, r, 1, when);
+		}
+	}
+}
+
+static enum status
+run_query(struct cmd_ctx *ctx)
+{
+	struct witness_filter f = { 0 };
+	struct store *s = NULL;
+	struct rowset *rs = rows_new("entries");
+	enum status st;
+
+	f.component = cmd_opt(ctx, "component");
+	f.event = cmd_opt(ctx, "event");
+	f.actor = cmd_opt(ctx, "actor");
+	f.swarm = cmd_opt(ctx, "swarm");
+	f.task = cmd_opt(ctx, "task");
+	f.trace = cmd_opt(ctx, "trace-id");
+	f.text = cmd_opt(ctx, "text");
+	filter_time(ctx, "since", &f.since);
+	filter_time(ctx, "until", &f.until);
+	opt_i64(ctx, "limit", &f.limit);
+	opt_i64(ctx, "offset", &f.offset);
+	if (f.limit == 0)
+		f.limit = 100;
+	st = synced_index(ctx, &s);
+	if (st == ST_OK)
+		st = store_witness_query(s, &f, rs, &ctx->err);
+	if (st == ST_OK)
+		rows_times(rs);
+	doc_add(&ctx->out, rs);
+	store_close(s);
+	return st;
+}
+
+static enum status
+run_trace(struct cmd_ctx *ctx)
+{
+	struct witness_filter f = { 0 };
+	struct store *s = NULL;
+	struct rowset *rs = rows_new("chain"), *sum;
+	int64_t first = 0, prev = 0, t, cost = 0, tokens = 0, v;
+	char near[256];
+	size_t r, step;
+	enum status st;
+
+	if (ctx->argc != 1)
+		return err_set(&ctx->err, ST_USAGE, "witness trace needs one trace id");
+	f.trace = ctx->argv[0];
+	if ((st = synced_index(ctx, &s)) == ST_OK)
+		st = store_witness_query(s, &f, rs, &ctx->err);
+	if (st == ST_OK && rs->nrows == 0) {
+		store_witness_near_traces(s, f.trace, near, sizeof near, NULL);
+		st = err_set(&ctx->err, ST_NOT_FOUND, "unknown trace '%s'%s%s", f.trace,
+			     near[0] ? "; nearest: " : "", near);
+	}
+	if (st != ST_OK) {
+		rows_free(rs);
+		store_close(s);
+		return st;
+	}
+	step = rows_col(rs, "step_ms", COL_NUM, 0);
+	for (r = 0; r < rs->nrows; r++) {
+		parse_int64(rows_get(rs, r, 1), &t);
+		if (r == 0)
+			first = prev = t;
+		rows_setf(rs, r, step, "%lld", (long long)(t - prev));
+		prev = t;
+		if (parse_int64(rows_get(rs, r, 8) ? rows_get(rs, r, 8) : "0", &v))
+			cost += v;
+		if (parse_int64(rows_get(rs, r, 9) ? rows_get(rs, r, 9) : "0", &v))
+			tokens += v;
+	}
+	rows_times(rs);
+	sum = rows_new("trace");
+	sum->single = true;
+	rows_col(sum, "trace", COL_TEXT, 0);
+	rows_col(sum, "entries", COL_NUM, 0);
+	rows_col(sum, "duration_ms", COL_NUM, 0);
+	rows_col(sum, "cost_micros", COL_NUM, 0);
+	rows_col(sum, "tokens", COL_NUM, 0);
+	r = rows_add(sum);
+	rows_set(sum, r, 0, f.trace);
+	rows_setf(sum, r, 1, "%zu", rs->nrows);
+	rows_setf(sum, r, 2, "%lld", (long long)(prev - first));
+	rows_setf(sum, r, 3, "%lld", (long long)cost);
+	rows_setf(sum, r, 4, "%lld", (long long)tokens);
+	doc_add(&ctx->out, sum);
+	doc_add(&ctx->out, rs);
+	store_close(s);
+	return ST_OK;
+}
+
 static enum status
 run_bench(struct cmd_ctx *ctx)
 {
@@ -563,6 +712,21 @@ static const struct cmd_opt append_opts[] = {
 	{ "tokens", 0, "N", "model tokens used" },
 	{ NULL, 0, NULL, NULL },
 };
+static const struct cmd_opt query_opts[] = {
+	{ "component", 0, "NAME", "only this component" },
+	{ "event", 0, "NAME", "only this event" },
+	{ "actor", 0, "WHO", "only this actor" },
+	{ "swarm", 0, "ID", "only this swarm" },
+	{ "task", 0, "ID", "only this task" },
+	{ "trace-id", 0, "ID", "only this trace" },
+	{ "text", 0, "TEXT", "text in the payload, event, actor or task" },
+	{ "since", 0, "TIME", "from this time (RFC 3339 or ms)" },
+	{ "until", 0, "TIME", "before this time" },
+	{ "limit", 0, "N", "at most N entries (default 100)" },
+	{ "offset", 0, "N", "skip the first N matches (paging)" },
+	{ NULL, 0, NULL, NULL },
+};
+
 static const struct cmd_opt export_opts[] = {
 	{ "file", 'f', "FILE", "write the export here instead of standard output" },
 	{ NULL, 0, NULL, NULL },
@@ -611,14 +775,25 @@ static const struct cmd_entry witness_bench_entry = {
 	.summary = "measure verify time, inclusion proof time and append rate",
 	.flags = CMD_NEEDS_BUS, .opts = bench_opts, .run = run_bench,
 };
+static const struct cmd_entry witness_query_entry = {
+	.name = "query", .args = "[--component C] [--event E] [--task T] [--trace-id ID] [--since T] ...",
+	.summary = "find entries by component, event, actor, swarm, task, trace, time or text",
+	.flags = CMD_NEEDS_BUS, .opts = query_opts, .validate = validate_query, .run = run_query,
+};
+static const struct cmd_entry witness_trace_entry = {
+	.name = "trace", .args = "ID",
+	.summary = "the whole chain of one trace in order, with step durations and total cost",
+	.flags = CMD_NEEDS_BUS, .run = run_trace,
+};
 static const struct cmd_entry *const witness_subs[] = {
-	&witness_append_entry, &witness_export_entry, &witness_checkpoint_entry,
-	&witness_verify_entry, &witness_prove_entry, &witness_bench_entry, NULL,
+	&witness_append_entry, &witness_query_entry, &witness_trace_entry, &witness_export_entry,
+	&witness_checkpoint_entry, &witness_verify_entry, &witness_prove_entry,
+	&witness_bench_entry, NULL,
 };
 
 const struct cmd_entry cmd_witness_entry = {
 	.name = "witness",
-	.args = "append|export|checkpoint|verify|prove|bench",
+	.args = "append|query|trace|export|checkpoint|verify|prove|bench",
 	.summary = "the tamper-evident ledger: append, export, verify, prove",
 	.subs = witness_subs,
 };

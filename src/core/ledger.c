@@ -111,6 +111,13 @@ ledger_append(struct ledger_writer *w, struct wentry *e, struct err *err)
 enum status
 ledger_read(struct bus *b, ledger_entry_fn fn, void *arg, uint64_t *count, struct err *err)
 {
+	return ledger_read_from(b, 1, fn, arg, count, err);
+}
+
+enum status
+ledger_read_from(struct bus *b, uint64_t from, ledger_entry_fn fn, void *arg, uint64_t *count,
+		 struct err *err)
+{
 	struct buf data = BUF_INIT;
 	uint64_t last = 0, seq;
 	enum status st;
@@ -119,7 +126,7 @@ ledger_read(struct bus *b, ledger_entry_fn fn, void *arg, uint64_t *count, struc
 	st = bus_stream_last(b, LEDGER_STREAM, LEDGER_SUBJECT, &data, &last, err);
 	if (st == ST_NOT_FOUND)
 		st = ST_OK;	/* an empty ledger */
-	for (seq = 1; st == ST_OK && seq <= last; seq++) {
+	for (seq = from ? from : 1; st == ST_OK && seq <= last; seq++) {
 		struct wentry e;
 		st = bus_stream_get(b, LEDGER_STREAM, seq, &data, err);
 		if (st == ST_NOT_FOUND) {

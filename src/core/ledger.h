@@ -37,6 +37,9 @@ enum status ledger_append(struct ledger_writer *w, struct wentry *e, struct err 
 typedef enum status (*ledger_entry_fn)(void *arg, const struct wentry *e, struct err *err);
 enum status ledger_read(struct bus *b, ledger_entry_fn fn, void *arg, uint64_t *count,
 			struct err *err);
+/* The same from entry 'from' on. */
+enum status ledger_read_from(struct bus *b, uint64_t from, ledger_entry_fn fn, void *arg,
+			     uint64_t *count, struct err *err);
 
 /*
  * The ledger's signing key, $IF_HOME/keys/witness.key (0600), named

@@ -33,9 +33,29 @@ rows_free(struct rowset *rs)
 	free(rs);
 }
 
+/* Widen every existing row by one (null) cell at the end. */
+static void
+widen(struct rowset *rs)
+{
+	size_t r, c, n = rs->ncols, cap = 0;
+	char **cells = NULL;
+
+	xgrow(&cells, &cap, rs->nrows * (n + 1), sizeof *cells);
+	for (r = 0; r < rs->nrows; r++) {
+		for (c = 0; c < n; c++)
+			cells[r * (n + 1) + c] = rs->cells[r * n + c];
+		cells[r * (n + 1) + n] = NULL;
+	}
+	free(rs->cells);
+	rs->cells = cells;
+	rs->rowcap = cap;
+}
+
 size_t
 rows_col(struct rowset *rs, const char *name, enum col_kind kind, unsigned flags)
 {
+	if (rs->nrows)
+		widen(rs);
 	xgrow(&rs->cols, &rs->colcap, rs->ncols + 1, sizeof *rs->cols);
 	rs->cols[rs->ncols].name = xstrdup(name);
 	rs->cols[rs->ncols].kind = kind;

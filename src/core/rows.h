@@ -36,7 +36,7 @@ struct rowset {
 struct rowset *rows_new(const char *name);
 void rows_free(struct rowset *rs);
 
-/* Add a column; returns its index. Add all columns before any row. */
+/* Add a column; returns its index. Rows already there get a null cell. */
 size_t rows_col(struct rowset *rs, const char *name, enum col_kind kind, unsigned flags);
 
 /* Append an empty row; returns its index. */

@@ -93,7 +93,9 @@ enum exit_code {
 	X(INTERRUPTED, "interrupted", EXIT_INTERRUPTED, "interrupted", \
 	  "nothing was left half-written; run the command again") \
 	X(NOT_OWNER, "not-owner", EXIT_PERMISSION, "refused: the caller does not hold the task", \
-	  "claim it first, or present the current owner's fencing token ('ifctl task show ID')")
+	  "claim it first, or present the current owner's fencing token ('ifctl task show ID')") \
+	X(INDEX_CORRUPT, "index-corrupt", EXIT_FAILURE_, "the local index is damaged", \
+	  "rebuild it with 'ifctl index rebuild' (it is a cache of the streams; nothing is lost)")
 
 #define STATUS_ENUM(sym, name, exitc, text, remedy) ST_##sym,
 enum status { STATUS_TABLE(STATUS_ENUM) ST__COUNT };

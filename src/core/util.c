@@ -115,6 +115,27 @@ fmt_time_ms(char out[32], int64_t ms)
 	snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
 }
 
+bool
+parse_time_ms(const char *s, int64_t *out)
+{
+	struct tm tm;
+	const char *rest;
+	int ms = 0, n = 0;
+
+	if (parse_int64(s, out))
+		return *out >= 0;
+	memset(&tm, 0, sizeof tm);
+	rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (rest == NULL)
+		return false;
+	if (*rest == '.' && sscanf(rest, ".%3d%n", &ms, &n) == 1)
+		rest += n;
+	if (strcmp(rest, "Z") != 0 && strcmp(rest, "") != 0)
+		return false;
+	*out = (int64_t)timegm(&tm) * 1000 + ms;
+	return true;
+}
+
 size_t
 edit_distance(const char *a, const char *b)
 {

@@ -32,6 +32,9 @@ int64_t wall_ms(void);
 /* RFC 3339 UTC time with milliseconds, e.g. 2026-11-25T06:40:01.123Z. */
 void fmt_time_ms(char out[32], int64_t ms_since_epoch);
 
+/* Parse RFC 3339 UTC ("2026-11-25T07:55:57Z", ".123Z") or milliseconds. */
+bool parse_time_ms(const char *s, int64_t *out);
+
 /* Edit distance of two strings (for "did you mean"). */
 size_t edit_distance(const char *a, const char *b);
 

@@ -107,6 +107,37 @@ run 0 up -q
 run 0 witness checkpoint
 out_has '^[0-9]+$'
 out_has '^— '
+# Query and trace through the local index, which follows the stream.
+run 0 witness query --component coordinator -o json
+out_json
+out_has '"seq":1,'
+out_has '"seq":5,'
+out_lacks '"component":"operator"'
+run 0 witness query --text quarter --no-headers
+out_has '^ *6 +2'
+run 0 witness query --limit 2 --offset 1 -o jsonl
+out_jsonl
+check "[ \$(wc -l <'$OUT') -eq 2 ]"
+out_has '"seq":2,'
+run 0 witness query --since 2000-01-01T00:00:00Z --until 2000-01-02T00:00:00Z -o json
+out_has '^\[\]$'
+run 2 witness query --since yesterday
+err_has "is not a time"
+run 0 witness trace t-abc -o json
+out_has '"trace":\{"trace":"t-abc","entries":1'
+run 3 witness trace t-abd
+err_is_one_error
+err_has "unknown trace 't-abd'; nearest: t-abc"
+# A damaged index is refused with a remedy, and the remedy works.
+echo garbage >"$IF_HOME/index.db"
+rm -f "$IF_HOME/index.db-wal" "$IF_HOME/index.db-shm"
+run 1 witness query
+err_has '\[index-corrupt\]'
+run 0 index rebuild
+out_has '^witness entries: +6|^witness_entries: +6'
+run 0 witness query --no-headers
+check "[ \$(wc -l <'$OUT') -eq 6 ]"
+
 # Bad input before anything is written; a key file anyone can read is refused.
 run 2 witness append --component x
 err_has 'needs --component and --event'

@@ -1,0 +1,44 @@
+/* ifctl index rebuild: the local index, rebuilt from the streams. */
+#include "cmd/cmd.h"
+#include "core/windex.h"
+
+static enum status
+run_rebuild(struct cmd_ctx *ctx)
+{
+	struct store *s = NULL;
+	struct rowset *rs;
+	uint64_t added = 0;
+	size_t r;
+	enum status st;
+
+	if (ctx->op.falsify) {
+		check_record(&ctx->op, "server reachable", ST_OK, bus_url(ctx->bus));
+		return ST_OK;
+	}
+	if ((st = windex_open_fresh(&ctx->cfg, &s, &ctx->err)) == ST_OK)
+		st = windex_rebuild(ctx->bus, s, &added, &ctx->err);
+	store_close(s);
+	if (st != ST_OK)
+		return st;
+	rs = rows_new("index");
+	rs->single = true;
+	rows_col(rs, "witness_entries", COL_NUM, 0);
+	r = rows_add(rs);
+	rows_setf(rs, r, 0, "%llu", (unsigned long long)added);
+	doc_add(&ctx->out, rs);
+	return ST_OK;
+}
+
+static const struct cmd_entry index_rebuild_entry = {
+	.name = "rebuild",
+	.summary = "empty the local index and copy every witness entry from the stream again",
+	.flags = CMD_NEEDS_BUS | CMD_MUTATES, .run = run_rebuild,
+};
+static const struct cmd_entry *const index_subs[] = { &index_rebuild_entry, NULL };
+
+const struct cmd_entry cmd_index_entry = {
+	.name = "index",
+	.args = "rebuild",
+	.summary = "the local SQLite index, a cache of the streams",
+	.subs = index_subs,
+};

@@ -1,0 +1,250 @@
+/* The SQLite wrapper: see store.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "core/buf.h"
+#include "core/store.h"
+#include "core/util.h"
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *put;
+};
+
+static const char schema_sql[] =
+	"CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);"
+	"CREATE TABLE IF NOT EXISTS witness ("
+	" seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, component TEXT, event TEXT,"
+	" actor TEXT, trace TEXT, swarm TEXT, task TEXT, payload TEXT,"
+	" cost_micros INTEGER, tokens INTEGER, prev TEXT NOT NULL, hash TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS witness_trace ON witness (trace, seq);"
+	"CREATE INDEX IF NOT EXISTS witness_task ON witness (task, seq);"
+	"CREATE INDEX IF NOT EXISTS witness_time ON witness (time);"
+	"INSERT OR IGNORE INTO meta VALUES ('schema', '1');";
+
+/* Map an SQLite failure; a damaged file is the index's problem, not the caller's. */
+static enum status
+db_err(struct store *s, int rc, const char *what, struct err *e)
+{
+	if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB)
+		return err_set(e, ST_INDEX_CORRUPT, "index '%s' is damaged (%s)", s->path,
+			       sqlite3_errstr(rc));
+	if (rc == SQLITE_READONLY || rc == SQLITE_PERM || rc == SQLITE_CANTOPEN)
+		return err_set(e, ST_PERMISSION, "index '%s': %s: %s", s->path, what,
+			       sqlite3_errmsg(s->db));
+	return err_set(e, ST_IO, "index '%s': %s: %s", s->path, what, sqlite3_errmsg(s->db));
+}
+
+enum status
+store_open(const char *path, struct store **out, struct err *e)
+{
+	struct store *s = xcalloc(1, sizeof *s);
+	int rc;
+	enum status st = ST_OK;
+
+	s->path = xstrdup(path);
+	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_busy_timeout(s->db, 5000);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO witness VALUES "
+					"(?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &s->put, NULL);
+	if (rc != SQLITE_OK) {
+		st = db_err(s, rc, "open", e);
+		store_close(s);
+		return st;
+	}
+	*out = s;
+	return ST_OK;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	sqlite3_finalize(s->put);
+	sqlite3_close(s->db);
+	free(s->path);
+	free(s);
+}
+
+static enum status
+exec(struct store *s, const char *sql, struct err *e)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? ST_OK : db_err(s, rc, sql, e);
+}
+
+enum status store_begin(struct store *s, struct err *e) { return exec(s, "BEGIN IMMEDIATE", e); }
+enum status store_commit(struct store *s, struct err *e) { return exec(s, "COMMIT", e); }
+enum status store_witness_clear(struct store *s, struct err *e) { return exec(s, "DELETE FROM witness", e); }
+
+uint64_t
+store_witness_last(struct store *s)
+{
+	sqlite3_stmt *q = NULL;
+	uint64_t last = 0;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT max(seq) FROM witness", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		last = (uint64_t)sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return last;
+}
+
+static void
+bind_text(sqlite3_stmt *q, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(q, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(q, i);
+}
+
+enum status
+store_witness_put(struct store *s, const struct wentry *e, struct err *err)
+{
+	sqlite3_stmt *q = s->put;
+	int rc;
+
+	sqlite3_reset(q);
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)e->seq);
+	sqlite3_bind_int64(q, 2, e->time);
+	bind_text(q, 3, e->component);
+	bind_text(q, 4, e->event);
+	bind_text(q, 5, e->actor);
+	bind_text(q, 6, e->trace);
+	bind_text(q, 7, e->swarm);
+	bind_text(q, 8, e->task);
+	bind_text(q, 9, e->payload);
+	sqlite3_bind_int64(q, 10, e->cost_micros);
+	sqlite3_bind_int64(q, 11, e->tokens);
+	bind_text(q, 12, e->prev);
+	bind_text(q, 13, e->hash);
+	rc = sqlite3_step(q);
+	return rc == SQLITE_DONE ? ST_OK : db_err(s, rc, "insert", err);
+}
+
+/* One optional condition: "AND col = ?" (or LIKE for text). */
+static void
+cond(struct buf *sql, const char *col, const char *v, const char *op)
+{
+	if (v)
+		buf_addf(sql, " AND %s %s ?", col, op);
+}
+
+enum status
+store_witness_query(struct store *s, const struct witness_filter *f, struct rowset *out,
+		    struct err *e)
+{
+	static const char *const cols[] = {
+		"seq", "time", "component", "event", "actor", "trace", "swarm", "task",
+		"cost_micros", "tokens", "payload", "hash",
+	};
+	static const enum col_kind kinds[] = {
+		COL_NUM, COL_NUM, COL_TEXT, COL_TEXT, COL_TEXT, COL_TEXT, COL_TEXT, COL_TEXT,
+		COL_NUM, COL_NUM, COL_JSON, COL_TEXT,
+	};
+	struct buf sql = BUF_INIT, like = BUF_INIT;
+	sqlite3_stmt *q = NULL;
+	size_t i, r;
+	int rc, n = 1;
+	enum status st = ST_OK;
+
+	for (i = 0; i < ARRAY_SIZE(cols); i++)
+		rows_col(out, cols[i], kinds[i], i >= 8 ? COL_WIDE : 0);
+	buf_adds(&sql, "SELECT seq, time, component, event, actor, trace, swarm, task, "
+		 "cost_micros, tokens, payload, hash FROM witness WHERE 1");
+	cond(&sql, "component", f->component, "=");
+	cond(&sql, "event", f->event, "=");
+	cond(&sql, "actor", f->actor, "=");
+	cond(&sql, "swarm", f->swarm, "=");
+	cond(&sql, "task", f->task, "=");
+	cond(&sql, "trace", f->trace, "=");
+	if (f->text)
+		buf_adds(&sql, " AND (payload LIKE ? OR event LIKE ? OR actor LIKE ? OR task LIKE ?)");
+	if (f->since)
+		buf_adds(&sql, " AND time >= ?");
+	if (f->until)
+		buf_adds(&sql, " AND time < ?");
+	buf_addf(&sql, " ORDER BY seq LIMIT %lld OFFSET %lld",
+		 (long long)(f->limit > 0 ? f->limit : -1), (long long)(f->offset > 0 ? f->offset : 0));
+	rc = sqlite3_prepare_v2(s->db, sql.s, -1, &q, NULL);
+	if (rc != SQLITE_OK) {
+		st = db_err(s, rc, "query", e);
+		goto out;
+	}
+	bind_text(q, n, f->component), n += f->component != NULL;
+	bind_text(q, n, f->event), n += f->event != NULL;
+	bind_text(q, n, f->actor), n += f->actor != NULL;
+	bind_text(q, n, f->swarm), n += f->swarm != NULL;
+	bind_text(q, n, f->task), n += f->task != NULL;
+	bind_text(q, n, f->trace), n += f->trace != NULL;
+	if (f->text) {
+		buf_addf(&like, "%%%s%%", f->text);
+		for (i = 0; i < 4; i++)
+			bind_text(q, n++, like.s);
+	}
+	if (f->since)
+		sqlite3_bind_int64(q, n++, f->since);
+	if (f->until)
+		sqlite3_bind_int64(q, n++, f->until);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		r = rows_add(out);
+		for (i = 0; i < ARRAY_SIZE(cols); i++) {
+			const unsigned char *v = sqlite3_column_text(q, (int)i);
+			rows_set(out, r, i, (const char *)v);
+		}
+	}
+	if (rc != SQLITE_DONE)
+		st = db_err(s, rc, "query", e);
+out:
+	sqlite3_finalize(q);
+	buf_release(&sql);
+	buf_release(&like);
+	return st;
+}
+
+enum status
+store_witness_near_traces(struct store *s, const char *id, char *out, size_t outlen,
+			  struct err *e)
+{
+	struct { char id[80]; size_t d; } best[3] = { { "", (size_t)-1 }, { "", (size_t)-1 },
+						      { "", (size_t)-1 } };
+	sqlite3_stmt *q = NULL;
+	size_t i, j, len = 0;
+	int rc;
+
+	out[0] = '\0';
+	rc = sqlite3_prepare_v2(s->db, "SELECT DISTINCT trace FROM witness WHERE trace IS NOT NULL "
+				"LIMIT 100000", -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return db_err(s, rc, "query", e);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(q, 0);
+		size_t d = edit_distance(id, t);
+		for (i = 0; i < 3; i++) {
+			if (d < best[i].d) {
+				for (j = 2; j > i; j--)
+					best[j] = best[j - 1];
+				snprintf(best[i].id, sizeof best[i].id, "%s", t);
+				best[i].d = d;
+				break;
+			}
+		}
+	}
+	sqlite3_finalize(q);
+	for (i = 0; i < 3 && best[i].id[0] && len + 1 < outlen; i++)
+		len += (size_t)snprintf(out + len, outlen - len, "%s%s", i ? ", " : "", best[i].id);
+	return rc == SQLITE_DONE ? ST_OK : db_err(s, rc, "query", e);
+}

@@ -1,0 +1,44 @@
+/*
+ * The SQLite wrapper: the local index at $IF_HOME/index.db (WAL mode), a
+ * cache of what the streams hold that answers the queries JetStream cannot
+ * (witness entries by trace, component or time). The rest of the code does
+ * not call SQLite.
+ */
+#ifndef IF_STORE_H
+#define IF_STORE_H
+
+#include <stdint.h>
+
+#include "core/rows.h"
+#include "core/status.h"
+#include "core/witness.h"
+
+struct store;
+
+/* Open (creating when missing) and check it; a damaged file is ST_INDEX_CORRUPT. */
+enum status store_open(const char *path, struct store **out, struct err *e);
+void store_close(struct store *s);
+
+/* Witness entries. */
+uint64_t store_witness_last(struct store *s);		/* highest seq held, 0 if none */
+enum status store_witness_put(struct store *s, const struct wentry *e, struct err *err);
+enum status store_witness_clear(struct store *s, struct err *e);
+enum status store_begin(struct store *s, struct err *e);
+enum status store_commit(struct store *s, struct err *e);
+
+struct witness_filter {
+	const char *component, *event, *actor, *swarm, *task, *trace, *text;
+	int64_t since, until;		/* ms since the epoch; 0: open */
+	int64_t limit, offset;
+};
+
+/* Matching entries in seq order: seq, time, component, event, actor, trace,
+ * swarm, task, cost_micros, tokens, payload, hash. */
+enum status store_witness_query(struct store *s, const struct witness_filter *f,
+				struct rowset *out, struct err *e);
+
+/* Distinct trace ids nearest to id (for "unknown trace" messages). */
+enum status store_witness_near_traces(struct store *s, const char *id, char *out,
+				      size_t outlen, struct err *e);
+
+#endif
