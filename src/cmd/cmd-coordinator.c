@@ -4,7 +4,6 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -471,15 +470,6 @@ run_stats(struct cmd_ctx *ctx)
 
 /* --- watch -------------------------------------------------------------- */
 
-static volatile sig_atomic_t watch_stop;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	watch_stop = 1;
-}
-
 struct watch_out {
 	pthread_mutex_t mu;
 	bool jsonl;
@@ -491,7 +481,7 @@ struct watch_out {
 static void
 emit(struct watch_out *w, const char *line)
 {
-	if (fputs(line, stdout) == EOF || fputc('\n', stdout) == EOF || fflush(stdout) == EOF)
+	if (!follow_emit(line))
 		w->failed = true;
 }
 
@@ -546,7 +536,6 @@ run_watch(struct cmd_ctx *ctx)
 {
 	struct watch_out w = { .mu = PTHREAD_MUTEX_INITIALIZER };
 	struct bus_watch *bw = NULL;
-	struct sigaction sa = { .sa_handler = on_signal };
 	int64_t resume, interval, limit, next_beat;
 	enum status st;
 
@@ -557,14 +546,13 @@ run_watch(struct cmd_ctx *ctx)
 	w.jsonl = ctx->format == OUT_JSON || ctx->format == OUT_JSONL;
 	w.snapshot = resume == 0;
 	w.limit = limit;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	follow_signals();
 	st = bus_kv_watch(ctx->bus, COORD_BUCKET, (uint64_t)resume, watch_event, &w, &bw,
 			  &ctx->err);
 	if (st != ST_OK)
 		return st;
 	next_beat = mono_ms() + interval * 1000;
-	while (!watch_stop) {
+	while (!follow_stopped()) {
 		bool done;
 		usleep(50 * 1000);
 		pthread_mutex_lock(&w.mu);
@@ -584,7 +572,7 @@ run_watch(struct cmd_ctx *ctx)
 	bus_watch_free(bw);
 	if (w.failed)
 		return err_set(&ctx->err, ST_IO, "cannot write output");
-	return watch_stop ? err_set(&ctx->err, ST_INTERRUPTED, "watch stopped") : ST_OK;
+	return follow_stopped() ? err_set(&ctx->err, ST_INTERRUPTED, "watch stopped") : ST_OK;
 }
 
 /* --- bench -------------------------------------------------------------- */

@@ -3,7 +3,9 @@
  * server, and exported ledgers checked offline.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -660,6 +662,92 @@ run_trace(struct cmd_ctx *ctx)
 	return ST_OK;
 }
 
+/* --- tail ---------------------------------------------------------------- */
+
+struct tail_out {
+	pthread_mutex_t mu;
+	bool jsonl, failed;
+};
+
+static void
+tail_line(struct tail_out *t, const struct wentry *e)
+{
+	struct buf line = BUF_INIT;
+	char when[32];
+
+	if (t->jsonl) {
+		wentry_canonical(e, true, &line);
+	} else {
+		fmt_time_ms(when, e->time);
+		buf_addf(&line, "%-8llu %s  %-12s %-16s %-12s %s%s%s",
+			 (unsigned long long)e->seq, when, e->component ? e->component : "-",
+			 e->event ? e->event : "-", e->actor ? e->actor : "-",
+			 e->trace ? e->trace : "-", e->task ? " task " : "", e->task ? e->task : "");
+	}
+	pthread_mutex_lock(&t->mu);
+	if (!t->failed && !follow_emit(line.s))
+		t->failed = true;
+	pthread_mutex_unlock(&t->mu);
+	buf_release(&line);
+}
+
+static enum status
+tail_entry(void *arg, const struct wentry *e, struct err *err)
+{
+	(void)err;
+	tail_line(arg, e);
+	return ST_OK;
+}
+
+static void
+tail_event(void *arg, const struct bus_kv_event *ev)
+{
+	struct wentry e;
+
+	if (ev->snapshot_done || wentry_parse(ev->value, ev->len, &e, NULL) != ST_OK)
+		return;
+	tail_line(arg, &e);
+	wentry_release(&e);
+}
+
+static enum status
+run_tail(struct cmd_ctx *ctx)
+{
+	struct tail_out t = { .mu = PTHREAD_MUTEX_INITIALIZER };
+	struct bus_watch *w = NULL;
+	struct buf data = BUF_INIT;
+	uint64_t last = 0, n = 0;
+	int64_t count = 10;
+	enum status st;
+
+	if ((st = opt_i64(ctx, "lines", &count)) != ST_OK)
+		return st;
+	if (!cmd_opt(ctx, "lines"))
+		count = 10;
+	t.jsonl = ctx->format == OUT_JSON || ctx->format == OUT_JSONL;
+	st = bus_stream_last(ctx->bus, LEDGER_STREAM, LEDGER_SUBJECT, &data, &last, &ctx->err);
+	buf_release(&data);
+	if (st == ST_NOT_FOUND)
+		st = ST_OK;
+	if (st == ST_OK && count > 0 && last > 0)
+		st = ledger_read_from(ctx->bus, last > (uint64_t)count ? last - (uint64_t)count + 1 : 1,
+				      tail_entry, &t, &n, &ctx->err);
+	if (st != ST_OK || !cmd_flag(ctx, "follow"))
+		goto out;
+	follow_signals();
+	st = bus_stream_watch(ctx->bus, LEDGER_STREAM, LEDGER_SUBJECT, last + 1, tail_event, &t,
+			      &w, &ctx->err);
+	while (st == ST_OK && !follow_stopped() && !t.failed)
+		usleep(50 * 1000);
+	bus_watch_free(w);
+	if (st == ST_OK && follow_stopped())
+		st = err_set(&ctx->err, ST_INTERRUPTED, "tail stopped");
+out:
+	if (st == ST_OK && t.failed)
+		st = err_set(&ctx->err, ST_IO, "cannot write output");
+	return st;
+}
+
 static enum status
 run_bench(struct cmd_ctx *ctx)
 {
@@ -727,6 +815,12 @@ static const struct cmd_opt query_opts[] = {
 	{ NULL, 0, NULL, NULL },
 };
 
+static const struct cmd_opt tail_opts[] = {
+	{ "lines", 'n', "N", "the last N entries first (default 10; 0: none)" },
+	{ "follow", 'f', NULL, "then print each new entry as it is appended, until Ctrl-C" },
+	{ NULL, 0, NULL, NULL },
+};
+
 static const struct cmd_opt export_opts[] = {
 	{ "file", 'f', "FILE", "write the export here instead of standard output" },
 	{ NULL, 0, NULL, NULL },
@@ -785,15 +879,21 @@ static const struct cmd_entry witness_trace_entry = {
 	.summary = "the whole chain of one trace in order, with step durations and total cost",
 	.flags = CMD_NEEDS_BUS, .run = run_trace,
 };
+static const struct cmd_entry witness_tail_entry = {
+	.name = "tail", .args = "[-n N] [-f] [-o jsonl]",
+	.summary = "the last entries, then (-f) each new one as it is appended",
+	.flags = CMD_NEEDS_BUS, .opts = tail_opts, .run = run_tail,
+};
 static const struct cmd_entry *const witness_subs[] = {
-	&witness_append_entry, &witness_query_entry, &witness_trace_entry, &witness_export_entry,
+	&witness_append_entry, &witness_query_entry, &witness_trace_entry, &witness_tail_entry,
+	&witness_export_entry,
 	&witness_checkpoint_entry, &witness_verify_entry, &witness_prove_entry,
 	&witness_bench_entry, NULL,
 };
 
 const struct cmd_entry cmd_witness_entry = {
 	.name = "witness",
-	.args = "append|query|trace|export|checkpoint|verify|prove|bench",
+	.args = "append|query|trace|tail|export|checkpoint|verify|prove|bench",
 	.summary = "the tamper-evident ledger: append, export, verify, prove",
 	.subs = witness_subs,
 };

@@ -61,6 +61,8 @@ struct bus {
 struct bus_watch {
 	struct bus *bus;
 	char *bucket, *stream, *filter;
+	size_t key_skip;		/* subject prefix dropped to make the key */
+	bool kv;			/* a bucket (snapshot by key) or a plain stream */
 	bus_watch_fn fn;
 	void *arg;
 
@@ -867,7 +869,7 @@ watch_on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *arg)
 	w->cons_seq = meta->Sequence.Consumer;
 	if (meta->Sequence.Stream > w->last_rev) {
 		w->last_rev = meta->Sequence.Stream;
-		ev.key = natsMsg_GetSubject(m) + strlen(w->filter) - 1;
+		ev.key = natsMsg_GetSubject(m) + w->key_skip;
 		ev.value = natsMsg_GetData(m);
 		ev.len = (size_t)natsMsg_GetDataLength(m);
 		ev.revision = meta->Sequence.Stream;
@@ -911,7 +913,7 @@ watch_subscribe(struct bus_watch *w, uint64_t from_rev, struct err *e)
 		so.Config.DeliverPolicy = js_DeliverByStartSequence;
 		so.Config.OptStartSeq = from_rev;
 	} else {
-		so.Config.DeliverPolicy = js_DeliverLastPerSubject;
+		so.Config.DeliverPolicy = w->kv ? js_DeliverLastPerSubject : js_DeliverNew;
 	}
 	w->cons_seq = 0;
 	s = js_Subscribe(&sub, b->js, w->filter, watch_on_msg, w, NULL, &so, &jerr);
@@ -921,29 +923,26 @@ watch_subscribe(struct bus_watch *w, uint64_t from_rev, struct err *e)
 	return ST_OK;
 }
 
-enum status
-bus_kv_watch(struct bus *b, const char *bucket, uint64_t from_rev, bus_watch_fn fn,
-	     void *arg, struct bus_watch **out, struct err *e)
+/* Start a watch of stream 'stream' filtered to 'filter'. */
+static enum status
+watch_start(struct bus *b, struct bus_watch *w, uint64_t from_rev, struct bus_watch **out,
+	    struct err *e)
 {
-	struct bus_watch *w = xcalloc(1, sizeof *w);
 	struct bus_stream_stat stat;
 	enum status st;
 
 	w->bus = b;
-	w->bucket = xstrdup(bucket);
-	w->stream = xasprintf("KV_%s", bucket);
-	w->filter = xasprintf("$KV.%s.>", bucket);
-	w->fn = fn;
-	w->arg = arg;
 	w->last_rev = from_rev ? from_rev - 1 : 0;
 	pthread_mutex_init(&w->mu, NULL);
 	st = bus_stream_stat(b, w->stream, &stat, e);
-	if (st == ST_NO_SCHEMA)
-		st = err_set(e, ST_NO_SCHEMA, "bucket '%s' does not exist", bucket);
+	if (st == ST_NO_SCHEMA && w->kv)
+		st = err_set(e, ST_NO_SCHEMA, "bucket '%s' does not exist", w->bucket);
 	if (st != ST_OK)
 		goto fail;
+	if (!w->kv && from_rev == 0)
+		w->last_rev = stat.last_seq;	/* only what comes next */
 	pthread_mutex_lock(&w->mu);
-	w->snapshot_pending = from_rev == 0;
+	w->snapshot_pending = w->kv && from_rev == 0;
 	st = watch_subscribe(w, from_rev, e);
 	if (st == ST_OK && w->snapshot_pending && stat.msgs == 0)
 		watch_snapshot_done(w);
@@ -963,6 +962,36 @@ fail:
 	free(w->filter);
 	free(w);
 	return st;
+}
+
+enum status
+bus_kv_watch(struct bus *b, const char *bucket, uint64_t from_rev, bus_watch_fn fn,
+	     void *arg, struct bus_watch **out, struct err *e)
+{
+	struct bus_watch *w = xcalloc(1, sizeof *w);
+
+	w->kv = true;
+	w->bucket = xstrdup(bucket);
+	w->stream = xasprintf("KV_%s", bucket);
+	w->filter = xasprintf("$KV.%s.>", bucket);
+	w->key_skip = strlen(w->filter) - 1;
+	w->fn = fn;
+	w->arg = arg;
+	return watch_start(b, w, from_rev, out, e);
+}
+
+enum status
+bus_stream_watch(struct bus *b, const char *stream, const char *subject, uint64_t from_seq,
+		 bus_watch_fn fn, void *arg, struct bus_watch **out, struct err *e)
+{
+	struct bus_watch *w = xcalloc(1, sizeof *w);
+
+	w->bucket = xstrdup(stream);
+	w->stream = xstrdup(stream);
+	w->filter = xstrdup(subject);
+	w->fn = fn;
+	w->arg = arg;
+	return watch_start(b, w, from_seq, out, e);
 }
 
 static void

@@ -154,6 +154,15 @@ struct bus_watch;
 enum status bus_kv_watch(struct bus *b, const char *bucket, uint64_t from_rev,
 			 bus_watch_fn fn, void *arg, struct bus_watch **out,
 			 struct err *e);
+/*
+ * Watch a plain stream's subject: every message from from_seq on, or with
+ * from_seq == 0 only those published after the call. ev->key is the subject,
+ * ev->revision the stream sequence. Survives restarts like a KV watch.
+ */
+enum status bus_stream_watch(struct bus *b, const char *stream, const char *subject,
+			     uint64_t from_seq, bus_watch_fn fn, void *arg,
+			     struct bus_watch **out, struct err *e);
+
 /* Stop the watch; no callback runs after it returns. NULL is a no-op. */
 void bus_watch_free(struct bus_watch *w);
 /* Consumers re-created after outages so far (for tests and the console). */
