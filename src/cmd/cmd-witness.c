@@ -450,6 +450,47 @@ sign_head(const struct wkey *k, struct merkle *t, size_t size, struct buf *note)
 	wcheckpoint_sign(k, &cp, note);
 }
 
+/* One CSV row per entry; with proofs, its inclusion proof in the whole tree. */
+static void
+export_csv(FILE *f, const struct collect *c, struct merkle *t, bool proofs)
+{
+	merkle_hash path[MERKLE_MAX_PROOF], root;
+	char hex[WITNESS_HEX];
+	size_t i, j, len;
+
+	merkle_root(t, c->n, root);
+	fputs("seq,time,component,event,actor,trace,swarm,task,cost_micros,tokens,payload,prev,hash", f);
+	fputs(proofs ? ",tree_size,root,inclusion_proof\r\n" : "\r\n", f);
+	for (i = 0; i < c->n; i++) {
+		const struct wentry *e = &c->v[i];
+		const char *text[] = { e->component, e->event, e->actor, e->trace, e->swarm, e->task };
+		fprintf(f, "%llu,%lld", (unsigned long long)e->seq, (long long)e->time);
+		for (j = 0; j < ARRAY_SIZE(text); j++) {
+			struct buf cell = BUF_INIT;
+			csv_cell(&cell, text[j] ? text[j] : "");
+			fprintf(f, ",%s", cell.s);
+			buf_release(&cell);
+		}
+		{
+			struct buf cell = BUF_INIT;
+			csv_cell(&cell, e->payload ? e->payload : "");
+			fprintf(f, ",%lld,%lld,%s,%s,%s", (long long)e->cost_micros,
+				(long long)e->tokens, cell.s, e->prev, e->hash);
+			buf_release(&cell);
+		}
+		if (proofs) {
+			hex_encode(hex, root, MERKLE_HASH);
+			fprintf(f, ",%zu,%s,", c->n, hex);
+			len = merkle_inclusion(t, i, c->n, path);
+			for (j = 0; j < len; j++) {
+				hex_encode(hex, path[j], MERKLE_HASH);
+				fprintf(f, "%s%s", j ? " " : "", hex);
+			}
+		}
+		fputs("\r\n", f);
+	}
+}
+
 static enum status
 run_export(struct cmd_ctx *ctx)
 {
@@ -461,21 +502,38 @@ run_export(struct cmd_ctx *ctx)
 	FILE *f;
 	enum status st;
 
+	const char *format = cmd_opt(ctx, "format") ? cmd_opt(ctx, "format") : "jsonl";
+	bool csv = strcmp(format, "csv") == 0, proofs = cmd_flag(ctx, "proofs");
+
+	if (!csv && strcmp(format, "jsonl") != 0)
+		return err_set(&ctx->err, ST_USAGE, "--format: '%s' is not jsonl or csv", format);
 	if ((st = load_ledger(ctx, &c, &k)) != ST_OK) {
 		collect_release(&c);
 		return st;
 	}
 	f = open_memstream(&text, &len);
 	merkle_init(&t);
-	ledger_file_header(f, k.name, &k);
+	if (!csv)
+		ledger_file_header(f, k.name, &k);
 	for (i = 0; i < c.n; i++) {
-		ledger_file_entry(f, &c.v[i]);
+		if (!csv)
+			ledger_file_entry(f, &c.v[i]);
 		witness_tree_add(&t, &c.v[i]);
-		if ((i + 1) % every == 0 || i + 1 == c.n) {
+		if (!csv && ((i + 1) % every == 0 || i + 1 == c.n)) {
 			struct buf note = BUF_INIT;
 			sign_head(&k, &t, i + 1, &note);
 			ledger_file_checkpoint(f, note.s);
 			buf_release(&note);
+		}
+	}
+	if (csv) {
+		export_csv(f, &c, &t, proofs);
+	} else if (proofs) {
+		merkle_hash path[MERKLE_MAX_PROOF], root;
+		merkle_root(&t, c.n, root);
+		for (i = 0; i < c.n; i++) {
+			size_t plen = merkle_inclusion(&t, i, c.n, path);
+			ledger_file_proof(f, &c.v[i], c.n, root, path[0], plen);
 		}
 	}
 	fclose(f);
@@ -823,6 +881,8 @@ static const struct cmd_opt tail_opts[] = {
 
 static const struct cmd_opt export_opts[] = {
 	{ "file", 'f', "FILE", "write the export here instead of standard output" },
+	{ "format", 0, "FORMAT", "jsonl (default; verifiable offline) or csv" },
+	{ "proofs", 0, NULL, "add each entry's inclusion proof in the whole tree" },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -855,7 +915,7 @@ static const struct cmd_entry witness_append_entry = {
 	.validate = validate_append, .run = run_append,
 };
 static const struct cmd_entry witness_export_entry = {
-	.name = "export", .args = "[--file FILE]",
+	.name = "export", .args = "[--file FILE] [--format jsonl|csv] [--proofs]",
 	.summary = "write the ledger as JSON lines with checkpoints signed now, for offline verify",
 	.flags = CMD_NEEDS_BUS, .opts = export_opts, .run = run_export,
 };

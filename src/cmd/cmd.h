@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "core/buf.h"
 #include "core/bus.h"
 #include "core/config.h"
 #include "core/opctx.h"
@@ -95,6 +96,9 @@ bool cmd_flag(const struct cmd_ctx *ctx, const char *name);
 
 /* Names of output formats, indexed by enum out_format. */
 extern const char *const out_format_names[];
+
+/* Append v as one RFC 4180 CSV field (quoted when it must be). */
+void csv_cell(struct buf *out, const char *v);
 
 /* Render ctx->out to stdout; returns ST_IO when stdout fails. */
 enum status render_doc(const struct cmd_ctx *ctx, FILE *f, const struct doc *d);

@@ -309,6 +309,12 @@ sep_value(struct buf *out, const char *v, char sep)
 	buf_addc(out, '"');
 }
 
+void
+csv_cell(struct buf *out, const char *v)
+{
+	sep_value(out, v, ',');
+}
+
 static void
 sep_set(const struct cmd_ctx *ctx, const struct rowset *rs, char sep, struct buf *out)
 {

@@ -1,10 +1,12 @@
 /* Exported witness ledgers: see ledgerfile.h. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <sodium.h>
 
 #include "core/json.h"
 #include "core/ledgerfile.h"
@@ -29,6 +31,43 @@ entry_room(struct ledger_file *lf, size_t slot)
 
 	xgrow(&lf->entries, &lf->cap, slot + 1, sizeof *lf->entries);
 	memset(lf->entries + old, 0, (lf->cap - old) * sizeof *lf->entries);
+}
+
+static bool
+hex_hash(const cJSON *v, uint8_t *out)
+{
+	return cJSON_IsString(v) && strlen(v->valuestring) == 2 * MERKLE_HASH &&
+	       sodium_hex2bin(out, MERKLE_HASH, v->valuestring, 2 * MERKLE_HASH, NULL, NULL,
+			      NULL) == 0;
+}
+
+static enum status
+read_proof(struct ledger_file *lf, const cJSON *o, int lineno, struct err *e)
+{
+	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(o, "seq");
+	const cJSON *size = cJSON_GetObjectItemCaseSensitive(o, "tree_size");
+	const cJSON *path = cJSON_GetObjectItemCaseSensitive(o, "path"), *h;
+	struct ledger_proof *p;
+	size_t i = 0;
+
+	if (!cJSON_IsNumber(seq) || !cJSON_IsNumber(size) || !cJSON_IsArray(path) ||
+	    cJSON_GetArraySize(path) > MERKLE_MAX_PROOF)
+		return err_set(e, ST_BAD_JSON, "line %d: malformed proof", lineno);
+	xgrow(&lf->proofs, &lf->proofcap, lf->nproofs + 1, sizeof *lf->proofs);
+	p = &lf->proofs[lf->nproofs++];
+	memset(p, 0, sizeof *p);
+	p->seq = (uint64_t)seq->valuedouble;
+	p->size = (uint64_t)size->valuedouble;
+	p->line = lineno;
+	p->path = xcalloc((size_t)cJSON_GetArraySize(path) + 1, MERKLE_HASH);
+	cJSON_ArrayForEach(h, path) {
+		if (!hex_hash(h, p->path + MERKLE_HASH * i++))
+			return err_set(e, ST_BAD_JSON, "line %d: malformed proof hash", lineno);
+	}
+	p->len = i;
+	if (!hex_hash(cJSON_GetObjectItemCaseSensitive(o, "root"), p->root))
+		return err_set(e, ST_BAD_JSON, "line %d: malformed proof root", lineno);
+	return ST_OK;
 }
 
 /* One line read in order; an entry goes to slot lf->n. lineno for messages. */
@@ -58,6 +97,8 @@ read_line(struct ledger_file *lf, const char *line, size_t len, int lineno, stru
 			lf->n++;
 		else
 			err_prefix(e, "line %d", lineno);
+	} else if (strcmp(type->valuestring, "proof") == 0) {
+		st = read_proof(lf, o, lineno, e);
 	} else if (strcmp(type->valuestring, "checkpoint") == 0) {
 		const cJSON *note = cJSON_GetObjectItemCaseSensitive(o, "note");
 		if (!cJSON_IsString(note))
@@ -193,6 +234,9 @@ ledger_file_release(struct ledger_file *lf)
 		wentry_release(&lf->entries[i]);
 	for (i = 0; i < lf->notes_cap; i++)
 		free(lf->notes[i]);
+	for (i = 0; i < lf->nproofs; i++)
+		free(lf->proofs[i].path);
+	free(lf->proofs);
 	free(lf->entries);
 	free(lf->notes);
 	memset(lf, 0, sizeof *lf);
@@ -226,6 +270,24 @@ ledger_file_entry(FILE *f, const struct wentry *e)
 }
 
 void
+ledger_file_proof(FILE *f, const struct wentry *e, size_t size, const merkle_hash root,
+		  const uint8_t *path, size_t len)
+{
+	char hex[WITNESS_HEX];
+	size_t i;
+
+	hex_encode(hex, root, MERKLE_HASH);
+	fprintf(f, "{\"type\":\"proof\",\"seq\":%llu,\"leaf_index\":%llu,\"tree_size\":%zu,"
+		"\"hash\":\"%s\",\"root\":\"%s\",\"path\":[", (unsigned long long)e->seq,
+		(unsigned long long)e->seq - 1, size, e->hash, hex);
+	for (i = 0; i < len; i++) {
+		hex_encode(hex, path + MERKLE_HASH * i, MERKLE_HASH);
+		fprintf(f, "%s\"%s\"", i ? "," : "", hex);
+	}
+	fputs("]}\n", f);
+}
+
+void
 ledger_file_checkpoint(FILE *f, const char *note)
 {
 	struct buf b = BUF_INIT;
@@ -254,6 +316,25 @@ ledger_file_verify(const struct ledger_file *lf, const struct wkey *k)
 	}
 	wverifier_finish(&w);
 	v = w.v;
+	/* Each proof line must prove its entry in the tree the walk built. */
+	for (i = 0; v.fault == WF_NONE && i < lf->nproofs; i++) {
+		const struct ledger_proof *p = &lf->proofs[i];
+		merkle_hash content, leaf, root;
+		bool ok = p->seq >= 1 && p->seq <= lf->n && p->size >= p->seq && p->size <= lf->n;
+		if (ok) {
+			merkle_root(&w.tree, p->size, root);
+			wentry_hash_bytes(&lf->entries[p->seq - 1], content);
+			merkle_leaf_hash(content, MERKLE_HASH, leaf);
+			ok = sodium_memcmp(root, p->root, MERKLE_HASH) == 0 &&
+			     merkle_verify_inclusion(p->seq - 1, p->size, leaf, p->path, p->len, root);
+		}
+		if (!ok) {
+			v.fault = WF_ROOT;
+			v.seq = p->seq;
+			snprintf(v.detail, sizeof v.detail, "the inclusion proof of entry %llu on "
+				 "line %d does not verify", (unsigned long long)p->seq, p->line);
+		}
+	}
 	wverifier_release(&w);
 	return v;
 }

@@ -4,6 +4,7 @@
  *	{"type":"ledger","v":1,"origin":"...","key":"<vkey>"}	first line
  *	{"type":"entry", ...the stored entry...}
  *	{"type":"checkpoint","note":"<signed note>"}
+ *	{"type":"proof","seq":N,...,"path":[...]}	optional, after the entries
  *
  * A file verifies offline, with no server: the entries' hashes and chain,
  * the Merkle tree, and every checkpoint's signature by the trusted key
@@ -24,6 +25,14 @@ struct ledger_file {
 	size_t n, cap;
 	char **notes;			/* notes[i]: checkpoint after entry i (i = 0..n) */
 	size_t notes_cap;
+	struct ledger_proof {		/* proof lines, checked after the walk */
+		uint64_t seq, size;
+		merkle_hash root;
+		uint8_t *path;		/* len hashes */
+		size_t len;
+		int line;
+	} *proofs;
+	size_t nproofs, proofcap;
 };
 
 /* Read a file; malformed lines are ST_BAD_JSON naming the line. */
@@ -34,6 +43,10 @@ void ledger_file_release(struct ledger_file *lf);
 void ledger_file_header(FILE *f, const char *origin, const struct wkey *k);
 void ledger_file_entry(FILE *f, const struct wentry *e);
 void ledger_file_checkpoint(FILE *f, const char *note);
+/* {"type":"proof", seq, leaf_index, tree_size, hash, root, path}: an RFC 9162
+ * inclusion proof of entry e in the tree of 'size' entries. */
+void ledger_file_proof(FILE *f, const struct wentry *e, size_t size, const merkle_hash root,
+		       const uint8_t *path, size_t len);
 
 /* Verify everything in lf with key k; the verdict says where it stopped. */
 struct wverdict ledger_file_verify(const struct ledger_file *lf, const struct wkey *k);

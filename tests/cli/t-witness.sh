@@ -104,6 +104,19 @@ run 5 witness verify -f "$T_DIR/tampered.jsonl" --key "$vkey"
 out_has '^fault: +edited'
 out_has '^at: +1$'
 run 0 up -q
+# Exports with proofs, JSON lines and CSV; verify checks every proof line.
+run 0 witness export --proofs --file "$T_DIR/proofs.jsonl"
+check "[ \$(grep -c '\"type\":\"proof\"' '$T_DIR/proofs.jsonl') -eq 6 ]"
+run 0 witness verify -f "$T_DIR/proofs.jsonl"
+out_has '^result: +ok'
+sed '0,/"path":\["[0-9a-e]/s//"path":["f/' "$T_DIR/proofs.jsonl" >"$T_DIR/badproof.jsonl"
+run 5 witness verify -f "$T_DIR/badproof.jsonl"
+out_has 'inclusion proof of entry 1 on line [0-9]+ does not verify'
+run 0 witness export --format csv --proofs
+out_has '^seq,time,component,event,actor,trace,swarm,task,cost_micros,tokens,payload,prev,hash,tree_size,root,inclusion_proof'
+check "[ \$(wc -l <'$OUT') -eq 7 ]"
+run 2 witness export --format xml
+err_has "'xml' is not jsonl or csv"
 run 0 witness checkpoint
 out_has '^[0-9]+$'
 out_has '^— '
