@@ -1241,8 +1241,10 @@ bus_kv_ensure(struct bus *b, const struct bus_kv_def *d, bool *created, struct e
 /* Copy a fetched message out, or map the failure. */
 static enum status
 got_msg(struct bus *b, natsStatus s, jsErrCode jerr, natsMsg *m, struct buf *data,
-	uint64_t *seq, const char *what, struct err *e)
+	uint64_t *seq, const char *stream, const char *what, struct err *e)
 {
+	if (jerr == JSStreamNotFoundErr)
+		return err_set(e, ST_NO_SCHEMA, "stream '%s' does not exist", stream);
 	if (s == NATS_NOT_FOUND)
 		return err_set(e, ST_NOT_FOUND, "%s: no such message", what);
 	if (s != NATS_OK)
@@ -1269,7 +1271,7 @@ bus_stream_get(struct bus *b, const char *stream, uint64_t seq, struct buf *data
 	if ((st = bus_ready(b, what, e)) != ST_OK)
 		return st;
 	s = js_GetMsg(&m, b->js, stream, seq, NULL, &jerr);
-	return got_msg(b, s, jerr, m, data, NULL, what, e);
+	return got_msg(b, s, jerr, m, data, NULL, stream, what, e);
 }
 
 enum status
@@ -1286,7 +1288,7 @@ bus_stream_last(struct bus *b, const char *stream, const char *subject, struct b
 	if ((st = bus_ready(b, what, e)) != ST_OK)
 		return st;
 	s = js_GetLastMsg(&m, b->js, stream, subject, NULL, &jerr);
-	return got_msg(b, s, jerr, m, data, seq, what, e);
+	return got_msg(b, s, jerr, m, data, seq, stream, what, e);
 }
 
 enum status

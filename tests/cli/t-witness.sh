@@ -183,4 +183,13 @@ chmod 600 "$IF_HOME/keys/witness.key"
 run 0 witness verify -o json
 out_has '"result":"ok"'
 
+# A server without the fleet's streams: a clear error, nothing created.
+nats_start
+run 3 witness append --component x --event y --server "$NATS_URL"
+err_is_one_error
+err_has "stream 'IF_WITNESS' does not exist"
+err_has '\[no-schema\]'
+run 3 witness verify --server "$NATS_URL"
+err_has "stream 'IF_WITNESS' does not exist"
+
 finish
