@@ -1,4 +1,5 @@
 /* The witness ledger on NATS: see ledger.h. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,37 +115,92 @@ ledger_read(struct bus *b, ledger_entry_fn fn, void *arg, uint64_t *count, struc
 	return ledger_read_from(b, 1, fn, arg, count, err);
 }
 
+/* A bulk read in progress: the watch delivers, the caller waits. */
+struct bulk {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	ledger_entry_fn fn;
+	void *arg;
+	uint64_t last, got, count;
+	enum status st;
+	struct err err;
+	int64_t progress_ms;	/* when the last entry arrived */
+};
+
+static void
+bulk_event(void *arg, const struct bus_kv_event *ev)
+{
+	struct bulk *k = arg;
+	struct wentry e;
+	enum status st;
+
+	pthread_mutex_lock(&k->mu);
+	if (k->st == ST_OK && !ev->snapshot_done && ev->revision <= k->last) {
+		st = wentry_parse(ev->value, ev->len, &e, &k->err);
+		if (st != ST_OK)
+			err_prefix(&k->err, "stream '%s' message %llu", LEDGER_STREAM,
+				   (unsigned long long)ev->revision);
+		else
+			st = k->fn(k->arg, &e, &k->err);
+		wentry_release(&e);
+		k->st = st;
+		k->got = ev->revision;
+		k->count++;
+		k->progress_ms = mono_ms();
+		pthread_cond_broadcast(&k->cv);
+	}
+	pthread_mutex_unlock(&k->mu);
+}
+
+/*
+ * Read entries from..last through a stream watch: in order, at the
+ * stream's pace rather than one request per entry, each at most once.
+ * Fails when nothing arrives for the bus timeout.
+ */
 enum status
 ledger_read_from(struct bus *b, uint64_t from, ledger_entry_fn fn, void *arg, uint64_t *count,
 		 struct err *err)
 {
+	struct bulk k = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
+			  .fn = fn, .arg = arg, .st = ST_OK };
+	struct bus_watch *w = NULL;
 	struct buf data = BUF_INIT;
-	uint64_t last = 0, seq;
 	enum status st;
 
 	*count = 0;
-	st = bus_stream_last(b, LEDGER_STREAM, LEDGER_SUBJECT, &data, &last, err);
-	if (st == ST_NOT_FOUND)
-		st = ST_OK;	/* an empty ledger */
-	for (seq = from ? from : 1; st == ST_OK && seq <= last; seq++) {
-		struct wentry e;
-		st = bus_stream_get(b, LEDGER_STREAM, seq, &data, err);
-		if (st == ST_NOT_FOUND) {
-			/* A deleted message: hand on a gap; the verifier names it. */
-			st = ST_OK;
-			continue;
-		}
-		if (st == ST_OK && (st = wentry_parse(data.s, data.len, &e, err)) != ST_OK)
-			err_prefix(err, "stream '%s' message %llu", LEDGER_STREAM,
-				   (unsigned long long)seq);
-		if (st == ST_OK) {
-			st = fn(arg, &e, err);
-			wentry_release(&e);
-			(*count)++;
-		}
-	}
+	if (from == 0)
+		from = 1;
+	st = bus_stream_last(b, LEDGER_STREAM, LEDGER_SUBJECT, &data, &k.last, err);
 	buf_release(&data);
-	return st;
+	if (st == ST_NOT_FOUND || (st == ST_OK && k.last < from))
+		return ST_OK;	/* nothing (new) to read */
+	if (st != ST_OK)
+		return st;
+	k.progress_ms = mono_ms();
+	if ((st = bus_stream_watch(b, LEDGER_STREAM, LEDGER_SUBJECT, from, bulk_event, &k, &w,
+				   err)) != ST_OK)
+		return st;
+	pthread_mutex_lock(&k.mu);
+	while (k.st == ST_OK && k.got < k.last) {
+		int64_t idle = mono_ms() - k.progress_ms, deadline;
+		struct timespec ts;
+		if (idle >= bus_timeout_ms(b)) {
+			k.st = err_set(&k.err, ST_TIMEOUT, "reading stream '%s': nothing after "
+				       "entry %llu for %lld ms", LEDGER_STREAM,
+				       (unsigned long long)k.got, (long long)bus_timeout_ms(b));
+			break;
+		}
+		deadline = wall_ms() + 100;
+		ts.tv_sec = deadline / 1000;
+		ts.tv_nsec = (deadline % 1000) * 1000000;
+		pthread_cond_timedwait(&k.cv, &k.mu, &ts);
+	}
+	pthread_mutex_unlock(&k.mu);
+	bus_watch_free(w);	/* no callback runs after this */
+	*count = k.count;
+	if (k.st != ST_OK && err)
+		*err = k.err;
+	return k.st;
 }
 
 enum status
