@@ -183,18 +183,81 @@ parse_size(struct cmd_ctx *ctx, const char *what, const char *v, uint64_t max, u
 	return ST_OK;
 }
 
+/* One row: the entry, its leaf index, the tree, the audit path; checked first. */
+static bool
+prove_inclusion(const struct ledger_file *lf, struct merkle *t, uint64_t a, uint64_t b,
+		struct rowset *rs)
+{
+	merkle_hash path[MERKLE_MAX_PROOF], root;
+	struct buf pj = BUF_INIT;
+	char hr[WITNESS_HEX];
+	size_t len = merkle_inclusion(t, a - 1, b, path), r;
+	bool ok;
+
+	merkle_root(t, b, root);
+	hex_encode(hr, root, MERKLE_HASH);
+	ok = merkle_verify_inclusion(a - 1, b, t->level[0][a - 1], path[0], len, root);
+	rows_col(rs, "entry", COL_NUM, 0);
+	rows_col(rs, "leaf_index", COL_NUM, 0);
+	rows_col(rs, "tree_size", COL_NUM, 0);
+	rows_col(rs, "entry_hash", COL_TEXT, 0);
+	rows_col(rs, "root", COL_TEXT, 0);
+	rows_col(rs, "path", COL_JSON, 0);
+	rows_col(rs, "verified", COL_BOOL, 0);
+	r = rows_add(rs);
+	rows_setf(rs, r, 0, "%llu", (unsigned long long)a);
+	rows_setf(rs, r, 1, "%llu", (unsigned long long)a - 1);
+	rows_setf(rs, r, 2, "%llu", (unsigned long long)b);
+	rows_set(rs, r, 3, lf->entries[a - 1].hash);
+	rows_set(rs, r, 4, hr);
+	proof_json(&pj, path, len);
+	rows_set(rs, r, 5, pj.s);
+	rows_set(rs, r, 6, ok ? "true" : "false");
+	buf_release(&pj);
+	return ok;
+}
+
+/* One row: both sizes and roots and the consistency proof; checked first. */
+static bool
+prove_consistency(struct merkle *t, uint64_t a, uint64_t b, struct rowset *rs)
+{
+	merkle_hash proof[MERKLE_MAX_PROOF], root_a, root_b;
+	struct buf pj = BUF_INIT;
+	char ha[WITNESS_HEX], hb[WITNESS_HEX];
+	size_t len = merkle_consistency(t, a, b, proof), r;
+	bool ok;
+
+	merkle_root(t, a, root_a);
+	merkle_root(t, b, root_b);
+	hex_encode(ha, root_a, MERKLE_HASH);
+	hex_encode(hb, root_b, MERKLE_HASH);
+	ok = merkle_verify_consistency(a, b, root_a, root_b, proof[0], len);
+	rows_col(rs, "old_size", COL_NUM, 0);
+	rows_col(rs, "new_size", COL_NUM, 0);
+	rows_col(rs, "old_root", COL_TEXT, 0);
+	rows_col(rs, "new_root", COL_TEXT, 0);
+	rows_col(rs, "proof", COL_JSON, 0);
+	rows_col(rs, "verified", COL_BOOL, 0);
+	r = rows_add(rs);
+	rows_setf(rs, r, 0, "%llu", (unsigned long long)a);
+	rows_setf(rs, r, 1, "%llu", (unsigned long long)b);
+	rows_set(rs, r, 2, ha);
+	rows_set(rs, r, 3, hb);
+	proof_json(&pj, proof, len);
+	rows_set(rs, r, 4, pj.s);
+	rows_set(rs, r, 5, ok ? "true" : "false");
+	buf_release(&pj);
+	return ok;
+}
+
 static enum status
 run_prove(struct cmd_ctx *ctx)
 {
 	const char *inc = cmd_opt(ctx, "inclusion"), *con = cmd_opt(ctx, "consistency");
-	merkle_hash path[MERKLE_MAX_PROOF], root_a, root_b, leaf;
 	struct ledger_file lf;
 	struct merkle t;
 	struct rowset *rs;
-	struct buf pj = BUF_INIT;
-	char ha[WITNESS_HEX], hb[WITNESS_HEX];
 	uint64_t a = 0, b = 0;
-	size_t len, r;
 	bool ok;
 	enum status st;
 
@@ -211,59 +274,17 @@ run_prove(struct cmd_ctx *ctx)
 	if (st == ST_OK && a > b)
 		st = err_set(&ctx->err, ST_BAD_VALUE, "%llu is beyond the tree size %llu",
 			     (unsigned long long)a, (unsigned long long)b);
-	if (st != ST_OK)
-		goto out;
-	rs = rows_new("proof");
-	rs->single = true;
-	merkle_root(&t, b, root_b);
-	hex_encode(hb, root_b, MERKLE_HASH);
-	if (inc) {
-		len = merkle_inclusion(&t, a - 1, b, path);
-		memcpy(leaf, t.level[0][a - 1], MERKLE_HASH);
-		ok = merkle_verify_inclusion(a - 1, b, leaf, path[0], len, root_b);
-		rows_col(rs, "entry", COL_NUM, 0);
-		rows_col(rs, "leaf_index", COL_NUM, 0);
-		rows_col(rs, "tree_size", COL_NUM, 0);
-		rows_col(rs, "entry_hash", COL_TEXT, 0);
-		rows_col(rs, "root", COL_TEXT, 0);
-		rows_col(rs, "path", COL_JSON, 0);
-		rows_col(rs, "verified", COL_BOOL, 0);
-		r = rows_add(rs);
-		rows_setf(rs, r, 0, "%llu", (unsigned long long)a);
-		rows_setf(rs, r, 1, "%llu", (unsigned long long)a - 1);
-		rows_setf(rs, r, 2, "%llu", (unsigned long long)b);
-		rows_set(rs, r, 3, lf.entries[a - 1].hash);
-		rows_set(rs, r, 4, hb);
-		proof_json(&pj, path, len);
-		rows_set(rs, r, 5, pj.s);
-		rows_set(rs, r, 6, ok ? "true" : "false");
-	} else {
-		len = merkle_consistency(&t, a, b, path);
-		merkle_root(&t, a, root_a);
-		hex_encode(ha, root_a, MERKLE_HASH);
-		ok = merkle_verify_consistency(a, b, root_a, root_b, path[0], len);
-		rows_col(rs, "old_size", COL_NUM, 0);
-		rows_col(rs, "new_size", COL_NUM, 0);
-		rows_col(rs, "old_root", COL_TEXT, 0);
-		rows_col(rs, "new_root", COL_TEXT, 0);
-		rows_col(rs, "proof", COL_JSON, 0);
-		rows_col(rs, "verified", COL_BOOL, 0);
-		r = rows_add(rs);
-		rows_setf(rs, r, 0, "%llu", (unsigned long long)a);
-		rows_setf(rs, r, 1, "%llu", (unsigned long long)b);
-		rows_set(rs, r, 2, ha);
-		rows_set(rs, r, 3, hb);
-		proof_json(&pj, path, len);
-		rows_set(rs, r, 4, pj.s);
-		rows_set(rs, r, 5, ok ? "true" : "false");
+	if (st == ST_OK) {
+		rs = rows_new("proof");
+		rs->single = true;
+		ok = inc ? prove_inclusion(&lf, &t, a, b, rs) : prove_consistency(&t, a, b, rs);
+		why_add(&ctx->op, "algorithm", "RFC 9162", "leaf = SHA-256(0x00 || entry hash "
+			"bytes), node = SHA-256(0x01 || left || right); verify with sections "
+			"2.1.3.2 and 2.1.4.2");
+		doc_add(&ctx->out, rs);
+		if (!ok)
+			st = err_set(&ctx->err, ST_WITNESS, "the proof does not verify against the root");
 	}
-	why_add(&ctx->op, "algorithm", "RFC 9162", "leaf = SHA-256(0x00 || entry hash bytes), "
-		"node = SHA-256(0x01 || left || right); verify with sections 2.1.3.2 and 2.1.4.2");
-	doc_add(&ctx->out, rs);
-	if (!ok)
-		st = err_set(&ctx->err, ST_WITNESS, "the proof does not verify against the root");
-out:
-	buf_release(&pj);
 	merkle_release(&t);
 	ledger_file_release(&lf);
 	return st;
