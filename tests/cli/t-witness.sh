@@ -109,7 +109,10 @@ run 0 witness export --proofs --file "$T_DIR/proofs.jsonl"
 check "[ \$(grep -c '\"type\":\"proof\"' '$T_DIR/proofs.jsonl') -eq 6 ]"
 run 0 witness verify -f "$T_DIR/proofs.jsonl"
 out_has '^result: +ok'
-sed '0,/"path":\["[0-9a-e]/s//"path":["f/' "$T_DIR/proofs.jsonl" >"$T_DIR/badproof.jsonl"
+# Change the first character of entry 1's first path hash, whatever it is.
+sed '/"type":"proof","seq":1,/{s/"path":\["f/"path":["0/;t;s/"path":\["./"path":["f/}' \
+	"$T_DIR/proofs.jsonl" >"$T_DIR/badproof.jsonl"
+check "! cmp -s '$T_DIR/proofs.jsonl' '$T_DIR/badproof.jsonl'"
 run 5 witness verify -f "$T_DIR/badproof.jsonl"
 out_has 'inclusion proof of entry 1 on line [0-9]+ does not verify'
 run 0 witness export --format csv --proofs
