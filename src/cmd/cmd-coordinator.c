@@ -52,56 +52,6 @@ free_list(char **v)
 	free(v);
 }
 
-/* An integer option within bounds; def when absent. */
-static enum status
-opt_int(struct cmd_ctx *ctx, const char *name, int64_t min, int64_t max, int64_t def,
-	int64_t *out)
-{
-	const char *v = cmd_opt(ctx, name);
-
-	*out = def;
-	if (v == NULL)
-		return ST_OK;
-	if (!parse_int64(v, out))
-		return err_set(&ctx->err, ST_USAGE, "--%s: '%s' is not an integer", name, v);
-	if (*out < min || *out > max)
-		return err_set(&ctx->err, ST_BAD_VALUE, "--%s: %s is out of range %lld..%lld",
-			       name, v, (long long)min, (long long)max);
-	return ST_OK;
-}
-
-/* A JSON option: inline text, or @FILE. *text is freed by the caller. */
-static enum status
-opt_json(struct cmd_ctx *ctx, const char *name, char **text)
-{
-	const char *v = cmd_opt(ctx, name);
-	enum status st;
-
-	*text = NULL;
-	if (v == NULL)
-		return ST_OK;
-	if (v[0] == '@') {
-		if ((st = read_file(v + 1, text, NULL, &ctx->err)) != ST_OK)
-			return st;
-	} else {
-		*text = xstrdup(v);
-	}
-	if ((st = json_check(*text, name, &ctx->err)) != ST_OK) {
-		free(*text);
-		*text = NULL;
-	}
-	return st;
-}
-
-static enum status
-need(struct cmd_ctx *ctx, const char *name)
-{
-	if (cmd_opt(ctx, name) == NULL || *cmd_opt(ctx, name) == '\0')
-		return err_set(&ctx->err, ST_USAGE, "%s %s needs --%s", ctx->parent->name,
-			       ctx->entry->name, name);
-	return ST_OK;
-}
-
 /* --- row sets ----------------------------------------------------------- */
 
 static struct rowset *
@@ -197,9 +147,9 @@ push_spec(struct cmd_ctx *ctx, struct task_spec *s, char ***caps, char **payload
 	memset(s, 0, sizeof *s);
 	*caps = NULL;
 	*payload = NULL;
-	if ((st = opt_int(ctx, "priority", 0, TASK_PRIORITY_MAX, 5, &prio)) != ST_OK ||
-	    (st = opt_int(ctx, "max-attempts", 1, 1000, 0, &attempts)) != ST_OK ||
-	    (st = opt_json(ctx, "payload", payload)) != ST_OK)
+	if ((st = cmd_opt_int(ctx, "priority", 0, TASK_PRIORITY_MAX, 5, &prio)) != ST_OK ||
+	    (st = cmd_opt_int(ctx, "max-attempts", 1, 1000, 0, &attempts)) != ST_OK ||
+	    (st = cmd_opt_json(ctx, "payload", payload)) != ST_OK)
 		return st;
 	if (budget) {
 		errno = 0;
@@ -271,7 +221,7 @@ run_claim(struct cmd_ctx *ctx)
 	char **caps;
 	enum status st;
 
-	if ((st = need(ctx, "swarm")) != ST_OK)
+	if ((st = cmd_need(ctx, "swarm")) != ST_OK)
 		return st;
 	coord_cfg_from(&ctx->cfg, &cc);
 	caps = split_list(cmd_opt(ctx, "capability"), &c.ncaps);
@@ -306,11 +256,11 @@ validate_owner(struct cmd_ctx *ctx)
 	if (ctx->argc != 1)
 		return err_set(&ctx->err, ST_USAGE, "%s %s needs one task id", ctx->parent->name,
 			       ctx->entry->name);
-	if ((st = need(ctx, "swarm")) != ST_OK || (st = need(ctx, "token")) != ST_OK ||
-	    (st = opt_int(ctx, "token", 1, INT64_MAX, 0, &token)) != ST_OK)
+	if ((st = cmd_need(ctx, "swarm")) != ST_OK || (st = cmd_need(ctx, "token")) != ST_OK ||
+	    (st = cmd_opt_int(ctx, "token", 1, INT64_MAX, 0, &token)) != ST_OK)
 		return st;
 	if (strcmp(ctx->entry->name, "complete") == 0 &&
-	    (st = opt_json(ctx, "result", &result)) != ST_OK)
+	    (st = cmd_opt_json(ctx, "result", &result)) != ST_OK)
 		return st;
 	free(result);
 	return ST_OK;
@@ -328,8 +278,8 @@ run_owner(struct cmd_ctx *ctx, enum owner_verb verb)
 
 	if ((st = validate_owner(ctx)) != ST_OK)
 		return st;
-	opt_int(ctx, "token", 1, INT64_MAX, 0, &token);
-	if (verb == OWNER_COMPLETE && (st = opt_json(ctx, "result", &result)) != ST_OK)
+	cmd_opt_int(ctx, "token", 1, INT64_MAX, 0, &token);
+	if (verb == OWNER_COMPLETE && (st = cmd_opt_json(ctx, "result", &result)) != ST_OK)
 		return st;
 	coord_cfg_from(&ctx->cfg, &cc);
 	r.id = ctx->argv[0];
@@ -539,9 +489,9 @@ run_watch(struct cmd_ctx *ctx)
 	int64_t resume, interval, limit, next_beat;
 	enum status st;
 
-	if ((st = opt_int(ctx, "resume", 1, INT64_MAX, 0, &resume)) != ST_OK ||
-	    (st = opt_int(ctx, "heartbeat", 0, 3600, 10, &interval)) != ST_OK ||
-	    (st = opt_int(ctx, "count", 0, INT64_MAX, 0, &limit)) != ST_OK)
+	if ((st = cmd_opt_int(ctx, "resume", 1, INT64_MAX, 0, &resume)) != ST_OK ||
+	    (st = cmd_opt_int(ctx, "heartbeat", 0, 3600, 10, &interval)) != ST_OK ||
+	    (st = cmd_opt_int(ctx, "count", 0, INT64_MAX, 0, &limit)) != ST_OK)
 		return st;
 	w.jsonl = ctx->format == OUT_JSON || ctx->format == OUT_JSONL;
 	w.snapshot = resume == 0;
@@ -585,10 +535,10 @@ run_bench(struct cmd_ctx *ctx)
 	int64_t tasks, secs, sat, rate;
 	enum status st;
 
-	if ((st = opt_int(ctx, "tasks", 100, 10000000, 100000, &tasks)) != ST_OK ||
-	    (st = opt_int(ctx, "duration", 1, 3600, 60, &secs)) != ST_OK ||
-	    (st = opt_int(ctx, "saturate", 1, 3600, 10, &sat)) != ST_OK ||
-	    (st = opt_int(ctx, "rate", 1, 100000, 100, &rate)) != ST_OK)
+	if ((st = cmd_opt_int(ctx, "tasks", 100, 10000000, 100000, &tasks)) != ST_OK ||
+	    (st = cmd_opt_int(ctx, "duration", 1, 3600, 60, &secs)) != ST_OK ||
+	    (st = cmd_opt_int(ctx, "saturate", 1, 3600, 10, &sat)) != ST_OK ||
+	    (st = cmd_opt_int(ctx, "rate", 1, 100000, 100, &rate)) != ST_OK)
 		return st;
 	if (cmd_flag(ctx, "quick")) {
 		o = (struct coord_bench_opts){ 5000, 100, 5000, 2000, 500 };

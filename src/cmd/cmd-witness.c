@@ -45,13 +45,11 @@ trusted_key(struct cmd_ctx *ctx, const struct ledger_file *lf, struct wkey *k)
 	return st;
 }
 
+/* prove reads an exported file: --file is required. */
 static enum status
 need_file(struct cmd_ctx *ctx)
 {
-	if (cmd_opt(ctx, "file") == NULL || *cmd_opt(ctx, "file") == '\0')
-		return err_set(&ctx->err, ST_USAGE, "witness %s needs --file FILE (an exported "
-			       "ledger)", ctx->entry->name);
-	return ST_OK;
+	return cmd_need(ctx, "file");
 }
 
 static void
@@ -292,33 +290,24 @@ run_prove(struct cmd_ctx *ctx)
 
 /* --- append -------------------------------------------------------------- */
 
+/* A count or amount option: 0 or more, 0 when absent. */
 static enum status
-opt_i64(struct cmd_ctx *ctx, const char *name, int64_t *out)
+opt_count(struct cmd_ctx *ctx, const char *name, int64_t *out)
 {
-	const char *v = cmd_opt(ctx, name);
-
-	*out = 0;
-	if (v && (!parse_int64(v, out) || *out < 0))
-		return err_set(&ctx->err, ST_BAD_VALUE, "--%s: '%s' is not a whole number of 0 or "
-			       "more", name, v);
-	return ST_OK;
+	return cmd_opt_int(ctx, name, 0, INT64_MAX, 0, out);
 }
 
 /* The payload: --payload JSON|@FILE, canonical; --why=TEXT adds "why". */
 static enum status
 append_payload(struct cmd_ctx *ctx, char **out)
 {
-	const char *v = cmd_opt(ctx, "payload");
 	struct buf b = BUF_INIT;
 	char *text = NULL;
-	enum status st = ST_OK;
+	enum status st;
 
 	*out = NULL;
-	if (v && v[0] == '@')
-		st = read_file(v + 1, &text, NULL, &ctx->err);
-	else if (v)
-		text = xstrdup(v);
-	if (st == ST_OK && text && (st = json_check(text, "payload", &ctx->err)) == ST_OK)
+	st = cmd_opt_json(ctx, "payload", &text);
+	if (st == ST_OK && text)
 		st = json_canonical(text, &b, &ctx->err);
 	if (st == ST_OK && ctx->op.justification) {
 		char *base = text ? buf_detach(&b) : NULL;
@@ -342,8 +331,8 @@ validate_append(struct cmd_ctx *ctx)
 
 	if (!cmd_opt(ctx, "component") || !cmd_opt(ctx, "event"))
 		return err_set(&ctx->err, ST_USAGE, "witness append needs --component and --event");
-	if ((st = opt_i64(ctx, "cost-micros", &n)) != ST_OK ||
-	    (st = opt_i64(ctx, "tokens", &n)) != ST_OK ||
+	if ((st = opt_count(ctx, "cost-micros", &n)) != ST_OK ||
+	    (st = opt_count(ctx, "tokens", &n)) != ST_OK ||
 	    (st = append_payload(ctx, &payload)) != ST_OK)
 		return st;
 	free(payload);
@@ -400,8 +389,8 @@ run_append(struct cmd_ctx *ctx)
 	e.trace = xstrdup(ctx->op.trace_id);
 	e.swarm = cmd_opt(ctx, "swarm") ? xstrdup(cmd_opt(ctx, "swarm")) : NULL;
 	e.task = cmd_opt(ctx, "task") ? xstrdup(cmd_opt(ctx, "task")) : NULL;
-	opt_i64(ctx, "cost-micros", &e.cost_micros);
-	opt_i64(ctx, "tokens", &e.tokens);
+	opt_count(ctx, "cost-micros", &e.cost_micros);
+	opt_count(ctx, "tokens", &e.tokens);
 	if ((st = append_payload(ctx, &e.payload)) == ST_OK) {
 		ledger_writer_init(&w, ctx->bus);
 		st = ledger_append(&w, &e, &ctx->err);
@@ -630,7 +619,7 @@ validate_query(struct cmd_ctx *ctx)
 
 	if ((st = filter_time(ctx, "since", &v)) != ST_OK || (st = filter_time(ctx, "until", &v)) != ST_OK)
 		return st;
-	if ((st = opt_i64(ctx, "limit", &v)) != ST_OK || (st = opt_i64(ctx, "offset", &v)) != ST_OK)
+	if ((st = opt_count(ctx, "limit", &v)) != ST_OK || (st = opt_count(ctx, "offset", &v)) != ST_OK)
 		return st;
 	return ST_OK;
 }
@@ -669,8 +658,8 @@ run_query(struct cmd_ctx *ctx)
 	f.text = cmd_opt(ctx, "text");
 	filter_time(ctx, "since", &f.since);
 	filter_time(ctx, "until", &f.until);
-	opt_i64(ctx, "limit", &f.limit);
-	opt_i64(ctx, "offset", &f.offset);
+	opt_count(ctx, "limit", &f.limit);
+	opt_count(ctx, "offset", &f.offset);
 	if (f.limit == 0)
 		f.limit = 100;
 	st = synced_index(ctx, &s);
@@ -796,13 +785,11 @@ run_tail(struct cmd_ctx *ctx)
 	struct bus_watch *w = NULL;
 	struct buf data = BUF_INIT;
 	uint64_t last = 0, n = 0;
-	int64_t count = 10;
+	int64_t count;
 	enum status st;
 
-	if ((st = opt_i64(ctx, "lines", &count)) != ST_OK)
+	if ((st = cmd_opt_int(ctx, "lines", 0, INT64_MAX, 10, &count)) != ST_OK)
 		return st;
-	if (!cmd_opt(ctx, "lines"))
-		count = 10;
 	t.jsonl = ctx->format == OUT_JSON || ctx->format == OUT_JSONL;
 	st = bus_stream_last(ctx->bus, LEDGER_STREAM, LEDGER_SUBJECT, &data, &last, &ctx->err);
 	buf_release(&data);
@@ -838,14 +825,12 @@ run_bench(struct cmd_ctx *ctx)
 
 	if (cmd_flag(ctx, "quick"))
 		o = (struct witness_bench_opts){ 20000, 2000, 1000, "/tmp" };
-	if (cmd_opt(ctx, "entries") && (!parse_int64(cmd_opt(ctx, "entries"), &v) || v < 1))
-		return err_set(&ctx->err, ST_BAD_VALUE, "--entries: want a whole number of 1 or more");
-	if (cmd_opt(ctx, "entries"))
-		o.verify_entries = (size_t)v;
-	if (cmd_opt(ctx, "appends") && (!parse_int64(cmd_opt(ctx, "appends"), &v) || v < 0))
-		return err_set(&ctx->err, ST_BAD_VALUE, "--appends: want a whole number of 0 or more");
-	if (cmd_opt(ctx, "appends"))
-		o.appends = (size_t)v;
+	if ((st = cmd_opt_int(ctx, "entries", 1, INT64_MAX, (int64_t)o.verify_entries, &v)) != ST_OK)
+		return st;
+	o.verify_entries = (size_t)v;
+	if ((st = cmd_opt_int(ctx, "appends", 0, INT64_MAX, (int64_t)o.appends, &v)) != ST_OK)
+		return st;
+	o.appends = (size_t)v;
 	if (tmp && *tmp)
 		o.tmpdir = tmp;
 	bus_opts_from_config(&bo, &ctx->cfg);

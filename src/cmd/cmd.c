@@ -1,9 +1,11 @@
 /* The command table, global options, lookup and help: see cmd.h. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd/cmd.h"
 #include "core/buf.h"
+#include "core/json.h"
 #include "core/util.h"
 
 const struct cmd_entry *const cmd_table[] = {
@@ -117,6 +119,57 @@ bool
 cmd_flag(const struct cmd_ctx *ctx, const char *name)
 {
 	return cmd_opt(ctx, name) != NULL;
+}
+
+enum status
+cmd_opt_int(struct cmd_ctx *ctx, const char *name, int64_t min, int64_t max, int64_t def,
+	    int64_t *out)
+{
+	const char *v = cmd_opt(ctx, name);
+
+	*out = def;
+	if (v == NULL)
+		return ST_OK;
+	if (!parse_int64(v, out))
+		return err_set(&ctx->err, ST_USAGE, "--%s: '%s' is not an integer", name, v);
+	if (*out < min || *out > max)
+		return err_set(&ctx->err, ST_BAD_VALUE, "--%s: %s is out of range %lld..%lld",
+			       name, v, (long long)min, (long long)max);
+	return ST_OK;
+}
+
+enum status
+cmd_opt_json(struct cmd_ctx *ctx, const char *name, char **text)
+{
+	const char *v = cmd_opt(ctx, name);
+	enum status st;
+
+	*text = NULL;
+	if (v == NULL)
+		return ST_OK;
+	if (v[0] == '@') {
+		if ((st = read_file(v + 1, text, NULL, &ctx->err)) != ST_OK)
+			return st;
+	} else {
+		*text = xstrdup(v);
+	}
+	if ((st = json_check(*text, name, &ctx->err)) != ST_OK) {
+		free(*text);
+		*text = NULL;
+	}
+	return st;
+}
+
+enum status
+cmd_need(struct cmd_ctx *ctx, const char *name)
+{
+	const char *v = cmd_opt(ctx, name);
+
+	if (v == NULL || *v == '\0')
+		return err_set(&ctx->err, ST_USAGE, "%s%s%s needs --%s",
+			       ctx->parent ? ctx->parent->name : "", ctx->parent ? " " : "",
+			       ctx->entry->name, name);
+	return ST_OK;
 }
 
 static void

@@ -94,6 +94,14 @@ const struct cmd_entry *cmd_find(const struct cmd_entry *const *table, const cha
 const char *cmd_opt(const struct cmd_ctx *ctx, const char *name);
 bool cmd_flag(const struct cmd_ctx *ctx, const char *name);
 
+/* An integer option within [min, max]; def when absent. Errors name the option. */
+enum status cmd_opt_int(struct cmd_ctx *ctx, const char *name, int64_t min, int64_t max,
+			int64_t def, int64_t *out);
+/* A JSON option, inline or @FILE, checked; *text (NULL when absent) is the caller's. */
+enum status cmd_opt_json(struct cmd_ctx *ctx, const char *name, char **text);
+/* A required option: "<family> <command> needs --NAME" when missing or empty. */
+enum status cmd_need(struct cmd_ctx *ctx, const char *name);
+
 /* Names of output formats, indexed by enum out_format. */
 extern const char *const out_format_names[];
 

@@ -29,24 +29,6 @@ sample_add(struct sample *s, int64_t us)
 	pthread_mutex_unlock(&s->mu);
 }
 
-static int
-cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-int64_t
-percentile(const int64_t *sorted, size_t n, double p)
-{
-	size_t rank = (size_t)ceil(p / 100.0 * (double)n);
-
-	if (rank < 1)
-		rank = 1;
-	return sorted[rank > n ? n - 1 : rank - 1];
-}
-
 /* One row: what, samples, p50, p95, p99, p99.9, max (ms). */
 static void
 latency_row(struct rowset *rs, const char *what, struct sample *s)
@@ -59,7 +41,7 @@ latency_row(struct rowset *rs, const char *what, struct sample *s)
 	rows_setf(rs, r, 1, "%zu", s->n);
 	if (s->n == 0)
 		return;
-	qsort(s->v, s->n, sizeof *s->v, cmp_i64);
+	sort_i64(s->v, s->n);
 	for (i = 0; i < ARRAY_SIZE(ps); i++)
 		rows_setf(rs, r, 2 + i, "%.3f", (double)percentile(s->v, s->n, ps[i]) / 1000.0);
 	rows_setf(rs, r, 6, "%.3f", (double)s->v[s->n - 1] / 1000.0);
@@ -382,7 +364,7 @@ throughput_phase(struct bench *bn, int claimers, size_t tasks, struct rowset *rs
 	rows_setf(rs, r, 1, "%zu", atomic_load(&bn->claimed));
 	rows_setf(rs, r, 2, "%.2f", secs);
 	rows_setf(rs, r, 3, "%.0f", (double)atomic_load(&bn->claimed) / secs);
-	qsort(bn->claim_us.v, bn->claim_us.n, sizeof *bn->claim_us.v, cmp_i64);
+	sort_i64(bn->claim_us.v, bn->claim_us.n);
 	if (bn->claim_us.n) {
 		rows_setf(rs, r, 4, "%.3f", percentile(bn->claim_us.v, bn->claim_us.n, 50) / 1000.0);
 		rows_setf(rs, r, 5, "%.3f", percentile(bn->claim_us.v, bn->claim_us.n, 99) / 1000.0);

@@ -29,7 +29,4 @@ struct coord_bench_opts {
 enum status coord_bench_run(const struct bus_opts *bo, const struct coord_bench_opts *o,
 			    struct doc *out, struct err *e);
 
-/* Nearest-rank percentile of sorted v (n > 0), p in [0, 100]. */
-int64_t percentile(const int64_t *sorted, size_t n, double p);
-
 #endif

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,6 +135,30 @@ parse_time_ms(const char *s, int64_t *out)
 		return false;
 	*out = (int64_t)timegm(&tm) * 1000 + ms;
 	return true;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void
+sort_i64(int64_t *v, size_t n)
+{
+	qsort(v, n, sizeof *v, cmp_i64);
+}
+
+int64_t
+percentile(const int64_t *sorted, size_t n, double p)
+{
+	size_t rank = (size_t)ceil(p / 100.0 * (double)n);
+
+	if (rank < 1)
+		rank = 1;
+	return sorted[rank > n ? n - 1 : rank - 1];
 }
 
 size_t

@@ -35,6 +35,10 @@ void fmt_time_ms(char out[32], int64_t ms_since_epoch);
 /* Parse RFC 3339 UTC ("2026-11-25T07:55:57Z", ".123Z") or milliseconds. */
 bool parse_time_ms(const char *s, int64_t *out);
 
+/* Sort n integers ascending; nearest-rank percentile p (0..100) of sorted v, n > 0. */
+void sort_i64(int64_t *v, size_t n);
+int64_t percentile(const int64_t *sorted, size_t n, double p);
+
 /* Edit distance of two strings (for "did you mean"). */
 size_t edit_distance(const char *a, const char *b);
 

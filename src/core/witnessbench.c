@@ -6,7 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/coordbench.h"
 #include "core/ledger.h"
 #include "core/ledgerfile.h"
 #include "core/util.h"
@@ -14,14 +13,6 @@
 
 #define BENCH_STREAM "IF_BENCH_WITNESS"
 #define BENCH_SUBJECT "if.v1.bench.witness"
-
-static int
-cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 /* Write a sealed chain of n entries with a checkpoint every 1,000 and at the end. */
 static enum status
@@ -124,8 +115,8 @@ bench_proofs(const struct witness_bench_opts *o, const struct ledger_file *lf, s
 		bad += !merkle_verify_inclusion(m, n, t.level[0][m], path[0], len, root);
 		ver[i] = mono_us() - t1;
 	}
-	qsort(gen, o->proofs, sizeof *gen, cmp_i64);
-	qsort(ver, o->proofs, sizeof *ver, cmp_i64);
+	sort_i64(gen, o->proofs);
+	sort_i64(ver, o->proofs);
 	r = rows_add(rs);
 	rows_set(rs, r, 0, "inclusion proof");
 	rows_setf(rs, r, 1, "%zu proofs, tree of %zu", o->proofs, n);
@@ -220,7 +211,7 @@ bench_appends(const struct bus_opts *bo, size_t total, int writers, struct rowse
 		failed |= a[k].failed;
 		free(a[k].lat);
 	}
-	qsort(all, n, sizeof *all, cmp_i64);
+	sort_i64(all, n);
 	r = rows_add(rs);
 	rows_setf(rs, r, 0, "append, %d writer%s", writers, writers > 1 ? "s" : "");
 	rows_setf(rs, r, 1, "%zu entries%s", n, writers > 1 ? " (threads, own connections)" : "");
