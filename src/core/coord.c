@@ -201,19 +201,24 @@ coord_get(struct bus *b, const struct coord_cfg *cfg, const char *id, struct tas
 	return st;
 }
 
-/* Write t back only if its revision is still t->rev; t->rev becomes the new one. */
+/*
+ * Write t back only if its revision is still t->rev; t->rev becomes the new
+ * one. The JSON written is left in *written when that is not NULL.
+ */
 static enum status
-cas_write(struct bus *b, const struct coord_cfg *cfg, struct task *t, struct err *e)
+cas_write(struct bus *b, const struct coord_cfg *cfg, struct task *t, struct buf *written,
+	  struct err *e)
 {
-	struct buf json = BUF_INIT;
+	struct buf own = BUF_INIT, *json = written ? written : &own;
 	uint64_t rev = 0;
 	enum status st;
 
-	task_to_json(t, &json);
-	st = bus_kv_update(b, cfg->bucket, t->id, json.s, json.len, t->rev, &rev, e);
+	buf_reset(json);
+	task_to_json(t, json);
+	st = bus_kv_update(b, cfg->bucket, t->id, json->s, json->len, t->rev, &rev, e);
 	if (st == ST_OK)
 		t->rev = rev;
-	buf_release(&json);
+	buf_release(&own);
 	return st;
 }
 
@@ -670,7 +675,7 @@ claim_kill(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, struct 
 	t->reason = xstrdup(note);
 	t->updated = now;
 	task_history_add(t, now, TASK_DEAD, "coordinator", t->token, note);
-	if (cas_write(b, cfg, t, e) != ST_OK)
+	if (cas_write(b, cfg, t, NULL, e) != ST_OK)
 		return ST_CONFLICT;
 	publish_event(b, op, t, "dead", "coordinator");
 	return ST_OK;
@@ -680,7 +685,7 @@ claim_kill(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, struct 
 static enum status
 claim_one(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 	  const struct claimer *c, const char *json, size_t len, uint64_t rev,
-	  struct task *out, struct err *e)
+	  struct task *out, struct buf *written, struct err *e)
 {
 	int64_t now = wall_ms();
 	const char *why = NULL;
@@ -712,7 +717,7 @@ claim_one(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 	out->updated = now;
 	task_history_add(out, now, TASK_CLAIMED, c->swarm, out->token,
 			 takeover ? "lease takeover" : NULL);
-	if ((st = cas_write(b, cfg, out, e)) != ST_OK)
+	if ((st = cas_write(b, cfg, out, written, e)) != ST_OK)
 		return st;
 	publish_event(b, op, out, "claim", c->swarm);
 	return ST_OK;
@@ -723,6 +728,7 @@ coord_claim(struct bus *b, struct coord_index *ix, const struct coord_cfg *cfg,
 	    struct opctx *op, const struct claimer *c, struct task *out, struct err *e)
 {
 	struct ix_entry *pick;
+	struct buf written = BUF_INIT;	/* the record a successful claim wrote */
 	char *json;
 	size_t len;
 	uint64_t rev;
@@ -746,9 +752,10 @@ coord_claim(struct bus *b, struct coord_index *ix, const struct coord_cfg *cfg,
 			if (op->falsify)
 				check_record(op, "a task is claimable", ST_NOT_FOUND,
 					     "no ready task fits this swarm");
-			return err_set(e, ST_NOT_FOUND, "no ready task for swarm '%s'", c->swarm);
+			st = err_set(e, ST_NOT_FOUND, "no ready task for swarm '%s'", c->swarm);
+			break;
 		}
-		st = claim_one(b, cfg, op, c, json, len, rev, out, e);
+		st = claim_one(b, cfg, op, c, json, len, rev, out, &written, e);
 		free(json);
 		if (st == ST_CONFLICT || st == ST_NOT_FOUND) {
 			/* Lost the race or the index was behind: read the truth, go on. */
@@ -763,12 +770,9 @@ coord_claim(struct bus *b, struct coord_index *ix, const struct coord_cfg *cfg,
 			}
 			buf_release(&cj);
 		} else if (st == ST_OK && !op->falsify) {
-			struct buf cj = BUF_INIT;
-			task_to_json(out, &cj);
 			pthread_mutex_lock(&ix->mu);
-			ix_update(ix, out, cj.s, cj.len, out->rev);
+			ix_update(ix, out, written.s, written.len, out->rev);
 			pthread_mutex_unlock(&ix->mu);
-			buf_release(&cj);
 		}
 		pthread_mutex_lock(&ix->mu);
 		pick->inflight = false;
@@ -776,12 +780,16 @@ coord_claim(struct bus *b, struct coord_index *ix, const struct coord_cfg *cfg,
 		if (st != ST_CONFLICT && st != ST_NOT_FOUND) {
 			if (st != ST_OK)
 				task_release(out);
-			return st;
+			break;
 		}
 		task_release(out);
-		if (++tries > 1000)
-			return err_set(e, ST_CONFLICT, "gave up claiming after 1000 lost races");
+		if (++tries > 1000) {
+			st = err_set(e, ST_CONFLICT, "gave up claiming after 1000 lost races");
+			break;
+		}
 	}
+	buf_release(&written);
+	return st;
 }
 
 /* --- owner operations --------------------------------------------------- */
@@ -914,7 +922,7 @@ coord_owner(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 		out->updated = now;
 		if (r->verb != OWNER_HEARTBEAT)	/* leases renew often; history keeps changes */
 			task_history_add(out, now, out->state, r->swarm, out->token, note);
-		st = cas_write(b, cfg, out, e);
+		st = cas_write(b, cfg, out, NULL, e);
 		if (st == ST_OK) {
 			publish_event(b, op, out, verb_names[r->verb], r->swarm);
 			return ST_OK;

@@ -36,6 +36,25 @@ wentry_release(struct wentry *e)
 	memset(e, 0, sizeof *e);
 }
 
+static char *
+dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+void
+wentry_copy(struct wentry *dst, const struct wentry *src)
+{
+	*dst = *src;	/* numbers and the fixed-size hashes */
+	dst->component = dup_or_null(src->component);
+	dst->event = dup_or_null(src->event);
+	dst->actor = dup_or_null(src->actor);
+	dst->trace = dup_or_null(src->trace);
+	dst->swarm = dup_or_null(src->swarm);
+	dst->task = dup_or_null(src->task);
+	dst->payload = dup_or_null(src->payload);
+}
+
 /* Keys in byte order: the canonical form without a general sort. */
 void
 wentry_canonical(const struct wentry *e, bool with_hash, struct buf *out)

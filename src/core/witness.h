@@ -50,6 +50,8 @@ struct wentry {
 
 void wentry_init(struct wentry *e);
 void wentry_release(struct wentry *e);
+/* A deep copy; release dst with wentry_release(). */
+void wentry_copy(struct wentry *dst, const struct wentry *src);
 
 /* Canonical JSON of the entry, with or without its "hash" field. */
 void wentry_canonical(const struct wentry *e, bool with_hash, struct buf *out);

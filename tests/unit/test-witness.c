@@ -117,6 +117,14 @@ test_good(void **state)
 	assert_true(wentry_hash_ok(&back));
 	assert_string_equal(back.hash, l.e[4].hash);
 	wentry_release(&back);
+	/* A copy hashes the same and owns its strings. */
+	wentry_copy(&back, &l.e[4]);
+	back.actor[0] = 'X';
+	assert_true(wentry_hash_ok(&l.e[4]));
+	assert_false(wentry_hash_ok(&back));
+	back.actor[0] = l.e[4].actor[0];
+	assert_true(wentry_hash_ok(&back));
+	wentry_release(&back);
 	buf_release(&b);
 	ledger_free(&l);
 }
