@@ -394,6 +394,7 @@ run_append(struct cmd_ctx *ctx)
 	if ((st = append_payload(ctx, &e.payload)) == ST_OK) {
 		ledger_writer_init(&w, ctx->bus);
 		st = ledger_append(&w, &e, &ctx->err);
+		ledger_writer_release(&w);
 	}
 	if (st == ST_OK)
 		entry_row(ctx, &e);

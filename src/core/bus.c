@@ -588,6 +588,7 @@ bus_js_publish(struct bus *b, const char *subject, const void *data, size_t len,
 		po.ExpectLastSubjectSeq = pub->expect_last_subject_seq;
 		po.ExpectNoMessage = pub->expect_no_message;
 		po.MsgId = pub->msg_id;
+		po.ExpectLastMsgId = pub->expect_last_msg_id;
 	}
 	s = natsMsg_Create(&msg, subject, NULL, data, (int)len);
 	if (s == NATS_OK)
@@ -597,6 +598,139 @@ bus_js_publish(struct bus *b, const char *subject, const void *data, size_t len,
 		*seq = ack->Sequence;
 	jsPubAck_Destroy(ack);
 	return map_err(b, s, jerr, what, e);
+}
+
+/* The headers that carry a publish's expectations to JetStream. */
+static natsStatus
+pub_headers(natsMsg *msg, const struct bus_pub *p)
+{
+	char num[24];
+	natsStatus s = NATS_OK;
+
+	if (p->msg_id)
+		s = natsMsgHeader_Set(msg, "Nats-Msg-Id", p->msg_id);
+	if (s == NATS_OK && p->expect_last_seq) {
+		snprintf(num, sizeof num, "%llu", (unsigned long long)p->expect_last_seq);
+		s = natsMsgHeader_Set(msg, "Nats-Expected-Last-Sequence", num);
+	}
+	if (s == NATS_OK && (p->expect_last_subject_seq || p->expect_no_message)) {
+		snprintf(num, sizeof num, "%llu", p->expect_no_message ? 0ULL :
+			 (unsigned long long)p->expect_last_subject_seq);
+		s = natsMsgHeader_Set(msg, "Nats-Expected-Last-Subject-Sequence", num);
+	}
+	if (s == NATS_OK && p->expect_last_msg_id)
+		s = natsMsgHeader_Set(msg, "Nats-Expected-Last-Msg-Id", p->expect_last_msg_id);
+	return s;
+}
+
+/* One JetStream acknowledgement: {"seq":N[,"duplicate":true]} or {"error":{...}}. */
+static enum status
+parse_ack(natsMsg *msg, struct bus_pub_msg *m, const char *what, struct err *e)
+{
+	const cJSON *err, *seq;
+	cJSON *j;
+	enum status st = ST_OK;
+
+	if (natsMsg_IsNoResponders(msg))
+		return err_set(e, ST_NO_SCHEMA, "%s: no stream takes subject '%s'", what, m->subject);
+	j = cJSON_ParseWithLength(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg));
+	err = cJSON_GetObjectItemCaseSensitive(j, "error");
+	seq = cJSON_GetObjectItemCaseSensitive(j, "seq");
+	if (err) {
+		const cJSON *code = cJSON_GetObjectItemCaseSensitive(err, "err_code");
+		const cJSON *text = cJSON_GetObjectItemCaseSensitive(err, "description");
+		int c = cJSON_IsNumber(code) ? code->valueint : 0;
+		const char *t = cJSON_IsString(text) ? text->valuestring : "refused";
+		if (c == JSStreamWrongLastSequenceErr || c == JSStreamWrongLastMsgIDErr)
+			st = err_set(e, ST_CONFLICT, "%s: %s", what, t);
+		else if (c == JSStreamNotFoundErr)
+			st = err_set(e, ST_NO_SCHEMA, "%s: stream not found", what);
+		else
+			st = err_set(e, ST_PROTOCOL, "%s: %s", what, t);
+	} else if (!cJSON_IsNumber(seq)) {
+		st = err_set(e, ST_PROTOCOL, "%s: the acknowledgement has no sequence", what);
+	} else {
+		m->seq = (uint64_t)seq->valuedouble;
+		m->duplicate = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "duplicate"));
+	}
+	cJSON_Delete(j);
+	return st;
+}
+
+enum status
+bus_js_publish_many(struct bus *b, struct bus_pub_msg *m, size_t n, struct err *e)
+{
+	natsSubscription *sub = NULL;
+	natsInbox *inbox = NULL;
+	char what[256], reply[128];
+	struct err first = ERR_INIT;
+	size_t i, answered = 0, first_i = n;
+	int64_t deadline;
+	natsStatus s;
+	enum status st;
+
+	if (n == 0)
+		return ST_OK;
+	for (i = 0; i < n; i++) {
+		m[i].st = ST_TIMEOUT;	/* until answered */
+		m[i].seq = 0;
+		m[i].duplicate = false;
+	}
+	snprintf(what, sizeof what, "publish to '%s'", m[0].subject);
+	if ((st = bus_ready(b, what, e)) != ST_OK)
+		return st;
+	s = natsInbox_Create(&inbox);
+	if (s == NATS_OK) {
+		snprintf(reply, sizeof reply, "%s.*", (const char *)inbox);
+		s = natsConnection_SubscribeSync(&sub, b->nc, reply);
+	}
+	for (i = 0; s == NATS_OK && i < n; i++) {
+		natsMsg *msg = NULL;
+		snprintf(reply, sizeof reply, "%s.%zu", (const char *)inbox, i);
+		s = natsMsg_Create(&msg, m[i].subject, reply, m[i].data, (int)m[i].len);
+		if (s == NATS_OK)
+			s = pub_headers(msg, &m[i].pub);
+		if (s == NATS_OK)
+			s = natsConnection_PublishMsg(b->nc, msg);
+		natsMsg_Destroy(msg);
+	}
+	deadline = mono_ms() + b->timeout_ms;
+	while (s == NATS_OK && answered < i) {
+		natsMsg *msg = NULL;
+		const char *subj, *dot;
+		int64_t left = deadline - mono_ms();
+		size_t k;
+		if (left <= 0)
+			break;
+		if (natsSubscription_NextMsg(&msg, sub, left) != NATS_OK)
+			break;
+		subj = natsMsg_GetSubject(msg);
+		dot = strrchr(subj, '.');
+		k = dot ? (size_t)strtoull(dot + 1, NULL, 10) : n;
+		if (k < n && m[k].st == ST_TIMEOUT) {
+			struct err one = ERR_INIT;
+			m[k].st = parse_ack(msg, &m[k], what, &one);
+			if (m[k].st != ST_OK && k < first_i) {
+				first = one;
+				first_i = k;
+			}
+			answered++;
+		}
+		natsMsg_Destroy(msg);
+	}
+	natsSubscription_Destroy(sub);
+	natsInbox_Destroy(inbox);
+	if (s != NATS_OK)
+		return map_err(b, s, 0, what, e);
+	for (i = 0; i < n && m[i].st == ST_OK; i++)
+		;
+	if (i == n)
+		return ST_OK;
+	if (i < first_i)	/* no answer */
+		return map_err(b, NATS_TIMEOUT, 0, what, e);
+	if (e)
+		*e = first;
+	return first.code;
 }
 
 /* The bound kvStore of a bucket, cached; ST_NO_SCHEMA when it does not exist. */

@@ -95,17 +95,41 @@ void bus_sub_free(struct bus_sub *s);
 /*
  * JetStream publish with optional expectations: expect_last_seq (stream),
  * expect_last_subject_seq (subject; with expect_no_message for "must not
- * exist"), msg_id (de-duplication). A failed expectation is ST_CONFLICT.
+ * exist"), expect_last_msg_id (the stream's last message carries this
+ * Nats-Msg-Id), msg_id (de-duplication). A failed expectation is
+ * ST_CONFLICT.
  */
 struct bus_pub {
 	uint64_t expect_last_seq;
 	uint64_t expect_last_subject_seq;
 	bool expect_no_message;
+	const char *expect_last_msg_id;
 	const char *msg_id;
 };
 enum status bus_js_publish(struct bus *b, const char *subject, const void *data,
 			   size_t len, const struct bus_pub *pub, uint64_t *seq,
 			   struct err *e);
+
+/*
+ * Publish several messages without waiting for each acknowledgement: all
+ * are sent, then the acknowledgements are collected, in at most the bus
+ * timeout altogether. Each message gets its own outcome in st (ST_CONFLICT
+ * for a failed expectation, ST_TIMEOUT when no answer came: it may or may
+ * not have landed), seq and duplicate (the server already held a message
+ * with this msg_id, at seq). Returns the first message's failure, else
+ * ST_OK; e describes the first failure.
+ */
+struct bus_pub_msg {
+	const char *subject;
+	const void *data;
+	size_t len;
+	struct bus_pub pub;
+	enum status st;		/* out */
+	uint64_t seq;		/* out */
+	bool duplicate;		/* out */
+};
+enum status bus_js_publish_many(struct bus *b, struct bus_pub_msg *m, size_t n,
+				struct err *e);
 
 /* KV. Revisions are stream sequences of the bucket's stream. */
 enum bus_kv_op { BUS_KV_PUT, BUS_KV_DEL, BUS_KV_PURGE };

@@ -17,6 +17,8 @@ ledger_writer_init(struct ledger_writer *w, struct bus *b)
 	w->b = b;
 	w->stream = LEDGER_STREAM;
 	w->subject = LEDGER_SUBJECT;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
 }
 
 /* Read the tail: the last entry, which must sit at its own sequence. */
@@ -55,58 +57,318 @@ read_tail(struct ledger_writer *w, struct err *err)
 	return st;
 }
 
-enum status
-ledger_append(struct ledger_writer *w, struct wentry *e, struct err *err)
+/*
+ * Entries sent earlier whose answers were lost: keep those the stream
+ * holds (same place, same hash). Each names the one before it, so the
+ * first one missing ends the search. Call after read_tail().
+ */
+static enum status
+reconcile(struct ledger_writer *w, struct wentry *e, size_t n, size_t *found, struct err *err)
 {
-	struct buf json = BUF_INIT;
+	struct buf data = BUF_INIT;
 	enum status st = ST_OK;
-	uint64_t seq = 0;
-	int tries;
+	size_t i;
 
-	for (tries = 0; tries < 1000; tries++) {
-		struct bus_pub pub = { 0 };
+	*found = 0;
+	for (i = 0; i < n && e[i].seq <= w->last_seq; i++) {
+		struct wentry got;
+		buf_reset(&data);
+		if ((st = bus_stream_get(w->b, w->stream, e[i].seq, &data, err)) == ST_NOT_FOUND)
+			break;
+		if (st != ST_OK)
+			return st;
+		if (wentry_parse(data.s, data.len, &got, NULL) != ST_OK) {
+			wentry_release(&got);
+			break;
+		}
+		if (strcmp(got.hash, e[i].hash) != 0) {
+			wentry_release(&got);
+			break;
+		}
+		wentry_release(&got);
+		(*found)++;
+	}
+	buf_release(&data);
+	return ST_OK;
+}
 
+/* Seal e[0..n) after the known tail, as one chain; json[i] is each one's message. */
+static void
+seal_batch(struct ledger_writer *w, struct wentry *e, size_t n, struct buf *json,
+	   struct bus_pub_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		e[i].seq = w->last_seq + 1 + i;
+		memcpy(e[i].prev, i ? e[i - 1].hash : w->last_hash, WITNESS_HEX);
+		wentry_seal(&e[i]);
+		buf_reset(&json[i]);
+		wentry_canonical(&e[i], true, &json[i]);
+		memset(&m[i], 0, sizeof m[i]);
+		m[i].subject = w->subject;
+		m[i].data = json[i].s;
+		m[i].len = json[i].len;
+		m[i].pub.msg_id = e[i].hash;
+		if (e[i].seq == 1)
+			m[i].pub.expect_no_message = true;
+		else
+			m[i].pub.expect_last_subject_seq = e[i].seq - 1;
+		if (i > 0)	/* must follow exactly the entry before it */
+			m[i].pub.expect_last_msg_id = e[i - 1].hash;
+	}
+}
+
+enum status
+ledger_append_many(struct ledger_writer *w, struct wentry *e, size_t n, size_t *done,
+		   struct err *err)
+{
+	struct bus_pub_msg m[LEDGER_BATCH];
+	struct buf json[LEDGER_BATCH];
+	size_t unsure = 0, k = 0, i, found;
+	enum status st = ST_OK;
+	int lost = 0;
+
+	*done = 0;
+	for (i = 0; i < LEDGER_BATCH; i++)
+		buf_init(&json[i]);
+	/* Sealed by an earlier call that failed: they may be there already. */
+	while (unsure < n && e[unsure].hash[0] != '\0')
+		unsure++;
+	if (unsure)
+		w->known = false;
+	while (*done < n) {
 		if (!w->known) {
 			if ((st = read_tail(w, err)) != ST_OK)
 				break;
-			if (tries > 0 && w->last_seq == e->seq &&
-			    strcmp(w->last_hash, e->hash) == 0)
-				break;	/* our publish landed; its answer was lost */
+			if (unsure) {
+				if ((st = reconcile(w, e + *done, unsure, &found, err)) != ST_OK)
+					break;
+				*done += found;
+				w->recovered += found;
+				unsure = 0;
+				if (found)	/* the tail is ours; chain on from it */
+					continue;
+			}
+			if (*done == n)
+				break;
 		}
-		e->seq = w->last_seq + 1;
-		memcpy(e->prev, w->last_hash, WITNESS_HEX);
-		wentry_seal(e);
-		buf_reset(&json);
-		wentry_canonical(e, true, &json);
-		if (w->last_seq == 0)
-			pub.expect_no_message = true;
-		else
-			pub.expect_last_subject_seq = w->last_seq;
-		st = bus_js_publish(w->b, w->subject, json.s, json.len, &pub, &seq, err);
-		if (st == ST_CONFLICT) {
-			w->known = false;	/* another writer got there first */
-			w->conflicts++;
-			/* Step aside briefly, more after repeated losses, to let one win. */
-			usleep((useconds_t)(randombytes_uniform(50u << (tries < 5 ? tries : 5)) + 1));
+		k = n - *done < LEDGER_BATCH ? n - *done : LEDGER_BATCH;
+		seal_batch(w, e + *done, k, json, m);
+		w->batches++;
+		st = bus_js_publish_many(w->b, m, k, err);
+		for (i = 0; i < k && m[i].st == ST_OK; i++) {
+			if (m[i].seq != e[*done + i].seq) {
+				st = err_set(err, ST_WITNESS, "entry %llu landed at stream sequence %llu",
+					     (unsigned long long)e[*done + i].seq,
+					     (unsigned long long)m[i].seq);
+				break;
+			}
+			w->last_seq = m[i].seq;
+			memcpy(w->last_hash, e[*done + i].hash, WITNESS_HEX);
+		}
+		*done += i;
+		if (i == k) {
+			st = ST_OK;
 			continue;
 		}
+		w->known = false;
+		if (st == ST_WITNESS)
+			break;
+		if (m[i].st == ST_CONFLICT) {	/* another writer got there first */
+			w->conflicts++;
+			if (++lost == 1000) {
+				st = err_set(err, ST_CONFLICT, "gave up appending after 1000 lost races");
+				break;
+			}
+			/* Step aside briefly, more after repeated losses, to let one win. */
+			usleep((useconds_t)(randombytes_uniform(50u << (lost < 6 ? lost - 1 : 5)) + 1));
+			continue;
+		}
+		if (m[i].st == ST_TIMEOUT) {	/* may have landed: look before sending again */
+			unsure = k - i;
+			continue;
+		}
+		st = m[i].st;
 		if (st == ST_NO_SCHEMA || st == ST_NO_JETSTREAM)
 			st = err_set(err, ST_NO_SCHEMA, "stream '%s' does not exist", w->stream);
-		if (st == ST_OK && seq != e->seq)
-			st = err_set(err, ST_WITNESS, "entry %llu landed at stream sequence %llu",
-				     (unsigned long long)e->seq, (unsigned long long)seq);
-		if (st == ST_OK) {
-			w->last_seq = seq;
-			memcpy(w->last_hash, e->hash, WITNESS_HEX);
-		} else {
-			w->known = false;
-		}
 		break;
 	}
-	if (tries == 1000)
-		st = err_set(err, ST_CONFLICT, "gave up appending after 1000 lost races");
-	buf_release(&json);
+	for (i = 0; i < LEDGER_BATCH; i++)
+		buf_release(&json[i]);
+	if (*done && w->landed)
+		w->landed(w->landed_arg, e[0].seq, e[*done - 1].seq, *done);
+	return *done == n ? ST_OK : st;
+}
+
+enum status
+ledger_append(struct ledger_writer *w, struct wentry *e, struct err *err)
+{
+	size_t done;
+
+	return ledger_append_many(w, e, 1, &done, err);
+}
+
+/* --- group commit --------------------------------------------------------- */
+
+/* Take up to LEDGER_BATCH entries off the queue's head (w->mu held). */
+static size_t
+queue_take(struct ledger_writer *w, struct wentry *out)
+{
+	size_t k = w->nqueue < LEDGER_BATCH ? w->nqueue : LEDGER_BATCH;
+
+	memcpy(out, w->queue + w->head, k * sizeof *out);
+	return k;
+}
+
+/* The first k entries of the queue landed (or were given up): drop them. */
+static void
+queue_drop(struct ledger_writer *w, size_t k)
+{
+	size_t i;
+
+	for (i = 0; i < k; i++)
+		wentry_release(&w->queue[w->head + i]);
+	w->head += k;
+	w->nqueue -= k;
+	if (w->nqueue == 0)
+		w->head = 0;
+}
+
+static void
+queue_push(struct ledger_writer *w, struct wentry *e)
+{
+	if (w->head && w->head + w->nqueue == w->capqueue) {
+		memmove(w->queue, w->queue + w->head, w->nqueue * sizeof *w->queue);
+		w->head = 0;
+	}
+	xgrow(&w->queue, &w->capqueue, w->head + w->nqueue + 1, sizeof *w->queue);
+	w->queue[w->head + w->nqueue++] = *e;
+	wentry_init(e);
+	w->submitted++;
+}
+
+/*
+ * Append one batch from the queue's head (w->mu held, released meanwhile).
+ * Appending fills seq, prev and hash of the queued entries themselves, so a
+ * retry after a failure seals them again from the tail it reads.
+ */
+static enum status
+append_head(struct ledger_writer *w)
+{
+	struct wentry batch[LEDGER_BATCH];
+	struct err err = ERR_INIT;
+	size_t k = queue_take(w, batch), done = 0;
+	enum status st;
+
+	pthread_mutex_unlock(&w->mu);
+	st = ledger_append_many(w, batch, k, &done, &err);
+	pthread_mutex_lock(&w->mu);
+	memcpy(w->queue + w->head, batch, k * sizeof *batch);
+	queue_drop(w, done);
+	w->done += done;
+	w->st = st;
+	if (st != ST_OK) {
+		w->err = err;
+		w->failures++;
+	}
+	pthread_cond_broadcast(&w->cv);
 	return st;
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct ledger_writer *w = arg;
+	int64_t pause_ms = 0;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->nqueue == 0 && !w->stopping)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->nqueue == 0)
+			break;
+		if (append_head(w) == ST_OK) {
+			pause_ms = 0;
+			continue;
+		}
+		if (w->stopping)
+			break;
+		/* The server is away or refusing: try again, less often the longer it lasts. */
+		pause_ms = pause_ms ? (pause_ms * 2 > 2000 ? 2000 : pause_ms * 2) : 100;
+		pthread_mutex_unlock(&w->mu);
+		usleep((useconds_t)pause_ms * 1000);
+		pthread_mutex_lock(&w->mu);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+void
+ledger_writer_start(struct ledger_writer *w)
+{
+	w->threaded = true;
+	if (pthread_create(&w->thread, NULL, writer_main, w) != 0)
+		w->threaded = false;	/* entries then land at ledger_flush() */
+}
+
+void
+ledger_submit(struct ledger_writer *w, struct wentry *e)
+{
+	pthread_mutex_lock(&w->mu);
+	while (w->threaded && w->nqueue >= LEDGER_QUEUE_MAX && !w->stopping)
+		pthread_cond_wait(&w->cv, &w->mu);
+	queue_push(w, e);
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+enum status
+ledger_flush(struct ledger_writer *w, struct err *err)
+{
+	uint64_t want, failures;
+	enum status st = ST_OK;
+
+	pthread_mutex_lock(&w->mu);
+	want = w->submitted;
+	failures = w->failures;
+	while (w->done + w->dropped < want) {
+		if (!w->threaded) {
+			if (append_head(w) != ST_OK)
+				break;
+		} else if (w->failures != failures) {
+			break;
+		} else {
+			pthread_cond_wait(&w->cv, &w->mu);
+		}
+	}
+	if (w->done + w->dropped < want) {
+		st = w->st;
+		if (err)
+			*err = w->err;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return st;
+}
+
+void
+ledger_writer_release(struct ledger_writer *w)
+{
+	if (w->threaded) {
+		pthread_mutex_lock(&w->mu);
+		w->stopping = true;
+		pthread_cond_broadcast(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->thread, NULL);
+		w->threaded = false;
+	}
+	w->dropped += w->nqueue;
+	queue_drop(w, w->nqueue);
+	free(w->queue);
+	w->queue = NULL;
+	w->capqueue = 0;
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
 }
 
 enum status

@@ -7,17 +7,36 @@
  * the first entry: "no message yet"), so of two writers racing for the same
  * place exactly one lands; the other reads the new tail and tries again.
  * Many processes therefore write one total order and one correct chain.
- * A writer whose acknowledgement was lost finds its own entry at the tail
- * when it reads again, and stops there.
+ *
+ * A writer with several entries sends them without waiting for each
+ * acknowledgement. Every entry after the first of such a batch also carries
+ * Nats-Expected-Last-Msg-Id, the previous entry's hash (each entry's
+ * Nats-Msg-Id is its own hash): the server takes it only if the message
+ * before it is exactly that entry, so if another writer slips in, the rest
+ * of the batch is refused, never chained to the wrong predecessor. The
+ * writer then reads the tail, seals the rest again and goes on.
+ *
+ * When answers are lost (a timeout, a reconnect), the writer reads the
+ * stream back and keeps the entries it finds there, by hash, before it
+ * sends anything again: no entry is ever written twice.
+ *
+ * Group commit: with ledger_writer_start(), a thread appends what callers
+ * ledger_submit() in batches, so many threads can witness what they do
+ * without waiting for the server; ledger_flush() waits until all of it has
+ * landed.
  */
 #ifndef IF_LEDGER_H
 #define IF_LEDGER_H
+
+#include <pthread.h>
 
 #include "core/bus.h"
 #include "core/witness.h"
 
 #define LEDGER_STREAM "IF_WITNESS"
 #define LEDGER_SUBJECT "if.v1.witness.entry"
+#define LEDGER_BATCH 256		/* entries sent before waiting */
+#define LEDGER_QUEUE_MAX 65536		/* submitted, not landed: ledger_submit waits beyond */
 
 struct ledger_writer {
 	struct bus *b;
@@ -26,12 +45,55 @@ struct ledger_writer {
 	char last_hash[WITNESS_HEX];
 	bool known;			/* tail read at least once */
 	uint64_t conflicts;		/* races lost (for benchmarks) */
+	uint64_t batches;		/* batches sent */
+	uint64_t recovered;		/* entries found landed after their answers were lost */
+
+	/* Called after n entries landed between from and to, by the thread that appended them. */
+	void (*landed)(void *arg, uint64_t from, uint64_t to, size_t n);
+	void *landed_arg;
+
+	/* Submitted entries waiting to land (group commit). */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct wentry *queue;
+	size_t head, nqueue, capqueue;
+	uint64_t submitted, done, dropped, failures;
+	enum status st;			/* the last failure, ST_OK after a success */
+	struct err err;
+	bool threaded, stopping;
+	pthread_t thread;
 };
 
 void ledger_writer_init(struct ledger_writer *w, struct bus *b);
+/* Stop the thread (trying once more to append what waits) and free the queue. */
+void ledger_writer_release(struct ledger_writer *w);
 
 /* Append e: fills seq, prev and hash. */
 enum status ledger_append(struct ledger_writer *w, struct wentry *e, struct err *err);
+
+/*
+ * Append e[0..n) in this order (not necessarily at consecutive places);
+ * *done says how many landed, the first ones, also on failure. Entries
+ * already sealed (hash set) were sent by an earlier call that failed: they
+ * are looked for in the stream first, so a retry never writes one twice.
+ */
+enum status ledger_append_many(struct ledger_writer *w, struct wentry *e, size_t n,
+			       size_t *done, struct err *err);
+
+/* Append submitted entries from a thread of the writer's own. */
+void ledger_writer_start(struct ledger_writer *w);
+
+/*
+ * Hand e over to be appended (e is emptied). Without the thread, it waits
+ * for ledger_flush().
+ */
+void ledger_submit(struct ledger_writer *w, struct wentry *e);
+
+/*
+ * Wait until everything submitted so far has landed: ST_OK, or the failure
+ * that stopped it (the entries stay queued and the thread keeps trying).
+ */
+enum status ledger_flush(struct ledger_writer *w, struct err *err);
 
 /* Call fn for entries 1..last in order; *count is how many were read. */
 typedef enum status (*ledger_entry_fn)(void *arg, const struct wentry *e, struct err *err);
