@@ -198,7 +198,6 @@ run_push(struct cmd_ctx *ctx)
 		return st;
 	}
 	coord_cfg_from(&ctx->cfg, &cc);
-	ctx->op.actor = "operator";
 	st = coord_push(ctx->bus, &cc, &ctx->op, &s, &t, &existed, &ctx->err);
 	if (st == ST_OK && !ctx->op.falsify) {
 		why_add(&ctx->op, "idempotency", s.idem ? s.idem : "none",

@@ -32,7 +32,7 @@ run_rebuild(struct cmd_ctx *ctx)
 static const struct cmd_entry index_rebuild_entry = {
 	.name = "rebuild",
 	.summary = "empty the local index and copy every witness entry from the stream again",
-	.flags = CMD_NEEDS_BUS | CMD_MUTATES, .run = run_rebuild,
+	.flags = CMD_NEEDS_BUS | CMD_MUTATES | CMD_NO_WITNESS, .run = run_rebuild,
 };
 static const struct cmd_entry *const index_subs[] = { &index_rebuild_entry, NULL };
 

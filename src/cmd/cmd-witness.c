@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "cmd/cmd.h"
 #include "core/buf.h"
 #include "core/json.h"
@@ -58,39 +60,132 @@ hex_root(char out[WITNESS_HEX], const merkle_hash h)
 	hex_encode(out, h, MERKLE_HASH);
 }
 
+/* Stored checkpoints, sorted by size, fed to the verifier after their entry. */
+struct stored {
+	struct wverifier *v;
+	char **note;
+	uint64_t *size;
+	size_t n, cap, next;
+};
+
 static enum status
-feed_verifier(void *arg, const struct wentry *e, struct err *err)
+collect_note(void *arg, const char *note, struct err *err)
 {
+	struct stored *c = arg;
+	struct wcheckpoint cp;
+	size_t i;
+
 	(void)err;
-	wverifier_entry(arg, e);
+	wcheckpoint_open(note, NULL, &cp, NULL);	/* size only; a bad one fails later */
+	xgrow(&c->note, &c->cap, c->n + 1, sizeof *c->note);
+	c->size = xrealloc(c->size, c->cap * sizeof *c->size);
+	for (i = c->n; i > 0 && c->size[i - 1] > cp.size; i--) {
+		c->note[i] = c->note[i - 1];
+		c->size[i] = c->size[i - 1];
+	}
+	c->note[i] = xstrdup(note);
+	c->size[i] = cp.size;
+	c->n++;
 	return ST_OK;
 }
 
-/* Verify the ledger on the server: every entry, in order. */
+/* Feed the checkpoints of sizes up to 'upto' (all that remain with UINT64_MAX). */
+static void
+feed_notes(struct stored *c, uint64_t upto)
+{
+	while (c->next < c->n && c->size[c->next] <= upto)
+		wverifier_checkpoint(c->v, c->note[c->next++]);
+}
+
+static void
+stored_release(struct stored *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		free(c->note[i]);
+	free(c->note);
+	free(c->size);
+}
+
+static enum status
+feed_verifier(void *arg, const struct wentry *e, struct err *err)
+{
+	struct stored *c = arg;
+
+	(void)err;
+	wverifier_entry(c->v, e);
+	feed_notes(c, e->seq);
+	return ST_OK;
+}
+
+/* The key online checkpoints are checked with: --key, else this host's own. */
+static enum status
+online_key(struct cmd_ctx *ctx, struct wkey *k, bool *have)
+{
+	char *home;
+	enum status st;
+
+	*have = false;
+	if (cmd_opt(ctx, "key")) {
+		struct ledger_file none;
+		memset(&none, 0, sizeof none);
+		if ((st = trusted_key(ctx, &none, k)) == ST_OK)
+			*have = true;
+		return st;
+	}
+	home = config_home(&ctx->cfg);
+	st = witness_key(home, false, k, NULL, &ctx->err);
+	free(home);
+	if (st == ST_OK) {
+		*have = true;
+		why_add(&ctx->op, "key", k->name, "this host's witness key (id %08x); pass --key to "
+			"check against another", k->id);
+	} else if (st == ST_NOT_FOUND) {
+		why_add(&ctx->op, "key", "none", "no witness key on this host and no --key: "
+			"checkpoint roots are checked, their signatures are not");
+		st = ST_OK;
+	}
+	return st;
+}
+
+/* Verify the ledger on the server: every entry, in order, and every stored checkpoint. */
 static enum status
 verify_online(struct cmd_ctx *ctx, struct ledger_file *lf, struct wverdict *v)
 {
 	struct bus_opts o;
 	struct bus *b = NULL;
 	struct wverifier w;
-	uint64_t n = 0;
+	struct stored c = { 0 };
+	struct wkey k;
+	uint64_t n = 0, ncp = 0;
+	bool have_key;
 	enum status st;
 
 	memset(lf, 0, sizeof *lf);
 	snprintf(lf->origin, sizeof lf->origin, "%s", LEDGER_STREAM);
+	if ((st = online_key(ctx, &k, &have_key)) != ST_OK)
+		return st;
 	bus_opts_from_config(&o, &ctx->cfg);
 	st = bus_open(&b, &o, &ctx->err);
 	bus_opts_release(&o);
 	if (st != ST_OK)
 		return st;
-	wverifier_init(&w, NULL);
-	st = ledger_read(b, feed_verifier, &w, &n, &ctx->err);
+	wverifier_init(&w, have_key ? &k : NULL);
+	c.v = &w;
+	st = ledger_checkpoints(b, collect_note, &c, &ncp, &ctx->err);
+	if (st == ST_OK)
+		st = ledger_read(b, feed_verifier, &c, &n, &ctx->err);
+	if (st == ST_OK)
+		feed_notes(&c, UINT64_MAX);	/* beyond the last entry: entries are missing */
 	wverifier_finish(&w);
 	*v = w.v;
 	wverifier_release(&w);
+	stored_release(&c);
 	bus_close(b);
-	why_add(&ctx->op, "source", LEDGER_STREAM, "%llu entries read from the server",
-		(unsigned long long)n);
+	why_add(&ctx->op, "source", LEDGER_STREAM, "%llu entries and %llu stored checkpoints "
+		"(%s) read from the server", (unsigned long long)n, (unsigned long long)ncp,
+		CHECKPOINT_STREAM);
 	return st;
 }
 
@@ -503,8 +598,10 @@ run_export(struct cmd_ctx *ctx)
 	struct collect c = { 0 };
 	struct merkle t;
 	struct wkey k;
+	struct stored cps = { 0 };
 	char *text = NULL;
-	size_t len = 0, i, every = (size_t)cfg_int(&ctx->cfg, CK_WITNESS_CHECKPOINT_EVERY);
+	size_t len = 0, i, stored = 0, foreign = 0;
+	uint64_t ncp = 0, last = 0;
 	FILE *f;
 	enum status st;
 
@@ -517,6 +614,11 @@ run_export(struct cmd_ctx *ctx)
 		collect_release(&c);
 		return st;
 	}
+	if ((st = ledger_checkpoints(ctx->bus, collect_note, &cps, &ncp, &ctx->err)) != ST_OK) {
+		collect_release(&c);
+		stored_release(&cps);
+		return st;
+	}
 	f = open_memstream(&text, &len);
 	merkle_init(&t);
 	if (!csv)
@@ -525,7 +627,17 @@ run_export(struct cmd_ctx *ctx)
 		if (!csv)
 			ledger_file_entry(f, &c.v[i]);
 		witness_tree_add(&t, &c.v[i]);
-		if (!csv && ((i + 1) % every == 0 || i + 1 == c.n)) {
+		for (; !csv && cps.next < cps.n && cps.size[cps.next] <= i + 1; cps.next++) {
+			struct wcheckpoint cp;
+			if (wcheckpoint_open(cps.note[cps.next], &k, &cp, NULL) != ST_OK) {
+				foreign++;	/* another key's: not verifiable against this header */
+				continue;
+			}
+			ledger_file_checkpoint(f, cps.note[cps.next]);
+			stored++;
+			last = cp.size;
+		}
+		if (!csv && i + 1 == c.n && last != c.n) {
 			struct buf note = BUF_INIT;
 			sign_head(&k, &t, i + 1, &note);
 			ledger_file_checkpoint(f, note.s);
@@ -543,8 +655,11 @@ run_export(struct cmd_ctx *ctx)
 		}
 	}
 	fclose(f);
-	why_add(&ctx->op, "checkpoints", "", "signed now by '%s' every %zu entries and at the "
-		"end (%zu entries)", k.name, every, c.n);
+	why_add(&ctx->op, "checkpoints", "", "%zu stored on %s (made every %lld entries), %s; "
+		"%zu signed by another key left out", stored, CHECKPOINT_STREAM,
+		(long long)cfg_int(&ctx->cfg, CK_WITNESS_CHECKPOINT_EVERY),
+		last == c.n ? "the last one at the end" : "and the head signed now by this host's key",
+		foreign);
 	if (cmd_opt(ctx, "file")) {
 		st = write_file_atomic(cmd_opt(ctx, "file"), text, len, 0644, &ctx->err);
 		free(text);
@@ -553,28 +668,47 @@ run_export(struct cmd_ctx *ctx)
 	}
 	merkle_release(&t);
 	collect_release(&c);
+	stored_release(&cps);
 	return st;
 }
 
 static enum status
 run_checkpoint(struct cmd_ctx *ctx)
 {
-	struct collect c = { 0 };
-	struct merkle t;
-	struct wkey k;
 	struct buf note = BUF_INIT;
-	size_t i;
-	enum status st;
+	struct store *s = NULL;
+	uint64_t added = 0, size = 0;
+	struct wkey k;
+	char *home = config_home(&ctx->cfg);
+	enum status st = witness_key(home, false, &k, NULL, &ctx->err);
 
-	if ((st = load_ledger(ctx, &c, &k)) == ST_OK) {
-		merkle_init(&t);
-		for (i = 0; i < c.n; i++)
-			witness_tree_add(&t, &c.v[i]);
-		sign_head(&k, &t, c.n, &note);
-		ctx->out.text = buf_detach(&note);
-		merkle_release(&t);
+	free(home);
+	if (st == ST_NOT_FOUND)
+		err_prefix(&ctx->err, "cannot sign checkpoints");
+	check_record(&ctx->op, "this host has the witness key", st, k.name);
+	if (st != ST_OK)
+		return st;
+	st = windex_open(&ctx->cfg, &s, &ctx->err);
+	if (st == ST_OK)
+		st = windex_sync(ctx->bus, s, &added, &ctx->err);
+	check_record(&ctx->op, "the ledger verifies up to its tail", st, LEDGER_STREAM);
+	if (st == ST_OK && (size = store_witness_last(s)) == 0)
+		st = err_set(&ctx->err, ST_NOT_FOUND, "the ledger is empty: nothing to checkpoint");
+	if (st == ST_OK && ctx->op.falsify) {
+		check_record(&ctx->op, "a checkpoint can be signed", ST_OK, k.name);
+	} else if (st == ST_OK) {
+		st = windex_checkpoint(ctx->bus, s, &k, size, &note, &ctx->err);
+		why_add(&ctx->op, "tree", "", "%llu entries, root from the local index's tree "
+			"(%llu entries copied now, each checked against the one before)",
+			(unsigned long long)size, (unsigned long long)added);
+		why_add(&ctx->op, "stored", CHECKPOINT_STREAM, "as message id '%s/%llu' (made twice, "
+			"stored once)", k.name, (unsigned long long)size);
 	}
-	collect_release(&c);
+	if (st == ST_OK && !ctx->op.falsify)
+		ctx->out.text = buf_detach(&note);
+	buf_release(&note);
+	store_close(s);
+	sodium_memzero(&k, sizeof k);
 	return st;
 }
 
@@ -913,18 +1047,18 @@ static const struct cmd_entry witness_prove_entry = {
 static const struct cmd_entry witness_append_entry = {
 	.name = "append", .args = "--component C --event E [--actor A] [--task T] [--payload JSON]",
 	.summary = "add an entry to the ledger (chained, totally ordered across writers)",
-	.flags = CMD_NEEDS_BUS | CMD_MUTATES, .opts = append_opts,
+	.flags = CMD_NEEDS_BUS | CMD_MUTATES | CMD_NO_WITNESS, .opts = append_opts,
 	.validate = validate_append, .run = run_append,
 };
 static const struct cmd_entry witness_export_entry = {
 	.name = "export", .args = "[--file FILE] [--format jsonl|csv] [--proofs]",
-	.summary = "write the ledger as JSON lines with checkpoints signed now, for offline verify",
+	.summary = "write the ledger as JSON lines (entries, stored checkpoints, the head signed now) for offline verify",
 	.flags = CMD_NEEDS_BUS, .opts = export_opts, .run = run_export,
 };
 static const struct cmd_entry witness_checkpoint_entry = {
 	.name = "checkpoint",
-	.summary = "sign the current tree head and print it as a signed note",
-	.flags = CMD_NEEDS_BUS, .run = run_checkpoint,
+	.summary = "sign the current tree head, store it on IF_CHECKPOINTS and print the signed note",
+	.flags = CMD_NEEDS_BUS | CMD_MUTATES | CMD_NO_WITNESS, .run = run_checkpoint,
 };
 static const struct cmd_entry witness_bench_entry = {
 	.name = "bench", .args = "[--quick] [--entries N] [--appends N]",

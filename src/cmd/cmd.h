@@ -2,7 +2,10 @@
  * Commands: one const entry per command family, one table, one dispatcher.
  *
  * A command declares what it needs (CMD_NEEDS_BUS: a connection to NATS;
- * CMD_MUTATES: refused under --read-only) and main.c sets that up once,
+ * CMD_MUTATES: refused under --read-only, and witnessed: the entries its
+ * core operations cause, then one 'operator' entry with the command line
+ * and the outcome, all under the command's trace id) and main.c sets that
+ * up once,
  * parses global options for every command, renders what the command put in
  * ctx->out with -o, and turns ctx->err into a message, a remedy and an exit
  * code. A command's run() fills ctx->out and returns a status; it never
@@ -17,6 +20,7 @@
 #include "core/buf.h"
 #include "core/bus.h"
 #include "core/config.h"
+#include "core/ledger.h"
 #include "core/opctx.h"
 #include "core/rows.h"
 #include "core/status.h"
@@ -25,6 +29,8 @@
 #define CMD_MUTATES	0x2	/* changes state: refused under --read-only */
 #define CMD_HIDDEN	0x4	/* not listed in help or completion */
 #define CMD_OWN_CONFIG	0x8	/* reads the config file itself (init, validate) */
+#define CMD_NO_WITNESS	0x10	/* no operator entry: the command is its own record (witness
+				   append, checkpoint) or changes only local files */
 
 /* A command-specific option. arg is the value's name, or NULL for a flag. */
 struct cmd_opt {
@@ -61,6 +67,8 @@ struct cmd_ctx {
 	struct config cfg;
 	struct bus *bus;		/* when CMD_NEEDS_BUS */
 	struct opctx op;
+	struct ledger_writer *witness;	/* mutating commands on a server */
+	char actor[160];		/* user@host */
 	struct doc out;
 	struct err err;
 	char *config_path;		/* --config, or the default path */

@@ -8,6 +8,7 @@
  * and the exit code comes from the status table (ifctl-errors(7)).
  */
 #include <locale.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,9 @@
 #include <sodium.h>
 
 #include "cmd/cmd.h"
+#include "core/json.h"
 #include "core/util.h"
+#include "core/windex.h"
 
 /* Global option values, before they are folded into the config. */
 struct globals {
@@ -252,6 +255,19 @@ want_color(const struct config *c)
 	return isatty(STDOUT_FILENO) && getenv("TERM") && strcmp(getenv("TERM"), "dumb");
 }
 
+/* Who runs the command, as witness entries name the operator: user@host. */
+static void
+operator_name(char *out, size_t len)
+{
+	const struct passwd *pw = getpwuid(getuid());
+	const char *user = pw ? pw->pw_name : getenv("USER");
+	char host[64] = "localhost";
+
+	gethostname(host, sizeof host);
+	host[sizeof host - 1] = '\0';
+	snprintf(out, len, "%s@%s", user && *user ? user : "unknown", host);
+}
+
 static enum status
 setup(struct cmd_ctx *ctx, const struct globals *g)
 {
@@ -275,6 +291,8 @@ setup(struct cmd_ctx *ctx, const struct globals *g)
 	if (g->why && *g->why)
 		ctx->op.justification = xstrdup(g->why);
 	ctx->op.falsify = g->mode && !strcmp(g->mode, "falsify");
+	operator_name(ctx->actor, sizeof ctx->actor);
+	ctx->op.actor = ctx->actor;
 	ctx->op.read_only = cfg_bool(&ctx->cfg, CK_READ_ONLY);
 	if ((ctx->entry->flags & CMD_MUTATES) && ctx->op.read_only && !ctx->op.falsify)
 		return err_set(&ctx->err, ST_READ_ONLY, "refusing '%s%s%s': read-only mode",
@@ -291,7 +309,81 @@ setup(struct cmd_ctx *ctx, const struct globals *g)
 		fprintf(stderr, "ifctl: connected to '%s' in %.2f ms\n", o.url,
 			(double)(mono_us() - t0) / 1000.0);
 	bus_opts_release(&o);
+	if (st == ST_OK && (ctx->entry->flags & CMD_MUTATES) && !ctx->op.falsify) {
+		ctx->witness = xcalloc(1, sizeof *ctx->witness);
+		ledger_writer_init(ctx->witness, ctx->bus);
+		ctx->op.witness = ctx->witness;
+	}
 	return st;
+}
+
+/*
+ * Every witness.checkpoint_every entries the ledger gets a signed
+ * checkpoint; the command whose entries reach such a size makes it (with
+ * this host's key). Not making one is worth a notice, not a failure: the
+ * next command or 'witness checkpoint' makes it.
+ */
+static void
+checkpoints_due(struct cmd_ctx *ctx)
+{
+	struct err e = ERR_INIT;
+	size_t made = 0;
+	enum status st;
+
+	st = windex_checkpoints_due(ctx->bus, &ctx->cfg, ctx->witness->last_seq, &made, &e);
+	if (st == ST_OK && made && ctx->verbose)
+		fprintf(stderr, "ifctl: %zu witness checkpoint%s stored\n", made, made > 1 ? "s" : "");
+	else if (st == ST_NOT_FOUND && ctx->verbose)
+		fprintf(stderr, "ifctl: no witness checkpoint from this host: %s\n", e.msg);
+	else if (st != ST_OK && st != ST_NOT_FOUND && !ctx->quiet)
+		fprintf(stderr, "ifctl: notice: witness checkpoint not stored: %s\n", e.msg);
+}
+
+/*
+ * A mutating command leaves its record: after the entries its operations
+ * submitted, one 'operator' entry with the command line and the outcome,
+ * all written before the command returns. A command that did its work but
+ * could not be witnessed fails, saying so.
+ */
+static enum status
+witness_command(struct cmd_ctx *ctx, enum status st, int argc, char **argv)
+{
+	struct witness_note n = { .component = "operator" };
+	struct buf payload = BUF_INIT;
+	struct err e = ERR_INIT;
+	char event[96];
+	enum status wst;
+	int i;
+
+	if (ctx->witness == NULL)
+		return st;
+	if (st == ST_DISCONNECTED || st == ST_UNREACHABLE || st == ST_TIMEOUT ||
+	    st == ST_NO_JETSTREAM)
+		return st;	/* the entry could not land either */
+	if (!(ctx->entry->flags & CMD_NO_WITNESS)) {
+		snprintf(event, sizeof event, "command.%s%s%s", ctx->parent ? ctx->parent->name : "",
+			 ctx->parent ? "." : "", ctx->entry->name);
+		buf_adds(&payload, "{\"argv\":[");
+		for (i = 1; i < argc; i++) {
+			if (i > 1)
+				buf_addc(&payload, ',');
+			json_escape(&payload, argv[i]);
+		}
+		buf_addf(&payload, "],\"outcome\":\"%s\",\"exit\":%d}", status_info(st)->name,
+			 status_exit_code(st));
+		n.event = event;
+		n.payload = payload.s;
+		ledger_witness(&ctx->op, &n);
+		buf_release(&payload);
+	}
+	wst = ledger_flush(ctx->witness, &e);
+	if (wst == ST_OK)
+		checkpoints_due(ctx);
+	if (wst == ST_OK || st != ST_OK)
+		return st;	/* the command's own failure says more */
+	ctx->err = e;
+	err_prefix(&ctx->err, "done, but not witnessed");
+	return wst;
 }
 
 /* Print a failure: the message, then the catalogue's remedy. */
@@ -353,6 +445,7 @@ run(int argc, char **argv)
 	if (st == ST_OK) {
 		int64_t t0 = mono_us();
 		st = ctx.entry->run(&ctx);
+		st = witness_command(&ctx, st, argc, argv);
 		if (ctx.verbose)
 			fprintf(stderr, "ifctl: %s%s%s took %.2f ms\n", ctx.parent ? ctx.parent->name : "",
 				ctx.parent ? " " : "", ctx.entry->name, (double)(mono_us() - t0) / 1000.0);
@@ -364,6 +457,10 @@ out:
 		st = err_set(&ctx.err, ST_IO, "cannot write output");
 	if (st != ST_OK)
 		report(&ctx, st);
+	if (ctx.witness) {
+		ledger_writer_release(ctx.witness);
+		free(ctx.witness);
+	}
 	bus_close(ctx.bus);
 	doc_release(&ctx.out);
 	opctx_release(&ctx.op);

@@ -7,17 +7,21 @@
 
 #include "core/coord.h"
 #include "core/json.h"
+#include "core/ledger.h"
 #include "core/util.h"
 
 /* --- events ------------------------------------------------------------- */
 
-/* Publish a task's change on if.v1.evt.task.<state> (fire and forget). */
+/*
+ * Record a task's change: the event on if.v1.evt.task.<state> (fire and
+ * forget) and the witness entry (heartbeats only extend a lease: no entry).
+ */
 static void
 publish_event(struct bus *b, const struct opctx *op, const struct task *t,
 	      const char *verb, const char *by)
 {
-	struct buf ev = BUF_INIT;
-	char subject[64];
+	struct buf ev = BUF_INIT, what = BUF_INIT;
+	char subject[64], event[48];
 
 	buf_addf(&ev, "{\"v\":1,\"type\":\"task\",\"verb\":\"%s\",\"id\":", verb);
 	json_escape(&ev, t->id);
@@ -40,6 +44,24 @@ publish_event(struct bus *b, const struct opctx *op, const struct task *t,
 	buf_addc(&ev, '}');
 	snprintf(subject, sizeof subject, "if.v1.evt.task.%s", task_state_name(t->state));
 	bus_publish(b, subject, ev.s, ev.len, NULL);
+
+	if (strcmp(verb, "heartbeat") != 0) {
+		struct witness_note n = { .component = "coordinator", .event = event,
+					  .actor = by, .swarm = t->owner ? t->owner : t->to,
+					  .task = t->id };
+		snprintf(event, sizeof event, "task.%s", verb);
+		buf_addf(&what, "{\"state\":\"%s\",\"token\":%llu,\"attempts\":%d,"
+			 "\"priority\":%d", task_state_name(t->state),
+			 (unsigned long long)t->token, t->attempts, t->priority);
+		if (t->reason) {
+			buf_adds(&what, ",\"reason\":");
+			json_escape(&what, t->reason);
+		}
+		buf_addc(&what, '}');
+		n.payload = what.s;
+		ledger_witness(op, &n);
+	}
+	buf_release(&what);
 	buf_release(&ev);
 }
 

@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "core/json.h"
 #include "core/ledger.h"
 #include "core/util.h"
 
@@ -381,31 +382,24 @@ ledger_read(struct bus *b, ledger_entry_fn fn, void *arg, uint64_t *count, struc
 struct bulk {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	ledger_entry_fn fn;
+	const char *stream;
+	enum status (*fn)(void *arg, uint64_t seq, const char *data, size_t len,
+			  struct err *err);
 	void *arg;
 	uint64_t last, got, count;
 	enum status st;
 	struct err err;
-	int64_t progress_ms;	/* when the last entry arrived */
+	int64_t progress_ms;	/* when the last message arrived */
 };
 
 static void
 bulk_event(void *arg, const struct bus_kv_event *ev)
 {
 	struct bulk *k = arg;
-	struct wentry e;
-	enum status st;
 
 	pthread_mutex_lock(&k->mu);
 	if (k->st == ST_OK && !ev->snapshot_done && ev->revision <= k->last) {
-		st = wentry_parse(ev->value, ev->len, &e, &k->err);
-		if (st != ST_OK)
-			err_prefix(&k->err, "stream '%s' message %llu", LEDGER_STREAM,
-				   (unsigned long long)ev->revision);
-		else
-			st = k->fn(k->arg, &e, &k->err);
-		wentry_release(&e);
-		k->st = st;
+		k->st = k->fn(k->arg, ev->revision, ev->value, ev->len, &k->err);
 		k->got = ev->revision;
 		k->count++;
 		k->progress_ms = mono_ms();
@@ -415,16 +409,18 @@ bulk_event(void *arg, const struct bus_kv_event *ev)
 }
 
 /*
- * Read entries from..last through a stream watch: in order, at the
- * stream's pace rather than one request per entry, each at most once.
- * Fails when nothing arrives for the bus timeout.
+ * Read the messages of a stream's subject from 'from' to the last one
+ * there is now, through a stream watch: in order, at the stream's pace
+ * rather than one request per message, each at most once. Fails when
+ * nothing arrives for the bus timeout.
  */
-enum status
-ledger_read_from(struct bus *b, uint64_t from, ledger_entry_fn fn, void *arg, uint64_t *count,
-		 struct err *err)
+static enum status
+stream_read(struct bus *b, const char *stream, const char *subject, uint64_t from,
+	    enum status (*fn)(void *, uint64_t, const char *, size_t, struct err *), void *arg,
+	    uint64_t *count, struct err *err)
 {
 	struct bulk k = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
-			  .fn = fn, .arg = arg, .st = ST_OK };
+			  .stream = stream, .fn = fn, .arg = arg, .st = ST_OK };
 	struct bus_watch *w = NULL;
 	struct buf data = BUF_INIT;
 	enum status st;
@@ -432,15 +428,14 @@ ledger_read_from(struct bus *b, uint64_t from, ledger_entry_fn fn, void *arg, ui
 	*count = 0;
 	if (from == 0)
 		from = 1;
-	st = bus_stream_last(b, LEDGER_STREAM, LEDGER_SUBJECT, &data, &k.last, err);
+	st = bus_stream_last(b, stream, subject, &data, &k.last, err);
 	buf_release(&data);
 	if (st == ST_NOT_FOUND || (st == ST_OK && k.last < from))
 		return ST_OK;	/* nothing (new) to read */
 	if (st != ST_OK)
 		return st;
 	k.progress_ms = mono_ms();
-	if ((st = bus_stream_watch(b, LEDGER_STREAM, LEDGER_SUBJECT, from, bulk_event, &k, &w,
-				   err)) != ST_OK)
+	if ((st = bus_stream_watch(b, stream, subject, from, bulk_event, &k, &w, err)) != ST_OK)
 		return st;
 	pthread_mutex_lock(&k.mu);
 	while (k.st == ST_OK && k.got < k.last) {
@@ -448,7 +443,7 @@ ledger_read_from(struct bus *b, uint64_t from, ledger_entry_fn fn, void *arg, ui
 		struct timespec ts;
 		if (idle >= bus_timeout_ms(b)) {
 			k.st = err_set(&k.err, ST_TIMEOUT, "reading stream '%s': nothing after "
-				       "entry %llu for %lld ms", LEDGER_STREAM,
+				       "message %llu for %lld ms", stream,
 				       (unsigned long long)k.got, (long long)bus_timeout_ms(b));
 			break;
 		}
@@ -463,6 +458,98 @@ ledger_read_from(struct bus *b, uint64_t from, ledger_entry_fn fn, void *arg, ui
 	if (k.st != ST_OK && err)
 		*err = k.err;
 	return k.st;
+}
+
+struct entry_reader {
+	ledger_entry_fn fn;
+	void *arg;
+};
+
+static enum status
+read_entry(void *arg, uint64_t seq, const char *data, size_t len, struct err *err)
+{
+	struct entry_reader *r = arg;
+	struct wentry e;
+	enum status st = wentry_parse(data, len, &e, err);
+
+	if (st != ST_OK)
+		err_prefix(err, "stream '%s' message %llu", LEDGER_STREAM, (unsigned long long)seq);
+	else
+		st = r->fn(r->arg, &e, err);
+	wentry_release(&e);
+	return st;
+}
+
+enum status
+ledger_read_from(struct bus *b, uint64_t from, ledger_entry_fn fn, void *arg, uint64_t *count,
+		 struct err *err)
+{
+	struct entry_reader r = { fn, arg };
+
+	return stream_read(b, LEDGER_STREAM, LEDGER_SUBJECT, from, read_entry, &r, count, err);
+}
+
+struct note_reader {
+	struct buf text;
+	ledger_note_fn fn;
+	void *arg;
+};
+
+static enum status
+read_note(void *arg, uint64_t seq, const char *data, size_t len, struct err *err)
+{
+	struct note_reader *r = arg;
+
+	(void)seq;
+	buf_reset(&r->text);
+	buf_add(&r->text, data, len);
+	return r->fn(r->arg, r->text.s, err);
+}
+
+enum status
+ledger_checkpoints(struct bus *b, ledger_note_fn fn, void *arg, uint64_t *count, struct err *err)
+{
+	struct note_reader r = { BUF_INIT, fn, arg };
+	enum status st = stream_read(b, CHECKPOINT_STREAM, CHECKPOINT_SUBJECT, 1, read_note, &r,
+				     count, err);
+
+	buf_release(&r.text);
+	if (st == ST_NO_SCHEMA)
+		st = ST_OK;	/* a ledger from before checkpoints were stored */
+	return st;
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s && *s ? xstrdup(s) : NULL;
+}
+
+void
+ledger_witness(const struct opctx *op, const struct witness_note *n)
+{
+	struct wentry e;
+	struct buf payload = BUF_INIT;
+
+	if (op->witness == NULL || op->falsify)
+		return;
+	wentry_init(&e);
+	e.time = wall_ms();
+	e.component = xstrdup(n->component);
+	e.event = xstrdup(n->event);
+	e.actor = xstrdup(n->actor ? n->actor : op->actor ? op->actor : "unknown");
+	e.trace = dup_or_null(op->trace_id);
+	e.swarm = dup_or_null(n->swarm);
+	e.task = dup_or_null(n->task);
+	e.cost_micros = n->cost_micros;
+	e.tokens = n->tokens;
+	if (op->justification &&
+	    json_with_member(n->payload, "why", op->justification, &payload, NULL) == ST_OK)
+		e.payload = buf_detach(&payload);
+	else if (n->payload && json_canonical(n->payload, &payload, NULL) == ST_OK)
+		e.payload = buf_detach(&payload);
+	buf_release(&payload);
+	ledger_submit(op->witness, &e);
 }
 
 enum status

@@ -31,10 +31,14 @@
 #include <pthread.h>
 
 #include "core/bus.h"
+#include "core/opctx.h"
 #include "core/witness.h"
 
 #define LEDGER_STREAM "IF_WITNESS"
 #define LEDGER_SUBJECT "if.v1.witness.entry"
+/* Signed checkpoints: one C2SP signed note per message, in the order made. */
+#define CHECKPOINT_STREAM "IF_CHECKPOINTS"
+#define CHECKPOINT_SUBJECT "if.v1.witness.checkpoint"
 #define LEDGER_BATCH 256		/* entries sent before waiting */
 #define LEDGER_QUEUE_MAX 65536		/* submitted, not landed: ledger_submit waits beyond */
 
@@ -102,6 +106,24 @@ enum status ledger_read(struct bus *b, ledger_entry_fn fn, void *arg, uint64_t *
 /* The same from entry 'from' on. */
 enum status ledger_read_from(struct bus *b, uint64_t from, ledger_entry_fn fn, void *arg,
 			     uint64_t *count, struct err *err);
+
+/* Call fn with every stored checkpoint (a signed note), in the order stored. */
+typedef enum status (*ledger_note_fn)(void *arg, const char *note, struct err *err);
+enum status ledger_checkpoints(struct bus *b, ledger_note_fn fn, void *arg, uint64_t *count,
+			       struct err *err);
+
+/*
+ * What an operation witnesses. The entry gets the time, op's trace id, and
+ * the operator's --why text as "why" in the payload (an object, or NULL).
+ */
+struct witness_note {
+	const char *component, *event, *actor, *swarm, *task;
+	const char *payload;
+	int64_t cost_micros, tokens;
+};
+
+/* Submit the note to op->witness; nothing when that is NULL or under falsify. */
+void ledger_witness(const struct opctx *op, const struct witness_note *n);
 
 /*
  * The ledger's signing key, $IF_HOME/keys/witness.key (0600), named

@@ -15,9 +15,12 @@
 #include "core/rows.h"
 #include "core/status.h"
 
+struct ledger_writer;
+
 struct opctx {
 	char trace_id[33];	/* 32 hex characters */
-	const char *actor;	/* who acts: "operator@host" or a swarm id */
+	const char *actor;	/* who acts: "user@host" or a swarm id */
+	struct ledger_writer *witness;	/* where its witness entries go, or NULL */
 	char *justification;	/* --why=TEXT, recorded in the witness; or NULL */
 	bool explain;		/* --why given: fill why */
 	bool falsify;		/* --mode=falsify: evaluate, write nothing */

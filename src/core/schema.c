@@ -13,6 +13,8 @@ const struct bus_stream_def schema_streams[] = {
 	  false, 7 * DAY_S, -1 },
 	{ "IF_WITNESS", { "if.v1.witness.entry", NULL }, "witness ledger: one total order of entries",
 	  false, 0, -1 },
+	{ "IF_CHECKPOINTS", { "if.v1.witness.checkpoint", NULL },
+	  "signed checkpoints of the witness ledger (C2SP signed notes)", false, 0, -1 },
 	{ "IF_COST", { "if.v1.cost.>", NULL }, "metered cost records",
 	  false, 400 * DAY_S, -1 },
 	{ "IF_SLO", { "if.v1.slo.>", NULL }, "SLO samples: latency, outcome, availability",

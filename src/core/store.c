@@ -12,7 +12,7 @@
 struct store {
 	sqlite3 *db;
 	char *path;
-	sqlite3_stmt *put;
+	sqlite3_stmt *put, *node_put, *node_get;
 };
 
 static const char schema_sql[] =
@@ -24,7 +24,13 @@ static const char schema_sql[] =
 	"CREATE INDEX IF NOT EXISTS witness_trace ON witness (trace, seq);"
 	"CREATE INDEX IF NOT EXISTS witness_task ON witness (task, seq);"
 	"CREATE INDEX IF NOT EXISTS witness_time ON witness (time);"
-	"INSERT OR IGNORE INTO meta VALUES ('schema', '1');";
+	/* Complete subtrees of the Merkle tree over the entries: (level, index) -> hash. */
+	"CREATE TABLE IF NOT EXISTS merkle (level INTEGER, idx INTEGER, hash BLOB NOT NULL,"
+	" PRIMARY KEY (level, idx)) WITHOUT ROWID;"
+	"INSERT OR IGNORE INTO meta VALUES ('schema', '2');"
+	/* Schema 1 had no tree: copy the entries again to build it. */
+	"DELETE FROM witness WHERE (SELECT value FROM meta WHERE key = 'schema') = '1';"
+	"UPDATE meta SET value = '2' WHERE key = 'schema';";
 
 /* Map an SQLite failure; a damaged file is the index's problem, not the caller's. */
 static enum status
@@ -57,6 +63,12 @@ store_open(const char *path, struct store **out, struct err *e)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO witness VALUES "
 					"(?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &s->put, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO merkle VALUES (?,?,?)", -1,
+					&s->node_put, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s->db, "SELECT hash FROM merkle WHERE level = ? AND idx = ?",
+					-1, &s->node_get, NULL);
 	if (rc != SQLITE_OK) {
 		st = db_err(s, rc, "open", e);
 		store_close(s);
@@ -72,6 +84,8 @@ store_close(struct store *s)
 	if (s == NULL)
 		return;
 	sqlite3_finalize(s->put);
+	sqlite3_finalize(s->node_put);
+	sqlite3_finalize(s->node_get);
 	sqlite3_close(s->db);
 	free(s->path);
 	free(s);
@@ -87,7 +101,70 @@ exec(struct store *s, const char *sql, struct err *e)
 
 enum status store_begin(struct store *s, struct err *e) { return exec(s, "BEGIN IMMEDIATE", e); }
 enum status store_commit(struct store *s, struct err *e) { return exec(s, "COMMIT", e); }
-enum status store_witness_clear(struct store *s, struct err *e) { return exec(s, "DELETE FROM witness", e); }
+enum status store_witness_clear(struct store *s, struct err *e)
+{
+	return exec(s, "DELETE FROM witness; DELETE FROM merkle", e);
+}
+
+enum status
+store_node_put(struct store *s, unsigned level, uint64_t idx, const merkle_hash h,
+	       struct err *e)
+{
+	sqlite3_stmt *q = s->node_put;
+	int rc;
+
+	sqlite3_reset(q);
+	sqlite3_bind_int(q, 1, (int)level);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)idx);
+	sqlite3_bind_blob(q, 3, h, MERKLE_HASH, SQLITE_TRANSIENT);
+	rc = sqlite3_step(q);
+	return rc == SQLITE_DONE ? ST_OK : db_err(s, rc, "insert", e);
+}
+
+enum status
+store_node_get(struct store *s, unsigned level, uint64_t idx, merkle_hash h, struct err *e)
+{
+	sqlite3_stmt *q = s->node_get;
+	enum status st;
+	int rc;
+
+	sqlite3_reset(q);
+	sqlite3_bind_int(q, 1, (int)level);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)idx);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(q, 0) == MERKLE_HASH) {
+		memcpy(h, sqlite3_column_blob(q, 0), MERKLE_HASH);
+		st = ST_OK;
+	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+		st = err_set(e, ST_INDEX_CORRUPT, "index '%s' lacks tree node %u/%llu", s->path,
+			     level, (unsigned long long)idx);
+	} else {
+		st = db_err(s, rc, "select", e);
+	}
+	sqlite3_reset(q);
+	return st;
+}
+
+enum status
+store_witness_hash(struct store *s, uint64_t seq, char hash[WITNESS_HEX], struct err *e)
+{
+	sqlite3_stmt *q = NULL;
+	enum status st = ST_NOT_FOUND;
+	int rc = sqlite3_prepare_v2(s->db, "SELECT hash FROM witness WHERE seq = ?", -1, &q, NULL);
+
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(q, 1, (sqlite3_int64)seq);
+		rc = sqlite3_step(q);
+	}
+	if (rc == SQLITE_ROW && sqlite3_column_text(q, 0)) {
+		snprintf(hash, WITNESS_HEX, "%s", (const char *)sqlite3_column_text(q, 0));
+		st = ST_OK;
+	} else if (rc != SQLITE_DONE) {
+		st = db_err(s, rc, "select", e);
+	}
+	sqlite3_finalize(q);
+	return st;
+}
 
 uint64_t
 store_witness_last(struct store *s)

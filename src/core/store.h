@@ -23,6 +23,14 @@ void store_close(struct store *s);
 uint64_t store_witness_last(struct store *s);		/* highest seq held, 0 if none */
 enum status store_witness_put(struct store *s, const struct wentry *e, struct err *err);
 enum status store_witness_clear(struct store *s, struct err *e);
+/* The hash (hex) of entry seq; ST_NOT_FOUND when the index does not hold it. */
+enum status store_witness_hash(struct store *s, uint64_t seq, char hash[WITNESS_HEX],
+			       struct err *e);
+/* Nodes of the Merkle tree over the entries: the roots of complete subtrees. */
+enum status store_node_put(struct store *s, unsigned level, uint64_t idx, const merkle_hash h,
+			   struct err *e);
+enum status store_node_get(struct store *s, unsigned level, uint64_t idx, merkle_hash h,
+			   struct err *e);
 enum status store_begin(struct store *s, struct err *e);
 enum status store_commit(struct store *s, struct err *e);
 

@@ -10,12 +10,40 @@
 #include "core/bus.h"
 #include "core/config.h"
 #include "core/store.h"
+#include "core/witness.h"
 
 /* Open $IF_HOME/index.db. */
 enum status windex_open(const struct config *c, struct store **out, struct err *e);
 
-/* Copy the entries the index does not hold yet; *added says how many. */
+/*
+ * Copy the entries the index does not hold yet; *added says how many. Each
+ * must follow the last (sequence, prev, its own hash): at an entry that
+ * does not, the sync stops with ST_WITNESS, keeping what came before.
+ * The index also keeps the Merkle tree over the entries (its complete
+ * subtrees), so a root of any size it holds costs O(log n).
+ */
 enum status windex_sync(struct bus *b, struct store *s, uint64_t *added, struct err *e);
+
+/* The tree root over the first size entries (the index must hold them). */
+enum status windex_root(struct store *s, uint64_t size, merkle_hash out, struct err *e);
+
+/*
+ * Sign the tree head at size with k and store it on CHECKPOINT_SUBJECT
+ * (msg id "<key name>/<size>", so a checkpoint made twice is stored once).
+ * note gets the signed note.
+ */
+enum status windex_checkpoint(struct bus *b, struct store *s, const struct wkey *k,
+			      uint64_t size, struct buf *note, struct err *e);
+
+/*
+ * Make the checkpoints that are due: one at every multiple of
+ * witness.checkpoint_every up to tail that comes after the last stored one
+ * (at most WINDEX_CHECKPOINTS_MAX, the latest), signed with this host's
+ * witness key. ST_NOT_FOUND when the host has no key.
+ */
+#define WINDEX_CHECKPOINTS_MAX 64
+enum status windex_checkpoints_due(struct bus *b, const struct config *c, uint64_t tail,
+				   size_t *made, struct err *e);
 
 /* Open for a rebuild: a damaged index file is deleted and made anew. */
 enum status windex_open_fresh(const struct config *c, struct store **out, struct err *e);
