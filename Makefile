@@ -97,7 +97,8 @@ $(BUILD)/tests/test-%: tests/integ/test-%.c $(HELPER_OBJ) $(BUILD)/libcore.a
 		$(HELPER_OBJ) $(BUILD)/libcore.a $(LIBS) -lcmocka
 
 # Small programs the shell tests use: a free port, a JSON checker.
-TEST_TOOLS := $(BUILD)/tests/freeport $(BUILD)/tests/jsoncheck $(BUILD)/tests/mkledger
+TEST_TOOLS := $(BUILD)/tests/freeport $(BUILD)/tests/jsoncheck $(BUILD)/tests/mkledger \
+	      $(BUILD)/tests/forge-ledger
 $(TEST_TOOLS): $(BUILD)/tests/%: tests/helper/%.c $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")

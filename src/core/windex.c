@@ -89,6 +89,33 @@ put_entry(void *arg, const struct wentry *e, struct err *err)
 	return ST_OK;
 }
 
+/*
+ * Is the last entry the index copied still the server's? If not, the
+ * ledger was rewritten or cut short since: the index will not follow.
+ */
+static enum status
+same_history(struct bus *b, const struct syncer *y, struct err *e)
+{
+	struct buf data = BUF_INIT;
+	struct wentry got;
+	enum status st;
+
+	if (y->n == 0)
+		return ST_OK;
+	wentry_init(&got);
+	st = bus_stream_get(b, LEDGER_STREAM, y->n, &data, e);
+	if (st == ST_OK && wentry_parse(data.s, data.len, &got, NULL) == ST_OK &&
+	    strcmp(got.hash, y->last_hash) == 0)
+		st = ST_OK;
+	else if (st == ST_OK || st == ST_NOT_FOUND)
+		st = err_set(e, ST_WITNESS, "ledger entry %llu on the server is not the one this "
+			     "index copied: the ledger was rewritten or cut short since",
+			     (unsigned long long)y->n);
+	wentry_release(&got);
+	buf_release(&data);
+	return st;
+}
+
 enum status
 windex_sync(struct bus *b, struct store *s, uint64_t *added, struct err *e)
 {
@@ -98,7 +125,7 @@ windex_sync(struct bus *b, struct store *s, uint64_t *added, struct err *e)
 	*added = 0;
 	if (st != ST_OK)
 		return st;
-	if ((st = syncer_load(&y, s, e)) == ST_OK)
+	if ((st = syncer_load(&y, s, e)) == ST_OK && (st = same_history(b, &y, e)) == ST_OK)
 		st = ledger_read_from(b, y.n + 1, put_entry, &y, added, e);
 	if (st == ST_OK)
 		return store_commit(s, e);

@@ -186,6 +186,58 @@ chmod 600 "$IF_HOME/keys/witness.key"
 run 0 witness verify -o json
 out_has '"result":"ok"'
 
+# What the coordinator and the operator do is witnessed, under the command's trace.
+run 0 task push w-1 --title audit --why="for the audit" --trace=tr-push -q
+run 0 witness trace tr-push -o json
+out_json
+out_has '"component":"coordinator","event":"task.push","actor":"[^"]+@[^"]+","trace":"tr-push","swarm":null,"task":"w-1"'
+out_has '"payload":\{"attempts":0,"priority":5,"state":"queued","token":0,"why":"for the audit"\}'
+out_has '"component":"operator","event":"command.coordinator.push"'
+out_has '"argv":\["task","push","w-1","--title","audit","--why=for the audit","--trace=tr-push","-q"\],"exit":0,"outcome":"ok"'
+run 0 task claim --swarm s-1 --trace=tr-claim -o json
+run 0 witness trace tr-claim -o json
+out_has '"event":"task.claim","actor":"s-1","trace":"tr-claim","swarm":"s-1","task":"w-1"'
+# A refused command is witnessed with its outcome; the refusal changed nothing else.
+run 7 task complete w-1 --swarm s-2 --token 1 --trace=tr-refused
+run 0 witness trace tr-refused -o json
+out_has '"entries":1,'
+out_has '"event":"command.coordinator.complete"'
+out_has '"exit":7,"outcome":"not-owner"'
+# Falsify and read-only write no entry.
+run 0 witness verify -o json
+before=$(sed 's/.*"entries":\([0-9]*\).*/\1/' "$OUT")
+run 0 task push w-2 --mode=falsify -q
+run 7 task push w-3 --read-only
+run 0 witness verify -o json
+out_has "\"entries\":$before,"
+
+# Checkpoints are stored every witness.checkpoint_every entries and verified.
+IF_WITNESS_CHECKPOINT_EVERY=2 run 0 task push w-4 -v
+err_has 'witness checkpoints? stored'
+IF_WITNESS_CHECKPOINT_EVERY=2 run 0 task push w-5
+run 0 witness verify -o json --why
+out_has '"result":"ok"'
+out_has '"checkpoints":[1-9]'
+out_has 'stored checkpoints \(IF_CHECKPOINTS\)'
+run 0 witness export --file "$T_DIR/stored.jsonl"
+run 0 witness verify -f "$T_DIR/stored.jsonl"
+out_has '^result: +ok'
+check "[ \$(grep -c '\"type\":\"checkpoint\"' '$T_DIR/stored.jsonl') -ge 2 ]"
+# A forger with the server but not the key rewrites history from entry 3:
+# the new chain is consistent in itself, the signed checkpoints are not.
+check "'$BUILD/tests/forge-ledger' nats://127.0.0.1:$IF_SERVER_PORT 3"
+run 5 witness verify
+out_has '^fault: +wrong root'
+err_has 'signs a root that is not the tree'
+err_has '\[witness-failed\]'
+# The index refuses to follow the rewritten stream rather than mix two histories.
+run 5 witness query
+err_has 'ledger entry [0-9]+ on the server is not the one this index copied'
+run 0 index rebuild -q
+run 0 down -q
+run 0 up -q
+run 5 witness verify -q
+
 # A server without the fleet's streams: a clear error, nothing created.
 nats_start
 run 3 witness append --component x --event y --server "$NATS_URL"

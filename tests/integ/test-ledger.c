@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +21,8 @@
 
 #include "core/ledger.h"
 #include "core/schema.h"
+#include "core/store.h"
+#include "core/windex.h"
 #include "core/util.h"
 #include "harness.h"
 
@@ -131,6 +134,38 @@ check_free(struct check *c)
 	free(c);
 }
 
+/*
+ * The index follows the stream and keeps the tree in SQLite: its root of
+ * every size is the root of the tree built in memory, also after a second
+ * sync that starts from the tree's right edge as stored.
+ */
+static void
+index_roots(const struct merkle *t)
+{
+	char *path = xasprintf("%s/index.db", srv.dir);
+	struct bus *b = connect_srv();
+	struct store *s = NULL;
+	struct err e = ERR_INIT;
+	merkle_hash want, got;
+	uint64_t added = 0;
+	size_t m;
+
+	assert_non_null(b);
+	assert_int_equal(store_open(path, &s, &e), ST_OK);
+	assert_int_equal(windex_sync(b, s, &added, &e), ST_OK);
+	assert_int_equal(added, t->size);
+	for (m = 0; m <= t->size; m++) {
+		merkle_root(t, m, want);
+		assert_int_equal(windex_root(s, m, got, &e), ST_OK);
+		if (memcmp(want, got, MERKLE_HASH) != 0)
+			fail_msg("index root of size %zu differs", m);
+	}
+	assert_int_equal(windex_root(s, t->size + 1, got, &e), ST_NOT_FOUND);
+	store_close(s);
+	free(path);
+	bus_close(b);
+}
+
 static void
 test_eight_processes(void **state)
 {
@@ -163,22 +198,28 @@ test_eight_processes(void **state)
 	assert_int_equal(n, 8000);
 	for (i = 0; i < 8; i++)
 		assert_int_equal(c->per_writer[i], 1000);
+	index_roots(&c->v.tree);
 	check_free(c);
 }
 
 /*
  * RESTART_N entries of component 'name' through a group-commit writer whose
- * answers are lost: with kill, the server is killed and restarted under it;
- * else the timeout (timeout_ms) is shorter than a batch takes. The writer
- * must find what landed and send the rest: every entry exactly once.
+ * answers are lost. KILL: the server is killed and restarted under it;
+ * PAUSE: the server is stopped (SIGSTOP) for longer than the timeout, so
+ * publishes wait in the socket, time out at the writer and then land when
+ * the server goes on. The writer must find what landed and send the rest:
+ * every entry exactly once.
  */
+enum outage { KILL, PAUSE };
+
 static void
-lost_answers(const char *name, int64_t timeout_ms, bool kill)
+lost_answers(const char *name, enum outage how)
 {
-	struct bus *b = hconnect(srv.url, timeout_ms, 50, NULL, NULL);
+	struct bus *b = hconnect(srv.url, 300, 50, NULL, NULL);
 	struct ledger_writer w;
 	struct err err = ERR_INIT;
 	struct check *c;
+	int64_t deadline;
 	uint64_t n = 0;
 	int i;
 
@@ -189,21 +230,29 @@ lost_answers(const char *name, int64_t timeout_ms, bool kill)
 		struct wentry e;
 		make_entry(&e, name, 0, i);
 		ledger_submit(&w, &e);
-		if (kill && i == RESTART_N / 3) {
-			usleep(2000);
-			hserver_kill(&srv);
+		if (i == RESTART_N / 3) {
+			usleep(2000);	/* a batch on its way */
+			if (how == KILL) {
+				hserver_kill(&srv);
+			} else {
+				kill(srv.pid, SIGSTOP);
+				usleep(800000);
+				kill(srv.pid, SIGCONT);
+			}
 		}
-		if (kill && i == 2 * RESTART_N / 3)
+		if (how == KILL && i == 2 * RESTART_N / 3)
 			assert_int_equal(hserver_start(&srv), 0);
 	}
 	/* Failures are retried by the writer's thread; wait for the end. */
-	while (ledger_flush(&w, &err) != ST_OK)
+	deadline = mono_ms() + 60000;
+	while (ledger_flush(&w, &err) != ST_OK && mono_ms() < deadline)
 		usleep(50000);
+	assert_int_equal(ledger_flush(&w, &err), ST_OK);
 	ledger_writer_release(&w);
 	print_message("%s: %llu batches, %llu failures, %llu entries found after lost "
 		      "answers\n", name, (unsigned long long)w.batches,
 		      (unsigned long long)w.failures, (unsigned long long)w.recovered);
-	if (!kill)
+	if (how == PAUSE)
 		assert_true(w.recovered > 0);	/* the path under test was taken */
 	bus_close(b);
 	c = read_back(name, &n);
@@ -217,14 +266,14 @@ static void
 test_restart(void **state)
 {
 	(void)state;
-	lost_answers("restart", 5000, true);
+	lost_answers("restart", KILL);
 }
 
 static void
 test_late_answers(void **state)
 {
 	(void)state;
-	lost_answers("late", 3, false);
+	lost_answers("late", PAUSE);
 }
 
 /* A stream holding something that is not an entry is refused, not extended. */

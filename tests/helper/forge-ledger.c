@@ -1,0 +1,86 @@
+/*
+ * forge-ledger URL SEQ: play a forger who controls the server but not the
+ * witness key. Read the ledger, change entry SEQ's cost, then write the
+ * whole ledger back into a fresh IF_WITNESS through the ordinary writer, so
+ * that every hash and link after SEQ is recomputed: a chain that verifies
+ * on its own. Only the checkpoints signed earlier can tell.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "core/ledger.h"
+#include "core/schema.h"
+#include "core/util.h"
+
+struct all {
+	struct wentry *v;
+	size_t n, cap;
+};
+
+static enum status
+keep(void *arg, const struct wentry *e, struct err *err)
+{
+	struct all *a = arg;
+
+	(void)err;
+	xgrow(&a->v, &a->cap, a->n + 1, sizeof *a->v);
+	wentry_copy(&a->v[a->n++], e);
+	return ST_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct bus_opts o;
+	struct bus *b = NULL;
+	struct ledger_writer w;
+	struct err e = ERR_INIT;
+	struct all a = { 0 };
+	uint64_t n, seq;
+	bool created;
+	size_t i, j;
+	int rc = 1;
+
+	if (argc != 3 || sodium_init() < 0 || (seq = strtoull(argv[2], NULL, 10)) == 0) {
+		fprintf(stderr, "usage: forge-ledger URL SEQ\n");
+		return 2;
+	}
+	memset(&o, 0, sizeof o);
+	o.url = argv[1];	/* not released: bus_opts_release() is not called */
+	o.timeout_ms = 5000;
+	o.reconnect_wait_ms = 100;
+	if (bus_open(&b, &o, &e) != ST_OK || ledger_read(b, keep, &a, &n, &e) != ST_OK)
+		goto out;
+	if (seq > a.n) {
+		snprintf(e.msg, sizeof e.msg, "the ledger has %zu entries", a.n);
+		goto out;
+	}
+	a.v[seq - 1].cost_micros += 1;
+	for (i = 0; i < schema_nstreams; i++)
+		if (strcmp(schema_streams[i].name, LEDGER_STREAM) == 0)
+			break;
+	if (bus_stream_drop(b, LEDGER_STREAM, &e) != ST_OK ||
+	    bus_stream_ensure(b, &schema_streams[i], &created, &e) != ST_OK)
+		goto out;
+	ledger_writer_init(&w, b);
+	for (j = 0; j < a.n; j++) {
+		a.v[j].hash[0] = '\0';	/* a new entry to the writer, not a retry */
+		if (ledger_append(&w, &a.v[j], &e) != ST_OK)
+			break;
+	}
+	ledger_writer_release(&w);
+	if (j == a.n)
+		rc = 0;
+out:
+	if (rc)
+		fprintf(stderr, "forge-ledger: %s\n", e.msg);
+	for (i = 0; i < a.n; i++)
+		wentry_release(&a.v[i]);
+	free(a.v);
+	bus_close(b);
+	bus_shutdown();
+	return rc;
+}
