@@ -4,7 +4,7 @@
 awk -F'\t' '
 	$1 ~ /^claim @/ { claim = $5 }
 	$1 == "bare KV update (CAS)" { floor = $5 }
-	NF == 6 && $1 ~ /^[0-9]+$/ && prev_hdr == "pushed" { dbl = $4; lost = $5 }
+	NF >= 6 && $1 ~ /^[0-9]+$/ && prev_hdr == "pushed" { dbl = $4; lost = $5 }
 	{ prev_hdr = $1 }
 	END {
 		if (claim == "" || floor == "" || floor == 0) { print "bench: no figures" > "/dev/stderr"; exit 1 }

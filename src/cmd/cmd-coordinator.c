@@ -529,7 +529,7 @@ run_watch(struct cmd_ctx *ctx)
 static enum status
 run_bench(struct cmd_ctx *ctx)
 {
-	struct coord_bench_opts o = { 100000, 100, 60000, 10000, 2000 };
+	struct coord_bench_opts o = { 100000, 100, 60000, 10000, 2000, true };
 	struct bus_opts bo;
 	int64_t tasks, secs, sat, rate;
 	enum status st;
@@ -540,13 +540,14 @@ run_bench(struct cmd_ctx *ctx)
 	    (st = cmd_opt_int(ctx, "rate", 1, 100000, 100, &rate)) != ST_OK)
 		return st;
 	if (cmd_flag(ctx, "quick")) {
-		o = (struct coord_bench_opts){ 5000, 100, 5000, 2000, 500 };
+		o = (struct coord_bench_opts){ 5000, 100, 5000, 2000, 500, true };
 	} else {
 		o.tasks = (size_t)tasks;
 		o.rate_ms = secs * 1000;
 		o.saturate_ms = sat * 1000;
 	}
 	o.rate = (int)rate;
+	o.witness = !cmd_flag(ctx, "no-witness");
 	bus_opts_from_config(&bo, &ctx->cfg);
 	bo.timeout_ms = bo.timeout_ms < 10000 ? 10000 : bo.timeout_ms;
 	why_add(&ctx->op, "percentiles", "nearest rank", "on the sorted samples of each row");
@@ -555,6 +556,9 @@ run_bench(struct cmd_ctx *ctx)
 	why_add(&ctx->op, "correctness", "final records", "read back from the server after the "
 		"run: double claims = tasks with two non-takeover claims or owned by two claimers; "
 		"lost = tasks not claimed or missing");
+	why_add(&ctx->op, "witness", o.witness ? "on" : "off", o.witness ? "every push and claim "
+		"witnessed through one group-commit writer into a stream of the run's own, as the "
+		"CLI witnesses them into IF_WITNESS" : "--no-witness: nothing witnessed");
 	st = coord_bench_run(&bo, &o, &ctx->out, &ctx->err);
 	bus_opts_release(&bo);
 	return st;
@@ -613,6 +617,7 @@ static const struct cmd_opt bench_opts[] = {
 	{ "rate", 0, "OPS", "operations per second of the fixed-rate run (default 100)" },
 	{ "saturate", 0, "SECONDS", "length of the saturation run (default 10)" },
 	{ "quick", 0, NULL, "a short run for CI: 5000 tasks, 5 s at the rate, 2 s saturated" },
+	{ "no-witness", 0, NULL, "do not witness pushes and claims (to see what witnessing costs)" },
 	OPT_END,
 };
 

@@ -9,9 +9,12 @@
 
 #include "core/coord.h"
 #include "core/coordbench.h"
+#include "core/ledger.h"
 #include "core/util.h"
 
 #define BENCH_BUCKET "IF_BENCH_TASKS"
+#define BENCH_WITNESS "IF_BENCH_COORD_WITNESS"
+#define BENCH_WITNESS_SUBJECT "if.v1.bench.coord.witness"
 
 /* A growable sample of microsecond figures. */
 struct sample {
@@ -72,6 +75,7 @@ struct bench {
 	struct sample claim_us, push_us, dispatch_us;
 	int64_t rate_gap_us;		/* 0: unthrottled */
 	struct coord_index *ix;		/* shared by the claimers of this process */
+	struct ledger_writer *witness;	/* NULL: nothing witnessed */
 	pthread_mutex_t log_mu;
 	char **log_ids;			/* every (task, claimer) a claimer was told it owns */
 	size_t nlog, logcap;
@@ -86,10 +90,11 @@ bench_connect(struct bench *bn, struct err *e)
 }
 
 static void
-opctx_quiet(struct opctx *op)
+opctx_quiet(struct opctx *op, struct bench *bn)
 {
 	opctx_init(op, NULL);
 	op->actor = "bench";
+	op->witness = bn->witness;
 }
 
 /* Pushes tasks for swarm "bench" with the push time in the payload. */
@@ -117,7 +122,7 @@ pusher(void *arg)
 		}
 		t0 = mono_us();
 		snprintf(payload, sizeof payload, "{\"t0_us\":%lld}", (long long)t0);
-		opctx_quiet(&op);
+		opctx_quiet(&op, bn);
 		if (coord_push(b, &bn->cfg, &op, &s, &t, &existed, &e) == ST_OK) {
 			sample_add(&bn->push_us, mono_us() - t0);
 			atomic_fetch_add(&bn->pushed, 1);
@@ -163,7 +168,7 @@ claimer_main(void *arg)
 		int64_t t0 = mono_us();
 		enum status st;
 
-		opctx_quiet(&op);
+		opctx_quiet(&op, bn);
 		st = coord_claim(b, bn->ix, &bn->cfg, &op, &c, &t, &e);
 		opctx_release(&op);
 		if (st == ST_OK) {
@@ -323,6 +328,16 @@ correctness(struct bench *bn, struct bus *b, size_t pushed, struct rowset *rs, s
 	rows_setf(rs, r, 4, "%zu", v.unclaimed + (pushed > v.records ? pushed - v.records : 0));
 	/* records > pushed would be tasks nobody pushed: count them as errors. */
 	rows_setf(rs, r, 5, "%zu", atomic_load(&bn->errors));
+	if (bn->witness) {
+		struct err fe = ERR_INIT;
+		if (ledger_flush(bn->witness, &fe) != ST_OK)
+			return err_set(e, fe.code, "witness: %s", fe.msg);
+		/* One coordinator entry per push and per claim. */
+		rows_setf(rs, r, 6, "%llu of %zu", (unsigned long long)bn->witness->done,
+			  pushed + bn->nlog);
+	} else {
+		rows_set(rs, r, 6, "off");
+	}
 	return ST_OK;
 }
 
@@ -395,6 +410,33 @@ rate_phase(struct bench *bn, struct rowset *lat, int rate, int64_t ms, const cha
 	return pushed;
 }
 
+/*
+ * The benchmark's own ledger: a stream of its own (deleted after the run)
+ * and one group-commit writer with its own connection, as a long-running
+ * coordinator process would have.
+ */
+static enum status
+witness_open(struct bench *bn, struct bus *b, struct ledger_writer *w, struct bus **wb,
+	     struct err *e)
+{
+	struct bus_stream_def def = { BENCH_WITNESS, { BENCH_WITNESS_SUBJECT, NULL },
+				      "coordinator benchmark's ledger (deleted after the run)",
+				      false, 0, -1 };
+	bool created;
+	enum status st;
+
+	bus_stream_drop(b, BENCH_WITNESS, NULL);
+	if ((st = bus_stream_ensure(b, &def, &created, e)) != ST_OK ||
+	    (st = bus_open(wb, bn->bo, e)) != ST_OK)
+		return st;
+	ledger_writer_init(w, *wb);
+	w->stream = BENCH_WITNESS;
+	w->subject = BENCH_WITNESS_SUBJECT;
+	ledger_writer_start(w);
+	bn->witness = w;
+	return ST_OK;
+}
+
 enum status
 coord_bench_run(const struct bus_opts *bo, const struct coord_bench_opts *o, struct doc *out,
 		struct err *e)
@@ -404,7 +446,8 @@ coord_bench_run(const struct bus_opts *bo, const struct coord_bench_opts *o, str
 	struct sample get = { .mu = PTHREAD_MUTEX_INITIALIZER }, upd = { .mu = PTHREAD_MUTEX_INITIALIZER };
 	struct rowset *floor = latency_set("floor"), *lat = latency_set("latency");
 	struct rowset *thr = throughput_set(), *ok = rows_new("correctness");
-	struct bus *b = NULL;
+	struct bus *b = NULL, *wb = NULL;
+	struct ledger_writer w;
 	size_t pushed_total = 0, i;
 	bool created;
 	char label[32];
@@ -424,7 +467,10 @@ coord_bench_run(const struct bus_opts *bo, const struct coord_bench_opts *o, str
 	rows_col(ok, "double_claims", COL_NUM, 0);
 	rows_col(ok, "lost", COL_NUM, 0);
 	rows_col(ok, "errors", COL_NUM, 0);
+	rows_col(ok, "witnessed", COL_TEXT, 0);
 	if ((st = bus_open(&b, bo, e)) != ST_OK)
+		goto out;
+	if (o->witness && (st = witness_open(&bn, b, &w, &wb, e)) != ST_OK)
 		goto out;
 	bus_kv_drop(b, BENCH_BUCKET, NULL);
 	if ((st = bus_kv_ensure(b, &def, &created, e)) != ST_OK)
@@ -444,6 +490,11 @@ coord_bench_run(const struct bus_opts *bo, const struct coord_bench_opts *o, str
 	st = correctness(&bn, b, pushed_total, ok, e);
 out:
 	coord_index_free(bn.ix);
+	if (bn.witness) {
+		ledger_writer_release(bn.witness);
+		bus_close(wb);
+		bus_stream_drop(b, BENCH_WITNESS, NULL);
+	}
 	if (b)
 		bus_kv_drop(b, BENCH_BUCKET, NULL);
 	bus_close(b);

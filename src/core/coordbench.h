@@ -23,6 +23,7 @@ struct coord_bench_opts {
 	int64_t rate_ms;	/* its length */
 	int64_t saturate_ms;	/* length of the saturation run */
 	size_t floor_samples;
+	bool witness;		/* witness every push and claim (group commit), as the CLI does */
 };
 
 /* Fill out with row sets: floor, latency, throughput, correctness. */
