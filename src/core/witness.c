@@ -332,21 +332,28 @@ checkpoint_body(const struct wcheckpoint *cp, struct buf *out)
 }
 
 void
-wcheckpoint_sign(const struct wkey *k, const struct wcheckpoint *cp, struct buf *note)
+wnote_sign(const struct wkey *k, const char *text, struct buf *note)
 {
-	struct buf body = BUF_INIT;
 	uint8_t sig[4 + crypto_sign_BYTES];
 
-	checkpoint_body(cp, &body);
 	sig[0] = (uint8_t)(k->id >> 24);
 	sig[1] = (uint8_t)(k->id >> 16);
 	sig[2] = (uint8_t)(k->id >> 8);
 	sig[3] = (uint8_t)k->id;
-	crypto_sign_detached(sig + 4, NULL, (const uint8_t *)body.s, body.len, k->sk);
-	buf_adds(note, body.s);
+	crypto_sign_detached(sig + 4, NULL, (const uint8_t *)text, strlen(text), k->sk);
+	buf_adds(note, text);
 	buf_addf(note, "\n%s %s ", em_dash, k->name);
 	b64(note, sig, sizeof sig);
 	buf_addc(note, '\n');
+}
+
+void
+wcheckpoint_sign(const struct wkey *k, const struct wcheckpoint *cp, struct buf *note)
+{
+	struct buf body = BUF_INIT;
+
+	checkpoint_body(cp, &body);
+	wnote_sign(k, body.s, note);
 	buf_release(&body);
 }
 
@@ -375,21 +382,19 @@ parse_body(const char *body, size_t len, struct wcheckpoint *cp)
 }
 
 enum status
-wcheckpoint_open(const char *note, const struct wkey *k, struct wcheckpoint *cp, struct err *e)
+wnote_open(const char *note, const struct wkey *k, size_t *text_len, struct err *e)
 {
 	const char *sep = strstr(note, "\n\n"), *line;
 	size_t body_len;
-	bool signed_ok = false;
 
-	memset(cp, 0, sizeof *cp);
 	if (sep == NULL)
-		return err_set(e, ST_WITNESS, "checkpoint is not a signed note (no blank line)");
+		return err_set(e, ST_WITNESS, "not a signed note (no blank line)");
 	body_len = (size_t)(sep - note) + 1;
-	if (!parse_body(note, body_len, cp))
-		return err_set(e, ST_WITNESS, "checkpoint body is malformed");
+	if (text_len)
+		*text_len = body_len;
 	if (k == NULL)
 		return ST_OK;
-	/* Signature lines: "— <name> <base64(id || sig)>"; ours must verify. */
+	/* Signature lines: "— <name> <base64(id || sig)>"; one by k must verify. */
 	for (line = sep + 2; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : line + strlen(line)) {
 		char name[64], sigb64[200];
 		uint8_t sig[4 + crypto_sign_BYTES + 8];
@@ -405,9 +410,23 @@ wcheckpoint_open(const char *note, const struct wkey *k, struct wcheckpoint *cp,
 		id = (uint32_t)sig[0] << 24 | (uint32_t)sig[1] << 16 | (uint32_t)sig[2] << 8 | sig[3];
 		if (id == k->id && crypto_sign_verify_detached(sig + 4, (const uint8_t *)note,
 							       body_len, k->pk) == 0)
-			signed_ok = true;
+			return ST_OK;
 	}
-	if (!signed_ok)
+	return err_set(e, ST_WITNESS, "no valid signature by '%s'", k->name);
+}
+
+enum status
+wcheckpoint_open(const char *note, const struct wkey *k, struct wcheckpoint *cp, struct err *e)
+{
+	size_t body_len = 0;
+	enum status st;
+
+	memset(cp, 0, sizeof *cp);
+	if (wnote_open(note, NULL, &body_len, e) != ST_OK)
+		return err_set(e, ST_WITNESS, "checkpoint is not a signed note (no blank line)");
+	if (!parse_body(note, body_len, cp))
+		return err_set(e, ST_WITNESS, "checkpoint body is malformed");
+	if ((st = wnote_open(note, k, NULL, e)) != ST_OK)
 		return err_set(e, ST_WITNESS, "checkpoint at size %llu has no valid signature by "
 			       "'%s'", (unsigned long long)cp->size, k->name);
 	return ST_OK;

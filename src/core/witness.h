@@ -96,6 +96,16 @@ struct wcheckpoint {
 	merkle_hash root;
 };
 
+/*
+ * C2SP signed notes: text (lines ending in newline), a blank line, then
+ * "— <key name> <base64(4-byte key id || Ed25519 signature of text)>".
+ * wnote_open checks that one signature line by k verifies (k NULL: only
+ * the form) and gives the length of the text.
+ */
+void wnote_sign(const struct wkey *k, const char *text, struct buf *note);
+enum status wnote_open(const char *note, const struct wkey *k, size_t *text_len,
+		       struct err *e);
+
 /* The signed note of a checkpoint. */
 void wcheckpoint_sign(const struct wkey *k, const struct wcheckpoint *cp, struct buf *note);
 /* Parse a signed note and check its signature by k. */

@@ -265,6 +265,53 @@ test_keys(void **state)
 	buf_release(&vk);
 }
 
+/*
+ * The known answer of golang.org/x/mod/sumdb/note (note_test.go and the
+ * package documentation), the reference implementation of C2SP signed
+ * notes: the same seed must give the same verifier key, key id and
+ * signature line, byte for byte, and that note must open with that key.
+ */
+static void
+test_c2sp_known_answer(void **state)
+{
+	static const char skey[] = "AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
+	static const char vkey[] = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
+	static const char text[] = "If you think cryptography is the answer to your problem,\n"
+				   "then you don't know what your problem is.\n";
+	static const char note[] = "If you think cryptography is the answer to your problem,\n"
+				   "then you don't know what your problem is.\n"
+				   "\n"
+				   "\xe2\x80\x94 PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZ"
+				   "InNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
+	uint8_t raw[33];
+	size_t n = 0, len = 0;
+	struct wkey k, v;
+	struct buf b = BUF_INIT;
+	struct err e = ERR_INIT;
+	char *bad;
+
+	(void)state;
+	assert_int_equal(sodium_base642bin(raw, sizeof raw, skey, strlen(skey), NULL, &n, NULL,
+					   sodium_base64_VARIANT_ORIGINAL), 0);
+	assert_int_equal(n, 33);
+	assert_int_equal(raw[0], 1);	/* algorithm: Ed25519 */
+	wkey_from_seed(&k, "PeterNeumann", raw + 1);
+	assert_int_equal(k.id, 0xc74f20a3);
+	wkey_vkey(&k, &b);
+	assert_string_equal(b.s, vkey);
+	buf_reset(&b);
+	wnote_sign(&k, text, &b);
+	assert_string_equal(b.s, note);
+	assert_int_equal(wkey_from_vkey(vkey, &v, &e), ST_OK);
+	assert_int_equal(wnote_open(note, &v, &len, &e), ST_OK);
+	assert_int_equal(len, strlen(text));
+	bad = xstrdup(note);
+	bad[3] ^= 1;	/* the text changed: the signature no longer holds */
+	assert_int_equal(wnote_open(bad, &v, NULL, &e), ST_WITNESS);
+	free(bad);
+	buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -274,6 +321,7 @@ main(void)
 		cmocka_unit_test(test_missing_reordered_truncated),
 		cmocka_unit_test(test_signatures),
 		cmocka_unit_test(test_keys),
+		cmocka_unit_test(test_c2sp_known_answer),
 	};
 	int i;
 
