@@ -133,6 +133,7 @@ bench_proofs(const struct witness_bench_opts *o, const struct ledger_file *lf, s
 struct appender {
 	const struct bus_opts *bo;
 	bool group;		/* submit all, then flush; else one append at a time */
+	int64_t gap_us;		/* group: submit one every gap_us (0: all at once) */
 	size_t n;
 	int64_t *lat;		/* per entry, µs */
 	int64_t *sent;		/* group: when each was submitted */
@@ -173,6 +174,7 @@ append_main(void *arg)
 	struct ledger_writer w;
 	struct bus *b = NULL;
 	struct err e = ERR_INIT;
+	int64_t start = 0;
 	size_t i;
 
 	if (bus_open(&b, a->bo, &e) != ST_OK) {
@@ -190,6 +192,13 @@ append_main(void *arg)
 	for (i = 0; i < a->n && !a->failed; i++) {
 		struct wentry ent;
 		int64_t t0 = mono_us();
+		if (a->gap_us) {	/* offered load: the i-th entry at start + i * gap */
+			if (i == 0)
+				start = t0;
+			if (start + (int64_t)i * a->gap_us > t0)
+				usleep((useconds_t)(start + (int64_t)i * a->gap_us - t0));
+			t0 = mono_us();
+		}
 		bench_entry(&ent);
 		if (a->group) {
 			a->sent[i] = t0;
@@ -211,7 +220,7 @@ append_main(void *arg)
 }
 
 static enum status
-bench_appends(const struct bus_opts *bo, size_t total, int writers, bool group,
+bench_appends(const struct bus_opts *bo, size_t total, int writers, bool group, int rate,
 	      struct rowset *rs, struct err *e)
 {
 	struct bus_stream_def def = { BENCH_STREAM, { BENCH_SUBJECT, NULL },
@@ -232,7 +241,8 @@ bench_appends(const struct bus_opts *bo, size_t total, int writers, bool group,
 	if ((st = bus_stream_ensure(b, &def, &created, e)) != ST_OK)
 		goto out;
 	for (k = 0; k < writers; k++) {
-		a[k] = (struct appender){ .bo = bo, .group = group, .n = total / (size_t)writers };
+		a[k] = (struct appender){ .bo = bo, .group = group, .n = total / (size_t)writers,
+					  .gap_us = rate ? 1000000LL * writers / rate : 0 };
 		a[k].lat = xcalloc(a[k].n, sizeof *a[k].lat);
 		a[k].sent = xcalloc(a[k].n, sizeof *a[k].sent);
 	}
@@ -254,13 +264,17 @@ bench_appends(const struct bus_opts *bo, size_t total, int writers, bool group,
 	}
 	sort_i64(all, n);
 	r = rows_add(rs);
-	rows_setf(rs, r, 0, "append, %d writer%s, %s", writers, writers > 1 ? "s" : "",
-		  group ? "group commit" : "one at a time");
+	if (rate)
+		rows_setf(rs, r, 0, "append, %d writer%s, group commit, offered %d/s", writers,
+			  writers > 1 ? "s" : "", rate);
+	else
+		rows_setf(rs, r, 0, "append, %d writer%s, %s", writers, writers > 1 ? "s" : "",
+			  group ? "group commit, all at once" : "one at a time");
 	rows_setf(rs, r, 1, "%zu entries%s", n, writers > 1 ? " (threads, own connections)" : "");
 	rows_setf(rs, r, 2, "%.0f appends/s", (double)n / ((double)secs_us / 1e6));
 	rows_setf(rs, r, 3, "latency p50 %.3f ms, p99 %.3f ms%s; %llu batches, %llu races lost "
 		  "and retried", percentile(all, n, 50) / 1000.0, percentile(all, n, 99) / 1000.0,
-		  group ? " (submit to landed, all submitted at once)" : "",
+		  group ? " (submit to landed)" : "",
 		  (unsigned long long)batches, (unsigned long long)conflicts);
 	free(all);
 	if (failed)
@@ -275,8 +289,8 @@ enum status
 witness_bench_run(const struct bus_opts *bo, const struct witness_bench_opts *o,
 		  struct doc *out, struct err *e)
 {
-	static const struct { int writers; bool group; } runs[] = {
-		{ 1, false }, { 8, false }, { 1, true }, { 8, true },
+	static const struct { int writers; bool group; int rate; } runs[] = {
+		{ 1, false, 0 }, { 8, false, 0 }, { 1, true, 0 }, { 8, true, 0 }, { 8, true, 5000 },
 	};
 	struct rowset *rs = rows_new("witness_bench");
 	struct ledger_file lf;
@@ -294,6 +308,7 @@ witness_bench_run(const struct bus_opts *bo, const struct witness_bench_opts *o,
 		bench_proofs(o, &lf, rs);
 	ledger_file_release(&lf);
 	for (i = 0; st == ST_OK && o->appends && i < ARRAY_SIZE(runs); i++)
-		st = bench_appends(bo, o->appends, runs[i].writers, runs[i].group, rs, e);
+		st = bench_appends(bo, o->appends, runs[i].writers, runs[i].group, runs[i].rate,
+				   rs, e);
 	return st;
 }
