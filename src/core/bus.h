@@ -131,6 +131,12 @@ struct bus_pub_msg {
 enum status bus_js_publish_many(struct bus *b, struct bus_pub_msg *m, size_t n,
 				struct err *e);
 
+/*
+ * Fault injection for tests: ignore the next n answers bus_js_publish_many
+ * receives, as if they were lost on the way (the messages still land).
+ */
+void bus_fault_drop_answers(struct bus *b, int n);
+
 /* KV. Revisions are stream sequences of the bucket's stream. */
 enum bus_kv_op { BUS_KV_PUT, BUS_KV_DEL, BUS_KV_PURGE };
 
