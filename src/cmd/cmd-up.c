@@ -51,6 +51,17 @@ up_schema_only(struct cmd_ctx *ctx, struct rowset *created)
 	return st;
 }
 
+/* up connects only now: its operator entry is written like any command's. */
+static enum status
+witnessed(struct cmd_ctx *ctx)
+{
+	enum status st = cmd_witness_open(ctx);
+
+	if (st != ST_OK)
+		err_prefix(&ctx->err, "the server is up, but this is not witnessed");
+	return st;
+}
+
 static enum status
 run_up(struct cmd_ctx *ctx)
 {
@@ -67,7 +78,7 @@ run_up(struct cmd_ctx *ctx)
 		st = up_schema_only(ctx, created);
 		doc_add(&ctx->out, created);
 		free(home);
-		return st;
+		return st == ST_OK ? witnessed(ctx) : st;
 	}
 	st = server_up(&ctx->cfg, &ctx->op, &r, created, &ctx->err);
 	if (st == ST_OK && !ctx->op.falsify) {
@@ -102,6 +113,8 @@ run_up(struct cmd_ctx *ctx)
 	}
 	free(r.url);
 	free(home);
+	if (st == ST_OK)
+		return witnessed(ctx);
 	return st == ST_FALSIFIED ? ST_OK : st;	/* finish() turns failed checks into exit 8 */
 }
 
@@ -113,6 +126,16 @@ run_down(struct cmd_ctx *ctx)
 	pid_t pid = 0;
 	size_t r;
 
+	if (!ctx->op.falsify) {
+		/* Witnessed before the ledger's server goes away; a sick server still stops. */
+		struct server_paths p;
+		struct err keep = ctx->err;
+		server_paths_init(&p, &ctx->cfg);
+		if (server_running(&p) && cmd_witness_now(ctx, "stopping") != ST_OK && !ctx->quiet)
+			fprintf(stderr, "ifctl: notice: the stop is not witnessed: %s\n", ctx->err.msg);
+		server_paths_release(&p);
+		ctx->err = keep;
+	}
 	st = server_down(&ctx->cfg, &ctx->op, &pid, &ctx->err);
 	if (st != ST_OK || ctx->op.falsify)
 		return st;
@@ -146,6 +169,6 @@ const struct cmd_entry cmd_up_entry = {
 const struct cmd_entry cmd_down_entry = {
 	.name = "down",
 	.summary = "stop the local NATS server started by 'ifctl up'",
-	.flags = CMD_MUTATES,
+	.flags = CMD_MUTATES | CMD_NO_WITNESS,	/* witnessed before it stops the server */
 	.run = run_down,
 };

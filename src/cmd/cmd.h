@@ -61,6 +61,8 @@ struct cmd_ctx {
 	const struct cmd_entry *parent;	/* its family, when a subcommand */
 	int argc;			/* positional arguments */
 	char **argv;
+	int full_argc;			/* the command line as given */
+	char **full_argv;
 	const char **optval;		/* per entry->opts: value, "" for a flag, NULL unset */
 	char **joined;			/* values of repeated options, joined with commas */
 	size_t njoined, joincap;
@@ -109,6 +111,24 @@ enum status cmd_opt_int(struct cmd_ctx *ctx, const char *name, int64_t min, int6
 enum status cmd_opt_json(struct cmd_ctx *ctx, const char *name, char **text);
 /* A required option: "<family> <command> needs --NAME" when missing or empty. */
 enum status cmd_need(struct cmd_ctx *ctx, const char *name);
+
+/*
+ * Witnessing, for commands that connect on their own (up, down): connect
+ * (when ctx->bus is not open yet) and witness like any mutating command on
+ * a server. main.c calls it itself for CMD_NEEDS_BUS | CMD_MUTATES.
+ */
+enum status cmd_witness_open(struct cmd_ctx *ctx);
+/*
+ * Submit the operator entry of this command: the command line, the outcome
+ * (a catalogue name, or a word such as "stopping") and the exit status (-1:
+ * none yet). main.c does it after run() unless the command is CMD_NO_WITNESS.
+ */
+void cmd_witness_command(struct cmd_ctx *ctx, const char *outcome, int exit_code);
+/*
+ * Witness the command now, before it acts (down: the server will be gone
+ * after), then close the connection; the command is CMD_NO_WITNESS.
+ */
+enum status cmd_witness_now(struct cmd_ctx *ctx, const char *outcome);
 
 /* Names of output formats, indexed by enum out_format. */
 extern const char *const out_format_names[];

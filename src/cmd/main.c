@@ -309,12 +309,30 @@ setup(struct cmd_ctx *ctx, const struct globals *g)
 		fprintf(stderr, "ifctl: connected to '%s' in %.2f ms\n", o.url,
 			(double)(mono_us() - t0) / 1000.0);
 	bus_opts_release(&o);
-	if (st == ST_OK && (ctx->entry->flags & CMD_MUTATES) && !ctx->op.falsify) {
-		ctx->witness = xcalloc(1, sizeof *ctx->witness);
-		ledger_writer_init(ctx->witness, ctx->bus);
-		ctx->op.witness = ctx->witness;
-	}
+	if (st == ST_OK && (ctx->entry->flags & CMD_MUTATES))
+		cmd_witness_open(ctx);
 	return st;
+}
+
+enum status
+cmd_witness_open(struct cmd_ctx *ctx)
+{
+	struct bus_opts o;
+	enum status st = ST_OK;
+
+	if (ctx->op.falsify || ctx->witness)
+		return ST_OK;
+	if (ctx->bus == NULL) {
+		bus_opts_from_config(&o, &ctx->cfg);
+		st = bus_open(&ctx->bus, &o, &ctx->err);
+		bus_opts_release(&o);
+		if (st != ST_OK)
+			return st;
+	}
+	ctx->witness = xcalloc(1, sizeof *ctx->witness);
+	ledger_writer_init(ctx->witness, ctx->bus);
+	ctx->op.witness = ctx->witness;
+	return ST_OK;
 }
 
 /*
@@ -345,37 +363,65 @@ checkpoints_due(struct cmd_ctx *ctx)
  * all written before the command returns. A command that did its work but
  * could not be witnessed fails, saying so.
  */
-static enum status
-witness_command(struct cmd_ctx *ctx, enum status st, int argc, char **argv)
+void
+cmd_witness_command(struct cmd_ctx *ctx, const char *outcome, int exit_code)
 {
 	struct witness_note n = { .component = "operator" };
 	struct buf payload = BUF_INIT;
-	struct err e = ERR_INIT;
 	char event[96];
-	enum status wst;
 	int i;
+
+	snprintf(event, sizeof event, "command.%s%s%s", ctx->parent ? ctx->parent->name : "",
+		 ctx->parent ? "." : "", ctx->entry->name);
+	buf_adds(&payload, "{\"argv\":[");
+	for (i = 1; i < ctx->full_argc; i++) {
+		if (i > 1)
+			buf_addc(&payload, ',');
+		json_escape(&payload, ctx->full_argv[i]);
+	}
+	buf_addf(&payload, "],\"outcome\":\"%s\"", outcome);
+	if (exit_code >= 0)
+		buf_addf(&payload, ",\"exit\":%d", exit_code);
+	buf_addc(&payload, '}');
+	n.event = event;
+	n.payload = payload.s;
+	ledger_witness(&ctx->op, &n);
+	buf_release(&payload);
+}
+
+enum status
+cmd_witness_now(struct cmd_ctx *ctx, const char *outcome)
+{
+	struct err e = ERR_INIT;
+	enum status st;
+
+	if ((st = cmd_witness_open(ctx)) != ST_OK || ctx->witness == NULL)
+		return st;
+	cmd_witness_command(ctx, outcome, -1);
+	if ((st = ledger_flush(ctx->witness, &e)) != ST_OK)
+		ctx->err = e;
+	ledger_writer_release(ctx->witness);
+	free(ctx->witness);
+	ctx->witness = NULL;
+	ctx->op.witness = NULL;
+	bus_close(ctx->bus);
+	ctx->bus = NULL;
+	return st;
+}
+
+static enum status
+witness_command(struct cmd_ctx *ctx, enum status st)
+{
+	struct err e = ERR_INIT;
+	enum status wst;
 
 	if (ctx->witness == NULL)
 		return st;
 	if (st == ST_DISCONNECTED || st == ST_UNREACHABLE || st == ST_TIMEOUT ||
 	    st == ST_NO_JETSTREAM)
 		return st;	/* the entry could not land either */
-	if (!(ctx->entry->flags & CMD_NO_WITNESS)) {
-		snprintf(event, sizeof event, "command.%s%s%s", ctx->parent ? ctx->parent->name : "",
-			 ctx->parent ? "." : "", ctx->entry->name);
-		buf_adds(&payload, "{\"argv\":[");
-		for (i = 1; i < argc; i++) {
-			if (i > 1)
-				buf_addc(&payload, ',');
-			json_escape(&payload, argv[i]);
-		}
-		buf_addf(&payload, "],\"outcome\":\"%s\",\"exit\":%d}", status_info(st)->name,
-			 status_exit_code(st));
-		n.event = event;
-		n.payload = payload.s;
-		ledger_witness(&ctx->op, &n);
-		buf_release(&payload);
-	}
+	if (!(ctx->entry->flags & CMD_NO_WITNESS))
+		cmd_witness_command(ctx, status_info(st)->name, status_exit_code(st));
 	wst = ledger_flush(ctx->witness, &e);
 	if (wst == ST_OK)
 		checkpoints_due(ctx);
@@ -427,6 +473,8 @@ run(int argc, char **argv)
 	struct globals g = { 0 };
 	enum status st;
 
+	ctx.full_argc = argc;
+	ctx.full_argv = argv;
 	st = parse_args(&ctx, &g, argc, argv);
 	if (st == ST_OK && g.version && !ctx.entry)
 		ctx.entry = &cmd_version_entry;
@@ -445,7 +493,7 @@ run(int argc, char **argv)
 	if (st == ST_OK) {
 		int64_t t0 = mono_us();
 		st = ctx.entry->run(&ctx);
-		st = witness_command(&ctx, st, argc, argv);
+		st = witness_command(&ctx, st);
 		if (ctx.verbose)
 			fprintf(stderr, "ifctl: %s%s%s took %.2f ms\n", ctx.parent ? ctx.parent->name : "",
 				ctx.parent ? " " : "", ctx.entry->name, (double)(mono_us() - t0) / 1000.0);

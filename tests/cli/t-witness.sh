@@ -79,21 +79,23 @@ err_has 'needs one of'
 # The ledger on a server: append, verify, export, verify the export offline.
 run 0 up -q
 check "[ \"\$(stat -c %a '$IF_HOME/keys/witness.key')\" = 600 ]"
-run 0 witness verify
-out_has '^entries: +0'
+run 0 witness verify	# up itself is the first entry
+out_has '^entries: +1'
+run 0 witness tail -n 1 -o jsonl
+out_has '"component":"operator",.*"event":"command.up".*"seq":1,'
 for i in 1 2 3 4 5; do
 	run 0 witness append --component coordinator --event task.claim --task "t-$i" \
 		--payload "{\"n\":$i}" --cost-micros 1500 --tokens 20 -q
 done
 run 0 witness append --component operator --event budget.raise --why="quarter end" \
 	--trace=t-abc -o json
-out_has '"seq":6'
+out_has '"seq":7'
 out_has '"trace":"t-abc"'
 out_has '"payload":\{"why":"quarter end"\}'
 run 0 witness verify -o json
-out_has '"result":"ok","entries":6'
+out_has '"result":"ok","entries":7'
 run 0 witness export --file "$T_DIR/export.jsonl"
-check "[ \$(grep -c '\"type\":\"entry\"' '$T_DIR/export.jsonl') -eq 6 ]"
+check "[ \$(grep -c '\"type\":\"entry\"' '$T_DIR/export.jsonl') -eq 7 ]"
 check "[ \$(grep -c '\"type\":\"checkpoint\"' '$T_DIR/export.jsonl') -eq 1 ]"
 vkey=$(head -1 "$T_DIR/export.jsonl" | sed 's/.*"key":"\([^"]*\)".*/\1/')
 run 0 down -q
@@ -102,11 +104,11 @@ out_has '^checkpoints: +1'
 sed 's/"cost_micros":1500/"cost_micros":15/' "$T_DIR/export.jsonl" >"$T_DIR/tampered.jsonl"
 run 5 witness verify -f "$T_DIR/tampered.jsonl" --key "$vkey"
 out_has '^fault: +edited'
-out_has '^at: +1$'
-run 0 up -q
+out_has '^at: +2$'
+run 0 up -q	# entries 8 and 9: the stop before it, and this start
 # Exports with proofs, JSON lines and CSV; verify checks every proof line.
 run 0 witness export --proofs --file "$T_DIR/proofs.jsonl"
-check "[ \$(grep -c '\"type\":\"proof\"' '$T_DIR/proofs.jsonl') -eq 6 ]"
+check "[ \$(grep -c '\"type\":\"proof\"' '$T_DIR/proofs.jsonl') -eq 9 ]"
 run 0 witness verify -f "$T_DIR/proofs.jsonl"
 out_has '^result: +ok'
 # Change the first character of entry 1's first path hash, whatever it is.
@@ -117,7 +119,7 @@ run 5 witness verify -f "$T_DIR/badproof.jsonl"
 out_has 'inclusion proof of entry 1 on line [0-9]+ does not verify'
 run 0 witness export --format csv --proofs
 out_has '^seq,time,component,event,actor,trace,swarm,task,cost_micros,tokens,payload,prev,hash,tree_size,root,inclusion_proof'
-check "[ \$(wc -l <'$OUT') -eq 7 ]"
+check "[ \$(wc -l <'$OUT') -eq 10 ]"
 run 2 witness export --format xml
 err_has "'xml' is not jsonl or csv"
 run 0 witness checkpoint
@@ -126,11 +128,11 @@ out_has '^— '
 # Query and trace through the local index, which follows the stream.
 run 0 witness query --component coordinator -o json
 out_json
-out_has '"seq":1,'
-out_has '"seq":5,'
+out_has '"seq":2,'
+out_has '"seq":6,'
 out_lacks '"component":"operator"'
 run 0 witness query --text quarter --no-headers
-out_has '^ *6 +2'
+out_has '^ *7 +2'
 run 0 witness query --limit 2 --offset 1 -o jsonl
 out_jsonl
 check "[ \$(wc -l <'$OUT') -eq 2 ]"
@@ -150,15 +152,15 @@ rm -f "$IF_HOME/index.db-wal" "$IF_HOME/index.db-shm"
 run 1 witness query
 err_has '\[index-corrupt\]'
 run 0 index rebuild
-out_has '^witness entries: +6|^witness_entries: +6'
+out_has '^witness entries: +9|^witness_entries: +9'
 run 0 witness query --no-headers
-check "[ \$(wc -l <'$OUT') -eq 6 ]"
+check "[ \$(wc -l <'$OUT') -eq 9 ]"
 
 # tail: the last entries, then each new one as it lands; Ctrl-C ends it (130).
 run 0 witness tail -n 2 -o jsonl
 out_jsonl
 check "[ \$(wc -l <'$OUT') -eq 2 ]"
-out_has '"seq":6,'
+out_has '"seq":9,'
 "$IFCTL" witness tail -f -n 0 -o jsonl >"$T_DIR/tail.out" 2>"$T_DIR/tail.err" &
 tail_pid=$!
 i=0; until grep -q . "$T_DIR/tail.out" 2>/dev/null || [ $i -gt 100 ]; do
