@@ -47,13 +47,6 @@ trusted_key(struct cmd_ctx *ctx, const struct ledger_file *lf, struct wkey *k)
 	return st;
 }
 
-/* prove reads an exported file: --file is required. */
-static enum status
-need_file(struct cmd_ctx *ctx)
-{
-	return cmd_need(ctx, "file");
-}
-
 static void
 hex_root(char out[WITNESS_HEX], const merkle_hash h)
 {
@@ -278,18 +271,18 @@ parse_size(struct cmd_ctx *ctx, const char *what, const char *v, uint64_t max, u
 
 /* One row: the entry, its leaf index, the tree, the audit path; checked first. */
 static bool
-prove_inclusion(const struct ledger_file *lf, struct merkle *t, uint64_t a, uint64_t b,
+prove_inclusion(struct merkle_view *t, const char *entry_hash, uint64_t a, uint64_t b,
 		struct rowset *rs)
 {
-	merkle_hash path[MERKLE_MAX_PROOF], root;
+	merkle_hash path[MERKLE_MAX_PROOF], root, leaf;
 	struct buf pj = BUF_INIT;
 	char hr[WITNESS_HEX];
-	size_t len = merkle_inclusion(t, a - 1, b, path), r;
+	size_t len = merkle_view_inclusion(t, a - 1, b, path), r;
 	bool ok;
 
-	merkle_root(t, b, root);
+	ok = merkle_view_root(t, b, root) && t->node(t->arg, 0, a - 1, leaf) && !t->failed;
 	hex_encode(hr, root, MERKLE_HASH);
-	ok = merkle_verify_inclusion(a - 1, b, t->level[0][a - 1], path[0], len, root);
+	ok = ok && merkle_verify_inclusion(a - 1, b, leaf, path[0], len, root);
 	rows_col(rs, "entry", COL_NUM, 0);
 	rows_col(rs, "leaf_index", COL_NUM, 0);
 	rows_col(rs, "tree_size", COL_NUM, 0);
@@ -301,7 +294,7 @@ prove_inclusion(const struct ledger_file *lf, struct merkle *t, uint64_t a, uint
 	rows_setf(rs, r, 0, "%llu", (unsigned long long)a);
 	rows_setf(rs, r, 1, "%llu", (unsigned long long)a - 1);
 	rows_setf(rs, r, 2, "%llu", (unsigned long long)b);
-	rows_set(rs, r, 3, lf->entries[a - 1].hash);
+	rows_set(rs, r, 3, entry_hash);
 	rows_set(rs, r, 4, hr);
 	proof_json(&pj, path, len);
 	rows_set(rs, r, 5, pj.s);
@@ -312,19 +305,18 @@ prove_inclusion(const struct ledger_file *lf, struct merkle *t, uint64_t a, uint
 
 /* One row: both sizes and roots and the consistency proof; checked first. */
 static bool
-prove_consistency(struct merkle *t, uint64_t a, uint64_t b, struct rowset *rs)
+prove_consistency(struct merkle_view *t, uint64_t a, uint64_t b, struct rowset *rs)
 {
 	merkle_hash proof[MERKLE_MAX_PROOF], root_a, root_b;
 	struct buf pj = BUF_INIT;
 	char ha[WITNESS_HEX], hb[WITNESS_HEX];
-	size_t len = merkle_consistency(t, a, b, proof), r;
+	size_t len = merkle_view_consistency(t, a, b, proof), r;
 	bool ok;
 
-	merkle_root(t, a, root_a);
-	merkle_root(t, b, root_b);
+	ok = merkle_view_root(t, a, root_a) && merkle_view_root(t, b, root_b) && !t->failed;
 	hex_encode(ha, root_a, MERKLE_HASH);
 	hex_encode(hb, root_b, MERKLE_HASH);
-	ok = merkle_verify_consistency(a, b, root_a, root_b, proof[0], len);
+	ok = ok && merkle_verify_consistency(a, b, root_a, root_b, proof[0], len);
 	rows_col(rs, "old_size", COL_NUM, 0);
 	rows_col(rs, "new_size", COL_NUM, 0);
 	rows_col(rs, "old_root", COL_TEXT, 0);
@@ -343,12 +335,67 @@ prove_consistency(struct merkle *t, uint64_t a, uint64_t b, struct rowset *rs)
 	return ok;
 }
 
+/* The ledger proofs are made from: an exported file, or the server's through the index. */
+struct proof_source {
+	struct ledger_file lf;
+	struct merkle tree;
+	struct store *s;
+	struct bus *b;
+	struct merkle_view v;
+	bool file;
+};
+
+static enum status
+source_open(struct cmd_ctx *ctx, struct proof_source *src)
+{
+	const char *path = cmd_opt(ctx, "file");
+	struct bus_opts o;
+	uint64_t added = 0;
+	enum status st;
+
+	memset(src, 0, sizeof *src);
+	if (path) {
+		if ((st = ledger_file_read(path, &src->lf, &ctx->err)) != ST_OK)
+			return st;
+		src->file = true;
+		ledger_file_tree(&src->lf, &src->tree);
+		merkle_view_of(&src->v, &src->tree);
+		why_add(&ctx->op, "source", path, "%zu entries of an exported ledger", src->lf.n);
+		return ST_OK;
+	}
+	bus_opts_from_config(&o, &ctx->cfg);
+	st = bus_open(&src->b, &o, &ctx->err);
+	bus_opts_release(&o);
+	if (st == ST_OK)
+		st = windex_open(&ctx->cfg, &src->s, &ctx->err);
+	if (st == ST_OK)
+		st = windex_sync(src->b, src->s, &added, &ctx->err);
+	if (st == ST_OK) {
+		windex_view(src->s, &src->v);
+		why_add(&ctx->op, "source", LEDGER_STREAM, "%llu entries, the tree kept by the local "
+			"index (%llu copied now, each checked against the one before)",
+			(unsigned long long)src->v.size, (unsigned long long)added);
+	}
+	return st;
+}
+
+static void
+source_close(struct proof_source *src)
+{
+	if (src->file) {
+		merkle_release(&src->tree);
+		ledger_file_release(&src->lf);
+	}
+	store_close(src->s);
+	bus_close(src->b);
+}
+
 static enum status
 run_prove(struct cmd_ctx *ctx)
 {
 	const char *inc = cmd_opt(ctx, "inclusion"), *con = cmd_opt(ctx, "consistency");
-	struct ledger_file lf;
-	struct merkle t;
+	struct proof_source src;
+	char hash[WITNESS_HEX] = "";
 	struct rowset *rs;
 	uint64_t a = 0, b = 0;
 	bool ok;
@@ -357,20 +404,28 @@ run_prove(struct cmd_ctx *ctx)
 	if (!inc == !con)
 		return err_set(&ctx->err, ST_USAGE, "witness prove needs one of --inclusion SEQ or "
 			       "--consistency OLD [NEW]");
-	if ((st = ledger_file_read(cmd_opt(ctx, "file"), &lf, &ctx->err)) != ST_OK)
+	if ((st = source_open(ctx, &src)) != ST_OK) {
+		source_close(&src);
 		return st;
-	ledger_file_tree(&lf, &t);
-	st = parse_size(ctx, inc ? "entry" : "old size", inc ? inc : con, lf.n, &a);
-	b = lf.n;
+	}
+	if (src.v.size == 0)
+		st = err_set(&ctx->err, ST_NOT_FOUND, "the ledger is empty: nothing to prove");
+	if (st == ST_OK)
+		st = parse_size(ctx, inc ? "entry" : "old size", inc ? inc : con, src.v.size, &a);
+	b = src.v.size;
 	if (st == ST_OK && ctx->argc > 0)
-		st = parse_size(ctx, "tree size", ctx->argv[0], lf.n, &b);
+		st = parse_size(ctx, "tree size", ctx->argv[0], src.v.size, &b);
 	if (st == ST_OK && a > b)
 		st = err_set(&ctx->err, ST_BAD_VALUE, "%llu is beyond the tree size %llu",
 			     (unsigned long long)a, (unsigned long long)b);
+	if (st == ST_OK && inc && src.file)
+		snprintf(hash, sizeof hash, "%s", src.lf.entries[a - 1].hash);
+	else if (st == ST_OK && inc)
+		st = store_witness_hash(src.s, a, hash, &ctx->err);
 	if (st == ST_OK) {
 		rs = rows_new("proof");
 		rs->single = true;
-		ok = inc ? prove_inclusion(&lf, &t, a, b, rs) : prove_consistency(&t, a, b, rs);
+		ok = inc ? prove_inclusion(&src.v, hash, a, b, rs) : prove_consistency(&src.v, a, b, rs);
 		why_add(&ctx->op, "algorithm", "RFC 9162", "leaf = SHA-256(0x00 || entry hash "
 			"bytes), node = SHA-256(0x01 || left || right); verify with sections "
 			"2.1.3.2 and 2.1.4.2");
@@ -378,8 +433,7 @@ run_prove(struct cmd_ctx *ctx)
 		if (!ok)
 			st = err_set(&ctx->err, ST_WITNESS, "the proof does not verify against the root");
 	}
-	merkle_release(&t);
-	ledger_file_release(&lf);
+	source_close(&src);
 	return st;
 }
 
@@ -1028,8 +1082,8 @@ static const struct cmd_opt verify_opts[] = {
 	{ NULL, 0, NULL, NULL },
 };
 static const struct cmd_opt prove_opts[] = {
-	{ "file", 'f', "FILE", "an exported ledger (JSON lines)" },
-	{ "inclusion", 0, "SEQ", "prove entry SEQ is in the tree (of the whole file, or of size NEW)" },
+	{ "file", 'f', "FILE", "an exported ledger (JSON lines); else the server's, through the index" },
+	{ "inclusion", 0, "SEQ", "prove entry SEQ is in the tree (of the whole ledger, or of size NEW)" },
 	{ "consistency", 0, "OLD", "prove the tree of OLD entries is a prefix of the tree of NEW" },
 	{ NULL, 0, NULL, NULL },
 };
@@ -1040,9 +1094,9 @@ static const struct cmd_entry witness_verify_entry = {
 	.opts = verify_opts, .run = run_verify,
 };
 static const struct cmd_entry witness_prove_entry = {
-	.name = "prove", .args = "--file FILE (--inclusion SEQ | --consistency OLD) [NEW]",
+	.name = "prove", .args = "[--file FILE] (--inclusion SEQ | --consistency OLD) [NEW]",
 	.summary = "print an RFC 9162 inclusion or consistency proof that a third party can check",
-	.opts = prove_opts, .validate = need_file, .run = run_prove,
+	.opts = prove_opts, .run = run_prove,
 };
 static const struct cmd_entry witness_append_entry = {
 	.name = "append", .args = "--component C --event E [--actor A] [--task T] [--payload JSON]",

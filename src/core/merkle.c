@@ -70,21 +70,43 @@ merkle_append(struct merkle *t, const merkle_hash leaf)
 }
 
 /* The largest power of two smaller than n (n > 1). */
-static size_t
-split(size_t n)
+static uint64_t
+split(uint64_t n)
 {
-	size_t k = 1;
+	uint64_t k = 1;
 
 	while (k << 1 < n)
 		k <<= 1;
 	return k;
 }
 
-/* MTH(D[a:b]); a complete, aligned subtree is read from its level. */
-static void
-subtree(const struct merkle *t, size_t a, size_t b, merkle_hash out)
+/* The in-memory tree's complete subtrees, for struct merkle_view. */
+static bool
+level_node(void *arg, unsigned level, uint64_t idx, merkle_hash out)
 {
-	size_t n = b - a, h = 0, k;
+	const struct merkle *t = arg;
+
+	if (level >= MERKLE_MAX_PROOF || idx >= t->len[level])
+		return false;
+	memcpy(out, t->level[level][idx], MERKLE_HASH);
+	return true;
+}
+
+void
+merkle_view_of(struct merkle_view *v, const struct merkle *t)
+{
+	v->node = level_node;
+	v->arg = (void *)(uintptr_t)t;
+	v->size = t->size;
+	v->failed = false;
+}
+
+/* MTH(D[a:b]); a complete, aligned subtree is read as one node. */
+static void
+subtree(struct merkle_view *v, uint64_t a, uint64_t b, merkle_hash out)
+{
+	uint64_t n = b - a, k;
+	unsigned h = 0;
 	merkle_hash l, r;
 
 	if (n == 0) {
@@ -92,84 +114,120 @@ subtree(const struct merkle *t, size_t a, size_t b, merkle_hash out)
 		return;
 	}
 	if ((n & (n - 1)) == 0 && a % n == 0) {
-		while (((size_t)1 << h) < n)
+		while (((uint64_t)1 << h) < n)
 			h++;
-		if (a / n < t->len[h]) {
-			memcpy(out, t->level[h][a / n], MERKLE_HASH);
+		if (v->node(v->arg, h, a / n, out))
+			return;
+		if (n == 1) {	/* a leaf the source does not have */
+			v->failed = true;
+			memset(out, 0, MERKLE_HASH);
 			return;
 		}
 	}
 	k = split(n);
-	subtree(t, a, a + k, l);
-	subtree(t, a + k, b, r);
+	subtree(v, a, a + k, l);
+	subtree(v, a + k, b, r);
 	merkle_node_hash(l, r, out);
 }
 
-void
-merkle_root(const struct merkle *t, size_t n, merkle_hash out)
+bool
+merkle_view_root(struct merkle_view *v, uint64_t n, merkle_hash out)
 {
-	subtree(t, 0, n, out);
+	if (n > v->size)
+		return false;
+	subtree(v, 0, n, out);
+	return !v->failed;
 }
 
 /* PATH(m, D[a:b]) of RFC 6962 2.1.1, appended to path. */
 static void
-path_of(const struct merkle *t, size_t m, size_t a, size_t b, merkle_hash *path, size_t *len)
+path_of(struct merkle_view *v, uint64_t m, uint64_t a, uint64_t b, merkle_hash *path,
+	size_t *len)
 {
-	size_t k;
+	uint64_t k;
 
 	if (b - a <= 1)
 		return;
 	k = split(b - a);
 	if (m < k) {
-		path_of(t, m, a, a + k, path, len);
-		subtree(t, a + k, b, path[(*len)++]);
+		path_of(v, m, a, a + k, path, len);
+		subtree(v, a + k, b, path[(*len)++]);
 	} else {
-		path_of(t, m - k, a + k, b, path, len);
-		subtree(t, a, a + k, path[(*len)++]);
+		path_of(v, m - k, a + k, b, path, len);
+		subtree(v, a, a + k, path[(*len)++]);
 	}
 }
 
 size_t
-merkle_inclusion(const struct merkle *t, size_t m, size_t n, merkle_hash path[MERKLE_MAX_PROOF])
+merkle_view_inclusion(struct merkle_view *v, uint64_t m, uint64_t n,
+		      merkle_hash path[MERKLE_MAX_PROOF])
 {
 	size_t len = 0;
 
-	if (m < n && n <= t->size)
-		path_of(t, m, 0, n, path, &len);
+	if (m < n && n <= v->size)
+		path_of(v, m, 0, n, path, &len);
 	return len;
 }
 
 /* SUBPROOF(m, D[a:b], whole) of RFC 6962 2.1.2. */
 static void
-subproof(const struct merkle *t, size_t m, size_t a, size_t b, bool whole,
+subproof(struct merkle_view *v, uint64_t m, uint64_t a, uint64_t b, bool whole,
 	 merkle_hash *proof, size_t *len)
 {
-	size_t k;
+	uint64_t k;
 
 	if (m == b - a) {
 		if (!whole)
-			subtree(t, a, b, proof[(*len)++]);
+			subtree(v, a, b, proof[(*len)++]);
 		return;
 	}
 	k = split(b - a);
 	if (m <= k) {
-		subproof(t, m, a, a + k, whole, proof, len);
-		subtree(t, a + k, b, proof[(*len)++]);
+		subproof(v, m, a, a + k, whole, proof, len);
+		subtree(v, a + k, b, proof[(*len)++]);
 	} else {
-		subproof(t, m - k, a + k, b, false, proof, len);
-		subtree(t, a, a + k, proof[(*len)++]);
+		subproof(v, m - k, a + k, b, false, proof, len);
+		subtree(v, a, a + k, proof[(*len)++]);
 	}
+}
+
+size_t
+merkle_view_consistency(struct merkle_view *v, uint64_t m, uint64_t n,
+			merkle_hash proof[MERKLE_MAX_PROOF])
+{
+	size_t len = 0;
+
+	if (m > 0 && m < n && n <= v->size)
+		subproof(v, m, 0, n, true, proof, &len);
+	return len;
+}
+
+void
+merkle_root(const struct merkle *t, size_t n, merkle_hash out)
+{
+	struct merkle_view v;
+
+	merkle_view_of(&v, t);
+	subtree(&v, 0, n, out);
+}
+
+size_t
+merkle_inclusion(const struct merkle *t, size_t m, size_t n, merkle_hash path[MERKLE_MAX_PROOF])
+{
+	struct merkle_view v;
+
+	merkle_view_of(&v, t);
+	return merkle_view_inclusion(&v, m, n, path);
 }
 
 size_t
 merkle_consistency(const struct merkle *t, size_t m, size_t n,
 		   merkle_hash proof[MERKLE_MAX_PROOF])
 {
-	size_t len = 0;
+	struct merkle_view v;
 
-	if (m > 0 && m < n && n <= t->size)
-		subproof(t, m, 0, n, true, proof, &len);
-	return len;
+	merkle_view_of(&v, t);
+	return merkle_view_consistency(&v, m, n, proof);
 }
 
 static bool

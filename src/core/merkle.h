@@ -53,6 +53,28 @@ size_t merkle_consistency(const struct merkle *t, size_t m, size_t n,
 			  merkle_hash proof[MERKLE_MAX_PROOF]);
 
 /*
+ * A tree read through its complete subtrees: node(level, idx) gives the
+ * root of leaves [idx * 2^level, (idx + 1) * 2^level) of a complete
+ * subtree, or false when the source lacks it. The in-memory tree is one
+ * source (merkle_view_of), the local index another; roots and proofs are
+ * computed by the same code for both. A missing leaf sets failed.
+ */
+struct merkle_view {
+	bool (*node)(void *arg, unsigned level, uint64_t idx, merkle_hash out);
+	void *arg;
+	uint64_t size;		/* leaves */
+	bool failed;
+};
+
+void merkle_view_of(struct merkle_view *v, const struct merkle *t);
+/* Root of the first n leaves; false when n > size or a node was missing. */
+bool merkle_view_root(struct merkle_view *v, uint64_t n, merkle_hash out);
+size_t merkle_view_inclusion(struct merkle_view *v, uint64_t m, uint64_t n,
+			     merkle_hash path[MERKLE_MAX_PROOF]);
+size_t merkle_view_consistency(struct merkle_view *v, uint64_t m, uint64_t n,
+			       merkle_hash proof[MERKLE_MAX_PROOF]);
+
+/*
  * RFC 9162 section 2.1.3.2. path is len hashes back to back (len * 32
  * bytes), as a proof travels.
  */

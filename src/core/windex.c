@@ -135,33 +135,33 @@ windex_sync(struct bus *b, struct store *s, uint64_t *added, struct err *e)
 	return st;
 }
 
+static bool
+store_node(void *arg, unsigned level, uint64_t idx, merkle_hash out)
+{
+	return store_node_get(arg, level, idx, out, NULL) == ST_OK;
+}
+
+void
+windex_view(struct store *s, struct merkle_view *v)
+{
+	v->node = store_node;
+	v->arg = s;
+	v->size = store_witness_last(s);
+	v->failed = false;
+}
+
 enum status
 windex_root(struct store *s, uint64_t size, merkle_hash out, struct err *e)
 {
-	merkle_hash sub;
-	bool first = true;
-	enum status st;
-	int l;
+	struct merkle_view v;
 
-	if (size > store_witness_last(s))
+	windex_view(s, &v);
+	if (size > v.size)
 		return err_set(e, ST_NOT_FOUND, "the index holds %llu entries, not %llu",
-			       (unsigned long long)store_witness_last(s), (unsigned long long)size);
-	if (size == 0) {
-		crypto_hash_sha256(out, NULL, 0);
-		return ST_OK;
-	}
-	/* The complete subtrees of the first size leaves, folded from the right. */
-	for (l = 0; l < MERKLE_MAX_PROOF; l++) {
-		if (!(size >> l & 1))
-			continue;
-		if ((st = store_node_get(s, (unsigned)l, (size >> l) - 1, sub, e)) != ST_OK)
-			return st;
-		if (first)
-			memcpy(out, sub, MERKLE_HASH);
-		else
-			merkle_node_hash(sub, out, out);
-		first = false;
-	}
+			       (unsigned long long)v.size, (unsigned long long)size);
+	if (!merkle_view_root(&v, size, out))
+		return err_set(e, ST_INDEX_CORRUPT, "the index lacks part of the tree of %llu "
+			       "entries", (unsigned long long)size);
 	return ST_OK;
 }
 

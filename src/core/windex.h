@@ -24,6 +24,9 @@ enum status windex_open(const struct config *c, struct store **out, struct err *
  */
 enum status windex_sync(struct bus *b, struct store *s, uint64_t *added, struct err *e);
 
+/* The tree the index holds, for roots and proofs (merkle.h). */
+void windex_view(struct store *s, struct merkle_view *v);
+
 /* The tree root over the first size entries (the index must hold them). */
 enum status windex_root(struct store *s, uint64_t size, merkle_hash out, struct err *e);
 

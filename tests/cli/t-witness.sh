@@ -125,6 +125,21 @@ err_has "'xml' is not jsonl or csv"
 run 0 witness checkpoint
 out_has '^[0-9]+$'
 out_has '^— '
+# Proofs straight from the server (the tree in the index) equal the export's.
+run 0 witness prove --inclusion 3 -o json
+out_has '"entry":3,"leaf_index":2,"tree_size":9'
+out_has '"verified":true'
+online=$(cat "$OUT")
+run 0 witness prove -f "$T_DIR/proofs.jsonl" --inclusion 3 -o json
+check "[ '$online' = \"\$(cat '$OUT')\" ]"
+run 0 witness prove --consistency 4 9 -o json
+out_has '"old_size":4,"new_size":9'
+out_has '"verified":true'
+online=$(cat "$OUT")
+run 0 witness prove -f "$T_DIR/proofs.jsonl" --consistency 4 -o json
+check "[ '$online' = \"\$(cat '$OUT')\" ]"
+run 2 witness prove --inclusion 10
+err_has 'out of range 1..9'
 # Query and trace through the local index, which follows the stream.
 run 0 witness query --component coordinator -o json
 out_json

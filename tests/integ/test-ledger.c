@@ -135,8 +135,8 @@ check_free(struct check *c)
 
 /*
  * The index follows the stream and keeps the tree in SQLite: its root of
- * every size is the root of the tree built in memory, also after a second
- * sync that starts from the tree's right edge as stored.
+ * every size, and its inclusion and consistency proofs, are those of the
+ * tree built in memory.
  */
 static void
 index_roots(const struct merkle *t)
@@ -160,6 +160,27 @@ index_roots(const struct merkle *t)
 			fail_msg("index root of size %zu differs", m);
 	}
 	assert_int_equal(windex_root(s, t->size + 1, got, &e), ST_NOT_FOUND);
+	/* Proofs from the index are the in-memory tree's, byte for byte. */
+	{
+		merkle_hash pa[MERKLE_MAX_PROOF], pb[MERKLE_MAX_PROOF];
+		struct merkle_view v;
+		size_t la, lb, i;
+		windex_view(s, &v);
+		for (i = 0; i < 500; i++) {
+			size_t n = 1 + randombytes_uniform((uint32_t)t->size), k = randombytes_uniform((uint32_t)n);
+			la = merkle_inclusion(t, k, n, pa);
+			lb = merkle_view_inclusion(&v, k, n, pb);
+			assert_int_equal(la, lb);
+			assert_memory_equal(pa, pb, la * MERKLE_HASH);
+			if (k == 0)
+				continue;
+			la = merkle_consistency(t, k, n, pa);
+			lb = merkle_view_consistency(&v, k, n, pb);
+			assert_int_equal(la, lb);
+			assert_memory_equal(pa, pb, la * MERKLE_HASH);
+		}
+		assert_false(v.failed);
+	}
 	store_close(s);
 	free(path);
 	bus_close(b);
