@@ -726,6 +726,36 @@ run_export(struct cmd_ctx *ctx)
 	return st;
 }
 
+/* The signed note as it is (to keep in a file), or its fields with -o json, yaml ... */
+static void
+checkpoint_out(struct cmd_ctx *ctx, const struct wkey *k, uint64_t size, struct buf *note)
+{
+	struct wcheckpoint cp;
+	struct rowset *rs;
+	char root[WITNESS_HEX];
+
+	if (ctx->format == OUT_TABLE) {
+		ctx->out.text = buf_detach(note);
+		return;
+	}
+	wcheckpoint_open(note->s, k, &cp, NULL);
+	hex_root(root, cp.root);
+	rs = rows_new("checkpoint");
+	rs->single = true;
+	rows_col(rs, "origin", COL_TEXT, 0);
+	rows_col(rs, "size", COL_NUM, 0);
+	rows_col(rs, "root", COL_TEXT, 0);
+	rows_col(rs, "key_id", COL_TEXT, 0);
+	rows_col(rs, "note", COL_TEXT, 0);
+	rows_add(rs);
+	rows_set(rs, 0, 0, cp.origin);
+	rows_setf(rs, 0, 1, "%llu", (unsigned long long)size);
+	rows_set(rs, 0, 2, root);
+	rows_setf(rs, 0, 3, "%08x", k->id);
+	rows_set(rs, 0, 4, note->s);
+	doc_add(&ctx->out, rs);
+}
+
 static enum status
 run_checkpoint(struct cmd_ctx *ctx)
 {
@@ -759,7 +789,7 @@ run_checkpoint(struct cmd_ctx *ctx)
 			"stored once)", k.name, (unsigned long long)size);
 	}
 	if (st == ST_OK && !ctx->op.falsify)
-		ctx->out.text = buf_detach(&note);
+		checkpoint_out(ctx, &k, size, &note);
 	buf_release(&note);
 	store_close(s);
 	sodium_memzero(&k, sizeof k);

@@ -125,6 +125,9 @@ err_has "'xml' is not jsonl or csv"
 run 0 witness checkpoint
 out_has '^[0-9]+$'
 out_has '^— '
+run 0 witness checkpoint -o json
+out_json
+out_has '"size":9,"root":"[0-9a-f]{64}","key_id":"[0-9a-f]{8}","note":"'
 # Proofs straight from the server (the tree in the index) equal the export's.
 run 0 witness prove --inclusion 3 -o json
 out_has '"entry":3,"leaf_index":2,"tree_size":9'
