@@ -98,7 +98,7 @@ $(BUILD)/tests/test-%: tests/integ/test-%.c $(HELPER_OBJ) $(BUILD)/libcore.a
 
 # Small programs the shell tests use: a free port, a JSON checker.
 TEST_TOOLS := $(BUILD)/tests/freeport $(BUILD)/tests/jsoncheck $(BUILD)/tests/mkledger \
-	      $(BUILD)/tests/forge-ledger
+	      $(BUILD)/tests/forge-ledger $(BUILD)/tests/fill-ledger
 $(TEST_TOOLS): $(BUILD)/tests/%: tests/helper/%.c $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")

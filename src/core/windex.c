@@ -226,6 +226,10 @@ windex_checkpoints_due(struct bus *b, const struct config *c, uint64_t tail, siz
 	if (tail / every - m / every >= WINDEX_CHECKPOINTS_MAX)	/* a long gap: the latest only */
 		m = (tail / every - WINDEX_CHECKPOINTS_MAX + 1) * every;
 	st = windex_open(c, &s, e);
+	if (st == ST_OK && tail - store_witness_last(s) > WINDEX_CHECKPOINT_LAG_MAX)
+		st = err_set(e, ST_TIMEOUT, "the local index is %llu entries behind: too many "
+			     "to copy now; 'ifctl witness checkpoint' brings it up to date",
+			     (unsigned long long)(tail - store_witness_last(s)));
 	if (st == ST_OK)
 		st = windex_sync(b, s, &added, e);
 	for (; st == ST_OK && m <= tail; m += every) {

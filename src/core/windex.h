@@ -42,9 +42,13 @@ enum status windex_checkpoint(struct bus *b, struct store *s, const struct wkey 
  * Make the checkpoints that are due: one at every multiple of
  * witness.checkpoint_every up to tail that comes after the last stored one
  * (at most WINDEX_CHECKPOINTS_MAX, the latest), signed with this host's
- * witness key. ST_NOT_FOUND when the host has no key.
+ * witness key. ST_NOT_FOUND when the host has no key; ST_TIMEOUT when the
+ * local index lags by more than WINDEX_CHECKPOINT_LAG_MAX entries (copying
+ * them would hold up the command for seconds).
  */
 #define WINDEX_CHECKPOINTS_MAX 64
+/* A command does not copy more than this many entries to make a checkpoint. */
+#define WINDEX_CHECKPOINT_LAG_MAX 20000
 enum status windex_checkpoints_due(struct bus *b, const struct config *c, uint64_t tail,
 				   size_t *made, struct err *e);
 

@@ -243,6 +243,18 @@ run 0 witness export --file "$T_DIR/stored.jsonl"
 run 0 witness verify -f "$T_DIR/stored.jsonl"
 out_has '^result: +ok'
 check "[ \$(grep -c '\"type\":\"checkpoint\"' '$T_DIR/stored.jsonl') -ge 2 ]"
+# Entries from long-running writers: the next command makes the checkpoints
+# that are due, unless the local index lags too far to catch up in passing.
+check "'$BUILD/tests/fill-ledger' nats://127.0.0.1:$IF_SERVER_PORT 21000"
+run 0 task push w-6
+err_has 'notice: witness checkpoint not stored: the local index is [0-9]+ entries behind'
+run 0 witness checkpoint -o json
+out_has '"size":210[0-9][0-9],'
+check "'$BUILD/tests/fill-ledger' nats://127.0.0.1:$IF_SERVER_PORT 2500"
+IF_WITNESS_CHECKPOINT_EVERY=1000 run 0 task push w-7 -v
+err_has '[23] witness checkpoints stored'
+run 0 witness verify -o json
+out_has '"result":"ok"'
 # A forger with the server but not the key rewrites history from entry 3:
 # the new chain is consistent in itself, the signed checkpoints are not.
 check "'$BUILD/tests/forge-ledger' nats://127.0.0.1:$IF_SERVER_PORT 3"

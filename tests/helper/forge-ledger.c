@@ -66,14 +66,11 @@ main(int argc, char **argv)
 	    bus_stream_ensure(b, &schema_streams[i], &created, &e) != ST_OK)
 		goto out;
 	ledger_writer_init(&w, b);
-	for (j = 0; j < a.n; j++) {
-		a.v[j].hash[0] = '\0';	/* a new entry to the writer, not a retry */
-		if (ledger_append(&w, &a.v[j], &e) != ST_OK)
-			break;
-	}
-	ledger_writer_release(&w);
-	if (j == a.n)
+	for (j = 0; j < a.n; j++)
+		a.v[j].hash[0] = '\0';	/* new entries to the writer, not retries */
+	if (ledger_append_many(&w, a.v, a.n, &j, &e) == ST_OK)
 		rc = 0;
+	ledger_writer_release(&w);
 out:
 	if (rc)
 		fprintf(stderr, "forge-ledger: %s\n", e.msg);
