@@ -1,7 +1,7 @@
 # The witness benchmark of issue 5, against a local nats-server started for
 # the run: 'ifctl witness bench' (verify of an exported ledger of 1,000,000
 # entries, wall clock, split into read+parse and hashes+chain+tree+signatures;
-# 10,000 inclusion proofs on that tree, nearest-rank percentiles; 5,000
+# 10,000 inclusion proofs on that tree, nearest-rank percentiles; 20,000
 # appends from 1 writer and from 8 writer threads with their own connections,
 # into a stream of its own). BENCH_ARGS overrides, e.g. BENCH_ARGS=--quick.
 set -u

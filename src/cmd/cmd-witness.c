@@ -1031,7 +1031,7 @@ out:
 static enum status
 run_bench(struct cmd_ctx *ctx)
 {
-	struct witness_bench_opts o = { 1000000, 10000, 5000, "/tmp" };
+	struct witness_bench_opts o = { 1000000, 10000, 20000, "/tmp" };
 	struct bus_opts bo;
 	const char *tmp = getenv("TMPDIR");
 	int64_t v;
@@ -1062,7 +1062,7 @@ run_bench(struct cmd_ctx *ctx)
 
 static const struct cmd_opt bench_opts[] = {
 	{ "entries", 0, "N", "entries in the ledger that is verified (default 1000000)" },
-	{ "appends", 0, "N", "appends for 1 and for 8 writers (default 5000; 0: none)" },
+	{ "appends", 0, "N", "appends for 1 and for 8 writers per run (default 20000; 0: none)" },
 	{ "quick", 0, NULL, "a short run: 20000 entries, 1000 appends" },
 	{ NULL, 0, NULL, NULL },
 };
