@@ -96,13 +96,15 @@ $(BUILD)/tests/test-%: tests/integ/test-%.c $(HELPER_OBJ) $(BUILD)/libcore.a
 	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/helper $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
 		$(HELPER_OBJ) $(BUILD)/libcore.a $(LIBS) -lcmocka
 
-# Small programs the shell tests use: a free port, a JSON checker.
+# Small programs the shell tests use: a free port, a JSON checker, the witness
+# fixtures, a forger and a filler of the ledger.
 TEST_TOOLS := $(BUILD)/tests/freeport $(BUILD)/tests/jsoncheck $(BUILD)/tests/mkledger \
 	      $(BUILD)/tests/forge-ledger $(BUILD)/tests/fill-ledger
-$(TEST_TOOLS): $(BUILD)/tests/%: tests/helper/%.c $(BUILD)/libcore.a
+$(TEST_TOOLS): $(BUILD)/tests/%: tests/helper/%.c $(HELPER_OBJ) $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libcore.a $(LIBS)
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Itests/helper $(ALL_LDFLAGS) -o $@ $< \
+		$(HELPER_OBJ) $(BUILD)/libcore.a $(LIBS)
 
 deps:
 	@missing=""; \

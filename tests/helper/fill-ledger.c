@@ -11,11 +11,11 @@
 
 #include "core/ledger.h"
 #include "core/util.h"
+#include "harness.h"
 
 int
 main(int argc, char **argv)
 {
-	struct bus_opts o;
 	struct bus *b = NULL;
 	struct ledger_writer w;
 	struct err e = ERR_INIT;
@@ -26,14 +26,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: fill-ledger URL N\n");
 		return 2;
 	}
-	memset(&o, 0, sizeof o);
-	o.url = argv[1];	/* not released: bus_opts_release() is not called */
-	o.timeout_ms = 5000;
-	o.reconnect_wait_ms = 100;
-	if (bus_open(&b, &o, &e) != ST_OK) {
-		fprintf(stderr, "fill-ledger: %s\n", e.msg);
+	if ((b = hconnect(argv[1], 5000, 100, NULL, NULL)) == NULL)
 		return 1;
-	}
 	ledger_writer_init(&w, b);
 	ledger_writer_start(&w);
 	for (i = 0; i < n; i++) {

@@ -14,6 +14,7 @@
 #include "core/ledger.h"
 #include "core/schema.h"
 #include "core/util.h"
+#include "harness.h"
 
 struct all {
 	struct wentry *v;
@@ -34,7 +35,6 @@ keep(void *arg, const struct wentry *e, struct err *err)
 int
 main(int argc, char **argv)
 {
-	struct bus_opts o;
 	struct bus *b = NULL;
 	struct ledger_writer w;
 	struct err e = ERR_INIT;
@@ -48,11 +48,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: forge-ledger URL SEQ\n");
 		return 2;
 	}
-	memset(&o, 0, sizeof o);
-	o.url = argv[1];	/* not released: bus_opts_release() is not called */
-	o.timeout_ms = 5000;
-	o.reconnect_wait_ms = 100;
-	if (bus_open(&b, &o, &e) != ST_OK || ledger_read(b, keep, &a, &n, &e) != ST_OK)
+	if ((b = hconnect(argv[1], 5000, 100, NULL, NULL)) == NULL ||
+	    ledger_read(b, keep, &a, &n, &e) != ST_OK)
 		goto out;
 	if (seq > a.n) {
 		snprintf(e.msg, sizeof e.msg, "the ledger has %zu entries", a.n);
