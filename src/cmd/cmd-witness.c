@@ -553,45 +553,18 @@ run_append(struct cmd_ctx *ctx)
 
 /* --- export and checkpoint ------------------------------------------------ */
 
-struct collect {
-	struct wentry *v;
-	size_t n, cap;
-};
-
-static enum status
-collect_entry(void *arg, const struct wentry *e, struct err *err)
-{
-	struct collect *c = arg;
-
-	(void)err;
-	xgrow(&c->v, &c->cap, c->n + 1, sizeof *c->v);
-	wentry_copy(&c->v[c->n++], e);
-	return ST_OK;
-}
-
-static void
-collect_release(struct collect *c)
-{
-	size_t i;
-
-	for (i = 0; i < c->n; i++)
-		wentry_release(&c->v[i]);
-	free(c->v);
-}
-
 /* Read the whole ledger and the local signing key. */
 static enum status
-load_ledger(struct cmd_ctx *ctx, struct collect *c, struct wkey *k)
+load_ledger(struct cmd_ctx *ctx, struct wentries *c, struct wkey *k)
 {
 	char *home = config_home(&ctx->cfg);
-	uint64_t n;
 	enum status st = witness_key(home, false, k, NULL, &ctx->err);
 
 	free(home);
 	if (st == ST_NOT_FOUND)
 		err_prefix(&ctx->err, "cannot sign checkpoints");
 	if (st == ST_OK)
-		st = ledger_read(ctx->bus, collect_entry, c, &n, &ctx->err);
+		st = ledger_read_all(ctx->bus, c, &ctx->err);
 	return st;
 }
 
@@ -607,7 +580,7 @@ sign_head(const struct wkey *k, struct merkle *t, size_t size, struct buf *note)
 
 /* One CSV row per entry; with proofs, its inclusion proof in the whole tree. */
 static void
-export_csv(FILE *f, const struct collect *c, struct merkle *t, bool proofs)
+export_csv(FILE *f, const struct wentries *c, struct merkle *t, bool proofs)
 {
 	merkle_hash path[MERKLE_MAX_PROOF], root;
 	char hex[WITNESS_HEX];
@@ -649,7 +622,7 @@ export_csv(FILE *f, const struct collect *c, struct merkle *t, bool proofs)
 static enum status
 run_export(struct cmd_ctx *ctx)
 {
-	struct collect c = { 0 };
+	struct wentries c = { 0 };
 	struct merkle t;
 	struct wkey k;
 	struct stored cps = { 0 };
@@ -665,11 +638,11 @@ run_export(struct cmd_ctx *ctx)
 	if (!csv && strcmp(format, "jsonl") != 0)
 		return err_set(&ctx->err, ST_USAGE, "--format: '%s' is not jsonl or csv", format);
 	if ((st = load_ledger(ctx, &c, &k)) != ST_OK) {
-		collect_release(&c);
+		wentries_release(&c);
 		return st;
 	}
 	if ((st = ledger_checkpoints(ctx->bus, collect_note, &cps, &ncp, &ctx->err)) != ST_OK) {
-		collect_release(&c);
+		wentries_release(&c);
 		stored_release(&cps);
 		return st;
 	}
@@ -721,7 +694,7 @@ run_export(struct cmd_ctx *ctx)
 		ctx->out.text = text;
 	}
 	merkle_release(&t);
-	collect_release(&c);
+	wentries_release(&c);
 	stored_release(&cps);
 	return st;
 }

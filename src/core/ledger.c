@@ -489,6 +489,36 @@ ledger_read_from(struct bus *b, uint64_t from, ledger_entry_fn fn, void *arg, ui
 	return stream_read(b, LEDGER_STREAM, LEDGER_SUBJECT, from, read_entry, &r, count, err);
 }
 
+static enum status
+keep_entry(void *arg, const struct wentry *e, struct err *err)
+{
+	struct wentries *w = arg;
+
+	(void)err;
+	xgrow(&w->v, &w->cap, w->n + 1, sizeof *w->v);
+	wentry_copy(&w->v[w->n++], e);
+	return ST_OK;
+}
+
+enum status
+ledger_read_all(struct bus *b, struct wentries *out, struct err *err)
+{
+	uint64_t n;
+
+	return ledger_read(b, keep_entry, out, &n, err);
+}
+
+void
+wentries_release(struct wentries *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++)
+		wentry_release(&w->v[i]);
+	free(w->v);
+	memset(w, 0, sizeof *w);
+}
+
 struct note_reader {
 	struct buf text;
 	ledger_note_fn fn;

@@ -107,6 +107,14 @@ enum status ledger_read(struct bus *b, ledger_entry_fn fn, void *arg, uint64_t *
 enum status ledger_read_from(struct bus *b, uint64_t from, ledger_entry_fn fn, void *arg,
 			     uint64_t *count, struct err *err);
 
+/* The whole ledger in memory (exports, tools); release with wentries_release(). */
+struct wentries {
+	struct wentry *v;
+	size_t n, cap;
+};
+enum status ledger_read_all(struct bus *b, struct wentries *out, struct err *err);
+void wentries_release(struct wentries *w);
+
 /* Call fn with every stored checkpoint (a signed note), in the order stored. */
 typedef enum status (*ledger_note_fn)(void *arg, const char *note, struct err *err);
 enum status ledger_checkpoints(struct bus *b, ledger_note_fn fn, void *arg, uint64_t *count,

@@ -16,30 +16,14 @@
 #include "core/util.h"
 #include "harness.h"
 
-struct all {
-	struct wentry *v;
-	size_t n, cap;
-};
-
-static enum status
-keep(void *arg, const struct wentry *e, struct err *err)
-{
-	struct all *a = arg;
-
-	(void)err;
-	xgrow(&a->v, &a->cap, a->n + 1, sizeof *a->v);
-	wentry_copy(&a->v[a->n++], e);
-	return ST_OK;
-}
-
 int
 main(int argc, char **argv)
 {
 	struct bus *b = NULL;
 	struct ledger_writer w;
 	struct err e = ERR_INIT;
-	struct all a = { 0 };
-	uint64_t n, seq;
+	struct wentries a = { 0 };
+	uint64_t seq;
 	bool created;
 	size_t i, j;
 	int rc = 1;
@@ -49,7 +33,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if ((b = hconnect(argv[1], 5000, 100, NULL, NULL)) == NULL ||
-	    ledger_read(b, keep, &a, &n, &e) != ST_OK)
+	    ledger_read_all(b, &a, &e) != ST_OK)
 		goto out;
 	if (seq > a.n) {
 		snprintf(e.msg, sizeof e.msg, "the ledger has %zu entries", a.n);
@@ -71,9 +55,7 @@ main(int argc, char **argv)
 out:
 	if (rc)
 		fprintf(stderr, "forge-ledger: %s\n", e.msg);
-	for (i = 0; i < a.n; i++)
-		wentry_release(&a.v[i]);
-	free(a.v);
+	wentries_release(&a);
 	bus_close(b);
 	bus_shutdown();
 	return rc;
