@@ -403,7 +403,8 @@ bulk_event(void *arg, const struct bus_kv_event *ev)
 		k->got = ev->revision;
 		k->count++;
 		k->progress_ms = mono_ms();
-		pthread_cond_broadcast(&k->cv);
+		if (k->st != ST_OK || k->got >= k->last)	/* else the reader's 100 ms tick */
+			pthread_cond_broadcast(&k->cv);
 	}
 	pthread_mutex_unlock(&k->mu);
 }
