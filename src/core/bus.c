@@ -1018,7 +1018,7 @@ watch_on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *arg)
 		ev.len = (size_t)natsMsg_GetDataLength(m);
 		ev.revision = meta->Sequence.Stream;
 		ev.time_ns = meta->Timestamp;
-		ev.op = msg_op(m);
+		ev.op = w->kv ? msg_op(m) : BUS_KV_PUT;	/* stream messages have no KV operation */
 		w->fn(w->arg, &ev);
 	}
 	if (w->snapshot_pending && meta->NumPending == 0)

@@ -1,4 +1,5 @@
 /* JSON and YAML helpers: error positions, escaping, quoting. */
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,6 +35,21 @@ test_json_escape_and_numbers(void **state)
 	(void)state;
 	json_escape(&b, "a\"b\\c\n\t\x01");
 	assert_string_equal(b.s, "\"a\\\"b\\\\c\\n\\t\\u0001\"");
+	buf_reset(&b);
+	json_escape(&b, "plain run, \xc3\xa9t\xc3\xa9\x7f \"q\" end");	/* runs around escapes */
+	assert_string_equal(b.s, "\"plain run, \xc3\xa9t\xc3\xa9\x7f \\\"q\\\" end\"");
+	buf_reset(&b);
+	json_escape(&b, "");
+	assert_string_equal(b.s, "\"\"");
+	buf_reset(&b);
+	buf_addc(&b, '{');
+	json_kv_int(&b, "a", 0);
+	json_kv_int(&b, "b", -1);
+	json_kv_int(&b, "c", 1234567890123LL);
+	json_kv_int(&b, "d", LLONG_MIN);
+	json_kv_int(&b, "e", LLONG_MAX);
+	assert_string_equal(b.s, "{\"a\":0,\"b\":-1,\"c\":1234567890123,"
+			    "\"d\":-9223372036854775808,\"e\":9223372036854775807");
 	buf_release(&b);
 	assert_true(json_is_number("0"));
 	assert_true(json_is_number("-1.5e3"));
