@@ -59,19 +59,26 @@ json_kv_str(struct buf *out, const char *key, const char *value)
 		buf_adds(out, "null");
 }
 
-void
-json_kv_int(struct buf *out, const char *key, long long value)
+/* printf's %lld without printf: entries are hashed by the million. */
+static void
+add_int(struct buf *out, long long value)
 {
 	char digits[24], *p = digits + sizeof digits;
 	unsigned long long u = value < 0 ? 0ULL - (unsigned long long)value : (unsigned long long)value;
 
-	json_key(out, key);
-	do	/* printf's %lld, without printf: entries are hashed by the million */
+	do
 		*--p = (char)('0' + u % 10);
 	while ((u /= 10) != 0);
 	if (value < 0)
 		*--p = '-';
 	buf_add(out, p, (size_t)(digits + sizeof digits - p));
+}
+
+void
+json_kv_int(struct buf *out, const char *key, long long value)
+{
+	json_key(out, key);
+	add_int(out, value);
 }
 
 void
@@ -153,8 +160,8 @@ canon(const cJSON *v, struct buf *out)
 		json_escape(out, v->valuestring);
 	} else if (cJSON_IsNumber(v)) {
 		double d = v->valuedouble;
-		if (d == (double)(long long)d && fabs(d) < 9007199254740992.0)
-			buf_addf(out, "%lld", (long long)d);
+		if (fabs(d) < 9007199254740992.0 && d == (double)(long long)d)	/* cast only in range */
+			add_int(out, (long long)d);
 		else
 			buf_addf(out, "%.17g", d);
 	} else if (cJSON_IsBool(v)) {
