@@ -50,6 +50,11 @@ test_json_escape_and_numbers(void **state)
 	json_kv_int(&b, "e", LLONG_MAX);
 	assert_string_equal(b.s, "{\"a\":0,\"b\":-1,\"c\":1234567890123,"
 			    "\"d\":-9223372036854775808,\"e\":9223372036854775807");
+	buf_reset(&b);
+	/* Canonical form: sorted keys, integers as integers, others with 17 digits. */
+	assert_int_equal(json_canonical("{\"z\": [3, -0.5, 1e300, -12], \"a\": \"x\"}", &b, NULL),
+			 ST_OK);
+	assert_string_equal(b.s, "{\"a\":\"x\",\"z\":[3,-0.5,1.0000000000000001e+300,-12]}");
 	buf_release(&b);
 	assert_true(json_is_number("0"));
 	assert_true(json_is_number("-1.5e3"));
