@@ -769,6 +769,47 @@ run_checkpoint(struct cmd_ctx *ctx)
 	return st;
 }
 
+/* Stored checkpoints, oldest first, each checked with this host's key (or --key). */
+static enum status
+run_checkpoints(struct cmd_ctx *ctx)
+{
+	struct stored c = { 0 };
+	struct rowset *rs = rows_new("checkpoints");
+	struct wkey k;
+	uint64_t n = 0;
+	bool have_key;
+	size_t i, r;
+	enum status st = online_key(ctx, &k, &have_key);
+
+	rows_col(rs, "size", COL_NUM, 0);
+	rows_col(rs, "origin", COL_TEXT, 0);
+	rows_col(rs, "signature", COL_TEXT, 0);
+	rows_col(rs, "root", COL_TEXT, 0);
+	rows_col(rs, "note", COL_TEXT, COL_DATA);
+	if (st == ST_OK)
+		st = ledger_checkpoints(ctx->bus, collect_note, &c, &n, &ctx->err);
+	for (i = 0; st == ST_OK && i < c.n; i++) {
+		struct wcheckpoint cp;
+		char root[WITNESS_HEX] = "";
+		const char *sig = "unchecked";
+		if (wcheckpoint_open(c.note[i], NULL, &cp, NULL) != ST_OK)
+			sig = "malformed";
+		else if (have_key)
+			sig = wcheckpoint_open(c.note[i], &k, &cp, NULL) == ST_OK ? "good" : "not by key";
+		hex_root(root, cp.root);
+		r = rows_add(rs);
+		rows_setf(rs, r, 0, "%llu", (unsigned long long)c.size[i]);
+		rows_set(rs, r, 1, cp.origin);
+		rows_set(rs, r, 2, sig);
+		rows_set(rs, r, 3, root);
+		rows_set(rs, r, 4, c.note[i]);
+	}
+	doc_add(&ctx->out, rs);
+	stored_release(&c);
+	sodium_memzero(&k, sizeof k);
+	return st;
+}
+
 /* --- query and trace ------------------------------------------------------ */
 
 /* Open the index and bring it up to date with the stream. */
@@ -1117,6 +1158,15 @@ static const struct cmd_entry witness_checkpoint_entry = {
 	.summary = "sign the current tree head, store it on IF_CHECKPOINTS and print the signed note",
 	.flags = CMD_NEEDS_BUS | CMD_MUTATES | CMD_NO_WITNESS, .run = run_checkpoint,
 };
+static const struct cmd_opt checkpoints_opts[] = {
+	{ "key", 0, "VKEY|@FILE", "check signatures with this verifier key, not this host's" },
+	{ NULL, 0, NULL, NULL },
+};
+static const struct cmd_entry witness_checkpoints_entry = {
+	.name = "checkpoints", .args = "[--key VKEY|@FILE]",
+	.summary = "list the stored checkpoints: size, origin, root, and whether the signature holds",
+	.flags = CMD_NEEDS_BUS, .opts = checkpoints_opts, .run = run_checkpoints,
+};
 static const struct cmd_entry witness_bench_entry = {
 	.name = "bench", .args = "[--quick] [--entries N] [--appends N]",
 	.summary = "measure verify time, inclusion proof time and append rate",
@@ -1140,13 +1190,14 @@ static const struct cmd_entry witness_tail_entry = {
 static const struct cmd_entry *const witness_subs[] = {
 	&witness_append_entry, &witness_query_entry, &witness_trace_entry, &witness_tail_entry,
 	&witness_export_entry,
-	&witness_checkpoint_entry, &witness_verify_entry, &witness_prove_entry,
+	&witness_checkpoint_entry, &witness_checkpoints_entry, &witness_verify_entry,
+	&witness_prove_entry,
 	&witness_bench_entry, NULL,
 };
 
 const struct cmd_entry cmd_witness_entry = {
 	.name = "witness",
-	.args = "append|query|trace|tail|export|checkpoint|verify|prove|bench",
+	.args = "append|query|trace|tail|export|checkpoint|checkpoints|verify|prove|bench",
 	.summary = "the tamper-evident ledger: append, export, verify, prove",
 	.subs = witness_subs,
 };

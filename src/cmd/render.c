@@ -22,6 +22,8 @@
 static bool
 shown(const struct cmd_ctx *ctx, const struct column *c)
 {
+	if (c->flags & COL_DATA)
+		return ctx->format != OUT_TABLE && ctx->format != OUT_WIDE;
 	return !(c->flags & COL_WIDE) || ctx->format != OUT_TABLE;
 }
 

@@ -16,6 +16,7 @@
 enum col_kind { COL_TEXT, COL_NUM, COL_BOOL, COL_JSON, COL_TIME };
 
 #define COL_WIDE 0x1	/* shown only with -o wide (and in structured formats) */
+#define COL_DATA 0x2	/* only in structured formats (multi-line text: a signed note) */
 
 struct column {
 	char *name;		/* lowercase key: "tree_size"; headers uppercase it */

@@ -235,6 +235,16 @@ out_has "\"entries\":$before,"
 IF_WITNESS_CHECKPOINT_EVERY=2 run 0 task push w-4 -v
 err_has 'witness checkpoints? stored'
 IF_WITNESS_CHECKPOINT_EVERY=2 run 0 task push w-5
+run 0 witness checkpoints
+out_has '^ +[0-9]+ +[^ ]+ +good +[0-9a-f]{64}$'
+out_lacks 'not by key|malformed'
+run 0 witness checkpoints -o json
+out_json
+out_has '"note":"[^"]+\\n[0-9]+\\n'
+run 0 witness checkpoints --key "$(cat $W/key.vkey)"
+out_has ' not by key '
+run 2 witness checkpoints --key 'not+a+key'
+err_has 'malformed verifier key'
 run 0 witness verify -o json --why
 out_has '"result":"ok"'
 out_has '"checkpoints":[1-9]'
