@@ -522,7 +522,6 @@ entry_row(struct cmd_ctx *ctx, const struct wentry *e)
 static enum status
 run_append(struct cmd_ctx *ctx)
 {
-	struct ledger_writer w;
 	struct wentry e;
 	enum status st;
 
@@ -534,17 +533,15 @@ run_append(struct cmd_ctx *ctx)
 	e.time = wall_ms();
 	e.component = xstrdup(cmd_opt(ctx, "component"));
 	e.event = xstrdup(cmd_opt(ctx, "event"));
-	e.actor = xstrdup(cmd_opt(ctx, "actor") ? cmd_opt(ctx, "actor") : "operator");
+	e.actor = xstrdup(cmd_opt(ctx, "actor") ? cmd_opt(ctx, "actor") : ctx->op.actor);
 	e.trace = xstrdup(ctx->op.trace_id);
 	e.swarm = cmd_opt(ctx, "swarm") ? xstrdup(cmd_opt(ctx, "swarm")) : NULL;
 	e.task = cmd_opt(ctx, "task") ? xstrdup(cmd_opt(ctx, "task")) : NULL;
 	opt_count(ctx, "cost-micros", &e.cost_micros);
 	opt_count(ctx, "tokens", &e.tokens);
-	if ((st = append_payload(ctx, &e.payload)) == ST_OK) {
-		ledger_writer_init(&w, ctx->bus);
-		st = ledger_append(&w, &e, &ctx->err);
-		ledger_writer_release(&w);
-	}
+	/* The dispatcher's writer: the checkpoints this entry makes due follow. */
+	if ((st = append_payload(ctx, &e.payload)) == ST_OK)
+		st = ledger_append(ctx->witness, &e, &ctx->err);
 	if (st == ST_OK)
 		entry_row(ctx, &e);
 	wentry_release(&e);
@@ -1084,7 +1081,7 @@ static const struct cmd_opt bench_opts[] = {
 static const struct cmd_opt append_opts[] = {
 	{ "component", 0, "NAME", "the part that acted: coordinator, governor, operator ..." },
 	{ "event", 0, "NAME", "what happened, e.g. task.claim" },
-	{ "actor", 0, "WHO", "who acted (default operator)" },
+	{ "actor", 0, "WHO", "who acted (default: you, as user@host)" },
 	{ "swarm", 0, "ID", "the swarm concerned" },
 	{ "task", 0, "ID", "the task concerned" },
 	{ "payload", 0, "JSON|@FILE", "details, as JSON" },
