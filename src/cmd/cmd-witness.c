@@ -430,6 +430,8 @@ run_prove(struct cmd_ctx *ctx)
 			"bytes), node = SHA-256(0x01 || left || right); verify with sections "
 			"2.1.3.2 and 2.1.4.2");
 		doc_add(&ctx->out, rs);
+		check_record(&ctx->op, "the proof verifies against the root", ok ? ST_OK : ST_WITNESS,
+			     inc ? "RFC 9162 2.1.3.2" : "RFC 9162 2.1.4.2");
 		if (!ok)
 			st = err_set(&ctx->err, ST_WITNESS, "the proof does not verify against the root");
 	}
@@ -775,7 +777,7 @@ run_checkpoints(struct cmd_ctx *ctx)
 	struct wkey k;
 	uint64_t n = 0;
 	bool have_key;
-	size_t i, r;
+	size_t i, r, bad = 0;
 	enum status st = online_key(ctx, &k, &have_key);
 
 	rows_col(rs, "size", COL_NUM, 0);
@@ -794,6 +796,8 @@ run_checkpoints(struct cmd_ctx *ctx)
 		else if (have_key)
 			sig = wcheckpoint_open(c.note[i], &k, &cp, NULL) == ST_OK ? "good" : "not by key";
 		hex_root(root, cp.root);
+		if (strcmp(sig, "good") != 0 && strcmp(sig, "unchecked") != 0)
+			bad++;
 		r = rows_add(rs);
 		rows_setf(rs, r, 0, "%llu", (unsigned long long)c.size[i]);
 		rows_set(rs, r, 1, cp.origin);
@@ -802,6 +806,13 @@ run_checkpoints(struct cmd_ctx *ctx)
 		rows_set(rs, r, 4, c.note[i]);
 	}
 	doc_add(&ctx->out, rs);
+	if (st == ST_OK) {
+		char ev[64];
+		snprintf(ev, sizeof ev, "%zu of %zu %s", c.n - bad, c.n,
+			 have_key ? "signed by the key" : "(no key: unchecked)");
+		check_record(&ctx->op, "every stored checkpoint is signed by the key",
+			     bad ? ST_WITNESS : ST_OK, ev);
+	}
 	stored_release(&c);
 	sodium_memzero(&k, sizeof k);
 	return st;

@@ -143,6 +143,8 @@ run 0 witness prove -f "$T_DIR/proofs.jsonl" --consistency 4 -o json
 check "[ '$online' = \"\$(cat '$OUT')\" ]"
 run 2 witness prove --inclusion 10
 err_has 'out of range 1..9'
+run 0 witness prove --inclusion 3 --mode=falsify
+out_has '^the proof verifies against the root +pass'
 # Query and trace through the local index, which follows the stream.
 run 0 witness query --component coordinator -o json
 out_json
@@ -243,6 +245,10 @@ out_json
 out_has '"note":"[^"]+\\n[0-9]+\\n'
 run 0 witness checkpoints --key "$(cat $W/key.vkey)"
 out_has ' not by key '
+run 8 witness checkpoints --key "$(cat $W/key.vkey)" --mode=falsify
+out_has '^every stored checkpoint is signed by the key +fail +0 of [0-9]+ signed'
+run 0 witness checkpoints --mode=falsify
+out_has '^every stored checkpoint is signed by the key +pass'
 run 2 witness checkpoints --key 'not+a+key'
 err_has 'malformed verifier key'
 run 0 witness verify -o json --why
