@@ -86,7 +86,10 @@ put_entry(void *arg, const struct wentry *e, struct err *err)
 	memcpy(y->edge[l], h, MERKLE_HASH);
 	y->n++;
 	memcpy(y->last_hash, e->hash, WITNESS_HEX);
-	return ST_OK;
+	/* Commit as it goes: a long first copy that is interrupted resumes, not restarts. */
+	if (y->n % WINDEX_COMMIT_EVERY == 0 && (st = store_commit(y->s, err)) == ST_OK)
+		st = store_begin(y->s, err);
+	return st;
 }
 
 /*

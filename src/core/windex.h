@@ -47,6 +47,8 @@ enum status windex_checkpoint(struct bus *b, struct store *s, const struct wkey 
  * them would hold up the command for seconds).
  */
 #define WINDEX_CHECKPOINTS_MAX 64
+/* A sync commits every this many entries. */
+#define WINDEX_COMMIT_EVERY 20000
 /* A command does not copy more than this many entries to make a checkpoint. */
 #define WINDEX_CHECKPOINT_LAG_MAX 20000
 enum status windex_checkpoints_due(struct bus *b, const struct config *c, uint64_t tail,
