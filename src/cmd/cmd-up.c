@@ -84,7 +84,7 @@ run_up(struct cmd_ctx *ctx)
 	if (st == ST_OK && !ctx->op.falsify) {
 		struct wkey k;
 		bool made = false;
-		if ((st = witness_key(home, true, &k, &made, &ctx->err)) == ST_OK) {
+		if ((st = witness_key(&ctx->cfg, true, &k, &made, &ctx->err)) == ST_OK) {
 			row = rows_add(created);
 			rows_set(created, row, 0, "key");
 			rows_set(created, row, 1, k.name);

@@ -116,7 +116,6 @@ feed_verifier(void *arg, const struct wentry *e, struct err *err)
 static enum status
 online_key(struct cmd_ctx *ctx, struct wkey *k, bool *have)
 {
-	char *home;
 	enum status st;
 
 	*have = false;
@@ -127,9 +126,7 @@ online_key(struct cmd_ctx *ctx, struct wkey *k, bool *have)
 			*have = true;
 		return st;
 	}
-	home = config_home(&ctx->cfg);
-	st = witness_key(home, false, k, NULL, &ctx->err);
-	free(home);
+	st = witness_key(&ctx->cfg, false, k, NULL, &ctx->err);
 	if (st == ST_OK) {
 		*have = true;
 		why_add(&ctx->op, "key", k->name, "this host's witness key (id %08x); pass --key to "
@@ -552,16 +549,23 @@ run_append(struct cmd_ctx *ctx)
 
 /* --- export and checkpoint ------------------------------------------------ */
 
+/* This host's key, to sign checkpoints with. */
+static enum status
+signing_key(struct cmd_ctx *ctx, struct wkey *k)
+{
+	enum status st = witness_key(&ctx->cfg, false, k, NULL, &ctx->err);
+
+	if (st == ST_NOT_FOUND)
+		err_prefix(&ctx->err, "cannot sign checkpoints");
+	return st;
+}
+
 /* Read the whole ledger and the local signing key. */
 static enum status
 load_ledger(struct cmd_ctx *ctx, struct wentries *c, struct wkey *k)
 {
-	char *home = config_home(&ctx->cfg);
-	enum status st = witness_key(home, false, k, NULL, &ctx->err);
+	enum status st = signing_key(ctx, k);
 
-	free(home);
-	if (st == ST_NOT_FOUND)
-		err_prefix(&ctx->err, "cannot sign checkpoints");
 	if (st == ST_OK)
 		st = ledger_read_all(ctx->bus, c, &ctx->err);
 	return st;
@@ -735,12 +739,8 @@ run_checkpoint(struct cmd_ctx *ctx)
 	struct store *s = NULL;
 	uint64_t added = 0, size = 0;
 	struct wkey k;
-	char *home = config_home(&ctx->cfg);
-	enum status st = witness_key(home, false, &k, NULL, &ctx->err);
+	enum status st = signing_key(ctx, &k);
 
-	free(home);
-	if (st == ST_NOT_FOUND)
-		err_prefix(&ctx->err, "cannot sign checkpoints");
 	check_record(&ctx->op, "this host has the witness key", st, k.name);
 	if (st != ST_OK)
 		return st;

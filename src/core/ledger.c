@@ -34,8 +34,7 @@ read_tail(struct ledger_writer *w, struct err *err)
 	st = bus_stream_last(w->b, w->stream, w->subject, &data, &seq, err);
 	if (st == ST_NOT_FOUND) {
 		w->last_seq = 0;
-		memset(w->last_hash, '0', WITNESS_HEX - 1);
-		w->last_hash[WITNESS_HEX - 1] = '\0';
+		memcpy(w->last_hash, witness_zero_hash, WITNESS_HEX);
 		w->known = true;
 		st = ST_OK;
 	} else if (st == ST_OK) {
@@ -550,10 +549,11 @@ ledger_checkpoints(struct bus *b, ledger_note_fn fn, void *arg, uint64_t *count,
 	return st;
 }
 
-static char *
-dup_or_null(const char *s)
+/* A note's optional fields: an empty one is none. */
+static const char *
+nonempty(const char *s)
 {
-	return s && *s ? xstrdup(s) : NULL;
+	return s && *s ? s : NULL;
 }
 
 void
@@ -569,9 +569,9 @@ ledger_witness(const struct opctx *op, const struct witness_note *n)
 	e.component = xstrdup(n->component);
 	e.event = xstrdup(n->event);
 	e.actor = xstrdup(n->actor ? n->actor : op->actor ? op->actor : "unknown");
-	e.trace = dup_or_null(op->trace_id);
-	e.swarm = dup_or_null(n->swarm);
-	e.task = dup_or_null(n->task);
+	e.trace = xstrdup_or_null(nonempty(op->trace_id));
+	e.swarm = xstrdup_or_null(nonempty(n->swarm));
+	e.task = xstrdup_or_null(nonempty(n->task));
 	e.cost_micros = n->cost_micros;
 	e.tokens = n->tokens;
 	if (op->justification &&
@@ -584,9 +584,10 @@ ledger_witness(const struct opctx *op, const struct witness_note *n)
 }
 
 enum status
-witness_key(const char *home, bool create, struct wkey *k, bool *created, struct err *e)
+witness_key(const struct config *c, bool create, struct wkey *k, bool *created, struct err *e)
 {
-	char *dir = xasprintf("%s/keys", home), *path = xasprintf("%s/witness.key", dir);
+	char *home = config_home(c), *dir = xasprintf("%s/keys", home);
+	char *path = xasprintf("%s/witness.key", dir);
 	char host[128], name[160];
 	enum status st;
 
@@ -606,6 +607,7 @@ witness_key(const char *home, bool create, struct wkey *k, bool *created, struct
 		if (st == ST_OK && created)
 			*created = true;
 	}
+	free(home);
 	free(dir);
 	free(path);
 	return st;

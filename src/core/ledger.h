@@ -31,6 +31,7 @@
 #include <pthread.h>
 
 #include "core/bus.h"
+#include "core/config.h"
 #include "core/opctx.h"
 #include "core/witness.h"
 
@@ -137,7 +138,7 @@ void ledger_witness(const struct opctx *op, const struct witness_note *n);
  * The ledger's signing key, $IF_HOME/keys/witness.key (0600), named
  * "ifctl/<host>". With create, a missing key is made; else ST_NOT_FOUND.
  */
-enum status witness_key(const char *home, bool create, struct wkey *k, bool *created,
+enum status witness_key(const struct config *c, bool create, struct wkey *k, bool *created,
 			struct err *e);
 
 #endif

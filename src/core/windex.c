@@ -41,7 +41,7 @@ syncer_load(struct syncer *y, struct store *s, struct err *e)
 	memset(y, 0, sizeof *y);
 	y->s = s;
 	y->n = store_witness_last(s);
-	memset(y->last_hash, '0', WITNESS_HEX - 1);
+	memcpy(y->last_hash, witness_zero_hash, WITNESS_HEX);
 	if (y->n && (st = store_witness_hash(s, y->n, y->last_hash, e)) != ST_OK)
 		return st == ST_NOT_FOUND ? err_set(e, ST_INDEX_CORRUPT, "index lacks entry %llu",
 						    (unsigned long long)y->n) : st;
@@ -213,7 +213,6 @@ windex_checkpoints_due(struct bus *b, const struct config *c, uint64_t tail, siz
 	struct store *s = NULL;
 	struct wkey k;
 	uint64_t added;
-	char *home;
 	enum status st;
 
 	*made = 0;
@@ -221,10 +220,7 @@ windex_checkpoints_due(struct bus *b, const struct config *c, uint64_t tail, siz
 	m = (done / every + 1) * every;
 	if (m > tail)
 		return ST_OK;
-	home = config_home(c);
-	st = witness_key(home, false, &k, NULL, e);
-	free(home);
-	if (st != ST_OK)
+	if ((st = witness_key(c, false, &k, NULL, e)) != ST_OK)
 		return st;
 	if (tail / every - m / every >= WINDEX_CHECKPOINTS_MAX)	/* a long gap: the latest only */
 		m = (tail / every - WINDEX_CHECKPOINTS_MAX + 1) * every;

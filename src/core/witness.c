@@ -13,14 +13,14 @@
 #include "core/util.h"
 #include "core/witness.h"
 
-static const char zero_hash[WITNESS_HEX] =
+const char witness_zero_hash[WITNESS_HEX] =
 	"0000000000000000000000000000000000000000000000000000000000000000";
 
 void
 wentry_init(struct wentry *e)
 {
 	memset(e, 0, sizeof *e);
-	memcpy(e->prev, zero_hash, sizeof e->prev);
+	memcpy(e->prev, witness_zero_hash, sizeof e->prev);
 }
 
 void
@@ -36,23 +36,17 @@ wentry_release(struct wentry *e)
 	memset(e, 0, sizeof *e);
 }
 
-static char *
-dup_or_null(const char *s)
-{
-	return s ? xstrdup(s) : NULL;
-}
-
 void
 wentry_copy(struct wentry *dst, const struct wentry *src)
 {
 	*dst = *src;	/* numbers and the fixed-size hashes */
-	dst->component = dup_or_null(src->component);
-	dst->event = dup_or_null(src->event);
-	dst->actor = dup_or_null(src->actor);
-	dst->trace = dup_or_null(src->trace);
-	dst->swarm = dup_or_null(src->swarm);
-	dst->task = dup_or_null(src->task);
-	dst->payload = dup_or_null(src->payload);
+	dst->component = xstrdup_or_null(src->component);
+	dst->event = xstrdup_or_null(src->event);
+	dst->actor = xstrdup_or_null(src->actor);
+	dst->trace = xstrdup_or_null(src->trace);
+	dst->swarm = xstrdup_or_null(src->swarm);
+	dst->task = xstrdup_or_null(src->task);
+	dst->payload = xstrdup_or_null(src->payload);
 }
 
 /* Keys in byte order: the canonical form without a general sort. */
@@ -451,7 +445,7 @@ wverifier_init(struct wverifier *w, const struct wkey *key)
 	memset(w, 0, sizeof *w);
 	w->key = key;
 	merkle_init(&w->tree);
-	memcpy(w->last_hash, zero_hash, sizeof w->last_hash);
+	memcpy(w->last_hash, witness_zero_hash, sizeof w->last_hash);
 	w->next_seq = 1;
 	merkle_root(&w->tree, 0, w->v.root);
 }

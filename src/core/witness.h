@@ -48,6 +48,9 @@ struct wentry {
 	char hash[WITNESS_HEX];
 };
 
+/* The prev of the first entry: 64 zeros. */
+extern const char witness_zero_hash[WITNESS_HEX];
+
 void wentry_init(struct wentry *e);
 void wentry_release(struct wentry *e);
 /* A deep copy; release dst with wentry_release(). */
