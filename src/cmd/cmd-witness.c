@@ -534,8 +534,8 @@ run_append(struct cmd_ctx *ctx)
 	e.event = xstrdup(cmd_opt(ctx, "event"));
 	e.actor = xstrdup(cmd_opt(ctx, "actor") ? cmd_opt(ctx, "actor") : ctx->op.actor);
 	e.trace = xstrdup(ctx->op.trace_id);
-	e.swarm = cmd_opt(ctx, "swarm") ? xstrdup(cmd_opt(ctx, "swarm")) : NULL;
-	e.task = cmd_opt(ctx, "task") ? xstrdup(cmd_opt(ctx, "task")) : NULL;
+	e.swarm = xstrdup_or_null(cmd_opt(ctx, "swarm"));
+	e.task = xstrdup_or_null(cmd_opt(ctx, "task"));
 	opt_count(ctx, "cost-micros", &e.cost_micros);
 	opt_count(ctx, "tokens", &e.tokens);
 	/* The dispatcher's writer: the checkpoints this entry makes due follow. */

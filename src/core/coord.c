@@ -120,9 +120,9 @@ task_from_spec(struct task *t, const struct task_spec *s, const struct coord_cfg
 	t->ncaps = s->ncaps;
 	t->priority = s->priority;
 	t->budget = s->budget;
-	t->payload = s->payload ? xstrdup(s->payload) : NULL;
-	t->idem = s->idem ? xstrdup(s->idem) : NULL;
-	t->to = s->to ? xstrdup(s->to) : NULL;
+	t->payload = xstrdup_or_null(s->payload);
+	t->idem = xstrdup_or_null(s->idem);
+	t->to = xstrdup_or_null(s->to);
 	t->state = TASK_QUEUED;
 	t->max_attempts = s->max_attempts ? s->max_attempts : cfg->max_attempts;
 	t->created = t->updated = wall_ms();
@@ -431,7 +431,7 @@ ix_update(struct coord_index *ix, const struct task *t, const char *json, size_t
 	e->lease_until = t->lease_until;
 	e->not_before = t->not_before;
 	free(e->to);
-	e->to = t->to ? xstrdup(t->to) : NULL;
+	e->to = xstrdup_or_null(t->to);
 	entry_set_caps(e, t);
 	if (e->state == TASK_QUEUED && !e->listed_ready) {
 		fifo_push(&ix->ready[e->prio], e);
@@ -880,7 +880,7 @@ owner_apply(const struct coord_cfg *cfg, const struct owner_req *r, struct task 
 	case OWNER_COMPLETE:
 		t->state = TASK_DONE;
 		free(t->result);
-		t->result = r->result ? xstrdup(r->result) : NULL;
+		t->result = xstrdup_or_null(r->result);
 		t->lease_until = 0;
 		return NULL;
 	case OWNER_RELEASE:

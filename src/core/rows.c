@@ -79,7 +79,7 @@ rows_set(struct rowset *rs, size_t row, size_t col, const char *text)
 	char **cell = &rs->cells[row * rs->ncols + col];
 
 	free(*cell);
-	*cell = text ? xstrdup(text) : NULL;
+	*cell = xstrdup_or_null(text);
 }
 
 void

@@ -83,7 +83,7 @@ task_history_add(struct task *t, int64_t at, enum task_state st, const char *by,
 	ev->state = st;
 	ev->by = xstrdup(by ? by : "");
 	ev->token = token;
-	ev->note = note ? xstrdup(note) : NULL;
+	ev->note = xstrdup_or_null(note);
 }
 
 void
