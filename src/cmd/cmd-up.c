@@ -36,18 +36,12 @@ explain_config(struct cmd_ctx *ctx, enum cfg_id id)
 static enum status
 up_schema_only(struct cmd_ctx *ctx, struct rowset *created)
 {
-	struct bus_opts o;
-	struct bus *b = NULL;
-	enum status st;
+	enum status st = cmd_connect(ctx);
 
-	bus_opts_from_config(&o, &ctx->cfg);
-	st = bus_open(&b, &o, &ctx->err);
 	if (st == ST_OK && !ctx->op.falsify)
-		st = schema_ensure(b, created, &ctx->err);
+		st = schema_ensure(ctx->bus, created, &ctx->err);
 	check_record(&ctx->op, "server reachable", st == ST_OK ? ST_OK : st,
-		     st == ST_OK ? o.url : ctx->err.msg);
-	bus_close(b);
-	bus_opts_release(&o);
+		     st == ST_OK ? bus_url(ctx->bus) : ctx->err.msg);
 	return st;
 }
 

@@ -143,8 +143,6 @@ online_key(struct cmd_ctx *ctx, struct wkey *k, bool *have)
 static enum status
 verify_online(struct cmd_ctx *ctx, struct ledger_file *lf, struct wverdict *v)
 {
-	struct bus_opts o;
-	struct bus *b = NULL;
 	struct wverifier w;
 	struct stored c = { 0 };
 	struct wkey k;
@@ -154,25 +152,19 @@ verify_online(struct cmd_ctx *ctx, struct ledger_file *lf, struct wverdict *v)
 
 	memset(lf, 0, sizeof *lf);
 	snprintf(lf->origin, sizeof lf->origin, "%s", LEDGER_STREAM);
-	if ((st = online_key(ctx, &k, &have_key)) != ST_OK)
-		return st;
-	bus_opts_from_config(&o, &ctx->cfg);
-	st = bus_open(&b, &o, &ctx->err);
-	bus_opts_release(&o);
-	if (st != ST_OK)
+	if ((st = online_key(ctx, &k, &have_key)) != ST_OK || (st = cmd_connect(ctx)) != ST_OK)
 		return st;
 	wverifier_init(&w, have_key ? &k : NULL);
 	c.v = &w;
-	st = ledger_checkpoints(b, collect_note, &c, &ncp, &ctx->err);
+	st = ledger_checkpoints(ctx->bus, collect_note, &c, &ncp, &ctx->err);
 	if (st == ST_OK)
-		st = ledger_read(b, feed_verifier, &c, &n, &ctx->err);
+		st = ledger_read(ctx->bus, feed_verifier, &c, &n, &ctx->err);
 	if (st == ST_OK)
 		feed_notes(&c, UINT64_MAX);	/* beyond the last entry: entries are missing */
 	wverifier_finish(&w);
 	*v = w.v;
 	wverifier_release(&w);
 	stored_release(&c);
-	bus_close(b);
 	why_add(&ctx->op, "source", LEDGER_STREAM, "%llu entries and %llu stored checkpoints "
 		"(%s) read from the server", (unsigned long long)n, (unsigned long long)ncp,
 		CHECKPOINT_STREAM);
@@ -337,7 +329,6 @@ struct proof_source {
 	struct ledger_file lf;
 	struct merkle tree;
 	struct store *s;
-	struct bus *b;
 	struct merkle_view v;
 	bool file;
 };
@@ -346,7 +337,6 @@ static enum status
 source_open(struct cmd_ctx *ctx, struct proof_source *src)
 {
 	const char *path = cmd_opt(ctx, "file");
-	struct bus_opts o;
 	uint64_t added = 0;
 	enum status st;
 
@@ -360,13 +350,11 @@ source_open(struct cmd_ctx *ctx, struct proof_source *src)
 		why_add(&ctx->op, "source", path, "%zu entries of an exported ledger", src->lf.n);
 		return ST_OK;
 	}
-	bus_opts_from_config(&o, &ctx->cfg);
-	st = bus_open(&src->b, &o, &ctx->err);
-	bus_opts_release(&o);
+	st = cmd_connect(ctx);
 	if (st == ST_OK)
 		st = windex_open(&ctx->cfg, &src->s, &ctx->err);
 	if (st == ST_OK)
-		st = windex_sync(src->b, src->s, &added, &ctx->err);
+		st = windex_sync(ctx->bus, src->s, &added, &ctx->err);
 	if (st == ST_OK) {
 		windex_view(src->s, &src->v);
 		why_add(&ctx->op, "source", LEDGER_STREAM, "%llu entries, the tree kept by the local "
@@ -384,7 +372,6 @@ source_close(struct proof_source *src)
 		ledger_file_release(&src->lf);
 	}
 	store_close(src->s);
-	bus_close(src->b);
 }
 
 static enum status

@@ -113,6 +113,13 @@ enum status cmd_opt_json(struct cmd_ctx *ctx, const char *name, char **text);
 enum status cmd_need(struct cmd_ctx *ctx, const char *name);
 
 /*
+ * Connect ctx->bus from the configuration, once (main.c does it for
+ * CMD_NEEDS_BUS; commands that need the server only on some paths call it
+ * there). main.c closes it.
+ */
+enum status cmd_connect(struct cmd_ctx *ctx);
+
+/*
  * Witnessing, for commands that connect on their own (up, down): connect
  * (when ctx->bus is not open yet) and witness like any mutating command on
  * a server. main.c calls it itself for CMD_NEEDS_BUS | CMD_MUTATES.

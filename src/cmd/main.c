@@ -271,8 +271,6 @@ operator_name(char *out, size_t len)
 static enum status
 setup(struct cmd_ctx *ctx, const struct globals *g)
 {
-	struct bus_opts o;
-	int64_t t0;
 	enum status st;
 
 	if (g->mode && strcmp(g->mode, "normal") && strcmp(g->mode, "falsify"))
@@ -302,6 +300,21 @@ setup(struct cmd_ctx *ctx, const struct globals *g)
 		return st;
 	if (!(ctx->entry->flags & CMD_NEEDS_BUS))
 		return ST_OK;
+	st = cmd_connect(ctx);
+	if (st == ST_OK && (ctx->entry->flags & CMD_MUTATES))
+		cmd_witness_open(ctx);
+	return st;
+}
+
+enum status
+cmd_connect(struct cmd_ctx *ctx)
+{
+	struct bus_opts o;
+	int64_t t0;
+	enum status st;
+
+	if (ctx->bus)
+		return ST_OK;
 	bus_opts_from_config(&o, &ctx->cfg);
 	t0 = mono_us();
 	st = bus_open(&ctx->bus, &o, &ctx->err);
@@ -309,26 +322,18 @@ setup(struct cmd_ctx *ctx, const struct globals *g)
 		fprintf(stderr, "ifctl: connected to '%s' in %.2f ms\n", o.url,
 			(double)(mono_us() - t0) / 1000.0);
 	bus_opts_release(&o);
-	if (st == ST_OK && (ctx->entry->flags & CMD_MUTATES))
-		cmd_witness_open(ctx);
 	return st;
 }
 
 enum status
 cmd_witness_open(struct cmd_ctx *ctx)
 {
-	struct bus_opts o;
-	enum status st = ST_OK;
+	enum status st;
 
 	if (ctx->op.falsify || ctx->witness)
 		return ST_OK;
-	if (ctx->bus == NULL) {
-		bus_opts_from_config(&o, &ctx->cfg);
-		st = bus_open(&ctx->bus, &o, &ctx->err);
-		bus_opts_release(&o);
-		if (st != ST_OK)
-			return st;
-	}
+	if ((st = cmd_connect(ctx)) != ST_OK)
+		return st;
 	ctx->witness = xcalloc(1, sizeof *ctx->witness);
 	ledger_writer_init(ctx->witness, ctx->bus);
 	ctx->op.witness = ctx->witness;
