@@ -568,40 +568,6 @@ bus_sub_free(struct bus_sub *s)
 
 /* --- JetStream publish and KV ------------------------------------------ */
 
-enum status
-bus_js_publish(struct bus *b, const char *subject, const void *data, size_t len,
-	       const struct bus_pub *pub, uint64_t *seq, struct err *e)
-{
-	jsPubOptions po;
-	jsPubAck *ack = NULL;
-	jsErrCode jerr = 0;
-	natsMsg *msg = NULL;
-	char what[256];
-	natsStatus s;
-	enum status st;
-
-	snprintf(what, sizeof what, "publish to '%s'", subject);
-	if ((st = bus_ready(b, what, e)) != ST_OK)
-		return st;
-	jsPubOptions_Init(&po);
-	po.MaxWait = b->timeout_ms;
-	if (pub) {
-		po.ExpectLastSeq = pub->expect_last_seq;
-		po.ExpectLastSubjectSeq = pub->expect_last_subject_seq;
-		po.ExpectNoMessage = pub->expect_no_message;
-		po.MsgId = pub->msg_id;
-		po.ExpectLastMsgId = pub->expect_last_msg_id;
-	}
-	s = natsMsg_Create(&msg, subject, NULL, data, (int)len);
-	if (s == NATS_OK)
-		s = js_PublishMsg(&ack, b->js, msg, &po, &jerr);
-	natsMsg_Destroy(msg);
-	if (s == NATS_OK && seq)
-		*seq = ack->Sequence;
-	jsPubAck_Destroy(ack);
-	return map_err(b, s, jerr, what, e);
-}
-
 /* The headers that carry a publish's expectations to JetStream. */
 static natsStatus
 pub_headers(natsMsg *msg, const struct bus_pub *p)
@@ -735,6 +701,21 @@ bus_js_publish_many(struct bus *b, struct bus_pub_msg *m, size_t n, struct err *
 	if (e)
 		*e = first;
 	return first.code;
+}
+
+enum status
+bus_js_publish(struct bus *b, const char *subject, const void *data, size_t len,
+	       const struct bus_pub *pub, uint64_t *seq, struct err *e)
+{
+	struct bus_pub_msg m = { .subject = subject, .data = data, .len = len };
+	enum status st;
+
+	if (pub)
+		m.pub = *pub;
+	st = bus_js_publish_many(b, &m, 1, e);
+	if (st == ST_OK && seq)
+		*seq = m.seq;
+	return st;
 }
 
 void

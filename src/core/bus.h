@@ -97,7 +97,8 @@ void bus_sub_free(struct bus_sub *s);
  * expect_last_subject_seq (subject; with expect_no_message for "must not
  * exist"), expect_last_msg_id (the stream's last message carries this
  * Nats-Msg-Id), msg_id (de-duplication). A failed expectation is
- * ST_CONFLICT.
+ * ST_CONFLICT; a subject no stream takes is ST_NO_SCHEMA. It is the
+ * one-message case of bus_js_publish_many() below.
  */
 struct bus_pub {
 	uint64_t expect_last_seq;
