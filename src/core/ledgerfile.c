@@ -92,7 +92,7 @@ read_line(struct ledger_file *lf, const char *line, size_t len, int lineno, stru
 			err_prefix(e, "line %d", lineno);
 	} else if (strcmp(type->valuestring, "entry") == 0) {
 		entry_room(lf, lf->n);
-		st = wentry_parse(line, len, &lf->entries[lf->n], e);
+		st = wentry_parse_line(line, len, &lf->entries[lf->n], e);
 		if (st == ST_OK)
 			lf->n++;
 		else
@@ -139,7 +139,7 @@ parse_entries(void *arg)
 		const struct line *l = &j->lines[i];
 		if (l->slot < 0)
 			continue;
-		if (wentry_parse(l->p, l->len, &j->lf->entries[l->slot], &j->err) != ST_OK) {
+		if (wentry_parse_line(l->p, l->len, &j->lf->entries[l->slot], &j->err) != ST_OK) {
 			err_prefix(&j->err, "line %zu", i + 1);
 			j->bad_line = i + 1;
 			return NULL;

@@ -1,8 +1,7 @@
 /* Task records: see task.h. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cjson/cJSON.h>
 
 #include "core/json.h"
 #include "core/task.h"
@@ -32,6 +31,24 @@ task_state_parse(const char *s, enum task_state *out)
 		}
 	}
 	return false;
+}
+
+/* A JSON member given as text: canonical when it parses (it always should). */
+static void
+add_json(struct buf *out, const char *key, const char *json)
+{
+	size_t mark;
+
+	json_key(out, key);
+	if (json == NULL) {
+		buf_adds(out, "null");
+		return;
+	}
+	mark = out->len;
+	if (json_canonical(json, out, NULL) != ST_OK) {
+		out->len = mark;
+		buf_adds(out, json);	/* task_encode refuses it */
+	}
 }
 
 void
@@ -86,15 +103,19 @@ task_history_add(struct task *t, int64_t at, enum task_state st, const char *by,
 	ev->note = xstrdup_or_null(note);
 }
 
+/*
+ * The record in RFC 8785 canonical form: members in sorted order, numbers
+ * and strings as json.c writes them, payload and result canonical. What
+ * task_from_json reads back is the same record.
+ */
 void
 task_to_json(const struct task *t, struct buf *out)
 {
 	size_t i;
 
 	buf_addc(out, '{');
-	json_kv_int(out, "v", 1);
-	json_kv_str(out, "id", t->id);
-	json_kv_str(out, "title", t->title ? t->title : "");
+	json_kv_int(out, "attempts", t->attempts);
+	json_kv_num(out, "budget", t->budget);
 	json_key(out, "capabilities");
 	buf_addc(out, '[');
 	for (i = 0; i < t->ncaps; i++) {
@@ -103,193 +124,195 @@ task_to_json(const struct task *t, struct buf *out)
 		json_escape(out, t->caps[i]);
 	}
 	buf_addc(out, ']');
-	json_kv_int(out, "priority", t->priority);
-	json_key(out, "budget");
-	buf_addf(out, "%.17g", t->budget);
-	json_kv_raw(out, "payload", t->payload);
-	json_kv_str(out, "idempotency_key", t->idem);
-	json_kv_str(out, "to", t->to);
-	json_kv_str(out, "state", task_state_name(t->state));
-	json_kv_str(out, "owner", t->owner);
-	json_kv_int(out, "token", (long long)t->token);
-	json_kv_int(out, "lease_until", t->lease_until);
-	json_kv_int(out, "attempts", t->attempts);
-	json_kv_int(out, "max_attempts", t->max_attempts);
-	json_kv_int(out, "not_before", t->not_before);
 	json_kv_int(out, "created", t->created);
-	json_kv_int(out, "updated", t->updated);
-	json_kv_raw(out, "result", t->result);
-	json_kv_str(out, "reason", t->reason);
-	json_kv_str(out, "trace", t->trace);
 	json_key(out, "history");
 	buf_addc(out, '[');
 	for (i = 0; i < t->nhist; i++) {
 		const struct task_event *ev = &t->hist[i];
 		buf_adds(out, i ? ",{" : "{");
 		json_kv_int(out, "at", ev->at);
-		json_kv_str(out, "state", task_state_name(ev->state));
 		json_kv_str(out, "by", ev->by);
-		json_kv_int(out, "token", (long long)ev->token);
 		json_kv_str(out, "note", ev->note);
+		json_kv_str(out, "state", task_state_name(ev->state));
+		json_kv_int(out, "token", (long long)ev->token);
 		buf_addc(out, '}');
 	}
-	buf_adds(out, "]}");
+	buf_addc(out, ']');
+	json_kv_str(out, "id", t->id);
+	json_kv_str(out, "idempotency_key", t->idem);
+	json_kv_int(out, "lease_until", t->lease_until);
+	json_kv_int(out, "max_attempts", t->max_attempts);
+	json_kv_int(out, "not_before", t->not_before);
+	json_kv_str(out, "owner", t->owner);
+	add_json(out, "payload", t->payload);
+	json_kv_int(out, "priority", t->priority);
+	json_kv_str(out, "reason", t->reason);
+	add_json(out, "result", t->result);
+	json_kv_str(out, "state", task_state_name(t->state));
+	json_kv_str(out, "title", t->title ? t->title : "");
+	json_kv_str(out, "to", t->to);
+	json_kv_int(out, "token", (long long)t->token);
+	json_kv_str(out, "trace", t->trace);
+	json_kv_int(out, "updated", t->updated);
+	json_kv_int(out, "v", 1);
+	buf_addc(out, '}');
 }
 
-/* Field readers: missing or null leave the default; a wrong type is an error. */
-static bool
-get_str(const cJSON *o, const char *k, char **dst, const char **bad)
+enum status
+task_encode(const struct task *t, struct buf *out, struct err *e)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	struct err why = ERR_INIT;
+	struct task back;
+	size_t start = out->len;
+	enum status st;
 
-	if (v == NULL || cJSON_IsNull(v))
-		return true;
-	if (!cJSON_IsString(v)) {
-		*bad = k;
-		return false;
+	task_to_json(t, out);
+	st = task_from_json(out->s + start, out->len - start, &back, &why);
+	task_release(&back);
+	if (st != ST_OK) {
+		out->len = start;
+		out->s[start] = '\0';
+		return err_set(e, ST_BAD_VALUE, "task '%.60s' cannot be stored: %s",
+			       t->id ? t->id : "?", why.msg);
 	}
-	*dst = xstrdup(v->valuestring);
-	return true;
+	return ST_OK;
 }
 
-static bool
-get_num(const cJSON *o, const char *k, double *dst, const char **bad)
+/* A state name. */
+static enum status
+read_state(const struct json_value *v, void *dst, struct err *e)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	if (v->type != JSON_STRING || !task_state_parse(v->str, dst))
+		return err_set(e, ST_BAD_JSON, "task record: field 'state' must be one of queued, "
+			       "claimed, done, failed, dead");
+	return ST_OK;
+}
 
-	if (v == NULL || cJSON_IsNull(v))
-		return true;
-	if (!cJSON_IsNumber(v)) {
-		*bad = k;
-		return false;
+/* An array of capability names. */
+static enum status
+read_caps(const struct json_value *v, void *dst, struct err *e)
+{
+	struct task *t = (struct task *)((char *)dst - offsetof(struct task, caps));
+	size_t i;
+
+	if (v->type != JSON_ARRAY)
+		return err_set(e, ST_BAD_JSON, "task record: field 'capabilities' must be an array");
+	t->caps = xcalloc(v->len + 1, sizeof *t->caps);
+	for (i = 0; i < v->len; i++) {
+		const struct json_value *c = &v->kids[i];
+		if (c->type != JSON_STRING || strlen(c->str) != c->len || c->len == 0)
+			return err_set(e, ST_BAD_JSON, "task record: capability %zu is not a "
+				       "non-empty string", i + 1);
+		t->caps[t->ncaps++] = xstrdup(c->str);
 	}
-	*dst = v->valuedouble;
-	return true;
+	return ST_OK;
 }
 
-static bool
-get_i64(const cJSON *o, const char *k, int64_t *dst, const char **bad)
+struct hist_row {
+	int64_t at, token;
+	enum task_state state;
+	char *by, *note;
+};
+
+#define HF(name, type, flags, field, min, max) \
+	{ name, type, flags, offsetof(struct hist_row, field), min, max, NULL }
+
+static const struct json_field hist_fields[] = {
+	HF("at", JF_I64, JF_REQUIRED, at, 0, JSON_INT_MAX),
+	{ "state", JF_CUSTOM, JF_REQUIRED, offsetof(struct hist_row, state), 0, 0, read_state },
+	HF("by", JF_STR, JF_NULLABLE, by, 0, 0),
+	HF("token", JF_I64, 0, token, 0, JSON_INT_MAX),
+	HF("note", JF_STR, JF_NULLABLE, note, 0, 0),
+};
+
+/* The history: an array of {at, state, by, token, note}. */
+static enum status
+read_history(const struct json_value *v, void *dst, struct err *e)
 {
-	double d = (double)*dst;
+	struct task *t = (struct task *)((char *)dst - offsetof(struct task, hist));
+	enum status st = ST_OK;
+	size_t i;
 
-	if (!get_num(o, k, &d, bad))
-		return false;
-	*dst = (int64_t)d;
-	return true;
-}
-
-static bool
-get_json(const cJSON *o, const char *k, char **dst)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	if (v && !cJSON_IsNull(v))
-		*dst = cJSON_PrintUnformatted(v);
-	return true;
-}
-
-static bool
-get_state(const cJSON *o, const char *k, enum task_state *dst, const char **bad)
-{
-	char *s = NULL;
-	bool ok = get_str(o, k, &s, bad) && s && task_state_parse(s, dst);
-
-	if (!ok)
-		*bad = k;
-	free(s);
-	return ok;
-}
-
-static bool
-get_caps(const cJSON *o, struct task *t, const char **bad)
-{
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "capabilities"), *c;
-
-	if (a == NULL || cJSON_IsNull(a))
-		return true;
-	if (!cJSON_IsArray(a)) {
-		*bad = "capabilities";
-		return false;
+	if (v->type != JSON_ARRAY)
+		return err_set(e, ST_BAD_JSON, "task record: field 'history' must be an array");
+	for (i = 0; i < v->len && st == ST_OK; i++) {
+		struct hist_row h = { 0, 0, TASK_QUEUED, NULL, NULL };
+		st = json_read_fields(&v->kids[i], hist_fields, ARRAY_SIZE(hist_fields), 0, &h,
+				      "task record: history", e);
+		if (st == ST_OK)
+			task_history_add(t, h.at, h.state, h.by, (uint64_t)h.token, h.note);
+		free(h.by);
+		free(h.note);
 	}
-	t->caps = xcalloc((size_t)cJSON_GetArraySize(a) + 1, sizeof *t->caps);
-	cJSON_ArrayForEach(c, a) {
-		if (!cJSON_IsString(c)) {
-			*bad = "capabilities";
-			return false;
-		}
-		t->caps[t->ncaps++] = xstrdup(c->valuestring);
-	}
-	return true;
+	return st;
 }
 
-static bool
-get_history(const cJSON *o, struct task *t, const char **bad)
-{
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "history"), *h;
+#define TF(name, type, flags, field, min, max) \
+	{ name, type, flags, offsetof(struct task, field), min, max, NULL }
+#define TF_TIME(name, field) TF(name, JF_I64, 0, field, 0, JSON_INT_MAX)
 
-	if (a == NULL || cJSON_IsNull(a))
-		return true;
-	if (!cJSON_IsArray(a)) {
-		*bad = "history";
-		return false;
-	}
-	cJSON_ArrayForEach(h, a) {
-		int64_t at = 0, token = 0;
-		enum task_state st = TASK_QUEUED;
-		char *by = NULL, *note = NULL;
-		bool ok = cJSON_IsObject(h) && get_i64(h, "at", &at, bad) &&
-			  get_state(h, "state", &st, bad) && get_str(h, "by", &by, bad) &&
-			  get_i64(h, "token", &token, bad) && get_str(h, "note", &note, bad);
-		if (ok)
-			task_history_add(t, at, st, by, (uint64_t)token, note);
-		free(by);
-		free(note);
-		if (!ok) {
-			*bad = "history";
-			return false;
-		}
-	}
-	return true;
+/*
+ * The fields of a record. Required ones have no default that could make a
+ * foreign record do something it did not say (a missing max_attempts read
+ * as 0 would kill the task at its first claim).
+ */
+static const struct json_field task_fields[] = {
+	TF("v", JF_INT, JF_REQUIRED, v, 1, 1),
+	TF("id", JF_STR, JF_REQUIRED, id, 0, 0),
+	{ "state", JF_CUSTOM, JF_REQUIRED, offsetof(struct task, state), 0, 0, read_state },
+	TF("priority", JF_INT, JF_REQUIRED, priority, 0, TASK_PRIORITY_MAX),
+	TF("attempts", JF_INT, JF_REQUIRED, attempts, 0, TASK_ATTEMPTS_MAX),
+	TF("max_attempts", JF_INT, JF_REQUIRED, max_attempts, 1, TASK_ATTEMPTS_MAX),
+	TF("title", JF_STR, JF_NULLABLE, title, 0, 0),
+	{ "capabilities", JF_CUSTOM, 0, offsetof(struct task, caps), 0, 0, read_caps },
+	TF("budget", JF_NUM, 0, budget, 0, 1e15),
+	TF("payload", JF_JSON, JF_NULLABLE, payload, 0, 0),
+	TF("idempotency_key", JF_STR, JF_NULLABLE, idem, 0, 0),
+	TF("to", JF_STR, JF_NULLABLE, to, 0, 0),
+	TF("owner", JF_STR, JF_NULLABLE, owner, 0, 0),
+	TF("token", JF_I64, 0, token, 0, JSON_INT_MAX),
+	TF_TIME("lease_until", lease_until),
+	TF_TIME("not_before", not_before),
+	TF_TIME("created", created),
+	TF_TIME("updated", updated),
+	TF("result", JF_JSON, JF_NULLABLE, result, 0, 0),
+	TF("reason", JF_STR, JF_NULLABLE, reason, 0, 0),
+	TF("trace", JF_STR, JF_NULLABLE, trace, 0, 0),
+	{ "history", JF_CUSTOM, 0, offsetof(struct task, hist), 0, 0, read_history },
+};
+
+/* What the fields cannot say alone: a record that agrees with itself. */
+static enum status
+task_consistent(const struct task *t, struct err *e)
+{
+	if (!task_id_valid(t->id))
+		return err_set(e, ST_BAD_JSON, "task record: id '%.60s' is not a valid task id",
+			       t->id);
+	if (t->state == TASK_CLAIMED && (t->owner == NULL || t->lease_until == 0))
+		return err_set(e, ST_BAD_JSON, "task record: a claimed task needs 'owner' and "
+			       "'lease_until'");
+	if (t->attempts > t->max_attempts)
+		return err_set(e, ST_BAD_JSON, "task record: attempts %d exceed max_attempts %d",
+			       t->attempts, t->max_attempts);
+	return ST_OK;
 }
 
 enum status
 task_from_json(const char *text, size_t len, struct task *t, struct err *e)
 {
-	cJSON *o = cJSON_ParseWithLength(text, len);
-	const char *bad = NULL;
-	double prio = 0, v = 0;
-	int64_t token = 0, attempts = 0, max_attempts = 0;
-	bool ok;
+	struct json_doc doc = JSON_DOC_INIT;
+	enum status st;
 
 	task_init(t);
-	if (o == NULL || !cJSON_IsObject(o)) {
-		cJSON_Delete(o);
-		return err_set(e, ST_BAD_JSON, "task record is not a JSON object");
-	}
-	ok = get_num(o, "v", &v, &bad) && v == 1 && get_str(o, "id", &t->id, &bad) && t->id &&
-	     get_str(o, "title", &t->title, &bad) && get_caps(o, t, &bad) &&
-	     get_num(o, "priority", &prio, &bad) && get_num(o, "budget", &t->budget, &bad) &&
-	     get_json(o, "payload", &t->payload) &&
-	     get_str(o, "idempotency_key", &t->idem, &bad) && get_str(o, "to", &t->to, &bad) &&
-	     get_state(o, "state", &t->state, &bad) && get_str(o, "owner", &t->owner, &bad) &&
-	     get_i64(o, "token", &token, &bad) && get_i64(o, "lease_until", &t->lease_until, &bad) &&
-	     get_i64(o, "attempts", &attempts, &bad) &&
-	     get_i64(o, "max_attempts", &max_attempts, &bad) &&
-	     get_i64(o, "not_before", &t->not_before, &bad) &&
-	     get_i64(o, "created", &t->created, &bad) && get_i64(o, "updated", &t->updated, &bad) &&
-	     get_json(o, "result", &t->result) && get_str(o, "reason", &t->reason, &bad) &&
-	     get_str(o, "trace", &t->trace, &bad) && get_history(o, t, &bad);
-	cJSON_Delete(o);
-	if (!ok) {
+	if ((st = json_parse(text, len, "task record", &doc, e)) == ST_OK)
+		st = json_read_fields(doc.root, task_fields, ARRAY_SIZE(task_fields), 0, t,
+				      "task record", e);
+	json_doc_release(&doc);
+	if (st == ST_OK)
+		st = task_consistent(t, e);
+	if (st != ST_OK)
 		task_release(t);
-		return err_set(e, ST_BAD_JSON, "task record: field '%s' is missing or of the "
-			       "wrong type", bad ? bad : v != 1 ? "v" : "id");
-	}
-	t->priority = (int)prio;
-	t->token = (uint64_t)token;
-	t->attempts = (int)attempts;
-	t->max_attempts = (int)max_attempts;
-	return ST_OK;
+	return st;
 }
 
 bool
@@ -312,7 +335,9 @@ task_id_valid(const char *id)
 {
 	size_t n = strlen(id), i;
 
-	if (n == 0 || n > 128 || has_prefix(id, "idem.") || id[0] == '.' || id[n - 1] == '.')
+	/* A KV key's tokens are separated by dots: none may be empty. */
+	if (n == 0 || n > 128 || has_prefix(id, "idem.") || id[0] == '.' || id[n - 1] == '.' ||
+	    strstr(id, ".."))
 		return false;
 	for (i = 0; i < n; i++)
 		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.", id[i]))

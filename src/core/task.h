@@ -18,6 +18,7 @@ enum task_state { TASK_QUEUED, TASK_CLAIMED, TASK_DONE, TASK_FAILED, TASK_DEAD, 
 
 #define TASK_HISTORY_MAX 64	/* oldest entries beyond this are dropped */
 #define TASK_PRIORITY_MAX 9
+#define TASK_ATTEMPTS_MAX 1000	/* the most attempts a task may be given */
 
 struct task_event {
 	int64_t at;		/* ms since the epoch */
@@ -28,6 +29,7 @@ struct task_event {
 };
 
 struct task {
+	int v;			/* record version: 1 */
 	char *id;
 	char *title;
 	char **caps;		/* required capabilities */
@@ -63,10 +65,21 @@ void task_release(struct task *t);
 void task_history_add(struct task *t, int64_t at, enum task_state st, const char *by,
 		      uint64_t token, const char *note);
 
-/* The record as canonical-enough JSON (fixed key order, no spaces). */
+/* The record as RFC 8785 canonical JSON, appended to out. */
 void task_to_json(const struct task *t, struct buf *out);
 
-/* Parse a record; ST_BAD_JSON naming the key that is wrong. */
+/*
+ * The same, for writing: appends nothing and returns ST_BAD_VALUE when the
+ * record would not read back (a string that is not UTF-8, a bad payload).
+ */
+enum status task_encode(const struct task *t, struct buf *out, struct err *e);
+
+/*
+ * Parse a record: I-JSON; v, id, state, priority, attempts and
+ * max_attempts required; every field of its type and range; a claimed
+ * task has an owner and a lease. ST_BAD_JSON naming what is wrong.
+ * Members it does not know are ignored (ifctl-protocol(7)).
+ */
 enum status task_from_json(const char *text, size_t len, struct task *t, struct err *e);
 
 /* Does the task require only capabilities in caps? */

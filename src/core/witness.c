@@ -20,6 +20,7 @@ void
 wentry_init(struct wentry *e)
 {
 	memset(e, 0, sizeof *e);
+	e->v = WITNESS_V;
 	memcpy(e->prev, witness_zero_hash, sizeof e->prev);
 }
 
@@ -49,27 +50,39 @@ wentry_copy(struct wentry *dst, const struct wentry *src)
 	dst->payload = xstrdup_or_null(src->payload);
 }
 
-/* Keys in byte order: the canonical form without a general sort. */
+/*
+ * The canonical form: the members in the order RFC 8785 sorts them (all
+ * names are ASCII), so no general sort is needed. Entries of version 1
+ * keep the escaping they were hashed with.
+ */
 void
 wentry_canonical(const struct wentry *e, bool with_hash, struct buf *out)
 {
+	void (*esc)(struct buf *, const char *) = e->v == 1 ? json_escape_v1 : json_escape;
+	const char *const str[] = { e->actor, e->component, e->event, e->prev, e->swarm,
+				    e->task, e->trace, e->hash };
+	enum { ACTOR, COMPONENT, EVENT, PREV, SWARM, TASK, TRACE, HASH };
+
+#define STR(name, i) do { json_key(out, name); if (str[i]) esc(out, str[i]); \
+			  else buf_adds(out, "null"); } while (0)
 	buf_addc(out, '{');
-	json_kv_str(out, "actor", e->actor);
-	json_kv_str(out, "component", e->component);
+	STR("actor", ACTOR);
+	STR("component", COMPONENT);
 	json_kv_int(out, "cost_micros", e->cost_micros);
-	json_kv_str(out, "event", e->event);
+	STR("event", EVENT);
 	if (with_hash)
-		json_kv_str(out, "hash", e->hash);
+		STR("hash", HASH);
 	json_kv_raw(out, "payload", e->payload);
-	json_kv_str(out, "prev", e->prev);
+	STR("prev", PREV);
 	json_kv_int(out, "seq", (long long)e->seq);
-	json_kv_str(out, "swarm", e->swarm);
-	json_kv_str(out, "task", e->task);
+	STR("swarm", SWARM);
+	STR("task", TASK);
 	json_kv_int(out, "time", e->time);
 	json_kv_int(out, "tokens", e->tokens);
-	json_kv_str(out, "trace", e->trace);
-	json_kv_int(out, "v", 1);
+	STR("trace", TRACE);
+	json_kv_int(out, "v", e->v);
 	buf_addc(out, '}');
+#undef STR
 }
 
 static void
@@ -115,74 +128,131 @@ witness_tree_add(struct merkle *t, const struct wentry *e)
 	merkle_append(t, leaf);
 }
 
-static bool
-take_str(const cJSON *o, const char *k, char **dst)
+/* "prev" and "hash": 64 lowercase hexadecimal digits. */
+static enum status
+read_hex(const struct json_value *v, void *dst, struct err *e)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	if (v == NULL || cJSON_IsNull(v))
-		return true;
-	if (!cJSON_IsString(v))
-		return false;
-	*dst = xstrdup(v->valuestring);
-	return true;
+	if (v->type != JSON_STRING || v->len != WITNESS_HEX - 1 ||
+	    strspn(v->str, "0123456789abcdef") != WITNESS_HEX - 1)
+		return err_set(e, ST_BAD_JSON, "witness entry: 'prev' and 'hash' must be 64 "
+			       "lowercase hexadecimal digits");
+	memcpy(dst, v->str, WITNESS_HEX);
+	return ST_OK;
 }
 
-static bool
-take_int(const cJSON *o, const char *k, int64_t *dst, bool required)
+/* The payload, in the canonical form of the entry's version (read after "v"). */
+static enum status
+read_payload(const struct json_value *v, void *dst, struct err *e)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	struct wentry *w = (struct wentry *)((char *)dst - offsetof(struct wentry, payload));
+	struct buf b = BUF_INIT;
 
-	if (v == NULL || cJSON_IsNull(v))
-		return !required;
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int64_t)v->valuedouble)
-		return false;
-	*dst = (int64_t)v->valuedouble;
-	return true;
+	(void)e;
+	if (v->type == JSON_NULL)
+		return ST_OK;
+	if (w->v == 1)
+		json_canonical_v1(v, &b);
+	else
+		json_canonical_value(v, &b);
+	w->payload = buf_detach(&b);
+	return ST_OK;
 }
 
-static bool
-take_hex(const cJSON *o, const char *k, char dst[WITNESS_HEX])
+/* An export line's "type": "entry". */
+static enum status
+read_line_type(const struct json_value *v, void *dst, struct err *e)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	(void)dst;
+	if (v->type != JSON_STRING || strcmp(v->str, "entry") != 0)
+		return err_set(e, ST_BAD_JSON, "witness entry: 'type' must be \"entry\"");
+	return ST_OK;
+}
 
-	if (!cJSON_IsString(v) || strlen(v->valuestring) != WITNESS_HEX - 1 ||
-	    strspn(v->valuestring, "0123456789abcdef") != WITNESS_HEX - 1)
-		return false;
-	memcpy(dst, v->valuestring, WITNESS_HEX);
-	return true;
+#define WE(name, type, flags, field, min, max) \
+	{ name, type, flags, offsetof(struct wentry, field), min, max, NULL }
+#define WE_STR(name, field, flags) WE(name, JF_STR, flags, field, 0, 0)
+
+/* Every member of an entry; an entry with any other member is malformed. */
+static const struct json_field wentry_fields[] = {
+	WE("v", JF_INT, JF_REQUIRED, v, 1, WITNESS_V),
+	WE("seq", JF_I64, JF_REQUIRED, seq, 1, JSON_INT_MAX),
+	WE("time", JF_I64, JF_REQUIRED, time, 0, JSON_INT_MAX),
+	WE_STR("component", component, JF_REQUIRED | JF_NULLABLE),
+	WE_STR("event", event, JF_REQUIRED | JF_NULLABLE),
+	WE_STR("actor", actor, JF_REQUIRED | JF_NULLABLE),
+	WE_STR("trace", trace, JF_REQUIRED | JF_NULLABLE),
+	WE_STR("swarm", swarm, JF_REQUIRED | JF_NULLABLE),
+	WE_STR("task", task, JF_REQUIRED | JF_NULLABLE),
+	WE("cost_micros", JF_I64, JF_REQUIRED, cost_micros, -JSON_INT_MAX, JSON_INT_MAX),
+	WE("tokens", JF_I64, JF_REQUIRED, tokens, 0, JSON_INT_MAX),
+	{ "payload", JF_CUSTOM, JF_REQUIRED | JF_NULLABLE, offsetof(struct wentry, payload), 0, 0,
+	  read_payload },
+	{ "prev", JF_CUSTOM, JF_REQUIRED, offsetof(struct wentry, prev), 0, 0, read_hex },
+	{ "hash", JF_CUSTOM, JF_REQUIRED, offsetof(struct wentry, hash), 0, 0, read_hex },
+	/* Last: an export line's "type", which only wentry_parse_line accepts. */
+	{ "type", JF_CUSTOM, JF_REQUIRED, 0, 0, 0, read_line_type },
+};
+
+static enum status
+parse_entry(const char *json, size_t len, size_t nfields, struct wentry *e, struct err *err)
+{
+	struct json_doc doc = JSON_DOC_INIT;
+	enum status st;
+
+	wentry_init(e);
+	e->v = 0;
+	if ((st = json_parse(json, len, "witness entry", &doc, err)) == ST_OK)
+		st = json_read_fields(doc.root, wentry_fields, nfields, JF_STRICT, e,
+				      "witness entry", err);
+	json_doc_release(&doc);
+	if (st != ST_OK)
+		wentry_release(e);
+	return st;
 }
 
 enum status
 wentry_parse(const char *json, size_t len, struct wentry *e, struct err *err)
 {
-	cJSON *o = cJSON_ParseWithLength(json, len);
-	const cJSON *p;
-	int64_t seq = 0, v = 0;
-	bool ok;
+	return parse_entry(json, len, ARRAY_SIZE(wentry_fields) - 1, e, err);
+}
 
-	wentry_init(e);
-	ok = o && cJSON_IsObject(o) && take_int(o, "v", &v, true) && v == 1 &&
-	     take_int(o, "seq", &seq, true) && seq > 0 && take_int(o, "time", &e->time, true) &&
-	     take_str(o, "component", &e->component) && take_str(o, "event", &e->event) &&
-	     take_str(o, "actor", &e->actor) && take_str(o, "trace", &e->trace) &&
-	     take_str(o, "swarm", &e->swarm) && take_str(o, "task", &e->task) &&
-	     take_int(o, "cost_micros", &e->cost_micros, false) &&
-	     take_int(o, "tokens", &e->tokens, false) &&
-	     take_hex(o, "prev", e->prev) && take_hex(o, "hash", e->hash);
-	if (ok && (p = cJSON_GetObjectItemCaseSensitive(o, "payload")) && !cJSON_IsNull(p)) {
-		struct buf c = BUF_INIT;
-		json_canonical_node(p, &c);
-		e->payload = buf_detach(&c);
-	}
-	cJSON_Delete(o);
-	if (!ok) {
-		wentry_release(e);
-		return err_set(err, ST_BAD_JSON, "not a witness entry (v, seq, time, prev and hash "
-			       "are required)");
-	}
-	e->seq = (uint64_t)seq;
-	return ST_OK;
+enum status
+wentry_parse_line(const char *json, size_t len, struct wentry *e, struct err *err)
+{
+	return parse_entry(json, len, ARRAY_SIZE(wentry_fields), e, err);
+}
+
+enum status
+wentry_check(const struct wentry *e, struct err *err)
+{
+	const char *const names[] = { "component", "event", "actor", "trace", "swarm", "task" };
+	const char *const str[] = { e->component, e->event, e->actor, e->trace, e->swarm,
+				    e->task };
+	struct buf b = BUF_INIT;
+	struct wentry sealed, back;
+	enum status st;
+	size_t i, at = 0;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (str[i] && !json_utf8_valid(str[i], strlen(str[i]), &at))
+			return err_set(err, ST_BAD_VALUE, "witness entry: %s is not valid UTF-8 "
+				       "(byte %zu)", names[i], at + 1);
+	if (e->payload && (st = json_check(e->payload, "witness entry: payload", err)) != ST_OK)
+		return st;
+	wentry_copy(&sealed, e);
+	if (sealed.seq == 0)	/* not appended yet: any place in the chain will do */
+		sealed.seq = 1;
+	wentry_seal(&sealed);
+	wentry_canonical(&sealed, true, &b);
+	st = wentry_parse(b.s, b.len, &back, err);
+	if (st == ST_OK && (back.seq != sealed.seq || back.time != e->time ||
+			    back.cost_micros != e->cost_micros || back.tokens != e->tokens ||
+			    strcmp(back.hash, sealed.hash) != 0))
+		st = err_set(err, ST_BAD_VALUE, "witness entry: it does not read back as written");
+	wentry_release(&back);
+	wentry_release(&sealed);
+	buf_release(&b);
+	return st;
 }
 
 /* --- keys --------------------------------------------------------------- */

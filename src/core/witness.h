@@ -32,7 +32,10 @@
 
 #define WITNESS_HEX (2 * MERKLE_HASH + 1)
 
+#define WITNESS_V 2	/* the canonical form new entries are hashed in (RFC 8785) */
+
 struct wentry {
+	int v;			/* 1: version 1 canonical form; 2: RFC 8785 */
 	uint64_t seq;		/* 1, 2, 3 ... */
 	int64_t time;		/* ms since the epoch */
 	char *component;	/* coordinator, governor, chassis, cost, operator ... */
@@ -65,8 +68,20 @@ void wentry_seal(struct wentry *e);
 /* Does e->hash match the fields? */
 bool wentry_hash_ok(const struct wentry *e);
 
-/* Parse a stored entry (canonical JSON with hash). */
+/*
+ * Parse a stored entry (canonical JSON with hash): I-JSON, every member
+ * present and of its type, no other member.
+ */
 enum status wentry_parse(const char *json, size_t len, struct wentry *e, struct err *err);
+/* The same for a line of an export: the entry and "type": "entry". */
+enum status wentry_parse_line(const char *json, size_t len, struct wentry *e, struct err *err);
+
+/*
+ * Would e (sealed or not) be stored and read back exactly? ST_BAD_VALUE
+ * naming the field when not (a string that is not UTF-8, a payload that
+ * is not I-JSON, a number out of range). Writers call it before appending.
+ */
+enum status wentry_check(const struct wentry *e, struct err *err);
 
 /* The entry hash as bytes (the Merkle leaf's content). */
 bool wentry_hash_bytes(const struct wentry *e, merkle_hash out);

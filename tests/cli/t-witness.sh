@@ -44,7 +44,7 @@ out_has 'integrity, not who wrote it'
 
 # Bad input: malformed file, missing file, bad key, no --file.
 run 2 witness verify -f $W/malformed.jsonl --key $KEY
-err_has "line 3: not a witness entry"
+err_has "line 3: witness entry: invalid JSON"
 run 3 witness verify -f $W/nonexistent.jsonl
 err_has "cannot read"
 run 2 witness verify -f $W/good.jsonl --key 'not+a+key'

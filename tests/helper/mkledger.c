@@ -29,6 +29,7 @@ build(void)
 		struct wentry *e = &ents[i];
 		static const char *const comps[] = { "coordinator", "governor", "cost", "operator" };
 		wentry_init(e);
+		e->v = 1;	/* version 1 entries: the old canonical form keeps verifying */
 		e->seq = i + 1;
 		e->time = 1795590000000LL + (int64_t)i * 250;
 		e->component = xstrdup(comps[i % 4]);

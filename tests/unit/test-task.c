@@ -3,10 +3,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "core/json.h"
 #include "core/task.h"
 #include "core/util.h"
 
@@ -52,24 +54,76 @@ test_round_trip(void **state)
 	buf_release(&b);
 }
 
+#define BASE "\"v\":1,\"id\":\"x\",\"state\":\"queued\",\"priority\":5,\"attempts\":0," \
+	     "\"max_attempts\":5"
+
+/* Records other clients may write: each refused, naming what is wrong. */
 static void
 test_bad_records(void **state)
 {
-	struct task t;
-	struct err e = ERR_INIT;
-	static const char *const bad[] = {
-		"", "[]", "{\"v\":2,\"id\":\"x\",\"state\":\"queued\"}",
-		"{\"v\":1,\"state\":\"queued\"}", "{\"v\":1,\"id\":\"x\",\"state\":\"sleeping\"}",
-		"{\"v\":1,\"id\":\"x\",\"state\":\"queued\",\"priority\":\"high\"}",
-		"{\"v\":1,\"id\":\"x\",\"state\":\"queued\",\"capabilities\":[1]}",
-		"{\"v\":1,\"id\":\"x\",\"state\":\"queued\",\"history\":[{\"state\":\"x\"}]}",
+	static const struct { const char *text; const char *why; } bad[] = {
+		{ "", "invalid JSON" }, { "[]", "not a JSON object" },
+		{ "{\"v\":2,\"id\":\"x\",\"state\":\"queued\"}", "'v'" },
+		{ "{\"v\":1,\"state\":\"queued\"}", "'id' is missing" },
+		{ "{" BASE ",\"state\":\"sleeping\"}", "duplicate member" },
+		{ "{\"v\":1,\"id\":\"x\",\"state\":\"sleeping\",\"priority\":5,\"attempts\":0,"
+		  "\"max_attempts\":5}", "'state' must be one of" },
+		{ "{\"v\":1,\"id\":\"x\",\"state\":\"queued\",\"priority\":\"5\",\"attempts\":0,"
+		  "\"max_attempts\":5}", "'priority' must be an integer, not a string" },
+		{ "{\"v\":1,\"id\":\"x\",\"state\":\"queued\",\"priority\":5,\"attempts\":0}",
+		  "'max_attempts' is missing" },
+		{ "{" BASE ",\"budget\":1e400}", "beyond the range of a double" },
+		{ "{" BASE ",\"budget\":-1}", "'budget' is -1" },
+		{ "{" BASE ",\"token\":1e300}", "'token' is 1" },
+		{ "{" BASE ",\"payload\":{\"n\":12345678901234567890123}}", "send it as a string" },
+		{ "{" BASE ",\"capabilities\":[1]}", "capability 1" },
+		{ "{" BASE ",\"history\":[{\"state\":\"x\"}]}", "history" },
+		{ "{\"v\":1,\"id\":\"x\",\"state\":\"claimed\",\"priority\":5,\"attempts\":1,"
+		  "\"max_attempts\":5}", "needs 'owner'" },
+		{ "{\"v\":1,\"id\":\"x\",\"state\":\"queued\",\"priority\":5,\"attempts\":6,"
+		  "\"max_attempts\":5}", "exceed" },
+		{ "{\"v\":1,\"id\":\"x..y\",\"state\":\"queued\",\"priority\":5,\"attempts\":0,"
+		  "\"max_attempts\":5}", "not a valid task id" },
+		{ "{" BASE ",\"title\":\"a\\u0000b\"}", "holds U+0000" },
 	};
+	struct task t;
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < ARRAY_SIZE(bad); i++)
-		assert_int_equal(task_from_json(bad[i], strlen(bad[i]), &t, &e), ST_BAD_JSON);
-	assert_non_null(strstr(e.msg, "history"));
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct err e = ERR_INIT;
+		if (task_from_json(bad[i].text, strlen(bad[i].text), &t, &e) != ST_BAD_JSON)
+			fail_msg("%s: accepted", bad[i].text);
+		if (strstr(e.msg, bad[i].why) == NULL)
+			fail_msg("%s: '%s' lacks '%s'", bad[i].text, e.msg, bad[i].why);
+	}
+}
+
+/* What is written is canonical, keeps payloads exactly, and refuses what cannot be read. */
+static void
+test_canonical_and_encode(void **state)
+{
+	const char *in = "{" BASE ",\"payload\":{\"b\":0.1,\"a\":\"x\\u0000y\",\"n\":123456789012},"
+			 "\"budget\":2.5,\"unknown\":true}";
+	struct buf a = BUF_INIT, c = BUF_INIT;
+	struct err e = ERR_INIT;
+	struct task t;
+
+	(void)state;
+	assert_int_equal(task_from_json(in, strlen(in), &t, &e), ST_OK);
+	assert_int_equal(task_encode(&t, &a, &e), ST_OK);
+	assert_non_null(strstr(a.s, "\"payload\":{\"a\":\"x\\u0000y\",\"b\":0.1,\"n\":123456789012}"));
+	assert_int_equal(json_canonical(a.s, &c, &e), ST_OK);
+	assert_string_equal(a.s, c.s);	/* already canonical */
+	free(t.title);
+	t.title = xstrdup("bad \xff utf-8");
+	buf_reset(&a);
+	assert_int_equal(task_encode(&t, &a, &e), ST_BAD_VALUE);
+	assert_int_equal(a.len, 0);
+	assert_non_null(strstr(e.msg, "cannot be stored"));
+	task_release(&t);
+	buf_release(&a);
+	buf_release(&c);
 }
 
 static void
@@ -100,6 +154,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_bad_records),
+		cmocka_unit_test(test_canonical_and_encode),
 		cmocka_unit_test(test_ids_and_history_cap),
 	};
 	return cmocka_run_group_tests_name("task", tests, NULL, NULL);
