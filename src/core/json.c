@@ -223,6 +223,7 @@ skip_ws(struct parser *ps)
 }
 
 static bool parse_value(struct parser *ps, struct json_value *v);
+void json_add_number(struct buf *out, double d);
 
 static int
 hex4(const char *p)
@@ -340,7 +341,28 @@ span(const char *p, const char *end, const char *set)
 	return (size_t)(q - p);
 }
 
-/* A number: JSON's grammar, then the double range and the integer limit. */
+/*
+ * Is the integer literal at s (n bytes) exactly how the canonical form
+ * writes d? Then it loses nothing, and canonical text always reads back.
+ */
+static bool
+canonical_integer(const char *s, size_t n, double d)
+{
+	struct buf b = BUF_INIT;
+	bool same;
+
+	json_add_number(&b, d);
+	same = b.len == n && memcmp(b.s, s, n) == 0;
+	buf_release(&b);
+	return same;
+}
+
+/*
+ * A number: JSON's grammar, then the double range and the integer limit.
+ * An integer literal beyond 2^53 - 1 loses digits unless it is the
+ * canonical form of the double it reads as (as 2^66 is written
+ * 73786976294838210000): only those are taken.
+ */
 static bool
 parse_number(struct parser *ps, struct json_value *v)
 {
@@ -388,7 +410,7 @@ parse_number(struct parser *ps, struct json_value *v)
 		return fail(ps, at, ": number %.*s is beyond the range of a double", (int)(n > 40 ? 40 : n), at);
 	if (d == 0 && nonzero)
 		return fail(ps, at, ": number %.*s is too small for a double", (int)(n > 40 ? 40 : n), at);
-	if (v->integer && fabs(d) > (double)JSON_INT_MAX)
+	if (v->integer && fabs(d) > (double)JSON_INT_MAX && !canonical_integer(at, n, d))
 		return fail(ps, at, ": integer %.*s is beyond 2^53 (send it as a string)",
 			    (int)(n > 40 ? 40 : n), at);
 	v->num = d;

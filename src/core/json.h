@@ -6,7 +6,9 @@
  * UTF-8 without invalid sequences or lone surrogates, no duplicate member
  * names, numbers within the range of an IEEE 754 double (and integers,
  * written without fraction or exponent, within +-(2^53 - 1): larger ones
- * must travel as strings), and arrays and objects nested at most
+ * lose digits and must travel as strings, except the exact canonical form
+ * of a double, so that canonical text always reads back), and arrays and
+ * objects nested at most
  * JSON_DEPTH_MAX deep. A refusal names the line, the column and the rule.
  * Strings may hold U+0000; it is kept (as \u0000 when written).
  *

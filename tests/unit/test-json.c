@@ -189,7 +189,8 @@ test_ijson(void **state)
 		{ "[-1e400]", "beyond the range of a double" },
 		{ "[1e-400]", "too small for a double" },
 		{ "12345678901234567890123", "send it as a string" },
-		{ "9007199254740992", "send it as a string" },
+		{ "9007199254740993", "send it as a string" },
+		{ "123456789012345678", "send it as a string" },
 		{ "{\"a\":1,\"b\":2,\"a\":3}", "duplicate member \"a\"" },
 		{ "\"a\xff" "b\"", "invalid UTF-8" },
 		{ "\"\xc0\xaf\"", "invalid UTF-8" },		/* overlong '/' */
@@ -220,6 +221,9 @@ test_ijson(void **state)
 	assert_int_equal(json_check("9007199254740991", "x", &e), ST_OK);
 	assert_int_equal(json_check("-9007199254740991", "x", &e), ST_OK);
 	assert_int_equal(json_check("1e300", "x", &e), ST_OK);	/* not an integer literal */
+	/* The canonical form of a large double reads back. */
+	assert_int_equal(json_check("[73786976294838210000, -9007199254740992]", "x", &e), ST_OK);
+	assert_int_equal(json_check("73786976294838206464", "x", &e), ST_BAD_JSON);
 	assert_int_equal(json_check("[0.0, -0, 5e-324]", "x", &e), ST_OK);
 	/* Depth: JSON_DEPTH_MAX arrays pass, one more does not; the same for writers. */
 	for (i = 0; i < JSON_DEPTH_MAX; i++)
