@@ -77,9 +77,10 @@ enum status wentry_parse(const char *json, size_t len, struct wentry *e, struct 
 enum status wentry_parse_line(const char *json, size_t len, struct wentry *e, struct err *err);
 
 /*
- * Would e (sealed or not) be stored and read back exactly? ST_BAD_VALUE
- * naming the field when not (a string that is not UTF-8, a payload that
- * is not I-JSON, a number out of range). Writers call it before appending.
+ * Would e (sealed or not) be stored and read back exactly? When not,
+ * ST_BAD_VALUE or ST_BAD_JSON naming the field (a string that is not
+ * UTF-8, a payload that is not I-JSON, a number out of range). Writers
+ * call it before appending.
  */
 enum status wentry_check(const struct wentry *e, struct err *err);
 

@@ -28,4 +28,20 @@ printf '3fb999999999999a 0.10000000000000001\n' >"$T_DIR/wrong"
 LAST="jcscheck numbers (a wrong answer)"
 if "$CHECK" numbers <"$T_DIR/wrong" >"$OUT" 2>"$ERR"; then not_ok "$LAST: accepted"; else ok; fi
 err_has 'got 0.1, want 0.10000000000000001'
+
+# Entries written by ifctl on a real server, hashed again by node alone:
+# anyone's JCS library reproduces the ledger's hashes.
+run 0 up -q
+for p in '{"n":0.1,"big":123456789012,"e":1e21,"neg":-0.0,"tiny":5e-324}' \
+	 '{"s":"a\u0000b","u":"\ud83d\ude02\u20ac\u00e9","c":"\b\f\u001f\u007f"}' \
+	 '{"\ufb33":1,"\ud83d\ude02":2,"z":[],"a":{"y":null,"x":true}}'; do
+	run 0 witness append --component test --event jcs --actor "op\u00e9rateur" --payload "$p"
+done
+run 0 witness append --component test --event jcs --actor 'snow ☃ man' --tokens 7 \
+	--cost-micros 1250
+run 0 witness export -f "$T_DIR/export.jsonl"
+LAST="node recomputes every entry hash of the export"
+if node "$(dirname "$0")/jcs-rehash.js" <"$T_DIR/export.jsonl" >"$OUT" 2>"$ERR"; then ok; else
+	not_ok "$LAST"; fi
+out_has 'entries [0-9]+, mismatches 0'
 finish
