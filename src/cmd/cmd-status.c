@@ -58,21 +58,6 @@ server_rows(struct cmd_ctx *ctx, const struct bus_server_info *info, int64_t rtt
 	return rs;
 }
 
-static struct rowset *
-resource_rows(void)
-{
-	struct rowset *rs = rows_new("resources");
-
-	rows_col(rs, "kind", COL_TEXT, 0);
-	rows_col(rs, "name", COL_TEXT, 0);
-	rows_col(rs, "state", COL_TEXT, 0);
-	rows_col(rs, "messages", COL_NUM, 0);
-	rows_col(rs, "bytes", COL_NUM, 0);
-	rows_col(rs, "consumers", COL_NUM, 0);
-	rows_col(rs, "description", COL_TEXT, COL_WIDE);
-	return rs;
-}
-
 static enum status
 run_status(struct cmd_ctx *ctx)
 {
@@ -92,7 +77,7 @@ run_status(struct cmd_ctx *ctx)
 	if (!info.jetstream)
 		return err_set(&ctx->err, ST_NO_JETSTREAM, "server '%s' has JetStream disabled",
 			       bus_url(ctx->bus));
-	res = resource_rows();
+	res = schema_status_rows();
 	doc_add(&ctx->out, res);
 	if ((st = schema_status(ctx->bus, res, &ctx->err)) != ST_OK)
 		return st;

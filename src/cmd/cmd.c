@@ -15,6 +15,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_coordinator_entry,
 	&cmd_witness_entry,
 	&cmd_index_entry,
+	&cmd_doctor_entry,
 	&cmd_config_entry,
 	&cmd_completion_entry,
 	&cmd_version_entry,

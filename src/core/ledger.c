@@ -205,8 +205,9 @@ enum status
 ledger_append(struct ledger_writer *w, struct wentry *e, struct err *err)
 {
 	size_t done;
+	enum status st = wentry_check(e, err);	/* never write what cannot be read back */
 
-	return ledger_append_many(w, e, 1, &done, err);
+	return st == ST_OK ? ledger_append_many(w, e, 1, &done, err) : st;
 }
 
 /* --- group commit --------------------------------------------------------- */
@@ -315,6 +316,18 @@ ledger_writer_start(struct ledger_writer *w)
 void
 ledger_submit(struct ledger_writer *w, struct wentry *e)
 {
+	struct err err = ERR_INIT;
+
+	if (wentry_check(e, &err) != ST_OK) {	/* never write what cannot be read back */
+		pthread_mutex_lock(&w->mu);
+		w->submitted++;
+		w->dropped++;
+		w->refused++;
+		w->refusal = err;
+		pthread_mutex_unlock(&w->mu);
+		wentry_release(e);
+		return;
+	}
 	pthread_mutex_lock(&w->mu);
 	while (w->threaded && w->nqueue >= LEDGER_QUEUE_MAX && !w->stopping)
 		pthread_cond_wait(&w->cv, &w->mu);
@@ -332,6 +345,12 @@ ledger_flush(struct ledger_writer *w, struct err *err)
 	pthread_mutex_lock(&w->mu);
 	want = w->submitted;
 	failures = w->failures;
+	if (w->refused) {	/* reported once, by the flush after the refusal */
+		st = w->refusal.code;
+		if (err)
+			*err = w->refusal;
+		w->refused = 0;
+	}
 	while (w->done + w->dropped < want) {
 		if (!w->threaded) {
 			if (append_head(w) != ST_OK)
@@ -342,7 +361,7 @@ ledger_flush(struct ledger_writer *w, struct err *err)
 			pthread_cond_wait(&w->cv, &w->mu);
 		}
 	}
-	if (w->done + w->dropped < want) {
+	if (w->done + w->dropped < want && st == ST_OK) {
 		st = w->st;
 		if (err)
 			*err = w->err;

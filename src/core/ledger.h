@@ -63,6 +63,8 @@ struct ledger_writer {
 	struct wentry *queue;
 	size_t head, nqueue, capqueue;
 	uint64_t submitted, done, dropped, failures;
+	uint64_t refused;		/* submitted entries that would not read back */
+	struct err refusal;		/* why the last of them was refused */
 	enum status st;			/* the last failure, ST_OK after a success */
 	struct err err;
 	bool threaded, stopping;

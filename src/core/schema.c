@@ -63,6 +63,21 @@ schema_ensure(struct bus *b, struct rowset *created, struct err *e)
 	return ST_OK;
 }
 
+struct rowset *
+schema_status_rows(void)
+{
+	struct rowset *rs = rows_new("resources");
+
+	rows_col(rs, "kind", COL_TEXT, 0);
+	rows_col(rs, "name", COL_TEXT, 0);
+	rows_col(rs, "state", COL_TEXT, 0);
+	rows_col(rs, "messages", COL_NUM, 0);
+	rows_col(rs, "bytes", COL_NUM, 0);
+	rows_col(rs, "consumers", COL_NUM, 0);
+	rows_col(rs, "description", COL_TEXT, COL_WIDE);
+	return rs;
+}
+
 static enum status
 status_row(struct bus *b, struct rowset *out, const char *kind, const char *name,
 	   const char *stream, const char *desc, struct err *e)

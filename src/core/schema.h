@@ -21,9 +21,12 @@ extern const size_t schema_nbuckets;
  */
 enum status schema_ensure(struct bus *b, struct rowset *created, struct err *e);
 
+/* The view schema_status fills: kind, name, state, messages, bytes, consumers, description. */
+struct rowset *schema_status_rows(void);
+
 /*
- * One row per resource: kind, name, state (ok/missing), messages, bytes,
- * consumers, description.
+ * One row per resource of out (from schema_status_rows()): kind, name, state
+ * (ok/missing), messages, bytes, consumers, description.
  */
 enum status schema_status(struct bus *b, struct rowset *out, struct err *e);
 
