@@ -21,6 +21,19 @@ struct json_arena {
 	max_align_t data[];
 };
 
+/* A new block of at least size bytes at the head of *a. */
+static struct json_arena *
+arena_block(struct json_arena **a, size_t size)
+{
+	struct json_arena *blk = xmalloc(sizeof *blk + size);
+
+	blk->used = 0;
+	blk->size = size;
+	blk->next = *a;
+	*a = blk;
+	return blk;
+}
+
 /* Memory for a document: freed all at once with the document. */
 static void *
 arena_alloc(struct json_arena **a, size_t n)
@@ -29,14 +42,8 @@ arena_alloc(struct json_arena **a, size_t n)
 	void *p;
 
 	n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
-	if (blk == NULL || blk->size - blk->used < n) {
-		size_t size = n > ARENA_BLOCK ? n : ARENA_BLOCK;
-		blk = xmalloc(sizeof *blk + size);
-		blk->used = 0;
-		blk->size = size;
-		blk->next = *a;
-		*a = blk;
-	}
+	if (blk == NULL || blk->size - blk->used < n)
+		blk = arena_block(a, n > ARENA_BLOCK ? n : ARENA_BLOCK);
 	p = (char *)blk->data + blk->used;
 	blk->used += n;
 	return p;
@@ -302,8 +309,18 @@ parse_string(struct parser *ps, const char **out, size_t *outlen)
 	while (*ps->p != '"') {
 		unsigned char c = (unsigned char)*ps->p;
 		uint32_t cp = 0;
-		size_t n;
+		size_t n = 0;
 
+		/* Printable ASCII goes in one copy (names, ids, hashes). */
+		while (ps->p + n < q && (unsigned char)ps->p[n] >= 0x20 &&
+		       (unsigned char)ps->p[n] < 0x80 && ps->p[n] != '\\')
+			n++;
+		if (n) {
+			memcpy(w, ps->p, n);
+			w += n;
+			ps->p += n;
+			continue;
+		}
 		if (c == '\\') {
 			if (!parse_escape(ps, &cp))
 				return false;
@@ -311,9 +328,6 @@ parse_string(struct parser *ps, const char **out, size_t *outlen)
 		} else if (c < 0x20) {
 			return fail(ps, ps->p, ": control character 0x%02x in a string (escape it)",
 				    c);
-		} else if (c < 0x80) {
-			*w++ = (char)c;
-			ps->p++;
 		} else {
 			n = utf8_decode((const unsigned char *)ps->p, (const unsigned char *)ps->end,
 					&cp);
@@ -571,6 +585,8 @@ json_parse(const char *text, size_t len, const char *what, struct json_doc *doc,
 
 	doc->root = NULL;
 	doc->arena = NULL;
+	/* Small texts (records, entries) fit one block sized for them. */
+	arena_block(&ps.arena, len < ARENA_BLOCK / 4 ? 4 * len + 256 : ARENA_BLOCK);
 	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
 		ok = fail(&ps, text, ": a byte order mark is not allowed (RFC 8259, 8.1)");
 	else
