@@ -228,7 +228,7 @@ config_load_file(struct config *c, const char *path, struct cfg_problems *proble
 	size_t len, i;
 	enum status st;
 
-	st = read_file(path, &text, &len, e);
+	st = read_file(path, READ_MAX_CONFIG, READ_TEXT, &text, &len, e);
 	if (st != ST_OK)
 		return st;
 	st = yaml_flatten(text, len, file_leaf, &fl, e);
