@@ -144,7 +144,10 @@ run_validate(struct cmd_ctx *ctx)
 	}
 	if (st == ST_OK)
 		check_record(&ctx->op, "valid", ST_OK, path);
-	if (probs.n > 1)
+	if (probs.n > 1 && st == ST_CONFIG_SYNTAX)	/* the walk stopped: say where */
+		err_set(&ctx->err, st, "%zu problems in '%s'; reading stopped at: %s", probs.n,
+			path, probs.v[probs.n - 1].msg);
+	else if (probs.n > 1)
 		err_set(&ctx->err, st, "%zu problems in '%s'; the first: %s", probs.n, path,
 			probs.v[0].msg);
 	if (probs.n)
