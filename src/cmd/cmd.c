@@ -148,8 +148,11 @@ cmd_opt_json(struct cmd_ctx *ctx, const char *name, char **text)
 	if (v == NULL)
 		return ST_OK;
 	if (v[0] == '@') {
-		if ((st = read_file(v + 1, READ_MAX_JSON, READ_TEXT, text, NULL, &ctx->err)) != ST_OK)
+		st = read_file(v + 1, READ_MAX_JSON, READ_TEXT, text, NULL, &ctx->err);
+		if (st != ST_OK) {
+			err_prefix(&ctx->err, "--%s", name);
 			return st;
+		}
 	} else {
 		*text = xstrdup(v);
 	}
