@@ -102,4 +102,13 @@ check "[ $? = 0 ]"
 run 0 task show t-1 -o json
 out_has '"payload":\{"file":"a.log"\}'
 
+# The man pages state the limits the code enforces.
+depth=$(sed -n 's/^#define YAML_MAX_DEPTH[[:space:]]*\([0-9]*\).*/\1/p' src/core/yamlx.h)
+nodes=$(sed -n 's/^#define YAML_MAX_ALIAS_NODES[[:space:]]*\([0-9]*\).*/\1/p' src/core/yamlx.h)
+check "grep -q 'nest at most $depth deep' man/ifctl-config.5"
+check "grep -q 'at most $nodes values' man/ifctl-config.5"
+check "grep -q 'regular file of at most 1 MiB' man/ifctl-config.5"
+check "grep -q 'JSON files' man/ifctl.1 && grep -q 'at most 8 MiB' man/ifctl.1"
+check "grep -q 'at most 4 KiB' man/ifctl-witness.1 && grep -q 'at most 4 GiB' man/ifctl-witness.1"
+
 finish
