@@ -217,7 +217,10 @@ file_leaf(void *arg, const char *path, const char *value, int line, struct err *
 		return st;
 	}
 	problem_add(fl->problems, &le);
-	return ST_OK;	/* keep walking: validate lists every problem */
+	if (fl->problems->n < CONFIG_MAX_PROBLEMS)
+		return ST_OK;	/* keep walking: validate lists every problem */
+	*e = le;
+	return st;	/* enough: a hostile file could have a hundred thousand */
 }
 
 enum status

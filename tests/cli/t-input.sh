@@ -55,7 +55,12 @@ check "[ $? = 2 ]"
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 check "[ $ms -lt 1000 ]"
 check "[ $(tail -1 "$T_DIR/rss") -lt 102400 ]"	# KiB
-err_has 'reading stopped at: .*bad-alias-bomb.yaml: line 5: anchors and aliases expand to more than 10000 values'
+err_has "100 problems in '$F/bad-alias-bomb.yaml'; reading stopped at: .*line 4: unknown key 'c.k0.k1.k0'"
+# A file of a hundred thousand unknown keys: validate stops listing at 100.
+python3 -c "print(''.join('k%d: 1\\n' % i for i in range(100000)))" >"$T_DIR/many.yaml"
+refused 2 "100 problems in '.*many.yaml'; reading stopped at: .*line 100: unknown key 'k99'" \
+	config validate "$T_DIR/many.yaml"
+check "[ $(wc -l <"$OUT") = 101 ]"	# a header and 100 rows
 refused 2 "line 2: unknown key 'a.k0'" --config $F/bad-alias-bomb.yaml version
 refused 2 'bad-two-docs.yaml: line 4: a second YAML document' --config $F/bad-two-docs.yaml version
 refused 2 'line 4: a second YAML document' config validate $F/bad-two-docs.yaml
