@@ -10,6 +10,9 @@ printf '#!/bin/sh\nexec timeout 10 "%s" "$@"\n' "$(realpath "$IFCTL")" >"$T_DIR/
 chmod +x "$T_DIR/ifctl"
 IFCTL=$T_DIR/ifctl
 
+# repeat N TEXT: TEXT N times, on one line.
+repeat() { yes "$2" | head -n "$1" | tr -d '\n'; }
+
 mkfifo "$T_DIR/fifo"
 mkdir "$T_DIR/dir"
 printf '{"a":1}\0{"b":2}' >"$T_DIR/nul.json"
@@ -38,26 +41,26 @@ refused 2 "max.yaml' is larger than the limit of 1 MiB" --config "$T_DIR/max.yam
 refused 2 "nul.json' contains a NUL byte at offset 7" --config "$T_DIR/nul.json" version
 
 # YAML: 500 KB of nesting, a 200 KB nested sequence, an alias bomb, two documents.
-python3 -c "print('nats: ' + '{a: ' * 100000 + '1' + '}' * 100000)" >"$T_DIR/deep.yaml"
+{ printf 'nats: '; repeat 100000 '{a: '; printf 1; repeat 100000 '}'; echo; } >"$T_DIR/deep.yaml"
 check "[ $(stat -c %s "$T_DIR/deep.yaml") -gt 500000 ]"
 refused 2 'deep.yaml: line 1: nested deeper than 64 levels' --config "$T_DIR/deep.yaml" version
 err_has '\[config-syntax\]'
-python3 -c "print('nats: ' + '[' * 100000 + ']' * 100000)" >"$T_DIR/seq.yaml"
+{ printf 'nats: '; repeat 100000 '['; repeat 100000 ']'; echo; } >"$T_DIR/seq.yaml"
 t0=$(date +%s%N)
 refused 2 'line 1: nats: expected a value or a mapping, found a list' config validate "$T_DIR/seq.yaml"
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 check "[ $ms -lt 1000 ]"
-# The bomb would expand to 387 million values; refused in bounded memory.
+# The bomb would expand to 387 million values: refused at once, in 256 MiB of
+# address space (not under a sanitizer, whose shadow memory needs terabytes).
+case $BUILD in *-san) vmem=unlimited ;; *) vmem=262144 ;; esac
 t0=$(date +%s%N)
-/usr/bin/time -f %M -o "$T_DIR/rss" "$IFCTL" config validate $F/bad-alias-bomb.yaml \
-	>"$OUT" 2>"$ERR"
+(ulimit -v $vmem && exec "$IFCTL" config validate $F/bad-alias-bomb.yaml) >"$OUT" 2>"$ERR"
 check "[ $? = 2 ]"
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 check "[ $ms -lt 1000 ]"
-check "[ $(tail -1 "$T_DIR/rss") -lt 102400 ]"	# KiB
 err_has "100 problems in '$F/bad-alias-bomb.yaml'; reading stopped at: .*line 4: unknown key 'c.k0.k1.k0'"
 # A file of a hundred thousand unknown keys: validate stops listing at 100.
-python3 -c "print(''.join('k%d: 1\\n' % i for i in range(100000)))" >"$T_DIR/many.yaml"
+seq 0 99999 | sed 's/.*/k&: 1/' >"$T_DIR/many.yaml"
 refused 2 "100 problems in '.*many.yaml'; reading stopped at: .*line 100: unknown key 'k99'" \
 	config validate "$T_DIR/many.yaml"
 check "[ $(wc -l <"$OUT") = 101 ]"	# a header and 100 rows
@@ -91,7 +94,7 @@ refused 2 "--payload: .*nul.json' contains a NUL byte at offset 7" witness appen
 	--event e --payload @"$T_DIR/nul.json"
 refused 2 "--payload: .* it is a character device" witness append --component c --event e \
 	--payload @/dev/zero
-python3 -c "print('\"' + 'x' * (8 * 1024 * 1024 - 3) + '\"')" >"$T_DIR/big.json"
+{ printf '"'; head -c $((8 * 1024 * 1024 - 3)) /dev/zero | tr '\0' x; printf '"\n'; } >"$T_DIR/big.json"
 check "[ $(stat -c %s "$T_DIR/big.json") = 8388608 ]"
 printf ' ' >>"$T_DIR/big.json"
 refused 2 "--payload: '.*big.json' is larger than the limit of 8 MiB" task push t-1 --payload @"$T_DIR/big.json"
