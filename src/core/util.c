@@ -340,6 +340,8 @@ read_fd(int fd, const char *path, size_t max, struct buf *b, struct err *e)
 
 		if (want > 65536)
 			want = 65536;
+		if (b->cap > b->len + 1 && want > b->cap - b->len - 1)
+			want = b->cap - b->len - 1;	/* fill what is allocated first */
 		buf_grow(b, want);
 		n = read(fd, b->s + b->len, want);
 		if (n < 0 && errno == EINTR)
@@ -375,8 +377,8 @@ read_file(const char *path, size_t max, unsigned flags, char **out, size_t *len,
 	}
 	if (S_ISREG(sb.st_mode) && (uintmax_t)sb.st_size > max)
 		lseek(fd, sb.st_size - (off_t)max, SEEK_SET);
-	if (S_ISREG(sb.st_mode) && sb.st_size > 0)
-		buf_grow(&b, (size_t)sb.st_size);	/* one allocation for the usual case */
+	if (S_ISREG(sb.st_mode) && sb.st_size > 0)	/* one allocation for the usual case */
+		buf_grow(&b, (uintmax_t)sb.st_size > max ? max : (size_t)sb.st_size);
 	if ((st = read_fd(fd, name, max, &b, e)) != ST_OK)
 		goto out;
 	if (b.len > max && (flags & READ_TAIL))

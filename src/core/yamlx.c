@@ -17,7 +17,8 @@
  * An anchored node is kept as the leaves under it (their paths relative to
  * the node), so that an alias replays them under its own path. Every leaf
  * kept for an anchor or replayed by an alias counts against
- * YAML_MAX_ALIAS_NODES: an alias bomb stops there, in bounded memory.
+ * YAML_MAX_ALIAS_NODES, and its path and value against YAML_MAX_ALIAS_BYTES
+ * (long keys or values repeated): an alias bomb stops there, in bounded memory.
  */
 struct leaf {
 	char *rel;	/* path below the anchored node ("" for a scalar) */
@@ -43,7 +44,7 @@ struct walk {
 	int depth;
 	struct anchor *a;
 	size_t na, cap;
-	size_t kept;				/* leaves kept or replayed for aliases */
+	size_t kept, kept_bytes;		/* leaves kept or replayed for aliases */
 	int docs;
 	yaml_leaf_fn fn;
 	void *arg;
@@ -56,14 +57,18 @@ key_error(struct walk *w, int line)
 	return err_set(w->e, ST_BAD_YAML, "line %d: a key must be a plain word", line);
 }
 
-/* Count one leaf kept or replayed for aliases; refuse past the limit. */
+/* Count one leaf of path and value kept or replayed for aliases; refuse past the limits. */
 static enum status
-count_kept(struct walk *w, int line)
+count_kept(struct walk *w, const char *path, const char *value, int line)
 {
-	if (++w->kept <= YAML_MAX_ALIAS_NODES)
-		return ST_OK;
-	return err_set(w->e, ST_BAD_YAML, "line %d: anchors and aliases expand to more than "
-		       "%d values", line, YAML_MAX_ALIAS_NODES);
+	w->kept_bytes += strlen(path) + strlen(value);
+	if (++w->kept > YAML_MAX_ALIAS_NODES)
+		return err_set(w->e, ST_BAD_YAML, "line %d: anchors and aliases expand to more "
+			       "than %d values", line, YAML_MAX_ALIAS_NODES);
+	if (w->kept_bytes > YAML_MAX_ALIAS_BYTES)
+		return err_set(w->e, ST_BAD_YAML, "line %d: anchors and aliases expand to more "
+			       "than %d MiB", line, YAML_MAX_ALIAS_BYTES >> 20);
+	return ST_OK;
 }
 
 /* Start keeping the leaves of an anchored node at nesting depth. */
@@ -104,7 +109,7 @@ emit(struct walk *w, const char *value, int line)
 
 		if (a->depth < 0)
 			continue;
-		if ((st = count_kept(w, line)) != ST_OK)
+		if ((st = count_kept(w, rel, value, line)) != ST_OK)
 			return st;
 		xgrow(&a->v, &a->cap, a->n + 1, sizeof *a->v);
 		a->v[a->n].rel = xstrdup(rel);
@@ -204,11 +209,10 @@ on_alias(struct walk *w, const char *name, int line)
 		return err_set(w->e, ST_BAD_YAML, "line %d: unknown alias '*%s'", line, name);
 	n = a->n;	/* a is closed: emit() appends to open anchors only */
 	for (i = 0; i < n && st == ST_OK; i++) {
-		if ((st = count_kept(w, line)) != ST_OK)
-			break;
 		if (a->v[i].rel[0])
 			buf_addf(&w->path, ".%s", a->v[i].rel);
-		st = emit(w, a->v[i].value, line);
+		if ((st = count_kept(w, w->path.s, a->v[i].value, line)) == ST_OK)
+			st = emit(w, a->v[i].value, line);
 		buf_truncate(&w->path, keep);
 	}
 	value_done(w);

@@ -267,6 +267,19 @@ test_yaml_bounds(void **state)
 	assert_true(mono_ms() - t0 < 1000);
 	assert_true(max_rss_kib() - rss < 64 * 1024);
 	assert_true(leaves <= YAML_MAX_ALIAS_NODES);
+	/* Long values repeated: 100 aliases of 200 KB would be 20 MB. */
+	buf_reset(&bomb);
+	buf_adds(&bomb, "v: &v \"");
+	for (i = 0; i < 200000; i++)
+		buf_addc(&bomb, 'x');
+	buf_adds(&bomb, "\"\nm: {");
+	for (i = 0; i < 100; i++)
+		buf_addf(&bomb, "%sk%d: *v", i ? ", " : "", i);
+	buf_adds(&bomb, "}\n");
+	leaves = 0;
+	assert_int_equal(yaml_flatten(bomb.s, bomb.len, count_leaf, &leaves, &e), ST_BAD_YAML);
+	assert_non_null(strstr(e.msg, "line 2: anchors and aliases expand to more than 16 MiB"));
+	assert_true(leaves > 50 && leaves < 100);
 	buf_release(&bomb);
 	/* Nothing of a refused file was applied. */
 	assert_int_equal(c.source[CK_NATS_TIMEOUT_MS], CFG_SRC_DEFAULT);
