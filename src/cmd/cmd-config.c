@@ -132,6 +132,7 @@ run_validate(struct cmd_ctx *ctx)
 	char *path = target_path(ctx);
 	enum status st;
 	size_t i, r;
+	bool stopped;
 
 	rows_col(rs, "problem", COL_TEXT, 0);
 	ctx->output_on_error = true;
@@ -144,7 +145,11 @@ run_validate(struct cmd_ctx *ctx)
 	}
 	if (st == ST_OK)
 		check_record(&ctx->op, "valid", ST_OK, path);
-	if (probs.n > 1)
+	stopped = st == ST_CONFIG_SYNTAX || probs.n >= CONFIG_MAX_PROBLEMS;	/* before the end */
+	if (probs.n > 1 && stopped)	/* say where */
+		err_set(&ctx->err, st, "%zu problems in '%s'; reading stopped at: %s", probs.n,
+			path, probs.v[probs.n - 1].msg);
+	else if (probs.n > 1)
 		err_set(&ctx->err, st, "%zu problems in '%s'; the first: %s", probs.n, path,
 			probs.v[0].msg);
 	if (probs.n)

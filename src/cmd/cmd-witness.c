@@ -35,7 +35,7 @@ trusted_key(struct cmd_ctx *ctx, const struct ledger_file *lf, struct wkey *k)
 		return ST_OK;
 	}
 	if (v[0] == '@') {
-		if ((st = read_file(v + 1, &text, NULL, &ctx->err)) != ST_OK)
+		if ((st = read_file(v + 1, READ_MAX_KEY, READ_TEXT, &text, NULL, &ctx->err)) != ST_OK)
 			return st;
 		text[strcspn(text, "\r\n")] = '\0';
 		v = text;

@@ -139,6 +139,31 @@ cmd_opt_int(struct cmd_ctx *ctx, const char *name, int64_t min, int64_t max, int
 	return ST_OK;
 }
 
+/*
+ * Standard input read by an @- option, kept for the process: a command reads
+ * its options twice (to validate, then to run) and stdin can be read once.
+ */
+static char *stdin_text;
+
+/* The text of an @FILE option value (@- is standard input). */
+static enum status
+opt_file(struct cmd_ctx *ctx, const char *name, const char *path, char **text)
+{
+	bool in = strcmp(path, "-") == 0;
+	enum status st;
+
+	if (in && stdin_text) {
+		*text = xstrdup(stdin_text);
+		return ST_OK;
+	}
+	st = read_file(path, READ_MAX_JSON, READ_TEXT, text, NULL, &ctx->err);
+	if (st != ST_OK)
+		err_prefix(&ctx->err, "--%s", name);
+	else if (in)
+		stdin_text = xstrdup(*text);
+	return st;
+}
+
 enum status
 cmd_opt_json(struct cmd_ctx *ctx, const char *name, char **text)
 {
@@ -149,7 +174,7 @@ cmd_opt_json(struct cmd_ctx *ctx, const char *name, char **text)
 	if (v == NULL)
 		return ST_OK;
 	if (v[0] == '@') {
-		if ((st = read_file(v + 1, text, NULL, &ctx->err)) != ST_OK)
+		if ((st = opt_file(ctx, name, v + 1, text)) != ST_OK)
 			return st;
 	} else {
 		*text = xstrdup(v);

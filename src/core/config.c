@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "core/config.h"
+#include "core/json.h"
 #include "core/util.h"
 #include "core/yamlx.h"
 
@@ -216,7 +217,10 @@ file_leaf(void *arg, const char *path, const char *value, int line, struct err *
 		return st;
 	}
 	problem_add(fl->problems, &le);
-	return ST_OK;	/* keep walking: validate lists every problem */
+	if (fl->problems->n < CONFIG_MAX_PROBLEMS)
+		return ST_OK;	/* keep walking: validate lists every problem */
+	*e = le;
+	return st;	/* enough: a hostile file could have a hundred thousand */
 }
 
 enum status
@@ -228,7 +232,7 @@ config_load_file(struct config *c, const char *path, struct cfg_problems *proble
 	size_t len, i;
 	enum status st;
 
-	st = read_file(path, &text, &len, e);
+	st = read_file(path, READ_MAX_CONFIG, READ_TEXT, &text, &len, e);
 	if (st != ST_OK)
 		return st;
 	st = yaml_flatten(text, len, file_leaf, &fl, e);
@@ -377,16 +381,14 @@ config_template(struct buf *out)
 	}
 }
 
+/* Append the first n bytes of s as a JSON string. */
 static void
-json_str(struct buf *out, const char *s)
+json_escape_n(struct buf *out, const char *s, size_t n)
 {
-	buf_addc(out, '"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			buf_addc(out, '\\');
-		buf_addc(out, *s);
-	}
-	buf_addc(out, '"');
+	char *t = xstrndup(s, n);
+
+	json_escape(out, t);
+	free(t);
 }
 
 /* One key's schema: {"type": ..., "default": ..., bounds, "description": ...}. */
@@ -406,7 +408,7 @@ schema_key(struct buf *out, const struct cfg_key *k)
 		buf_addf(out, "\"default\": %s, ", k->def);
 	else {
 		buf_adds(out, "\"default\": ");
-		json_str(out, k->def);
+		json_escape(out, k->def);
 		buf_adds(out, ", ");
 	}
 	if (k->type == CFG_ENUM) {
@@ -414,13 +416,14 @@ schema_key(struct buf *out, const struct cfg_key *k)
 		buf_adds(out, "\"enum\": [");
 		while (p) {
 			const char *bar = strchr(p, '|');
-			buf_addf(out, "\"%.*s\"%s", (int)(bar ? bar - p : (long)strlen(p)), p, bar ? ", " : "");
+			json_escape_n(out, p, bar ? (size_t)(bar - p) : strlen(p));
+			buf_adds(out, bar ? ", " : "");
 			p = bar ? bar + 1 : NULL;
 		}
 		buf_adds(out, "], ");
 	}
 	buf_adds(out, "\"description\": ");
-	json_str(out, k->help);
+	json_escape(out, k->help);
 	buf_adds(out, "}");
 }
 
@@ -441,15 +444,18 @@ config_schema(struct buf *out)
 			continue;	/* section already written */
 		buf_adds(out, i ? ",\n    " : "\n    ");
 		if (!dot) {
-			json_str(out, cfg_keys[i].name);
+			json_escape(out, cfg_keys[i].name);
 			buf_adds(out, ": ");
 			schema_key(out, &cfg_keys[i]);
 			continue;
 		}
-		buf_addf(out, "\"%.*s\": {\"type\": \"object\", \"additionalProperties\": false, "
-			 "\"properties\": {", (int)slen, cfg_keys[i].name);
+		json_escape_n(out, cfg_keys[i].name, slen);
+		buf_adds(out, ": {\"type\": \"object\", \"additionalProperties\": false, "
+			 "\"properties\": {");
 		for (j = i; j < CK__COUNT && strncmp(cfg_keys[j].name, cfg_keys[i].name, slen + 1) == 0; j++) {
-			buf_addf(out, "%s\n      \"%s\": ", j > i ? "," : "", cfg_keys[j].name + slen + 1);
+			buf_adds(out, j > i ? ",\n      " : "\n      ");
+			json_escape(out, cfg_keys[j].name + slen + 1);
+			buf_adds(out, ": ");
 			schema_key(out, &cfg_keys[j]);
 		}
 		buf_adds(out, "\n    }}");

@@ -105,7 +105,8 @@ struct config {
 	char *file;			/* file loaded, or NULL */
 };
 
-/* One problem found while checking a file (config validate lists them all). */
+/* One problem found while checking a file (config validate lists them all, up to a limit). */
+#define CONFIG_MAX_PROBLEMS 100
 struct cfg_problem {
 	enum status code;
 	char msg[ERR_MSG_MAX];
@@ -134,8 +135,10 @@ enum status config_set(struct config *c, enum cfg_id id, const char *text,
 		       enum cfg_source src, struct err *e);
 
 /*
- * Load a YAML file. When problems is NULL the first problem stops the load;
- * otherwise every problem is collected and the first is returned. Nothing in
+ * Load a YAML file (at most READ_MAX_CONFIG bytes). When problems is NULL the
+ * first problem stops the load; otherwise every problem is collected, up to
+ * CONFIG_MAX_PROBLEMS, and the first is returned (or, when reading stopped
+ * early, the last). Nothing in
  * c changes unless the whole file is valid. A missing file is ST_NOT_FOUND.
  */
 enum status config_load_file(struct config *c, const char *path,

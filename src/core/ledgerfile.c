@@ -174,7 +174,7 @@ ledger_file_read(const char *path, struct ledger_file *lf, struct err *e)
 	enum status st;
 
 	memset(lf, 0, sizeof *lf);
-	if ((st = read_file(path, &text, &len, e)) != ST_OK)
+	if ((st = read_file(path, READ_MAX_LEDGER, READ_TEXT, &text, &len, e)) != ST_OK)
 		return st;
 	/*
 	 * In order: number every entry, read every other line, and note where

@@ -49,7 +49,7 @@ cmdline_has(pid_t pid, const char *needle)
 	bool found = false;
 
 	snprintf(path, sizeof path, "/proc/%ld/cmdline", (long)pid);
-	if (read_file(path, &text, &len, NULL) != ST_OK)
+	if (read_file(path, READ_MAX_SMALL, 0, &text, &len, NULL) != ST_OK)
 		return false;
 	for (i = 0; i < len; i++)	/* arguments are NUL-separated */
 		if (text[i] == '\0')
@@ -69,7 +69,7 @@ process_alive(pid_t pid)
 	if (kill(pid, 0) != 0 && errno == ESRCH)
 		return false;
 	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-	if (read_file(path, &text, NULL, NULL) != ST_OK)
+	if (read_file(path, READ_MAX_SMALL, 0, &text, NULL, NULL) != ST_OK)
 		return false;
 	rp = strrchr(text, ')');
 	alive = !(rp && rp[1] == ' ' && rp[2] == 'Z');
@@ -83,7 +83,7 @@ server_running(const struct server_paths *p)
 	char *text = NULL;
 	int64_t pid;
 
-	if (read_file(p->pid, &text, NULL, NULL) != ST_OK)
+	if (read_file(p->pid, READ_MAX_SMALL, 0, &text, NULL, NULL) != ST_OK)
 		return 0;
 	text[strcspn(text, " \r\n")] = '\0';
 	if (!parse_int64(text, &pid) || pid <= 1) {
@@ -187,7 +187,7 @@ log_tail(const char *log, char *out, size_t n)
 	size_t len;
 
 	out[0] = '\0';
-	if (read_file(log, &text, &len, NULL) != ST_OK)
+	if (read_file(log, READ_MAX_SMALL, READ_TAIL, &text, &len, NULL) != ST_OK)
 		return;
 	end = text + len;
 	while (end > text && (end[-1] == '\n' || end[-1] == '\r'))

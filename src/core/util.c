@@ -253,27 +253,148 @@ mkdir_p(const char *path, unsigned mode, struct err *e)
 	return st;
 }
 
-enum status
-read_file(const char *path, char **out, size_t *len, struct err *e)
+void
+fmt_size(char out[32], size_t n)
 {
-	struct buf b = BUF_INIT;
-	char chunk[65536];
-	size_t n;
-	FILE *f = fopen(path, "rb");
+	static const char *const units[] = { "GiB", "MiB", "KiB" };
+	size_t i, unit;
 
-	if (f == NULL)
+	for (i = 0; i < ARRAY_SIZE(units); i++) {
+		unit = (size_t)1 << (10 * (ARRAY_SIZE(units) - i));
+		if (n >= unit && n % unit == 0) {
+			snprintf(out, 32, "%zu %s", n / unit, units[i]);
+			return;
+		}
+	}
+	snprintf(out, 32, "%zu bytes", n);
+}
+
+/* What a file that is not a regular one is, in words. */
+static const char *
+file_kind(mode_t m)
+{
+	static const struct { mode_t type; const char *name; } kinds[] = {
+		{ S_IFDIR, "a directory" }, { S_IFIFO, "a FIFO" },
+		{ S_IFCHR, "a character device" }, { S_IFBLK, "a block device" },
+		{ S_IFSOCK, "a socket" },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(kinds); i++)
+		if ((m & S_IFMT) == kinds[i].type)
+			return kinds[i].name;
+	return "not a regular file";
+}
+
+static enum status
+too_large(const char *path, size_t max, struct err *e)
+{
+	char lim[32];
+
+	fmt_size(lim, max);
+	return err_set(e, ST_BAD_VALUE, "'%s' is larger than the limit of %s", path, lim);
+}
+
+/*
+ * Open path for reading without blocking on a FIFO or a device, then check
+ * what it is on the open descriptor (no race with a rename). "-" is stdin.
+ */
+static enum status
+open_regular(const char *path, int *fd, struct stat *sb, struct err *e)
+{
+	enum status st = ST_OK;
+	int flags;
+
+	if (strcmp(path, "-") == 0) {
+		*fd = STDIN_FILENO;
+		if (fstat(*fd, sb) != 0)
+			return err_set(e, ST_IO, "cannot read standard input: %s", strerror(errno));
+		return ST_OK;
+	}
+	*fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (*fd < 0 && errno == ENXIO)	/* a socket */
+		return err_set(e, ST_BAD_VALUE, "cannot read '%s': it is a socket, "
+			       "not a regular file", path);
+	if (*fd < 0)
 		return err_set(e, errno == ENOENT ? ST_NOT_FOUND :
 			       errno == EACCES ? ST_PERMISSION : ST_IO,
 			       "cannot read '%s': %s", path, strerror(errno));
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		buf_add(&b, chunk, n);
-	if (ferror(f)) {
-		int saved = errno;
-		fclose(f);
-		buf_release(&b);
-		return err_set(e, ST_IO, "cannot read '%s': %s", path, strerror(saved));
+	if (fstat(*fd, sb) != 0 || (flags = fcntl(*fd, F_GETFL)) < 0 ||
+	    fcntl(*fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+		st = err_set(e, ST_IO, "cannot read '%s': %s", path, strerror(errno));
+	else if (!S_ISREG(sb->st_mode))
+		st = err_set(e, ST_BAD_VALUE, "cannot read '%s': it is %s, not a regular file",
+			     path, file_kind(sb->st_mode));
+	if (st != ST_OK)
+		close(*fd);
+	return st;
+}
+
+/* Read fd to its end into b, stopping past max bytes. */
+static enum status
+read_fd(int fd, const char *path, size_t max, struct buf *b, struct err *e)
+{
+	for (;;) {
+		size_t want = max + 1 - b->len;
+		ssize_t n;
+
+		if (want > 65536)
+			want = 65536;
+		if (b->cap > b->len + 1 && want > b->cap - b->len - 1)
+			want = b->cap - b->len - 1;	/* fill what is allocated first */
+		buf_grow(b, want);
+		n = read(fd, b->s + b->len, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err_set(e, ST_IO, "cannot read '%s': %s", path, strerror(errno));
+		if (n == 0)
+			break;
+		b->len += (size_t)n;
+		if (b->len > max)
+			break;
 	}
-	fclose(f);
+	b->s[b->len] = '\0';
+	return ST_OK;
+}
+
+enum status
+read_file(const char *path, size_t max, unsigned flags, char **out, size_t *len,
+	  struct err *e)
+{
+	const char *name = strcmp(path, "-") == 0 ? "standard input" : path, *nul;
+	struct buf b = BUF_INIT;
+	struct stat sb;
+	enum status st;
+	int fd;
+
+	*out = NULL;
+	if ((st = open_regular(path, &fd, &sb, e)) != ST_OK)
+		return st;
+	if (S_ISREG(sb.st_mode) && (uintmax_t)sb.st_size > max && !(flags & READ_TAIL)) {
+		st = too_large(name, max, e);
+		goto out;
+	}
+	if (S_ISREG(sb.st_mode) && (uintmax_t)sb.st_size > max)
+		lseek(fd, sb.st_size - (off_t)max, SEEK_SET);
+	if (S_ISREG(sb.st_mode) && sb.st_size > 0)	/* one allocation for the usual case */
+		buf_grow(&b, (uintmax_t)sb.st_size > max ? max : (size_t)sb.st_size);
+	if ((st = read_fd(fd, name, max, &b, e)) != ST_OK)
+		goto out;
+	if (b.len > max && (flags & READ_TAIL))
+		buf_truncate(&b, max);
+	else if (b.len > max)
+		st = too_large(name, max, e);
+	else if ((flags & READ_TEXT) && (nul = memchr(b.s, '\0', b.len)) != NULL)
+		st = err_set(e, ST_BAD_VALUE, "'%s' contains a NUL byte at offset %zu",
+			     name, (size_t)(nul - b.s));
+out:
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (st != ST_OK) {
+		buf_release(&b);
+		return st;
+	}
 	if (len)
 		*len = b.len;
 	*out = buf_detach(&b);

@@ -56,8 +56,35 @@ void hex_encode(char *out, const unsigned char *in, size_t n);
 /* Create a directory and its parents with the given mode. */
 enum status mkdir_p(const char *path, unsigned mode, struct err *e);
 
-/* Read a whole file; *out is NUL-terminated and freed by the caller. */
-enum status read_file(const char *path, char **out, size_t *len, struct err *e);
+/*
+ * The largest file of each kind read whole, in bytes (documented in
+ * ifctl-config(5), ifctl(1) and ifctl-witness(1)). Input from outside is
+ * hostile: a bigger file is refused, never read on until memory runs out.
+ */
+#define READ_MAX_CONFIG	((size_t)1 << 20)	/* YAML configuration: 1 MiB */
+#define READ_MAX_KEY	((size_t)4 << 10)	/* key files (--key @FILE, keys/): 4 KiB */
+#define READ_MAX_JSON	((size_t)8 << 20)	/* JSON @FILE: 8 MiB, the NATS max payload */
+#define READ_MAX_LEDGER	((size_t)4 << 30)	/* witness exports (--file): 4 GiB */
+#define READ_MAX_SMALL	((size_t)64 << 10)	/* pid files, /proc, a log's tail: 64 KiB */
+
+/* read_file() flags. */
+#define READ_TEXT	1u	/* refuse a NUL byte: nothing after it may be lost */
+#define READ_TAIL	2u	/* a longer file gives its last max bytes, not an error */
+
+/*
+ * Read a whole file of at most max bytes; *out is NUL-terminated and freed
+ * by the caller, *len (when not NULL) is its length. Path "-" is standard
+ * input, read with the same limit. Anything else must be a regular file: a
+ * FIFO, device, socket or directory is refused (ST_BAD_VALUE) without
+ * blocking or reading it. Over max bytes is ST_BAD_VALUE naming the file and
+ * the limit; so is a NUL byte with READ_TEXT, naming its offset. A missing
+ * file is ST_NOT_FOUND, an unreadable one ST_PERMISSION.
+ */
+enum status read_file(const char *path, size_t max, unsigned flags, char **out,
+		      size_t *len, struct err *e);
+
+/* A size as the man pages write limits: "4 KiB", "1 MiB", or bytes. */
+void fmt_size(char out[32], size_t n);
 
 /*
  * Write a file atomically: a temporary in the same directory, fsync,

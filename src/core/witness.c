@@ -349,7 +349,7 @@ wkey_load(const char *path, struct wkey *k, struct err *e)
 	if (stat(path, &sb) == 0 && (sb.st_mode & 077))
 		return err_set(e, ST_PERMISSION, "key file '%s' has mode %03o; it must be 0600",
 			       path, (unsigned)(sb.st_mode & 0777));
-	if ((st = read_file(path, &text, NULL, e)) != ST_OK)
+	if ((st = read_file(path, READ_MAX_KEY, READ_TEXT, &text, NULL, e)) != ST_OK)
 		return st;
 	text[strcspn(text, "\r\n")] = '\0';
 	sp = strchr(text, ' ');

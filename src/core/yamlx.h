@@ -18,10 +18,20 @@
 typedef enum status (*yaml_leaf_fn)(void *arg, const char *path,
 				    const char *value, int line, struct err *e);
 
+/* Limits of yaml_flatten(), documented in ifctl-config(5). */
+#define YAML_MAX_DEPTH		64	/* mappings nested in one another */
+#define YAML_MAX_ALIAS_NODES	10000	/* values kept for anchors or replayed by aliases */
+#define YAML_MAX_ALIAS_BYTES	(16 << 20)	/* their keys and values: 16 MiB */
+
 /*
  * Walk the document in text. A syntax error gives ST_BAD_YAML with the line
  * and the parser's words; a sequence where a scalar or mapping is expected
- * gives ST_BAD_YAML naming the path. An empty document is valid.
+ * gives ST_BAD_YAML naming the path. So do nesting deeper than
+ * YAML_MAX_DEPTH, aliases expanding to more than YAML_MAX_ALIAS_NODES
+ * values or YAML_MAX_ALIAS_BYTES of keys and values, an unknown alias, a NUL character in a value and a second
+ * document. An alias stands for the leaves of its anchored node, each
+ * handed to fn under the alias's path and line. An empty document is valid.
+ * The walk needs no stack or memory in proportion to the nesting of text.
  */
 enum status yaml_flatten(const char *text, size_t len, yaml_leaf_fn fn,
 			 void *arg, struct err *e);

@@ -78,10 +78,10 @@ test_files(void **state)
 	assert_int_equal(mkdir_p(deep, 0700, &e), ST_OK);
 	path = xasprintf("%s/f", deep);
 	assert_int_equal(write_file_atomic(path, "hello", 5, 0600, &e), ST_OK);
-	assert_int_equal(read_file(path, &text, &len, &e), ST_OK);
+	assert_int_equal(read_file(path, READ_MAX_SMALL, 0, &text, &len, &e), ST_OK);
 	assert_string_equal(text, "hello");
 	free(text);
-	assert_int_equal(read_file("/nonexistent/f", &text, &len, &e), ST_NOT_FOUND);
+	assert_int_equal(read_file("/nonexistent/f", READ_MAX_SMALL, 0, &text, &len, &e), ST_NOT_FOUND);
 	assert_non_null(strstr(e.msg, "/nonexistent/f"));
 	assert_int_equal(write_file_atomic("/nonexistent/f", "x", 1, 0600, &e), ST_IO);
 	free(path);

@@ -6,12 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "core/config.h"
 #include "core/util.h"
+#include "core/yamlx.h"
 
 static char *
 write_tmp(const char *text)
@@ -176,6 +178,170 @@ test_template_and_schema(void **state)
 	buf_release(&s);
 }
 
+/* text: key: then n times open, then the value, then n times close. */
+static char *
+nested(const char *open, const char *value, const char *close, size_t n)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	buf_adds(&b, "nats: ");
+	for (i = 0; i < n; i++)
+		buf_adds(&b, open);
+	buf_adds(&b, value);
+	for (i = 0; i < n; i++)
+		buf_adds(&b, close);
+	buf_addc(&b, '\n');
+	return buf_detach(&b);
+}
+
+/* A yaml_flatten() callback that counts the leaves. */
+static enum status
+count_leaf(void *arg, const char *path, const char *value, int line, struct err *e)
+{
+	(void)path, (void)value, (void)line, (void)e;
+	(*(size_t *)arg)++;
+	return ST_OK;
+}
+
+/* Largest resident set of this process so far, in KiB. */
+static long
+max_rss_kib(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+/*
+ * Hostile YAML is refused fast, in bounded memory and stack, with the line:
+ * 500 KB of nesting, a 200 KB nested sequence, an alias bomb.
+ */
+static void
+test_yaml_bounds(void **state)
+{
+	struct config c;
+	struct err e = ERR_INIT;
+	struct buf bomb = BUF_INIT;
+	size_t leaves = 0;
+	int64_t t0;
+	long rss;
+	char *text, prev = 'a', n;
+	int i;
+
+	(void)state;
+	config_init(&c);
+	text = nested("{a: ", "1", "}", 100000);	/* 500 KB */
+	assert_true(strlen(text) > 500000);
+	t0 = mono_ms();
+	assert_int_equal(load(text, &c, &e), ST_CONFIG_SYNTAX);
+	assert_non_null(strstr(e.msg, "line 1: nested deeper than 64 levels"));
+	free(text);
+	text = nested("[", "", "]", 100000);		/* 200 KB */
+	assert_int_equal(load(text, &c, &e), ST_CONFIG_SYNTAX);
+	assert_non_null(strstr(e.msg, "line 1: nats: expected a value or a mapping, found a list"));
+	free(text);
+	assert_true(mono_ms() - t0 < 1000);
+
+	/* The limit is exact: 64 mappings deep is read (and names an unknown key). */
+	text = nested("{a: ", "1", "}", YAML_MAX_DEPTH - 1);
+	assert_int_equal(load(text, &c, &e), ST_CONFIG_KEY);
+	free(text);
+	text = nested("{a: ", "1", "}", YAML_MAX_DEPTH);
+	assert_int_equal(load(text, &c, &e), ST_CONFIG_SYNTAX);
+	free(text);
+
+	/* Nine levels of nine aliases would be 387 million values. */
+	buf_adds(&bomb, "a: &a {k0: x, k1: x, k2: x, k3: x, k4: x, k5: x, k6: x, k7: x, k8: x}\n");
+	for (n = 'b'; n <= 'j'; prev = n++) {
+		buf_addf(&bomb, "%c: &%c {", n, n);
+		for (i = 0; i < 9; i++)
+			buf_addf(&bomb, "%sk%d: *%c", i ? ", " : "", i, prev);
+		buf_adds(&bomb, "}\n");
+	}
+	rss = max_rss_kib();
+	t0 = mono_ms();
+	assert_int_equal(yaml_flatten(bomb.s, bomb.len, count_leaf, &leaves, &e), ST_BAD_YAML);
+	assert_non_null(strstr(e.msg, "aliases expand to more than 10000 values"));
+	assert_true(mono_ms() - t0 < 1000);
+	assert_true(max_rss_kib() - rss < 64 * 1024);
+	assert_true(leaves <= YAML_MAX_ALIAS_NODES);
+	/* Long values repeated: 100 aliases of 200 KB would be 20 MB. */
+	buf_reset(&bomb);
+	buf_adds(&bomb, "v: &v \"");
+	for (i = 0; i < 200000; i++)
+		buf_addc(&bomb, 'x');
+	buf_adds(&bomb, "\"\nm: {");
+	for (i = 0; i < 100; i++)
+		buf_addf(&bomb, "%sk%d: *v", i ? ", " : "", i);
+	buf_adds(&bomb, "}\n");
+	leaves = 0;
+	assert_int_equal(yaml_flatten(bomb.s, bomb.len, count_leaf, &leaves, &e), ST_BAD_YAML);
+	assert_non_null(strstr(e.msg, "line 2: anchors and aliases expand to more than 16 MiB"));
+	assert_true(leaves > 50 && leaves < 100);
+	buf_release(&bomb);
+	/* Nothing of a refused file was applied. */
+	assert_int_equal(c.source[CK_NATS_TIMEOUT_MS], CFG_SRC_DEFAULT);
+	config_release(&c);
+}
+
+/* Anchors and aliases that fit are replayed under the alias's path and line. */
+static void
+test_yaml_aliases_and_documents(void **state)
+{
+	struct config c;
+	struct err e = ERR_INIT;
+
+	(void)state;
+	config_init(&c);
+	assert_int_equal(load("nats:\n  timeout_ms: &t 750\ncoordinator:\n  lease_ms: *t\n",
+			      &c, &e), ST_OK);
+	assert_int_equal(cfg_int(&c, CK_COORD_LEASE_MS), 750);
+	assert_int_equal(c.line[CK_COORD_LEASE_MS], 4);
+	assert_int_equal(load("nats: &n {timeout_ms: 700, name: x}\n\nother: *n\n", &c, &e),
+			 ST_CONFIG_KEY);
+	assert_non_null(strstr(e.msg, "line 3: unknown key 'other.timeout_ms'"));
+	assert_int_equal(load("nats:\n  url: *nope\n", &c, &e), ST_CONFIG_SYNTAX);
+	assert_non_null(strstr(e.msg, "line 2: unknown alias '*nope'"));
+	assert_int_equal(load("nats: &n {name: *n}\n", &c, &e), ST_CONFIG_SYNTAX);
+	assert_int_equal(load("nats:\n  url: a\n---\nnats:\n  name: b\n", &c, &e),
+			 ST_CONFIG_SYNTAX);
+	assert_non_null(strstr(e.msg, "line 3: a second YAML document"));
+	assert_int_equal(load("---\nnats:\n  url: a\n...\n", &c, &e), ST_OK);
+	assert_int_equal(load("nats:\n  name: \"a\\0b\"\n", &c, &e), ST_CONFIG_SYNTAX);
+	assert_non_null(strstr(e.msg, "line 2: nats.name: contains a NUL character"));
+	assert_int_equal(load("? [a]\n: 1\n", &c, &e), ST_CONFIG_SYNTAX);
+	assert_non_null(strstr(e.msg, "a key must be a plain word"));
+	config_release(&c);
+}
+
+/* A config file is read up to READ_MAX_CONFIG bytes, and only a regular one. */
+static void
+test_file_limits(void **state)
+{
+	struct config c;
+	struct err e = ERR_INIT;
+	char *text = xmalloc(READ_MAX_CONFIG + 2);
+
+	(void)state;
+	config_init(&c);
+	memset(text, '#', READ_MAX_CONFIG + 1);
+	text[READ_MAX_CONFIG - 1] = '\n';
+	text[READ_MAX_CONFIG] = '\0';
+	assert_int_equal(load(text, &c, &e), ST_OK);
+	text[READ_MAX_CONFIG] = '#';
+	text[READ_MAX_CONFIG + 1] = '\0';
+	assert_int_equal(load(text, &c, &e), ST_BAD_VALUE);
+	assert_non_null(strstr(e.msg, "is larger than the limit of 1 MiB"));
+	assert_int_equal(config_load_file(&c, "/dev/zero", NULL, &e), ST_BAD_VALUE);
+	assert_non_null(strstr(e.msg, "'/dev/zero': it is a character device, not a regular file"));
+	assert_int_equal(config_load_file(&c, "/tmp", NULL, &e), ST_BAD_VALUE);
+	assert_int_equal(c.source[CK_NATS_TIMEOUT_MS], CFG_SRC_DEFAULT);
+	free(text);
+	config_release(&c);
+}
+
 int
 main(void)
 {
@@ -186,6 +352,9 @@ main(void)
 		cmocka_unit_test(test_validate_lists_every_problem),
 		cmocka_unit_test(test_env_over_file),
 		cmocka_unit_test(test_template_and_schema),
+		cmocka_unit_test(test_yaml_bounds),
+		cmocka_unit_test(test_yaml_aliases_and_documents),
+		cmocka_unit_test(test_file_limits),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

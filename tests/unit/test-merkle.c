@@ -43,7 +43,8 @@ test_rfc_vectors(void **state)
 	char key[8], hex[65];
 
 	(void)state;
-	assert_int_equal(read_file("fixtures/merkle-rfc6962.json", &text, &len, &e), ST_OK);
+	assert_int_equal(read_file("fixtures/merkle-rfc6962.json", READ_MAX_JSON, READ_TEXT,
+				   &text, &len, &e), ST_OK);
 	j = cJSON_Parse(text);
 	assert_non_null(j);
 	leaves = cJSON_GetObjectItem(j, "leaves_hex");
