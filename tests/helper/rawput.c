@@ -28,7 +28,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: rawput URL kv BUCKET KEY FILE | rawput URL pub SUBJECT FILE\n");
 		return 2;
 	}
-	if (read_file(argv[argc - 1], &data, &len, &e) != ST_OK) {
+	if (read_file(argv[argc - 1], READ_MAX_JSON, 0, &data, &len, &e) != ST_OK) {
 		fprintf(stderr, "rawput: %s\n", e.msg);
 		return 1;
 	}

@@ -115,10 +115,10 @@ test_jcs_vectors(void **state)
 		struct err e = ERR_INIT;
 
 		path = xasprintf("fixtures/jcs/input/%s.json", names[i]);
-		assert_int_equal(read_file(path, &in, NULL, &e), ST_OK);
+		assert_int_equal(read_file(path, READ_MAX_JSON, 0, &in, NULL, &e), ST_OK);
 		free(path);
 		path = xasprintf("fixtures/jcs/output/%s.json", names[i]);
-		assert_int_equal(read_file(path, &want, NULL, &e), ST_OK);
+		assert_int_equal(read_file(path, READ_MAX_JSON, 0, &want, NULL, &e), ST_OK);
 		free(path);
 		assert_int_equal(json_canonical(in, &got, &e), ST_OK);
 		assert_string_equal(got.s, want);

@@ -77,7 +77,7 @@ test_v1_still_verifies(void **state)
 	struct err err = ERR_INIT;
 
 	(void)state;
-	assert_int_equal(read_file("fixtures/witness/good.jsonl", &text, NULL, &err), ST_OK);
+	assert_int_equal(read_file("fixtures/witness/good.jsonl", READ_MAX_LEDGER, READ_TEXT, &text, NULL, &err), ST_OK);
 	line = strchr(text, '\n') + 1;
 	end = strchr(line, '\n');
 	assert_int_equal(wentry_parse_line(line, (size_t)(end - line), &e, &err), ST_OK);
