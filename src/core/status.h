@@ -99,7 +99,7 @@ enum exit_code {
 	X(INDEX_LAG, "index-behind", EXIT_FAILURE_, "the local index is too far behind the ledger", \
 	  "run 'ifctl witness checkpoint' (or 'ifctl index rebuild'), which copies the rest from the stream") \
 	X(LEDGER_FOREIGN, "ledger-foreign", EXIT_WITNESS, "another client wrote a message into the witness ledger", \
-	  "the ledger needs an operator: 'ifctl witness verify' names the message by sequence; keep an export ('ifctl witness export' marks it) and see ifctl-witness(1), FOREIGN MESSAGES")
+	  "the ledger needs an operator: 'ifctl witness verify' names the message by sequence; keep an export ('ifctl witness export' marks it) and see 'Foreign messages' in ifctl-witness(1)")
 
 #define STATUS_ENUM(sym, name, exitc, text, remedy) ST_##sym,
 enum status { STATUS_TABLE(STATUS_ENUM) ST__COUNT };
