@@ -112,6 +112,18 @@ feed_verifier(void *arg, const struct wentry *e, struct err *err)
 	return ST_OK;
 }
 
+/* A message on the ledger's subject that is not an entry: a fault named by its sequence. */
+static enum status
+feed_foreign(void *arg, uint64_t seq, const char *reason, const char *data, size_t len,
+	     struct err *err)
+{
+	struct stored *c = arg;
+
+	(void)data, (void)len, (void)err;
+	wverifier_foreign(c->v, seq, reason);
+	return ST_OK;
+}
+
 /* The key online checkpoints are checked with: --key, else this host's own. */
 static enum status
 online_key(struct cmd_ctx *ctx, struct wkey *k, bool *have)
@@ -155,10 +167,12 @@ verify_online(struct cmd_ctx *ctx, struct ledger_file *lf, struct wverdict *v)
 	if ((st = online_key(ctx, &k, &have_key)) != ST_OK || (st = cmd_connect(ctx)) != ST_OK)
 		return st;
 	wverifier_init(&w, have_key ? &k : NULL);
+	w.trusted = cmd_opt(ctx, "key") != NULL;
+	w.allow_unsigned_tail = cmd_flag(ctx, "allow-unsigned-tail");
 	c.v = &w;
 	st = ledger_checkpoints(ctx->bus, collect_note, &c, &ncp, &ctx->err);
 	if (st == ST_OK)
-		st = ledger_read(ctx->bus, feed_verifier, &c, &n, &ctx->err);
+		st = ledger_read_marked(ctx->bus, 1, feed_verifier, feed_foreign, &c, &n, &ctx->err);
 	if (st == ST_OK)
 		feed_notes(&c, UINT64_MAX);	/* beyond the last entry: entries are missing */
 	wverifier_finish(&w);
@@ -169,6 +183,32 @@ verify_online(struct cmd_ctx *ctx, struct ledger_file *lf, struct wverdict *v)
 		"(%s) read from the server", (unsigned long long)n, (unsigned long long)ncp,
 		CHECKPOINT_STREAM);
 	return st;
+}
+
+/* --why: which checkpoints signed by the trusted key cover which entries. */
+static void
+why_coverage(struct cmd_ctx *ctx, const struct wverdict *v)
+{
+	uint64_t n = v->entries;
+
+	if (!cmd_opt(ctx, "key")) {
+		why_add(&ctx->op, "coverage", "not required", "no --key: checkpoints are checked, "
+			"but entries need not be under one (integrity only)");
+		return;
+	}
+	if (v->covered)
+		why_add(&ctx->op, "coverage", "signed", "checkpoints signed by the key cover "
+			"entries 1..%llu (the first at size %llu, the last at %llu; each root "
+			"covers every entry before it)", (unsigned long long)v->covered,
+			(unsigned long long)v->signed_first, (unsigned long long)v->covered);
+	else
+		why_add(&ctx->op, "coverage", "none", "no checkpoint signed by the key");
+	if (v->covered < n)
+		why_add(&ctx->op, "unsigned", v->tail_allowed ? "allowed" : "fault", "entries "
+			"%llu..%llu are under no checkpoint signed by the key%s",
+			(unsigned long long)v->covered + 1, (unsigned long long)n,
+			v->tail_allowed ? ": let through by --allow-unsigned-tail, so nothing "
+			"proves the key holder wrote them" : "");
 }
 
 static enum status
@@ -194,10 +234,12 @@ run_verify(struct cmd_ctx *ctx)
 			ledger_file_release(&lf);
 			return st;
 		}
-		v = ledger_file_verify(&lf, &k);
+		v = cmd_opt(ctx, "key") ? ledger_file_verify_trusted(&lf, &k,
+				cmd_flag(ctx, "allow-unsigned-tail")) : ledger_file_verify(&lf, &k);
 	}
 	why_add(&ctx->op, "checks", "", "each entry's hash over all its fields, the sequence, "
 		"the prev chain, every checkpoint's root and Ed25519 signature");
+	why_coverage(ctx, &v);
 	rs = rows_new("verify");
 	rs->single = true;
 	rows_col(rs, "result", COL_TEXT, 0);
@@ -355,8 +397,7 @@ source_open(struct cmd_ctx *ctx, struct proof_source *src)
 		st = windex_open(&ctx->cfg, &src->s, &ctx->err);
 	if (st == ST_OK)
 		st = windex_sync(ctx->bus, src->s, &added, &ctx->err);
-	if (st == ST_OK) {
-		windex_view(src->s, &src->v);
+	if (st == ST_OK && (st = windex_view(src->s, &src->v, &ctx->err)) == ST_OK) {
 		why_add(&ctx->op, "source", LEDGER_STREAM, "%llu entries, the tree kept by the local "
 			"index (%llu copied now, each checked against the one before)",
 			(unsigned long long)src->v.size, (unsigned long long)added);
@@ -372,6 +413,29 @@ source_close(struct proof_source *src)
 		ledger_file_release(&src->lf);
 	}
 	store_close(src->s);
+}
+
+/*
+ * The index's roots at a (when not 0) and b, checked against the stream
+ * before a proof is made from them: from this host's last checkpoint when
+ * it has the key, else from entry 1 (windex_check_roots).
+ */
+static enum status
+index_roots_ok(struct cmd_ctx *ctx, struct store *s, uint64_t a, uint64_t b)
+{
+	uint64_t sizes[2] = { a, b };
+	struct wkey k;
+	bool have = witness_key(&ctx->cfg, false, &k, NULL, NULL) == ST_OK;
+	size_t first = a == 0 || a == b;
+	enum status st = windex_check_roots(ctx->bus, s, have ? &k : NULL, sizes + first,
+					    2 - first, &ctx->err);
+
+	if (st == ST_OK)
+		why_add(&ctx->op, "index", "checked", "the index's root at %llu recomputed from "
+			"the stream %s", (unsigned long long)b, have ? "after this host's last "
+			"checkpoint" : "from entry 1 (no witness key on this host)");
+	sodium_memzero(&k, sizeof k);
+	return st;
 }
 
 static enum status
@@ -406,6 +470,8 @@ run_prove(struct cmd_ctx *ctx)
 		snprintf(hash, sizeof hash, "%s", src.lf.entries[a - 1].hash);
 	else if (st == ST_OK && inc)
 		st = store_witness_hash(src.s, a, hash, &ctx->err);
+	if (st == ST_OK && !src.file)
+		st = index_roots_ok(ctx, src.s, inc ? 0 : a, b);
 	if (st == ST_OK) {
 		rs = rows_new("proof");
 		rs->single = true;
@@ -416,7 +482,11 @@ run_prove(struct cmd_ctx *ctx)
 		doc_add(&ctx->out, rs);
 		check_record(&ctx->op, "the proof verifies against the root", ok ? ST_OK : ST_WITNESS,
 			     inc ? "RFC 9162 2.1.3.2" : "RFC 9162 2.1.4.2");
-		if (!ok)
+		if (!ok && !src.file)	/* the index contradicts itself: its rows changed */
+			st = err_set(&ctx->err, ST_INDEX_CORRUPT, "index '%s' is damaged: the proof "
+				     "its tree gives does not verify against its own root",
+				     store_path(src.s));
+		else if (!ok)
 			st = err_set(&ctx->err, ST_WITNESS, "the proof does not verify against the root");
 	}
 	source_close(&src);
@@ -547,15 +617,80 @@ signing_key(struct cmd_ctx *ctx, struct wkey *k)
 	return st;
 }
 
-/* Read the whole ledger and the local signing key. */
+/* The ledger as export reads it: the entries, and foreign messages where they stand. */
+struct export_src {
+	struct wentries c;
+	struct foreign {
+		uint64_t seq;
+		size_t after;		/* entries before it */
+		char *reason;
+		char *data;
+		size_t len;
+	} *f;
+	size_t nf, capf;
+};
+
 static enum status
-load_ledger(struct cmd_ctx *ctx, struct wentries *c, struct wkey *k)
+export_entry(void *arg, const struct wentry *e, struct err *err)
+{
+	struct export_src *x = arg;
+
+	(void)err;
+	xgrow(&x->c.v, &x->c.cap, x->c.n + 1, sizeof *x->c.v);
+	wentry_copy(&x->c.v[x->c.n++], e);
+	return ST_OK;
+}
+
+static enum status
+export_foreign(void *arg, uint64_t seq, const char *reason, const char *data, size_t len,
+	       struct err *err)
+{
+	struct export_src *x = arg;
+	struct foreign *f;
+
+	(void)err;
+	xgrow(&x->f, &x->capf, x->nf + 1, sizeof *x->f);
+	f = &x->f[x->nf++];
+	f->seq = seq;
+	f->after = x->c.n;
+	f->reason = xstrdup(reason);
+	f->data = xstrndup(data, len);
+	f->len = len;
+	return ST_OK;
+}
+
+static void
+export_src_release(struct export_src *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->nf; i++) {
+		free(x->f[i].reason);
+		free(x->f[i].data);
+	}
+	free(x->f);
+	wentries_release(&x->c);
+}
+
+/* Read the whole ledger, going on around foreign messages, and the local signing key. */
+static enum status
+load_ledger(struct cmd_ctx *ctx, struct export_src *x, struct wkey *k)
 {
 	enum status st = signing_key(ctx, k);
+	uint64_t n;
 
 	if (st == ST_OK)
-		st = ledger_read_all(ctx->bus, c, &ctx->err);
+		st = ledger_read_marked(ctx->bus, 1, export_entry, export_foreign, x, &n, &ctx->err);
 	return st;
+}
+
+/* Fault lines for the foreign messages that stand after 'after' entries. */
+static void
+export_marks(FILE *f, const struct export_src *x, size_t *next, size_t after)
+{
+	for (; *next < x->nf && x->f[*next].after == after; (*next)++)
+		ledger_file_fault(f, x->f[*next].seq, x->f[*next].reason, x->f[*next].data,
+				  x->f[*next].len);
 }
 
 static void
@@ -612,12 +747,13 @@ export_csv(FILE *f, const struct wentries *c, struct merkle *t, bool proofs)
 static enum status
 run_export(struct cmd_ctx *ctx)
 {
-	struct wentries c = { 0 };
+	struct export_src x = { 0 };
+	struct wentries c;
 	struct merkle t;
 	struct wkey k;
 	struct stored cps = { 0 };
 	char *text = NULL;
-	size_t len = 0, i, stored = 0, foreign = 0;
+	size_t len = 0, i, stored = 0, foreign = 0, mark = 0;
 	uint64_t ncp = 0, last = 0;
 	FILE *f;
 	enum status st;
@@ -627,19 +763,19 @@ run_export(struct cmd_ctx *ctx)
 
 	if (!csv && strcmp(format, "jsonl") != 0)
 		return err_set(&ctx->err, ST_USAGE, "--format: '%s' is not jsonl or csv", format);
-	if ((st = load_ledger(ctx, &c, &k)) != ST_OK) {
-		wentries_release(&c);
-		return st;
-	}
-	if ((st = ledger_checkpoints(ctx->bus, collect_note, &cps, &ncp, &ctx->err)) != ST_OK) {
-		wentries_release(&c);
+	if ((st = load_ledger(ctx, &x, &k)) != ST_OK ||
+	    (st = ledger_checkpoints(ctx->bus, collect_note, &cps, &ncp, &ctx->err)) != ST_OK) {
+		export_src_release(&x);
 		stored_release(&cps);
 		return st;
 	}
+	c = x.c;
 	f = open_memstream(&text, &len);
 	merkle_init(&t);
 	if (!csv)
 		ledger_file_header(f, k.name, &k);
+	if (!csv)
+		export_marks(f, &x, &mark, 0);
 	for (i = 0; i < c.n; i++) {
 		if (!csv)
 			ledger_file_entry(f, &c.v[i]);
@@ -654,7 +790,10 @@ run_export(struct cmd_ctx *ctx)
 			stored++;
 			last = cp.size;
 		}
-		if (!csv && i + 1 == c.n && last != c.n) {
+		if (!csv)
+			export_marks(f, &x, &mark, i + 1);
+		/* The head is signed only over a ledger without foreign messages. */
+		if (!csv && i + 1 == c.n && last != c.n && x.nf == 0) {
 			struct buf note = BUF_INIT;
 			sign_head(&k, &t, i + 1, &note);
 			ledger_file_checkpoint(f, note.s);
@@ -683,8 +822,15 @@ run_export(struct cmd_ctx *ctx)
 	} else {
 		ctx->out.text = text;
 	}
+	if (st == ST_OK && x.nf) {	/* all written, the marks in place; still a failure */
+		ctx->output_on_error = true;
+		st = err_set(&ctx->err, ST_LEDGER_FOREIGN, "stream '%s' message %llu%s is not a "
+			     "witness entry: exported as a \"fault\" line%s, the head left unsigned",
+			     LEDGER_STREAM, (unsigned long long)x.f[0].seq, x.nf > 1 ? " (and more)" : "",
+			     csv ? " in JSON lines only (not in CSV)" : "");
+	}
 	merkle_release(&t);
-	wentries_release(&c);
+	export_src_release(&x);
 	stored_release(&cps);
 	return st;
 }
@@ -735,7 +881,7 @@ run_checkpoint(struct cmd_ctx *ctx)
 	if (st == ST_OK)
 		st = windex_sync(ctx->bus, s, &added, &ctx->err);
 	check_record(&ctx->op, "the ledger verifies up to its tail", st, LEDGER_STREAM);
-	if (st == ST_OK && (size = store_witness_last(s)) == 0)
+	if (st == ST_OK && (st = store_witness_last(s, &size, &ctx->err)) == ST_OK && size == 0)
 		st = err_set(&ctx->err, ST_NOT_FOUND, "the ledger is empty: nothing to checkpoint");
 	if (st == ST_OK && ctx->op.falsify) {
 		check_record(&ctx->op, "a checkpoint can be signed", ST_OK, k.name);
@@ -1117,7 +1263,8 @@ static const struct cmd_opt export_opts[] = {
 
 static const struct cmd_opt verify_opts[] = {
 	{ "file", 'f', "FILE", "an exported ledger (JSON lines) to verify, offline" },
-	{ "key", 0, "VKEY|@FILE", "the verifier key to trust: NAME+ID+BASE64, or a file holding it" },
+	{ "key", 0, "VKEY|@FILE", "the verifier key to trust: NAME+ID+BASE64, or a file holding it; every entry must then be under a checkpoint it signed" },
+	{ "allow-unsigned-tail", 0, NULL, "with --key, accept entries after the last checkpoint the key signed" },
 	{ NULL, 0, NULL, NULL },
 };
 static const struct cmd_opt prove_opts[] = {
@@ -1128,7 +1275,7 @@ static const struct cmd_opt prove_opts[] = {
 };
 
 static const struct cmd_entry witness_verify_entry = {
-	.name = "verify", .args = "[--file FILE [--key VKEY|@FILE]]",
+	.name = "verify", .args = "[--file FILE] [--key VKEY|@FILE [--allow-unsigned-tail]]",
 	.summary = "check the ledger (on the server, or an exported file): hashes, chain, tree, signed checkpoints; exit 5 on the first fault",
 	.opts = verify_opts, .run = run_verify,
 };

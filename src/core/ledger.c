@@ -39,13 +39,16 @@ read_tail(struct ledger_writer *w, struct err *err)
 		st = ST_OK;
 	} else if (st == ST_OK) {
 		st = wentry_parse(data.s, data.len, &last, err);
+		/* Another client wrote the tail: chaining on would build on garbage. */
 		if (st == ST_OK && last.seq != seq)
-			st = err_set(err, ST_WITNESS, "stream '%s' message %llu holds entry %llu: it "
-				     "is not a ledger", w->stream, (unsigned long long)seq,
-				     (unsigned long long)last.seq);
+			st = err_set(err, ST_LEDGER_FOREIGN, "cannot append: the ledger's last "
+				     "message (stream '%s' sequence %llu) holds entry %llu, written "
+				     "out of place by another client", w->stream,
+				     (unsigned long long)seq, (unsigned long long)last.seq);
 		else if (st != ST_OK)
-			st = err_set(err, ST_WITNESS, "stream '%s' message %llu is not a witness "
-				     "entry", w->stream, (unsigned long long)seq);
+			st = err_set(err, ST_LEDGER_FOREIGN, "cannot append: the ledger's last "
+				     "message (stream '%s' sequence %llu) is not a witness entry; "
+				     "another client wrote it", w->stream, (unsigned long long)seq);
 		if (st == ST_OK) {
 			w->last_seq = seq;
 			memcpy(w->last_hash, last.hash, WITNESS_HEX);
@@ -481,6 +484,7 @@ stream_read(struct bus *b, const char *stream, const char *subject, uint64_t fro
 
 struct entry_reader {
 	ledger_entry_fn fn;
+	ledger_foreign_fn foreign;	/* NULL: a foreign message fails the read */
 	void *arg;
 };
 
@@ -488,13 +492,22 @@ static enum status
 read_entry(void *arg, uint64_t seq, const char *data, size_t len, struct err *err)
 {
 	struct entry_reader *r = arg;
+	struct err why = ERR_INIT;
 	struct wentry e;
-	enum status st = wentry_parse(data, len, &e, err);
+	enum status st = wentry_parse(data, len, &e, &why);
 
-	if (st != ST_OK)
-		err_prefix(err, "stream '%s' message %llu", LEDGER_STREAM, (unsigned long long)seq);
-	else
+	if (st != ST_OK && r->foreign) {
+		st = r->foreign(r->arg, seq, why.msg, data, len, err);
+	} else if (st != ST_OK) {
+		st = err_set(err, ST_LEDGER_FOREIGN, "stream '%s' message %llu is not a witness "
+			     "entry (%s)", LEDGER_STREAM, (unsigned long long)seq, why.msg);
+	} else if (e.seq != seq && r->foreign) {
+		char reason[64];
+		snprintf(reason, sizeof reason, "it holds entry %llu", (unsigned long long)e.seq);
+		st = r->foreign(r->arg, seq, reason, data, len, err);
+	} else {
 		st = r->fn(r->arg, &e, err);
+	}
 	wentry_release(&e);
 	return st;
 }
@@ -503,7 +516,14 @@ enum status
 ledger_read_from(struct bus *b, uint64_t from, ledger_entry_fn fn, void *arg, uint64_t *count,
 		 struct err *err)
 {
-	struct entry_reader r = { fn, arg };
+	return ledger_read_marked(b, from, fn, NULL, arg, count, err);
+}
+
+enum status
+ledger_read_marked(struct bus *b, uint64_t from, ledger_entry_fn fn, ledger_foreign_fn foreign,
+		   void *arg, uint64_t *count, struct err *err)
+{
+	struct entry_reader r = { fn, foreign, arg };
 
 	return stream_read(b, LEDGER_STREAM, LEDGER_SUBJECT, from, read_entry, &r, count, err);
 }

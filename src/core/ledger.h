@@ -110,6 +110,17 @@ enum status ledger_read(struct bus *b, ledger_entry_fn fn, void *arg, uint64_t *
 enum status ledger_read_from(struct bus *b, uint64_t from, ledger_entry_fn fn, void *arg,
 			     uint64_t *count, struct err *err);
 
+/*
+ * The same from 'from' on, where a message that is not a witness entry
+ * (another client's garbage) goes to foreign(arg, seq, reason, data, len)
+ * instead of failing the read.
+ */
+typedef enum status (*ledger_foreign_fn)(void *arg, uint64_t seq, const char *reason,
+					 const char *data, size_t len, struct err *err);
+enum status ledger_read_marked(struct bus *b, uint64_t from, ledger_entry_fn fn,
+			       ledger_foreign_fn foreign, void *arg, uint64_t *count,
+			       struct err *err);
+
 /* The whole ledger in memory (exports, tools); release with wentries_release(). */
 struct wentries {
 	struct wentry *v;

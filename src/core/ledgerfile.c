@@ -70,6 +70,24 @@ read_proof(struct ledger_file *lf, const cJSON *o, int lineno, struct err *e)
 	return ST_OK;
 }
 
+/* A fault line: the first one is kept, with where it stands among the entries. */
+static enum status
+read_fault(struct ledger_file *lf, const cJSON *o, int lineno, struct err *e)
+{
+	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(o, "seq");
+	const cJSON *reason = cJSON_GetObjectItemCaseSensitive(o, "reason");
+
+	if (!cJSON_IsNumber(seq) || !(seq->valuedouble >= 1 && seq->valuedouble < 9007199254740992.0) ||
+	    !cJSON_IsString(reason))
+		return err_set(e, ST_BAD_JSON, "line %d: malformed fault line", lineno);
+	if (lf->nfaults++ == 0) {
+		lf->fault_seq = (uint64_t)seq->valuedouble;
+		lf->fault_after = lf->n;
+		snprintf(lf->fault_reason, sizeof lf->fault_reason, "%s", reason->valuestring);
+	}
+	return ST_OK;
+}
+
 /* One line read in order; an entry goes to slot lf->n. lineno for messages. */
 static enum status
 read_line(struct ledger_file *lf, const char *line, size_t len, int lineno, struct err *e)
@@ -97,6 +115,8 @@ read_line(struct ledger_file *lf, const char *line, size_t len, int lineno, stru
 			lf->n++;
 		else
 			err_prefix(e, "line %d", lineno);
+	} else if (strcmp(type->valuestring, "fault") == 0) {
+		st = read_fault(lf, o, lineno, e);
 	} else if (strcmp(type->valuestring, "proof") == 0) {
 		st = read_proof(lf, o, lineno, e);
 	} else if (strcmp(type->valuestring, "checkpoint") == 0) {
@@ -299,17 +319,40 @@ ledger_file_checkpoint(FILE *f, const char *note)
 	buf_release(&b);
 }
 
-struct wverdict
-ledger_file_verify(const struct ledger_file *lf, const struct wkey *k)
+void
+ledger_file_fault(FILE *f, uint64_t seq, const char *reason, const char *data, size_t len)
+{
+	struct buf b = BUF_INIT;
+	char *b64 = xmalloc(sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL));
+
+	sodium_bin2base64(b64, sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL),
+			  (const uint8_t *)data, len, sodium_base64_VARIANT_ORIGINAL);
+	buf_addf(&b, "{\"type\":\"fault\",\"seq\":%llu,\"reason\":", (unsigned long long)seq);
+	json_escape(&b, reason);
+	buf_addf(&b, ",\"data\":\"%s\"}\n", b64);
+	fputs(b.s, f);
+	buf_release(&b);
+	free(b64);
+}
+
+/* The walk: entries and checkpoints in file order, a fault line where it stands. */
+static struct wverdict
+file_verify(const struct ledger_file *lf, const struct wkey *k, bool trusted, bool allow_tail)
 {
 	struct wverifier w;
 	struct wverdict v;
 	size_t i;
 
 	wverifier_init(&w, k);
+	w.trusted = trusted;
+	w.allow_unsigned_tail = allow_tail;
 	if (lf->notes_cap && lf->notes[0])
 		wverifier_checkpoint(&w, lf->notes[0]);
-	for (i = 0; i < lf->n; i++) {
+	for (i = 0; i <= lf->n; i++) {
+		if (lf->nfaults && lf->fault_after == i)
+			wverifier_foreign(&w, lf->fault_seq, lf->fault_reason);
+		if (i == lf->n)
+			break;
 		wverifier_entry(&w, &lf->entries[i]);
 		if (i + 1 < lf->notes_cap && lf->notes[i + 1])
 			wverifier_checkpoint(&w, lf->notes[i + 1]);
@@ -337,6 +380,19 @@ ledger_file_verify(const struct ledger_file *lf, const struct wkey *k)
 	}
 	wverifier_release(&w);
 	return v;
+}
+
+struct wverdict
+ledger_file_verify(const struct ledger_file *lf, const struct wkey *k)
+{
+	return file_verify(lf, k, false, false);
+}
+
+struct wverdict
+ledger_file_verify_trusted(const struct ledger_file *lf, const struct wkey *k,
+			   bool allow_unsigned_tail)
+{
+	return file_verify(lf, k, true, allow_unsigned_tail);
 }
 
 void

@@ -5,6 +5,11 @@
  *	{"type":"entry", ...the stored entry...}
  *	{"type":"checkpoint","note":"<signed note>"}
  *	{"type":"proof","seq":N,...,"path":[...]}	optional, after the entries
+ *	{"type":"fault","seq":N,"reason":"...","data":"<base64>"}
+ *
+ * A fault line marks stream message N, which was not a witness entry
+ * (written by another client): the export goes on around it, data holds
+ * the message as it was, and verify stops there with a malformed fault.
  *
  * A file verifies offline, with no server: the entries' hashes and chain,
  * the Merkle tree, and every checkpoint's signature by the trusted key
@@ -33,6 +38,10 @@ struct ledger_file {
 		int line;
 	} *proofs;
 	size_t nproofs, proofcap;
+	size_t nfaults;			/* fault lines; the first one: */
+	uint64_t fault_seq;		/* the stream message marked */
+	size_t fault_after;		/* entries before it in the file */
+	char fault_reason[256];
 };
 
 /* Read a file; malformed lines are ST_BAD_JSON naming the line. */
@@ -48,8 +57,17 @@ void ledger_file_checkpoint(FILE *f, const char *note);
 void ledger_file_proof(FILE *f, const struct wentry *e, size_t size, const merkle_hash root,
 		       const uint8_t *path, size_t len);
 
+/* A fault line for stream message seq, not an entry: reason, and the message itself. */
+void ledger_file_fault(FILE *f, uint64_t seq, const char *reason, const char *data, size_t len);
+
 /* Verify everything in lf with key k; the verdict says where it stopped. */
 struct wverdict ledger_file_verify(const struct ledger_file *lf, const struct wkey *k);
+/*
+ * The same with k trusted: every entry must be under a checkpoint k signed
+ * (see wverifier_finish), unless allow_unsigned_tail.
+ */
+struct wverdict ledger_file_verify_trusted(const struct ledger_file *lf, const struct wkey *k,
+					   bool allow_unsigned_tail);
 
 /* Leaf hashes of the first n entries into t (for proofs). */
 void ledger_file_tree(const struct ledger_file *lf, struct merkle *t);

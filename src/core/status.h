@@ -95,7 +95,11 @@ enum exit_code {
 	X(NOT_OWNER, "not-owner", EXIT_PERMISSION, "refused: the caller does not hold the task", \
 	  "claim it first, or present the current owner's fencing token ('ifctl task show ID')") \
 	X(INDEX_CORRUPT, "index-corrupt", EXIT_FAILURE_, "the local index is damaged", \
-	  "rebuild it with 'ifctl index rebuild' (it is a cache of the streams; nothing is lost)")
+	  "rebuild it with 'ifctl index rebuild' (it is a cache of the streams; nothing is lost)") \
+	X(INDEX_LAG, "index-behind", EXIT_FAILURE_, "the local index is too far behind the ledger", \
+	  "run 'ifctl witness checkpoint' (or 'ifctl index rebuild'), which copies the rest from the stream") \
+	X(LEDGER_FOREIGN, "ledger-foreign", EXIT_WITNESS, "another client wrote a message into the witness ledger", \
+	  "the ledger needs an operator: 'ifctl witness verify' names the message by sequence; keep an export ('ifctl witness export' marks it) and see 'Foreign messages' in ifctl-witness(1)")
 
 #define STATUS_ENUM(sym, name, exitc, text, remedy) ST_##sym,
 enum status { STATUS_TABLE(STATUS_ENUM) ST__COUNT };

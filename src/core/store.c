@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sqlite3.h>
 
@@ -48,10 +49,16 @@ db_err(struct store *s, int rc, const char *what, struct err *e)
 enum status
 store_open(const char *path, struct store **out, struct err *e)
 {
-	struct store *s = xcalloc(1, sizeof *s);
+	struct store *s;
+	struct stat sb;
 	int rc;
 	enum status st = ST_OK;
 
+	/* SQLite says "unable to open" of a directory: name what is wrong instead. */
+	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+		return err_set(e, ST_INDEX_CORRUPT, "index '%s' is not a regular file (%s)", path,
+			       S_ISDIR(sb.st_mode) ? "a directory" : "a special file");
+	s = xcalloc(1, sizeof *s);
 	s->path = xstrdup(path);
 	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
 	if (rc == SQLITE_OK)
@@ -76,6 +83,12 @@ store_open(const char *path, struct store **out, struct err *e)
 	}
 	*out = s;
 	return ST_OK;
+}
+
+const char *
+store_path(const struct store *s)
+{
+	return s->path;
 }
 
 void
@@ -166,17 +179,22 @@ store_witness_hash(struct store *s, uint64_t seq, char hash[WITNESS_HEX], struct
 	return st;
 }
 
-uint64_t
-store_witness_last(struct store *s)
+enum status
+store_witness_last(struct store *s, uint64_t *last, struct err *e)
 {
 	sqlite3_stmt *q = NULL;
-	uint64_t last = 0;
+	int rc = sqlite3_prepare_v2(s->db, "SELECT max(seq) FROM witness", -1, &q, NULL);
+	enum status st = ST_OK;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT max(seq) FROM witness", -1, &q, NULL) == SQLITE_OK &&
-	    sqlite3_step(q) == SQLITE_ROW)
-		last = (uint64_t)sqlite3_column_int64(q, 0);
+	*last = 0;
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		*last = (uint64_t)sqlite3_column_int64(q, 0);
+	else	/* an error is not an empty index */
+		st = db_err(s, rc, "select", e);
 	sqlite3_finalize(q);
-	return last;
+	return st;
 }
 
 static void
@@ -210,6 +228,19 @@ store_witness_put(struct store *s, const struct wentry *e, struct err *err)
 	bind_text(q, 13, e->hash);
 	rc = sqlite3_step(q);
 	return rc == SQLITE_DONE ? ST_OK : db_err(s, rc, "insert", err);
+}
+
+/* "%text%" for LIKE ... ESCAPE '\': the text's own %, _ and \ match only themselves. */
+static void
+like_pattern(struct buf *out, const char *text)
+{
+	buf_addc(out, '%');
+	for (; *text; text++) {
+		if (*text == '%' || *text == '_' || *text == '\\')
+			buf_addc(out, '\\');
+		buf_addc(out, *text);
+	}
+	buf_addc(out, '%');
 }
 
 /* One optional condition: "AND col = ?" (or LIKE for text). */
@@ -249,7 +280,8 @@ store_witness_query(struct store *s, const struct witness_filter *f, struct rows
 	cond(&sql, "task", f->task, "=");
 	cond(&sql, "trace", f->trace, "=");
 	if (f->text)
-		buf_adds(&sql, " AND (payload LIKE ? OR event LIKE ? OR actor LIKE ? OR task LIKE ?)");
+		buf_adds(&sql, " AND (payload LIKE ? ESCAPE '\\' OR event LIKE ? ESCAPE '\\' OR"
+			 " actor LIKE ? ESCAPE '\\' OR task LIKE ? ESCAPE '\\')");
 	if (f->since)
 		buf_adds(&sql, " AND time >= ?");
 	if (f->until)
@@ -268,7 +300,7 @@ store_witness_query(struct store *s, const struct witness_filter *f, struct rows
 	bind_text(q, n, f->task), n += f->task != NULL;
 	bind_text(q, n, f->trace), n += f->trace != NULL;
 	if (f->text) {
-		buf_addf(&like, "%%%s%%", f->text);
+		like_pattern(&like, f->text);
 		for (i = 0; i < 4; i++)
 			bind_text(q, n++, like.s);
 	}

@@ -15,12 +15,18 @@
 
 struct store;
 
-/* Open (creating when missing) and check it; a damaged file is ST_INDEX_CORRUPT. */
+/*
+ * Open (creating when missing) and check it; a damaged file, or a path
+ * that is not a regular file, is ST_INDEX_CORRUPT.
+ */
 enum status store_open(const char *path, struct store **out, struct err *e);
 void store_close(struct store *s);
+/* The file's path, for messages; owned by s. */
+const char *store_path(const struct store *s);
 
 /* Witness entries. */
-uint64_t store_witness_last(struct store *s);		/* highest seq held, 0 if none */
+/* The highest seq held, 0 if none; an SQLite failure is an error, not 0. */
+enum status store_witness_last(struct store *s, uint64_t *last, struct err *e);
 enum status store_witness_put(struct store *s, const struct wentry *e, struct err *err);
 enum status store_witness_clear(struct store *s, struct err *e);
 /* The hash (hex) of entry seq; ST_NOT_FOUND when the index does not hold it. */

@@ -25,13 +25,25 @@ enum status windex_open(const struct config *c, struct store **out, struct err *
 enum status windex_sync(struct bus *b, struct store *s, uint64_t *added, struct err *e);
 
 /* The tree the index holds, for roots and proofs (merkle.h). */
-void windex_view(struct store *s, struct merkle_view *v);
+enum status windex_view(struct store *s, struct merkle_view *v, struct err *e);
 
 /* The tree root over the first size entries (the index must hold them). */
 enum status windex_root(struct store *s, uint64_t size, merkle_hash out, struct err *e);
 
 /*
- * Sign the tree head at size with k and store it on CHECKPOINT_SUBJECT
+ * Check the index's roots at sizes[0..n) (ascending, held by the index)
+ * against the stream before they are trusted: recomputed in memory from
+ * the last stored checkpoint k signed (whose root the index's edge must
+ * give) and the stream's entries after it, or from entry 1 when there is
+ * none (k NULL: always). Costs the entries since that checkpoint, not the
+ * ledger. ST_INDEX_CORRUPT names a damaged index; see windex.c.
+ */
+enum status windex_check_roots(struct bus *b, struct store *s, const struct wkey *k,
+			       const uint64_t *sizes, size_t n, struct err *e);
+
+/*
+ * Check the root at size (windex_check_roots), sign the tree head with k
+ * and store it on CHECKPOINT_SUBJECT
  * (msg id "<key name>/<size>", so a checkpoint made twice is stored once).
  * note gets the signed note.
  */
@@ -42,9 +54,10 @@ enum status windex_checkpoint(struct bus *b, struct store *s, const struct wkey 
  * Make the checkpoints that are due: one at every multiple of
  * witness.checkpoint_every up to tail that comes after the last stored one
  * (at most WINDEX_CHECKPOINTS_MAX, the latest), signed with this host's
- * witness key. ST_NOT_FOUND when the host has no key; ST_TIMEOUT when the
- * local index lags by more than WINDEX_CHECKPOINT_LAG_MAX entries (copying
- * them would hold up the command for seconds).
+ * witness key, their roots checked against the stream first. ST_NOT_FOUND
+ * when the host has no key; ST_INDEX_LAG when the local index lags by more
+ * than WINDEX_CHECKPOINT_LAG_MAX entries (copying them would hold up the
+ * command for seconds).
  */
 #define WINDEX_CHECKPOINTS_MAX 64
 /* A sync commits every this many entries. */

@@ -427,6 +427,7 @@ parse_body(const char *body, size_t len, struct wcheckpoint *cp)
 {
 	char *copy = xstrndup(body, len), *l1, *l2, *l3, *save = NULL, *end;
 	size_t n = 0;
+	uint64_t size;
 	bool ok;
 
 	l1 = strtok_r(copy, "\n", &save);
@@ -436,44 +437,77 @@ parse_body(const char *body, size_t len, struct wcheckpoint *cp)
 	if (ok) {
 		snprintf(cp->origin, sizeof cp->origin, "%s", l1);
 		errno = 0;
-		cp->size = strtoull(l2, &end, 10);
-		ok = errno == 0 && *end == '\0' && *l2 != '-' &&
+		size = strtoull(l2, &end, 10);
+		ok = errno == 0 && *end == '\0' && *l2 >= '0' && *l2 <= '9' &&
 		     sodium_base642bin(cp->root, MERKLE_HASH, l3, strlen(l3), NULL, &n, NULL,
 				       sodium_base64_VARIANT_ORIGINAL) == 0 && n == MERKLE_HASH;
+		if (ok)
+			cp->size = size;	/* never a half-parsed size */
 	}
 	free(copy);
 	return ok;
 }
 
+/*
+ * One signature line, "— <name> <base64(id || sig)>" (without its newline):
+ * does it verify the text by k? Reads the line once, no further.
+ */
+static bool
+sig_line_ok(const char *line, size_t len, const struct wkey *k, const char *note,
+	    size_t body_len)
+{
+	uint8_t sig[4 + crypto_sign_BYTES + 8];
+	const char *name = line + 4, *sp, *b64s;
+	size_t namelen = strlen(k->name), n = 0;
+	uint32_t id;
+
+	if (len < 4 || memcmp(line, em_dash, 3) != 0 || line[3] != ' ')
+		return false;
+	sp = memchr(name, ' ', len - 4);
+	if (sp == NULL || (size_t)(sp - name) != namelen || memcmp(name, k->name, namelen) != 0)
+		return false;
+	b64s = sp + 1;
+	if (sodium_base642bin(sig, sizeof sig, b64s, (size_t)(line + len - b64s), NULL, &n, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) != 0 || n != 4 + crypto_sign_BYTES)
+		return false;
+	id = (uint32_t)sig[0] << 24 | (uint32_t)sig[1] << 16 | (uint32_t)sig[2] << 8 | sig[3];
+	return id == k->id &&
+	       crypto_sign_verify_detached(sig + 4, (const uint8_t *)note, body_len, k->pk) == 0;
+}
+
+/*
+ * Linear in the note's length: the blank line is found once, then each
+ * signature line is looked at once (no scan of the rest of the note per
+ * line). Notes over WNOTE_MAX bytes or with over WNOTE_SIGS_MAX signature
+ * lines are refused before any signature is checked.
+ */
 enum status
 wnote_open(const char *note, const struct wkey *k, size_t *text_len, struct err *e)
 {
-	const char *sep = strstr(note, "\n\n"), *line;
-	size_t body_len;
+	size_t total = strnlen(note, WNOTE_MAX + 1), body_len, nsig = 0, len;
+	const char *sep, *line, *end = note + total, *nl;
 
-	if (sep == NULL)
-		return err_set(e, ST_WITNESS, "not a signed note (no blank line)");
+	if (total > WNOTE_MAX)
+		return err_set(e, ST_BAD_VALUE, "signed note is over %d bytes", WNOTE_MAX);
+	if ((sep = strstr(note, "\n\n")) == NULL)
+		return err_set(e, ST_BAD_VALUE, "not a signed note (no blank line)");
 	body_len = (size_t)(sep - note) + 1;
+	for (line = sep + 2; line < end; line = nl + 1) {
+		if ((nl = memchr(line, '\n', (size_t)(end - line))) == NULL)
+			nl = end;
+		if (++nsig > WNOTE_SIGS_MAX)
+			return err_set(e, ST_BAD_VALUE, "signed note has over %d signature lines",
+				       WNOTE_SIGS_MAX);
+	}
 	if (text_len)
 		*text_len = body_len;
 	if (k == NULL)
 		return ST_OK;
-	/* Signature lines: "— <name> <base64(id || sig)>"; one by k must verify. */
-	for (line = sep + 2; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : line + strlen(line)) {
-		char name[64], sigb64[200];
-		uint8_t sig[4 + crypto_sign_BYTES + 8];
-		size_t n = 0;
-		uint32_t id;
-
-		if (strncmp(line, em_dash, 3) != 0 || sscanf(line + 3, " %63s %199s", name, sigb64) != 2)
-			continue;
-		if (strcmp(name, k->name) != 0 ||
-		    sodium_base642bin(sig, sizeof sig, sigb64, strlen(sigb64), NULL, &n, NULL,
-				      sodium_base64_VARIANT_ORIGINAL) != 0 || n != 4 + crypto_sign_BYTES)
-			continue;
-		id = (uint32_t)sig[0] << 24 | (uint32_t)sig[1] << 16 | (uint32_t)sig[2] << 8 | sig[3];
-		if (id == k->id && crypto_sign_verify_detached(sig + 4, (const uint8_t *)note,
-							       body_len, k->pk) == 0)
+	for (line = sep + 2; line < end; line = nl + 1) {
+		if ((nl = memchr(line, '\n', (size_t)(end - line))) == NULL)
+			nl = end;
+		len = (size_t)(nl - line);
+		if (sig_line_ok(line, len, k, note, body_len))
 			return ST_OK;
 	}
 	return err_set(e, ST_WITNESS, "no valid signature by '%s'", k->name);
@@ -486,11 +520,14 @@ wcheckpoint_open(const char *note, const struct wkey *k, struct wcheckpoint *cp,
 	enum status st;
 
 	memset(cp, 0, sizeof *cp);
-	if (wnote_open(note, NULL, &body_len, e) != ST_OK)
-		return err_set(e, ST_WITNESS, "checkpoint is not a signed note (no blank line)");
+	if ((st = wnote_open(note, NULL, &body_len, e)) != ST_OK) {
+		err_prefix(e, "checkpoint is malformed");
+		return st;
+	}
 	if (!parse_body(note, body_len, cp))
-		return err_set(e, ST_WITNESS, "checkpoint body is malformed");
-	if ((st = wnote_open(note, k, NULL, e)) != ST_OK)
+		return err_set(e, ST_BAD_VALUE, "checkpoint is malformed: its body is not "
+			       "<origin>, <size>, <base64 root hash>");
+	if (k && (st = wnote_open(note, k, NULL, e)) != ST_OK)
 		return err_set(e, ST_WITNESS, "checkpoint at size %llu has no valid signature by "
 			       "'%s'", (unsigned long long)cp->size, k->name);
 	return ST_OK;
@@ -505,9 +542,14 @@ wfault_name(enum wfault f)
 		[WF_NONE] = "ok", [WF_MALFORMED] = "malformed", [WF_EDITED] = "edited",
 		[WF_MISSING] = "missing", [WF_REORDERED] = "reordered", [WF_CHAIN] = "broken chain",
 		[WF_ROOT] = "wrong root", [WF_SIGNATURE] = "bad signature",
+		[WF_UNSIGNED] = "unsigned",
 	};
 	return names[f];
 }
+
+static bool
+fault(struct wverifier *w, enum wfault f, uint64_t seq, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 void
 wverifier_init(struct wverifier *w, const struct wkey *key)
@@ -523,7 +565,22 @@ wverifier_init(struct wverifier *w, const struct wkey *key)
 void
 wverifier_finish(struct wverifier *w)
 {
-	merkle_root(&w->tree, w->tree.size, w->v.root);
+	uint64_t n = w->tree.size;
+
+	merkle_root(&w->tree, n, w->v.root);
+	if (w->v.fault != WF_NONE || !w->trusted || w->key == NULL || w->v.covered >= n)
+		return;
+	if (w->allow_unsigned_tail)
+		w->v.tail_allowed = true;
+	else if (w->v.covered == 0)
+		fault(w, WF_UNSIGNED, 1, "no checkpoint signed by '%s' covers any of the %llu "
+		      "entries: they may not be what the key holder signed", w->key->name,
+		      (unsigned long long)n);
+	else
+		fault(w, WF_UNSIGNED, w->v.covered + 1, "entries %llu..%llu come after the last "
+		      "checkpoint signed by '%s' (at %llu): nothing proves the key holder wrote "
+		      "them", (unsigned long long)w->v.covered + 1, (unsigned long long)n,
+		      w->key->name, (unsigned long long)w->v.covered);
 }
 
 void
@@ -531,10 +588,6 @@ wverifier_release(struct wverifier *w)
 {
 	merkle_release(&w->tree);
 }
-
-static bool
-fault(struct wverifier *w, enum wfault f, uint64_t seq, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
 
 /* Record the first fault; returns false so callers can 'return fault(...)'. */
 static bool
@@ -588,11 +641,15 @@ wverifier_checkpoint(struct wverifier *w, const char *note)
 	struct err e = ERR_INIT;
 	merkle_hash root;
 
+	enum status st;
+
 	if (w->v.fault != WF_NONE)
 		return false;
-	if (wcheckpoint_open(note, w->key, &cp, &e) != ST_OK)
-		return fault(w, strstr(e.msg, "signature") ? WF_SIGNATURE : WF_MALFORMED, cp.size,
-			     "%s", e.msg);
+	if ((st = wcheckpoint_open(note, w->key, &cp, &e)) == ST_WITNESS)
+		return fault(w, WF_SIGNATURE, cp.size, "%s", e.msg);
+	if (st != ST_OK)	/* no size to name: where it stands, after entry 'size' */
+		return fault(w, WF_MALFORMED, w->tree.size, "the checkpoint after entry %llu: %s",
+			     (unsigned long long)w->tree.size, e.msg);
 	if (cp.size > w->tree.size)
 		return fault(w, WF_MISSING, w->tree.size + 1, "checkpoint covers %llu entries, only "
 			     "%llu precede it", (unsigned long long)cp.size,
@@ -602,5 +659,19 @@ wverifier_checkpoint(struct wverifier *w, const char *note)
 		return fault(w, WF_ROOT, cp.size, "checkpoint at size %llu signs a root that is not "
 			     "the tree's", (unsigned long long)cp.size);
 	w->v.checkpoints++;
+	if (w->key && cp.size > w->v.covered) {	/* signed by the key: covers 1..size */
+		if (w->v.signed_first == 0)
+			w->v.signed_first = cp.size;
+		w->v.covered = cp.size;
+	}
 	return true;
+}
+
+bool
+wverifier_foreign(struct wverifier *w, uint64_t seq, const char *reason)
+{
+	if (w->v.fault != WF_NONE)
+		return false;
+	return fault(w, WF_MALFORMED, seq, "stream message %llu is not a witness entry (%s)",
+		     (unsigned long long)seq, reason);
 }

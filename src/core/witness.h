@@ -119,21 +119,30 @@ struct wcheckpoint {
  * C2SP signed notes: text (lines ending in newline), a blank line, then
  * "— <key name> <base64(4-byte key id || Ed25519 signature of text)>".
  * wnote_open checks that one signature line by k verifies (k NULL: only
- * the form) and gives the length of the text.
+ * the form) and gives the length of the text: ST_BAD_VALUE for a note
+ * that is not of that form (or over the bounds below), ST_WITNESS when no
+ * signature by k holds. It reads the note once, in time linear in its
+ * length.
  */
+#define WNOTE_MAX 65536		/* bytes in a signed note, signatures included */
+#define WNOTE_SIGS_MAX 100	/* lines after the blank line (signatures) */
 void wnote_sign(const struct wkey *k, const char *text, struct buf *note);
 enum status wnote_open(const char *note, const struct wkey *k, size_t *text_len,
 		       struct err *e);
 
 /* The signed note of a checkpoint. */
 void wcheckpoint_sign(const struct wkey *k, const struct wcheckpoint *cp, struct buf *note);
-/* Parse a signed note and check its signature by k. */
+/*
+ * Parse a signed note and check its signature by k (k NULL: the form
+ * only): ST_BAD_VALUE when malformed (cp->size is then 0), ST_WITNESS when
+ * the signature does not hold.
+ */
 enum status wcheckpoint_open(const char *note, const struct wkey *k, struct wcheckpoint *cp,
 			     struct err *e);
 
 enum wfault {
 	WF_NONE, WF_MALFORMED, WF_EDITED, WF_MISSING, WF_REORDERED, WF_CHAIN, WF_ROOT,
-	WF_SIGNATURE,
+	WF_SIGNATURE, WF_UNSIGNED,
 };
 const char *wfault_name(enum wfault f);
 
@@ -144,6 +153,9 @@ struct wverdict {
 	char detail[ERR_MSG_MAX];
 	uint64_t entries, checkpoints;	/* how many were checked and found good */
 	merkle_hash root;	/* root over the good entries, after wverifier_finish() */
+	uint64_t signed_first;	/* size of the first checkpoint signed by the key (0: none) */
+	uint64_t covered;	/* entries 1..covered are under a checkpoint signed by the key */
+	bool tail_allowed;	/* entries after 'covered' were accepted (allow_unsigned_tail) */
 };
 
 /*
@@ -153,6 +165,9 @@ struct wverdict {
  */
 struct wverifier {
 	const struct wkey *key;	/* NULL: checkpoints' signatures are not checked */
+	bool trusted;		/* key is trusted: every entry must be under a checkpoint
+				   it signed (set after init) */
+	bool allow_unsigned_tail;	/* ... except entries after the last one */
 	struct merkle tree;
 	char last_hash[WITNESS_HEX];
 	uint64_t next_seq;
@@ -162,8 +177,15 @@ struct wverifier {
 void wverifier_init(struct wverifier *w, const struct wkey *key);
 void wverifier_release(struct wverifier *w);
 bool wverifier_entry(struct wverifier *w, const struct wentry *e);
-/* Fill w->v.root: the root over the entries found good. */
+/*
+ * Fill w->v.root: the root over the entries found good. With a trusted
+ * key, entries no checkpoint signed by it covers (all of them, when it
+ * signed none) are a fault here (WF_UNSIGNED), unless allow_unsigned_tail:
+ * then v.tail_allowed says they were let through.
+ */
 void wverifier_finish(struct wverifier *w);
 bool wverifier_checkpoint(struct wverifier *w, const char *note);
+/* Stream message seq is not an entry at all (reason says why): WF_MALFORMED. */
+bool wverifier_foreign(struct wverifier *w, uint64_t seq, const char *reason);
 
 #endif

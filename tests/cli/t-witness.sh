@@ -32,6 +32,31 @@ expect_fault resealed 'wrong root' 20
 expect_fault resigned 'bad signature' 10
 expect_fault truncated missing 26
 
+# A trusted key must have signed a checkpoint over every entry: a chain
+# rewritten from entry 5 with its checkpoints left out, and entries made up
+# after the last signed checkpoint, verify on their own but not under --key.
+run 5 witness verify -f $W/rewritten.jsonl --key $KEY --why
+out_has '^fault: +unsigned'
+out_has '^at: +1$'
+err_has 'no checkpoint signed by .ifctl.example/fixtures. covers any of the 30 entries'
+run 0 witness verify -f $W/rewritten.jsonl	# no --key: integrity only, and --why says so
+run 5 witness verify -f $W/tail.jsonl --key $KEY
+out_has '^fault: +unsigned'
+out_has '^at: +31$'
+err_has 'entries 31\.\.33 come after the last checkpoint signed'
+run 0 witness verify -f $W/tail.jsonl --key $KEY --allow-unsigned-tail -o json --why
+out_has '"factor":"coverage","value":"signed","detail":"checkpoints signed by the key cover entries 1\.\.30'
+out_has '"factor":"unsigned","value":"allowed","detail":"entries 31\.\.33 '
+run 0 witness verify -f $W/good.jsonl --key $KEY -o json --why
+out_has '"factor":"coverage","value":"signed","detail":"[^"]*entries 1\.\.30 \(the first at size 10'
+# A malformed checkpoint is named where it stands (after entry 10), not at 2^64-1.
+sed '0,/"type":"checkpoint"/s/fixtures\\n10\\n/fixtures\\n-1\\n/' $W/good.jsonl >"$T_DIR/badnote.jsonl"
+check "! cmp -s $W/good.jsonl '$T_DIR/badnote.jsonl'"
+run 5 witness verify -f "$T_DIR/badnote.jsonl" --key $KEY
+out_has '^fault: +malformed'
+out_has '^at: +10$'
+err_has 'the checkpoint after entry 10: checkpoint is malformed'
+
 # Entries written with another key order are read in order, between the others.
 sed '4s/^{"type":"entry",\(.*\)}$/{\1,"type":"entry"}/' $W/good.jsonl >"$T_DIR/mixed.jsonl"
 check "! cmp -s $W/good.jsonl '$T_DIR/mixed.jsonl'"
@@ -153,6 +178,11 @@ out_has '"seq":6,'
 out_lacks '"component":"operator"'
 run 0 witness query --text quarter --no-headers
 out_has '^ *7 +2'
+# --text is text, not a LIKE pattern: _ and % match only themselves.
+run 0 witness query --text 'quarter_end' --no-headers
+out_lacks .
+run 0 witness query --text '%' --no-headers
+out_lacks .
 run 0 witness query --limit 2 --offset 1 -o jsonl
 out_jsonl
 check "[ \$(wc -l <'$OUT') -eq 2 ]"
@@ -173,6 +203,18 @@ run 1 witness query
 err_has '\[index-corrupt\]'
 run 0 index rebuild
 out_has '^witness entries: +9|^witness_entries: +9'
+run 0 witness query --no-headers
+check "[ \$(wc -l <'$OUT') -eq 9 ]"
+# A directory where the index should be: an index error naming it, and rebuild moves it aside.
+rm -f "$IF_HOME/index.db" "$IF_HOME/index.db-wal" "$IF_HOME/index.db-shm"
+mkdir "$IF_HOME/index.db"
+run 1 witness query
+err_is_one_error
+err_has "index '[^']*/index.db' is not a regular file \(a directory\)"
+err_has '\[index-corrupt\]'
+run 0 index rebuild -q
+check "[ -d '$IF_HOME/index.db.not-an-index' ] && [ -f '$IF_HOME/index.db' ]"
+rmdir "$IF_HOME/index.db.not-an-index"
 run 0 witness query --no-headers
 check "[ \$(wc -l <'$OUT') -eq 9 ]"
 
@@ -271,6 +313,45 @@ IF_WITNESS_CHECKPOINT_EVERY=1000 run 0 task push w-7 -v
 err_has '[23] witness checkpoints stored'
 run 0 witness verify -o json
 out_has '"result":"ok"'
+# A trusted key online: every entry under a checkpoint it signed, or
+# --allow-unsigned-tail; 'witness checkpoint' covers the tail.
+hostkey=$(head -1 "$T_DIR/export.jsonl" | sed 's/.*"key":"\([^"]*\)".*/\1/')
+run 0 witness append --component x --event tail -q
+run 5 witness verify --key "$hostkey"
+out_has '^fault: +unsigned'
+run 0 witness verify --key "$hostkey" --allow-unsigned-tail --why -o json
+out_has '"factor":"unsigned","value":"allowed"'
+run 0 witness checkpoint -q
+run 0 witness verify --key "$hostkey"
+out_has '^result: +ok'
+# A damaged index (one tree row changed, which SQLite cannot see) is never
+# signed: the root is checked against the stream first, and named.
+check "'$BUILD/tests/forge-ledger' --damage-index '$IF_HOME/index.db' top"
+run 0 witness checkpoints -o json
+ncp=$(grep -o '"size"' "$OUT" | wc -l)
+run 0 witness append --component x --event after-damage -q
+run 1 witness checkpoint
+err_is_one_error
+err_has "index '[^']*index.db' is damaged"
+err_has '\[index-corrupt\]'
+err_has 'ifctl index rebuild'
+IF_WITNESS_CHECKPOINT_EVERY=1 run 0 witness append --component x --event due
+err_has 'notice: witness checkpoint not stored: index .* is damaged'
+run 1 witness prove --inclusion 2
+err_has '\[index-corrupt\]'
+run 0 witness checkpoints -o json
+check "[ \$(grep -o '\"size\"' '$OUT' | wc -l) -eq $ncp ]"
+run 0 index rebuild -q
+run 0 witness checkpoint -q
+run 0 witness verify --key "$hostkey"
+out_has '^result: +ok'
+# A leaf row changed: the roots are right, the proofs through it are not.
+check "'$BUILD/tests/forge-ledger' --damage-index '$IF_HOME/index.db' leaf0"
+run 1 witness prove --inclusion 2
+err_has "index '[^']*index.db' is damaged: the proof its tree gives does not verify"
+run 0 index rebuild -q
+run 0 witness prove --inclusion 2
+out_has '^verified: +true'
 # A forger with the server but not the key rewrites history from entry 3:
 # the new chain is consistent in itself, the signed checkpoints are not.
 check "'$BUILD/tests/forge-ledger' nats://127.0.0.1:$IF_SERVER_PORT 3"
@@ -294,5 +375,30 @@ err_has "stream 'IF_WITNESS' does not exist"
 err_has '\[no-schema\]'
 run 3 witness verify --server "$NATS_URL"
 err_has "stream 'IF_WITNESS' does not exist"
+
+# Garbage another client publishes on the ledger's subject: verify names it
+# (exit 5), export goes on around it and marks it, append refuses.
+run 0 up --schema-only --server "$NATS_URL" -q
+run 0 witness append --component x --event y --server "$NATS_URL" -q
+check "'$BUILD/tests/forge-ledger' '$NATS_URL' --garbage 'not json'"
+check "'$BUILD/tests/forge-ledger' '$NATS_URL' --garbage '{\"v\":1,\"hello\":1}'"
+run 5 witness verify --server "$NATS_URL"
+out_has '^fault: +malformed'
+err_has 'stream message [0-9]+ is not a witness entry'
+g=$(sed -n 's/^at: *//p' "$OUT")
+check "[ -n '$g' ] && [ '$g' -ge 2 ]"
+run 5 witness export --server "$NATS_URL" --file "$T_DIR/foreign.jsonl"
+err_has "message $g \\(and more\\) is not a witness entry: exported as a \"fault\" line"
+err_has '\[ledger-foreign\]'
+check "[ \$(grep -c '\"type\":\"fault\"' '$T_DIR/foreign.jsonl') -eq 2 ]"
+check "[ \$(grep -c '\"type\":\"entry\"' '$T_DIR/foreign.jsonl') -eq $((g - 1)) ]"
+run 5 witness verify -f "$T_DIR/foreign.jsonl"
+out_has '^fault: +malformed'
+out_has "^at: +$g\$"
+run 5 witness append --component x --event z --server "$NATS_URL"
+err_is_one_error
+err_has "cannot append: the ledger's last message \(stream 'IF_WITNESS' sequence [0-9]+\) is not a witness entry"
+err_has '\[ledger-foreign\]'
+err_has 'the ledger needs an operator'
 
 finish

@@ -82,6 +82,72 @@ write_file(const char *dir, const char *name, const struct wkey *k, const int *o
 	return 0;
 }
 
+/* Reseal ents[from..N) as a chain after ents[from - 1]. */
+static void
+reseal_from(size_t from)
+{
+	size_t i;
+
+	for (i = from; i < N; i++) {
+		if (i)
+			memcpy(ents[i].prev, ents[i - 1].hash, WITNESS_HEX);
+		wentry_seal(&ents[i]);
+	}
+}
+
+/*
+ * What a forger without the key writes, which only a trusted key catches:
+ * rewritten.jsonl, entry 5 changed and the chain resealed, every
+ * checkpoint left out; tail.jsonl, the good ledger with three entries made
+ * up after its last signed checkpoint.
+ */
+static int
+forgeries(const char *dir, const struct wkey *k, int *order)
+{
+	char *path = xasprintf("%s/tail.jsonl", dir), *good = xasprintf("%s/good.jsonl", dir);
+	FILE *in, *out;
+	char line[4096];
+	struct wentry extra[3];
+	char last[WITNESS_HEX];
+	size_t i;
+	int rc;
+
+	build();
+	memcpy(last, ents[N - 1].hash, WITNESS_HEX);	/* the good ledger's last entry */
+	for (i = 0; i < N; i++)
+		order[i] = (int)i;
+	ents[4].cost_micros = 999999;
+	reseal_from(4);
+	rc = write_file(dir, "rewritten.jsonl", k, order, N, 0);
+	in = fopen(good, "r");
+	out = fopen(path, "w");
+	while (in && out && fgets(line, sizeof line, in))
+		fputs(line, out);
+	for (i = 0; in && out && i < 3; i++) {
+		wentry_init(&extra[i]);
+		extra[i].seq = N + 1 + i;
+		extra[i].time = 1795590000000LL + (int64_t)(N + i) * 250;
+		extra[i].component = xstrdup("cost");
+		extra[i].event = xstrdup("cost.refund");
+		extra[i].actor = xstrdup("swarm-0");
+		extra[i].cost_micros = 5000000;
+		/* chained to the good ledger's last entry, as an honest writer would */
+		memcpy(extra[i].prev, i ? extra[i - 1].hash : last, WITNESS_HEX);
+		wentry_seal(&extra[i]);
+		ledger_file_entry(out, &extra[i]);
+	}
+	while (i > 0)
+		wentry_release(&extra[--i]);
+	rc |= !in || !out;
+	if (in)
+		fclose(in);
+	if (out)
+		fclose(out);
+	free(path);
+	free(good);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -185,6 +251,9 @@ main(int argc, char **argv)
 		free(path);
 		buf_release(&vk);
 	}
+	for (i = 0; i < N; i++)
+		wentry_release(&ents[i]);
+	rc |= forgeries(argv[1], &k, order);	/* builds them again */
 	for (i = 0; i < N; i++)
 		wentry_release(&ents[i]);
 	return rc;

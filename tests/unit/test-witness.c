@@ -312,6 +312,118 @@ test_c2sp_known_answer(void **state)
 	buf_release(&b);
 }
 
+/* Feed entries 1..upto with their checkpoints (all or none), trusted or not; finish. */
+static struct wverdict
+run_trusted(struct ledger *l, size_t upto, bool notes, bool trusted, bool allow_tail)
+{
+	struct wverifier w;
+	struct wverdict v;
+	size_t i;
+
+	wverifier_init(&w, &key_a);
+	w.trusted = trusted;
+	w.allow_unsigned_tail = allow_tail;
+	for (i = 0; i < upto; i++) {
+		wverifier_entry(&w, &l->e[i]);
+		if (notes && l->note[i + 1])
+			wverifier_checkpoint(&w, l->note[i + 1]);
+	}
+	wverifier_finish(&w);
+	v = w.v;
+	wverifier_release(&w);
+	return v;
+}
+
+static void
+test_trusted_coverage(void **state)
+{
+	struct ledger l;
+	struct wverdict v;
+
+	(void)state;
+	ledger_build(&l, &key_a);	/* checkpoints at 8, 16 and 20 */
+	v = run_trusted(&l, N, true, true, false);
+	assert_int_equal(v.fault, WF_NONE);
+	assert_int_equal(v.covered, N);
+	assert_int_equal(v.signed_first, 8);
+	/* Entries after the last signed checkpoint. */
+	v = run_trusted(&l, 18, true, true, false);
+	assert_int_equal(v.fault, WF_UNSIGNED);
+	assert_int_equal(v.seq, 17);
+	assert_non_null(strstr(v.detail, "entries 17..18"));
+	v = run_trusted(&l, 18, true, true, true);
+	assert_int_equal(v.fault, WF_NONE);
+	assert_true(v.tail_allowed);
+	assert_int_equal(v.covered, 16);
+	/* No checkpoint at all. */
+	v = run_trusted(&l, N, false, true, false);
+	assert_int_equal(v.fault, WF_UNSIGNED);
+	assert_int_equal(v.seq, 1);
+	assert_string_equal(wfault_name(v.fault), "unsigned");
+	/* Without a trusted key, integrity only: no checkpoint is needed. */
+	v = run_trusted(&l, N, false, false, false);
+	assert_int_equal(v.fault, WF_NONE);
+	ledger_free(&l);
+}
+
+static void
+test_note_bounds_and_kinds(void **state)
+{
+	struct ledger l;
+	struct wverifier w;
+	struct wcheckpoint cp;
+	struct buf b = BUF_INIT, note = BUF_INIT;
+	struct err e = ERR_INIT;
+	int64_t t0;
+	size_t i;
+
+	(void)state;
+	ledger_build(&l, &key_a);
+	/* A million short signature lines (9 MB): refused by its size, at once. */
+	buf_adds(&b, "origin\n1\nAAAA\n\n");
+	for (i = 0; i < 1000000; i++)
+		buf_adds(&b, "\xe2\x80\x94 x AAAA\n");
+	t0 = mono_ms();
+	assert_int_equal(wnote_open(b.s, &key_a, NULL, &e), ST_BAD_VALUE);
+	assert_true(mono_ms() - t0 < 1000);
+	/* Within the size, no more than WNOTE_SIGS_MAX lines; the good one last is found. */
+	buf_reset(&b);
+	buf_adds(&b, l.note[8]);
+	note.len = 0;
+	buf_add(&note, b.s, (size_t)(strstr(b.s, "\n\n") - b.s) + 2);
+	for (i = 0; i < WNOTE_SIGS_MAX - 1; i++)
+		buf_adds(&note, "\xe2\x80\x94 ifctl.test/a AAAA\n");
+	buf_adds(&note, strstr(b.s, "\n\n") + 2);
+	assert_int_equal(wnote_open(note.s, &key_a, NULL, &e), ST_OK);
+	buf_adds(&note, "\xe2\x80\x94 one too many\n");
+	assert_int_equal(wnote_open(note.s, &key_a, NULL, &e), ST_BAD_VALUE);
+	assert_non_null(strstr(e.msg, "signature lines"));
+	/* A malformed body: never a half-parsed size; the fault says where it stands. */
+	assert_int_equal(wcheckpoint_open("o\n-1\nAAAA\n\n\xe2\x80\x94 o AAAA\n", NULL, &cp, &e),
+			 ST_BAD_VALUE);
+	assert_int_equal(cp.size, 0);
+	wverifier_init(&w, &key_a);
+	for (i = 0; i < 5; i++)
+		wverifier_entry(&w, &l.e[i]);
+	assert_false(wverifier_checkpoint(&w, "o\n-1\nAAAA\n\n\xe2\x80\x94 o AAAA\n"));
+	assert_int_equal(w.v.fault, WF_MALFORMED);
+	assert_int_equal(w.v.seq, 5);
+	wverifier_release(&w);
+	/* Not signed by the key: a signature fault, told by the status, not the text. */
+	assert_int_equal(wcheckpoint_open(l.note[8], &key_b, &cp, &e), ST_WITNESS);
+	/* A message that is not an entry is a malformed fault at its sequence. */
+	wverifier_init(&w, &key_a);
+	wverifier_entry(&w, &l.e[0]);
+	assert_false(wverifier_foreign(&w, 2, "not JSON"));
+	assert_int_equal(w.v.fault, WF_MALFORMED);
+	assert_int_equal(w.v.seq, 2);
+	assert_non_null(strstr(w.v.detail, "stream message 2 is not a witness entry (not JSON)"));
+	wverifier_release(&w);
+	buf_release(&b);
+	buf_release(&note);
+	ledger_free(&l);
+}
+
 int
 main(void)
 {
@@ -322,6 +434,8 @@ main(void)
 		cmocka_unit_test(test_signatures),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_c2sp_known_answer),
+		cmocka_unit_test(test_trusted_coverage),
+		cmocka_unit_test(test_note_bounds_and_kinds),
 	};
 	int i;
 
