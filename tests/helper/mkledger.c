@@ -124,7 +124,7 @@ forgeries(const char *dir, const struct wkey *k, int *order)
 	while (in && out && fgets(line, sizeof line, in))
 		fputs(line, out);
 	for (i = 0; in && out && i < 3; i++) {
-		wentry_init(&extra[i]);
+		wentry_init(&extra[i]);	/* version 2 after version 1: one chain holds both */
 		extra[i].seq = N + 1 + i;
 		extra[i].time = 1795590000000LL + (int64_t)(N + i) * 250;
 		extra[i].component = xstrdup("cost");
