@@ -95,7 +95,11 @@ enum exit_code {
 	X(NOT_OWNER, "not-owner", EXIT_PERMISSION, "refused: the caller does not hold the task", \
 	  "claim it first, or present the current owner's fencing token ('ifctl task show ID')") \
 	X(INDEX_CORRUPT, "index-corrupt", EXIT_FAILURE_, "the local index is damaged", \
-	  "rebuild it with 'ifctl index rebuild' (it is a cache of the streams; nothing is lost)")
+	  "rebuild it with 'ifctl index rebuild' (it is a cache of the streams; nothing is lost)") \
+	X(INVALID_RECORD, "invalid-record", EXIT_FAILURE_, "a stored record is malformed or inconsistent", \
+	  "another client wrote it (see ifctl-protocol(7)); 'ifctl task list' shows why; have it rewritten, or delete the key") \
+	X(STORE_FULL, "store-full", EXIT_FAILURE_, "the server's storage for the stream or bucket is full", \
+	  "raise the stream's or bucket's max bytes or the server's JetStream max_file_store (server.store_max_mb), or free space")
 
 #define STATUS_ENUM(sym, name, exitc, text, remedy) ST_##sym,
 enum status { STATUS_TABLE(STATUS_ENUM) ST__COUNT };
