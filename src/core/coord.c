@@ -367,7 +367,8 @@ coord_push(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 
 	*existed = false;
 	task_init(out);
-	st = check_record(op, "task is valid", coord_check_spec(s, e), e ? e->msg : NULL);
+	st = coord_check_spec(s, e);
+	check_record(op, "task is valid", st, st == ST_OK || !e ? NULL : e->msg);
 	if (st != ST_OK)
 		return op->falsify ? ST_OK : st;
 	trace_id_new(gen);
