@@ -479,6 +479,7 @@ watch_event(void *arg, const struct bus_kv_event *ev)
 {
 	struct watch_out *w = arg;
 	struct buf line = BUF_INIT;
+	struct err why = ERR_INIT;
 	struct task t;
 	char when[32];
 
@@ -503,11 +504,15 @@ watch_event(void *arg, const struct bus_kv_event *ev)
 		else
 			buf_adds(&line, "null");
 		buf_addc(&line, '}');
-	} else if (ev->op == BUS_KV_PUT && task_from_json(ev->value, ev->len, &t, NULL) == ST_OK) {
+	} else if (ev->op == BUS_KV_PUT &&
+		   coord_record_parse(ev->key, ev->value, ev->len, &t, &why) == ST_OK) {
 		buf_addf(&line, "%s %-8llu %-8s %-24s %s%s", when, (unsigned long long)ev->revision,
 			 task_state_name(t.state), t.id, t.owner ? t.owner : "-",
 			 w->snapshot ? " (snapshot)" : "");
 		task_release(&t);
+	} else if (ev->op == BUS_KV_PUT) {
+		buf_addf(&line, "%s %-8llu %-8s %-24s %s", when, (unsigned long long)ev->revision,
+			 "invalid", ev->key, why.msg);
 	} else {
 		buf_addf(&line, "%s %-8llu %-8s %s", when, (unsigned long long)ev->revision,
 			 "deleted", ev->key);

@@ -109,12 +109,9 @@ record_sane(const struct task *t, const char *key, char *why, size_t n)
 	return false;
 }
 
-/*
- * Read the record stored under key into t. ST_INVALID_RECORD (t empty) when
- * it is not a task the coordinator can use; e says why, without the key.
- */
-static enum status
-record_read(const char *key, const char *json, size_t len, struct task *t, struct err *e)
+/* See coord.h. */
+enum status
+coord_record_parse(const char *key, const char *json, size_t len, struct task *t, struct err *e)
 {
 	char why[ERR_MSG_MAX];
 	struct err pe = ERR_INIT;
@@ -151,7 +148,7 @@ coord_read(struct bus *b, const struct coord_cfg *cfg, const char *id, struct ta
 	st = bus_kv_get(b, cfg->bucket, id, &ent, e);
 	if (st == ST_NOT_FOUND)
 		err_set(e, ST_NOT_FOUND, "task '%s' not found", id);
-	if (st == ST_OK && (st = record_read(id, ent.value.s, ent.value.len, out, &why)) == ST_OK)
+	if (st == ST_OK && (st = coord_record_parse(id, ent.value.s, ent.value.len, out, &why)) == ST_OK)
 		out->rev = ent.revision;
 	if (st == ST_INVALID_RECORD && bad) {
 		bad->key = xstrdup(id);
@@ -651,7 +648,7 @@ ix_take(struct coord_index *ix, const char *key, const char *json, size_t len, u
 {
 	struct task t;
 
-	if (record_read(key, json, len, &t, NULL) == ST_OK) {
+	if (coord_record_parse(key, json, len, &t, NULL) == ST_OK) {
 		ix_update(ix, key, &t, json, len, rev);
 		task_release(&t);
 	} else {
@@ -941,7 +938,7 @@ claim_one(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 	bool takeover;
 	enum status st;
 
-	if ((st = record_read(key, json, len, out, e)) != ST_OK)
+	if ((st = coord_record_parse(key, json, len, out, e)) != ST_OK)
 		return st;
 	out->rev = rev;
 	if (!claimable(out, c, now, &why))

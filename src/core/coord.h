@@ -84,6 +84,14 @@ struct coord_invalid {
 void coord_invalid_release(struct coord_invalid *v);
 
 /*
+ * Parse the record stored under key into t (a watch event, say).
+ * ST_INVALID_RECORD (t empty) when it is not a task the coordinator can use;
+ * e says why, without the key.
+ */
+enum status coord_record_parse(const char *key, const char *json, size_t len, struct task *t,
+			       struct err *e);
+
+/*
  * Like coord_get, but an invalid record is no failure: ST_OK with bad filled
  * (bad->key set, out empty). Release bad with coord_invalid_release().
  */

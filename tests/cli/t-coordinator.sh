@@ -190,6 +190,8 @@ run 0 task show q-low
 out_has '^state: +claimed$'
 run 0 task stats -o json
 out_has '"invalid":4'
+timeout 2 "$IFCTL" task watch >"$OUT" 2>"$ERR"
+check "grep -qE ' invalid +q-x +its id .q-other. is not its key$' '$OUT'"
 run 1 task complete q-p5 --swarm q --token 1
 err_is_one_error
 err_has "task 'q-p5' has an invalid record \(revision [0-9]+\): task record: field 'priority'"
