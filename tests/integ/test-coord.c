@@ -467,6 +467,46 @@ idem_key_of(const char *idem, char *out, size_t n)
 	snprintf(out, n, "idem.%s", hex);
 }
 
+/* Leave idem's key naming value, as a push that died between its writes would. */
+static void
+strand(struct bus *b, const struct coord_cfg *cfg, const char *idem, const char *value)
+{
+	char ikey[80];
+
+	idem_key_of(idem, ikey, sizeof ikey);
+	raw_put(b, cfg->bucket, ikey, value);
+}
+
+/* Does idem's key exist? */
+static bool
+key_taken(struct bus *b, const struct coord_cfg *cfg, const char *idem)
+{
+	struct bus_kv_entry ent = BUS_KV_ENTRY_INIT;
+	char ikey[80];
+	enum status st;
+
+	idem_key_of(idem, ikey, sizeof ikey);
+	st = bus_kv_get(b, cfg->bucket, ikey, &ent, NULL);
+	buf_release(&ent.value);
+	return st != ST_NOT_FOUND;
+}
+
+/* Push id with idem; the task returned must be want, existing before or not. */
+static void
+push_expect(struct bus *b, const struct coord_cfg *cfg, const char *id, const char *idem,
+	    const char *want, bool want_existed)
+{
+	struct task_spec s = { .id = id, .idem = idem, .priority = 5 };
+	struct err e = ERR_INIT;
+	char got[64];
+	bool existed = false;
+
+	if (push_one(b, cfg, &s, got, sizeof got, &existed, &e) != ST_OK)
+		fail_msg("push '%s' with key '%s': %s", id, idem, e.msg);
+	assert_string_equal(got, want);
+	assert_int_equal(existed, want_existed);
+}
+
 struct late_task {
 	struct bus *b;
 	const struct coord_cfg *cfg;
@@ -499,11 +539,10 @@ test_idem_never_stranded(void **state)
 	struct bus_kv_def def = { "T_IDEM", "test", 8 };
 	struct coord_cfg cfg = { "T_IDEM", 60000, 5, 100 };
 	size_t big = (size_t)bus_max_payload(b) + 16;
-	char *payload = xmalloc(big + 3), id[64], ikey[80];
+	char *payload = xmalloc(big + 3), id[64];
 	struct task_spec s = { .id = "t1", .idem = "k1", .priority = 5, .payload = payload };
 	struct late_task lt = { b, &cfg };
 	struct err e = ERR_INIT;
-	struct bus_kv_entry ent = BUS_KV_ENTRY_INIT;
 	pthread_t th;
 	bool created, existed;
 
@@ -515,57 +554,30 @@ test_idem_never_stranded(void **state)
 	memcpy(payload + big + 1, "\"", 2);
 	assert_int_equal(push_one(b, &cfg, &s, id, sizeof id, &existed, &e), ST_BAD_VALUE);
 	assert_non_null(strstr(e.msg, "max payload"));
-	idem_key_of("k1", ikey, sizeof ikey);
-	assert_int_equal(bus_kv_get(b, cfg.bucket, ikey, &ent, NULL), ST_NOT_FOUND);
-	s.payload = NULL;
-	assert_int_equal(push_one(b, &cfg, &s, id, sizeof id, &existed, &e), ST_OK);
-	assert_false(existed);
-	assert_string_equal(id, "t1");
-	assert_int_equal(push_one(b, &cfg, &s, id, sizeof id, &existed, &e), ST_OK);
-	assert_true(existed);
-
+	assert_false(key_taken(b, &cfg, "k1"));
+	push_expect(b, &cfg, "t1", "k1", "t1", false);
+	push_expect(b, &cfg, "t1", "k1", "t1", true);
 	s = (struct task_spec){ .id = "x..y", .idem = "k2", .priority = 5 };
 	assert_int_equal(push_one(b, &cfg, &s, id, sizeof id, &existed, &e), ST_BAD_VALUE);
-	s.id = "t2";
-	assert_int_equal(push_one(b, &cfg, &s, id, sizeof id, &existed, &e), ST_OK);
-	assert_false(existed);
+	assert_false(key_taken(b, &cfg, "k2"));
+	push_expect(b, &cfg, "t2", "k2", "t2", false);
 
 	/* A push that died after taking its key: the key names nothing. */
-	idem_key_of("k3", ikey, sizeof ikey);
-	raw_put(b, cfg.bucket, ikey, "ghost");
-	s = (struct task_spec){ .id = "t3", .idem = "k3", .priority = 5 };
-	assert_int_equal(push_one(b, &cfg, &s, id, sizeof id, &existed, &e), ST_OK);
-	assert_false(existed);
-	assert_string_equal(id, "t3");
-	s.id = "t3b";
-	assert_int_equal(push_one(b, &cfg, &s, id, sizeof id, &existed, &e), ST_OK);
-	assert_true(existed);
-	assert_string_equal(id, "t3");
-
+	strand(b, &cfg, "k3", "ghost");
+	push_expect(b, &cfg, "t3", "k3", "t3", false);
+	push_expect(b, &cfg, "t3b", "k3", "t3", true);
 	/* A key naming a task made without it, and one naming a malformed id. */
-	idem_key_of("k4", ikey, sizeof ikey);
-	raw_put(b, cfg.bucket, ikey, "t2");
-	s = (struct task_spec){ .id = "t4", .idem = "k4", .priority = 5 };
-	assert_int_equal(push_one(b, &cfg, &s, id, sizeof id, &existed, &e), ST_OK);
-	assert_false(existed);
-	assert_string_equal(id, "t4");
-	idem_key_of("k6", ikey, sizeof ikey);
-	raw_put(b, cfg.bucket, ikey, "no..id");
-	s = (struct task_spec){ .id = "t6", .idem = "k6", .priority = 5 };
-	assert_int_equal(push_one(b, &cfg, &s, id, sizeof id, &existed, &e), ST_OK);
-	assert_string_equal(id, "t6");
+	strand(b, &cfg, "k4", "t2");
+	push_expect(b, &cfg, "t4", "k4", "t4", false);
+	strand(b, &cfg, "k6", "no..id");
+	push_expect(b, &cfg, "t6", "k6", "t6", false);
 
 	/* A push in flight: its key is taken, its task lands a moment later. */
-	idem_key_of("k5", ikey, sizeof ikey);
-	raw_put(b, cfg.bucket, ikey, "t5");
+	strand(b, &cfg, "k5", "t5");
 	pthread_create(&th, NULL, land_late, &lt);
-	s = (struct task_spec){ .id = "t5b", .idem = "k5", .priority = 5 };
-	assert_int_equal(push_one(b, &cfg, &s, id, sizeof id, &existed, &e), ST_OK);
+	push_expect(b, &cfg, "t5b", "k5", "t5", true);
 	pthread_join(th, NULL);
-	assert_true(existed);
-	assert_string_equal(id, "t5");
 
-	buf_release(&ent.value);
 	free(payload);
 	bus_kv_drop(b, cfg.bucket, NULL);
 	bus_close(b);
