@@ -101,7 +101,7 @@ record_sane(const struct task *t, const char *key, char *why, size_t n)
 	else if (!(t->budget >= 0))
 		snprintf(why, n, "budget is negative");
 	else if (t->created <= 0)
-		snprintf(why, n, "field 'created' is missing");
+		snprintf(why, n, "field 'created' is missing or not a time");
 	else if (t->state == TASK_CLAIMED && (t->owner == NULL || t->token == 0))
 		snprintf(why, n, "it is claimed but has no owner or token");
 	else
@@ -124,6 +124,7 @@ coord_record_parse(const char *key, const char *json, size_t len, struct task *t
 	return err_set(e, ST_INVALID_RECORD, "%s", why);
 }
 
+/* Free what v holds. */
 void
 coord_invalid_release(struct coord_invalid *v)
 {
@@ -1247,6 +1248,7 @@ by_created(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
+/* Invalid records in key order. */
 static int
 by_key(const void *a, const void *b)
 {
