@@ -73,7 +73,7 @@ task_rows(const char *name)
 	rows_col(rs, "not_before", COL_TIME, COL_WIDE);
 	rows_col(rs, "created", COL_TIME, COL_WIDE);
 	rows_col(rs, "revision", COL_NUM, COL_WIDE);
-	rows_col(rs, "reason", COL_TEXT, COL_WIDE);
+	rows_col(rs, "reason", COL_TEXT, 0);	/* failed, dead, invalid: why */
 	rows_col(rs, "payload", COL_JSON, COL_WIDE);
 	rows_col(rs, "result", COL_JSON, COL_WIDE);
 	rows_col(rs, "trace", COL_TEXT, COL_WIDE);
@@ -121,6 +121,29 @@ task_row(struct rowset *rs, const struct task *t)
 	rows_set(rs, r, 16, t->result);
 	rows_set(rs, r, 17, t->trace);
 	buf_release(&caps);
+}
+
+/* A record that is not a valid task: its key, state "invalid", why. */
+static void
+invalid_row(struct rowset *rs, const struct coord_invalid *v)
+{
+	size_t r = rows_add(rs);
+
+	rows_set(rs, r, 0, v->key);
+	rows_set(rs, r, 1, "invalid");
+	if (v->rev)
+		rows_setf(rs, r, 13, "%llu", (unsigned long long)v->rev);
+	rows_set(rs, r, 14, v->reason);
+}
+
+/* Say on stderr that n records are invalid (they are never claimed). */
+static void
+warn_invalid(const struct cmd_ctx *ctx, size_t n, bool hidden)
+{
+	if (n && !ctx->quiet)
+		fprintf(stderr, "ifctl: warning: %zu task record%s in %s %s invalid and never "
+			"claimed%s\n", n, n == 1 ? "" : "s", COORD_BUCKET, n == 1 ? "is" : "are",
+			hidden ? " (see 'ifctl task list --state invalid')" : "");
 }
 
 static void
@@ -306,28 +329,31 @@ static enum status run_release(struct cmd_ctx *ctx) { return run_owner(ctx, OWNE
 static enum status
 run_list(struct cmd_ctx *ctx)
 {
-	struct task *v = NULL;
+	struct coord_listing l;
+	struct coord_filter f = { NULL, cmd_opt(ctx, "swarm") };
 	struct coord_cfg cc;
 	struct rowset *rs;
 	enum task_state state;
 	const char *sname = cmd_opt(ctx, "state");
-	size_t n = 0, i;
+	bool only_invalid = sname && strcmp(sname, "invalid") == 0, show_invalid;
+	size_t i;
 	enum status st;
 
-	if (sname && !task_state_parse(sname, &state))
+	if (sname && !only_invalid && !task_state_parse(sname, &state))
 		return err_set(&ctx->err, ST_USAGE, "--state: '%s' is not one of queued, claimed, "
-			       "done, failed, dead", sname);
+			       "done, failed, dead, invalid", sname);
+	f.state = sname && !only_invalid ? &state : NULL;
+	show_invalid = !cmd_flag(ctx, "hide-invalid") && f.swarm == NULL && (!sname || only_invalid);
 	coord_cfg_from(&ctx->cfg, &cc);
-	st = coord_list(ctx->bus, &cc, sname ? &state : NULL, cmd_opt(ctx, "swarm"), &v, &n,
-			&ctx->err);
-	if (st != ST_OK)
+	if ((st = coord_list(ctx->bus, &cc, &f, &l, &ctx->err)) != ST_OK)
 		return st;
 	rs = task_rows("tasks");
-	for (i = 0; i < n; i++) {
-		task_row(rs, &v[i]);
-		task_release(&v[i]);
-	}
-	free(v);
+	for (i = 0; !only_invalid && i < l.n; i++)
+		task_row(rs, &l.tasks[i]);
+	for (i = 0; show_invalid && i < l.nbad; i++)
+		invalid_row(rs, &l.bad[i]);
+	warn_invalid(ctx, l.nbad, !show_invalid);
+	coord_listing_release(&l);
 	doc_add(&ctx->out, rs);
 	return ST_OK;
 }
@@ -335,6 +361,7 @@ run_list(struct cmd_ctx *ctx)
 static enum status
 run_show(struct cmd_ctx *ctx)
 {
+	struct coord_invalid bad;
 	struct coord_cfg cc;
 	struct rowset *h;
 	struct task t;
@@ -344,8 +371,16 @@ run_show(struct cmd_ctx *ctx)
 	if (ctx->argc != 1)
 		return err_set(&ctx->err, ST_USAGE, "task show needs one task id");
 	coord_cfg_from(&ctx->cfg, &cc);
-	if ((st = coord_get(ctx->bus, &cc, ctx->argv[0], &t, &ctx->err)) != ST_OK)
+	if ((st = coord_read(ctx->bus, &cc, ctx->argv[0], &t, &bad, &ctx->err)) != ST_OK)
 		return st;
+	if (bad.key) {		/* shown as it is: state invalid, and why */
+		h = task_rows("task");
+		h->single = true;
+		invalid_row(h, &bad);
+		doc_add(&ctx->out, h);
+		coord_invalid_release(&bad);
+		return ST_OK;
+	}
 	add_task(ctx, &t);
 	h = rows_new("history");
 	rows_col(h, "at", COL_TIME, 0);
@@ -370,22 +405,22 @@ run_show(struct cmd_ctx *ctx)
 static enum status
 run_stats(struct cmd_ctx *ctx)
 {
-	struct task *v = NULL;
+	struct coord_listing l;
 	struct coord_cfg cc;
 	struct rowset *rs;
-	size_t n = 0, i, j, counts[TASK__COUNT] = { 0 }, claims_60s = 0, takeovers = 0,
+	size_t i, j, counts[TASK__COUNT] = { 0 }, claims_60s = 0, takeovers = 0,
 	       expired_dead = 0;
 	int64_t now = wall_ms();
 	enum status st;
 	size_t r;
 
 	coord_cfg_from(&ctx->cfg, &cc);
-	if ((st = coord_list(ctx->bus, &cc, NULL, NULL, &v, &n, &ctx->err)) != ST_OK)
+	if ((st = coord_list(ctx->bus, &cc, NULL, &l, &ctx->err)) != ST_OK)
 		return st;
-	for (i = 0; i < n; i++) {
-		counts[v[i].state]++;
-		for (j = 0; j < v[i].nhist; j++) {
-			const struct task_event *ev = &v[i].hist[j];
+	for (i = 0; i < l.n; i++) {
+		counts[l.tasks[i].state]++;
+		for (j = 0; j < l.tasks[i].nhist; j++) {
+			const struct task_event *ev = &l.tasks[i].hist[j];
 			if (ev->state == TASK_CLAIMED && ev->at > now - 60000)
 				claims_60s++;
 			if (ev->note && strcmp(ev->note, "lease takeover") == 0)
@@ -393,9 +428,7 @@ run_stats(struct cmd_ctx *ctx)
 			if (ev->note && has_prefix(ev->note, "lease expired"))
 				expired_dead++;
 		}
-		task_release(&v[i]);
 	}
-	free(v);
 	rs = rows_new("stats");
 	rs->single = true;
 	rows_col(rs, "tasks", COL_NUM, 0);
@@ -403,12 +436,18 @@ run_stats(struct cmd_ctx *ctx)
 		rows_col(rs, task_state_name((enum task_state)i), COL_NUM, 0);
 	rows_col(rs, "claims_per_s_60s", COL_NUM, 0);
 	rows_col(rs, "lease_expiries", COL_NUM, 0);
+	rows_col(rs, "invalid", COL_NUM, 0);
 	r = rows_add(rs);
-	rows_setf(rs, r, 0, "%zu", n);
+	rows_setf(rs, r, 0, "%zu", l.n);
 	for (i = 0; i < TASK__COUNT; i++)
 		rows_setf(rs, r, i + 1, "%zu", counts[i]);
 	rows_setf(rs, r, TASK__COUNT + 1, "%.2f", (double)claims_60s / 60.0);
 	rows_setf(rs, r, TASK__COUNT + 2, "%zu", takeovers + expired_dead);
+	rows_setf(rs, r, TASK__COUNT + 3, "%zu", l.nbad);
+	why_add(&ctx->op, "invalid", "", "records in %s that are not valid tasks (never "
+		"claimed; not in tasks)", COORD_BUCKET);
+	warn_invalid(ctx, l.nbad, true);
+	coord_listing_release(&l);
 	why_add(&ctx->op, "claims_per_s_60s", "", "claims recorded in task histories in the "
 		"last 60 s, divided by 60");
 	why_add(&ctx->op, "lease_expiries", "", "%zu takeovers of an expired lease, %zu tasks "
@@ -440,6 +479,7 @@ watch_event(void *arg, const struct bus_kv_event *ev)
 {
 	struct watch_out *w = arg;
 	struct buf line = BUF_INIT;
+	struct err why = ERR_INIT;
 	struct task t;
 	char when[32];
 
@@ -464,11 +504,15 @@ watch_event(void *arg, const struct bus_kv_event *ev)
 		else
 			buf_adds(&line, "null");
 		buf_addc(&line, '}');
-	} else if (ev->op == BUS_KV_PUT && task_from_json(ev->value, ev->len, &t, NULL) == ST_OK) {
+	} else if (ev->op == BUS_KV_PUT &&
+		   coord_record_parse(ev->key, ev->value, ev->len, &t, &why) == ST_OK) {
 		buf_addf(&line, "%s %-8llu %-8s %-24s %s%s", when, (unsigned long long)ev->revision,
 			 task_state_name(t.state), t.id, t.owner ? t.owner : "-",
 			 w->snapshot ? " (snapshot)" : "");
 		task_release(&t);
+	} else if (ev->op == BUS_KV_PUT) {
+		buf_addf(&line, "%s %-8llu %-8s %-24s %s", when, (unsigned long long)ev->revision,
+			 "invalid", ev->key, why.msg);
 	} else {
 		buf_addf(&line, "%s %-8llu %-8s %s", when, (unsigned long long)ev->revision,
 			 "deleted", ev->key);
@@ -601,8 +645,9 @@ static const struct cmd_opt fail_opts[] = {
 	OPT_END,
 };
 static const struct cmd_opt list_opts[] = {
-	{ "state", 0, "STATE", "only queued, claimed, done, failed or dead tasks" },
+	{ "state", 0, "STATE", "only queued, claimed, done, failed, dead or invalid tasks" },
 	{ "swarm", 0, "ID", "only tasks held (or last held) by this swarm" },
+	{ "hide-invalid", 0, NULL, "leave out invalid records (a warning still counts them)" },
 	OPT_END,
 };
 static const struct cmd_opt watch_opts[] = {
@@ -640,7 +685,7 @@ SUB(fail, "ID --swarm ID --token N [--reason TEXT] [--no-retry]",
     CMD_MUTATES, fail_opts, run_fail, validate_owner);
 SUB(release, "ID --swarm ID --token N", "give a task back to the queue",
     CMD_MUTATES, owner_opts, run_release, validate_owner);
-SUB(list, "[--state STATE] [--swarm ID]", "list tasks, oldest first", 0, list_opts, run_list, NULL);
+SUB(list, "[--state STATE] [--swarm ID] [--hide-invalid]", "list tasks, oldest first", 0, list_opts, run_list, NULL);
 SUB(show, "ID", "a task and its history of states, owners and tokens", 0, NULL, run_show, NULL);
 SUB(watch, "[-o jsonl] [--resume REV] [--count N]",
     "follow every change of every task, one line each", 0, watch_opts, run_watch, NULL);

@@ -86,6 +86,53 @@ struct bus_sub {
 
 /* --- status mapping ---------------------------------------------------- */
 
+/*
+ * JetStream refusals by error code, for acknowledgements and API calls
+ * alike. text NULL: the server's own description follows "what: ". Codes not
+ * listed are ST_PROTOCOL with the server's description.
+ */
+static const struct js_refusal {
+	int code;
+	enum status st;
+	const char *text;
+} js_refusals[] = {
+	{ JSStreamWrongLastSequenceErr, ST_CONFLICT, "the revision changed" },
+	{ JSStreamWrongLastMsgIDErr, ST_CONFLICT, NULL },
+	{ JSStreamNotFoundErr, ST_NO_SCHEMA, "stream not found" },
+	{ JSNotEnabledErr, ST_NO_JETSTREAM, "JetStream is not enabled" },
+	{ JSNotEnabledForAccountErr, ST_NO_JETSTREAM, "JetStream is not enabled" },
+	{ JSStreamMessageExceedsMaximumErr, ST_BAD_VALUE,
+	  "the message is larger than the stream's maximum message size" },
+	{ JSStreamStoreFailedErr, ST_STORE_FULL, NULL },	/* "maximum bytes exceeded" */
+	{ JSInsufficientResourcesErr, ST_STORE_FULL, NULL },
+	{ JSStorageResourcesExceededErr, ST_STORE_FULL, NULL },
+	{ JSMemoryResourcesExceededErr, ST_STORE_FULL, NULL },
+	{ JSAccountResourcesExceededErr, ST_STORE_FULL, NULL },
+	{ JSStreamLimitsErr, ST_STORE_FULL, NULL },
+};
+
+static const struct js_refusal *
+refusal_find(int code)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(js_refusals); i++)
+		if (js_refusals[i].code == code)
+			return &js_refusals[i];
+	return NULL;
+}
+
+/* A JetStream refusal as a status; desc is the server's text, or NULL. */
+static enum status
+map_refusal(int code, const char *desc, const char *what, struct err *e)
+{
+	const struct js_refusal *r = refusal_find(code);
+
+	if (r == NULL)
+		return err_set(e, ST_PROTOCOL, "%s: %s", what, desc ? desc : "refused");
+	return err_set(e, r->st, "%s: %s", what, r->text ? r->text : desc ? desc : "refused");
+}
+
 static enum status
 map_err(struct bus *b, natsStatus s, jsErrCode jerr, const char *what, struct err *e)
 {
@@ -94,12 +141,8 @@ map_err(struct bus *b, natsStatus s, jsErrCode jerr, const char *what, struct er
 
 	if (s == NATS_OK)
 		return ST_OK;
-	if (jerr == JSStreamWrongLastSequenceErr)
-		return err_set(e, ST_CONFLICT, "%s: the revision changed", what);
-	if (jerr == JSStreamNotFoundErr)
-		return err_set(e, ST_NO_SCHEMA, "%s: stream not found", what);
-	if (jerr == JSNotEnabledErr || jerr == JSNotEnabledForAccountErr)
-		return err_set(e, ST_NO_JETSTREAM, "%s: JetStream is not enabled", what);
+	if (jerr && refusal_find((int)jerr))
+		return map_refusal((int)jerr, last, what, e);
 	switch (s) {
 	case NATS_NO_SERVER:
 		return err_set(e, ST_UNREACHABLE, "%s: no server answered", what);
@@ -123,6 +166,9 @@ map_err(struct bus *b, natsStatus s, jsErrCode jerr, const char *what, struct er
 	case NATS_CONNECTION_AUTH_FAILED:
 		return err_set(e, ST_PERMISSION, "%s: authorization failed (check nats.user, "
 			       "nats.password, nats.token or nats.creds)", what);
+	case NATS_MAX_PAYLOAD:
+		return err_set(e, ST_BAD_VALUE, "%s: the message is larger than the server's "
+			       "max payload of %lld bytes", what, (long long)bus_max_payload(b));
 	default:
 		return err_set(e, ST_PROTOCOL, "%s: %s%s%s", what, natsStatus_GetText(s),
 			       last && *last ? ": " : "", last && *last ? last : "");
@@ -608,13 +654,7 @@ parse_ack(natsMsg *msg, struct bus_pub_msg *m, const char *what, struct err *e)
 		const cJSON *code = cJSON_GetObjectItemCaseSensitive(err, "err_code");
 		const cJSON *text = cJSON_GetObjectItemCaseSensitive(err, "description");
 		int c = cJSON_IsNumber(code) ? code->valueint : 0;
-		const char *t = cJSON_IsString(text) ? text->valuestring : "refused";
-		if (c == JSStreamWrongLastSequenceErr || c == JSStreamWrongLastMsgIDErr)
-			st = err_set(e, ST_CONFLICT, "%s: %s", what, t);
-		else if (c == JSStreamNotFoundErr)
-			st = err_set(e, ST_NO_SCHEMA, "%s: stream not found", what);
-		else
-			st = err_set(e, ST_PROTOCOL, "%s: %s", what, t);
+		st = map_refusal(c, cJSON_IsString(text) ? text->valuestring : NULL, what, e);
 	} else if (!cJSON_IsNumber(seq)) {
 		st = err_set(e, ST_PROTOCOL, "%s: the acknowledgement has no sequence", what);
 	} else {
@@ -647,6 +687,11 @@ bus_js_publish_many(struct bus *b, struct bus_pub_msg *m, size_t n, struct err *
 	snprintf(what, sizeof what, "publish to '%s'", m[0].subject);
 	if ((st = bus_ready(b, what, e)) != ST_OK)
 		return st;
+	for (i = 0; i < n; i++)	/* refuse before anything is sent */
+		if ((int64_t)m[i].len > bus_max_payload(b))
+			return err_set(e, ST_BAD_VALUE, "publish to '%s': the message of %zu bytes is "
+				       "larger than the server's max payload of %lld bytes",
+				       m[i].subject, m[i].len, (long long)bus_max_payload(b));
 	s = natsInbox_Create(&inbox);
 	if (s == NATS_OK) {
 		snprintf(reply, sizeof reply, "%s.*", (const char *)inbox);
@@ -759,12 +804,19 @@ kv_handle(struct bus *b, const char *bucket, kvStore **out, struct err *e)
 	return ST_OK;
 }
 
-static bool
-valid_key(const char *key)
+int64_t
+bus_max_payload(struct bus *b)
+{
+	return b && b->nc ? natsConnection_GetMaxPayload(b->nc) : 0;
+}
+
+bool
+bus_kv_key_valid(const char *key)
 {
 	const char *p;
 
-	if (*key == '\0' || *key == '.' || key[strlen(key) - 1] == '.')
+	/* Subject tokens: none empty, so no leading, trailing or double dot. */
+	if (*key == '\0' || *key == '.' || key[strlen(key) - 1] == '.' || strstr(key, ".."))
 		return false;
 	for (p = key; *p; p++)
 		if (!(('a' <= *p && *p <= 'z') || ('A' <= *p && *p <= 'Z') ||
@@ -782,7 +834,7 @@ bus_kv_get(struct bus *b, const char *bucket, const char *key,
 	natsStatus s;
 	enum status st;
 
-	if (!valid_key(key))
+	if (!bus_kv_key_valid(key))
 		return err_set(e, ST_BAD_VALUE, "invalid key '%s'", key);
 	if ((st = kv_handle(b, bucket, &kv, e)) != ST_OK)
 		return st;
@@ -811,7 +863,7 @@ kv_write(struct bus *b, const char *bucket, const char *key, const void *data,
 	char *subject;
 	enum status st;
 
-	if (!valid_key(key))
+	if (!bus_kv_key_valid(key))
 		return err_set(e, ST_BAD_VALUE, "invalid key '%s'", key);
 	subject = xasprintf("$KV.%s.%s", bucket, key);
 	st = bus_js_publish(b, subject, data, len, pub, rev, e);
@@ -904,7 +956,7 @@ bus_kv_delete(struct bus *b, const char *bucket, const char *key, struct err *e)
 	kvStore *kv;
 	enum status st;
 
-	if (!valid_key(key))
+	if (!bus_kv_key_valid(key))
 		return err_set(e, ST_BAD_VALUE, "invalid key '%s'", key);
 	if ((st = kv_handle(b, bucket, &kv, e)) != ST_OK)
 		return st;

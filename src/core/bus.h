@@ -74,6 +74,12 @@ const char *bus_state_name(enum bus_state s);
 uint64_t bus_reconnects(struct bus *b);		/* reconnections so far */
 const char *bus_url(const struct bus *b);	/* URL actually connected (or configured) */
 int64_t bus_timeout_ms(const struct bus *b);
+/*
+ * The largest message the server takes (its max_payload, from its INFO),
+ * in bytes; headers count too. A publish larger than this is refused with
+ * ST_BAD_VALUE before anything is sent.
+ */
+int64_t bus_max_payload(struct bus *b);
 
 /* Round trip of one PING/PONG, in microseconds. */
 enum status bus_rtt(struct bus *b, int64_t *rtt_us, struct err *e);
@@ -97,7 +103,9 @@ void bus_sub_free(struct bus_sub *s);
  * expect_last_subject_seq (subject; with expect_no_message for "must not
  * exist"), expect_last_msg_id (the stream's last message carries this
  * Nats-Msg-Id), msg_id (de-duplication). A failed expectation is
- * ST_CONFLICT; a subject no stream takes is ST_NO_SCHEMA. It is the
+ * ST_CONFLICT; a subject no stream takes is ST_NO_SCHEMA; a stream, bucket
+ * or server store at its limit is ST_STORE_FULL; a message over the server's
+ * max payload or the stream's max message size is ST_BAD_VALUE. It is the
  * one-message case of bus_js_publish_many() below.
  */
 struct bus_pub {
@@ -162,6 +170,12 @@ enum status bus_kv_update(struct bus *b, const char *bucket, const char *key,
 			  uint64_t *rev, struct err *e);
 enum status bus_kv_delete(struct bus *b, const char *bucket, const char *key,
 			  struct err *e);
+/*
+ * Is key usable as a KV key: letters, digits, '-', '_', '=', '/' and '.',
+ * no empty subject token (no leading, trailing or double dot)? Every bus_kv_*
+ * call refuses other keys with ST_BAD_VALUE before writing.
+ */
+bool bus_kv_key_valid(const char *key);
 /* Keys of live entries; free each and the array. */
 enum status bus_kv_keys(struct bus *b, const char *bucket, char ***keys,
 			size_t *n, struct err *e);

@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -65,16 +66,121 @@ publish_event(struct bus *b, const struct opctx *op, const struct task *t,
 	buf_release(&ev);
 }
 
+/* --- records ------------------------------------------------------------ */
+
+/* Is id usable as a task id, and so as a KV key? what names it in the error. */
+static enum status
+check_id(const char *id, const char *what, struct err *e)
+{
+	if (!task_id_valid(id) || !bus_kv_key_valid(id))
+		return err_set(e, ST_BAD_VALUE, "invalid %s '%s': use 1-128 letters, digits, '-', "
+			       "'_' or '.', no '..' and no '.' at either end", what, id);
+	return ST_OK;
+}
+
+/*
+ * What a parsed record must also be for the coordinator to rely on it: the
+ * parser cannot know the key, and a record with fields left out must not be
+ * read with defaults (max_attempts 0 would kill it on its first claim).
+ * Writes the first fault into why; false when there is one.
+ */
+static bool
+record_sane(const struct task *t, const char *key, char *why, size_t n)
+{
+	if (!task_id_valid(key) || !bus_kv_key_valid(key))
+		snprintf(why, n, "its key is not a valid task id");
+	else if (strcmp(t->id, key) != 0)
+		snprintf(why, n, "its id '%.128s' is not its key", t->id);
+	else if (t->priority < 0 || t->priority > TASK_PRIORITY_MAX)
+		snprintf(why, n, "priority %d is out of range 0..%d", t->priority,
+			 TASK_PRIORITY_MAX);
+	else if (t->max_attempts < 1 || t->max_attempts > 1000)
+		snprintf(why, n, "max_attempts %d is out of range 1..1000", t->max_attempts);
+	else if (t->attempts < 0 || t->attempts > t->max_attempts)
+		snprintf(why, n, "attempts %d is out of range 0..max_attempts", t->attempts);
+	else if (!(t->budget >= 0))
+		snprintf(why, n, "budget is negative");
+	else if (t->created <= 0)
+		snprintf(why, n, "field 'created' is missing or not a time");
+	else if (t->state == TASK_CLAIMED && (t->owner == NULL || t->token == 0))
+		snprintf(why, n, "it is claimed but has no owner or token");
+	else
+		return true;
+	return false;
+}
+
+/* See coord.h. */
+enum status
+coord_record_parse(const char *key, const char *json, size_t len, struct task *t, struct err *e)
+{
+	char why[ERR_MSG_MAX];
+	struct err pe = ERR_INIT;
+
+	if (task_from_json(json, len, t, &pe) != ST_OK)
+		return err_set(e, ST_INVALID_RECORD, "%s", pe.msg);
+	if (record_sane(t, key, why, sizeof why))
+		return ST_OK;
+	task_release(t);
+	return err_set(e, ST_INVALID_RECORD, "%s", why);
+}
+
+/* Free what v holds. */
+void
+coord_invalid_release(struct coord_invalid *v)
+{
+	free(v->key);
+	free(v->reason);
+	memset(v, 0, sizeof *v);
+}
+
+enum status
+coord_read(struct bus *b, const struct coord_cfg *cfg, const char *id, struct task *out,
+	   struct coord_invalid *bad, struct err *e)
+{
+	struct bus_kv_entry ent = BUS_KV_ENTRY_INIT;
+	struct err why = ERR_INIT;
+	enum status st;
+
+	task_init(out);
+	if (bad)
+		memset(bad, 0, sizeof *bad);
+	if ((st = check_id(id, "task id", e)) != ST_OK)
+		return st;
+	st = bus_kv_get(b, cfg->bucket, id, &ent, e);
+	if (st == ST_NOT_FOUND)
+		err_set(e, ST_NOT_FOUND, "task '%s' not found", id);
+	if (st == ST_OK && (st = coord_record_parse(id, ent.value.s, ent.value.len, out, &why)) == ST_OK)
+		out->rev = ent.revision;
+	if (st == ST_INVALID_RECORD && bad) {
+		bad->key = xstrdup(id);
+		bad->rev = ent.revision;
+		bad->reason = xstrdup(why.msg);
+		st = ST_OK;
+	} else if (st == ST_INVALID_RECORD) {
+		err_set(e, st, "task '%s' has an invalid record (revision %llu): %s", id,
+			(unsigned long long)ent.revision, why.msg);
+	}
+	buf_release(&ent.value);
+	return st;
+}
+
+enum status
+coord_get(struct bus *b, const struct coord_cfg *cfg, const char *id, struct task *out,
+	  struct err *e)
+{
+	return coord_read(b, cfg, id, out, NULL, e);
+}
+
 /* --- push --------------------------------------------------------------- */
 
 enum status
 coord_check_spec(const struct task_spec *s, struct err *e)
 {
 	size_t i;
+	enum status st;
 
-	if (s->id && !task_id_valid(s->id))
-		return err_set(e, ST_BAD_VALUE, "invalid task id '%s': use 1-128 letters, digits, "
-			       "'-', '_' or '.'", s->id);
+	if (s->id && (st = check_id(s->id, "task id", e)) != ST_OK)
+		return st;
 	if (s->priority < 0 || s->priority > TASK_PRIORITY_MAX)
 		return err_set(e, ST_BAD_VALUE, "priority %d is out of range 0..%d", s->priority,
 			       TASK_PRIORITY_MAX);
@@ -131,95 +237,170 @@ task_from_spec(struct task *t, const struct task_spec *s, const struct coord_cfg
 			 op->justification);
 }
 
-/* The idempotency key is taken: return the task it made. */
+/*
+ * A record grows after the push (history, owner, reason, result): it must
+ * leave this much of the server's max payload free, or its first claim
+ * could not be written back.
+ */
+#define RECORD_HEADROOM 65536
+
+/* Does a new record of len bytes fit the server? */
 static enum status
-push_existing(struct bus *b, const struct coord_cfg *cfg, const char *ikey, struct task *out, bool *existed, struct err *e)
+check_size(struct bus *b, const char *id, size_t len, struct err *e)
+{
+	int64_t max = bus_max_payload(b);
+
+	if (max > 0 && (int64_t)len > max - RECORD_HEADROOM)
+		return err_set(e, ST_BAD_VALUE, "task '%s' would be %zu bytes: the server takes "
+			       "at most %lld (its max payload), less %d kept for the record to "
+			       "grow; make the payload smaller or store it elsewhere and pass a "
+			       "reference", id, len, (long long)max, RECORD_HEADROOM);
+	return ST_OK;
+}
+
+/*
+ * The task an idempotency key's entry names, if that task was made with the
+ * key. ST_NOT_FOUND when the entry names nothing usable: a malformed id, no
+ * task, or a task made without this key (the push that wrote the entry
+ * failed, and the id was reused).
+ */
+static enum status
+idem_target(struct bus *b, const struct coord_cfg *cfg, const char *idem,
+	    const char *id, struct task *out, struct err *e)
+{
+	enum status st;
+
+	task_init(out);
+	if (check_id(id, "task id", NULL) != ST_OK)
+		return ST_NOT_FOUND;
+	if ((st = coord_get(b, cfg, id, out, e)) != ST_OK)
+		return st;
+	if (out->idem && strcmp(out->idem, idem) == 0)
+		return ST_OK;
+	task_release(out);
+	return ST_NOT_FOUND;
+}
+
+#define IDEM_GRACE_MS 1000	/* beyond the bus timeout: the first push's task lands */
+#define IDEM_TRIES 16		/* lost races for the key before giving up */
+
+/*
+ * Take the idempotency key for the task id. When the key names a task made
+ * with it, that task is put in *out and *existed set. A key that names
+ * nothing (its push failed after taking it) is stranded: once the push that
+ * wrote it can no longer land its task (the bus timeout plus a grace), the
+ * key is moved to id by compare-and-swap, so a failed push never poisons
+ * the key. A push that finds the key young waits that long for the task.
+ */
+static enum status
+idem_take(struct bus *b, const struct coord_cfg *cfg, const char *idem, const char *ikey,
+	  const char *id, struct task *out, bool *existed, struct err *e)
 {
 	struct bus_kv_entry ent = BUS_KV_ENTRY_INIT;
-	enum status st = bus_kv_get(b, cfg->bucket, ikey, &ent, e);
+	int64_t grace = bus_timeout_ms(b) + IDEM_GRACE_MS, deadline = mono_ms() + grace;
+	enum status st = ST_CONFLICT;
+	int tries = 0;
 
-	if (st == ST_OK)
-		st = coord_get(b, cfg, ent.value.s, out, e);
-	if (st == ST_OK)
-		*existed = true;
+	while (tries++ < IDEM_TRIES) {
+		st = bus_kv_create(b, cfg->bucket, ikey, id, strlen(id), NULL, e);
+		if (st != ST_EXISTS)
+			break;			/* ours, or a failure */
+		st = bus_kv_get(b, cfg->bucket, ikey, &ent, e);
+		if (st == ST_NOT_FOUND)
+			continue;		/* deleted meanwhile: create again */
+		if (st == ST_OK)
+			st = idem_target(b, cfg, idem, ent.value.s, out, e);
+		if (st == ST_OK)
+			*existed = true;
+		if (st != ST_NOT_FOUND)
+			break;
+		if (wall_ms() - ent.created_ns / 1000000 < grace && mono_ms() < deadline) {
+			usleep(20 * 1000);	/* its push may still be writing the task */
+			tries--;
+			continue;
+		}
+		st = bus_kv_update(b, cfg->bucket, ikey, id, strlen(id), ent.revision, NULL, e);
+		if (st != ST_CONFLICT)
+			break;			/* repaired, or a failure */
+	}
 	buf_release(&ent.value);
+	if (st == ST_CONFLICT)
+		err_set(e, st, "idempotency key '%s' keeps changing; try again", idem);
 	return st;
 }
 
+/* The push checks of --mode=falsify: the spec, the size, a free id. */
+static void
+push_falsify(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, const char *id,
+	     size_t len)
+{
+	struct err e = ERR_INIT;
+	struct task cur;
+	enum status st;
+
+	st = check_size(b, id, len, &e);
+	check_record(op, "record fits the server", st, st == ST_OK ? NULL : e.msg);
+	st = coord_get(b, cfg, id, &cur, NULL);
+	check_record(op, "id is free", st == ST_NOT_FOUND ? ST_OK : ST_EXISTS,
+		     st == ST_NOT_FOUND ? id : "a task with this id exists");
+	if (st == ST_OK)
+		task_release(&cur);
+}
+
+/*
+ * Order of writes: everything that can be checked is checked first (spec,
+ * id, size); then the idempotency key is taken, then the task created. A
+ * failure in between leaves a key that names nothing, which the next push
+ * with the key repairs (idem_take); a definite refusal of the task removes
+ * the key at once.
+ */
 enum status
 coord_push(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 	   const struct task_spec *s, struct task *out, bool *existed, struct err *e)
 {
 	struct buf json = BUF_INIT;
+	struct task t;
 	char gen[33], *id, *ikey = NULL;
 	enum status st;
 
 	*existed = false;
 	task_init(out);
-	st = check_record(op, "task is valid", coord_check_spec(s, e), e ? e->msg : NULL);
+	st = coord_check_spec(s, e);
+	check_record(op, "task is valid", st, st == ST_OK || !e ? NULL : e->msg);
 	if (st != ST_OK)
 		return op->falsify ? ST_OK : st;
 	trace_id_new(gen);
 	id = s->id ? xstrdup(s->id) : xasprintf("t-%.12s", gen);
+	task_from_spec(&t, s, cfg, op, id);
+	task_to_json(&t, &json);
 	if (op->falsify) {
-		struct task cur;
-		st = coord_get(b, cfg, id, &cur, NULL);
-		check_record(op, "id is free", st == ST_NOT_FOUND ? ST_OK : ST_EXISTS,
-			     st == ST_NOT_FOUND ? id : "a task with this id exists");
-		if (st == ST_OK)
-			task_release(&cur);
-		free(id);
-		return ST_OK;
+		push_falsify(b, cfg, op, id, json.len);
+		goto out;
 	}
-	if ((st = opctx_may_write(op, "push a task", e)) != ST_OK)
+	if ((st = check_size(b, id, json.len, e)) != ST_OK ||
+	    (st = opctx_may_write(op, "push a task", e)) != ST_OK)
 		goto out;
 	if (s->idem) {
 		ikey = idem_key(s->idem);
-		st = bus_kv_create(b, cfg->bucket, ikey, id, strlen(id), NULL, e);
-		if (st == ST_EXISTS) {
-			st = push_existing(b, cfg, ikey, out, existed, e);
-			goto out;
-		}
-		if (st != ST_OK)
+		st = idem_take(b, cfg, s->idem, ikey, id, out, existed, e);
+		if (st != ST_OK || *existed)
 			goto out;
 	}
-	task_from_spec(out, s, cfg, op, id);
-	task_to_json(out, &json);
-	st = bus_kv_create(b, cfg->bucket, id, json.s, json.len, &out->rev, e);
-	if (st == ST_EXISTS) {
+	st = bus_kv_create(b, cfg->bucket, id, json.s, json.len, &t.rev, e);
+	if (st == ST_EXISTS)
 		err_set(e, ST_EXISTS, "task '%s' already exists", id);
-		if (ikey)	/* do not leave the key pointing at someone else's task */
-			bus_kv_delete(b, cfg->bucket, ikey, NULL);
+	if (st != ST_OK && ikey && st != ST_TIMEOUT && st != ST_DISCONNECTED)
+		bus_kv_delete(b, cfg->bucket, ikey, NULL);	/* refused: free the key */
+	if (st == ST_OK) {
+		publish_event(b, op, &t, "push", op->actor);
+		*out = t;
+		task_init(&t);
 	}
-	if (st == ST_OK)
-		publish_event(b, op, out, "push", op->actor);
 out:
+	task_release(&t);
 	buf_release(&json);
 	free(ikey);
 	free(id);
-	return st;
-}
-
-enum status
-coord_get(struct bus *b, const struct coord_cfg *cfg, const char *id, struct task *out,
-	  struct err *e)
-{
-	struct bus_kv_entry ent = BUS_KV_ENTRY_INIT;
-	enum status st;
-
-	task_init(out);
-	if (!task_id_valid(id))
-		return err_set(e, ST_BAD_VALUE, "invalid task id '%s'", id);
-	st = bus_kv_get(b, cfg->bucket, id, &ent, e);
-	if (st == ST_NOT_FOUND)
-		err_set(e, ST_NOT_FOUND, "task '%s' not found", id);
-	if (st == ST_OK) {
-		st = task_from_json(ent.value.s, ent.value.len, out, e);
-		if (st != ST_OK)
-			err_prefix(e, "task '%s'", id);
-		out->rev = ent.revision;
-	}
-	buf_release(&ent.value);
 	return st;
 }
 
@@ -411,12 +592,12 @@ entry_set_caps(struct ix_entry *e, const struct task *t)
 	e->ncaps = t->ncaps;
 }
 
-/* Take in a record (from the watch, or after a claim). ix->mu held. */
+/* Take in the valid record t of key (from the watch, or after a claim). ix->mu held. */
 static void
-ix_update(struct coord_index *ix, const struct task *t, const char *json, size_t len,
-	  uint64_t rev)
+ix_update(struct coord_index *ix, const char *key, const struct task *t, const char *json,
+	  size_t len, uint64_t rev)
 {
-	struct ix_entry *e = ix_find(ix, t->id, true);
+	struct ix_entry *e = ix_find(ix, key, true);
 
 	if (rev < e->rev)
 		return;		/* an older view than we have */
@@ -441,29 +622,73 @@ ix_update(struct coord_index *ix, const struct task *t, const char *json, size_t
 	pthread_cond_broadcast(&ix->cv);
 }
 
+/*
+ * Forget what key held: deleted, or not a valid task (quarantined: never
+ * offered to a claim until a valid record replaces it). rev 0 keeps the
+ * revision known. ix->mu held.
+ */
+static void
+ix_drop(struct coord_index *ix, const char *key, uint64_t rev)
+{
+	struct ix_entry *e = ix_find(ix, key, true);
+
+	if (rev && rev < e->rev)
+		return;
+	if (rev)
+		e->rev = rev;
+	free(e->json);
+	e->json = NULL;
+	e->len = 0;
+	e->state = TASK__COUNT;		/* no state: never ready */
+	heap_set(ix, e, false);
+}
+
+/* Take in whatever key now holds: a task, or a record to quarantine. ix->mu held. */
+static void
+ix_take(struct coord_index *ix, const char *key, const char *json, size_t len, uint64_t rev)
+{
+	struct task t;
+
+	if (coord_record_parse(key, json, len, &t, NULL) == ST_OK) {
+		ix_update(ix, key, &t, json, len, rev);
+		task_release(&t);
+	} else {
+		ix_drop(ix, key, rev);
+	}
+}
+
 static void
 ix_on_event(void *arg, const struct bus_kv_event *ev)
 {
 	struct coord_index *ix = arg;
-	struct task t;
-	struct ix_entry *e;
 
 	pthread_mutex_lock(&ix->mu);
 	if (ev->snapshot_done) {
 		ix->snapshot = true;
 		pthread_cond_broadcast(&ix->cv);
 	} else if (!has_prefix(ev->key, "idem.")) {
-		if (ev->op != BUS_KV_PUT) {
-			if ((e = ix_find(ix, ev->key, false)) != NULL) {
-				e->state = TASK_DEAD;	/* deleted: never claimable */
-				heap_set(ix, e, false);
-			}
-		} else if (task_from_json(ev->value, ev->len, &t, NULL) == ST_OK) {
-			ix_update(ix, &t, ev->value, ev->len, ev->revision);
-			task_release(&t);
-		}
+		if (ev->op == BUS_KV_PUT)
+			ix_take(ix, ev->key, ev->value, ev->len, ev->revision);
+		else
+			ix_drop(ix, ev->key, ev->revision);
 	}
 	pthread_mutex_unlock(&ix->mu);
+}
+
+/* Read key again from the server and take in what it holds now. */
+static void
+ix_refresh(struct bus *b, const struct coord_cfg *cfg, struct coord_index *ix, const char *key)
+{
+	struct bus_kv_entry ent = BUS_KV_ENTRY_INIT;
+	enum status st = bus_kv_get(b, cfg->bucket, key, &ent, NULL);
+
+	pthread_mutex_lock(&ix->mu);
+	if (st == ST_OK)
+		ix_take(ix, key, ent.value.s, ent.value.len, ent.revision);
+	else if (st == ST_NOT_FOUND)
+		ix_drop(ix, key, 0);
+	pthread_mutex_unlock(&ix->mu);
+	buf_release(&ent.value);
 }
 
 enum status
@@ -706,7 +931,7 @@ claim_kill(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, struct 
 /* Try to claim the task whose record is json at rev. ST_CONFLICT: lost the race. */
 static enum status
 claim_one(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
-	  const struct claimer *c, const char *json, size_t len, uint64_t rev,
+	  const struct claimer *c, const char *key, const char *json, size_t len, uint64_t rev,
 	  struct task *out, struct buf *written, struct err *e)
 {
 	int64_t now = wall_ms();
@@ -714,7 +939,7 @@ claim_one(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 	bool takeover;
 	enum status st;
 
-	if ((st = task_from_json(json, len, out, e)) != ST_OK)
+	if ((st = coord_record_parse(key, json, len, out, e)) != ST_OK)
 		return st;
 	out->rev = rev;
 	if (!claimable(out, c, now, &why))
@@ -745,15 +970,27 @@ claim_one(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 	return ST_OK;
 }
 
+/*
+ * Is st a failure of this one task (not of the server or the caller)? Then
+ * the claim reads the task again and goes on to the next: a lost race, an
+ * index behind the server, a record that became invalid or cannot grow.
+ */
+static bool
+task_local(enum status st)
+{
+	return st == ST_CONFLICT || st == ST_NOT_FOUND || st == ST_INVALID_RECORD ||
+	       st == ST_BAD_VALUE;
+}
+
 enum status
 coord_claim(struct bus *b, struct coord_index *ix, const struct coord_cfg *cfg,
 	    struct opctx *op, const struct claimer *c, struct task *out, struct err *e)
 {
 	struct ix_entry *pick;
 	struct buf written = BUF_INIT;	/* the record a successful claim wrote */
-	char *json;
-	size_t len;
-	uint64_t rev;
+	char *json = NULL, *key = NULL;
+	size_t len = 0;
+	uint64_t rev = 0;
 	int tries = 0;
 	enum status st;
 
@@ -766,6 +1003,7 @@ coord_claim(struct bus *b, struct coord_index *ix, const struct coord_cfg *cfg,
 		if (pick) {
 			pick->inflight = true;
 			json = xstrndup(pick->json, pick->len);
+			key = xstrdup(pick->id);
 			len = pick->len;
 			rev = pick->rev;
 		}
@@ -777,29 +1015,24 @@ coord_claim(struct bus *b, struct coord_index *ix, const struct coord_cfg *cfg,
 			st = err_set(e, ST_NOT_FOUND, "no ready task for swarm '%s'", c->swarm);
 			break;
 		}
-		st = claim_one(b, cfg, op, c, json, len, rev, out, &written, e);
+		st = claim_one(b, cfg, op, c, key, json, len, rev, out, &written, e);
 		free(json);
-		if (st == ST_CONFLICT || st == ST_NOT_FOUND) {
-			/* Lost the race or the index was behind: read the truth, go on. */
-			struct task cur;
-			struct buf cj = BUF_INIT;
-			if (coord_get(b, cfg, out->id ? out->id : pick->id, &cur, NULL) == ST_OK) {
-				task_to_json(&cur, &cj);
-				pthread_mutex_lock(&ix->mu);
-				ix_update(ix, &cur, cj.s, cj.len, cur.rev);
-				pthread_mutex_unlock(&ix->mu);
-				task_release(&cur);
-			}
-			buf_release(&cj);
+		if (st == ST_BAD_VALUE) {	/* valid, but cannot be written back */
+			pthread_mutex_lock(&ix->mu);
+			ix_drop(ix, key, 0);
+			pthread_mutex_unlock(&ix->mu);
+		} else if (task_local(st)) {
+			ix_refresh(b, cfg, ix, key);	/* read the truth, go on */
 		} else if (st == ST_OK && !op->falsify) {
 			pthread_mutex_lock(&ix->mu);
-			ix_update(ix, out, written.s, written.len, out->rev);
+			ix_update(ix, key, out, written.s, written.len, out->rev);
 			pthread_mutex_unlock(&ix->mu);
 		}
+		free(key);
 		pthread_mutex_lock(&ix->mu);
 		pick->inflight = false;
 		pthread_mutex_unlock(&ix->mu);
-		if (st != ST_CONFLICT && st != ST_NOT_FOUND) {
+		if (!task_local(st)) {
 			if (st != ST_OK)
 				task_release(out);
 			break;
@@ -959,6 +1192,52 @@ coord_owner(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 
 /* --- list --------------------------------------------------------------- */
 
+void
+coord_listing_release(struct coord_listing *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		task_release(&l->tasks[i]);
+	for (i = 0; i < l->nbad; i++)
+		coord_invalid_release(&l->bad[i]);
+	free(l->tasks);
+	free(l->bad);
+	memset(l, 0, sizeof *l);
+}
+
+/* Keep key's record in out when it passes the filter; invalid records always. */
+static enum status
+list_one(struct bus *b, const struct coord_cfg *cfg, const struct coord_filter *f,
+	 const char *key, struct coord_listing *out, size_t *cap, size_t *badcap,
+	 struct err *e)
+{
+	struct coord_invalid bad;
+	struct task t;
+	enum status st;
+
+	if (check_id(key, "task id", NULL) != ST_OK) {	/* a key no task can have */
+		bad = (struct coord_invalid){ xstrdup(key), 0,
+					      xstrdup("its key is not a valid task id") };
+		st = ST_OK;
+	} else if ((st = coord_read(b, cfg, key, &t, &bad, e)) != ST_OK) {
+		return st == ST_NOT_FOUND ? ST_OK : st;	/* deleted since the listing */
+	}
+	if (bad.key) {
+		xgrow(&out->bad, badcap, out->nbad + 1, sizeof *out->bad);
+		out->bad[out->nbad++] = bad;
+		return ST_OK;
+	}
+	if ((f && f->state && t.state != *f->state) ||
+	    (f && f->swarm && (!t.owner || strcmp(t.owner, f->swarm) != 0))) {
+		task_release(&t);
+		return ST_OK;
+	}
+	xgrow(&out->tasks, cap, out->n + 1, sizeof *out->tasks);
+	out->tasks[out->n++] = t;
+	return ST_OK;
+}
+
 static int
 by_created(const void *a, const void *b)
 {
@@ -969,39 +1248,52 @@ by_created(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
+/* Invalid records in key order. */
+static int
+by_key(const void *a, const void *b)
+{
+	return strcmp(((const struct coord_invalid *)a)->key,
+		      ((const struct coord_invalid *)b)->key);
+}
+
 enum status
-coord_list(struct bus *b, const struct coord_cfg *cfg, const enum task_state *state,
-	   const char *swarm, struct task **out, size_t *n, struct err *e)
+coord_list(struct bus *b, const struct coord_cfg *cfg, const struct coord_filter *f,
+	   struct coord_listing *out, struct err *e)
 {
 	char **keys = NULL;
-	size_t nkeys = 0, i, cap = 0;
+	size_t nkeys = 0, i, cap = 0, badcap = 0;
 	enum status st;
 
-	*out = NULL;
-	*n = 0;
+	memset(out, 0, sizeof *out);
 	st = bus_kv_keys(b, cfg->bucket, &keys, &nkeys, e);
-	for (i = 0; st == ST_OK && i < nkeys; i++) {
-		struct task t;
-		if (has_prefix(keys[i], "idem."))
-			continue;
-		st = coord_get(b, cfg, keys[i], &t, e);
-		if (st == ST_NOT_FOUND) {	/* deleted since the listing */
-			st = ST_OK;
-			continue;
-		}
-		if (st != ST_OK)
-			break;
-		if ((state && t.state != *state) || (swarm && (!t.owner || strcmp(t.owner, swarm)))) {
-			task_release(&t);
-			continue;
-		}
-		xgrow(out, &cap, *n + 1, sizeof **out);
-		(*out)[(*n)++] = t;
-	}
+	for (i = 0; st == ST_OK && i < nkeys; i++)
+		if (!has_prefix(keys[i], "idem."))
+			st = list_one(b, cfg, f, keys[i], out, &cap, &badcap, e);
 	for (i = 0; i < nkeys; i++)
 		free(keys[i]);
 	free(keys);
-	if (st == ST_OK && *n)
-		qsort(*out, *n, sizeof **out, by_created);
+	if (st != ST_OK) {
+		coord_listing_release(out);
+		return st;
+	}
+	if (out->n)
+		qsort(out->tasks, out->n, sizeof *out->tasks, by_created);
+	if (out->nbad)
+		qsort(out->bad, out->nbad, sizeof *out->bad, by_key);
+	return ST_OK;
+}
+
+enum status
+coord_scan_invalid(struct bus *b, const struct coord_cfg *cfg, struct coord_invalid **out,
+		   size_t *n, struct err *e)
+{
+	struct coord_listing l;
+	enum status st = coord_list(b, cfg, NULL, &l, e);
+
+	*out = l.bad;
+	*n = l.nbad;
+	l.bad = NULL;
+	l.nbad = 0;
+	coord_listing_release(&l);
 	return st;
 }

@@ -64,8 +64,39 @@ enum status coord_push(struct bus *b, const struct coord_cfg *cfg, struct opctx 
 		       const struct task_spec *s, struct task *out, bool *existed,
 		       struct err *e);
 
+/*
+ * Read a task. A record that is not a valid task (not JSON, wrong types,
+ * fields missing or out of range, an id that is not its key: written by
+ * another client) is ST_INVALID_RECORD with the reason.
+ */
 enum status coord_get(struct bus *b, const struct coord_cfg *cfg, const char *id,
 		      struct task *out, struct err *e);
+
+/*
+ * A record in the bucket that is not a valid task. Claims skip it, lists
+ * report it; nothing ifctl does rewrites it.
+ */
+struct coord_invalid {
+	char *key;
+	uint64_t rev;		/* 0 when not read */
+	char *reason;		/* e.g. "its id 'x' is not its key" */
+};
+void coord_invalid_release(struct coord_invalid *v);
+
+/*
+ * Parse the record stored under key into t (a watch event, say).
+ * ST_INVALID_RECORD (t empty) when it is not a task the coordinator can use;
+ * e says why, without the key.
+ */
+enum status coord_record_parse(const char *key, const char *json, size_t len, struct task *t,
+			       struct err *e);
+
+/*
+ * Like coord_get, but an invalid record is no failure: ST_OK with bad filled
+ * (bad->key set, out empty). Release bad with coord_invalid_release().
+ */
+enum status coord_read(struct bus *b, const struct coord_cfg *cfg, const char *id,
+		       struct task *out, struct coord_invalid *bad, struct err *e);
 
 struct coord_index;
 
@@ -115,9 +146,30 @@ struct owner_req {
 enum status coord_owner(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 			const struct owner_req *r, struct task *out, struct err *e);
 
-/* All tasks (optionally one state and/or owner), oldest first. */
-enum status coord_list(struct bus *b, const struct coord_cfg *cfg,
-		       const enum task_state *state, const char *swarm,
-		       struct task **out, size_t *n, struct err *e);
+/* What a listing keeps; NULL fields keep everything. */
+struct coord_filter {
+	const enum task_state *state;	/* only tasks in this state */
+	const char *swarm;		/* only tasks held (or last held) by this swarm */
+};
+
+/* A listing: valid tasks, oldest first, and the invalid records, by key. */
+struct coord_listing {
+	struct task *tasks;
+	size_t n;
+	struct coord_invalid *bad;	/* reported whatever the filter */
+	size_t nbad;
+};
+void coord_listing_release(struct coord_listing *l);
+
+/* All tasks that pass f (NULL: all), and every invalid record. */
+enum status coord_list(struct bus *b, const struct coord_cfg *cfg, const struct coord_filter *f,
+		       struct coord_listing *out, struct err *e);
+
+/*
+ * Only the invalid records, with their reasons (for checks such as a
+ * doctor command). *out is the caller's: release each, then free it.
+ */
+enum status coord_scan_invalid(struct bus *b, const struct coord_cfg *cfg,
+			       struct coord_invalid **out, size_t *n, struct err *e);
 
 #endif

@@ -99,7 +99,11 @@ enum exit_code {
 	X(INDEX_LAG, "index-behind", EXIT_FAILURE_, "the local index is too far behind the ledger", \
 	  "run 'ifctl witness checkpoint' (or 'ifctl index rebuild'), which copies the rest from the stream") \
 	X(LEDGER_FOREIGN, "ledger-foreign", EXIT_WITNESS, "another client wrote a message into the witness ledger", \
-	  "the ledger needs an operator: 'ifctl witness verify' names the message by sequence; keep an export ('ifctl witness export' marks it) and see 'Foreign messages' in ifctl-witness(1)")
+	  "the ledger needs an operator: 'ifctl witness verify' names the message by sequence; keep an export ('ifctl witness export' marks it) and see 'Foreign messages' in ifctl-witness(1)") \
+	X(INVALID_RECORD, "invalid-record", EXIT_FAILURE_, "a stored record is malformed or inconsistent", \
+	  "another client wrote it (see ifctl-protocol(7)); 'ifctl task list' shows why; have it rewritten, or delete the key") \
+	X(STORE_FULL, "store-full", EXIT_FAILURE_, "the server's storage for the stream or bucket is full", \
+	  "raise the stream's or bucket's max bytes or the server's JetStream max_file_store (server.store_max_mb), or free space")
 
 #define STATUS_ENUM(sym, name, exitc, text, remedy) ST_##sym,
 enum status { STATUS_TABLE(STATUS_ENUM) ST__COUNT };

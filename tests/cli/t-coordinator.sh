@@ -150,6 +150,82 @@ out_has '"type":"put","snapshot":true'
 run 0 task watch --resume 2 --count 1 -o json
 out_has '"rev":2,"at":"[^"]*","id":"t-1"'
 
+# Records other clients wrote that are not tasks: quarantined, never fatal.
+# kv_put KEY VALUE: a raw write to IF_TASKS, acknowledged by JetStream.
+kv_put() {
+	exec 3<>"/dev/tcp/127.0.0.1/${KV_PORT:-$IF_SERVER_PORT}" || return 1
+	printf 'CONNECT {"verbose":false,"pedantic":false}\r\nSUB _INBOX.kvput 1\r\nPUB $KV.IF_TASKS.%s _INBOX.kvput %d\r\n%s\r\n' \
+		"$1" "$(printf %s "$2" | wc -c)" "$2" >&3
+	timeout 5 grep -m1 -q '"seq"' <&3
+	exec 3<&-
+}
+rest='"title":"","capabilities":[],"budget":0,"state":"queued","max_attempts":5,"attempts":0,"created":1,"updated":1,"history":[]}'
+kv_put q-x '{"v":1,"id":"q-other","priority":9,'"$rest"
+kv_put q-p5 '{"v":1,"id":"q-p5","priority":"5",'"$rest"
+kv_put q-nj 'not json'
+kv_put q-miss '{"v":1,"id":"q-miss","state":"queued","priority":9}'
+run 0 task push q-low -p 0 --to q
+run 0 task claim --swarm q -o json
+out_has '"id":"q-low","state":"claimed"'
+run 3 task claim --swarm q
+run 0 task list
+out_has '^q-x +invalid .*its id .q-other. is not its key$'
+out_has "^q-p5 +invalid .*field 'priority'"
+out_has '^q-nj +invalid .*invalid JSON at line 1, column 1'
+out_has "^q-miss +invalid .*field 'attempts' is missing"
+out_has '^q-low +claimed'
+err_has '^ifctl: warning: 4 task records in IF_TASKS are invalid and never claimed$'
+run 0 task list --hide-invalid
+out_lacks invalid
+err_has "4 task records .* \(see 'ifctl task list --state invalid'\)"
+run 0 task list --state invalid -o json -q
+out_json
+out_lacks '"state":"(queued|claimed|done|failed|dead)"'
+out_has '"id":"q-x","state":"invalid".*"reason":"its id'
+err_empty
+run 0 task show q-x
+out_has '^state: +invalid$'
+out_has "^reason: +its id 'q-other' is not its key$"
+run 0 task show q-low
+out_has '^state: +claimed$'
+run 0 task stats -o json
+out_has '"invalid":4'
+timeout 2 "$IFCTL" task watch >"$OUT" 2>"$ERR"
+check "grep -qE ' invalid +q-x +its id .q-other. is not its key$' '$OUT'"
+run 1 task complete q-p5 --swarm q --token 1
+err_is_one_error
+err_has "task 'q-p5' has an invalid record \(revision [0-9]+\): task record: field 'priority'"
+err_has '\[invalid-record\]$'
+
+# Ids the KV key rules refuse fail as bad values before anything is written.
+for bad in 'x..y' 'x.' 'a=b'; do
+	run 2 task push "$bad" -k "key-$bad"
+	err_is_one_error
+	err_has "invalid task id '$bad'"
+	run 2 task show "$bad"
+	err_has '\[bad-value\]'
+	run 2 task complete "$bad" --swarm s1 --token 1
+	err_has '\[bad-value\]'
+done
+run 0 task push key-ok -k 'key-x..y' -o json
+out_has '"id":"key-ok"'
+
+# A record over the server's max payload is refused first; its key stays free.
+head -c 8350000 /dev/zero | tr '\0' a | sed 's/^/"/;s/$/"/' >"$T_DIR/big.json"
+run 2 task push big-1 --payload @"$T_DIR/big.json" -k big-key
+err_is_one_error
+err_has "task 'big-1' would be [0-9]+ bytes: the server takes at most 8388608 \(its max payload\)"
+run 0 task push big-2 -k big-key -o json
+out_has '"id":"big-2"'
+# A key that names nothing (its push died after taking it) is repaired.
+ikey=idem.$(printf %s stranded | sha256sum | cut -c1-32)
+kv_put "$ikey" ghost
+IF_NATS_TIMEOUT_MS=300 run 0 task push str-1 -k stranded -o json
+out_has '"id":"str-1"'
+run 0 task push str-2 -k stranded -o json
+out_has '"id":"str-1"'
+run 3 task show str-2
+
 # Bad input is refused before connecting, so its error wins over an outage.
 run 0 down -q
 run 2 task push t-7 --payload '{"x":}'
@@ -157,6 +233,26 @@ err_has 'payload: invalid JSON'
 run 2 task complete t-2 --swarm s1 --token abc
 err_has -- "--token: 'abc' is not an integer"
 run 0 up -q
+
+# A full store: store-full with a remedy about the limits (exit 1).
+fport=$($FREEPORT)
+mkdir -p "$T_DIR/full"
+printf 'listen: "127.0.0.1:%s"\njetstream { store_dir: "%s", max_file_store: 600KB }\n' \
+	"$fport" "$T_DIR/full" >"$T_DIR/full.conf"
+$(command -v nats-server || echo /usr/sbin/nats-server) -c "$T_DIR/full.conf" >"$T_DIR/full.log" 2>&1 &
+T_PIDS="$T_PIDS $!"
+until (exec 3<>"/dev/tcp/127.0.0.1/$fport") 2>/dev/null; do sleep 0.05; done
+head -c 150000 /dev/zero | tr '\0' a | sed 's/^/"/;s/$/"/' >"$T_DIR/mid.json"
+run 0 --server "nats://127.0.0.1:$fport" up --schema-only -q
+i=0
+while IF_NATS_URL="nats://127.0.0.1:$fport" "$IFCTL" task push "full-$i" \
+	--payload @"$T_DIR/mid.json" >"$OUT" 2>"$ERR" && [ $i -lt 20 ]; do i=$((i + 1)); done
+check "[ $i -ge 1 ] && [ $i -lt 20 ]"
+LAST="task push full-$i"
+err_is_one_error
+err_has 'insufficient resources'
+err_has "remedy: raise the stream's or bucket's max bytes .*\[store-full\]$"
+IF_NATS_URL="nats://127.0.0.1:$fport" run 1 task push "full-x" --payload @"$T_DIR/mid.json"
 
 # A server that is down: exit 6, nothing hangs.
 run 0 down -q

@@ -2,6 +2,10 @@
  * The coordinator against a real nats-server: 64 claimers on 10,000 tasks,
  * and a server crash while claimers run. Invariants are checked from the
  * final records on the server, not from the claimers' counts.
+ *
+ * Then hostile and failed writes: records another client wrote that are not
+ * valid tasks (claims go past them, lists report them), idempotency keys
+ * left by failed pushes (repaired by the next push), and a full bucket.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -15,6 +19,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <nats/nats.h>
+#include <sodium.h>
 
 #include "core/coord.h"
 #include "core/schema.h"
@@ -311,6 +317,327 @@ test_server_restart(void **state)
 	bus_close(b);
 }
 
+
+/* --- hostile and failed writes ------------------------------------------ */
+
+/* A raw write under key, as any NATS client could make it. */
+static void
+raw_put(struct bus *b, const char *bucket, const char *key, const char *value)
+{
+	struct err e = ERR_INIT;
+
+	if (bus_kv_put(b, bucket, key, value, strlen(value), NULL, &e) != ST_OK)
+		fail_msg("raw put of '%s': %s", key, e.msg);
+}
+
+static enum status
+push_one(struct bus *b, const struct coord_cfg *cfg, const struct task_spec *s, char *id_out,
+	 size_t idlen, bool *existed, struct err *e)
+{
+	struct opctx op;
+	struct task t;
+	enum status st;
+
+	opctx_init(&op, NULL);
+	st = coord_push(b, cfg, &op, s, &t, existed, e);
+	if (st == ST_OK && id_out)
+		snprintf(id_out, idlen, "%s", t.id);
+	task_release(&t);
+	opctx_release(&op);
+	return st;
+}
+
+static enum status
+claim_one_task(struct bus *b, struct coord_index *ix, const struct coord_cfg *cfg,
+	       char *id_out, size_t idlen, struct err *e)
+{
+	struct claimer c = { .swarm = "s1" };
+	struct opctx op;
+	struct task t;
+	enum status st;
+
+	opctx_init(&op, NULL);
+	st = coord_claim(b, ix, cfg, &op, &c, &t, e);
+	if (st == ST_OK) {
+		snprintf(id_out, idlen, "%s", t.id);
+		task_release(&t);
+	}
+	opctx_release(&op);
+	return st;
+}
+
+#define GOOD_REST "\"title\":\"\",\"capabilities\":[],\"budget\":0,\"state\":\"queued\"," \
+	"\"max_attempts\":5,\"attempts\":0,\"created\":1,\"updated\":1,\"history\":[]}"
+
+/* Records other clients wrote, each invalid for one reason; none is a task. */
+static const struct { const char *key, *value, *reason; } foreign[] = {
+	{ "x", "{\"v\":1,\"id\":\"other\",\"priority\":9," GOOD_REST, "is not its key" },
+	{ "p5", "{\"v\":1,\"id\":\"p5\",\"priority\":\"5\"," GOOD_REST, "priority" },
+	{ "nj", "not json", "invalid JSON at line 1, column 1" },
+	{ "miss", "{\"v\":1,\"id\":\"miss\",\"state\":\"queued\",\"priority\":9}", "is missing" },
+	{ "a=b", "{\"v\":1,\"id\":\"a=b\",\"priority\":9," GOOD_REST, "not a valid task id" },
+};
+
+/*
+ * Foreign records never stall a claimer: with five invalid records of
+ * priority 9 (one whose id is not its key, once 1,000 lost races and exit
+ * 1 for every claimer) and one valid task made invalid after the index
+ * loaded, a claim still takes the valid tasks of priority 1 and 3 at once,
+ * then finds nothing; list, scan and get report each invalid record with
+ * its reason. Mutation: remove the id check from record_sane() and the
+ * claims give up (ST_CONFLICT).
+ */
+static void
+test_foreign_records(void **state)
+{
+	struct bus *b = connect_srv();
+	struct bus_kv_def def = { "T_FOREIGN", "test", 8 };
+	struct coord_cfg cfg = { "T_FOREIGN", 60000, 5, 100 };
+	struct task_spec lo = { .id = "lo", .priority = 1 }, mid = { .id = "mid", .priority = 3 },
+			 hi = { .id = "hi", .priority = 8 };
+	struct coord_index *ix = NULL;
+	struct coord_listing l;
+	struct coord_invalid *bad = NULL, one;
+	struct err e = ERR_INIT;
+	struct task t;
+	char id[64];
+	bool created, existed;
+	size_t i, nbad = 0;
+	int64_t t0;
+
+	(void)state;
+	assert_int_equal(bus_kv_ensure(b, &def, &created, &e), ST_OK);
+	assert_int_equal(push_one(b, &cfg, &lo, NULL, 0, &existed, &e), ST_OK);
+	assert_int_equal(push_one(b, &cfg, &mid, NULL, 0, &existed, &e), ST_OK);
+	assert_int_equal(push_one(b, &cfg, &hi, NULL, 0, &existed, &e), ST_OK);
+	for (i = 0; i < ARRAY_SIZE(foreign); i++)
+		raw_put(b, cfg.bucket, foreign[i].key, foreign[i].value);
+	assert_int_equal(coord_index_open(b, &cfg, &ix, &e), ST_OK);
+	raw_put(b, cfg.bucket, "hi", "{\"v\":1,\"id\":\"hi\",\"priority\":[]}");	/* after the load */
+
+	t0 = mono_ms();
+	assert_int_equal(claim_one_task(b, ix, &cfg, id, sizeof id, &e), ST_OK);
+	assert_string_equal(id, "mid");
+	assert_int_equal(claim_one_task(b, ix, &cfg, id, sizeof id, &e), ST_OK);
+	assert_string_equal(id, "lo");
+	assert_int_equal(claim_one_task(b, ix, &cfg, id, sizeof id, &e), ST_NOT_FOUND);
+	assert_true(mono_ms() - t0 < 2000);
+	coord_index_free(ix);
+
+	assert_int_equal(coord_list(b, &cfg, NULL, &l, &e), ST_OK);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.nbad, ARRAY_SIZE(foreign) + 1);
+	for (i = 0; i < ARRAY_SIZE(foreign); i++) {
+		size_t j;
+		for (j = 0; j < l.nbad && strcmp(l.bad[j].key, foreign[i].key) != 0; j++)
+			;
+		assert_true(j < l.nbad);
+		if (strstr(l.bad[j].reason, foreign[i].reason) == NULL)
+			fail_msg("'%s': reason '%s' lacks '%s'", foreign[i].key, l.bad[j].reason,
+				 foreign[i].reason);
+	}
+	coord_listing_release(&l);
+	assert_int_equal(coord_scan_invalid(b, &cfg, &bad, &nbad, &e), ST_OK);
+	assert_int_equal(nbad, ARRAY_SIZE(foreign) + 1);
+	for (i = 0; i < nbad; i++)
+		coord_invalid_release(&bad[i]);
+	free(bad);
+
+	assert_int_equal(coord_get(b, &cfg, "x", &t, &e), ST_INVALID_RECORD);
+	assert_non_null(strstr(e.msg, "its id 'other' is not its key"));
+	assert_int_equal(coord_read(b, &cfg, "x", &t, &one, &e), ST_OK);
+	assert_string_equal(one.key, "x");
+	assert_true(one.rev > 0);
+	coord_invalid_release(&one);
+	assert_int_equal(coord_get(b, &cfg, "lo", &t, &e), ST_OK);	/* others unaffected */
+	task_release(&t);
+	bus_kv_drop(b, cfg.bucket, NULL);
+	bus_close(b);
+}
+
+/* The KV key of an idempotency key, as ifctl-protocol(7) defines it. */
+static void
+idem_key_of(const char *idem, char *out, size_t n)
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	char hex[2 * sizeof h + 1];
+
+	crypto_hash_sha256(h, (const unsigned char *)idem, strlen(idem));
+	hex_encode(hex, h, 16);
+	snprintf(out, n, "idem.%s", hex);
+}
+
+/* Leave idem's key naming value, as a push that died between its writes would. */
+static void
+strand(struct bus *b, const struct coord_cfg *cfg, const char *idem, const char *value)
+{
+	char ikey[80];
+
+	idem_key_of(idem, ikey, sizeof ikey);
+	raw_put(b, cfg->bucket, ikey, value);
+}
+
+/* Does idem's key exist? */
+static bool
+key_taken(struct bus *b, const struct coord_cfg *cfg, const char *idem)
+{
+	struct bus_kv_entry ent = BUS_KV_ENTRY_INIT;
+	char ikey[80];
+	enum status st;
+
+	idem_key_of(idem, ikey, sizeof ikey);
+	st = bus_kv_get(b, cfg->bucket, ikey, &ent, NULL);
+	buf_release(&ent.value);
+	return st != ST_NOT_FOUND;
+}
+
+/* Push id with idem; the task returned must be want, existing before or not. */
+static void
+push_expect(struct bus *b, const struct coord_cfg *cfg, const char *id, const char *idem,
+	    const char *want, bool want_existed)
+{
+	struct task_spec s = { .id = id, .idem = idem, .priority = 5 };
+	struct err e = ERR_INIT;
+	char got[64];
+	bool existed = false;
+
+	if (push_one(b, cfg, &s, got, sizeof got, &existed, &e) != ST_OK)
+		fail_msg("push '%s' with key '%s': %s", id, idem, e.msg);
+	assert_string_equal(got, want);
+	assert_int_equal(existed, want_existed);
+}
+
+struct late_task {
+	struct bus *b;
+	const struct coord_cfg *cfg;
+};
+
+/* The second half of a push in flight: its task lands 300 ms after its key. */
+static void *
+land_late(void *arg)
+{
+	struct late_task *lt = arg;
+	const char *rec = "{\"v\":1,\"id\":\"t5\",\"idempotency_key\":\"k5\",\"priority\":5,"
+			  GOOD_REST;
+
+	usleep(300 * 1000);
+	raw_put(lt->b, lt->cfg->bucket, "t5", rec);
+	return NULL;
+}
+
+/*
+ * An idempotency key is never poisoned: a push refused for its size or its
+ * id writes nothing, so the key stays free; a key left naming nothing (a
+ * push that died between its two writes) or naming a task made without it
+ * is moved to the next push's task; a key whose task is still landing is
+ * waited for, and that task is returned.
+ */
+static void
+test_idem_never_stranded(void **state)
+{
+	struct bus *b = hconnect(srv.url, 500, 50, NULL, NULL);	/* grace: 1.5 s */
+	struct bus_kv_def def = { "T_IDEM", "test", 8 };
+	struct coord_cfg cfg = { "T_IDEM", 60000, 5, 100 };
+	size_t big = (size_t)bus_max_payload(b) + 16;
+	char *payload = xmalloc(big + 3), id[64];
+	struct task_spec s = { .id = "t1", .idem = "k1", .priority = 5, .payload = payload };
+	struct late_task lt = { b, &cfg };
+	struct err e = ERR_INIT;
+	pthread_t th;
+	bool created, existed;
+
+	(void)state;
+	assert_non_null(b);
+	assert_int_equal(bus_kv_ensure(b, &def, &created, &e), ST_OK);
+	payload[0] = '"';
+	memset(payload + 1, 'a', big);
+	memcpy(payload + big + 1, "\"", 2);
+	assert_int_equal(push_one(b, &cfg, &s, id, sizeof id, &existed, &e), ST_BAD_VALUE);
+	assert_non_null(strstr(e.msg, "max payload"));
+	assert_false(key_taken(b, &cfg, "k1"));
+	push_expect(b, &cfg, "t1", "k1", "t1", false);
+	push_expect(b, &cfg, "t1", "k1", "t1", true);
+	s = (struct task_spec){ .id = "x..y", .idem = "k2", .priority = 5 };
+	assert_int_equal(push_one(b, &cfg, &s, id, sizeof id, &existed, &e), ST_BAD_VALUE);
+	assert_false(key_taken(b, &cfg, "k2"));
+	push_expect(b, &cfg, "t2", "k2", "t2", false);
+
+	/* A push that died after taking its key: the key names nothing. */
+	strand(b, &cfg, "k3", "ghost");
+	push_expect(b, &cfg, "t3", "k3", "t3", false);
+	push_expect(b, &cfg, "t3b", "k3", "t3", true);
+	/* A key naming a task made without it, and one naming a malformed id. */
+	strand(b, &cfg, "k4", "t2");
+	push_expect(b, &cfg, "t4", "k4", "t4", false);
+	strand(b, &cfg, "k6", "no..id");
+	push_expect(b, &cfg, "t6", "k6", "t6", false);
+
+	/* A push in flight: its key is taken, its task lands a moment later. */
+	strand(b, &cfg, "k5", "t5");
+	pthread_create(&th, NULL, land_late, &lt);
+	push_expect(b, &cfg, "t5b", "k5", "t5", true);
+	pthread_join(th, NULL);
+
+	free(payload);
+	bus_kv_drop(b, cfg.bucket, NULL);
+	bus_close(b);
+}
+
+/* A bucket with a byte limit, made through nats.c (bus.c makes none). */
+static void
+small_bucket(const char *bucket, int64_t max_bytes)
+{
+	natsConnection *nc = NULL;
+	jsCtx *js = NULL;
+	kvStore *kv = NULL;
+	kvConfig kc;
+
+	assert_int_equal(natsConnection_ConnectTo(&nc, srv.url), NATS_OK);
+	assert_int_equal(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
+	kvConfig_Init(&kc);
+	kc.Bucket = bucket;
+	kc.History = 1;
+	kc.MaxBytes = max_bytes;
+	assert_int_equal(js_CreateKeyValue(&kv, js, &kc), NATS_OK);
+	kvStore_Destroy(kv);
+	jsCtx_Destroy(js);
+	natsConnection_Destroy(nc);
+}
+
+/*
+ * A full bucket is store-full (exit 1) with the server's reason, not a
+ * protocol error telling the operator to upgrade the server.
+ */
+static void
+test_store_full(void **state)
+{
+	struct bus *b = connect_srv();
+	struct coord_cfg cfg = { "T_FULL", 60000, 5, 100 };
+	char *payload = xmalloc(20003), id[16];
+	struct task_spec s = { .id = id, .priority = 5, .payload = payload };
+	struct err e = ERR_INIT;
+	enum status st = ST_OK;
+	bool existed;
+	int i;
+
+	(void)state;
+	small_bucket(cfg.bucket, 100000);
+	payload[0] = '"';
+	memset(payload + 1, 'a', 20000);
+	memcpy(payload + 20001, "\"", 2);
+	for (i = 0; i < 20 && st == ST_OK; i++) {
+		snprintf(id, sizeof id, "f%d", i);
+		st = push_one(b, &cfg, &s, NULL, 0, &existed, &e);
+	}
+	assert_int_equal(st, ST_STORE_FULL);
+	assert_int_equal(status_exit_code(st), 1);
+	assert_non_null(strstr(e.msg, "maximum bytes exceeded"));
+	assert_true(i > 1 && i < 20);
+	free(payload);
+	bus_kv_drop(b, cfg.bucket, NULL);
+	bus_close(b);
+}
+
 static int
 setup(void **state)
 {
@@ -332,6 +659,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_64_claimers),
 		cmocka_unit_test(test_server_restart),
+		cmocka_unit_test(test_foreign_records),
+		cmocka_unit_test(test_idem_never_stranded),
+		cmocka_unit_test(test_store_full),
 	};
 	int rc = cmocka_run_group_tests_name("coord", tests, setup, teardown);
 
