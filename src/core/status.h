@@ -95,7 +95,9 @@ enum exit_code {
 	X(NOT_OWNER, "not-owner", EXIT_PERMISSION, "refused: the caller does not hold the task", \
 	  "claim it first, or present the current owner's fencing token ('ifctl task show ID')") \
 	X(INDEX_CORRUPT, "index-corrupt", EXIT_FAILURE_, "the local index is damaged", \
-	  "rebuild it with 'ifctl index rebuild' (it is a cache of the streams; nothing is lost)")
+	  "rebuild it with 'ifctl index rebuild' (it is a cache of the streams; nothing is lost)") \
+	X(NOT_PERMITTED, "nats-permission", EXIT_PERMISSION, "the NATS server refused this user", \
+	  "connect as a user allowed to do it (nats.user, nats.password); ifctl-protocol(7) lists what each role may do")
 
 #define STATUS_ENUM(sym, name, exitc, text, remedy) ST_##sym,
 enum status { STATUS_TABLE(STATUS_ENUM) ST__COUNT };
