@@ -109,6 +109,13 @@ run 0 $VW task show t-2
 out_has 'done'
 run 0 $VW witness verify
 out_has '^result: +ok'
+run 0 $VW task stats
+run 0 $VW witness export
+out_has '"event":"op"'
+run 0 $VW witness query --component swarm
+out_has 'note'
+run 0 $VW witness prove --inclusion 1
+run 0 $VW witness checkpoints
 run 7 $VW task push t-4 --title four
 err_is_one_error
 err_has "publish to '\\\$KV.IF_TASKS.t-4': refused by the server"
