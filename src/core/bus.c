@@ -174,6 +174,33 @@ opt_dup(const struct config *c, enum cfg_id id)
 	return *v ? xstrdup(v) : NULL;
 }
 
+/*
+ * Move "user:password@" (or "token@") out of each URL in the list into the
+ * options (the first one wins; nats.user, nats.password and nats.token win
+ * over it), so the URL that -v and error messages show carries no secret.
+ */
+static void
+url_take_userinfo(struct bus_opts *o)
+{
+	char *p = o->url, *at, *end, *colon;
+
+	while ((p = strstr(p, "://")) != NULL) {
+		p += 3;
+		end = p + strcspn(p, "/,");
+		at = memchr(p, '@', (size_t)(end - p));
+		if (at == NULL)
+			continue;
+		colon = memchr(p, ':', (size_t)(at - p));
+		if (!o->user && !o->password && !o->token && colon) {
+			o->user = xstrndup(p, (size_t)(colon - p));
+			o->password = xstrndup(colon + 1, (size_t)(at - colon - 1));
+		} else if (!o->user && !o->password && !o->token) {
+			o->token = xstrndup(p, (size_t)(at - p));
+		}
+		memmove(p, at + 1, strlen(at + 1) + 1);
+	}
+}
+
 void
 bus_opts_from_config(struct bus_opts *o, const struct config *c)
 {
@@ -188,6 +215,7 @@ bus_opts_from_config(struct bus_opts *o, const struct config *c)
 	o->tls_ca = opt_dup(c, CK_NATS_TLS_CA);
 	o->tls_cert = opt_dup(c, CK_NATS_TLS_CERT);
 	o->tls_key = opt_dup(c, CK_NATS_TLS_KEY);
+	url_take_userinfo(o);
 	if (!o->user && !o->password && !o->token && !o->creds)
 		server_local_login(c, &o->user, &o->password);
 	o->reconnect_wait_ms = cfg_int(c, CK_NATS_RECONNECT_WAIT_MS);

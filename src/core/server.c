@@ -183,7 +183,7 @@ dir_writable(const char *dir, struct err *e)
 
 struct role {
 	const char *name;
-	const char *pub[24];	/* NULL-terminated */
+	const char *pub[32];	/* NULL-terminated */
 	const char *sub[8];
 };
 

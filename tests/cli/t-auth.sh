@@ -127,6 +127,12 @@ err_has '\[nats-permission\]'
 run 0 $VW task list -o json
 out_lacks 't-4'
 out_has '"id":"t-3","state":"queued"'
+# A login in the URL works too, and -v and errors show the URL without it.
+run 0 -v task list --server "nats://viewer:$(pw viewer)@127.0.0.1:$IF_SERVER_PORT"
+err_has "connected to 'nats://127.0.0.1:$IF_SERVER_PORT'"
+check "! grep -qF -- \"\$(pw viewer)\" '$ERR'"
+run 7 status --server "nats://viewer:wrong@127.0.0.1:$IF_SERVER_PORT"
+err_has "cannot connect to 'nats://127.0.0.1:$IF_SERVER_PORT': authorization failed"
 refused viewer '$KV.IF_TASKS.t-1'
 refused viewer 'if.v1.witness.entry'
 refused viewer 'if.v1.evt.task.done'
