@@ -69,6 +69,7 @@ run_up(struct cmd_ctx *ctx)
 	explain_config(ctx, CK_SERVER_PORT);
 	explain_config(ctx, CK_HOME);
 	if (cmd_flag(ctx, "auth") && cmd_flag(ctx, "schema-only")) {
+		rows_free(created);
 		free(home);
 		return err_set(&ctx->err, ST_USAGE, "--auth configures the local server; "
 			       "--schema-only does not start one");
