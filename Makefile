@@ -20,10 +20,10 @@ ZSHCOMP  ?= $(PREFIX)/share/zsh/vendor-completions
 FISHCOMP ?= $(PREFIX)/share/fish/vendor_completions.d
 
 VERSION  := 0.1.0
-PKGS     := libnats libcjson yaml-0.1 sqlite3 libsodium ncursesw
+PKGS     := libnats libcjson yaml-0.1 sqlite3 libsodium ncursesw libcrypt
 DEB_PKGS := gcc make pkg-config libnats-dev nats-server libcjson-dev \
 	    libyaml-dev libsqlite3-dev libsodium-dev libncurses-dev \
-	    libcmocka-dev tmux bubblewrap libseccomp-dev wabt
+	    libcmocka-dev tmux bubblewrap libseccomp-dev wabt libcrypt-dev
 
 BUILD := build$(if $(SANITIZE),-san)
 

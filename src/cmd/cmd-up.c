@@ -68,6 +68,15 @@ run_up(struct cmd_ctx *ctx)
 	explain_config(ctx, CK_SERVER_HOST);
 	explain_config(ctx, CK_SERVER_PORT);
 	explain_config(ctx, CK_HOME);
+	if (cmd_flag(ctx, "auth") && cmd_flag(ctx, "schema-only")) {
+		rows_free(created);
+		free(home);
+		return err_set(&ctx->err, ST_USAGE, "--auth configures the local server; "
+			       "--schema-only does not start one");
+	}
+	if (cmd_flag(ctx, "auth"))
+		(void)config_set(&ctx->cfg, CK_SERVER_AUTH, "true", CFG_SRC_FLAG, NULL);
+	explain_config(ctx, CK_SERVER_AUTH);
 	if (cmd_flag(ctx, "schema-only")) {
 		st = up_schema_only(ctx, created);
 		doc_add(&ctx->out, created);
@@ -94,12 +103,14 @@ run_up(struct cmd_ctx *ctx)
 		rows_col(srv, "pid", COL_NUM, 0);
 		rows_col(srv, "version", COL_TEXT, 0);
 		rows_col(srv, "home", COL_TEXT, 0);
+		rows_col(srv, "users", COL_TEXT, 0);
 		row = rows_add(srv);
 		rows_set(srv, row, 0, r.url);
 		rows_set(srv, row, 1, r.started ? "started" : "already running");
 		rows_setf(srv, row, 2, "%ld", (long)r.pid);
 		rows_set(srv, row, 3, r.version);
 		rows_set(srv, row, 4, home);
+		rows_set(srv, row, 5, r.auth ? "operator, swarm, viewer" : "none");
 		doc_add(&ctx->out, srv);
 		doc_add(&ctx->out, created);
 	} else {
@@ -148,12 +159,14 @@ run_down(struct cmd_ctx *ctx)
 static const struct cmd_opt up_opts[] = {
 	{ "schema-only", 0, NULL, "create the streams and buckets on the server named by "
 	  "--server/nats.url instead of starting a local one" },
+	{ "auth", 0, NULL, "give the local server operator, swarm and viewer users "
+	  "(server.auth for this run; see PERMISSIONS in ifctl-protocol(7))" },
 	{ NULL, 0, NULL, NULL },
 };
 
 const struct cmd_entry cmd_up_entry = {
 	.name = "up",
-	.args = "[--schema-only]",
+	.args = "[--auth] [--schema-only]",
 	.summary = "start the local NATS server (JetStream) and create the fleet's streams and buckets",
 	.flags = CMD_MUTATES,
 	.opts = up_opts,

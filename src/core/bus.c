@@ -17,6 +17,7 @@
  * worker thread re-creates the consumer from last revision + 1.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
@@ -31,6 +32,7 @@
 #include <nats/nats.h>
 
 #include "core/bus.h"
+#include "core/server.h"
 #include "core/util.h"
 
 #define WATCH_HEARTBEAT_MS 1000
@@ -45,6 +47,7 @@ struct bus {
 	bus_state_fn on_state;
 	void *state_arg;
 	atomic_int drop_answers;	/* fault injection: JetStream answers to ignore */
+	atomic_uint refusals;		/* permission violations the server reported */
 
 	pthread_mutex_t mu;		/* guards everything below */
 	pthread_cond_t cv;
@@ -58,6 +61,8 @@ struct bus {
 	bool worker_started, stopping, work_pending;
 	bool resetting;			/* the worker is re-creating watches */
 	bool closed_cb;			/* nats.c delivered its last callback */
+	int64_t refused_ms;		/* mono_ms() of the last permission violation */
+	char refused[200];		/* its text, lowercase */
 };
 
 struct bus_watch {
@@ -133,6 +138,34 @@ map_refusal(int code, const char *desc, const char *what, struct err *e)
 	return err_set(e, r->st, "%s: %s", what, r->text ? r->text : desc ? desc : "refused");
 }
 
+/*
+ * The server refuses a publish or subscribe the user's permissions do not
+ * allow with an asynchronous -ERR, and the request then just goes
+ * unanswered; so a timeout shortly after a refusal is that refusal.
+ */
+static enum status
+refused_err(struct bus *b, const char *what, struct err *e)
+{
+	char text[sizeof b->refused];
+
+	pthread_mutex_lock(&b->mu);
+	memcpy(text, b->refused, sizeof text);
+	pthread_mutex_unlock(&b->mu);
+	return err_set(e, ST_NOT_PERMITTED, "%s: refused by the server (%s)", what, text);
+}
+
+/* Was a permission violation reported within the last timeout? */
+static bool
+refused_lately(struct bus *b)
+{
+	bool yes;
+
+	pthread_mutex_lock(&b->mu);
+	yes = b->refused_ms && mono_ms() - b->refused_ms <= b->timeout_ms + 1000;
+	pthread_mutex_unlock(&b->mu);
+	return yes;
+}
+
 static enum status
 map_err(struct bus *b, natsStatus s, jsErrCode jerr, const char *what, struct err *e)
 {
@@ -141,6 +174,8 @@ map_err(struct bus *b, natsStatus s, jsErrCode jerr, const char *what, struct er
 
 	if (s == NATS_OK)
 		return ST_OK;
+	if (b && (s == NATS_TIMEOUT || s == NATS_NOT_PERMITTED) && refused_lately(b))
+		return refused_err(b, what, e);
 	if (jerr && refusal_find((int)jerr))
 		return map_refusal((int)jerr, last, what, e);
 	switch (s) {
@@ -162,9 +197,9 @@ map_err(struct bus *b, natsStatus s, jsErrCode jerr, const char *what, struct er
 	case NATS_NO_RESPONDERS:
 		return err_set(e, ST_NO_JETSTREAM, "%s: nothing answers (JetStream disabled?)", what);
 	case NATS_NOT_PERMITTED:
-		return err_set(e, ST_PERMISSION, "%s: not permitted by the server", what);
+		return err_set(e, ST_NOT_PERMITTED, "%s: not permitted by the server", what);
 	case NATS_CONNECTION_AUTH_FAILED:
-		return err_set(e, ST_PERMISSION, "%s: authorization failed (check nats.user, "
+		return err_set(e, ST_NOT_PERMITTED, "%s: authorization failed (check nats.user, "
 			       "nats.password, nats.token or nats.creds)", what);
 	case NATS_MAX_PAYLOAD:
 		return err_set(e, ST_BAD_VALUE, "%s: the message is larger than the server's "
@@ -185,6 +220,33 @@ opt_dup(const struct config *c, enum cfg_id id)
 	return *v ? xstrdup(v) : NULL;
 }
 
+/*
+ * Move "user:password@" (or "token@") out of each URL in the list into the
+ * options (the first one wins; nats.user, nats.password and nats.token win
+ * over it), so the URL that -v and error messages show carries no secret.
+ */
+static void
+url_take_userinfo(struct bus_opts *o)
+{
+	char *p = o->url, *at, *end, *colon;
+
+	while ((p = strstr(p, "://")) != NULL) {
+		p += 3;
+		end = p + strcspn(p, "/,");
+		at = memchr(p, '@', (size_t)(end - p));
+		if (at == NULL)
+			continue;
+		colon = memchr(p, ':', (size_t)(at - p));
+		if (!o->user && !o->password && !o->token && colon) {
+			o->user = xstrndup(p, (size_t)(colon - p));
+			o->password = xstrndup(colon + 1, (size_t)(at - colon - 1));
+		} else if (!o->user && !o->password && !o->token) {
+			o->token = xstrndup(p, (size_t)(at - p));
+		}
+		memmove(p, at + 1, strlen(at + 1) + 1);
+	}
+}
+
 void
 bus_opts_from_config(struct bus_opts *o, const struct config *c)
 {
@@ -199,6 +261,9 @@ bus_opts_from_config(struct bus_opts *o, const struct config *c)
 	o->tls_ca = opt_dup(c, CK_NATS_TLS_CA);
 	o->tls_cert = opt_dup(c, CK_NATS_TLS_CERT);
 	o->tls_key = opt_dup(c, CK_NATS_TLS_KEY);
+	url_take_userinfo(o);
+	if (!o->user && !o->password && !o->token && !o->creds)
+		server_local_login(c, &o->user, &o->password);
 	o->reconnect_wait_ms = cfg_int(c, CK_NATS_RECONNECT_WAIT_MS);
 	o->reconnect_max_wait_ms = cfg_int(c, CK_NATS_RECONNECT_MAX_WAIT_MS);
 	o->max_reconnects = (int)cfg_int(c, CK_NATS_MAX_RECONNECTS);
@@ -286,10 +351,28 @@ reconnect_delay(natsConnection *nc, int attempts, void *arg)
 
 static void mark_watch_reset(struct bus *b, natsSubscription *sub);
 
+/* Keep the server's text of a permission violation for refused_err(). */
+static void
+note_refusal(struct bus *b, natsConnection *nc)
+{
+	const char *text = NULL;
+	size_t i;
+
+	natsConnection_GetLastError(nc, &text);
+	pthread_mutex_lock(&b->mu);
+	snprintf(b->refused, sizeof b->refused, "%s", text && *text ? text : "permissions violation");
+	for (i = 0; b->refused[i] && b->refused[i] != '"'; i++)
+		b->refused[i] = (char)tolower((unsigned char)b->refused[i]);
+	b->refused_ms = mono_ms();
+	pthread_mutex_unlock(&b->mu);
+	atomic_fetch_add(&b->refusals, 1);
+}
+
 static void
 on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus s, void *arg)
 {
-	(void)nc;
+	if (s == NATS_NOT_PERMITTED)
+		note_refusal(arg, nc);
 	if (sub && (s == NATS_MISSED_HEARTBEAT || s == NATS_MISMATCH || s == NATS_SLOW_CONSUMER))
 		mark_watch_reset(arg, sub);
 }
@@ -673,6 +756,7 @@ bus_js_publish_many(struct bus *b, struct bus_pub_msg *m, size_t n, struct err *
 	char what[256], reply[128];
 	struct err first = ERR_INIT;
 	size_t i, answered = 0, first_i = n;
+	unsigned refusals = atomic_load(&b->refusals);
 	int64_t deadline;
 	natsStatus s;
 	enum status st;
@@ -713,9 +797,13 @@ bus_js_publish_many(struct bus *b, struct bus_pub_msg *m, size_t n, struct err *
 		const char *subj, *dot;
 		int64_t left = deadline - mono_ms();
 		size_t k;
+		natsStatus ns;
 		if (left <= 0)
 			break;
-		if (natsSubscription_NextMsg(&msg, sub, left) != NATS_OK)
+		ns = natsSubscription_NextMsg(&msg, sub, left < 50 ? left : 50);
+		if (ns == NATS_TIMEOUT && atomic_load(&b->refusals) == refusals)
+			continue;	/* short waits: a refusal is seen at once */
+		if (ns != NATS_OK)
 			break;
 		subj = natsMsg_GetSubject(msg);
 		dot = strrchr(subj, '.');
@@ -741,6 +829,12 @@ bus_js_publish_many(struct bus *b, struct bus_pub_msg *m, size_t n, struct err *
 		;
 	if (i == n)
 		return ST_OK;
+	if (i < first_i && atomic_load(&b->refusals) != refusals) {
+		for (i = 0; i < n; i++)	/* unanswered: refused, not lost */
+			if (m[i].st == ST_TIMEOUT)
+				m[i].st = ST_NOT_PERMITTED;
+		return refused_err(b, what, e);
+	}
 	if (i < first_i)	/* no answer */
 		return map_err(b, NATS_TIMEOUT, 0, what, e);
 	if (e)

@@ -63,6 +63,8 @@ enum cfg_type { CFG_STRING, CFG_INT, CFG_BOOL, CFG_ENUM, CFG_PATH };
 	  "JetStream file storage limit of the local server, in MiB") \
 	X(SERVER_START_TIMEOUT_MS, "server.start_timeout_ms", CFG_INT, "15000", 500, 600000, NULL, "IF_SERVER_START_TIMEOUT_MS", \
 	  "how long 'ifctl up' waits for the local server to answer") \
+	X(SERVER_AUTH, "server.auth", CFG_BOOL, "false", 0, 0, NULL, "IF_SERVER_AUTH", \
+	  "'ifctl up' gives the local server operator, swarm and viewer users (ifctl-protocol(7), PERMISSIONS); 'up --auth' sets it for one run") \
 	X(OUTPUT_FORMAT, "output.format", CFG_ENUM, "table", 0, 0, "table|wide|json|jsonl|yaml|csv|tsv", "IF_OUTPUT", \
 	  "default output format (-o)") \
 	X(OUTPUT_COLOR, "output.color", CFG_ENUM, "auto", 0, 0, "auto|always|never", "IF_COLOR", \

@@ -1,4 +1,5 @@
 /* The local NATS server: see server.h. */
+#include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -10,6 +11,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "core/buf.h"
 #include "core/bus.h"
@@ -156,8 +159,203 @@ dir_writable(const char *dir, struct err *e)
 	return st;
 }
 
+
+/*
+ * Users of an authorising local server (server.auth, 'up --auth'). Each
+ * role is a list of subjects it may publish to and subscribe to; anything
+ * not listed is refused by the server. ifctl-protocol(7), PERMISSIONS, says
+ * why each line is there; keep the two in step.
+ *
+ * JetStream's API is request/reply on $JS.API.*: reading a stream or a
+ * bucket needs stream info, message get (direct or not) and consumers with
+ * their acks and flow control, answered on the caller's _INBOX. Creating,
+ * changing, purging or deleting streams, and deleting messages, are other
+ * API subjects no role below the operator gets.
+ */
+#define JS_READ \
+	"$JS.API.INFO", "$JS.API.STREAM.INFO.*", "$JS.API.STREAM.NAMES", \
+	"$JS.API.STREAM.LIST", "$JS.API.STREAM.MSG.GET.*", "$JS.API.DIRECT.GET.>", \
+	"$JS.API.CONSUMER.CREATE.>", "$JS.API.CONSUMER.INFO.*.*", \
+	"$JS.API.CONSUMER.NAMES.*", "$JS.API.CONSUMER.LIST.*", \
+	"$JS.API.CONSUMER.MSG.NEXT.*.*", "$JS.API.CONSUMER.DELETE.*.*", \
+	"$JS.ACK.>", "$JS.FC.>"
+#define READ_SUBS "_INBOX.>", "if.v1.>", "$KV.>"
+
+struct role {
+	const char *name;
+	const char *pub[32];	/* NULL-terminated */
+	const char *sub[8];
+};
+
+static const struct role roles[] = {
+	{ "operator", { ">", NULL }, { ">", NULL } },
+	{ "swarm", { JS_READ, "$KV.IF_TASKS.>", "$KV.IF_SWARMS.>", "if.v1.queue.>",
+		     "if.v1.evt.task.>", "if.v1.evt.swarm.>", "if.v1.cost.>", "if.v1.slo.>",
+		     "if.v1.witness.entry", NULL }, { READ_SUBS, NULL } },
+	{ "viewer", { JS_READ, NULL }, { READ_SUBS, NULL } },
+};
+
+#define BCRYPT_COST 6	/* the passwords are 144 random bits: cost adds nothing but connect time */
+
+/* $IF_HOME/nats/ROLE.yaml: the role's login as an ifctl config file; caller frees. */
+static char *
+role_file(const struct server_paths *p, const char *role)
+{
+	return xasprintf("%s/%s.yaml", p->dir, role);
+}
+
+/* The password kept in a role file, or NULL when there is none. */
+static char *
+role_password(const char *path)
+{
+	struct config rc;
+	char *pw = NULL;
+
+	config_init(&rc);
+	if (config_load_file(&rc, path, NULL, NULL) == ST_OK && cfg_str(&rc, CK_NATS_PASSWORD)[0])
+		pw = xstrdup(cfg_str(&rc, CK_NATS_PASSWORD));
+	config_release(&rc);
+	return pw;
+}
+
+/* 18 bytes from the CSPRNG as 24 URL-safe base64 characters; caller frees. */
+static char *
+new_password(void)
+{
+	unsigned char raw[18];
+	char text[sodium_base64_ENCODED_LEN(sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+
+	randombytes_buf(raw, sizeof raw);
+	sodium_bin2base64(text, sizeof text, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(raw, sizeof raw);
+	return xstrdup(text);
+}
+
+/* Keep the role's password (or make one) and write its role file. */
+static enum status
+role_login(const struct config *c, const struct server_paths *p, const char *role,
+	   char **password, struct rowset *created, struct err *e)
+{
+	char *path = role_file(p, role);
+	struct buf f = BUF_INIT;
+	enum status st;
+	size_t row;
+
+	*password = role_password(path);
+	if (created) {
+		row = rows_add(created);
+		rows_set(created, row, 0, "user");
+		rows_set(created, row, 1, role);
+		rows_set(created, row, 2, *password ? "exists" : "created");
+	}
+	if (*password == NULL)
+		*password = new_password();
+	buf_addf(&f, "# The '%s' user of the local server, written by 'ifctl up --auth'.\n"
+		 "# Use it with 'ifctl --config %s'; it is a secret (mode 0600).\n"
+		 "nats:\n  url: \"nats://%s:%lld\"\n  user: \"%s\"\n  password: \"%s\"\n",
+		 role, path, cfg_str(c, CK_SERVER_HOST), (long long)cfg_int(c, CK_SERVER_PORT),
+		 role, *password);
+	st = write_file_atomic(path, f.s, f.len, 0600, e);
+	sodium_memzero(f.s, f.len);
+	buf_release(&f);
+	free(path);
+	return st;
+}
+
+/* A bcrypt hash of password, as nats-server accepts in its config. */
+static enum status
+bcrypt(const char *password, char out[CRYPT_OUTPUT_SIZE], struct err *e)
+{
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	struct crypt_data *cd = xcalloc(1, sizeof *cd);
+	const char *h = NULL;
+	enum status st = ST_OK;
+
+	if (crypt_gensalt_rn("$2b$", BCRYPT_COST, NULL, 0, salt, sizeof salt))
+		h = crypt_r(password, salt, cd);
+	if (h == NULL || h[0] != '$')
+		st = err_set(e, ST_FAIL, "cannot hash a password with bcrypt: %s", strerror(errno));
+	else
+		snprintf(out, CRYPT_OUTPUT_SIZE, "%s", h);
+	sodium_memzero(cd, sizeof *cd);
+	free(cd);
+	return st;
+}
+
+/* "a", "b", ... as a nats.conf array. */
 static void
-write_conf(const struct config *c, const struct server_paths *p, struct buf *out)
+conf_list(struct buf *out, const char *const *v)
+{
+	buf_addc(out, '[');
+	for (; *v; v++)
+		buf_addf(out, "\"%s\"%s", *v, v[1] ? ", " : "");
+	buf_addc(out, ']');
+}
+
+/* The authorization block: one user per role, passwords bcrypt-hashed. */
+static enum status
+write_auth(const struct config *c, const struct server_paths *p, struct buf *out,
+	   struct rowset *created, struct err *e)
+{
+	char hash[CRYPT_OUTPUT_SIZE], *pw = NULL;
+	enum status st = ST_OK;
+	size_t i;
+
+	buf_adds(out, "authorization {\n  users = [\n");
+	for (i = 0; i < sizeof roles / sizeof roles[0] && st == ST_OK; i++) {
+		if ((st = role_login(c, p, roles[i].name, &pw, created, e)) == ST_OK)
+			st = bcrypt(pw, hash, e);
+		if (st == ST_OK) {
+			buf_addf(out, "    { user: \"%s\", password: \"%s\",\n      permissions: {\n"
+				 "        publish: { allow: ", roles[i].name, hash);
+			conf_list(out, roles[i].pub);
+			buf_adds(out, " }\n        subscribe: { allow: ");
+			conf_list(out, roles[i].sub);
+			buf_adds(out, " }\n      } }\n");
+		}
+		if (pw)
+			sodium_memzero(pw, strlen(pw));
+		free(pw);
+		pw = NULL;
+	}
+	buf_adds(out, "  ]\n}\n");
+	return st;
+}
+
+void
+server_local_login(const struct config *c, char **user, char **password)
+{
+	struct server_paths p;
+	char *path;
+
+	if (cfg_str(c, CK_NATS_URL)[0])
+		return;
+	server_paths_init(&p, c);
+	path = role_file(&p, "operator");
+	*password = role_password(path);
+	if (*password)
+		*user = xstrdup("operator");
+	free(path);
+	server_paths_release(&p);
+}
+
+/* Does the server's config (the one it runs with) authorise users? */
+static bool
+conf_has_auth(const struct server_paths *p)
+{
+	char *text = NULL;
+	bool yes;
+
+	if (read_file(p->conf, READ_MAX_SMALL, READ_TEXT, &text, NULL, NULL) != ST_OK)
+		return false;
+	yes = strstr(text, "\nauthorization {") != NULL;
+	free(text);
+	return yes;
+}
+
+static enum status
+write_conf(const struct config *c, const struct server_paths *p, struct buf *out,
+	   struct rowset *created, struct err *e)
 {
 	char host[256];
 
@@ -177,6 +375,7 @@ write_conf(const struct config *c, const struct server_paths *p, struct buf *out
 		 "}\n",
 		 host, cfg_str(c, CK_SERVER_HOST), (long long)cfg_int(c, CK_SERVER_PORT),
 		 p->pid, p->log, p->store, (long long)cfg_int(c, CK_SERVER_STORE_MAX_MB));
+	return cfg_bool(c, CK_SERVER_AUTH) ? write_auth(c, p, out, created, e) : ST_OK;
 }
 
 /* The last non-empty line of the server log, for error messages. */
@@ -326,6 +525,13 @@ server_up(const struct config *c, struct opctx *op, struct server_up_result *r,
 	}
 	if (!check(op, "port available", st, &ce, ev.s, e, &first))
 		goto out;
+	r->auth = pid ? conf_has_auth(&p) : cfg_bool(c, CK_SERVER_AUTH);
+	st = r->auth || !cfg_bool(c, CK_SERVER_AUTH) ? ST_OK :
+	     err_set(&ce, ST_FAIL, "the running server (pid %ld) has no users; stop it with "
+		     "'ifctl down', then run 'ifctl up --auth'", (long)pid);
+	if (!check(op, "users", st, &ce, r->auth ? "operator, swarm and viewer" :
+		   "none: any client may do anything", e, &first))
+		goto out;
 	if (op->falsify) {
 		st = first == ST_OK ? ST_OK : ST_FALSIFIED;
 		goto out;
@@ -333,7 +539,8 @@ server_up(const struct config *c, struct opctx *op, struct server_up_result *r,
 	if (!pid) {
 		if ((st = mkdir_p(p.store, 0700, e)) != ST_OK)
 			goto out;
-		write_conf(c, &p, &conf);
+		if ((st = write_conf(c, &p, &conf, created, e)) != ST_OK)
+			goto out;
 		if ((st = write_file_atomic(p.conf, conf.s, conf.len, 0600, e)) != ST_OK)
 			goto out;
 		if ((st = spawn(prog, &p, &pid, e)) != ST_OK)

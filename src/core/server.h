@@ -5,6 +5,11 @@
  * JetStream store, nats.pid and nats.log. A server counts as ours only when
  * the pid file names a live nats-server whose command line carries our
  * nats.conf, so 'down' never signals a process it did not start.
+ *
+ * With server.auth the config names three users (operator, swarm, viewer)
+ * with bcrypt-hashed passwords and per-role permissions; each role's login
+ * is an ifctl config file $IF_HOME/nats/ROLE.yaml (mode 0600), and 'up'
+ * keeps the passwords it finds there.
  */
 #ifndef IF_SERVER_H
 #define IF_SERVER_H
@@ -35,6 +40,7 @@ pid_t server_running(const struct server_paths *p);
 struct server_up_result {
 	pid_t pid;
 	bool started;		/* false: it was already running */
+	bool auth;		/* its config has users (server.auth) */
 	char *url;		/* caller frees */
 	char version[32];
 };
@@ -48,6 +54,13 @@ struct server_up_result {
  */
 enum status server_up(const struct config *c, struct opctx *op,
 		      struct server_up_result *r, struct rowset *created, struct err *e);
+
+/*
+ * The operator's login to the local server, when ifctl talks to it
+ * (nats.url empty) and 'up --auth' wrote $IF_HOME/nats/operator.yaml; *user
+ * and *password stay untouched otherwise. The caller frees both.
+ */
+void server_local_login(const struct config *c, char **user, char **password);
 
 /* Stop our server; *pid is 0 when none was running (not an error). */
 enum status server_down(const struct config *c, struct opctx *op, pid_t *pid,

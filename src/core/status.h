@@ -103,7 +103,9 @@ enum exit_code {
 	X(INVALID_RECORD, "invalid-record", EXIT_FAILURE_, "a stored record is malformed or inconsistent", \
 	  "another client wrote it (see ifctl-protocol(7)); 'ifctl task list' shows why; have it rewritten, or delete the key") \
 	X(STORE_FULL, "store-full", EXIT_FAILURE_, "the server's storage for the stream or bucket is full", \
-	  "raise the stream's or bucket's max bytes or the server's JetStream max_file_store (server.store_max_mb), or free space")
+	  "raise the stream's or bucket's max bytes or the server's JetStream max_file_store (server.store_max_mb), or free space") \
+	X(NOT_PERMITTED, "nats-permission", EXIT_PERMISSION, "the NATS server refused this user", \
+	  "connect as a user allowed to do it (nats.user, nats.password); ifctl-protocol(7) lists what each role may do")
 
 #define STATUS_ENUM(sym, name, exitc, text, remedy) ST_##sym,
 enum status { STATUS_TABLE(STATUS_ENUM) ST__COUNT };

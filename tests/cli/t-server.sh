@@ -97,7 +97,7 @@ out_has '^state: +connected'
 IF_NATS_USER=ops IF_NATS_PASSWORD=wrong run 7 status --server "nats://127.0.0.1:$port"
 err_is_one_error
 err_has 'authorization failed'
-err_has '\[permission\]'
+err_has '\[nats-permission\]'
 
 # A server binary that does not exist.
 IF_SERVER_BINARY=/nonexistent/nats-server run 1 up

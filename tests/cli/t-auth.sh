@@ -1,0 +1,179 @@
+# ifctl up --auth: operator, swarm and viewer users on the local server, each
+# held to the permissions ifctl-protocol(7) lists (PERMISSIONS), checked with
+# ifctl itself and with raw NATS protocol lines.
+. "$(dirname "$0")/lib.sh"
+
+N="$IF_HOME/nats"
+pw() { sed -n 's/^  password: "\(.*\)"$/\1/p' "$N/$1.yaml"; }
+
+# nats_raw USER PASS: log in, send the protocol lines read from stdin, then
+# PING; print the server's answers up to PONG (a refusal comes before it).
+nats_raw() {
+	exec 3<>"/dev/tcp/127.0.0.1/$IF_SERVER_PORT" || return 1
+	{
+		printf 'CONNECT {"user":"%s","pass":"%s","verbose":false,"pedantic":false,' "$1" "$2"
+		printf '"headers":true,"protocol":1}\r\n'
+		while IFS= read -r line; do printf '%s\r\n' "$line"; done
+		printf 'PING\r\n'
+	} >&3
+	timeout 5 sed -u '/^PONG/q' <&3 | tr -d '\r' >"$OUT"
+	exec 3<&-
+}
+# refused USER SUBJECT: publishing an empty message to SUBJECT is refused.
+refused() {
+	LAST="$1 publishes to $2"
+	printf 'PUB %s 0\n\n' "$2" | nats_raw "$1" "$(pw "$1")"
+	if grep -q "Permissions Violation for Publish to \"$2\"" "$OUT"; then ok
+	else not_ok "$LAST: not refused"; fi
+}
+# allowed USER SUBJECT: subscribing is not refused (nothing is written).
+allowed_sub() {
+	LAST="$1 subscribes to $2"
+	printf 'SUB %s 1\n' "$2" | nats_raw "$1" "$(pw "$1")"
+	if grep -q '^PONG' "$OUT" && ! grep -q 'Violation' "$OUT"; then ok
+	else not_ok "$LAST: refused"; fi
+}
+
+# --read-only and --mode=falsify behave as for a plain up.
+run 7 up --auth --read-only
+err_has '\[read-only\]'
+check "[ ! -e '$N' ]"
+run 0 up --auth --mode=falsify
+out_has '^users +pass +operator, swarm and viewer'
+check "[ ! -e '$N' ]"
+run 2 up --auth --schema-only
+err_is_one_error
+
+run 0 up --auth -v
+out_has '^users: +operator, swarm, viewer'
+out_has '^user +swarm +created'
+for r in operator swarm viewer; do
+	check "[ \"\$(stat -c %a '$N/$r.yaml')\" = 600 ]"
+	check "[ \"\$(pw $r | wc -c)\" -eq 25 ]"
+	check "! grep -qF -- \"\$(pw $r)\" '$N/nats.conf' '$OUT' '$ERR'"
+done
+check "grep -q '^authorization {' '$N/nats.conf'"
+check "grep -q 'password: \"\\\$2b\\\$06\\\$' '$N/nats.conf'"
+cp "$N/viewer.yaml" "$T_DIR/viewer.before"
+
+# Nobody gets in without a password, or with a wrong one.
+run 7 status --server "nats://127.0.0.1:$IF_SERVER_PORT"
+err_is_one_error
+err_has '\[nats-permission\]'
+IF_NATS_USER=viewer IF_NATS_PASSWORD=wrong run 7 status --server "nats://127.0.0.1:$IF_SERVER_PORT"
+err_has 'authorization failed'
+
+# The operator (ifctl's own login to its local server) does everything.
+run 0 status
+out_has '^state: +connected'
+run 0 task push t-1 --title one
+run 0 task push t-2 --title two
+run 0 witness append --component test --event op
+run 0 task claim --swarm s0 -o json
+out_has '"id":"t-1"'
+run 0 witness checkpoint
+
+# A swarm claims, heartbeats and completes, and its commands are witnessed.
+SW="--config $N/swarm.yaml"
+run 0 $SW task claim --swarm s1 -o json
+out_has '"id":"t-2"'
+tok=$(sed -n 's/.*"token":\([0-9]*\).*/\1/p' "$OUT")
+run 0 $SW task heartbeat t-2 --swarm s1 --token "$tok"
+run 0 $SW task complete t-2 --swarm s1 --token "$tok"
+run 0 $SW task push t-3 --title three
+run 0 $SW witness append --component swarm --event note
+# ... but cannot sign checkpoints, touch credentials or budgets, or drop data.
+run 7 $SW witness checkpoint
+err_is_one_error
+err_has "refused by the server \(permissions violation for publish to \"if.v1.witness.checkpoint\"\)"
+err_has '\[nats-permission\]'
+refused swarm 'if.v1.witness.checkpoint'
+refused swarm '$KV.IF_CREDS.c-1'
+refused swarm '$KV.IF_BUDGETS.s1'
+refused swarm '$JS.API.STREAM.DELETE.IF_WITNESS'
+refused swarm '$JS.API.STREAM.PURGE.IF_WITNESS'
+refused swarm '$JS.API.STREAM.PURGE.KV_IF_TASKS'
+refused swarm '$JS.API.STREAM.UPDATE.IF_WITNESS'
+refused swarm '$JS.API.STREAM.MSG.DELETE.IF_WITNESS'
+refused swarm '$JS.API.STREAM.CREATE.X'
+refused swarm 'if.v1.evt.budget.spent'
+allowed_sub swarm 'if.v1.evt.>'
+
+# A viewer reads everything and changes nothing.
+VW="--config $N/viewer.yaml"
+run 0 $VW status
+out_has '^bucket +IF_CREDS +ok'
+run 0 $VW task list
+out_has '^t-3 +queued'
+run 0 $VW task show t-2
+out_has 'done'
+run 0 $VW witness verify
+out_has '^result: +ok'
+run 0 $VW task stats
+run 0 $VW witness export
+out_has '"event":"op"'
+run 0 $VW witness query --component swarm
+out_has 'note'
+run 0 $VW witness prove --inclusion 1
+run 0 $VW witness checkpoints
+run 7 $VW task push t-4 --title four
+err_is_one_error
+err_has "publish to '\\\$KV.IF_TASKS.t-4': refused by the server"
+err_has '\[nats-permission\]'
+run 7 $VW task claim --swarm s2
+err_has '\[nats-permission\]'
+run 7 $VW witness append --component viewer --event nope
+err_has '\[nats-permission\]'
+run 0 $VW task list -o json
+out_lacks 't-4'
+out_has '"id":"t-3","state":"queued"'
+# A login in the URL works too, and -v and errors show the URL without it.
+run 0 -v task list --server "nats://viewer:$(pw viewer)@127.0.0.1:$IF_SERVER_PORT"
+err_has "connected to 'nats://127.0.0.1:$IF_SERVER_PORT'"
+check "! grep -qF -- \"\$(pw viewer)\" '$ERR'"
+run 7 status --server "nats://viewer:wrong@127.0.0.1:$IF_SERVER_PORT"
+err_has "cannot connect to 'nats://127.0.0.1:$IF_SERVER_PORT': authorization failed"
+refused viewer '$KV.IF_TASKS.t-1'
+refused viewer 'if.v1.witness.entry'
+refused viewer 'if.v1.evt.task.done'
+refused viewer '$JS.API.STREAM.DELETE.IF_EVENTS'
+refused viewer '$JS.API.STREAM.PURGE.KV_IF_TASKS'
+refused viewer '$JS.API.CONSUMER.DURABLE.CREATE.IF_WITNESS.d'
+allowed_sub viewer 'if.v1.>'
+
+# The operator's ledger is intact after all that, and holds no password.
+run 0 witness verify
+out_has '^result: +ok'
+run 0 witness export
+for r in operator swarm viewer; do check "! grep -qF -- \"\$(pw $r)\" '$OUT'"; done
+
+# 'up --auth' again keeps the passwords, running or restarted.
+run 0 up --auth
+out_has '^state: +already running'
+check "cmp -s '$N/viewer.yaml' '$T_DIR/viewer.before'"
+run 0 down
+out_has '^state: +stopped'
+run 0 up --auth
+out_has '^user +viewer +exists'
+check "cmp -s '$N/viewer.yaml' '$T_DIR/viewer.before'"
+run 0 $VW task list
+out_has '^t-3'
+
+# Without server.auth the next start has no users; 'up --auth' on that
+# running server says it must be restarted.
+run 0 down
+run 0 up
+out_has '^users: +none'
+run 0 status --server "nats://127.0.0.1:$IF_SERVER_PORT" -q
+run 1 up --auth
+err_is_one_error
+err_has "has no users; stop it with 'ifctl down'"
+IF_SERVER_AUTH=true run 8 up --mode=falsify
+out_has '^users +fail'
+run 0 down
+IF_SERVER_AUTH=true run 0 up
+out_has '^users: +operator, swarm, viewer'
+run 0 down
+out_has '^state: +stopped'
+
+finish
