@@ -372,7 +372,13 @@ coord_push(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 	trace_id_new(gen);
 	id = s->id ? xstrdup(s->id) : xasprintf("t-%.12s", gen);
 	task_from_spec(&t, s, cfg, op, id);
-	task_to_json(&t, &json);
+	st = task_encode(&t, &json, e);	/* a title that is not UTF-8 would not read back */
+	if (st != ST_OK) {
+		check_record(op, "task can be stored", st, e ? e->msg : NULL);
+		if (op->falsify)
+			st = ST_OK;
+		goto out;
+	}
 	if (op->falsify) {
 		push_falsify(b, cfg, op, id, json.len);
 		goto out;
@@ -417,8 +423,9 @@ cas_write(struct bus *b, const struct coord_cfg *cfg, struct task *t, struct buf
 	enum status st;
 
 	buf_reset(json);
-	task_to_json(t, json);
-	st = bus_kv_update(b, cfg->bucket, t->id, json->s, json->len, t->rev, &rev, e);
+	st = task_encode(t, json, e);	/* never write what cannot be read back */
+	if (st == ST_OK)
+		st = bus_kv_update(b, cfg->bucket, t->id, json->s, json->len, t->rev, &rev, e);
 	if (st == ST_OK)
 		t->rev = rev;
 	buf_release(&own);

@@ -158,14 +158,42 @@ task_to_json(const struct task *t, struct buf *out)
 	buf_addc(out, '}');
 }
 
+/* The first string field of t that is not UTF-8, or NULL. */
+static const char *
+bad_utf8_field(const struct task *t)
+{
+	const char *const names[] = { "id", "title", "idempotency key", "to", "owner", "reason",
+				      "trace" };
+	const char *const vals[] = { t->id, t->title, t->idem, t->to, t->owner, t->reason,
+				     t->trace };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (vals[i] && !json_utf8_valid(vals[i], strlen(vals[i]), NULL))
+			return names[i];
+	for (i = 0; i < t->ncaps; i++)
+		if (!json_utf8_valid(t->caps[i], strlen(t->caps[i]), NULL))
+			return "capability";
+	for (i = 0; i < t->nhist; i++)
+		if (!json_utf8_valid(t->hist[i].by, strlen(t->hist[i].by), NULL) ||
+		    (t->hist[i].note && !json_utf8_valid(t->hist[i].note, strlen(t->hist[i].note),
+							 NULL)))
+			return "history";
+	return NULL;
+}
+
 enum status
 task_encode(const struct task *t, struct buf *out, struct err *e)
 {
+	const char *bad = bad_utf8_field(t);
 	struct err why = ERR_INIT;
 	struct task back;
 	size_t start = out->len;
 	enum status st;
 
+	if (bad)
+		return err_set(e, ST_BAD_VALUE, "task '%.60s' cannot be stored: its %s is not valid "
+			       "UTF-8", t->id ? t->id : "?", bad);
 	task_to_json(t, out);
 	st = task_from_json(out->s + start, out->len - start, &back, &why);
 	task_release(&back);

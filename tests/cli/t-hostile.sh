@@ -37,6 +37,8 @@ run 2 task push --title t --payload '{"budget":1e400}'
 err_has 'beyond the range of a double'
 run 2 task push --title t --id 'x..y'
 err_has "invalid task id 'x..y'"
+run 2 task push --title "$(printf 'a\377b')"
+err_has 'its title is not valid UTF-8'
 run 0 task push --title good --id good-1 -p 1 -q
 
 # Foreign task records: quarantined, named by doctor, claims go on.

@@ -120,7 +120,14 @@ test_canonical_and_encode(void **state)
 	buf_reset(&a);
 	assert_int_equal(task_encode(&t, &a, &e), ST_BAD_VALUE);
 	assert_int_equal(a.len, 0);
-	assert_non_null(strstr(e.msg, "cannot be stored"));
+	assert_non_null(strstr(e.msg, "cannot be stored: its title is not valid UTF-8"));
+	free(t.title);
+	t.title = xstrdup("fine");
+	free(t.payload);
+	t.payload = xstrdup("{\"n\":1e400}");	/* only another writer could set this */
+	buf_reset(&a);
+	assert_int_equal(task_encode(&t, &a, &e), ST_BAD_VALUE);
+	assert_non_null(strstr(e.msg, "beyond the range of a double"));
 	task_release(&t);
 	buf_release(&a);
 	buf_release(&c);
