@@ -79,10 +79,10 @@ check_id(const char *id, const char *what, struct err *e)
 }
 
 /*
- * What a parsed record must also be for the coordinator to rely on it: the
- * parser cannot know the key, and a record with fields left out must not be
- * read with defaults (max_attempts 0 would kill it on its first claim).
- * Writes the first fault into why; false when there is one.
+ * What the parser cannot know: the key. A record stored under a key that
+ * is not a task id, or naming another task, is not one the coordinator may
+ * act on (task_from_json checked the fields, their ranges and defaults).
+ * Writes the fault into why; false when there is one.
  */
 static bool
 record_sane(const struct task *t, const char *key, char *why, size_t n)
@@ -91,19 +91,6 @@ record_sane(const struct task *t, const char *key, char *why, size_t n)
 		snprintf(why, n, "its key is not a valid task id");
 	else if (strcmp(t->id, key) != 0)
 		snprintf(why, n, "its id '%.128s' is not its key", t->id);
-	else if (t->priority < 0 || t->priority > TASK_PRIORITY_MAX)
-		snprintf(why, n, "priority %d is out of range 0..%d", t->priority,
-			 TASK_PRIORITY_MAX);
-	else if (t->max_attempts < 1 || t->max_attempts > 1000)
-		snprintf(why, n, "max_attempts %d is out of range 1..1000", t->max_attempts);
-	else if (t->attempts < 0 || t->attempts > t->max_attempts)
-		snprintf(why, n, "attempts %d is out of range 0..max_attempts", t->attempts);
-	else if (!(t->budget >= 0))
-		snprintf(why, n, "budget is negative");
-	else if (t->created <= 0)
-		snprintf(why, n, "field 'created' is missing or not a time");
-	else if (t->state == TASK_CLAIMED && (t->owner == NULL || t->token == 0))
-		snprintf(why, n, "it is claimed but has no owner or token");
 	else
 		return true;
 	return false;

@@ -301,7 +301,7 @@ static const struct json_field task_fields[] = {
 	TF("token", JF_I64, 0, token, 0, JSON_INT_MAX),
 	TF_TIME("lease_until", lease_until),
 	TF_TIME("not_before", not_before),
-	TF_TIME("created", created),
+	TF("created", JF_I64, JF_REQUIRED, created, 1, JSON_INT_MAX),
 	TF_TIME("updated", updated),
 	TF("result", JF_JSON, JF_NULLABLE, result, 0, 0),
 	TF("reason", JF_STR, JF_NULLABLE, reason, 0, 0),
@@ -316,9 +316,9 @@ task_consistent(const struct task *t, struct err *e)
 	if (!task_id_valid(t->id))
 		return err_set(e, ST_BAD_JSON, "task record: id '%.60s' is not a valid task id",
 			       t->id);
-	if (t->state == TASK_CLAIMED && (t->owner == NULL || t->lease_until == 0))
-		return err_set(e, ST_BAD_JSON, "task record: a claimed task needs 'owner' and "
-			       "'lease_until'");
+	if (t->state == TASK_CLAIMED && (t->owner == NULL || t->lease_until == 0 || t->token == 0))
+		return err_set(e, ST_BAD_JSON, "task record: a claimed task needs 'owner', 'token' "
+			       "and 'lease_until'");
 	if (t->attempts > t->max_attempts)
 		return err_set(e, ST_BAD_JSON, "task record: attempts %d exceed max_attempts %d",
 			       t->attempts, t->max_attempts);

@@ -75,8 +75,8 @@ void task_to_json(const struct task *t, struct buf *out);
 enum status task_encode(const struct task *t, struct buf *out, struct err *e);
 
 /*
- * Parse a record: I-JSON; v, id, state, priority, attempts and
- * max_attempts required; every field of its type and range; a claimed
+ * Parse a record: I-JSON; v, id, state, priority, attempts, max_attempts
+ * and created required; every field of its type and range; a claimed
  * task has an owner and a lease. ST_BAD_JSON naming what is wrong.
  * Members it does not know are ignored (ifctl-protocol(7)).
  */

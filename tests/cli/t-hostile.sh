@@ -42,7 +42,7 @@ err_has 'its title is not valid UTF-8'
 run 0 task push --title good --id good-1 -p 1 -q
 
 # Foreign task records: quarantined, named by doctor, claims go on.
-printf '{"v":1,"id":"other","state":"queued","priority":9,"attempts":0,"max_attempts":5}' >"$T_DIR/r1"
+printf '{"v":1,"id":"other","state":"queued","priority":9,"attempts":0,"max_attempts":5,"created":1}' >"$T_DIR/r1"
 printf '{"v":1,"id":"prio","state":"queued","priority":"5","attempts":0,"max_attempts":5}' >"$T_DIR/r2"
 printf '{"v":1,"id":"short","state":"queued","priority":9}' >"$T_DIR/r3"
 printf 'not json at all' >"$T_DIR/r4"

@@ -37,6 +37,7 @@ test_round_trip(void **state)
 	t.lease_until = 1764052801123LL;
 	t.attempts = 1;
 	t.max_attempts = 5;
+	t.created = 1764052800000LL;
 	task_history_add(&t, 1, TASK_QUEUED, "operator", 0, NULL);
 	task_history_add(&t, 2, TASK_CLAIMED, "s1", 18, "lease takeover");
 	task_to_json(&t, &a);
@@ -55,7 +56,7 @@ test_round_trip(void **state)
 }
 
 #define BASE "\"v\":1,\"id\":\"x\",\"state\":\"queued\",\"priority\":5,\"attempts\":0," \
-	     "\"max_attempts\":5"
+	     "\"max_attempts\":5,\"created\":1"
 
 /* Records other clients may write: each refused, naming what is wrong. */
 static void
@@ -79,11 +80,13 @@ test_bad_records(void **state)
 		{ "{" BASE ",\"capabilities\":[1]}", "capability 1" },
 		{ "{" BASE ",\"history\":[{\"state\":\"x\"}]}", "history" },
 		{ "{\"v\":1,\"id\":\"x\",\"state\":\"claimed\",\"priority\":5,\"attempts\":1,"
-		  "\"max_attempts\":5}", "needs 'owner'" },
+		  "\"max_attempts\":5,\"created\":1}", "needs 'owner'" },
+		{ "{\"v\":1,\"id\":\"x\",\"state\":\"queued\",\"priority\":5,\"attempts\":0,"
+		  "\"max_attempts\":5}", "'created' is missing" },
 		{ "{\"v\":1,\"id\":\"x\",\"state\":\"queued\",\"priority\":5,\"attempts\":6,"
-		  "\"max_attempts\":5}", "exceed" },
+		  "\"max_attempts\":5,\"created\":1}", "exceed" },
 		{ "{\"v\":1,\"id\":\"x..y\",\"state\":\"queued\",\"priority\":5,\"attempts\":0,"
-		  "\"max_attempts\":5}", "not a valid task id" },
+		  "\"max_attempts\":5,\"created\":1}", "not a valid task id" },
 		{ "{" BASE ",\"title\":\"a\\u0000b\"}", "holds U+0000" },
 	};
 	struct task t;
