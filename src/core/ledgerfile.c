@@ -1,11 +1,11 @@
 /* Exported witness ledgers: see ledgerfile.h. */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
 #include <sodium.h>
 
 #include "core/json.h"
@@ -33,103 +33,150 @@ entry_room(struct ledger_file *lf, size_t slot)
 	memset(lf->entries + old, 0, (lf->cap - old) * sizeof *lf->entries);
 }
 
+/* A 64-digit hex hash into out. */
 static bool
-hex_hash(const cJSON *v, uint8_t *out)
+hex_hash(const struct json_value *v, uint8_t *out)
 {
-	return cJSON_IsString(v) && strlen(v->valuestring) == 2 * MERKLE_HASH &&
-	       sodium_hex2bin(out, MERKLE_HASH, v->valuestring, 2 * MERKLE_HASH, NULL, NULL,
-			      NULL) == 0;
+	return v && v->type == JSON_STRING && v->len == 2 * MERKLE_HASH &&
+	       sodium_hex2bin(out, MERKLE_HASH, v->str, 2 * MERKLE_HASH, NULL, NULL, NULL) == 0;
 }
 
-static enum status
-read_proof(struct ledger_file *lf, const cJSON *o, int lineno, struct err *e)
-{
-	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(o, "seq");
-	const cJSON *size = cJSON_GetObjectItemCaseSensitive(o, "tree_size");
-	const cJSON *path = cJSON_GetObjectItemCaseSensitive(o, "path"), *h;
-	struct ledger_proof *p;
-	size_t i = 0;
+/* A line's members other than "type", each read by the line's own table. */
+struct line_fields {
+	char *origin, *key, *note, *reason, *data;
+	int64_t seq, size, leaf;
+	const struct json_value *path, *root, *hash;
+};
 
-	if (!cJSON_IsNumber(seq) || !cJSON_IsNumber(size) || !cJSON_IsArray(path) ||
-	    cJSON_GetArraySize(path) > MERKLE_MAX_PROOF)
+static enum status
+take_value(const struct json_value *v, void *dst, struct err *e)
+{
+	(void)e;
+	*(const struct json_value **)dst = v;
+	return ST_OK;
+}
+
+#define LF(name, type, field, min, max) \
+	{ name, type, JF_REQUIRED, offsetof(struct line_fields, field), min, max, NULL }
+#define LF_VALUE(name, field) \
+	{ name, JF_CUSTOM, JF_REQUIRED, offsetof(struct line_fields, field), 0, 0, take_value }
+
+static const struct json_field header_fields[] = {
+	LF("origin", JF_STR, origin, 0, 0), LF("key", JF_STR, key, 0, 0), LF("v", JF_I64, seq, 1, 1),
+};
+static const struct json_field checkpoint_fields[] = { LF("note", JF_STR, note, 0, 0) };
+static const struct json_field fault_fields[] = {
+	LF("seq", JF_I64, seq, 1, JSON_INT_MAX), LF("reason", JF_STR, reason, 0, 0),
+	LF("data", JF_STR, data, 0, 0),
+};
+static const struct json_field proof_fields[] = {
+	LF("seq", JF_I64, seq, 1, JSON_INT_MAX), LF("leaf_index", JF_I64, leaf, 0, JSON_INT_MAX),
+	LF("tree_size", JF_I64, size, 1, JSON_INT_MAX), LF_VALUE("hash", hash),
+	LF_VALUE("path", path), LF_VALUE("root", root),
+};
+
+static enum status
+read_proof(struct ledger_file *lf, const struct line_fields *f, int lineno, struct err *e)
+{
+	struct ledger_proof *p;
+	size_t i;
+
+	if (f->path->type != JSON_ARRAY || f->path->len > MERKLE_MAX_PROOF || f->leaf != f->seq - 1)
 		return err_set(e, ST_BAD_JSON, "line %d: malformed proof", lineno);
 	xgrow(&lf->proofs, &lf->proofcap, lf->nproofs + 1, sizeof *lf->proofs);
 	p = &lf->proofs[lf->nproofs++];
 	memset(p, 0, sizeof *p);
-	p->seq = (uint64_t)seq->valuedouble;
-	p->size = (uint64_t)size->valuedouble;
+	p->seq = (uint64_t)f->seq;
+	p->size = (uint64_t)f->size;
 	p->line = lineno;
-	p->path = xcalloc((size_t)cJSON_GetArraySize(path) + 1, MERKLE_HASH);
-	cJSON_ArrayForEach(h, path) {
-		if (!hex_hash(h, p->path + MERKLE_HASH * i++))
+	p->path = xcalloc(f->path->len + 1, MERKLE_HASH);
+	for (i = 0; i < f->path->len; i++)
+		if (!hex_hash(&f->path->kids[i], p->path + MERKLE_HASH * i))
 			return err_set(e, ST_BAD_JSON, "line %d: malformed proof hash", lineno);
-	}
-	p->len = i;
-	if (!hex_hash(cJSON_GetObjectItemCaseSensitive(o, "root"), p->root))
+	p->len = f->path->len;
+	if (!hex_hash(f->root, p->root))
 		return err_set(e, ST_BAD_JSON, "line %d: malformed proof root", lineno);
 	return ST_OK;
 }
 
 /* A fault line: the first one is kept, with where it stands among the entries. */
-static enum status
-read_fault(struct ledger_file *lf, const cJSON *o, int lineno, struct err *e)
+static void
+read_fault(struct ledger_file *lf, const struct line_fields *f)
 {
-	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(o, "seq");
-	const cJSON *reason = cJSON_GetObjectItemCaseSensitive(o, "reason");
-
-	if (!cJSON_IsNumber(seq) || !(seq->valuedouble >= 1 && seq->valuedouble < 9007199254740992.0) ||
-	    !cJSON_IsString(reason))
-		return err_set(e, ST_BAD_JSON, "line %d: malformed fault line", lineno);
 	if (lf->nfaults++ == 0) {
-		lf->fault_seq = (uint64_t)seq->valuedouble;
+		lf->fault_seq = (uint64_t)f->seq;
 		lf->fault_after = lf->n;
-		snprintf(lf->fault_reason, sizeof lf->fault_reason, "%s", reason->valuestring);
+		snprintf(lf->fault_reason, sizeof lf->fault_reason, "%s", f->reason);
 	}
-	return ST_OK;
+}
+
+/* Read the members of a line of type 'what' by its table (and its "type"). */
+static enum status
+read_members(const struct json_value *o, const struct json_field *table, size_t n,
+	     struct line_fields *f, const char *what, int lineno, struct err *e)
+{
+	enum status st = json_read_fields(o, table, n, 0, f, what, e);
+
+	if (st == ST_OK && json_member(o, "type") && o->len != n + 1)
+		st = err_set(e, ST_BAD_JSON, "%s: unknown field", what);
+	if (st != ST_OK)
+		err_prefix(e, "line %d", lineno);
+	return st;
 }
 
 /* One line read in order; an entry goes to slot lf->n. lineno for messages. */
 static enum status
 read_line(struct ledger_file *lf, const char *line, size_t len, int lineno, struct err *e)
 {
-	cJSON *o = cJSON_ParseWithLength(line, len);
-	const cJSON *type = o ? cJSON_GetObjectItemCaseSensitive(o, "type") : NULL;
-	enum status st = ST_OK;
+	struct json_doc doc = JSON_DOC_INIT;
+	struct line_fields f = { 0 };
+	const struct json_value *type = NULL;
+	enum status st = json_parse(line, len, "ledger line", &doc, e);
 
-	if (!cJSON_IsString(type)) {
+	if (st == ST_OK)
+		type = json_member(doc.root, "type");
+	if (st != ST_OK) {
+		err_prefix(e, "line %d", lineno);
+	} else if (type == NULL || type->type != JSON_STRING) {
 		st = err_set(e, ST_BAD_JSON, "line %d: not a ledger line (a JSON object with \"type\")",
 			     lineno);
-	} else if (strcmp(type->valuestring, "ledger") == 0) {
-		const cJSON *origin = cJSON_GetObjectItemCaseSensitive(o, "origin");
-		const cJSON *key = cJSON_GetObjectItemCaseSensitive(o, "key");
-		if (lineno != 1 || !cJSON_IsString(origin) || !cJSON_IsString(key))
-			st = err_set(e, ST_BAD_JSON, "line %d: malformed ledger header", lineno);
-		else if ((st = wkey_from_vkey(key->valuestring, &lf->header_key, e)) == ST_OK)
-			snprintf(lf->origin, sizeof lf->origin, "%s", origin->valuestring);
-		else
-			err_prefix(e, "line %d", lineno);
-	} else if (strcmp(type->valuestring, "entry") == 0) {
+	} else if (strcmp(type->str, "entry") == 0) {
 		entry_room(lf, lf->n);
 		st = wentry_parse_line(line, len, &lf->entries[lf->n], e);
 		if (st == ST_OK)
 			lf->n++;
 		else
 			err_prefix(e, "line %d", lineno);
-	} else if (strcmp(type->valuestring, "fault") == 0) {
-		st = read_fault(lf, o, lineno, e);
-	} else if (strcmp(type->valuestring, "proof") == 0) {
-		st = read_proof(lf, o, lineno, e);
-	} else if (strcmp(type->valuestring, "checkpoint") == 0) {
-		const cJSON *note = cJSON_GetObjectItemCaseSensitive(o, "note");
-		if (!cJSON_IsString(note))
-			st = err_set(e, ST_BAD_JSON, "line %d: checkpoint without a note", lineno);
-		else
-			note_at(lf, lf->n, note->valuestring);
+	} else if (strcmp(type->str, "ledger") == 0) {
+		if (lineno != 1)
+			st = err_set(e, ST_BAD_JSON, "line %d: a ledger header after line 1", lineno);
+		else if ((st = read_members(doc.root, header_fields, ARRAY_SIZE(header_fields), &f,
+					    "ledger header", lineno, e)) == ST_OK &&
+			 (st = wkey_from_vkey(f.key, &lf->header_key, e)) == ST_OK)
+			snprintf(lf->origin, sizeof lf->origin, "%s", f.origin);
+		else if (st != ST_OK && strncmp(e->msg, "line ", 5) != 0)
+			err_prefix(e, "line %d", lineno);
+	} else if (strcmp(type->str, "fault") == 0) {
+		if ((st = read_members(doc.root, fault_fields, ARRAY_SIZE(fault_fields), &f,
+				       "fault line", lineno, e)) == ST_OK)
+			read_fault(lf, &f);
+	} else if (strcmp(type->str, "proof") == 0) {
+		if ((st = read_members(doc.root, proof_fields, ARRAY_SIZE(proof_fields), &f,
+				       "proof", lineno, e)) == ST_OK)
+			st = read_proof(lf, &f, lineno, e);
+	} else if (strcmp(type->str, "checkpoint") == 0) {
+		if ((st = read_members(doc.root, checkpoint_fields, ARRAY_SIZE(checkpoint_fields), &f,
+				       "checkpoint line", lineno, e)) == ST_OK)
+			note_at(lf, lf->n, f.note);
 	} else {
-		st = err_set(e, ST_BAD_JSON, "line %d: unknown line type '%s'", lineno,
-			     type->valuestring);
+		st = err_set(e, ST_BAD_JSON, "line %d: unknown line type '%.40s'", lineno, type->str);
 	}
-	cJSON_Delete(o);
+	free(f.origin);
+	free(f.key);
+	free(f.note);
+	free(f.reason);
+	free(f.data);
+	json_doc_release(&doc);
 	return st;
 }
 
