@@ -1,7 +1,8 @@
 /*
  * The JSON reader and canonicaliser. json_check and json_canonical must
  * agree on what is JSON; a canonical form must itself be JSON and be its
- * own canonical form (canonical(canonical(x)) == canonical(x)).
+ * own canonical form (canonical(canonical(x)) == canonical(x)) in
+ * well-formed UTF-8 that any JSON reader takes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK((checked == ST_OK) == (canon == ST_OK), text);
 	if (canon == ST_OK) {
 		FUZZ_CHECK(json_check(c1.s, "canonical", &e) == ST_OK, c1.s);
+		FUZZ_CHECK(fuzz_utf8_ok(c1.s, c1.len), c1.s);
 		FUZZ_CHECK(json_canonical(c1.s, &c2, &e) == ST_OK, c1.s);
 		FUZZ_CHECK(c1.len == c2.len && memcmp(c1.s, c2.s, c1.len) == 0, c1.s);
 	}

@@ -23,6 +23,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (task_from_json((const char *)data, size, &t1, &e) == ST_OK) {
 		task_to_json(&t1, &j1);
 		FUZZ_CHECK(json_check(j1.s, "task", &e) == ST_OK, j1.s);
+		FUZZ_CHECK(fuzz_utf8_ok(j1.s, j1.len), j1.s);
 		FUZZ_CHECK(task_from_json(j1.s, j1.len, &t2, &e) == ST_OK, j1.s);
 		task_to_json(&t2, &j2);
 		FUZZ_CHECK(j1.len == j2.len && memcmp(j1.s, j2.s, j1.len) == 0, j2.s);

@@ -41,6 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (wentry_parse((const char *)data, size, &e1, &err) == ST_OK) {
 		wentry_canonical(&e1, true, &c1);
 		FUZZ_CHECK(json_check(c1.s, "entry", &err) == ST_OK, c1.s);
+		FUZZ_CHECK(fuzz_utf8_ok(c1.s, c1.len), c1.s);
 		FUZZ_CHECK(wentry_parse(c1.s, c1.len, &e2, &err) == ST_OK, c1.s);
 		FUZZ_CHECK(same_entry(&e1, &e2), c1.s);
 		FUZZ_CHECK(wentry_hash_ok(&e1) == wentry_hash_ok(&e2), c1.s);

@@ -24,6 +24,9 @@ char *fuzz_text(const uint8_t *data, size_t size);
 /* Write the input to this process's temporary file named by suffix; returns its path. */
 const char *fuzz_file(const char *suffix, const uint8_t *data, size_t size);
 
+/* Is s well-formed UTF-8 (no surrogates, no overlong forms), as I-JSON requires? */
+int fuzz_utf8_ok(const char *s, size_t len);
+
 /* Report a broken invariant on stderr and abort. */
 _Noreturn void fuzz_fail(const char *what, const char *detail);
 
