@@ -39,7 +39,7 @@ sees() {
 replay() {
 	LAST="fuzz-$1 $2"
 	# A subshell, so that the shell's own "Aborted" notice goes nowhere.
-	(timeout 20 "$BUILD/tests/fuzz-$1" "$2" >"$OUT" 2>"$ERR") 2>/dev/null
+	(timeout 20 "$BUILD/tests/fuzz-$1" "$2" >"$OUT" 2>"$ERR"; rc=$?; exit $rc) 2>/dev/null
 }
 
 n=0

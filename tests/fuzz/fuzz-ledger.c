@@ -13,23 +13,6 @@
 #include "core/ledgerfile.h"
 #include "fuzz.h"
 
-#define ORIGIN "ifctl.example/fixtures"
-
-/* The fixtures' signing key (seed of zeros), made once. */
-static const struct wkey *
-fixture_key(void)
-{
-	static struct wkey k;
-	static int made;
-	static const uint8_t seed[32];
-
-	if (!made) {
-		wkey_from_seed(&k, ORIGIN, seed);
-		made = 1;
-	}
-	return &k;
-}
-
 /* lf written back as an export, into *out (caller frees). */
 static size_t
 write_back(const struct ledger_file *lf, char **out)
@@ -81,13 +64,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (ledger_file_read(fuzz_file(".jsonl", data, size), &lf, &e) != ST_OK)
 		return 0;
-	v1 = ledger_file_verify(&lf, fixture_key());
+	v1 = ledger_file_verify(&lf, fuzz_fixture_key());
 	(void)ledger_file_verify(&lf, &lf.header_key);
 	len = write_back(&lf, &text);
 	if (ledger_file_read(fuzz_file(".jsonl", (const uint8_t *)text, len), &lf2, &e) != ST_OK)
 		fuzz_fail("an export read back", e.msg);
 	FUZZ_CHECK(same_entries(&lf, &lf2), text);
-	v2 = ledger_file_verify(&lf2, fixture_key());
+	v2 = ledger_file_verify(&lf2, fuzz_fixture_key());
 	FUZZ_CHECK(lf.nproofs > 0 || (v1.fault == v2.fault && v1.seq == v2.seq), text);
 	ledger_file_release(&lf);
 	ledger_file_release(&lf2);

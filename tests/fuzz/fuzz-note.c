@@ -11,28 +11,11 @@
 #include "core/witness.h"
 #include "fuzz.h"
 
-#define ORIGIN "ifctl.example/fixtures"
-
-/* The fixtures' signing key, made once. */
-static const struct wkey *
-fixture_key(void)
-{
-	static struct wkey k;
-	static int made;
-	static const uint8_t seed[32];
-
-	if (!made) {
-		wkey_from_seed(&k, ORIGIN, seed);
-		made = 1;
-	}
-	return &k;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *note = fuzz_text(data, size);
-	const struct wkey *k = fixture_key();
+	const struct wkey *k = fuzz_fixture_key();
 	struct wcheckpoint cp, cp2;
 	struct buf again = BUF_INIT;
 	struct err e = ERR_INIT;

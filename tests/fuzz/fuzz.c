@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/witness.h"
 #include "fuzz.h"
 
 char *
@@ -97,4 +98,18 @@ fuzz_utf8_ok(const char *s, size_t len)
 		i += n;
 	}
 	return 1;
+}
+
+const struct wkey *
+fuzz_fixture_key(void)
+{
+	static struct wkey k;
+	static int made;
+	static const uint8_t seed[32];
+
+	if (!made) {
+		wkey_from_seed(&k, "ifctl.example/fixtures", seed);
+		made = 1;
+	}
+	return &k;
 }

@@ -27,6 +27,10 @@ const char *fuzz_file(const char *suffix, const uint8_t *data, size_t size);
 /* Is s well-formed UTF-8 (no surrogates, no overlong forms), as I-JSON requires? */
 int fuzz_utf8_ok(const char *s, size_t len);
 
+/* The witness fixtures' signing key (tests/helper/mkledger.c: a seed of zeros). */
+struct wkey;
+const struct wkey *fuzz_fixture_key(void);
+
 /* Report a broken invariant on stderr and abort. */
 _Noreturn void fuzz_fail(const char *what, const char *detail);
 
