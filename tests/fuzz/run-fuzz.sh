@@ -49,6 +49,7 @@ for name in "$@"; do
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	# The last status line: "#N DONE cov: X ft: Y ..." ("#N: cov: ..." with -fork).
 	done_line=$(grep -E '^#[0-9]+:?[[:space:]]+(DONE|cov:)' "$log" | tail -n 1)
+	[ -n "$execs" ] || execs=$(printf '%s' "$done_line" | sed -nE 's/^#([0-9]+).*/\1/p')
 	if [ "$rc" -eq 0 ] && [ -n "$done_line" ]; then
 		echo "fuzz-$name: ${execs:-?} executions in ${SECONDS_EACH}s; $done_line"
 	else
