@@ -672,7 +672,7 @@ static enum status
 read_field(const struct json_field *f, const struct json_value *v, void *dst,
 	   const char *what, struct err *e)
 {
-	char *slot = (char *)dst + f->offset;
+	void *slot = (char *)dst + f->offset;
 	struct buf b = BUF_INIT;
 	enum status st;
 	double d = 0;

@@ -220,7 +220,7 @@ read_state(const struct json_value *v, void *dst, struct err *e)
 static enum status
 read_caps(const struct json_value *v, void *dst, struct err *e)
 {
-	struct task *t = (struct task *)((char *)dst - offsetof(struct task, caps));
+	struct task *t = (struct task *)(void *)((char *)dst - offsetof(struct task, caps));
 	size_t i;
 
 	if (v->type != JSON_ARRAY)
@@ -257,7 +257,7 @@ static const struct json_field hist_fields[] = {
 static enum status
 read_history(const struct json_value *v, void *dst, struct err *e)
 {
-	struct task *t = (struct task *)((char *)dst - offsetof(struct task, hist));
+	struct task *t = (struct task *)(void *)((char *)dst - offsetof(struct task, hist));
 	enum status st = ST_OK;
 	size_t i;
 

@@ -144,7 +144,7 @@ read_hex(const struct json_value *v, void *dst, struct err *e)
 static enum status
 read_payload(const struct json_value *v, void *dst, struct err *e)
 {
-	struct wentry *w = (struct wentry *)((char *)dst - offsetof(struct wentry, payload));
+	struct wentry *w = (struct wentry *)(void *)((char *)dst - offsetof(struct wentry, payload));
 	struct buf b = BUF_INIT;
 
 	(void)e;
