@@ -37,6 +37,55 @@ test_rows(void **state)
 	rows_free(NULL);
 }
 
+/* Typed setters write what structured formats print; tables may show other text. */
+static void
+test_typed(void **state)
+{
+	static const struct view_col cols[] = {
+		{ "n", COL_NUM, 0 }, { "ok", COL_BOOL, 0 }, { "at", COL_TIME, 0 },
+		{ "caps", COL_JSON, COL_WIDE },
+	};
+	static const struct view v = VIEW("typed", cols);
+	struct rowset *rs = rows_view(&v);
+	const char *caps[] = { "gpu", "a\"b" };
+	size_t r = rows_add(rs);
+	int64_t n;
+
+	(void)state;
+	assert_int_equal(rs->ncols, 4);
+	assert_string_equal(rs->cols[3].name, "caps");
+	assert_int_equal(rs->cols[3].flags, COL_WIDE);
+	rows_set_num(rs, r, 0, 0.1 + 0.2);
+	assert_string_equal(rows_get(rs, r, 0), "0.30000000000000004");
+	rows_set_num(rs, r, 0, 1e21);
+	assert_string_equal(rows_get(rs, r, 0), "1e+21");
+	rows_set_num(rs, r, 0, 1.0 / 0.0);
+	assert_null(rows_get(rs, r, 0));
+	rows_set_int(rs, r, 0, -42);
+	assert_true(rows_get_i64(rs, r, 0, &n));
+	assert_int_equal(n, -42);
+	rows_showf(rs, r, 0, "%d/%d", 0, 5);
+	assert_string_equal(rows_get(rs, r, 0), "-42");
+	assert_string_equal(rows_get_shown(rs, r, 0), "0/5");
+	rows_set_bool(rs, r, 1, false);
+	assert_string_equal(rows_get_shown(rs, r, 1), "false");
+	rows_set_time(rs, r, 2, 0);
+	assert_null(rows_get(rs, r, 2));
+	assert_false(rows_get_i64(rs, r, 2, &n));
+	rows_set_time(rs, r, 2, 1767323045678LL);
+	assert_string_equal(rows_get(rs, r, 2), "2026-01-02T03:04:05.678Z");
+	rows_set_list(rs, r, 3, caps, 2);
+	assert_string_equal(rows_get(rs, r, 3), "[\"gpu\",\"a\\\"b\"]");
+	assert_string_equal(rows_get_shown(rs, r, 3), "gpu,a\"b");
+	rows_set_list(rs, r, 3, caps, 0);
+	assert_string_equal(rows_get(rs, r, 3), "[]");
+	assert_string_equal(rows_get_shown(rs, r, 3), "");
+	rows_col(rs, "late", COL_TEXT, 0);	/* widening keeps values and display text */
+	assert_string_equal(rows_get_shown(rs, r, 0), "0/5");
+	assert_null(rows_get(rs, r, 4));
+	rows_free(rs);
+}
+
 static void
 test_opctx(void **state)
 {
@@ -68,6 +117,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rows),
+		cmocka_unit_test(test_typed),
 		cmocka_unit_test(test_opctx),
 	};
 	return cmocka_run_group_tests_name("rows", tests, NULL, NULL);
