@@ -350,17 +350,7 @@ sep_value(struct buf *out, const char *v, char sep)
 		}
 		return;
 	}
-	if (strpbrk(v, ",\"\r\n") == NULL) {
-		buf_adds(out, v);
-		return;
-	}
-	buf_addc(out, '"');
-	for (; *v; v++) {
-		if (*v == '"')
-			buf_addc(out, '"');
-		buf_addc(out, *v);
-	}
-	buf_addc(out, '"');
+	rows_csv_quote(out, v);
 }
 
 void

@@ -252,3 +252,19 @@ doc_release(struct doc *d)
 	free(d->text);
 	memset(d, 0, sizeof *d);
 }
+
+void
+rows_csv_quote(struct buf *out, const char *v)
+{
+	if (strpbrk(v, ",\"\r\n") == NULL) {
+		buf_adds(out, v);
+		return;
+	}
+	buf_addc(out, '"');
+	for (; *v; v++) {
+		if (*v == '"')
+			buf_addc(out, '"');
+		buf_addc(out, *v);
+	}
+	buf_addc(out, '"');
+}

@@ -27,6 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
+
 enum col_kind { COL_TEXT, COL_NUM, COL_BOOL, COL_JSON, COL_TIME };
 
 #define COL_WIDE 0x1	/* shown only with -o wide (and in structured formats) */
@@ -107,6 +109,9 @@ const char *rows_get(const struct rowset *rs, size_t row, size_t col);
 const char *rows_get_shown(const struct rowset *rs, size_t row, size_t col);
 /* Read a number cell as an integer; false when null or not an integer. */
 bool rows_get_i64(const struct rowset *rs, size_t row, size_t col, int64_t *out);
+
+/* Append v as one CSV field (RFC 4180: quoted when it holds , " CR or LF). */
+void rows_csv_quote(struct buf *out, const char *v);
 
 /*
  * A document: the row sets one command returns, in order. Renderers print
