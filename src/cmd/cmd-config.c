@@ -18,6 +18,12 @@ target_path(struct cmd_ctx *ctx)
 	return xstrdup(ctx->config_path);
 }
 
+/* config init's record and config validate's list: one column each. */
+static const struct view_col written_cols[] = { { "written", COL_TEXT, 0 } };
+static const struct view_col problem_cols[] = { { "problem", COL_TEXT, 0 } };
+static const struct view written_view = VIEW("config", written_cols);
+static const struct view problem_view = VIEW("problems", problem_cols);
+
 static enum status
 run_init(struct cmd_ctx *ctx)
 {
@@ -49,9 +55,8 @@ run_init(struct cmd_ctx *ctx)
 	if (st == ST_OK)
 		st = write_file_atomic(path, text.s, text.len, 0600, &ctx->err);
 	if (st == ST_OK) {
-		rs = rows_new("config");
+		rs = rows_view(&written_view);
 		rs->single = true;
-		rows_col(rs, "written", COL_TEXT, 0);
 		r = rows_add(rs);
 		rows_set(rs, r, 0, path);
 		doc_add(&ctx->out, rs);
@@ -74,13 +79,12 @@ run_validate(struct cmd_ctx *ctx)
 {
 	struct cfg_problems probs = { 0 };
 	struct config c;
-	struct rowset *rs = rows_new("problems");
+	struct rowset *rs = rows_view(&problem_view);
 	char *path = target_path(ctx);
 	enum status st;
 	size_t i, r;
 	bool stopped;
 
-	rows_col(rs, "problem", COL_TEXT, 0);
 	ctx->output_on_error = true;
 	config_init(&c);
 	st = config_load_file(&c, path, &probs, &ctx->err);
