@@ -350,7 +350,7 @@ static void
 watch_event(void *arg, const struct bus_kv_event *ev)
 {
 	struct watch_out *w = arg;
-	struct buf line = BUF_INIT;
+	struct buf line = BUF_INIT, rec = BUF_INIT;
 	struct err why = ERR_INIT;
 	struct task t;
 	char when[32];
@@ -366,15 +366,16 @@ watch_event(void *arg, const struct bus_kv_event *ev)
 		goto out;
 	fmt_time_ms(when, ev->time_ns / 1000000);
 	if (w->jsonl) {
-		buf_addf(&line, "{\"type\":\"%s\",\"snapshot\":%s,\"rev\":%llu,\"at\":\"%s\",\"id\":",
-			 ev->op == BUS_KV_PUT ? "put" : "delete", w->snapshot ? "true" : "false",
-			 (unsigned long long)ev->revision, when);
-		json_escape(&line, ev->key);
-		buf_adds(&line, ",\"task\":");
-		if (ev->op == BUS_KV_PUT && json_check(ev->value, "task", NULL) == ST_OK)
-			buf_add(&line, ev->value, ev->len);
-		else
-			buf_adds(&line, "null");
+		buf_addc(&line, '{');
+		json_kv_str(&line, "type", ev->op == BUS_KV_PUT ? "put" : "delete");
+		json_kv_bool(&line, "snapshot", w->snapshot);
+		json_kv_int(&line, "rev", (long long)ev->revision);
+		json_kv_str(&line, "at", when);
+		json_kv_str(&line, "id", ev->key);
+		if (ev->op == BUS_KV_PUT &&
+		    json_check_len(ev->value, ev->len, "task", NULL) == ST_OK)
+			buf_add(&rec, ev->value, ev->len);	/* the value need not end in NUL */
+		json_kv_raw(&line, "task", rec.len ? rec.s : NULL);
 		buf_addc(&line, '}');
 	} else if (ev->op == BUS_KV_PUT &&
 		   coord_record_parse(ev->key, ev->value, ev->len, &t, &why) == ST_OK) {
@@ -394,6 +395,7 @@ watch_event(void *arg, const struct bus_kv_event *ev)
 out:
 	pthread_mutex_unlock(&w->mu);
 	buf_release(&line);
+	buf_release(&rec);
 }
 
 static enum status
