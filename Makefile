@@ -105,7 +105,7 @@ $(BUILD)/tests/test-%: tests/integ/test-%.c $(HELPER_OBJ) $(BUILD)/libcore.a
 # fixtures, a forger and a filler of the ledger.
 TEST_TOOLS := $(BUILD)/tests/freeport $(BUILD)/tests/jsoncheck $(BUILD)/tests/mkledger \
 	      $(BUILD)/tests/jcscheck $(BUILD)/tests/rawput \
-	      $(BUILD)/tests/forge-ledger $(BUILD)/tests/fill-ledger
+	      $(BUILD)/tests/forge-ledger $(BUILD)/tests/fill-ledger $(BUILD)/tests/schemacheck
 $(TEST_TOOLS): $(BUILD)/tests/%: tests/helper/%.c $(HELPER_OBJ) $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")

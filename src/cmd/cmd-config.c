@@ -6,6 +6,7 @@
 
 #include "cmd/cmd.h"
 #include "core/buf.h"
+#include "core/cfgview.h"
 #include "core/util.h"
 
 /* The file a config subcommand works on: argument, --config, or the default. */
@@ -17,11 +18,11 @@ target_path(struct cmd_ctx *ctx)
 	return xstrdup(ctx->config_path);
 }
 
-static bool
-is_secret(const struct cfg_key *k)
-{
-	return strstr(k->name, "password") || strstr(k->name, "token");
-}
+/* config init's record and config validate's list: one column each. */
+static const struct view_col written_cols[] = { { "written", COL_TEXT, 0 } };
+static const struct view_col problem_cols[] = { { "problem", COL_TEXT, 0 } };
+static const struct view written_view = VIEW("config", written_cols);
+static const struct view problem_view = VIEW("problems", problem_cols);
 
 static enum status
 run_init(struct cmd_ctx *ctx)
@@ -54,9 +55,8 @@ run_init(struct cmd_ctx *ctx)
 	if (st == ST_OK)
 		st = write_file_atomic(path, text.s, text.len, 0600, &ctx->err);
 	if (st == ST_OK) {
-		rs = rows_new("config");
+		rs = rows_view(&written_view);
 		rs->single = true;
-		rows_col(rs, "written", COL_TEXT, 0);
 		r = rows_add(rs);
 		rows_set(rs, r, 0, path);
 		doc_add(&ctx->out, rs);
@@ -67,59 +67,10 @@ out:
 	return st;
 }
 
-static void
-source_text(const struct config *c, enum cfg_id id, struct buf *out)
-{
-	switch (c->source[id]) {
-	case CFG_SRC_FILE:
-		buf_addf(out, "%s:%d", c->file, c->line[id]);
-		break;
-	case CFG_SRC_ENV:
-		buf_addf(out, "env %s", config_key(id)->env);
-		break;
-	default:
-		buf_adds(out, config_source_name(c->source[id]));
-	}
-}
-
 static enum status
 run_show(struct cmd_ctx *ctx)
 {
-	struct rowset *rs = rows_new("config");
-	bool defaults = cmd_flag(ctx, "defaults");
-	struct buf src = BUF_INIT;
-	size_t i, r;
-
-	rows_col(rs, "key", COL_TEXT, 0);
-	rows_col(rs, "value", COL_TEXT, 0);
-	rows_col(rs, "source", COL_TEXT, 0);
-	rows_col(rs, "type", COL_TEXT, COL_WIDE);
-	rows_col(rs, "env", COL_TEXT, COL_WIDE);
-	rows_col(rs, "bounds", COL_TEXT, COL_WIDE);
-	rows_col(rs, "help", COL_TEXT, COL_WIDE);
-	for (i = 0; i < CK__COUNT; i++) {
-		const struct cfg_key *k = config_key((enum cfg_id)i);
-		const char *v = defaults ? k->def : cfg_str(&ctx->cfg, (enum cfg_id)i);
-
-		r = rows_add(rs);
-		rows_set(rs, r, 0, k->name);
-		rows_set(rs, r, 1, is_secret(k) && *v && !defaults ? "********" : v);
-		buf_reset(&src);
-		if (defaults)
-			buf_adds(&src, "default");
-		else
-			source_text(&ctx->cfg, (enum cfg_id)i, &src);
-		rows_set(rs, r, 2, src.s);
-		rows_set(rs, r, 3, config_type_name(k->type));
-		rows_set(rs, r, 4, k->env);
-		if (k->type == CFG_INT)
-			rows_setf(rs, r, 5, "%lld..%lld", (long long)k->min, (long long)k->max);
-		else if (k->type == CFG_ENUM)
-			rows_set(rs, r, 5, k->choices);
-		rows_set(rs, r, 6, k->help);
-	}
-	buf_release(&src);
-	doc_add(&ctx->out, rs);
+	doc_add(&ctx->out, config_view(&ctx->cfg, cmd_flag(ctx, "defaults")));
 	return ST_OK;
 }
 
@@ -128,13 +79,12 @@ run_validate(struct cmd_ctx *ctx)
 {
 	struct cfg_problems probs = { 0 };
 	struct config c;
-	struct rowset *rs = rows_new("problems");
+	struct rowset *rs = rows_view(&problem_view);
 	char *path = target_path(ctx);
 	enum status st;
 	size_t i, r;
 	bool stopped;
 
-	rows_col(rs, "problem", COL_TEXT, 0);
 	ctx->output_on_error = true;
 	config_init(&c);
 	st = config_load_file(&c, path, &probs, &ctx->err);

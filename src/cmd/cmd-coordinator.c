@@ -14,6 +14,7 @@
 #include "core/coord.h"
 #include "core/coordbench.h"
 #include "core/json.h"
+#include "core/taskview.h"
 #include "core/util.h"
 
 static void
@@ -52,89 +53,7 @@ free_list(char **v)
 	free(v);
 }
 
-/* --- row sets ----------------------------------------------------------- */
-
-static struct rowset *
-task_rows(const char *name)
-{
-	struct rowset *rs = rows_new(name);
-
-	rows_col(rs, "id", COL_TEXT, 0);
-	rows_col(rs, "state", COL_TEXT, 0);
-	rows_col(rs, "priority", COL_NUM, 0);
-	rows_col(rs, "owner", COL_TEXT, 0);
-	rows_col(rs, "token", COL_NUM, 0);
-	rows_col(rs, "attempts", COL_TEXT, 0);
-	rows_col(rs, "lease_until", COL_TIME, 0);
-	rows_col(rs, "title", COL_TEXT, 0);
-	rows_col(rs, "capabilities", COL_TEXT, COL_WIDE);
-	rows_col(rs, "to", COL_TEXT, COL_WIDE);
-	rows_col(rs, "budget", COL_NUM, COL_WIDE);
-	rows_col(rs, "not_before", COL_TIME, COL_WIDE);
-	rows_col(rs, "created", COL_TIME, COL_WIDE);
-	rows_col(rs, "revision", COL_NUM, COL_WIDE);
-	rows_col(rs, "reason", COL_TEXT, 0);	/* failed, dead, invalid: why */
-	rows_col(rs, "payload", COL_JSON, COL_WIDE);
-	rows_col(rs, "result", COL_JSON, COL_WIDE);
-	rows_col(rs, "trace", COL_TEXT, COL_WIDE);
-	return rs;
-}
-
-static void
-set_time(struct rowset *rs, size_t r, size_t c, int64_t ms)
-{
-	char t[32];
-
-	if (ms <= 0)
-		return;
-	fmt_time_ms(t, ms);
-	rows_set(rs, r, c, t);
-}
-
-static void
-task_row(struct rowset *rs, const struct task *t)
-{
-	size_t r = rows_add(rs), i;
-	struct buf caps = BUF_INIT;
-
-	rows_set(rs, r, 0, t->id);
-	rows_set(rs, r, 1, task_state_name(t->state));
-	rows_setf(rs, r, 2, "%d", t->priority);
-	rows_set(rs, r, 3, t->owner);
-	if (t->token)
-		rows_setf(rs, r, 4, "%llu", (unsigned long long)t->token);
-	rows_setf(rs, r, 5, "%d/%d", t->attempts, t->max_attempts);
-	if (t->state == TASK_CLAIMED)
-		set_time(rs, r, 6, t->lease_until);
-	rows_set(rs, r, 7, t->title);
-	for (i = 0; i < t->ncaps; i++)
-		buf_addf(&caps, "%s%s", i ? "," : "", t->caps[i]);
-	rows_set(rs, r, 8, caps.s);
-	rows_set(rs, r, 9, t->to);
-	rows_setf(rs, r, 10, "%g", t->budget);
-	if (t->state == TASK_QUEUED)
-		set_time(rs, r, 11, t->not_before);
-	set_time(rs, r, 12, t->created);
-	rows_setf(rs, r, 13, "%llu", (unsigned long long)t->rev);
-	rows_set(rs, r, 14, t->reason);
-	rows_set(rs, r, 15, t->payload);
-	rows_set(rs, r, 16, t->result);
-	rows_set(rs, r, 17, t->trace);
-	buf_release(&caps);
-}
-
-/* A record that is not a valid task: its key, state "invalid", why. */
-static void
-invalid_row(struct rowset *rs, const struct coord_invalid *v)
-{
-	size_t r = rows_add(rs);
-
-	rows_set(rs, r, 0, v->key);
-	rows_set(rs, r, 1, "invalid");
-	if (v->rev)
-		rows_setf(rs, r, 13, "%llu", (unsigned long long)v->rev);
-	rows_set(rs, r, 14, v->reason);
-}
+/* --- output ------------------------------------------------------------ */
 
 /* Say on stderr that n records are invalid (they are never claimed). */
 static void
@@ -146,13 +65,13 @@ warn_invalid(const struct cmd_ctx *ctx, size_t n, bool hidden)
 			hidden ? " (see 'ifctl task list --state invalid')" : "");
 }
 
+/* The full record of a task as the command's output. */
 static void
 add_task(struct cmd_ctx *ctx, const struct task *t)
 {
-	struct rowset *rs = task_rows("task");
+	struct rowset *rs = task_view_record();
 
-	rs->single = true;
-	task_row(rs, t);
+	task_view_add(rs, t);
 	doc_add(&ctx->out, rs);
 }
 
@@ -347,11 +266,11 @@ run_list(struct cmd_ctx *ctx)
 	coord_cfg_from(&ctx->cfg, &cc);
 	if ((st = coord_list(ctx->bus, &cc, &f, &l, &ctx->err)) != ST_OK)
 		return st;
-	rs = task_rows("tasks");
+	rs = task_view_list();
 	for (i = 0; !only_invalid && i < l.n; i++)
-		task_row(rs, &l.tasks[i]);
+		task_view_add(rs, &l.tasks[i]);
 	for (i = 0; show_invalid && i < l.nbad; i++)
-		invalid_row(rs, &l.bad[i]);
+		task_view_add_invalid(rs, &l.bad[i]);
 	warn_invalid(ctx, l.nbad, !show_invalid);
 	coord_listing_release(&l);
 	doc_add(&ctx->out, rs);
@@ -363,9 +282,8 @@ run_show(struct cmd_ctx *ctx)
 {
 	struct coord_invalid bad;
 	struct coord_cfg cc;
-	struct rowset *h;
+	struct rowset *rs;
 	struct task t;
-	size_t i, r;
 	enum status st;
 
 	if (ctx->argc != 1)
@@ -374,30 +292,14 @@ run_show(struct cmd_ctx *ctx)
 	if ((st = coord_read(ctx->bus, &cc, ctx->argv[0], &t, &bad, &ctx->err)) != ST_OK)
 		return st;
 	if (bad.key) {		/* shown as it is: state invalid, and why */
-		h = task_rows("task");
-		h->single = true;
-		invalid_row(h, &bad);
-		doc_add(&ctx->out, h);
+		rs = task_view_record();
+		task_view_add_invalid(rs, &bad);
+		doc_add(&ctx->out, rs);
 		coord_invalid_release(&bad);
 		return ST_OK;
 	}
 	add_task(ctx, &t);
-	h = rows_new("history");
-	rows_col(h, "at", COL_TIME, 0);
-	rows_col(h, "state", COL_TEXT, 0);
-	rows_col(h, "by", COL_TEXT, 0);
-	rows_col(h, "token", COL_NUM, 0);
-	rows_col(h, "note", COL_TEXT, 0);
-	for (i = 0; i < t.nhist; i++) {
-		r = rows_add(h);
-		set_time(h, r, 0, t.hist[i].at);
-		rows_set(h, r, 1, task_state_name(t.hist[i].state));
-		rows_set(h, r, 2, t.hist[i].by);
-		if (t.hist[i].token)
-			rows_setf(h, r, 3, "%llu", (unsigned long long)t.hist[i].token);
-		rows_set(h, r, 4, t.hist[i].note);
-	}
-	doc_add(&ctx->out, h);
+	doc_add(&ctx->out, task_view_history(&t));
 	task_release(&t);
 	return ST_OK;
 }
@@ -407,43 +309,13 @@ run_stats(struct cmd_ctx *ctx)
 {
 	struct coord_listing l;
 	struct coord_cfg cc;
-	struct rowset *rs;
-	size_t i, j, counts[TASK__COUNT] = { 0 }, claims_60s = 0, takeovers = 0,
-	       expired_dead = 0;
-	int64_t now = wall_ms();
+	struct task_stats s;
 	enum status st;
-	size_t r;
 
 	coord_cfg_from(&ctx->cfg, &cc);
 	if ((st = coord_list(ctx->bus, &cc, NULL, &l, &ctx->err)) != ST_OK)
 		return st;
-	for (i = 0; i < l.n; i++) {
-		counts[l.tasks[i].state]++;
-		for (j = 0; j < l.tasks[i].nhist; j++) {
-			const struct task_event *ev = &l.tasks[i].hist[j];
-			if (ev->state == TASK_CLAIMED && ev->at > now - 60000)
-				claims_60s++;
-			if (ev->note && strcmp(ev->note, "lease takeover") == 0)
-				takeovers++;
-			if (ev->note && has_prefix(ev->note, "lease expired"))
-				expired_dead++;
-		}
-	}
-	rs = rows_new("stats");
-	rs->single = true;
-	rows_col(rs, "tasks", COL_NUM, 0);
-	for (i = 0; i < TASK__COUNT; i++)
-		rows_col(rs, task_state_name((enum task_state)i), COL_NUM, 0);
-	rows_col(rs, "claims_per_s_60s", COL_NUM, 0);
-	rows_col(rs, "lease_expiries", COL_NUM, 0);
-	rows_col(rs, "invalid", COL_NUM, 0);
-	r = rows_add(rs);
-	rows_setf(rs, r, 0, "%zu", l.n);
-	for (i = 0; i < TASK__COUNT; i++)
-		rows_setf(rs, r, i + 1, "%zu", counts[i]);
-	rows_setf(rs, r, TASK__COUNT + 1, "%.2f", (double)claims_60s / 60.0);
-	rows_setf(rs, r, TASK__COUNT + 2, "%zu", takeovers + expired_dead);
-	rows_setf(rs, r, TASK__COUNT + 3, "%zu", l.nbad);
+	task_stats_count(&l, wall_ms(), &s);
 	why_add(&ctx->op, "invalid", "", "records in %s that are not valid tasks (never "
 		"claimed; not in tasks)", COORD_BUCKET);
 	warn_invalid(ctx, l.nbad, true);
@@ -451,8 +323,8 @@ run_stats(struct cmd_ctx *ctx)
 	why_add(&ctx->op, "claims_per_s_60s", "", "claims recorded in task histories in the "
 		"last 60 s, divided by 60");
 	why_add(&ctx->op, "lease_expiries", "", "%zu takeovers of an expired lease, %zu tasks "
-		"dead after their last lease expired", takeovers, expired_dead);
-	doc_add(&ctx->out, rs);
+		"dead after their last lease expired", s.takeovers, s.expired_dead);
+	doc_add(&ctx->out, task_view_stats(&s));
 	return ST_OK;
 }
 
@@ -478,7 +350,7 @@ static void
 watch_event(void *arg, const struct bus_kv_event *ev)
 {
 	struct watch_out *w = arg;
-	struct buf line = BUF_INIT;
+	struct buf line = BUF_INIT, rec = BUF_INIT;
 	struct err why = ERR_INIT;
 	struct task t;
 	char when[32];
@@ -494,15 +366,16 @@ watch_event(void *arg, const struct bus_kv_event *ev)
 		goto out;
 	fmt_time_ms(when, ev->time_ns / 1000000);
 	if (w->jsonl) {
-		buf_addf(&line, "{\"type\":\"%s\",\"snapshot\":%s,\"rev\":%llu,\"at\":\"%s\",\"id\":",
-			 ev->op == BUS_KV_PUT ? "put" : "delete", w->snapshot ? "true" : "false",
-			 (unsigned long long)ev->revision, when);
-		json_escape(&line, ev->key);
-		buf_adds(&line, ",\"task\":");
-		if (ev->op == BUS_KV_PUT && json_check(ev->value, "task", NULL) == ST_OK)
-			buf_add(&line, ev->value, ev->len);
-		else
-			buf_adds(&line, "null");
+		buf_addc(&line, '{');
+		json_kv_str(&line, "type", ev->op == BUS_KV_PUT ? "put" : "delete");
+		json_kv_bool(&line, "snapshot", w->snapshot);
+		json_kv_int(&line, "rev", (long long)ev->revision);
+		json_kv_str(&line, "at", when);
+		json_kv_str(&line, "id", ev->key);
+		if (ev->op == BUS_KV_PUT &&
+		    json_check_len(ev->value, ev->len, "task", NULL) == ST_OK)
+			buf_add(&rec, ev->value, ev->len);	/* the value need not end in NUL */
+		json_kv_raw(&line, "task", rec.len ? rec.s : NULL);
 		buf_addc(&line, '}');
 	} else if (ev->op == BUS_KV_PUT &&
 		   coord_record_parse(ev->key, ev->value, ev->len, &t, &why) == ST_OK) {
@@ -522,6 +395,7 @@ watch_event(void *arg, const struct bus_kv_event *ev)
 out:
 	pthread_mutex_unlock(&w->mu);
 	buf_release(&line);
+	buf_release(&rec);
 }
 
 static enum status

@@ -4,26 +4,35 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "core/util.h"
+
+enum error_col { EC_CODE, EC_EXIT, EC_SUMMARY, EC_REMEDY, EC__COUNT };
+
+static const struct view_col error_cols[] = {
+	[EC_CODE] = { "code", COL_TEXT, 0 },
+	[EC_EXIT] = { "exit", COL_NUM, 0 },
+	[EC_SUMMARY] = { "summary", COL_TEXT, 0 },
+	[EC_REMEDY] = { "remedy", COL_TEXT, COL_WIDE },
+};
+_Static_assert(ARRAY_SIZE(error_cols) == EC__COUNT, "one column per error_col");
+
+static const struct view error_view = VIEW("errors", error_cols);
 
 /* The error catalogue as rows: the same table the errors come from. */
 static void
 errors_rows(struct cmd_ctx *ctx)
 {
-	struct rowset *rs = rows_new("errors");
+	struct rowset *rs = rows_view(&error_view);
 	int i;
 	size_t r;
 
-	rows_col(rs, "code", COL_TEXT, 0);
-	rows_col(rs, "exit", COL_NUM, 0);
-	rows_col(rs, "summary", COL_TEXT, 0);
-	rows_col(rs, "remedy", COL_TEXT, COL_WIDE);
 	for (i = 0; i < ST__COUNT; i++) {
 		const struct status_info *si = status_info((enum status)i);
 		r = rows_add(rs);
-		rows_set(rs, r, 0, si->name);
-		rows_setf(rs, r, 1, "%d", si->exit_code);
-		rows_set(rs, r, 2, si->text);
-		rows_set(rs, r, 3, si->remedy);
+		rows_set(rs, r, EC_CODE, si->name);
+		rows_set_int(rs, r, EC_EXIT, si->exit_code);
+		rows_set(rs, r, EC_SUMMARY, si->text);
+		rows_set(rs, r, EC_REMEDY, si->remedy);
 	}
 	doc_add(&ctx->out, rs);
 }

@@ -1,6 +1,16 @@
 /* ifctl index rebuild: the local index, rebuilt from the streams. */
 #include "cmd/cmd.h"
+#include "core/util.h"
 #include "core/windex.h"
+
+enum index_col { IX_WITNESS_ENTRIES, IX__COUNT };
+
+static const struct view_col index_cols[] = {
+	[IX_WITNESS_ENTRIES] = { "witness_entries", COL_NUM, 0 },
+};
+_Static_assert(ARRAY_SIZE(index_cols) == IX__COUNT, "one column per index_col");
+
+static const struct view index_view = VIEW("index", index_cols);
 
 static enum status
 run_rebuild(struct cmd_ctx *ctx)
@@ -20,11 +30,10 @@ run_rebuild(struct cmd_ctx *ctx)
 	store_close(s);
 	if (st != ST_OK)
 		return st;
-	rs = rows_new("index");
+	rs = rows_view(&index_view);
 	rs->single = true;
-	rows_col(rs, "witness_entries", COL_NUM, 0);
 	r = rows_add(rs);
-	rows_setf(rs, r, 0, "%llu", (unsigned long long)added);
+	rows_set_u64(rs, r, IX_WITNESS_ENTRIES, added);
 	doc_add(&ctx->out, rs);
 	return ST_OK;
 }

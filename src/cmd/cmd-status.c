@@ -25,37 +25,21 @@ median_rtt(struct bus *b, int64_t *us, struct err *e)
 	return ST_OK;
 }
 
+/* The server record: what the probe and the connection say, and a local pid. */
 static struct rowset *
 server_rows(struct cmd_ctx *ctx, const struct bus_server_info *info, int64_t rtt_us)
 {
-	struct rowset *rs = rows_new("server");
+	struct server_status s = {
+		.url = bus_url(ctx->bus), .state = bus_state_name(bus_get_state(ctx->bus)),
+		.version = info->version, .name = info->server_name,
+		.server_id = info->server_id, .jetstream = info->jetstream, .rtt_us = rtt_us,
+	};
 	struct server_paths p;
-	pid_t pid;
-	size_t r;
 
-	rs->single = true;
-	rows_col(rs, "url", COL_TEXT, 0);
-	rows_col(rs, "state", COL_TEXT, 0);
-	rows_col(rs, "version", COL_TEXT, 0);
-	rows_col(rs, "name", COL_TEXT, 0);
-	rows_col(rs, "jetstream", COL_BOOL, 0);
-	rows_col(rs, "rtt_ms", COL_NUM, 0);
-	rows_col(rs, "local_pid", COL_NUM, COL_WIDE);
-	rows_col(rs, "server_id", COL_TEXT, COL_WIDE);
-	r = rows_add(rs);
-	rows_set(rs, r, 0, bus_url(ctx->bus));
-	rows_set(rs, r, 1, bus_state_name(bus_get_state(ctx->bus)));
-	rows_set(rs, r, 2, info->version);
-	rows_set(rs, r, 3, info->server_name);
-	rows_set(rs, r, 4, info->jetstream ? "true" : "false");
-	rows_setf(rs, r, 5, "%.3f", (double)rtt_us / 1000.0);
 	server_paths_init(&p, &ctx->cfg);
-	pid = server_running(&p);
+	s.local_pid = (long)server_running(&p);
 	server_paths_release(&p);
-	if (pid)
-		rows_setf(rs, r, 6, "%ld", (long)pid);
-	rows_set(rs, r, 7, info->server_id);
-	return rs;
+	return schema_server_view(&s);
 }
 
 static enum status
@@ -65,7 +49,7 @@ run_status(struct cmd_ctx *ctx)
 	struct rowset *res;
 	int64_t rtt_us = 0;
 	enum status st;
-	size_t i, missing = 0;
+	size_t missing = 0;
 
 	st = bus_probe(bus_url(ctx->bus), bus_timeout_ms(ctx->bus), &info, &ctx->err);
 	if (st == ST_OK)
@@ -79,10 +63,8 @@ run_status(struct cmd_ctx *ctx)
 			       bus_url(ctx->bus));
 	res = schema_status_rows();
 	doc_add(&ctx->out, res);
-	if ((st = schema_status(ctx->bus, res, &ctx->err)) != ST_OK)
+	if ((st = schema_status(ctx->bus, res, &missing, &ctx->err)) != ST_OK)
 		return st;
-	for (i = 0; i < res->nrows; i++)
-		missing += rows_get(res, i, 2)[0] == 'm';
 	why_add(&ctx->op, "resources", "DESIGN section 3",
 		"%zu streams and buckets expected, %zu missing", res->nrows, missing);
 	if (missing && !ctx->quiet)

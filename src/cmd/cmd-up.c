@@ -10,16 +10,29 @@
 #include "core/server.h"
 #include "core/util.h"
 
-static struct rowset *
-schema_rows(void)
-{
-	struct rowset *rs = rows_new("resources");
+/* What ifctl up and ifctl down say of the local server. */
+enum up_col { UP_URL, UP_STATE, UP_PID, UP_VERSION, UP_HOME, UP_USERS, UP__COUNT };
 
-	rows_col(rs, "kind", COL_TEXT, 0);
-	rows_col(rs, "name", COL_TEXT, 0);
-	rows_col(rs, "action", COL_TEXT, 0);
-	return rs;
-}
+static const struct view_col up_cols[] = {
+	[UP_URL] = { "url", COL_TEXT, 0 },
+	[UP_STATE] = { "state", COL_TEXT, 0 },
+	[UP_PID] = { "pid", COL_NUM, 0 },
+	[UP_VERSION] = { "version", COL_TEXT, 0 },
+	[UP_HOME] = { "home", COL_TEXT, 0 },
+	[UP_USERS] = { "users", COL_JSON, 0 },	/* tables: "operator, swarm, viewer" */
+};
+_Static_assert(ARRAY_SIZE(up_cols) == UP__COUNT, "one column per up_col");
+
+enum down_col { DOWN_STATE, DOWN_PID, DOWN__COUNT };
+
+static const struct view_col down_cols[] = {
+	[DOWN_STATE] = { "state", COL_TEXT, 0 },
+	[DOWN_PID] = { "pid", COL_NUM, 0 },
+};
+_Static_assert(ARRAY_SIZE(down_cols) == DOWN__COUNT, "one column per down_col");
+
+static const struct view up_view = VIEW("server", up_cols);
+static const struct view down_view = VIEW("server", down_cols);
 
 static void
 explain_config(struct cmd_ctx *ctx, enum cfg_id id)
@@ -60,7 +73,7 @@ static enum status
 run_up(struct cmd_ctx *ctx)
 {
 	struct server_up_result r;
-	struct rowset *created = schema_rows(), *srv;
+	struct rowset *created = schema_created_rows(), *srv;
 	enum status st;
 	size_t row;
 	char *home = config_home(&ctx->cfg);
@@ -89,28 +102,23 @@ run_up(struct cmd_ctx *ctx)
 		bool made = false;
 		if ((st = witness_key(&ctx->cfg, true, &k, &made, &ctx->err)) == ST_OK) {
 			row = rows_add(created);
-			rows_set(created, row, 0, "key");
-			rows_set(created, row, 1, k.name);
-			rows_set(created, row, 2, made ? "created" : "exists");
+			rows_set(created, row, CR_KIND, "key");
+			rows_set(created, row, CR_NAME, k.name);
+			rows_set(created, row, CR_ACTION, made ? "created" : "exists");
 			sodium_memzero(k.sk, sizeof k.sk);
 		}
 	}
 	if (st == ST_OK && !ctx->op.falsify) {
-		srv = rows_new("server");
+		srv = rows_view(&up_view);
 		srv->single = true;
-		rows_col(srv, "url", COL_TEXT, 0);
-		rows_col(srv, "state", COL_TEXT, 0);
-		rows_col(srv, "pid", COL_NUM, 0);
-		rows_col(srv, "version", COL_TEXT, 0);
-		rows_col(srv, "home", COL_TEXT, 0);
-		rows_col(srv, "users", COL_TEXT, 0);
 		row = rows_add(srv);
-		rows_set(srv, row, 0, r.url);
-		rows_set(srv, row, 1, r.started ? "started" : "already running");
-		rows_setf(srv, row, 2, "%ld", (long)r.pid);
-		rows_set(srv, row, 3, r.version);
-		rows_set(srv, row, 4, home);
-		rows_set(srv, row, 5, r.auth ? "operator, swarm, viewer" : "none");
+		rows_set(srv, row, UP_URL, r.url);
+		rows_set(srv, row, UP_STATE, r.started ? "started" : "already running");
+		rows_set_int(srv, row, UP_PID, r.pid);
+		rows_set(srv, row, UP_VERSION, r.version);
+		rows_set(srv, row, UP_HOME, home);
+		rows_set(srv, row, UP_USERS, r.auth ? "[\"operator\",\"swarm\",\"viewer\"]" : "[]");
+		rows_show(srv, row, UP_USERS, r.auth ? "operator, swarm, viewer" : "none");
 		doc_add(&ctx->out, srv);
 		doc_add(&ctx->out, created);
 	} else {
@@ -144,14 +152,12 @@ run_down(struct cmd_ctx *ctx)
 	st = server_down(&ctx->cfg, &ctx->op, &pid, &ctx->err);
 	if (st != ST_OK || ctx->op.falsify)
 		return st;
-	rs = rows_new("server");
+	rs = rows_view(&down_view);
 	rs->single = true;
-	rows_col(rs, "state", COL_TEXT, 0);
-	rows_col(rs, "pid", COL_NUM, 0);
 	r = rows_add(rs);
-	rows_set(rs, r, 0, pid ? "stopped" : "not running");
+	rows_set(rs, r, DOWN_STATE, pid ? "stopped" : "not running");
 	if (pid)
-		rows_setf(rs, r, 1, "%ld", (long)pid);
+		rows_set_int(rs, r, DOWN_PID, pid);
 	doc_add(&ctx->out, rs);
 	return ST_OK;
 }

@@ -18,6 +18,8 @@
 #include "core/ledgerfile.h"
 #include "core/util.h"
 #include "core/windex.h"
+#include "core/wops.h"
+#include "core/wview.h"
 #include "core/witnessbench.h"
 
 /* The trusted key: --key VKEY or --key @FILE; else the file's own, said so. */
@@ -45,83 +47,6 @@ trusted_key(struct cmd_ctx *ctx, const struct ledger_file *lf, struct wkey *k)
 		why_add(&ctx->op, "key", k->name, "given with --key (id %08x)", k->id);
 	free(text);
 	return st;
-}
-
-static void
-hex_root(char out[WITNESS_HEX], const merkle_hash h)
-{
-	hex_encode(out, h, MERKLE_HASH);
-}
-
-/* Stored checkpoints, sorted by size, fed to the verifier after their entry. */
-struct stored {
-	struct wverifier *v;
-	char **note;
-	uint64_t *size;
-	size_t n, cap, next;
-};
-
-static enum status
-collect_note(void *arg, const char *note, struct err *err)
-{
-	struct stored *c = arg;
-	struct wcheckpoint cp;
-	size_t i;
-
-	(void)err;
-	wcheckpoint_open(note, NULL, &cp, NULL);	/* size only; a bad one fails later */
-	xgrow(&c->note, &c->cap, c->n + 1, sizeof *c->note);
-	c->size = xrealloc(c->size, c->cap * sizeof *c->size);
-	for (i = c->n; i > 0 && c->size[i - 1] > cp.size; i--) {
-		c->note[i] = c->note[i - 1];
-		c->size[i] = c->size[i - 1];
-	}
-	c->note[i] = xstrdup(note);
-	c->size[i] = cp.size;
-	c->n++;
-	return ST_OK;
-}
-
-/* Feed the checkpoints of sizes up to 'upto' (all that remain with UINT64_MAX). */
-static void
-feed_notes(struct stored *c, uint64_t upto)
-{
-	while (c->next < c->n && c->size[c->next] <= upto)
-		wverifier_checkpoint(c->v, c->note[c->next++]);
-}
-
-static void
-stored_release(struct stored *c)
-{
-	size_t i;
-
-	for (i = 0; i < c->n; i++)
-		free(c->note[i]);
-	free(c->note);
-	free(c->size);
-}
-
-static enum status
-feed_verifier(void *arg, const struct wentry *e, struct err *err)
-{
-	struct stored *c = arg;
-
-	(void)err;
-	wverifier_entry(c->v, e);
-	feed_notes(c, e->seq);
-	return ST_OK;
-}
-
-/* A message on the ledger's subject that is not an entry: a fault named by its sequence. */
-static enum status
-feed_foreign(void *arg, uint64_t seq, const char *reason, const char *data, size_t len,
-	     struct err *err)
-{
-	struct stored *c = arg;
-
-	(void)data, (void)len, (void)err;
-	wverifier_foreign(c->v, seq, reason);
-	return ST_OK;
 }
 
 /* The key online checkpoints are checked with: --key, else this host's own. */
@@ -155,8 +80,7 @@ online_key(struct cmd_ctx *ctx, struct wkey *k, bool *have)
 static enum status
 verify_online(struct cmd_ctx *ctx, struct ledger_file *lf, struct wverdict *v)
 {
-	struct wverifier w;
-	struct stored c = { 0 };
+	struct wverify_opts o = { NULL, false, false };
 	struct wkey k;
 	uint64_t n = 0, ncp = 0;
 	bool have_key;
@@ -166,19 +90,10 @@ verify_online(struct cmd_ctx *ctx, struct ledger_file *lf, struct wverdict *v)
 	snprintf(lf->origin, sizeof lf->origin, "%s", LEDGER_STREAM);
 	if ((st = online_key(ctx, &k, &have_key)) != ST_OK || (st = cmd_connect(ctx)) != ST_OK)
 		return st;
-	wverifier_init(&w, have_key ? &k : NULL);
-	w.trusted = cmd_opt(ctx, "key") != NULL;
-	w.allow_unsigned_tail = cmd_flag(ctx, "allow-unsigned-tail");
-	c.v = &w;
-	st = ledger_checkpoints(ctx->bus, collect_note, &c, &ncp, &ctx->err);
-	if (st == ST_OK)
-		st = ledger_read_marked(ctx->bus, 1, feed_verifier, feed_foreign, &c, &n, &ctx->err);
-	if (st == ST_OK)
-		feed_notes(&c, UINT64_MAX);	/* beyond the last entry: entries are missing */
-	wverifier_finish(&w);
-	*v = w.v;
-	wverifier_release(&w);
-	stored_release(&c);
+	o.key = have_key ? &k : NULL;
+	o.trusted = cmd_opt(ctx, "key") != NULL;
+	o.allow_unsigned_tail = cmd_flag(ctx, "allow-unsigned-tail");
+	st = wops_verify_online(ctx->bus, &o, v, &n, &ncp, &ctx->err);
 	why_add(&ctx->op, "source", LEDGER_STREAM, "%llu entries and %llu stored checkpoints "
 		"(%s) read from the server", (unsigned long long)n, (unsigned long long)ncp,
 		CHECKPOINT_STREAM);
@@ -216,11 +131,8 @@ run_verify(struct cmd_ctx *ctx)
 {
 	struct ledger_file lf;
 	struct wverdict v;
-	struct rowset *rs;
 	struct wkey k;
-	char root[WITNESS_HEX];
 	const char *path = cmd_opt(ctx, "file");
-	size_t r;
 	enum status st;
 
 	if (path == NULL) {
@@ -240,29 +152,7 @@ run_verify(struct cmd_ctx *ctx)
 	why_add(&ctx->op, "checks", "", "each entry's hash over all its fields, the sequence, "
 		"the prev chain, every checkpoint's root and Ed25519 signature");
 	why_coverage(ctx, &v);
-	rs = rows_new("verify");
-	rs->single = true;
-	rows_col(rs, "result", COL_TEXT, 0);
-	rows_col(rs, "entries", COL_NUM, 0);
-	rows_col(rs, "checkpoints", COL_NUM, 0);
-	rows_col(rs, "fault", COL_TEXT, 0);
-	rows_col(rs, "at", COL_NUM, 0);
-	rows_col(rs, "detail", COL_TEXT, 0);
-	rows_col(rs, "root", COL_TEXT, COL_WIDE);
-	rows_col(rs, "origin", COL_TEXT, COL_WIDE);
-	r = rows_add(rs);
-	rows_set(rs, r, 0, v.fault == WF_NONE ? "ok" : "failed");
-	rows_setf(rs, r, 1, "%llu", (unsigned long long)v.entries);
-	rows_setf(rs, r, 2, "%llu", (unsigned long long)v.checkpoints);
-	if (v.fault != WF_NONE) {
-		rows_set(rs, r, 3, wfault_name(v.fault));
-		rows_setf(rs, r, 4, "%llu", (unsigned long long)v.seq);
-		rows_set(rs, r, 5, v.detail);
-	}
-	hex_root(root, v.root);
-	rows_set(rs, r, 6, root);
-	rows_set(rs, r, 7, lf.origin);
-	doc_add(&ctx->out, rs);
+	doc_add(&ctx->out, wview_verdict(&v, lf.origin));
 	ctx->output_on_error = true;
 	check_record(&ctx->op, "ledger verifies", v.fault == WF_NONE ? ST_OK : ST_WITNESS,
 		     v.fault == WF_NONE ? path : v.detail);
@@ -271,21 +161,6 @@ run_verify(struct cmd_ctx *ctx)
 		return err_set(&ctx->err, ST_WITNESS, "ledger '%s': %s: %s", path,
 			       wfault_name(v.fault), v.detail);
 	return ST_OK;
-}
-
-/* A proof as a JSON array of hex hashes. */
-static void
-proof_json(struct buf *out, merkle_hash *p, size_t n)
-{
-	char hex[WITNESS_HEX];
-	size_t i;
-
-	buf_addc(out, '[');
-	for (i = 0; i < n; i++) {
-		hex_encode(hex, p[i], MERKLE_HASH);
-		buf_addf(out, "%s\"%s\"", i ? "," : "", hex);
-	}
-	buf_addc(out, ']');
 }
 
 static enum status
@@ -298,72 +173,6 @@ parse_size(struct cmd_ctx *ctx, const char *what, const char *v, uint64_t max, u
 			       (unsigned long long)max);
 	*out = (uint64_t)n;
 	return ST_OK;
-}
-
-/* One row: the entry, its leaf index, the tree, the audit path; checked first. */
-static bool
-prove_inclusion(struct merkle_view *t, const char *entry_hash, uint64_t a, uint64_t b,
-		struct rowset *rs)
-{
-	merkle_hash path[MERKLE_MAX_PROOF], root, leaf;
-	struct buf pj = BUF_INIT;
-	char hr[WITNESS_HEX];
-	size_t len = merkle_view_inclusion(t, a - 1, b, path), r;
-	bool ok;
-
-	ok = merkle_view_root(t, b, root) && t->node(t->arg, 0, a - 1, leaf) && !t->failed;
-	hex_encode(hr, root, MERKLE_HASH);
-	ok = ok && merkle_verify_inclusion(a - 1, b, leaf, path[0], len, root);
-	rows_col(rs, "entry", COL_NUM, 0);
-	rows_col(rs, "leaf_index", COL_NUM, 0);
-	rows_col(rs, "tree_size", COL_NUM, 0);
-	rows_col(rs, "entry_hash", COL_TEXT, 0);
-	rows_col(rs, "root", COL_TEXT, 0);
-	rows_col(rs, "path", COL_JSON, 0);
-	rows_col(rs, "verified", COL_BOOL, 0);
-	r = rows_add(rs);
-	rows_setf(rs, r, 0, "%llu", (unsigned long long)a);
-	rows_setf(rs, r, 1, "%llu", (unsigned long long)a - 1);
-	rows_setf(rs, r, 2, "%llu", (unsigned long long)b);
-	rows_set(rs, r, 3, entry_hash);
-	rows_set(rs, r, 4, hr);
-	proof_json(&pj, path, len);
-	rows_set(rs, r, 5, pj.s);
-	rows_set(rs, r, 6, ok ? "true" : "false");
-	buf_release(&pj);
-	return ok;
-}
-
-/* One row: both sizes and roots and the consistency proof; checked first. */
-static bool
-prove_consistency(struct merkle_view *t, uint64_t a, uint64_t b, struct rowset *rs)
-{
-	merkle_hash proof[MERKLE_MAX_PROOF], root_a, root_b;
-	struct buf pj = BUF_INIT;
-	char ha[WITNESS_HEX], hb[WITNESS_HEX];
-	size_t len = merkle_view_consistency(t, a, b, proof), r;
-	bool ok;
-
-	ok = merkle_view_root(t, a, root_a) && merkle_view_root(t, b, root_b) && !t->failed;
-	hex_encode(ha, root_a, MERKLE_HASH);
-	hex_encode(hb, root_b, MERKLE_HASH);
-	ok = ok && merkle_verify_consistency(a, b, root_a, root_b, proof[0], len);
-	rows_col(rs, "old_size", COL_NUM, 0);
-	rows_col(rs, "new_size", COL_NUM, 0);
-	rows_col(rs, "old_root", COL_TEXT, 0);
-	rows_col(rs, "new_root", COL_TEXT, 0);
-	rows_col(rs, "proof", COL_JSON, 0);
-	rows_col(rs, "verified", COL_BOOL, 0);
-	r = rows_add(rs);
-	rows_setf(rs, r, 0, "%llu", (unsigned long long)a);
-	rows_setf(rs, r, 1, "%llu", (unsigned long long)b);
-	rows_set(rs, r, 2, ha);
-	rows_set(rs, r, 3, hb);
-	proof_json(&pj, proof, len);
-	rows_set(rs, r, 4, pj.s);
-	rows_set(rs, r, 5, ok ? "true" : "false");
-	buf_release(&pj);
-	return ok;
 }
 
 /* The ledger proofs are made from: an exported file, or the server's through the index. */
@@ -473,9 +282,8 @@ run_prove(struct cmd_ctx *ctx)
 	if (st == ST_OK && !src.file)
 		st = index_roots_ok(ctx, src.s, inc ? 0 : a, b);
 	if (st == ST_OK) {
-		rs = rows_new("proof");
-		rs->single = true;
-		ok = inc ? prove_inclusion(&src.v, hash, a, b, rs) : prove_consistency(&src.v, a, b, rs);
+		ok = inc ? wops_prove_inclusion(&src.v, hash, a, b, &rs) :
+			   wops_prove_consistency(&src.v, a, b, &rs);
 		why_add(&ctx->op, "algorithm", "RFC 9162", "leaf = SHA-256(0x00 || entry hash "
 			"bytes), node = SHA-256(0x01 || left || right); verify with sections "
 			"2.1.3.2 and 2.1.4.2");
@@ -544,37 +352,6 @@ validate_append(struct cmd_ctx *ctx)
 	return ST_OK;
 }
 
-static void
-entry_row(struct cmd_ctx *ctx, const struct wentry *e)
-{
-	struct rowset *rs = rows_new("entry");
-	char when[32];
-	size_t r;
-
-	rs->single = true;
-	rows_col(rs, "seq", COL_NUM, 0);
-	rows_col(rs, "time", COL_TIME, 0);
-	rows_col(rs, "component", COL_TEXT, 0);
-	rows_col(rs, "event", COL_TEXT, 0);
-	rows_col(rs, "actor", COL_TEXT, 0);
-	rows_col(rs, "trace", COL_TEXT, 0);
-	rows_col(rs, "hash", COL_TEXT, 0);
-	rows_col(rs, "prev", COL_TEXT, COL_WIDE);
-	rows_col(rs, "payload", COL_JSON, COL_WIDE);
-	r = rows_add(rs);
-	rows_setf(rs, r, 0, "%llu", (unsigned long long)e->seq);
-	fmt_time_ms(when, e->time);
-	rows_set(rs, r, 1, when);
-	rows_set(rs, r, 2, e->component);
-	rows_set(rs, r, 3, e->event);
-	rows_set(rs, r, 4, e->actor);
-	rows_set(rs, r, 5, e->trace);
-	rows_set(rs, r, 6, e->hash);
-	rows_set(rs, r, 7, e->prev);
-	rows_set(rs, r, 8, e->payload);
-	doc_add(&ctx->out, rs);
-}
-
 static enum status
 run_append(struct cmd_ctx *ctx)
 {
@@ -599,7 +376,7 @@ run_append(struct cmd_ctx *ctx)
 	if ((st = append_payload(ctx, &e.payload)) == ST_OK)
 		st = ledger_append(ctx->witness, &e, &ctx->err);
 	if (st == ST_OK)
-		entry_row(ctx, &e);
+		doc_add(&ctx->out, wview_entry(&e));
 	wentry_release(&e);
 	return st;
 }
@@ -617,221 +394,45 @@ signing_key(struct cmd_ctx *ctx, struct wkey *k)
 	return st;
 }
 
-/* The ledger as export reads it: the entries, and foreign messages where they stand. */
-struct export_src {
-	struct wentries c;
-	struct foreign {
-		uint64_t seq;
-		size_t after;		/* entries before it */
-		char *reason;
-		char *data;
-		size_t len;
-	} *f;
-	size_t nf, capf;
-};
-
-static enum status
-export_entry(void *arg, const struct wentry *e, struct err *err)
-{
-	struct export_src *x = arg;
-
-	(void)err;
-	xgrow(&x->c.v, &x->c.cap, x->c.n + 1, sizeof *x->c.v);
-	wentry_copy(&x->c.v[x->c.n++], e);
-	return ST_OK;
-}
-
-static enum status
-export_foreign(void *arg, uint64_t seq, const char *reason, const char *data, size_t len,
-	       struct err *err)
-{
-	struct export_src *x = arg;
-	struct foreign *f;
-
-	(void)err;
-	xgrow(&x->f, &x->capf, x->nf + 1, sizeof *x->f);
-	f = &x->f[x->nf++];
-	f->seq = seq;
-	f->after = x->c.n;
-	f->reason = xstrdup(reason);
-	f->data = xstrndup(data, len);
-	f->len = len;
-	return ST_OK;
-}
-
-static void
-export_src_release(struct export_src *x)
-{
-	size_t i;
-
-	for (i = 0; i < x->nf; i++) {
-		free(x->f[i].reason);
-		free(x->f[i].data);
-	}
-	free(x->f);
-	wentries_release(&x->c);
-}
-
-/* Read the whole ledger, going on around foreign messages, and the local signing key. */
-static enum status
-load_ledger(struct cmd_ctx *ctx, struct export_src *x, struct wkey *k)
-{
-	enum status st = signing_key(ctx, k);
-	uint64_t n;
-
-	if (st == ST_OK)
-		st = ledger_read_marked(ctx->bus, 1, export_entry, export_foreign, x, &n, &ctx->err);
-	return st;
-}
-
-/* Fault lines for the foreign messages that stand after 'after' entries. */
-static void
-export_marks(FILE *f, const struct export_src *x, size_t *next, size_t after)
-{
-	for (; *next < x->nf && x->f[*next].after == after; (*next)++)
-		ledger_file_fault(f, x->f[*next].seq, x->f[*next].reason, x->f[*next].data,
-				  x->f[*next].len);
-}
-
-static void
-sign_head(const struct wkey *k, struct merkle *t, size_t size, struct buf *note)
-{
-	struct wcheckpoint cp = { LEDGER_STREAM, size, { 0 } };
-
-	snprintf(cp.origin, sizeof cp.origin, "%s", k->name);
-	merkle_root(t, size, cp.root);
-	wcheckpoint_sign(k, &cp, note);
-}
-
-/* One CSV row per entry; with proofs, its inclusion proof in the whole tree. */
-static void
-export_csv(FILE *f, const struct wentries *c, struct merkle *t, bool proofs)
-{
-	merkle_hash path[MERKLE_MAX_PROOF], root;
-	char hex[WITNESS_HEX];
-	size_t i, j, len;
-
-	merkle_root(t, c->n, root);
-	fputs("seq,time,component,event,actor,trace,swarm,task,cost_micros,tokens,payload,prev,hash", f);
-	fputs(proofs ? ",tree_size,root,inclusion_proof\r\n" : "\r\n", f);
-	for (i = 0; i < c->n; i++) {
-		const struct wentry *e = &c->v[i];
-		const char *text[] = { e->component, e->event, e->actor, e->trace, e->swarm, e->task };
-		fprintf(f, "%llu,%lld", (unsigned long long)e->seq, (long long)e->time);
-		for (j = 0; j < ARRAY_SIZE(text); j++) {
-			struct buf cell = BUF_INIT;
-			csv_cell(&cell, text[j] ? text[j] : "");
-			fprintf(f, ",%s", cell.s);
-			buf_release(&cell);
-		}
-		{
-			struct buf cell = BUF_INIT;
-			csv_cell(&cell, e->payload ? e->payload : "");
-			fprintf(f, ",%lld,%lld,%s,%s,%s", (long long)e->cost_micros,
-				(long long)e->tokens, cell.s, e->prev, e->hash);
-			buf_release(&cell);
-		}
-		if (proofs) {
-			hex_encode(hex, root, MERKLE_HASH);
-			fprintf(f, ",%zu,%s,", c->n, hex);
-			len = merkle_inclusion(t, i, c->n, path);
-			for (j = 0; j < len; j++) {
-				hex_encode(hex, path[j], MERKLE_HASH);
-				fprintf(f, "%s%s", j ? " " : "", hex);
-			}
-		}
-		fputs("\r\n", f);
-	}
-}
-
 static enum status
 run_export(struct cmd_ctx *ctx)
 {
-	struct export_src x = { 0 };
-	struct wentries c;
-	struct merkle t;
+	const char *format = cmd_opt(ctx, "format") ? cmd_opt(ctx, "format") : "jsonl";
+	struct wexport_opts o = { NULL, strcmp(format, "csv") == 0, cmd_flag(ctx, "proofs") };
+	struct wexport x;
 	struct wkey k;
-	struct stored cps = { 0 };
-	char *text = NULL;
-	size_t len = 0, i, stored = 0, foreign = 0, mark = 0;
-	uint64_t ncp = 0, last = 0;
-	FILE *f;
 	enum status st;
 
-	const char *format = cmd_opt(ctx, "format") ? cmd_opt(ctx, "format") : "jsonl";
-	bool csv = strcmp(format, "csv") == 0, proofs = cmd_flag(ctx, "proofs");
-
-	if (!csv && strcmp(format, "jsonl") != 0)
+	if (!o.csv && strcmp(format, "jsonl") != 0)
 		return err_set(&ctx->err, ST_USAGE, "--format: '%s' is not jsonl or csv", format);
-	if ((st = load_ledger(ctx, &x, &k)) != ST_OK ||
-	    (st = ledger_checkpoints(ctx->bus, collect_note, &cps, &ncp, &ctx->err)) != ST_OK) {
-		export_src_release(&x);
-		stored_release(&cps);
+	if ((st = signing_key(ctx, &k)) != ST_OK)
+		return st;
+	o.key = &k;
+	st = wops_export(ctx->bus, &o, &x, &ctx->err);
+	sodium_memzero(&k, sizeof k);
+	if (st != ST_OK) {
+		free(x.text);
 		return st;
 	}
-	c = x.c;
-	f = open_memstream(&text, &len);
-	merkle_init(&t);
-	if (!csv)
-		ledger_file_header(f, k.name, &k);
-	if (!csv)
-		export_marks(f, &x, &mark, 0);
-	for (i = 0; i < c.n; i++) {
-		if (!csv)
-			ledger_file_entry(f, &c.v[i]);
-		witness_tree_add(&t, &c.v[i]);
-		for (; !csv && cps.next < cps.n && cps.size[cps.next] <= i + 1; cps.next++) {
-			struct wcheckpoint cp;
-			if (wcheckpoint_open(cps.note[cps.next], &k, &cp, NULL) != ST_OK) {
-				foreign++;	/* another key's: not verifiable against this header */
-				continue;
-			}
-			ledger_file_checkpoint(f, cps.note[cps.next]);
-			stored++;
-			last = cp.size;
-		}
-		if (!csv)
-			export_marks(f, &x, &mark, i + 1);
-		/* The head is signed only over a ledger without foreign messages. */
-		if (!csv && i + 1 == c.n && last != c.n && x.nf == 0) {
-			struct buf note = BUF_INIT;
-			sign_head(&k, &t, i + 1, &note);
-			ledger_file_checkpoint(f, note.s);
-			buf_release(&note);
-		}
-	}
-	if (csv) {
-		export_csv(f, &c, &t, proofs);
-	} else if (proofs) {
-		merkle_hash path[MERKLE_MAX_PROOF], root;
-		merkle_root(&t, c.n, root);
-		for (i = 0; i < c.n; i++) {
-			size_t plen = merkle_inclusion(&t, i, c.n, path);
-			ledger_file_proof(f, &c.v[i], c.n, root, path[0], plen);
-		}
-	}
-	fclose(f);
 	why_add(&ctx->op, "checkpoints", "", "%zu stored on %s (made every %lld entries), %s; "
-		"%zu signed by another key left out", stored, CHECKPOINT_STREAM,
+		"%zu signed by another key left out", x.checkpoints, CHECKPOINT_STREAM,
 		(long long)cfg_int(&ctx->cfg, CK_WITNESS_CHECKPOINT_EVERY),
-		last == c.n ? "the last one at the end" : "and the head signed now by this host's key",
-		foreign);
+		x.last_stored == x.entries ? "the last one at the end" :
+		"and the head signed now by this host's key", x.other_key);
 	if (cmd_opt(ctx, "file")) {
-		st = write_file_atomic(cmd_opt(ctx, "file"), text, len, 0644, &ctx->err);
-		free(text);
+		st = write_file_atomic(cmd_opt(ctx, "file"), x.text, x.len, 0644, &ctx->err);
+		free(x.text);
 	} else {
-		ctx->out.text = text;
+		ctx->out.text = x.text;
 	}
-	if (st == ST_OK && x.nf) {	/* all written, the marks in place; still a failure */
+	if (st == ST_OK && x.foreign) {	/* all written, the marks in place; still a failure */
 		ctx->output_on_error = true;
 		st = err_set(&ctx->err, ST_LEDGER_FOREIGN, "stream '%s' message %llu%s is not a "
 			     "witness entry: exported as a \"fault\" line%s, the head left unsigned",
-			     LEDGER_STREAM, (unsigned long long)x.f[0].seq, x.nf > 1 ? " (and more)" : "",
-			     csv ? " in JSON lines only (not in CSV)" : "");
+			     LEDGER_STREAM, (unsigned long long)x.first_foreign,
+			     x.foreign > 1 ? " (and more)" : "",
+			     o.csv ? " in JSON lines only (not in CSV)" : "");
 	}
-	merkle_release(&t);
-	export_src_release(&x);
-	stored_release(&cps);
 	return st;
 }
 
@@ -840,29 +441,15 @@ static void
 checkpoint_out(struct cmd_ctx *ctx, const struct wkey *k, uint64_t size, struct buf *note)
 {
 	struct wcheckpoint cp;
-	struct rowset *rs;
-	char root[WITNESS_HEX];
 
 	if (ctx->format == OUT_TABLE) {
 		ctx->out.text = buf_detach(note);
 		return;
 	}
+	memset(&cp, 0, sizeof cp);
 	wcheckpoint_open(note->s, k, &cp, NULL);
-	hex_root(root, cp.root);
-	rs = rows_new("checkpoint");
-	rs->single = true;
-	rows_col(rs, "origin", COL_TEXT, 0);
-	rows_col(rs, "size", COL_NUM, 0);
-	rows_col(rs, "root", COL_TEXT, 0);
-	rows_col(rs, "key_id", COL_TEXT, 0);
-	rows_col(rs, "note", COL_TEXT, 0);
-	rows_add(rs);
-	rows_set(rs, 0, 0, cp.origin);
-	rows_setf(rs, 0, 1, "%llu", (unsigned long long)size);
-	rows_set(rs, 0, 2, root);
-	rows_setf(rs, 0, 3, "%08x", k->id);
-	rows_set(rs, 0, 4, note->s);
-	doc_add(&ctx->out, rs);
+	cp.size = size;
+	doc_add(&ctx->out, wview_checkpoint(&cp, k->id, note->s));
 }
 
 static enum status
@@ -905,48 +492,25 @@ run_checkpoint(struct cmd_ctx *ctx)
 static enum status
 run_checkpoints(struct cmd_ctx *ctx)
 {
-	struct stored c = { 0 };
-	struct rowset *rs = rows_new("checkpoints");
+	struct rowset *rs = NULL;
 	struct wkey k;
-	uint64_t n = 0;
 	bool have_key;
-	size_t i, r, bad = 0;
+	size_t bad = 0, n;
 	enum status st = online_key(ctx, &k, &have_key);
 
-	rows_col(rs, "size", COL_NUM, 0);
-	rows_col(rs, "origin", COL_TEXT, 0);
-	rows_col(rs, "signature", COL_TEXT, 0);
-	rows_col(rs, "root", COL_TEXT, 0);
-	rows_col(rs, "note", COL_TEXT, COL_DATA);
 	if (st == ST_OK)
-		st = ledger_checkpoints(ctx->bus, collect_note, &c, &n, &ctx->err);
-	for (i = 0; st == ST_OK && i < c.n; i++) {
-		struct wcheckpoint cp;
-		char root[WITNESS_HEX] = "";
-		const char *sig = "unchecked";
-		if (wcheckpoint_open(c.note[i], NULL, &cp, NULL) != ST_OK)
-			sig = "malformed";
-		else if (have_key)
-			sig = wcheckpoint_open(c.note[i], &k, &cp, NULL) == ST_OK ? "good" : "not by key";
-		hex_root(root, cp.root);
-		if (strcmp(sig, "good") != 0 && strcmp(sig, "unchecked") != 0)
-			bad++;
-		r = rows_add(rs);
-		rows_setf(rs, r, 0, "%llu", (unsigned long long)c.size[i]);
-		rows_set(rs, r, 1, cp.origin);
-		rows_set(rs, r, 2, sig);
-		rows_set(rs, r, 3, root);
-		rows_set(rs, r, 4, c.note[i]);
-	}
+		st = wops_checkpoints(ctx->bus, have_key ? &k : NULL, &rs, &bad, &ctx->err);
+	if (rs == NULL)
+		rs = wview_checkpoints();
+	n = rs->nrows;
 	doc_add(&ctx->out, rs);
 	if (st == ST_OK) {
 		char ev[64];
-		snprintf(ev, sizeof ev, "%zu of %zu %s", c.n - bad, c.n,
+		snprintf(ev, sizeof ev, "%zu of %zu %s", n - bad, n,
 			 have_key ? "signed by the key" : "(no key: unchecked)");
 		check_record(&ctx->op, "every stored checkpoint is signed by the key",
 			     bad ? ST_WITNESS : ST_OK, ev);
 	}
-	stored_release(&c);
 	sodium_memzero(&k, sizeof k);
 	return st;
 }
@@ -993,21 +557,18 @@ validate_query(struct cmd_ctx *ctx)
 	return ST_OK;
 }
 
-/* Times as RFC 3339 in the rows (the index keeps milliseconds). */
+/* Add an entry the index matched to a list of entries. */
 static void
-rows_times(struct rowset *rs)
+add_entry(void *arg, const struct wentry *e)
 {
-	char when[32];
-	int64_t ms;
-	size_t r;
+	wview_entries_add(arg, e);
+}
 
-	rs->cols[1].kind = COL_TIME;
-	for (r = 0; r < rs->nrows; r++) {
-		if (rows_get(rs, r, 1) && parse_int64(rows_get(rs, r, 1), &ms)) {
-			fmt_time_ms(when, ms);
-			rows_set(rs, r, 1, when);
-		}
-	}
+/* Add an entry of a trace to its chain and totals. */
+static void
+add_step(void *arg, const struct wentry *e)
+{
+	wtrace_add(arg, e);
 }
 
 static enum status
@@ -1015,7 +576,7 @@ run_query(struct cmd_ctx *ctx)
 {
 	struct witness_filter f = { 0 };
 	struct store *s = NULL;
-	struct rowset *rs = rows_new("entries");
+	struct rowset *rs = wview_entries();
 	enum status st;
 
 	f.component = cmd_opt(ctx, "component");
@@ -1033,9 +594,7 @@ run_query(struct cmd_ctx *ctx)
 		f.limit = 100;
 	st = synced_index(ctx, &s);
 	if (st == ST_OK)
-		st = store_witness_query(s, &f, rs, &ctx->err);
-	if (st == ST_OK)
-		rows_times(rs);
+		st = store_witness_query(s, &f, add_entry, rs, &ctx->err);
 	doc_add(&ctx->out, rs);
 	store_close(s);
 	return st;
@@ -1046,57 +605,29 @@ run_trace(struct cmd_ctx *ctx)
 {
 	struct witness_filter f = { 0 };
 	struct store *s = NULL;
-	struct rowset *rs = rows_new("chain"), *sum;
-	int64_t first = 0, prev = 0, t, cost = 0, tokens = 0, v;
+	struct wtrace t;
 	char near[256];
-	size_t r, step;
 	enum status st;
 
 	if (ctx->argc != 1)
 		return err_set(&ctx->err, ST_USAGE, "witness trace needs one trace id");
 	f.trace = ctx->argv[0];
+	wtrace_init(&t, f.trace);
 	if ((st = synced_index(ctx, &s)) == ST_OK)
-		st = store_witness_query(s, &f, rs, &ctx->err);
-	if (st == ST_OK && rs->nrows == 0) {
+		st = store_witness_query(s, &f, add_step, &t, &ctx->err);
+	if (st == ST_OK && t.entries == 0) {
 		store_witness_near_traces(s, f.trace, near, sizeof near, NULL);
 		st = err_set(&ctx->err, ST_NOT_FOUND, "unknown trace '%s'%s%s", f.trace,
 			     near[0] ? "; nearest: " : "", near);
 	}
-	if (st != ST_OK) {
-		rows_free(rs);
-		store_close(s);
-		return st;
+	if (st == ST_OK) {
+		doc_add(&ctx->out, wtrace_summary(&t));
+		doc_add(&ctx->out, t.chain);
+		t.chain = NULL;
 	}
-	step = rows_col(rs, "step_ms", COL_NUM, 0);
-	for (r = 0; r < rs->nrows; r++) {
-		parse_int64(rows_get(rs, r, 1), &t);
-		if (r == 0)
-			first = prev = t;
-		rows_setf(rs, r, step, "%lld", (long long)(t - prev));
-		prev = t;
-		if (parse_int64(rows_get(rs, r, 8) ? rows_get(rs, r, 8) : "0", &v))
-			cost += v;
-		if (parse_int64(rows_get(rs, r, 9) ? rows_get(rs, r, 9) : "0", &v))
-			tokens += v;
-	}
-	rows_times(rs);
-	sum = rows_new("trace");
-	sum->single = true;
-	rows_col(sum, "trace", COL_TEXT, 0);
-	rows_col(sum, "entries", COL_NUM, 0);
-	rows_col(sum, "duration_ms", COL_NUM, 0);
-	rows_col(sum, "cost_micros", COL_NUM, 0);
-	rows_col(sum, "tokens", COL_NUM, 0);
-	r = rows_add(sum);
-	rows_set(sum, r, 0, f.trace);
-	rows_setf(sum, r, 1, "%zu", rs->nrows);
-	rows_setf(sum, r, 2, "%lld", (long long)(prev - first));
-	rows_setf(sum, r, 3, "%lld", (long long)cost);
-	rows_setf(sum, r, 4, "%lld", (long long)tokens);
-	doc_add(&ctx->out, sum);
-	doc_add(&ctx->out, rs);
+	wtrace_release(&t);
 	store_close(s);
-	return ST_OK;
+	return st;
 }
 
 /* --- tail ---------------------------------------------------------------- */

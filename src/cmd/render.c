@@ -27,12 +27,36 @@ shown(const struct cmd_ctx *ctx, const struct column *c)
 	return !(c->flags & COL_WIDE) || ctx->format != OUT_TABLE;
 }
 
+/* A cell as the table faces show it (csv and tsv too): "" when null. */
 static const char *
 cell(const struct rowset *rs, size_t r, size_t c)
 {
-	const char *v = rows_get(rs, r, c);
+	const char *v = rows_get_shown(rs, r, c);
 
 	return v ? v : "";
+}
+
+/* Is a set left out of the structured formats (json, jsonl, yaml)? */
+static bool
+structured(const struct rowset *rs)
+{
+	return !rs->table_only;
+}
+
+/* The sets structured formats print, and the first of them. */
+static size_t
+structured_sets(const struct doc *d, const struct rowset **first)
+{
+	size_t i, n = 0;
+
+	*first = NULL;
+	for (i = 0; i < d->n; i++) {
+		if (!structured(d->sets[i]))
+			continue;
+		if (n++ == 0)
+			*first = d->sets[i];
+	}
+	return n;
 }
 
 /* Display width of a UTF-8 string: one column per code point. */
@@ -148,21 +172,45 @@ table_set(const struct cmd_ctx *ctx, const struct rowset *rs, struct buf *out)
 	free(w);
 }
 
+/*
+ * Is a cell's value written as it is in JSON and YAML (a number, a
+ * boolean, JSON text), rather than as a string? A value that does not fit
+ * its column's kind falls back to a string, so the output stays valid.
+ */
+static bool
+raw_value(const struct column *col, const char *v)
+{
+	switch (col->kind) {
+	case COL_NUM:
+		return json_is_number(v);
+	case COL_BOOL:
+		return !strcmp(v, "true") || !strcmp(v, "false");
+	case COL_JSON:
+		return json_check(v, "cell", NULL) == ST_OK;
+	default:
+		return false;
+	}
+}
+
+/* Do structured formats name each set (several of them)? */
+static bool
+sectioned(const struct doc *d)
+{
+	const struct rowset *first;
+
+	return structured_sets(d, &first) > 1;
+}
+
 /* A cell as a JSON value, typed by its column. */
 static void
 json_value(struct buf *out, const struct column *col, const char *v)
 {
-	if (v == NULL) {
+	if (v == NULL)
 		buf_adds(out, "null");
-	} else if (col->kind == COL_NUM && json_is_number(v)) {
+	else if (raw_value(col, v))
 		buf_adds(out, v);
-	} else if (col->kind == COL_BOOL && (!strcmp(v, "true") || !strcmp(v, "false"))) {
-		buf_adds(out, v);
-	} else if (col->kind == COL_JSON && json_check(v, "cell", NULL) == ST_OK) {
-		buf_adds(out, v);
-	} else {
+	else
 		json_escape(out, v);
-	}
 }
 
 static void
@@ -209,14 +257,17 @@ json_set(struct buf *out, const struct rowset *rs)
 static void
 json_doc(const struct doc *d, struct buf *out)
 {
-	size_t i;
+	const struct rowset *first;
+	size_t i, n = 0;
 
-	if (d->n == 1) {
-		json_set(out, d->sets[0]);
+	if (structured_sets(d, &first) == 1) {
+		json_set(out, first);
 	} else {
 		buf_addc(out, '{');
 		for (i = 0; i < d->n; i++) {
-			if (i)
+			if (!structured(d->sets[i]))
+				continue;
+			if (n++)
 				buf_addc(out, ',');
 			json_escape(out, d->sets[i]->name);
 			buf_addc(out, ':');
@@ -232,9 +283,7 @@ yaml_value(struct buf *out, const struct column *col, const char *v)
 {
 	if (v == NULL)
 		buf_adds(out, "null");
-	else if ((col->kind == COL_NUM && json_is_number(v)) ||
-		 (col->kind == COL_BOOL && (!strcmp(v, "true") || !strcmp(v, "false"))) ||
-		 (col->kind == COL_JSON && json_check(v, "cell", NULL) == ST_OK))
+	else if (raw_value(col, v))
 		buf_adds(out, v);	/* JSON is YAML flow style */
 	else
 		yaml_scalar(out, v);
@@ -268,13 +317,16 @@ yaml_set(struct buf *out, const struct rowset *rs, const char *indent)
 static void
 yaml_doc(const struct doc *d, struct buf *out)
 {
+	const struct rowset *first;
 	size_t i;
 
-	if (d->n == 1) {
-		yaml_set(out, d->sets[0], "");
+	if (structured_sets(d, &first) == 1) {
+		yaml_set(out, first, "");
 		return;
 	}
 	for (i = 0; i < d->n; i++) {
+		if (!structured(d->sets[i]))
+			continue;
 		buf_addf(out, "%s:%s\n", d->sets[i]->name,
 			 d->sets[i]->nrows == 0 ? " []" : "");
 		if (d->sets[i]->nrows)
@@ -298,17 +350,7 @@ sep_value(struct buf *out, const char *v, char sep)
 		}
 		return;
 	}
-	if (strpbrk(v, ",\"\r\n") == NULL) {
-		buf_adds(out, v);
-		return;
-	}
-	buf_addc(out, '"');
-	for (; *v; v++) {
-		if (*v == '"')
-			buf_addc(out, '"');
-		buf_addc(out, *v);
-	}
-	buf_addc(out, '"');
+	rows_csv_quote(out, v);
 }
 
 void
@@ -368,8 +410,8 @@ render_doc(const struct cmd_ctx *ctx, FILE *f, const struct doc *d)
 				table_set(ctx, rs, &out);
 			break;
 		case OUT_JSONL:
-			for (r = 0; r < rs->nrows; r++) {
-				json_row(&out, rs, r, d->n > 1 ? rs->name : NULL);
+			for (r = 0; structured(rs) && r < rs->nrows; r++) {
+				json_row(&out, rs, r, sectioned(d) ? rs->name : NULL);
 				buf_addc(&out, '\n');
 			}
 			break;

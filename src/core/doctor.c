@@ -15,19 +15,21 @@
 #include "core/windex.h"
 #include "core/witness.h"
 
-enum { COL_CHECK, COL_RESULT, COL_STATUS, COL_EVIDENCE, COL_REMEDY, DOCTOR_NCOLS };
+static const struct view_col doctor_cols[] = {
+	[DC_CHECK] = { "check", COL_TEXT, 0 },
+	[DC_RESULT] = { "result", COL_TEXT, 0 },
+	[DC_STATUS] = { "status", COL_TEXT, COL_WIDE },
+	[DC_EVIDENCE] = { "evidence", COL_TEXT, 0 },
+	[DC_REMEDY] = { "remedy", COL_TEXT, 0 },
+};
+_Static_assert(ARRAY_SIZE(doctor_cols) == DC__COUNT, "one column per doctor_col");
+
+static const struct view doctor_view = VIEW("checks", doctor_cols);
 
 struct rowset *
 doctor_rows(void)
 {
-	struct rowset *rs = rows_new("checks");
-
-	rows_col(rs, "check", COL_TEXT, 0);
-	rows_col(rs, "result", COL_TEXT, 0);
-	rows_col(rs, "status", COL_TEXT, COL_WIDE);
-	rows_col(rs, "evidence", COL_TEXT, 0);
-	rows_col(rs, "remedy", COL_TEXT, 0);
-	return rs;
+	return rows_view(&doctor_view);
 }
 
 /* One check's row; the first failure is kept in *first and e. */
@@ -37,11 +39,11 @@ report(struct rowset *out, const char *check, enum status st, const char *eviden
 {
 	size_t r = rows_add(out);
 
-	rows_set(out, r, COL_CHECK, check);
-	rows_set(out, r, COL_RESULT, st == ST_OK ? "ok" : "fail");
-	rows_set(out, r, COL_STATUS, status_info(st)->name);
-	rows_set(out, r, COL_EVIDENCE, evidence);
-	rows_set(out, r, COL_REMEDY, st == ST_OK ? "" : remedy ? remedy : status_info(st)->remedy);
+	rows_set(out, r, DC_CHECK, check);
+	rows_set(out, r, DC_RESULT, st == ST_OK ? "ok" : "fail");
+	rows_set(out, r, DC_STATUS, status_info(st)->name);
+	rows_set(out, r, DC_EVIDENCE, evidence);
+	rows_set(out, r, DC_REMEDY, st == ST_OK ? NULL : remedy ? remedy : status_info(st)->remedy);
 	if (st != ST_OK && *first == ST_OK) {
 		*first = st;
 		err_set(e, st, "doctor: check '%s' failed: %s", check, evidence);
@@ -84,12 +86,13 @@ check_schema(struct bus *b, struct rowset *out, enum status *first, struct err *
 	struct rowset *rs = schema_status_rows();
 	struct err se = ERR_INIT;
 	struct buf missing = BUF_INIT;
-	enum status st = schema_status(b, rs, &se);
+	enum status st = schema_status(b, rs, NULL, &se);
 	size_t i;
 
 	for (i = 0; st == ST_OK && i < rs->nrows; i++)
-		if (strcmp(rows_get(rs, i, 2), "ok") != 0)
-			buf_addf(&missing, "%s%s", missing.len ? ", " : "", rows_get(rs, i, 1));
+		if (strcmp(rows_get(rs, i, RC_STATE), "ok") != 0)
+			buf_addf(&missing, "%s%s", missing.len ? ", " : "",
+				 rows_get(rs, i, RC_NAME));
 	if (st == ST_OK && missing.len)
 		st = ST_NO_SCHEMA;
 	report(out, "streams and buckets", st,

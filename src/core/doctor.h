@@ -29,7 +29,9 @@
 enum status doctor_run(struct bus *b, const struct config *c, struct rowset *out,
 		       struct err *e);
 
-/* The row set doctor_run fills. */
+enum doctor_col { DC_CHECK, DC_RESULT, DC_STATUS, DC_EVIDENCE, DC_REMEDY, DC__COUNT };
+
+/* The row set doctor_run fills ("checks"), by enum doctor_col. */
 struct rowset *doctor_rows(void);
 
 #endif

@@ -1,9 +1,11 @@
 /* Row sets: see rows.h. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/json.h"
 #include "core/rows.h"
 #include "core/util.h"
 
@@ -23,8 +25,10 @@ rows_free(struct rowset *rs)
 
 	if (rs == NULL)
 		return;
-	for (i = 0; i < rs->nrows * rs->ncols; i++)
-		free(rs->cells[i]);
+	for (i = 0; i < rs->nrows * rs->ncols; i++) {
+		free(rs->cells[i].value);
+		free(rs->cells[i].shown);
+	}
 	for (i = 0; i < rs->ncols; i++)
 		free(rs->cols[i].name);
 	free(rs->cells);
@@ -38,13 +42,13 @@ static void
 widen(struct rowset *rs)
 {
 	size_t r, c, n = rs->ncols, cap = 0;
-	char **cells = NULL;
+	struct cell *cells = NULL;
 
 	xgrow(&cells, &cap, rs->nrows * (n + 1), sizeof *cells);
 	for (r = 0; r < rs->nrows; r++) {
 		for (c = 0; c < n; c++)
 			cells[r * (n + 1) + c] = rs->cells[r * n + c];
-		cells[r * (n + 1) + n] = NULL;
+		cells[r * (n + 1) + n] = (struct cell){ NULL, NULL };
 	}
 	free(rs->cells);
 	rs->cells = cells;
@@ -63,6 +67,17 @@ rows_col(struct rowset *rs, const char *name, enum col_kind kind, unsigned flags
 	return rs->ncols++;
 }
 
+struct rowset *
+rows_view(const struct view *v)
+{
+	struct rowset *rs = rows_new(v->name);
+	size_t i;
+
+	for (i = 0; i < v->ncols; i++)
+		rows_col(rs, v->cols[i].name, v->cols[i].kind, v->cols[i].flags);
+	return rs;
+}
+
 size_t
 rows_add(struct rowset *rs)
 {
@@ -73,13 +88,20 @@ rows_add(struct rowset *rs)
 	return rs->nrows++;
 }
 
+/* Replace a cell's value with text the caller gives up (NULL: null). */
+static void
+put(struct rowset *rs, size_t row, size_t col, char *text)
+{
+	struct cell *c = &rs->cells[row * rs->ncols + col];
+
+	free(c->value);
+	c->value = text;
+}
+
 void
 rows_set(struct rowset *rs, size_t row, size_t col, const char *text)
 {
-	char **cell = &rs->cells[row * rs->ncols + col];
-
-	free(*cell);
-	*cell = xstrdup_or_null(text);
+	put(rs, row, col, xstrdup_or_null(text));
 }
 
 void
@@ -91,14 +113,114 @@ rows_setf(struct rowset *rs, size_t row, size_t col, const char *fmt, ...)
 	va_start(ap, fmt);
 	buf_vaddf(&b, fmt, ap);
 	va_end(ap);
-	free(rs->cells[row * rs->ncols + col]);
-	rs->cells[row * rs->ncols + col] = buf_detach(&b);
+	put(rs, row, col, buf_detach(&b));
+}
+
+void
+rows_set_int(struct rowset *rs, size_t row, size_t col, long long v)
+{
+	rows_setf(rs, row, col, "%lld", v);
+}
+
+void
+rows_set_u64(struct rowset *rs, size_t row, size_t col, unsigned long long v)
+{
+	rows_setf(rs, row, col, "%llu", v);
+}
+
+void
+rows_set_num(struct rowset *rs, size_t row, size_t col, double v)
+{
+	struct buf b = BUF_INIT;
+
+	if (!isfinite(v)) {
+		put(rs, row, col, NULL);
+		return;
+	}
+	json_add_number(&b, v);
+	put(rs, row, col, buf_detach(&b));
+}
+
+void
+rows_set_bool(struct rowset *rs, size_t row, size_t col, bool v)
+{
+	rows_set(rs, row, col, v ? "true" : "false");
+}
+
+void
+rows_set_time(struct rowset *rs, size_t row, size_t col, int64_t ms)
+{
+	char t[32];
+
+	if (ms <= 0) {
+		put(rs, row, col, NULL);
+		return;
+	}
+	fmt_time_ms(t, ms);
+	rows_set(rs, row, col, t);
+}
+
+void
+rows_set_list(struct rowset *rs, size_t row, size_t col, const char *const *items, size_t n)
+{
+	struct buf v = BUF_INIT, shown = BUF_INIT;
+	size_t i;
+
+	buf_addc(&v, '[');
+	for (i = 0; i < n; i++) {
+		buf_adds(&v, i ? "," : "");
+		json_escape(&v, items[i]);
+		buf_addf(&shown, "%s%s", i ? "," : "", items[i]);
+	}
+	buf_addc(&v, ']');
+	put(rs, row, col, buf_detach(&v));
+	rows_show(rs, row, col, shown.len ? shown.s : "");
+	buf_release(&shown);
+}
+
+void
+rows_show(struct rowset *rs, size_t row, size_t col, const char *text)
+{
+	struct cell *c = &rs->cells[row * rs->ncols + col];
+
+	free(c->shown);
+	c->shown = xstrdup_or_null(text);
+}
+
+void
+rows_showf(struct rowset *rs, size_t row, size_t col, const char *fmt, ...)
+{
+	struct cell *c = &rs->cells[row * rs->ncols + col];
+	struct buf b = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	free(c->shown);
+	c->shown = buf_detach(&b);
 }
 
 const char *
 rows_get(const struct rowset *rs, size_t row, size_t col)
 {
-	return rs->cells[row * rs->ncols + col];
+	return rs->cells[row * rs->ncols + col].value;
+}
+
+const char *
+rows_get_shown(const struct rowset *rs, size_t row, size_t col)
+{
+	const struct cell *c = &rs->cells[row * rs->ncols + col];
+
+	return c->shown ? c->shown : c->value;
+}
+
+bool
+rows_get_i64(const struct rowset *rs, size_t row, size_t col, int64_t *out)
+{
+	const char *v = rows_get(rs, row, col);
+
+	return v != NULL && parse_int64(v, out);
 }
 
 void
@@ -129,4 +251,20 @@ doc_release(struct doc *d)
 	free(d->sets);
 	free(d->text);
 	memset(d, 0, sizeof *d);
+}
+
+void
+rows_csv_quote(struct buf *out, const char *v)
+{
+	if (strpbrk(v, ",\"\r\n") == NULL) {
+		buf_adds(out, v);
+		return;
+	}
+	buf_addc(out, '"');
+	for (; *v; v++) {
+		if (*v == '"')
+			buf_addc(out, '"');
+		buf_addc(out, *v);
+	}
+	buf_addc(out, '"');
 }

@@ -30,6 +30,47 @@ const struct bus_kv_def schema_buckets[] = {
 };
 const size_t schema_nbuckets = ARRAY_SIZE(schema_buckets);
 
+static const struct view_col created_cols[] = {
+	[CR_KIND] = { "kind", COL_TEXT, 0 },
+	[CR_NAME] = { "name", COL_TEXT, 0 },
+	[CR_ACTION] = { "action", COL_TEXT, 0 },
+};
+_Static_assert(ARRAY_SIZE(created_cols) == CR__COUNT, "one column per created_col");
+
+static const struct view_col resource_cols[] = {
+	[RC_KIND] = { "kind", COL_TEXT, 0 },
+	[RC_NAME] = { "name", COL_TEXT, 0 },
+	[RC_STATE] = { "state", COL_TEXT, 0 },
+	[RC_MESSAGES] = { "messages", COL_NUM, 0 },
+	[RC_BYTES] = { "bytes", COL_NUM, 0 },
+	[RC_CONSUMERS] = { "consumers", COL_NUM, 0 },
+	[RC_DESCRIPTION] = { "description", COL_TEXT, COL_WIDE },
+};
+_Static_assert(ARRAY_SIZE(resource_cols) == RC__COUNT, "one column per resource_col");
+
+static const struct view_col server_cols[] = {
+	[SC_URL] = { "url", COL_TEXT, 0 },
+	[SC_STATE] = { "state", COL_TEXT, 0 },
+	[SC_VERSION] = { "version", COL_TEXT, 0 },
+	[SC_NAME] = { "name", COL_TEXT, 0 },
+	[SC_JETSTREAM] = { "jetstream", COL_BOOL, 0 },
+	[SC_RTT_MS] = { "rtt_ms", COL_NUM, 0 },
+	[SC_LOCAL_PID] = { "local_pid", COL_NUM, COL_WIDE },
+	[SC_SERVER_ID] = { "server_id", COL_TEXT, COL_WIDE },
+};
+_Static_assert(ARRAY_SIZE(server_cols) == SC__COUNT, "one column per server_col");
+
+static const struct view created_view = VIEW("resources", created_cols);
+static const struct view resource_view = VIEW("resources", resource_cols);
+static const struct view server_view = VIEW("server", server_cols);
+
+struct rowset *
+schema_created_rows(void)
+{
+	return rows_view(&created_view);
+}
+
+/* Note what schema_ensure found or made, when the caller asked. */
 static void
 add_created(struct rowset *rs, const char *kind, const char *name, bool created)
 {
@@ -38,9 +79,9 @@ add_created(struct rowset *rs, const char *kind, const char *name, bool created)
 	if (rs == NULL)
 		return;
 	r = rows_add(rs);
-	rows_set(rs, r, 0, kind);
-	rows_set(rs, r, 1, name);
-	rows_set(rs, r, 2, created ? "created" : "exists");
+	rows_set(rs, r, CR_KIND, kind);
+	rows_set(rs, r, CR_NAME, name);
+	rows_set(rs, r, CR_ACTION, created ? "created" : "exists");
 }
 
 enum status
@@ -66,21 +107,32 @@ schema_ensure(struct bus *b, struct rowset *created, struct err *e)
 struct rowset *
 schema_status_rows(void)
 {
-	struct rowset *rs = rows_new("resources");
+	return rows_view(&resource_view);
+}
 
-	rows_col(rs, "kind", COL_TEXT, 0);
-	rows_col(rs, "name", COL_TEXT, 0);
-	rows_col(rs, "state", COL_TEXT, 0);
-	rows_col(rs, "messages", COL_NUM, 0);
-	rows_col(rs, "bytes", COL_NUM, 0);
-	rows_col(rs, "consumers", COL_NUM, 0);
-	rows_col(rs, "description", COL_TEXT, COL_WIDE);
+struct rowset *
+schema_server_view(const struct server_status *s)
+{
+	struct rowset *rs = rows_view(&server_view);
+	size_t r = rows_add(rs);
+
+	rs->single = true;
+	rows_set(rs, r, SC_URL, s->url);
+	rows_set(rs, r, SC_STATE, s->state);
+	rows_set(rs, r, SC_VERSION, s->version);
+	rows_set(rs, r, SC_NAME, s->name);
+	rows_set_bool(rs, r, SC_JETSTREAM, s->jetstream);
+	rows_set_num(rs, r, SC_RTT_MS, (double)s->rtt_us / 1000.0);
+	if (s->local_pid)
+		rows_set_int(rs, r, SC_LOCAL_PID, s->local_pid);
+	rows_set(rs, r, SC_SERVER_ID, s->server_id);
 	return rs;
 }
 
+/* One resource's row: its counts when it exists; *missing counts it when not. */
 static enum status
 status_row(struct bus *b, struct rowset *out, const char *kind, const char *name,
-	   const char *stream, const char *desc, struct err *e)
+	   const char *stream, const char *desc, size_t *missing, struct err *e)
 {
 	struct bus_stream_stat s;
 	enum status st = bus_stream_stat(b, stream, &s, e);
@@ -89,34 +141,38 @@ status_row(struct bus *b, struct rowset *out, const char *kind, const char *name
 	if (st != ST_OK && st != ST_NO_SCHEMA)
 		return st;
 	r = rows_add(out);
-	rows_set(out, r, 0, kind);
-	rows_set(out, r, 1, name);
-	rows_set(out, r, 2, st == ST_OK ? "ok" : "missing");
+	rows_set(out, r, RC_KIND, kind);
+	rows_set(out, r, RC_NAME, name);
+	rows_set(out, r, RC_STATE, st == ST_OK ? "ok" : "missing");
 	if (st == ST_OK) {
-		rows_setf(out, r, 3, "%llu", (unsigned long long)s.msgs);
-		rows_setf(out, r, 4, "%llu", (unsigned long long)s.bytes);
-		rows_setf(out, r, 5, "%lld", (long long)s.consumers);
+		rows_set_u64(out, r, RC_MESSAGES, s.msgs);
+		rows_set_u64(out, r, RC_BYTES, s.bytes);
+		rows_set_int(out, r, RC_CONSUMERS, s.consumers);
+	} else if (missing) {
+		(*missing)++;
 	}
-	rows_set(out, r, 6, desc);
+	rows_set(out, r, RC_DESCRIPTION, desc);
 	return ST_OK;
 }
 
 enum status
-schema_status(struct bus *b, struct rowset *out, struct err *e)
+schema_status(struct bus *b, struct rowset *out, size_t *missing, struct err *e)
 {
 	enum status st;
 	size_t i;
 
+	if (missing)
+		*missing = 0;
 	for (i = 0; i < schema_nstreams; i++) {
 		st = status_row(b, out, "stream", schema_streams[i].name,
-				schema_streams[i].name, schema_streams[i].description, e);
+				schema_streams[i].name, schema_streams[i].description, missing, e);
 		if (st != ST_OK)
 			return st;
 	}
 	for (i = 0; i < schema_nbuckets; i++) {
 		char *stream = xasprintf("KV_%s", schema_buckets[i].bucket);
 		st = status_row(b, out, "bucket", schema_buckets[i].bucket, stream,
-				schema_buckets[i].description, e);
+				schema_buckets[i].description, missing, e);
 		free(stream);
 		if (st != ST_OK)
 			return st;

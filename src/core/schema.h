@@ -15,19 +15,48 @@ extern const size_t schema_nstreams;
 extern const struct bus_kv_def schema_buckets[];
 extern const size_t schema_nbuckets;
 
+/* Columns of the created view (schema_created_rows): what ifctl up made. */
+enum created_col { CR_KIND, CR_NAME, CR_ACTION, CR__COUNT };
+
+/* An empty view of created resources ("resources"): kind, name, action. */
+struct rowset *schema_created_rows(void);
+
 /*
  * Create every missing stream and bucket (idempotent). When created is not
- * NULL, it receives one row per resource: kind, name, action.
+ * NULL (from schema_created_rows()), it receives one row per resource.
  */
 enum status schema_ensure(struct bus *b, struct rowset *created, struct err *e);
 
-/* The view schema_status fills: kind, name, state, messages, bytes, consumers, description. */
+/* Columns of the resources view: one stream or bucket each. */
+enum resource_col {
+	RC_KIND, RC_NAME, RC_STATE, RC_MESSAGES, RC_BYTES, RC_CONSUMERS, RC_DESCRIPTION,
+	RC__COUNT
+};
+
+/* An empty resources view ("resources"), as schema_status fills it. */
 struct rowset *schema_status_rows(void);
 
 /*
  * One row per resource of out (from schema_status_rows()): kind, name, state
- * (ok/missing), messages, bytes, consumers, description.
+ * (ok/missing), messages, bytes, consumers (null when missing), description.
+ * *missing (may be NULL) counts those that do not exist.
  */
-enum status schema_status(struct bus *b, struct rowset *out, struct err *e);
+enum status schema_status(struct bus *b, struct rowset *out, size_t *missing, struct err *e);
+
+/* What ifctl status says of the server. */
+struct server_status {
+	const char *url, *state, *version, *name, *server_id;
+	bool jetstream;
+	int64_t rtt_us;		/* median round trip */
+	long local_pid;		/* the server ifctl up started here, or 0 */
+};
+
+enum server_col {
+	SC_URL, SC_STATE, SC_VERSION, SC_NAME, SC_JETSTREAM, SC_RTT_MS, SC_LOCAL_PID,
+	SC_SERVER_ID, SC__COUNT
+};
+
+/* The server as one record ("server"). */
+struct rowset *schema_server_view(const struct server_status *s);
 
 #endif

@@ -251,28 +251,55 @@ cond(struct buf *sql, const char *col, const char *v, const char *op)
 		buf_addf(sql, " AND %s %s ?", col, op);
 }
 
-enum status
-store_witness_query(struct store *s, const struct witness_filter *f, struct rowset *out,
-		    struct err *e)
+/* A text column as a heap string, or NULL. */
+static char *
+column_str(sqlite3_stmt *q, int i)
 {
-	static const char *const cols[] = {
-		"seq", "time", "component", "event", "actor", "trace", "swarm", "task",
-		"cost_micros", "tokens", "payload", "hash",
-	};
-	static const enum col_kind kinds[] = {
-		COL_NUM, COL_NUM, COL_TEXT, COL_TEXT, COL_TEXT, COL_TEXT, COL_TEXT, COL_TEXT,
-		COL_NUM, COL_NUM, COL_JSON, COL_TEXT,
-	};
+	return xstrdup_or_null((const char *)sqlite3_column_text(q, i));
+}
+
+/* A hash column (NOT NULL in the schema) into out. */
+static void
+hash_column(sqlite3_stmt *q, int i, char out[WITNESS_HEX])
+{
+	const char *t = (const char *)sqlite3_column_text(q, i);
+
+	snprintf(out, WITNESS_HEX, "%s", t ? t : "");
+}
+
+/* The entry a query row holds (the columns of store_witness_query's SELECT). */
+static void
+row_entry(sqlite3_stmt *q, struct wentry *e)
+{
+	wentry_init(e);
+	e->v = 0;	/* the index does not keep it */
+	e->seq = (uint64_t)sqlite3_column_int64(q, 0);
+	e->time = sqlite3_column_int64(q, 1);
+	e->component = column_str(q, 2);
+	e->event = column_str(q, 3);
+	e->actor = column_str(q, 4);
+	e->trace = column_str(q, 5);
+	e->swarm = column_str(q, 6);
+	e->task = column_str(q, 7);
+	e->cost_micros = sqlite3_column_int64(q, 8);
+	e->tokens = sqlite3_column_int64(q, 9);
+	e->payload = column_str(q, 10);
+	hash_column(q, 11, e->prev);
+	hash_column(q, 12, e->hash);
+}
+
+enum status
+store_witness_query(struct store *s, const struct witness_filter *f, store_entry_fn fn,
+		    void *arg, struct err *e)
+{
 	struct buf sql = BUF_INIT, like = BUF_INIT;
 	sqlite3_stmt *q = NULL;
-	size_t i, r;
+	size_t i;
 	int rc, n = 1;
 	enum status st = ST_OK;
 
-	for (i = 0; i < ARRAY_SIZE(cols); i++)
-		rows_col(out, cols[i], kinds[i], i >= 8 ? COL_WIDE : 0);
 	buf_adds(&sql, "SELECT seq, time, component, event, actor, trace, swarm, task, "
-		 "cost_micros, tokens, payload, hash FROM witness WHERE 1");
+		 "cost_micros, tokens, payload, prev, hash FROM witness WHERE 1");
 	cond(&sql, "component", f->component, "=");
 	cond(&sql, "event", f->event, "=");
 	cond(&sql, "actor", f->actor, "=");
@@ -309,11 +336,10 @@ store_witness_query(struct store *s, const struct witness_filter *f, struct rows
 	if (f->until)
 		sqlite3_bind_int64(q, n++, f->until);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		r = rows_add(out);
-		for (i = 0; i < ARRAY_SIZE(cols); i++) {
-			const unsigned char *v = sqlite3_column_text(q, (int)i);
-			rows_set(out, r, i, (const char *)v);
-		}
+		struct wentry row;
+		row_entry(q, &row);
+		fn(arg, &row);
+		wentry_release(&row);
 	}
 	if (rc != SQLITE_DONE)
 		st = db_err(s, rc, "query", e);

@@ -9,7 +9,6 @@
 
 #include <stdint.h>
 
-#include "core/rows.h"
 #include "core/status.h"
 #include "core/witness.h"
 
@@ -46,10 +45,14 @@ struct witness_filter {
 	int64_t limit, offset;
 };
 
-/* Matching entries in seq order: seq, time, component, event, actor, trace,
- * swarm, task, cost_micros, tokens, payload, hash. */
+/*
+ * Call fn with each matching entry, in seq order. The entry is the
+ * index's copy (v is 0: the index does not keep it) and lives only for the
+ * call.
+ */
+typedef void (*store_entry_fn)(void *arg, const struct wentry *e);
 enum status store_witness_query(struct store *s, const struct witness_filter *f,
-				struct rowset *out, struct err *e);
+				store_entry_fn fn, void *arg, struct err *e);
 
 /* Distinct trace ids nearest to id (for "unknown trace" messages). */
 enum status store_witness_near_traces(struct store *s, const char *id, char *out,

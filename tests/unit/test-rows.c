@@ -9,6 +9,9 @@
 
 #include "core/opctx.h"
 #include "core/rows.h"
+#include "core/taskview.h"
+#include "core/util.h"
+#include "core/wview.h"
 
 static void
 test_rows(void **state)
@@ -35,6 +38,163 @@ test_rows(void **state)
 	assert_null(doc_find(&d, "nope"));
 	doc_release(&d);
 	rows_free(NULL);
+}
+
+/* Typed setters write what structured formats print; tables may show other text. */
+static void
+test_typed(void **state)
+{
+	static const struct view_col cols[] = {
+		{ "n", COL_NUM, 0 }, { "ok", COL_BOOL, 0 }, { "at", COL_TIME, 0 },
+		{ "caps", COL_JSON, COL_WIDE },
+	};
+	static const struct view v = VIEW("typed", cols);
+	struct rowset *rs = rows_view(&v);
+	const char *caps[] = { "gpu", "a\"b" };
+	size_t r = rows_add(rs);
+	int64_t n;
+
+	(void)state;
+	assert_int_equal(rs->ncols, 4);
+	assert_string_equal(rs->cols[3].name, "caps");
+	assert_int_equal(rs->cols[3].flags, COL_WIDE);
+	rows_set_num(rs, r, 0, 0.1 + 0.2);
+	assert_string_equal(rows_get(rs, r, 0), "0.30000000000000004");
+	rows_set_num(rs, r, 0, 1e21);
+	assert_string_equal(rows_get(rs, r, 0), "1e+21");
+	rows_set_num(rs, r, 0, 1.0 / 0.0);
+	assert_null(rows_get(rs, r, 0));
+	rows_set_int(rs, r, 0, -42);
+	assert_true(rows_get_i64(rs, r, 0, &n));
+	assert_int_equal(n, -42);
+	rows_showf(rs, r, 0, "%d/%d", 0, 5);
+	assert_string_equal(rows_get(rs, r, 0), "-42");
+	assert_string_equal(rows_get_shown(rs, r, 0), "0/5");
+	rows_set_bool(rs, r, 1, false);
+	assert_string_equal(rows_get_shown(rs, r, 1), "false");
+	rows_set_time(rs, r, 2, 0);
+	assert_null(rows_get(rs, r, 2));
+	assert_false(rows_get_i64(rs, r, 2, &n));
+	rows_set_time(rs, r, 2, 1767323045678LL);
+	assert_string_equal(rows_get(rs, r, 2), "2026-01-02T03:04:05.678Z");
+	rows_set_list(rs, r, 3, caps, 2);
+	assert_string_equal(rows_get(rs, r, 3), "[\"gpu\",\"a\\\"b\"]");
+	assert_string_equal(rows_get_shown(rs, r, 3), "gpu,a\"b");
+	rows_set_list(rs, r, 3, caps, 0);
+	assert_string_equal(rows_get(rs, r, 3), "[]");
+	assert_string_equal(rows_get_shown(rs, r, 3), "");
+	rows_col(rs, "late", COL_TEXT, 0);	/* widening keeps values and display text */
+	assert_string_equal(rows_get_shown(rs, r, 0), "0/5");
+	assert_null(rows_get(rs, r, 4));
+	rows_free(rs);
+}
+
+/* The task view: the record typed, the table text readable, the list without history. */
+static void
+test_task_view(void **state)
+{
+	struct rowset *rec = task_view_record(), *list = task_view_list(), *h, *st;
+	struct coord_listing l = { 0 };
+	struct task_stats s;
+	struct task t;
+	size_t i;
+
+	(void)state;
+	task_init(&t);
+	t.id = xstrdup("t-1");
+	t.caps = xcalloc(3, sizeof *t.caps);
+	t.caps[0] = xstrdup("gpu");
+	t.caps[1] = xstrdup("net");
+	t.ncaps = 2;
+	t.max_attempts = 5;
+	t.budget = 2.5;
+	t.created = 1767323045678LL;
+	t.rev = 3;
+	task_history_add(&t, 1767323045678LL, TASK_QUEUED, "op", 0, NULL);
+	task_history_add(&t, 1767323046000LL, TASK_CLAIMED, "sw-1", 2, "lease takeover");
+	t.state = TASK_CLAIMED;
+	t.attempts = 1;
+	t.token = 2;
+	task_view_add(rec, &t);
+	task_view_add(list, &t);
+	assert_true(rec->single);
+	assert_int_equal(rec->ncols, TC__COUNT);
+	assert_int_equal(list->ncols, TC_HISTORY);
+	assert_string_equal(rows_get(rec, 0, TC_ATTEMPTS), "1");
+	assert_string_equal(rows_get_shown(rec, 0, TC_ATTEMPTS), "1/5");
+	assert_string_equal(rows_get(rec, 0, TC_MAX_ATTEMPTS), "5");
+	assert_string_equal(rows_get(rec, 0, TC_CAPABILITIES), "[\"gpu\",\"net\"]");
+	assert_string_equal(rows_get_shown(rec, 0, TC_CAPABILITIES), "gpu,net");
+	assert_string_equal(rows_get(rec, 0, TC_BUDGET), "2.5");
+	assert_string_equal(rows_get(rec, 0, TC_CREATED), "2026-01-02T03:04:05.678Z");
+	assert_null(rows_get(rec, 0, TC_LEASE_UNTIL));	/* no lease set */
+	assert_null(rows_get(rec, 0, TC_TO));
+	assert_string_equal(rows_get(rec, 0, TC_HISTORY),
+			    "[{\"at\":\"2026-01-02T03:04:05.678Z\",\"state\":\"queued\",\"by\":\"op\","
+			    "\"token\":null,\"note\":null},{\"at\":\"2026-01-02T03:04:06.000Z\","
+			    "\"state\":\"claimed\",\"by\":\"sw-1\",\"token\":2,\"note\":\"lease takeover\"}]");
+	h = task_view_history(&t);
+	assert_true(h->table_only);
+	assert_int_equal(h->nrows, 2);
+	assert_string_equal(rows_get(h, 1, TH_TOKEN), "2");
+	assert_null(rows_get(h, 0, TH_TOKEN));
+	l.tasks = &t;
+	l.n = 1;
+	task_stats_count(&l, 1767323050000LL, &s);
+	assert_int_equal(s.by_state[TASK_CLAIMED], 1);
+	assert_int_equal(s.claims_60s, 1);
+	assert_int_equal(s.takeovers, 1);
+	st = task_view_stats(&s);
+	for (i = 0; i < TASK__COUNT; i++)	/* each count is named as its state */
+		assert_string_equal(st->cols[TS_QUEUED + i].name, task_state_name((enum task_state)i));
+	assert_string_equal(rows_get(st, 0, TS_CLAIMS_PER_S), "0.016666666666666666");
+	assert_string_equal(rows_get_shown(st, 0, TS_CLAIMS_PER_S), "0.02");
+	rows_free(st);
+	rows_free(h);
+	rows_free(rec);
+	rows_free(list);
+	task_release(&t);
+}
+
+/* The witness views: a record with v, a chain with steps and totals. */
+static void
+test_witness_view(void **state)
+{
+	struct rowset *rs;
+	struct wentry e;
+	struct wtrace t;
+
+	(void)state;
+	wentry_init(&e);
+	e.seq = 7;
+	e.time = 1767323045678LL;
+	e.component = xstrdup("ops");
+	e.cost_micros = 5;
+	e.tokens = 2;
+	rs = wview_entry(&e);
+	assert_int_equal(rs->ncols, WE__COUNT);
+	assert_string_equal(rows_get(rs, 0, WE_SEQ), "7");
+	assert_string_equal(rows_get(rs, 0, WE_TIME), "2026-01-02T03:04:05.678Z");
+	assert_string_equal(rows_get(rs, 0, WE_V), "2");
+	assert_null(rows_get(rs, 0, WE_TRACE));
+	rows_free(rs);
+	wtrace_init(&t, "tr");
+	wtrace_add(&t, &e);
+	e.seq = 8;
+	e.time += 250;
+	wtrace_add(&t, &e);
+	assert_int_equal(t.chain->ncols, WE_STEP_MS + 1);
+	assert_string_equal(t.chain->cols[WE_STEP_MS].name, "step_ms");
+	assert_string_equal(rows_get(t.chain, 0, WE_STEP_MS), "0");
+	assert_string_equal(rows_get(t.chain, 1, WE_STEP_MS), "250");
+	rs = wtrace_summary(&t);
+	assert_string_equal(rows_get(rs, 0, 1), "2");	/* entries */
+	assert_string_equal(rows_get(rs, 0, 2), "250");	/* duration_ms */
+	assert_string_equal(rows_get(rs, 0, 3), "10");	/* cost_micros */
+	assert_string_equal(rows_get(rs, 0, 4), "4");	/* tokens */
+	rows_free(rs);
+	wtrace_release(&t);
+	wentry_release(&e);
 }
 
 static void
@@ -68,6 +228,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rows),
+		cmocka_unit_test(test_typed),
+		cmocka_unit_test(test_task_view),
+		cmocka_unit_test(test_witness_view),
 		cmocka_unit_test(test_opctx),
 	};
 	return cmocka_run_group_tests_name("rows", tests, NULL, NULL);

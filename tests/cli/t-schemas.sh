@@ -1,0 +1,147 @@
+# Structured output against the JSON Schemas in schemas/: real commands, a
+# real server, every -o json (and -o jsonl) output the commands give, typed.
+. "$(dirname "$0")/lib.sh"
+SCHEMACHECK=$BUILD/tests/schemacheck
+
+# conforms SCHEMA [PATH]: stdout conforms to schemas/SCHEMA.schema.json (PATH: schemacheck's).
+conforms() {
+	if "$SCHEMACHECK" "schemas/$1.schema.json" ${2+"$2"} <"$OUT" 2>"$T_DIR/schema.err"; then ok
+	else not_ok "$LAST: not $1${2+ at $2}: $(head -3 "$T_DIR/schema.err")"; fi
+}
+# lines_conform SCHEMA: every line of stdout conforms.
+lines_conform() {
+	if "$SCHEMACHECK" -l "schemas/$1.schema.json" <"$OUT" 2>"$T_DIR/schema.err"; then ok
+	else not_ok "$LAST: a line is not $1: $(head -3 "$T_DIR/schema.err")"; fi
+}
+# refused SCHEMA JSON: the checker says JSON does not conform (it can fail).
+refused() {
+	if printf '%s' "$2" | "$SCHEMACHECK" "schemas/$1.schema.json" 2>/dev/null; then
+		not_ok "schemacheck let through a bad $1: $2"
+	else ok; fi
+}
+
+# Every schema is a schema the checker reads (an unknown keyword is an error).
+for s in schemas/*.schema.json; do
+	echo '{}' | "$SCHEMACHECK" "$s" >/dev/null 2>"$T_DIR/schema.err"
+	if grep -q "schema:" "$T_DIR/schema.err"; then not_ok "$s: $(head -1 "$T_DIR/schema.err")"
+	else ok; fi
+done
+
+# The checker finds what the old output had: numbers and lists as strings,
+# missing and extra members, bad times, values out of an enum.
+run 0 version -o json
+conforms version
+refused version '{"ifctl":"0.1.0"}'
+refused version '{"ifctl":"0.1.0","nats_c":"3.4.1","cjson":"1","libyaml":"0","sqlite":"3","libsodium":"1","x":1}'
+refused task-stats '{"tasks":"1","queued":1,"claimed":0,"done":0,"failed":0,"dead":0,"claims_per_s_60s":0,"lease_expiries":0,"invalid":0}'
+refused doctor-check '{"check":"x","result":"maybe","status":"ok","evidence":null,"remedy":null}'
+refused witness-trace '{"trace":{"trace":"t","entries":1,"duration_ms":0,"cost_micros":0,"tokens":0},"chain":[]}'
+refused checkpoint '{"origin":"o","size":1.5,"root":"r","key_id":"k","note":"n"}'
+refused why-item '{"factor":"f","value":"v","detail":"d","x":1}'
+refused task '{"id":"x"'
+
+run 0 help errors -o json
+conforms error-item '[]'
+run 0 config show -o json
+conforms config-key '[]'
+out_has '"key":"nats.timeout_ms","value":2000,'
+out_has '"key":"witness.checkpoint_every","value":[0-9]+,'
+
+# The server, its resources, the doctor.
+run 0 up -o json
+conforms up
+out_has '"users":\[\]'
+run 0 status -o json
+conforms status
+out_has '"jetstream":true'
+run 0 doctor -o json
+conforms doctor-check '[]'
+
+# Tasks: each single record is the full record, typed.
+run 0 task push s-1 -t first -c gpu,net --payload '{"n":1}' --budget 2.5 -k idem-1 -o json
+conforms task
+out_has '"attempts":0,'
+out_has '"max_attempts":5,'
+out_has '"capabilities":\["gpu","net"\]'
+out_has '"budget":2.5,'
+out_has '"idempotency_key":"idem-1"'
+out_has '"history":\[\{"at":"[0-9T:.-]+Z","state":"queued"'
+out_lacks '"attempts":"'
+run 0 task push s-2 --to sw-2 --why=because -o json
+conforms task task
+conforms why-item 'why[]'
+out_has '"capabilities":\[\]'
+run 0 task claim --swarm sw-1 -c gpu,net -o json
+conforms task
+out_has '"state":"claimed"'
+out_has '"token":[0-9]+,'
+out_has '"lease_until":"[0-9T:.-]+Z"'
+tok=$(sed 's/.*"token":\([0-9]*\),"attempts".*/\1/' "$OUT")
+run 0 task heartbeat s-1 --swarm sw-1 --token "$tok" -o json
+conforms task
+run 0 task complete s-1 --swarm sw-1 --token "$tok" --result '{"ok":true}' -o json
+conforms task
+out_has '"result":\{"ok":true\}'
+run 0 task claim --swarm sw-2 -o yaml
+out_has '^attempts: 1$'
+out_has '^capabilities: \[\]$'
+out_has '^lease_until: [0-9T:.-]+Z$'
+tok=$(sed -n 's/^token: //p' "$OUT")
+run 0 task fail s-2 --swarm sw-2 --token "$tok" --reason broke -o json
+conforms task
+run 0 task show s-1 -o json
+conforms task
+run 0 task show s-1
+out_has '^attempts: +1/5$'
+out_has '^AT +STATE +BY +TOKEN +NOTE$'
+run 0 task list -o json
+conforms task-row '[]'
+run 0 task list -o jsonl
+lines_conform task-row
+run 0 task list -o wide
+out_has ' 1/5 .* gpu,net '
+run 0 task stats -o json
+conforms task-stats
+run 0 task push s-3 --mode=falsify -o json
+conforms check-item '[]'
+
+# Witness: the entry appended, queries, a trace, the verdict, proofs, checkpoints.
+run 0 witness append --component ops --event t.schema --task s-1 --cost-micros 7 --tokens 3 \
+	--payload '{"k":[1,2]}' --trace=tr-schema -o json
+conforms witness-entry
+out_has '"cost_micros":7,"tokens":3,'
+out_has '"v":2'
+run 0 witness append --component ops --event t.schema2 --trace=tr-schema -o json
+conforms witness-entry
+run 0 witness query -o json
+conforms witness-entry-row '[]'
+run 0 witness query -o jsonl --component ops
+lines_conform witness-entry-row
+run 0 witness trace tr-schema -o json
+conforms witness-trace
+conforms witness-entry-row 'chain[]'
+out_has '"entries":2,"duration_ms":[0-9]+,"cost_micros":7,"tokens":3'
+run 0 witness verify -o json
+conforms witness-verify
+run 0 witness prove --inclusion 2 -o json
+conforms witness-inclusion
+out_has '"verified":true'
+run 0 witness prove --consistency 2 -o json
+conforms witness-consistency
+run 0 witness checkpoint -o json
+conforms checkpoint
+run 0 witness checkpoints -o json
+conforms checkpoint-row '[]'
+run 0 index rebuild -o json
+conforms index-rebuild
+
+# Offline verification of a fixture: the same verdict record.
+run 0 witness verify -f fixtures/witness/good.jsonl --key @fixtures/witness/key.vkey -o json
+conforms witness-verify
+run 5 witness verify -f fixtures/witness/edited.jsonl --key @fixtures/witness/key.vkey -o json
+conforms witness-verify
+out_has '"result":"failed","entries":[0-9]+,"checkpoints":[0-9]+,"fault":"edited","at":12,'
+
+run 0 down -o json
+conforms down
+finish
