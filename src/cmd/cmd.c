@@ -40,12 +40,6 @@ const struct global_opt global_opts[] = {
 	{ NULL, 0, NULL, false, NULL },
 };
 
-const char *const out_format_names[] = {
-	[OUT_TABLE] = "table", [OUT_WIDE] = "wide", [OUT_JSON] = "json",
-	[OUT_JSONL] = "jsonl", [OUT_YAML] = "yaml", [OUT_CSV] = "csv", [OUT_TSV] = "tsv",
-	NULL,
-};
-
 static bool
 visible(const struct cmd_entry *c)
 {
@@ -199,7 +193,7 @@ cmd_need(struct cmd_ctx *ctx, const char *name)
 }
 
 static void
-help_option(FILE *f, const char *name, char shortc, const char *arg, bool optional,
+help_option(struct buf *out, const char *name, char shortc, const char *arg, bool optional,
 	    const char *help)
 {
 	struct buf b = BUF_INIT;
@@ -209,43 +203,52 @@ help_option(FILE *f, const char *name, char shortc, const char *arg, bool option
 	buf_addf(&b, "--%s", name);
 	if (arg)
 		buf_addf(&b, optional ? "[=%s]" : " %s", arg);
-	fprintf(f, "  %-24s %s\n", b.s, help);
+	buf_addf(out, "  %-24s %s\n", b.s, help);
 	buf_release(&b);
 }
 
+/* Usage, summary, alias, subcommands and options of one command. */
+static void
+help_command(struct buf *out, const struct cmd_entry *parent, const struct cmd_entry *c)
+{
+	size_t i;
+
+	buf_addf(out, "Usage: ifctl %s%s%s%s%s\n\n%s\n", parent ? parent->name : "",
+		 parent ? " " : "", c->name, c->args ? " " : "", c->args ? c->args : "",
+		 c->summary);
+	if (c->alias)
+		buf_addf(out, "\nAlias: %s\n", c->alias);
+	if (c->subs) {
+		buf_adds(out, "\nSubcommands:\n");
+		for (i = 0; c->subs[i]; i++)
+			buf_addf(out, "  %-14s %s\n", c->subs[i]->name, c->subs[i]->summary);
+	}
+	if (c->opts && c->opts[0].name) {
+		buf_adds(out, "\nOptions:\n");
+		for (i = 0; c->opts[i].name; i++)
+			help_option(out, c->opts[i].name, c->opts[i].shortc, c->opts[i].arg,
+				    false, c->opts[i].help);
+	}
+}
+
 void
-cmd_help(FILE *f, const struct cmd_entry *parent, const struct cmd_entry *c)
+cmd_help(struct buf *out, const struct cmd_entry *parent, const struct cmd_entry *c)
 {
 	size_t i;
 
 	if (c == NULL) {
-		fprintf(f, "ifctl: the InfraFabric operations console\n\n"
-			"Usage: ifctl [OPTIONS] COMMAND [ARGS]\n\nCommands:\n");
+		buf_adds(out, "ifctl: the InfraFabric operations console\n\n"
+			 "Usage: ifctl [OPTIONS] COMMAND [ARGS]\n\nCommands:\n");
 		for (i = 0; cmd_table[i]; i++)
 			if (visible(cmd_table[i]))
-				fprintf(f, "  %-14s %s\n", cmd_table[i]->name, cmd_table[i]->summary);
+				buf_addf(out, "  %-14s %s\n", cmd_table[i]->name, cmd_table[i]->summary);
 	} else {
-		fprintf(f, "Usage: ifctl %s%s%s%s%s\n\n%s\n", parent ? parent->name : "",
-			parent ? " " : "", c->name, c->args ? " " : "", c->args ? c->args : "",
-			c->summary);
-		if (c->alias)
-			fprintf(f, "\nAlias: %s\n", c->alias);
-		if (c->subs) {
-			fprintf(f, "\nSubcommands:\n");
-			for (i = 0; c->subs[i]; i++)
-				fprintf(f, "  %-14s %s\n", c->subs[i]->name, c->subs[i]->summary);
-		}
-		if (c->opts && c->opts[0].name) {
-			fprintf(f, "\nOptions:\n");
-			for (i = 0; c->opts[i].name; i++)
-				help_option(f, c->opts[i].name, c->opts[i].shortc, c->opts[i].arg,
-					    false, c->opts[i].help);
-		}
+		help_command(out, parent, c);
 	}
-	fprintf(f, "\nGlobal options:\n");
+	buf_adds(out, "\nGlobal options:\n");
 	for (i = 0; global_opts[i].name; i++)
-		help_option(f, global_opts[i].name, global_opts[i].shortc, global_opts[i].arg,
+		help_option(out, global_opts[i].name, global_opts[i].shortc, global_opts[i].arg,
 			    global_opts[i].optional, global_opts[i].help);
-	fprintf(f, "\nExit status and errors: ifctl-errors(7). Manual: ifctl%s%s(1).\n",
-		c ? "-" : "", c ? (parent ? parent->name : c->name) : "");
+	buf_addf(out, "\nExit status and errors: ifctl-errors(7). Manual: ifctl%s%s(1).\n",
+		 c ? "-" : "", c ? (parent ? parent->name : c->name) : "");
 }
