@@ -40,8 +40,7 @@ up_schema_only(struct cmd_ctx *ctx, struct rowset *created)
 
 	if (st == ST_OK && !ctx->op.falsify)
 		st = schema_ensure(ctx->bus, created, &ctx->err);
-	check_record(&ctx->op, "server reachable", st == ST_OK ? ST_OK : st,
-		     st == ST_OK ? bus_url(ctx->bus) : ctx->err.msg);
+	check(&ctx->op, "server reachable", st, &ctx->err, st == ST_OK ? bus_url(ctx->bus) : NULL);
 	return st;
 }
 

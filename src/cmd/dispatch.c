@@ -438,8 +438,9 @@ finish(struct cmd_ctx *ctx, enum status st)
 		ctx->op.why = NULL;
 	}
 	if (st == ST_FALSIFIED && ctx->err.code != ST_FALSIFIED)
-		err_set(&ctx->err, ST_FALSIFIED, "%d of %zu checks would fail",
-			ctx->op.failed_checks, ctx->out.n ? ctx->out.sets[0]->nrows : 0);
+		err_set(&ctx->err, ST_FALSIFIED, "%d of %zu checks would fail, the first: %s",
+			ctx->op.failed_checks, ctx->out.n ? ctx->out.sets[0]->nrows : 0,
+			ctx->op.first_failure.msg);
 	return st;
 }
 
