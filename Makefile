@@ -90,6 +90,14 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c $(BUILD)/libcore.a
 	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/helper $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
 		$(BUILD)/libcore.a $(LIBS) -lcmocka
 
+# The renderer belongs to the faces (src/cmd) but does no I/O of its own:
+# its unit test links it with the core.
+$(BUILD)/tests/test-render: tests/unit/test-render.c $(BUILD)/cmd/render.o $(BUILD)/libcore.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/helper $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+		$(BUILD)/cmd/render.o $(BUILD)/libcore.a $(LIBS) -lcmocka
+
 $(BUILD)/tests/test-%: tests/integ/test-%.c $(HELPER_OBJ) $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")
