@@ -104,6 +104,15 @@ $(BUILD)/tests/test-%: tests/integ/test-%.c $(HELPER_OBJ) $(BUILD)/libcore.a
 	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/helper $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
 		$(HELPER_OBJ) $(BUILD)/libcore.a $(LIBS) -lcmocka
 
+# The dispatcher in-process, as the console runs it: links the commands.
+DISPATCH_OBJ := $(filter-out $(BUILD)/cmd/main.o,$(CMD_OBJ))
+$(BUILD)/tests/test-dispatch: tests/integ/test-dispatch.c $(HELPER_OBJ) $(DISPATCH_OBJ) \
+		$(BUILD)/libcore.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/helper $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+		$(HELPER_OBJ) $(DISPATCH_OBJ) $(BUILD)/libcore.a $(LIBS) -lcmocka
+
 # Small programs the shell tests use: a free port, a JSON checker, the witness
 # fixtures, a forger and a filler of the ledger.
 TEST_TOOLS := $(BUILD)/tests/freeport $(BUILD)/tests/jsoncheck $(BUILD)/tests/mkledger \
