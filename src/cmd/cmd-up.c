@@ -136,7 +136,8 @@ run_down(struct cmd_ctx *ctx)
 		struct err keep = ctx->err;
 		server_paths_init(&p, &ctx->cfg);
 		if (server_running(&p) && cmd_witness_now(ctx, "stopping") != ST_OK && !ctx->quiet)
-			fprintf(stderr, "ifctl: notice: the stop is not witnessed: %s\n", ctx->err.msg);
+			session_notice(ctx->session, NOTICE_WARN, "ifctl: notice: the stop is not "
+				       "witnessed: %s", ctx->err.msg);
 		server_paths_release(&p);
 		ctx->err = keep;
 	}

@@ -111,6 +111,7 @@ test_two_commands_one_session(void **state)
 	struct bus *first;
 	struct ledger_writer *writer;
 	uint64_t count = 0;
+	struct store *ix, *ix2;
 	int operators = 0;
 	char *json;
 
@@ -147,6 +148,12 @@ test_two_commands_one_session(void **state)
 	assert_int_equal(ledger_read(s.bus, count_operator, &operators, &count, &e), ST_OK);
 	assert_int_equal(operators, 2);
 	assert_true(count >= 2);
+
+	/* The index is opened once and lent: a second borrow is the same store. */
+	assert_int_equal(session_index(&s, &ix, &e), ST_OK);
+	assert_int_equal(session_index(&s, &ix2, &e), ST_OK);
+	assert_ptr_equal(ix, ix2);
+	assert_non_null(strstr(store_path(ix), home));
 	session_release(&s);
 }
 
