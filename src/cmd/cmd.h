@@ -90,7 +90,8 @@ struct cmd_ctx {
  * Run one command line (argv[0] is the program's name) in session s, with
  * no stdio of its own: the result goes to doc (empty when there is nothing
  * to show; help text as doc->text), how to render it to ro (may be NULL),
- * the failure to err; notices go to the session's hook. --read-only,
+ * the failure to err; notices go to the session's hook. doc is filled, not
+ * released first: pass an empty one. --read-only,
  * --mode=falsify and witnessing (the operator entry, due checkpoints)
  * happen here, the same for every face. doc is the caller's to release.
  */

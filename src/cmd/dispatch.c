@@ -26,6 +26,7 @@ struct globals {
 	     color_set;
 };
 
+/* A global option by long name or by short letter (name NULL). */
 static const struct global_opt *
 global_find(const char *name, char shortc)
 {
@@ -38,6 +39,7 @@ global_find(const char *name, char shortc)
 	return NULL;
 }
 
+/* Keep a global option's value (val: "" for a flag or an empty optional value). */
 static void
 global_store(struct globals *g, const char *name, const char *val)
 {
@@ -56,6 +58,7 @@ global_store(struct globals *g, const char *name, const char *val)
 	else if (!strcmp(name, "version")) g->version = true;
 }
 
+/* The index of a command option by long name or short letter; -1 when it has none. */
 static int
 cmd_opt_find(const struct cmd_entry *c, const char *name, char shortc)
 {
@@ -142,6 +145,7 @@ parse_option(struct cmd_ctx *ctx, struct globals *g, int argc, char **argv, int 
 	return ST_OK;
 }
 
+/* How many options a command declares. */
 static size_t
 count_opts(const struct cmd_entry *c)
 {
@@ -189,6 +193,7 @@ parse_args(struct cmd_ctx *ctx, struct globals *g, int argc, char **argv)
 	return ST_OK;
 }
 
+/* An output format by name (-o, output.format). */
 static enum status
 parse_format(const char *s, enum out_format *f, struct err *e)
 {
@@ -224,6 +229,7 @@ call_config(struct cmd_ctx *ctx, const struct globals *g)
 	return st;
 }
 
+/* --color / output.color: always, never, or auto (a terminal, not dumb, no NO_COLOR). */
 static bool
 want_color(const struct config *c)
 {
@@ -249,6 +255,7 @@ call_opctx(struct cmd_ctx *ctx, const struct globals *g)
 	ctx->op.read_only = cfg_bool(&ctx->cfg, CK_READ_ONLY);
 }
 
+/* Configure, apply the flags, refuse, validate and connect, as the command declares. */
 static enum status
 setup(struct cmd_ctx *ctx, const struct globals *g)
 {
