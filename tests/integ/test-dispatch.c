@@ -154,6 +154,7 @@ test_two_commands_one_session(void **state)
 	assert_int_equal(session_index(&s, &ix2, &e), ST_OK);
 	assert_ptr_equal(ix, ix2);
 	assert_non_null(strstr(store_path(ix), home));
+	doc_release(&d);
 	session_release(&s);
 }
 
