@@ -24,21 +24,30 @@ const struct cmd_entry *const cmd_table[] = {
 };
 
 const struct global_opt global_opts[] = {
-	{ "output", 'o', "FORMAT", false, "output format: table, wide, json, jsonl, yaml, csv, tsv" },
-	{ "no-headers", 0, NULL, false, "omit the header row in table, wide, csv and tsv output" },
-	{ "config", 0, "FILE", false, "configuration file (default $XDG_CONFIG_HOME/ifctl/config.yaml)" },
-	{ "server", 's', "URL", false, "NATS server URL(s), overriding nats.url and IF_NATS_URL" },
-	{ "why", 0, "TEXT", true, "explain the decision; on a change, --why=TEXT records the reason in the witness" },
-	{ "trace", 0, "ID", true, "run under a trace id (generated when not given) and print it" },
-	{ "mode", 0, "MODE", false, "normal, or falsify: evaluate every check, write nothing, exit 8 if any fails" },
-	{ "read-only", 0, NULL, false, "refuse every change of state" },
-	{ "color", 0, "WHEN", true, "auto, always or never (NO_COLOR is honoured)" },
-	{ "quiet", 'q', NULL, false, "no notices or warnings on stderr: data and errors only" },
-	{ "verbose", 'v', NULL, false, "say more about what happens, on stderr" },
-	{ "help", 'h', NULL, false, "show help for the command and exit" },
-	{ "version", 0, NULL, false, "print the version and exit" },
-	{ NULL, 0, NULL, false, NULL },
+	[G_OUTPUT] = { "output", 'o', "FORMAT", false,
+		       "output format: table, wide, json, jsonl, yaml, csv, tsv" },
+	[G_NO_HEADERS] = { "no-headers", 0, NULL, false,
+			   "omit the header row in table, wide, csv and tsv output" },
+	[G_CONFIG] = { "config", 0, "FILE", false,
+		       "configuration file (default $XDG_CONFIG_HOME/ifctl/config.yaml)" },
+	[G_SERVER] = { "server", 's', "URL", false,
+		       "NATS server URL(s), overriding nats.url and IF_NATS_URL" },
+	[G_WHY] = { "why", 0, "TEXT", true,
+		    "explain the decision; on a change, --why=TEXT records the reason in the witness" },
+	[G_TRACE] = { "trace", 0, "ID", true,
+		      "run under a trace id (generated when not given) and print it" },
+	[G_MODE] = { "mode", 0, "MODE", false,
+		     "normal, or falsify: evaluate every check, write nothing, exit 8 if any fails" },
+	[G_READ_ONLY] = { "read-only", 0, NULL, false, "refuse every change of state" },
+	[G_COLOR] = { "color", 0, "WHEN", true, "auto, always or never (NO_COLOR is honoured)" },
+	[G_QUIET] = { "quiet", 'q', NULL, false,
+		      "no notices or warnings on stderr: data and errors only" },
+	[G_VERBOSE] = { "verbose", 'v', NULL, false, "say more about what happens, on stderr" },
+	[G_HELP] = { "help", 'h', NULL, false, "show help for the command and exit" },
+	[G_VERSION] = { "version", 0, NULL, false, "print the version and exit" },
+	[G__COUNT] = { NULL, 0, NULL, false, NULL },
 };
+_Static_assert(ARRAY_SIZE(global_opts) == G__COUNT + 1, "one row per global option");
 
 static bool
 visible(const struct cmd_entry *c)

@@ -109,7 +109,11 @@ struct global_opt {
 	bool optional;		/* value only as --name=VALUE */
 	const char *help;
 };
-extern const struct global_opt global_opts[];
+enum global_id {
+	G_OUTPUT, G_NO_HEADERS, G_CONFIG, G_SERVER, G_WHY, G_TRACE, G_MODE, G_READ_ONLY,
+	G_COLOR, G_QUIET, G_VERBOSE, G_HELP, G_VERSION, G__COUNT
+};
+extern const struct global_opt global_opts[];	/* by enum global_id; ends with { NULL } */
 
 /*
  * Find a command in a table by exact name, alias, then unique prefix.

@@ -19,11 +19,9 @@
 #include "core/util.h"
 #include "core/windex.h"
 
-/* Global option values, before they are folded into the config. */
+/* Global option values by enum global_id: the text, "" for a flag, NULL when not given. */
 struct globals {
-	const char *output, *config, *server, *why, *trace, *mode, *color;
-	bool no_headers, read_only, quiet, verbose, help, version, why_set, trace_set,
-	     color_set;
+	const char *v[G__COUNT];
 };
 
 /* A global option by long name or by short letter (name NULL). */
@@ -39,24 +37,6 @@ global_find(const char *name, char shortc)
 	return NULL;
 }
 
-/* Keep a global option's value (val: "" for a flag or an empty optional value). */
-static void
-global_store(struct globals *g, const char *name, const char *val)
-{
-	if (!strcmp(name, "output")) g->output = val;
-	else if (!strcmp(name, "config")) g->config = val;
-	else if (!strcmp(name, "server")) g->server = val;
-	else if (!strcmp(name, "why")) { g->why = val; g->why_set = true; }
-	else if (!strcmp(name, "trace")) { g->trace = val; g->trace_set = true; }
-	else if (!strcmp(name, "mode")) g->mode = val;
-	else if (!strcmp(name, "color")) { g->color = val; g->color_set = true; }
-	else if (!strcmp(name, "no-headers")) g->no_headers = true;
-	else if (!strcmp(name, "read-only")) g->read_only = true;
-	else if (!strcmp(name, "quiet")) g->quiet = true;
-	else if (!strcmp(name, "verbose")) g->verbose = true;
-	else if (!strcmp(name, "help")) g->help = true;
-	else if (!strcmp(name, "version")) g->version = true;
-}
 
 /* The index of a command option by long name or short letter; -1 when it has none. */
 static int
@@ -134,7 +114,7 @@ parse_option(struct cmd_ctx *ctx, struct globals *g, int argc, char **argv, int 
 	if (val && !takes)
 		return err_set(&ctx->err, ST_USAGE, "option '--%s' takes no value", name);
 	if (go)
-		global_store(g, go->name, val ? val : "");
+		g->v[go - global_opts] = val ? val : "";
 	else if (ctx->optval[ci] && val) {	/* repeated: values join with commas */
 		xgrow(&ctx->joined, &ctx->joincap, ctx->njoined + 1, sizeof *ctx->joined);
 		ctx->optval[ci] = ctx->joined[ctx->njoined++] =
@@ -219,12 +199,12 @@ call_config(struct cmd_ctx *ctx, const struct globals *g)
 
 	config_copy(c, &ctx->session->cfg);
 	ctx->config_path = ctx->session->config_path;
-	st = parse_format(g->output ? g->output : cfg_str(c, CK_OUTPUT_FORMAT), &ctx->format, e);
-	if (st == ST_OK && g->color_set &&
-	    (st = config_set(c, CK_OUTPUT_COLOR, *g->color ? g->color : "always", CFG_SRC_FLAG,
+	st = parse_format(g->v[G_OUTPUT] ? g->v[G_OUTPUT] : cfg_str(c, CK_OUTPUT_FORMAT), &ctx->format, e);
+	if (st == ST_OK && g->v[G_COLOR] &&
+	    (st = config_set(c, CK_OUTPUT_COLOR, *g->v[G_COLOR] ? g->v[G_COLOR] : "always", CFG_SRC_FLAG,
 			     e)) == ST_CONFIG_VALUE)
 		e->code = st = ST_USAGE;	/* a bad flag is a usage error */
-	if (st == ST_OK && g->read_only)
+	if (st == ST_OK && g->v[G_READ_ONLY])
 		st = config_set(c, CK_READ_ONLY, "true", CFG_SRC_FLAG, e);
 	return st;
 }
@@ -246,11 +226,11 @@ want_color(const struct config *c)
 static void
 call_opctx(struct cmd_ctx *ctx, const struct globals *g)
 {
-	opctx_init(&ctx->op, g->trace_set ? g->trace : NULL);
-	ctx->op.explain = g->why_set;
-	if (g->why && *g->why)
-		ctx->op.justification = xstrdup(g->why);
-	ctx->op.falsify = g->mode && !strcmp(g->mode, "falsify");
+	opctx_init(&ctx->op, g->v[G_TRACE]);
+	ctx->op.explain = g->v[G_WHY] != NULL;
+	if (g->v[G_WHY] && *g->v[G_WHY])
+		ctx->op.justification = xstrdup(g->v[G_WHY]);
+	ctx->op.falsify = g->v[G_MODE] && !strcmp(g->v[G_MODE], "falsify");
 	ctx->op.actor = ctx->session->actor;
 	ctx->op.read_only = cfg_bool(&ctx->cfg, CK_READ_ONLY);
 }
@@ -260,14 +240,15 @@ static enum status
 setup(struct cmd_ctx *ctx, const struct globals *g)
 {
 	struct session *s = ctx->session;
+	const char *mode = g->v[G_MODE];
 	enum status st;
 
-	if (g->mode && strcmp(g->mode, "normal") && strcmp(g->mode, "falsify"))
-		return err_set(&ctx->err, ST_USAGE, "unknown mode '%s' (normal or falsify)", g->mode);
-	s->quiet = ctx->quiet = g->quiet;
-	s->verbose = ctx->verbose = g->verbose;
-	ctx->no_headers = g->no_headers;
-	st = session_configure(s, g->config, g->server, !(ctx->entry->flags & CMD_OWN_CONFIG),
+	if (mode && strcmp(mode, "normal") && strcmp(mode, "falsify"))
+		return err_set(&ctx->err, ST_USAGE, "unknown mode '%s' (normal or falsify)", mode);
+	s->quiet = ctx->quiet = g->v[G_QUIET] != NULL;
+	s->verbose = ctx->verbose = g->v[G_VERBOSE] != NULL;
+	ctx->no_headers = g->v[G_NO_HEADERS] != NULL;
+	st = session_configure(s, g->v[G_CONFIG], g->v[G_SERVER], !(ctx->entry->flags & CMD_OWN_CONFIG),
 			       &ctx->err);
 	if (st != ST_OK || (st = call_config(ctx, g)) != ST_OK)
 		return st;
@@ -466,21 +447,21 @@ call_help(struct cmd_ctx *ctx)
 static enum status
 call(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	struct globals g = { 0 };
+	struct globals g = { { NULL } };
 	enum status st;
 
 	if ((st = parse_args(ctx, &g, argc, argv)) != ST_OK)
 		return st;
-	if (g.version && !ctx->entry)
+	if (g.v[G_VERSION] && !ctx->entry)
 		ctx->entry = &cmd_version_entry;
-	if (g.help || !ctx->entry)
+	if (g.v[G_HELP] || !ctx->entry)
 		return call_help(ctx);
 	if (ctx->entry->subs && !ctx->entry->run)
 		return err_set(&ctx->err, ST_USAGE, "'%s' needs a subcommand (see 'ifctl %s --help')",
 			       ctx->entry->name, ctx->entry->name);
 	if ((st = setup(ctx, &g)) != ST_OK)
 		return st;
-	if (g.trace_set)
+	if (g.v[G_TRACE])
 		session_notice(ctx->session, NOTICE_WARN, "trace: %s", ctx->op.trace_id);
 	return finish(ctx, call_run(ctx));
 }
