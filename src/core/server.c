@@ -476,7 +476,6 @@ ensure_schema(const struct config *c, struct rowset *created, struct err *e)
 	return st;
 }
 
-
 enum status
 server_up(const struct config *c, struct opctx *op, struct server_up_result *r,
 	  struct rowset *created, struct err *e)
