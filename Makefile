@@ -95,11 +95,28 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c $(BUILD)/libcore.a
 	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/helper $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
 		$(BUILD)/libcore.a $(LIBS) -lcmocka
 
+# The renderer belongs to the faces (src/cmd) but does no I/O of its own:
+# its unit test links it with the core.
+$(BUILD)/tests/test-render: tests/unit/test-render.c $(BUILD)/cmd/render.o $(BUILD)/libcore.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/helper $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+		$(BUILD)/cmd/render.o $(BUILD)/libcore.a $(LIBS) -lcmocka
+
 $(BUILD)/tests/test-%: tests/integ/test-%.c $(HELPER_OBJ) $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")
 	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/helper $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
 		$(HELPER_OBJ) $(BUILD)/libcore.a $(LIBS) -lcmocka
+
+# The dispatcher in-process, as the console runs it: links the commands.
+DISPATCH_OBJ := $(filter-out $(BUILD)/cmd/main.o,$(CMD_OBJ))
+$(BUILD)/tests/test-dispatch: tests/integ/test-dispatch.c $(HELPER_OBJ) $(DISPATCH_OBJ) \
+		$(BUILD)/libcore.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/helper $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+		$(HELPER_OBJ) $(DISPATCH_OBJ) $(BUILD)/libcore.a $(LIBS) -lcmocka
 
 # Small programs the shell tests use: a free port, a JSON checker, the witness
 # fixtures, a forger and a filler of the ledger.

@@ -33,17 +33,15 @@ run_init(struct cmd_ctx *ctx)
 	enum status st = ST_OK;
 	size_t r;
 
-	st = check_record(&ctx->op, "file absent or --force",
-			  access(path, F_OK) == 0 && !cmd_flag(ctx, "force") ?
-			  err_set(&ctx->err, ST_EXISTS, "'%s' already exists (use --force "
-				  "to overwrite)", path) : ST_OK,
-			  ctx->err.code == ST_EXISTS ? ctx->err.msg : path);
+	if (access(path, F_OK) == 0 && !cmd_flag(ctx, "force"))
+		st = err_set(&ctx->err, ST_EXISTS, "'%s' already exists (use --force to overwrite)",
+			     path);
+	if (!check(&ctx->op, "file absent or --force", st, &ctx->err, path))
+		goto out;
 	if (ctx->op.falsify) {
 		st = ST_OK;	/* the failed check decides the exit code */
 		goto out;
 	}
-	if (st != ST_OK)
-		goto out;
 	dir = xstrdup(path);
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
@@ -91,10 +89,10 @@ run_validate(struct cmd_ctx *ctx)
 	for (i = 0; i < probs.n; i++) {
 		r = rows_add(rs);
 		rows_set(rs, r, 0, probs.v[i].msg);
-		check_record(&ctx->op, "valid", probs.v[i].code, probs.v[i].msg);
+		check(&ctx->op, "valid", probs.v[i].code, NULL, probs.v[i].msg);
 	}
 	if (st == ST_OK)
-		check_record(&ctx->op, "valid", ST_OK, path);
+		check(&ctx->op, "valid", ST_OK, NULL, path);
 	stopped = st == ST_CONFIG_SYNTAX || probs.n >= CONFIG_MAX_PROBLEMS;	/* before the end */
 	if (probs.n > 1 && stopped)	/* say where */
 		err_set(&ctx->err, st, "%zu problems in '%s'; reading stopped at: %s", probs.n,

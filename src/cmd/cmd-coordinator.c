@@ -55,13 +55,13 @@ free_list(char **v)
 
 /* --- output ------------------------------------------------------------ */
 
-/* Say on stderr that n records are invalid (they are never claimed). */
+/* Warn that n records are invalid (they are never claimed). */
 static void
 warn_invalid(const struct cmd_ctx *ctx, size_t n, bool hidden)
 {
 	if (n && !ctx->quiet)
-		fprintf(stderr, "ifctl: warning: %zu task record%s in %s %s invalid and never "
-			"claimed%s\n", n, n == 1 ? "" : "s", COORD_BUCKET, n == 1 ? "is" : "are",
+		session_notice(ctx->session, NOTICE_WARN, "ifctl: warning: %zu task record%s in "
+			"%s %s invalid and never claimed%s", n, n == 1 ? "" : "s", COORD_BUCKET, n == 1 ? "is" : "are",
 			hidden ? " (see 'ifctl task list --state invalid')" : "");
 }
 

@@ -41,9 +41,7 @@ static enum status
 run_help(struct cmd_ctx *ctx)
 {
 	const struct cmd_entry *c = NULL, *parent = NULL;
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f;
+	struct buf text = BUF_INIT;
 
 	if (ctx->argc >= 1 && strcmp(ctx->argv[0], "errors") == 0) {
 		errors_rows(ctx);
@@ -58,12 +56,8 @@ run_help(struct cmd_ctx *ctx)
 		if (!(c = cmd_find(c->subs, ctx->argv[1], "", &ctx->err)))
 			return ctx->err.code;
 	}
-	f = open_memstream(&text, &len);
-	if (f == NULL)
-		return err_set(&ctx->err, ST_NOMEM, "cannot build the help text");
-	cmd_help(f, parent, c);
-	fclose(f);
-	ctx->out.text = text;
+	cmd_help(&text, parent, c);
+	ctx->out.text = buf_detach(&text);
 	return ST_OK;
 }
 

@@ -22,7 +22,7 @@ run_rebuild(struct cmd_ctx *ctx)
 	enum status st;
 
 	if (ctx->op.falsify) {
-		check_record(&ctx->op, "server reachable", ST_OK, bus_url(ctx->bus));
+		check(&ctx->op, "server reachable", ST_OK, NULL, bus_url(ctx->bus));
 		return ST_OK;
 	}
 	if ((st = windex_open_fresh(&ctx->cfg, &s, &ctx->err)) == ST_OK)

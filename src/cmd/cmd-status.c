@@ -68,8 +68,8 @@ run_status(struct cmd_ctx *ctx)
 	why_add(&ctx->op, "resources", "DESIGN section 3",
 		"%zu streams and buckets expected, %zu missing", res->nrows, missing);
 	if (missing && !ctx->quiet)
-		fprintf(stderr, "ifctl: %zu of the fleet's streams and buckets are missing; "
-			"run 'ifctl up' (or 'ifctl up --schema-only')\n", missing);
+		session_notice(ctx->session, NOTICE_WARN, "ifctl: %zu of the fleet's streams and "
+			"buckets are missing; run 'ifctl up' (or 'ifctl up --schema-only')", missing);
 	return ST_OK;
 }
 

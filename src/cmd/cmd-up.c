@@ -53,8 +53,7 @@ up_schema_only(struct cmd_ctx *ctx, struct rowset *created)
 
 	if (st == ST_OK && !ctx->op.falsify)
 		st = schema_ensure(ctx->bus, created, &ctx->err);
-	check_record(&ctx->op, "server reachable", st == ST_OK ? ST_OK : st,
-		     st == ST_OK ? bus_url(ctx->bus) : ctx->err.msg);
+	check(&ctx->op, "server reachable", st, &ctx->err, st == ST_OK ? bus_url(ctx->bus) : NULL);
 	return st;
 }
 
@@ -145,7 +144,8 @@ run_down(struct cmd_ctx *ctx)
 		struct err keep = ctx->err;
 		server_paths_init(&p, &ctx->cfg);
 		if (server_running(&p) && cmd_witness_now(ctx, "stopping") != ST_OK && !ctx->quiet)
-			fprintf(stderr, "ifctl: notice: the stop is not witnessed: %s\n", ctx->err.msg);
+			session_notice(ctx->session, NOTICE_WARN, "ifctl: notice: the stop is not "
+				       "witnessed: %s", ctx->err.msg);
 		server_paths_release(&p);
 		ctx->err = keep;
 	}

@@ -154,8 +154,8 @@ run_verify(struct cmd_ctx *ctx)
 	why_coverage(ctx, &v);
 	doc_add(&ctx->out, wview_verdict(&v, lf.origin));
 	ctx->output_on_error = true;
-	check_record(&ctx->op, "ledger verifies", v.fault == WF_NONE ? ST_OK : ST_WITNESS,
-		     v.fault == WF_NONE ? path : v.detail);
+	check(&ctx->op, "ledger verifies", v.fault == WF_NONE ? ST_OK : ST_WITNESS, NULL,
+	      v.fault == WF_NONE ? path : v.detail);
 	ledger_file_release(&lf);
 	if (v.fault != WF_NONE && !ctx->op.falsify)
 		return err_set(&ctx->err, ST_WITNESS, "ledger '%s': %s: %s", path,
@@ -288,8 +288,8 @@ run_prove(struct cmd_ctx *ctx)
 			"bytes), node = SHA-256(0x01 || left || right); verify with sections "
 			"2.1.3.2 and 2.1.4.2");
 		doc_add(&ctx->out, rs);
-		check_record(&ctx->op, "the proof verifies against the root", ok ? ST_OK : ST_WITNESS,
-			     inc ? "RFC 9162 2.1.3.2" : "RFC 9162 2.1.4.2");
+		check(&ctx->op, "the proof verifies against the root", ok ? ST_OK : ST_WITNESS, NULL,
+		      inc ? "RFC 9162 2.1.3.2" : "RFC 9162 2.1.4.2");
 		if (!ok && !src.file)	/* the index contradicts itself: its rows changed */
 			st = err_set(&ctx->err, ST_INDEX_CORRUPT, "index '%s' is damaged: the proof "
 				     "its tree gives does not verify against its own root",
@@ -360,7 +360,7 @@ run_append(struct cmd_ctx *ctx)
 
 	wentry_init(&e);
 	if (ctx->op.falsify) {	/* the arguments were checked before connecting */
-		check_record(&ctx->op, "entry is valid", ST_OK, "nothing is appended");
+		check(&ctx->op, "entry is valid", ST_OK, NULL, "nothing is appended");
 		return ST_OK;
 	}
 	e.time = wall_ms();
@@ -461,17 +461,17 @@ run_checkpoint(struct cmd_ctx *ctx)
 	struct wkey k;
 	enum status st = signing_key(ctx, &k);
 
-	check_record(&ctx->op, "this host has the witness key", st, k.name);
+	check(&ctx->op, "this host has the witness key", st, NULL, k.name);
 	if (st != ST_OK)
 		return st;
 	st = windex_open(&ctx->cfg, &s, &ctx->err);
 	if (st == ST_OK)
 		st = windex_sync(ctx->bus, s, &added, &ctx->err);
-	check_record(&ctx->op, "the ledger verifies up to its tail", st, LEDGER_STREAM);
+	check(&ctx->op, "the ledger verifies up to its tail", st, NULL, LEDGER_STREAM);
 	if (st == ST_OK && (st = store_witness_last(s, &size, &ctx->err)) == ST_OK && size == 0)
 		st = err_set(&ctx->err, ST_NOT_FOUND, "the ledger is empty: nothing to checkpoint");
 	if (st == ST_OK && ctx->op.falsify) {
-		check_record(&ctx->op, "a checkpoint can be signed", ST_OK, k.name);
+		check(&ctx->op, "a checkpoint can be signed", ST_OK, NULL, k.name);
 	} else if (st == ST_OK) {
 		st = windex_checkpoint(ctx->bus, s, &k, size, &note, &ctx->err);
 		why_add(&ctx->op, "tree", "", "%llu entries, root from the local index's tree "
@@ -508,8 +508,8 @@ run_checkpoints(struct cmd_ctx *ctx)
 		char ev[64];
 		snprintf(ev, sizeof ev, "%zu of %zu %s", n - bad, n,
 			 have_key ? "signed by the key" : "(no key: unchecked)");
-		check_record(&ctx->op, "every stored checkpoint is signed by the key",
-			     bad ? ST_WITNESS : ST_OK, ev);
+		check(&ctx->op, "every stored checkpoint is signed by the key",
+		      bad ? ST_WITNESS : ST_OK, NULL, ev);
 	}
 	sodium_memzero(&k, sizeof k);
 	return st;

@@ -24,27 +24,30 @@ const struct cmd_entry *const cmd_table[] = {
 };
 
 const struct global_opt global_opts[] = {
-	{ "output", 'o', "FORMAT", false, "output format: table, wide, json, jsonl, yaml, csv, tsv" },
-	{ "no-headers", 0, NULL, false, "omit the header row in table, wide, csv and tsv output" },
-	{ "config", 0, "FILE", false, "configuration file (default $XDG_CONFIG_HOME/ifctl/config.yaml)" },
-	{ "server", 's', "URL", false, "NATS server URL(s), overriding nats.url and IF_NATS_URL" },
-	{ "why", 0, "TEXT", true, "explain the decision; on a change, --why=TEXT records the reason in the witness" },
-	{ "trace", 0, "ID", true, "run under a trace id (generated when not given) and print it" },
-	{ "mode", 0, "MODE", false, "normal, or falsify: evaluate every check, write nothing, exit 8 if any fails" },
-	{ "read-only", 0, NULL, false, "refuse every change of state" },
-	{ "color", 0, "WHEN", true, "auto, always or never (NO_COLOR is honoured)" },
-	{ "quiet", 'q', NULL, false, "no notices or warnings on stderr: data and errors only" },
-	{ "verbose", 'v', NULL, false, "say more about what happens, on stderr" },
-	{ "help", 'h', NULL, false, "show help for the command and exit" },
-	{ "version", 0, NULL, false, "print the version and exit" },
-	{ NULL, 0, NULL, false, NULL },
+	[G_OUTPUT] = { "output", 'o', "FORMAT", false,
+		       "output format: table, wide, json, jsonl, yaml, csv, tsv" },
+	[G_NO_HEADERS] = { "no-headers", 0, NULL, false,
+			   "omit the header row in table, wide, csv and tsv output" },
+	[G_CONFIG] = { "config", 0, "FILE", false,
+		       "configuration file (default $XDG_CONFIG_HOME/ifctl/config.yaml)" },
+	[G_SERVER] = { "server", 's', "URL", false,
+		       "NATS server URL(s), overriding nats.url and IF_NATS_URL" },
+	[G_WHY] = { "why", 0, "TEXT", true,
+		    "explain the decision; on a change, --why=TEXT records the reason in the witness" },
+	[G_TRACE] = { "trace", 0, "ID", true,
+		      "run under a trace id (generated when not given) and print it" },
+	[G_MODE] = { "mode", 0, "MODE", false,
+		     "normal, or falsify: evaluate every check, write nothing, exit 8 if any fails" },
+	[G_READ_ONLY] = { "read-only", 0, NULL, false, "refuse every change of state" },
+	[G_COLOR] = { "color", 0, "WHEN", true, "auto, always or never (NO_COLOR is honoured)" },
+	[G_QUIET] = { "quiet", 'q', NULL, false,
+		      "no notices or warnings on stderr: data and errors only" },
+	[G_VERBOSE] = { "verbose", 'v', NULL, false, "say more about what happens, on stderr" },
+	[G_HELP] = { "help", 'h', NULL, false, "show help for the command and exit" },
+	[G_VERSION] = { "version", 0, NULL, false, "print the version and exit" },
+	[G__COUNT] = { NULL, 0, NULL, false, NULL },
 };
-
-const char *const out_format_names[] = {
-	[OUT_TABLE] = "table", [OUT_WIDE] = "wide", [OUT_JSON] = "json",
-	[OUT_JSONL] = "jsonl", [OUT_YAML] = "yaml", [OUT_CSV] = "csv", [OUT_TSV] = "tsv",
-	NULL,
-};
+_Static_assert(ARRAY_SIZE(global_opts) == G__COUNT + 1, "one row per global option");
 
 static bool
 visible(const struct cmd_entry *c)
@@ -199,7 +202,7 @@ cmd_need(struct cmd_ctx *ctx, const char *name)
 }
 
 static void
-help_option(FILE *f, const char *name, char shortc, const char *arg, bool optional,
+help_option(struct buf *out, const char *name, char shortc, const char *arg, bool optional,
 	    const char *help)
 {
 	struct buf b = BUF_INIT;
@@ -209,43 +212,52 @@ help_option(FILE *f, const char *name, char shortc, const char *arg, bool option
 	buf_addf(&b, "--%s", name);
 	if (arg)
 		buf_addf(&b, optional ? "[=%s]" : " %s", arg);
-	fprintf(f, "  %-24s %s\n", b.s, help);
+	buf_addf(out, "  %-24s %s\n", b.s, help);
 	buf_release(&b);
 }
 
+/* Usage, summary, alias, subcommands and options of one command. */
+static void
+help_command(struct buf *out, const struct cmd_entry *parent, const struct cmd_entry *c)
+{
+	size_t i;
+
+	buf_addf(out, "Usage: ifctl %s%s%s%s%s\n\n%s\n", parent ? parent->name : "",
+		 parent ? " " : "", c->name, c->args ? " " : "", c->args ? c->args : "",
+		 c->summary);
+	if (c->alias)
+		buf_addf(out, "\nAlias: %s\n", c->alias);
+	if (c->subs) {
+		buf_adds(out, "\nSubcommands:\n");
+		for (i = 0; c->subs[i]; i++)
+			buf_addf(out, "  %-14s %s\n", c->subs[i]->name, c->subs[i]->summary);
+	}
+	if (c->opts && c->opts[0].name) {
+		buf_adds(out, "\nOptions:\n");
+		for (i = 0; c->opts[i].name; i++)
+			help_option(out, c->opts[i].name, c->opts[i].shortc, c->opts[i].arg,
+				    false, c->opts[i].help);
+	}
+}
+
 void
-cmd_help(FILE *f, const struct cmd_entry *parent, const struct cmd_entry *c)
+cmd_help(struct buf *out, const struct cmd_entry *parent, const struct cmd_entry *c)
 {
 	size_t i;
 
 	if (c == NULL) {
-		fprintf(f, "ifctl: the InfraFabric operations console\n\n"
-			"Usage: ifctl [OPTIONS] COMMAND [ARGS]\n\nCommands:\n");
+		buf_adds(out, "ifctl: the InfraFabric operations console\n\n"
+			 "Usage: ifctl [OPTIONS] COMMAND [ARGS]\n\nCommands:\n");
 		for (i = 0; cmd_table[i]; i++)
 			if (visible(cmd_table[i]))
-				fprintf(f, "  %-14s %s\n", cmd_table[i]->name, cmd_table[i]->summary);
+				buf_addf(out, "  %-14s %s\n", cmd_table[i]->name, cmd_table[i]->summary);
 	} else {
-		fprintf(f, "Usage: ifctl %s%s%s%s%s\n\n%s\n", parent ? parent->name : "",
-			parent ? " " : "", c->name, c->args ? " " : "", c->args ? c->args : "",
-			c->summary);
-		if (c->alias)
-			fprintf(f, "\nAlias: %s\n", c->alias);
-		if (c->subs) {
-			fprintf(f, "\nSubcommands:\n");
-			for (i = 0; c->subs[i]; i++)
-				fprintf(f, "  %-14s %s\n", c->subs[i]->name, c->subs[i]->summary);
-		}
-		if (c->opts && c->opts[0].name) {
-			fprintf(f, "\nOptions:\n");
-			for (i = 0; c->opts[i].name; i++)
-				help_option(f, c->opts[i].name, c->opts[i].shortc, c->opts[i].arg,
-					    false, c->opts[i].help);
-		}
+		help_command(out, parent, c);
 	}
-	fprintf(f, "\nGlobal options:\n");
+	buf_adds(out, "\nGlobal options:\n");
 	for (i = 0; global_opts[i].name; i++)
-		help_option(f, global_opts[i].name, global_opts[i].shortc, global_opts[i].arg,
+		help_option(out, global_opts[i].name, global_opts[i].shortc, global_opts[i].arg,
 			    global_opts[i].optional, global_opts[i].help);
-	fprintf(f, "\nExit status and errors: ifctl-errors(7). Manual: ifctl%s%s(1).\n",
-		c ? "-" : "", c ? (parent ? parent->name : c->name) : "");
+	buf_addf(out, "\nExit status and errors: ifctl-errors(7). Manual: ifctl%s%s(1).\n",
+		 c ? "-" : "", c ? (parent ? parent->name : c->name) : "");
 }

@@ -4,12 +4,13 @@
  * A command declares what it needs (CMD_NEEDS_BUS: a connection to NATS;
  * CMD_MUTATES: refused under --read-only, and witnessed: the entries its
  * core operations cause, then one 'operator' entry with the command line
- * and the outcome, all under the command's trace id) and main.c sets that
- * up once,
- * parses global options for every command, renders what the command put in
- * ctx->out with -o, and turns ctx->err into a message, a remedy and an exit
- * code. A command's run() fills ctx->out and returns a status; it never
- * prints data itself.
+ * and the outcome, all under the command's trace id). cmd_dispatch() parses
+ * the global options and the command's, borrows what it needs from the
+ * session, runs it, witnesses it and leaves the result in a document: the
+ * CLI (main.c) renders it with -o and turns the error into a message, a
+ * remedy and an exit code; the console's ':' prompt shows it in a pane. A
+ * command's run() fills ctx->out and returns a status; it never prints data
+ * itself.
  */
 #ifndef IF_CMD_H
 #define IF_CMD_H
@@ -23,7 +24,9 @@
 #include "core/ledger.h"
 #include "core/opctx.h"
 #include "core/rows.h"
+#include "core/session.h"
 #include "core/status.h"
+#include "cmd/render.h"
 
 #define CMD_NEEDS_BUS	0x1	/* connect to NATS before run() */
 #define CMD_MUTATES	0x2	/* changes state: refused under --read-only */
@@ -54,9 +57,14 @@ struct cmd_entry {
 	enum status (*run)(struct cmd_ctx *ctx);
 };
 
-enum out_format { OUT_TABLE, OUT_WIDE, OUT_JSON, OUT_JSONL, OUT_YAML, OUT_CSV, OUT_TSV };
-
+/*
+ * One call of a command: its entry, arguments and options, and what it
+ * borrows from the session (the configuration as a copy with this call's
+ * flags applied, the connection, the witness writer). Built and released by
+ * cmd_dispatch(); commands never close what they borrow.
+ */
 struct cmd_ctx {
+	struct session *session;	/* what outlives the call */
 	const struct cmd_entry *entry;	/* the command (or subcommand) run */
 	const struct cmd_entry *parent;	/* its family, when a subcommand */
 	int argc;			/* positional arguments */
@@ -66,18 +74,29 @@ struct cmd_ctx {
 	const char **optval;		/* per entry->opts: value, "" for a flag, NULL unset */
 	char **joined;			/* values of repeated options, joined with commas */
 	size_t njoined, joincap;
-	struct config cfg;
-	struct bus *bus;		/* when CMD_NEEDS_BUS */
+	struct config cfg;		/* the session's, with this call's -o, --color, --read-only */
+	struct bus *bus;		/* the session's, when CMD_NEEDS_BUS or after cmd_connect() */
 	struct opctx op;
-	struct ledger_writer *witness;	/* mutating commands on a server */
-	char actor[160];		/* user@host */
+	struct ledger_writer *witness;	/* the session's, when this call is witnessed */
 	struct doc out;
 	struct err err;
-	char *config_path;		/* --config, or the default path */
+	const char *config_path;	/* the session's: --config, or the default path */
 	enum out_format format;
 	bool no_headers, quiet, verbose, color;
 	bool output_on_error;		/* render ctx->out even when run() fails */
 };
+
+/*
+ * Run one command line (argv[0] is the program's name) in session s, with
+ * no stdio of its own: the result goes to doc (empty when there is nothing
+ * to show; help text as doc->text), how to render it to ro (may be NULL),
+ * the failure to err; notices go to the session's hook. doc is filled, not
+ * released first: pass an empty one. --read-only,
+ * --mode=falsify and witnessing (the operator entry, due checkpoints)
+ * happen here, the same for every face. doc is the caller's to release.
+ */
+enum status cmd_dispatch(struct session *s, int argc, char **argv, struct doc *doc,
+			 struct render_opts *ro, struct err *err);
 
 /* The command table, in the order help lists it. */
 extern const struct cmd_entry *const cmd_table[];
@@ -90,7 +109,11 @@ struct global_opt {
 	bool optional;		/* value only as --name=VALUE */
 	const char *help;
 };
-extern const struct global_opt global_opts[];
+enum global_id {
+	G_OUTPUT, G_NO_HEADERS, G_CONFIG, G_SERVER, G_WHY, G_TRACE, G_MODE, G_READ_ONLY,
+	G_COLOR, G_QUIET, G_VERBOSE, G_HELP, G_VERSION, G__COUNT
+};
+extern const struct global_opt global_opts[];	/* by enum global_id; ends with { NULL } */
 
 /*
  * Find a command in a table by exact name, alias, then unique prefix.
@@ -113,38 +136,29 @@ enum status cmd_opt_json(struct cmd_ctx *ctx, const char *name, char **text);
 enum status cmd_need(struct cmd_ctx *ctx, const char *name);
 
 /*
- * Connect ctx->bus from the configuration, once (main.c does it for
- * CMD_NEEDS_BUS; commands that need the server only on some paths call it
- * there). main.c closes it.
+ * Borrow the session's connection as ctx->bus, connecting on first use (the
+ * dispatcher does it for CMD_NEEDS_BUS; commands that need the server only
+ * on some paths call it there). The session closes it.
  */
 enum status cmd_connect(struct cmd_ctx *ctx);
 
 /*
  * Witnessing, for commands that connect on their own (up, down): connect
  * (when ctx->bus is not open yet) and witness like any mutating command on
- * a server. main.c calls it itself for CMD_NEEDS_BUS | CMD_MUTATES.
+ * a server. The dispatcher calls it itself for CMD_NEEDS_BUS | CMD_MUTATES.
  */
 enum status cmd_witness_open(struct cmd_ctx *ctx);
 /*
  * Submit the operator entry of this command: the command line, the outcome
  * (a catalogue name, or a word such as "stopping") and the exit status (-1:
- * none yet). main.c does it after run() unless the command is CMD_NO_WITNESS.
+ * none yet). The dispatcher does it after run() unless the command is CMD_NO_WITNESS.
  */
 void cmd_witness_command(struct cmd_ctx *ctx, const char *outcome, int exit_code);
 /*
  * Witness the command now, before it acts (down: the server will be gone
- * after), then close the connection; the command is CMD_NO_WITNESS.
+ * after), then close the session's connection; the command is CMD_NO_WITNESS.
  */
 enum status cmd_witness_now(struct cmd_ctx *ctx, const char *outcome);
-
-/* Names of output formats, indexed by enum out_format. */
-extern const char *const out_format_names[];
-
-/* Append v as one RFC 4180 CSV field (quoted when it must be). */
-void csv_cell(struct buf *out, const char *v);
-
-/* Render ctx->out to stdout; returns ST_IO when stdout fails. */
-enum status render_doc(const struct cmd_ctx *ctx, FILE *f, const struct doc *d);
 
 /*
  * Live feeds (follow.c): catch SIGINT/SIGTERM, tell whether one came, and
@@ -154,8 +168,8 @@ void follow_signals(void);
 bool follow_stopped(void);
 bool follow_emit(const char *line);
 
-/* Help for a command (NULL: the top level), to f. */
-void cmd_help(FILE *f, const struct cmd_entry *parent, const struct cmd_entry *entry);
+/* Help for a command (NULL: the top level), appended to out. */
+void cmd_help(struct buf *out, const struct cmd_entry *parent, const struct cmd_entry *entry);
 
 /* Command families. */
 extern const struct cmd_entry cmd_up_entry, cmd_down_entry, cmd_status_entry,

@@ -1,6 +1,7 @@
 /*
- * ifctl's entry point: parse, set up what the command declares, run,
- * render, and map the outcome to a message and an exit code.
+ * ifctl's entry point: one session, one command line dispatched in it, the
+ * result rendered to stdout, the outcome mapped to a message and an exit
+ * code.
  *
  * Errors go to stderr as two lines:
  *	ifctl: <what failed, naming the subject>
@@ -8,536 +9,55 @@
  * and the exit code comes from the status table (ifctl-errors(7)).
  */
 #include <locale.h>
-#include <pwd.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
 #include "cmd/cmd.h"
-#include "core/json.h"
-#include "core/util.h"
-#include "core/windex.h"
 
-/* Global option values, before they are folded into the config. */
-struct globals {
-	const char *output, *config, *server, *why, *trace, *mode, *color;
-	bool no_headers, read_only, quiet, verbose, help, version, why_set, trace_set,
-	     color_set;
-};
-
-static const struct global_opt *
-global_find(const char *name, char shortc)
-{
-	size_t i;
-
-	for (i = 0; global_opts[i].name; i++)
-		if ((name && strcmp(global_opts[i].name, name) == 0) ||
-		    (!name && shortc && global_opts[i].shortc == shortc))
-			return &global_opts[i];
-	return NULL;
-}
-
+/* Notices of the session go to stderr as they come. */
 static void
-global_store(struct globals *g, const char *name, const char *val)
+print_notice(void *arg, enum notice_level level, const char *line)
 {
-	if (!strcmp(name, "output")) g->output = val;
-	else if (!strcmp(name, "config")) g->config = val;
-	else if (!strcmp(name, "server")) g->server = val;
-	else if (!strcmp(name, "why")) { g->why = val; g->why_set = true; }
-	else if (!strcmp(name, "trace")) { g->trace = val; g->trace_set = true; }
-	else if (!strcmp(name, "mode")) g->mode = val;
-	else if (!strcmp(name, "color")) { g->color = val; g->color_set = true; }
-	else if (!strcmp(name, "no-headers")) g->no_headers = true;
-	else if (!strcmp(name, "read-only")) g->read_only = true;
-	else if (!strcmp(name, "quiet")) g->quiet = true;
-	else if (!strcmp(name, "verbose")) g->verbose = true;
-	else if (!strcmp(name, "help")) g->help = true;
-	else if (!strcmp(name, "version")) g->version = true;
-}
-
-static int
-cmd_opt_find(const struct cmd_entry *c, const char *name, char shortc)
-{
-	int i;
-
-	for (i = 0; c && c->opts && c->opts[i].name; i++)
-		if ((name && strcmp(c->opts[i].name, name) == 0) ||
-		    (!name && shortc && c->opts[i].shortc == shortc))
-			return i;
-	return -1;
-}
-
-/* "did you mean" for an unknown long option. */
-static const char *
-option_suggest(const struct cmd_entry *c, const char *name)
-{
-	const char *best = NULL;
-	size_t i, d, bestd = strlen(name) / 3 + 2;
-
-	for (i = 0; global_opts[i].name; i++)
-		if ((d = edit_distance(name, global_opts[i].name)) < bestd)
-			bestd = d, best = global_opts[i].name;
-	for (i = 0; c && c->opts && c->opts[i].name; i++)
-		if ((d = edit_distance(name, c->opts[i].name)) < bestd)
-			bestd = d, best = c->opts[i].name;
-	return best;
-}
-
-/*
- * Parse one option at argv[*i]. Long: --name, --name=value, --name value.
- * Short: -x, -xVALUE, -x VALUE.
- */
-static enum status
-parse_option(struct cmd_ctx *ctx, struct globals *g, int argc, char **argv, int *i)
-{
-	const char *arg = argv[*i], *eq = NULL, *val = NULL;
-	const struct global_opt *go;
-	const struct cmd_entry *c = ctx->entry;
-	char name[64];
-	bool is_long = arg[1] == '-', takes, optional;
-	int ci = -1;
-
-	if (is_long) {
-		eq = strchr(arg + 2, '=');
-		snprintf(name, sizeof name, "%.*s", (int)(eq ? eq - arg - 2 : (long)strlen(arg + 2)), arg + 2);
-		go = global_find(name, 0);
-		if (!go)
-			ci = cmd_opt_find(c, name, 0);
-	} else {
-		go = global_find(NULL, arg[1]);
-		if (!go)
-			ci = cmd_opt_find(c, NULL, arg[1]);
-		snprintf(name, sizeof name, "%s", go ? go->name : ci >= 0 ? c->opts[ci].name : arg + 1);
-		if (arg[2])
-			eq = arg + 1;	/* -ojson: the value follows the letter */
-	}
-	if (!go && ci < 0) {
-		const char *hint = is_long ? option_suggest(c, name) : NULL;
-		return err_set(&ctx->err, ST_USAGE, "unknown option '%s'%s%s%s%s%s", arg,
-			       c ? " for '" : "", c ? c->name : "", c ? "'" : "",
-			       hint ? ", did you mean --" : "", hint ? hint : "");
-	}
-	takes = go ? go->arg != NULL : c->opts[ci].arg != NULL;
-	optional = go && go->optional;
-	if (eq)
-		val = eq + 1;
-	else if (takes && !optional) {
-		if (*i + 1 >= argc)
-			return err_set(&ctx->err, ST_USAGE, "option '--%s' needs a value (%s)",
-				       name, go ? go->arg : c->opts[ci].arg);
-		val = argv[++*i];
-	}
-	if (val && !takes)
-		return err_set(&ctx->err, ST_USAGE, "option '--%s' takes no value", name);
-	if (go)
-		global_store(g, go->name, val ? val : "");
-	else if (ctx->optval[ci] && val) {	/* repeated: values join with commas */
-		xgrow(&ctx->joined, &ctx->joincap, ctx->njoined + 1, sizeof *ctx->joined);
-		ctx->optval[ci] = ctx->joined[ctx->njoined++] =
-			xasprintf("%s,%s", ctx->optval[ci], val);
-	}
-	else
-		ctx->optval[ci] = val ? val : "";
-	return ST_OK;
-}
-
-static size_t
-count_opts(const struct cmd_entry *c)
-{
-	size_t n = 0;
-
-	while (c->opts && c->opts[n].name)
-		n++;
-	return n;
-}
-
-/* Resolve the command (and subcommand) and collect options and arguments. */
-static enum status
-parse_args(struct cmd_ctx *ctx, struct globals *g, int argc, char **argv)
-{
-	const struct cmd_entry *const *table = cmd_table;
-	char context[128] = "";
-	bool words_only = false;
-	int i;
-
-	ctx->argv = xcalloc((size_t)argc + 1, sizeof *ctx->argv);
-	ctx->optval = xcalloc(1, sizeof *ctx->optval);
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!words_only && strcmp(a, "--") == 0) {
-			words_only = true;
-		} else if (!words_only && a[0] == '-' && a[1] != '\0') {
-			if (parse_option(ctx, g, argc, argv, &i) != ST_OK)
-				return ctx->err.code;
-		} else if (table && ctx->argc == 0 && !words_only) {
-			const struct cmd_entry *c = cmd_find(table, a, context, &ctx->err);
-			if (c == NULL)
-				return ctx->err.code;
-			if (ctx->entry) {
-				ctx->parent = ctx->entry;
-			}
-			ctx->entry = c;
-			snprintf(context + strlen(context), sizeof context - strlen(context), "%s ", c->name);
-			table = c->subs;
-			free(ctx->optval);
-			ctx->optval = xcalloc(count_opts(c) + 1, sizeof *ctx->optval);
-		} else {
-			ctx->argv[ctx->argc++] = argv[i];
-		}
-	}
-	return ST_OK;
-}
-
-static enum status
-parse_format(const char *s, enum out_format *f, struct err *e)
-{
-	int i;
-
-	for (i = 0; out_format_names[i]; i++) {
-		if (strcmp(out_format_names[i], s) == 0) {
-			*f = (enum out_format)i;
-			return ST_OK;
-		}
-	}
-	return err_set(e, ST_USAGE, "unknown output format '%s' (table, wide, json, jsonl, "
-		       "yaml, csv, tsv)", s);
-}
-
-/* Defaults, then the file, the environment and the flags, highest last. */
-static enum status
-load_config(struct cmd_ctx *ctx, const struct globals *g)
-{
-	struct config *c = &ctx->cfg;
-	struct err *e = &ctx->err;
-	char *path;
-	enum status st;
-
-	config_init(c);
-	path = ctx->config_path = g->config ? xstrdup(g->config) : config_default_path();
-	if (ctx->entry->flags & CMD_OWN_CONFIG)
-		st = ST_OK;
-	else
-		st = config_load_file(c, path, NULL, e);
-	if (st == ST_NOT_FOUND && !g->config)
-		st = ST_OK;	/* no file is fine unless one was named */
-	else if (st == ST_NOT_FOUND)
-		err_set(e, ST_NOT_FOUND, "config file '%s' does not exist", path);
-	if (st == ST_OK)
-		st = config_load_env(c, e);
-	if (st == ST_OK && g->server)
-		st = config_set(c, CK_NATS_URL, g->server, CFG_SRC_FLAG, e);
-	if (st == ST_OK && g->output)
-		st = parse_format(g->output, &ctx->format, e);
-	else if (st == ST_OK)
-		st = parse_format(cfg_str(c, CK_OUTPUT_FORMAT), &ctx->format, e);
-	if (st == ST_OK && g->color_set)
-		st = config_set(c, CK_OUTPUT_COLOR, *g->color ? g->color : "always", CFG_SRC_FLAG, e);
-	if (st == ST_OK && g->read_only)
-		st = config_set(c, CK_READ_ONLY, "true", CFG_SRC_FLAG, e);
-	if (st == ST_CONFIG_VALUE && (g->server || g->color_set))
-		e->code = st = ST_USAGE;
-	return st;
-}
-
-static bool
-want_color(const struct config *c)
-{
-	const char *when = cfg_str(c, CK_OUTPUT_COLOR);
-
-	if (!strcmp(when, "always"))
-		return true;
-	if (!strcmp(when, "never") || getenv("NO_COLOR"))
-		return false;
-	return isatty(STDOUT_FILENO) && getenv("TERM") && strcmp(getenv("TERM"), "dumb");
-}
-
-/* Who runs the command, as witness entries name the operator: user@host. */
-static void
-operator_name(char *out, size_t len)
-{
-	const struct passwd *pw = getpwuid(getuid());
-	const char *user = pw ? pw->pw_name : getenv("USER");
-	char host[64] = "localhost";
-
-	gethostname(host, sizeof host);
-	host[sizeof host - 1] = '\0';
-	snprintf(out, len, "%s@%s", user && *user ? user : "unknown", host);
-}
-
-static enum status
-setup(struct cmd_ctx *ctx, const struct globals *g)
-{
-	enum status st;
-
-	if (g->mode && strcmp(g->mode, "normal") && strcmp(g->mode, "falsify"))
-		return err_set(&ctx->err, ST_USAGE, "unknown mode '%s' (normal or falsify)", g->mode);
-	if ((st = load_config(ctx, g)) != ST_OK)
-		return st;
-	ctx->no_headers = g->no_headers;
-	ctx->quiet = g->quiet;
-	ctx->verbose = g->verbose;
-	if (ctx->verbose)
-		fprintf(stderr, "ifctl: config '%s' %s\n", ctx->config_path,
-			ctx->cfg.file ? "read" : "not present (defaults, environment and flags)");
-	ctx->color = want_color(&ctx->cfg);
-	opctx_init(&ctx->op, g->trace_set ? g->trace : NULL);
-	ctx->op.explain = g->why_set;
-	if (g->why && *g->why)
-		ctx->op.justification = xstrdup(g->why);
-	ctx->op.falsify = g->mode && !strcmp(g->mode, "falsify");
-	operator_name(ctx->actor, sizeof ctx->actor);
-	ctx->op.actor = ctx->actor;
-	ctx->op.read_only = cfg_bool(&ctx->cfg, CK_READ_ONLY);
-	if ((ctx->entry->flags & CMD_MUTATES) && ctx->op.read_only && !ctx->op.falsify)
-		return err_set(&ctx->err, ST_READ_ONLY, "refusing '%s%s%s': read-only mode",
-			       ctx->parent ? ctx->parent->name : "", ctx->parent ? " " : "",
-			       ctx->entry->name);
-	if (ctx->entry->validate && (st = ctx->entry->validate(ctx)) != ST_OK)
-		return st;
-	if (!(ctx->entry->flags & CMD_NEEDS_BUS))
-		return ST_OK;
-	st = cmd_connect(ctx);
-	if (st == ST_OK && (ctx->entry->flags & CMD_MUTATES))
-		cmd_witness_open(ctx);
-	return st;
-}
-
-enum status
-cmd_connect(struct cmd_ctx *ctx)
-{
-	struct bus_opts o;
-	int64_t t0;
-	enum status st;
-
-	if (ctx->bus)
-		return ST_OK;
-	bus_opts_from_config(&o, &ctx->cfg);
-	t0 = mono_us();
-	st = bus_open(&ctx->bus, &o, &ctx->err);
-	if (st == ST_OK && ctx->verbose)
-		fprintf(stderr, "ifctl: connected to '%s' in %.2f ms\n", o.url,
-			(double)(mono_us() - t0) / 1000.0);
-	bus_opts_release(&o);
-	return st;
-}
-
-enum status
-cmd_witness_open(struct cmd_ctx *ctx)
-{
-	enum status st;
-
-	if (ctx->op.falsify || ctx->witness)
-		return ST_OK;
-	if ((st = cmd_connect(ctx)) != ST_OK)
-		return st;
-	ctx->witness = xcalloc(1, sizeof *ctx->witness);
-	ledger_writer_init(ctx->witness, ctx->bus);
-	ctx->op.witness = ctx->witness;
-	return ST_OK;
-}
-
-/*
- * Every witness.checkpoint_every entries the ledger gets a signed
- * checkpoint; the command whose entries reach such a size makes it (with
- * this host's key). Not making one is worth a notice, not a failure: the
- * next command or 'witness checkpoint' makes it.
- */
-static void
-checkpoints_due(struct cmd_ctx *ctx)
-{
-	struct err e = ERR_INIT;
-	size_t made = 0;
-	enum status st;
-
-	st = windex_checkpoints_due(ctx->bus, &ctx->cfg, ctx->witness->last_seq, &made, &e);
-	if (st == ST_OK && made && ctx->verbose)
-		fprintf(stderr, "ifctl: %zu witness checkpoint%s stored\n", made, made > 1 ? "s" : "");
-	else if (st == ST_NOT_FOUND && ctx->verbose)
-		fprintf(stderr, "ifctl: no witness checkpoint from this host: %s\n", e.msg);
-	else if (st != ST_OK && st != ST_NOT_FOUND && !ctx->quiet)
-		fprintf(stderr, "ifctl: notice: witness checkpoint not stored: %s\n", e.msg);
-}
-
-/*
- * A mutating command leaves its record: after the entries its operations
- * submitted, one 'operator' entry with the command line and the outcome,
- * all written before the command returns. A command that did its work but
- * could not be witnessed fails, saying so.
- */
-void
-cmd_witness_command(struct cmd_ctx *ctx, const char *outcome, int exit_code)
-{
-	struct witness_note n = { .component = "operator" };
-	struct buf payload = BUF_INIT;
-	char event[96];
-	int i;
-
-	snprintf(event, sizeof event, "command.%s%s%s", ctx->parent ? ctx->parent->name : "",
-		 ctx->parent ? "." : "", ctx->entry->name);
-	buf_adds(&payload, "{\"argv\":[");
-	for (i = 1; i < ctx->full_argc; i++) {
-		if (i > 1)
-			buf_addc(&payload, ',');
-		json_escape(&payload, ctx->full_argv[i]);
-	}
-	buf_addf(&payload, "],\"outcome\":\"%s\"", outcome);
-	if (exit_code >= 0)
-		buf_addf(&payload, ",\"exit\":%d", exit_code);
-	buf_addc(&payload, '}');
-	n.event = event;
-	n.payload = payload.s;
-	ledger_witness(&ctx->op, &n);
-	buf_release(&payload);
-}
-
-enum status
-cmd_witness_now(struct cmd_ctx *ctx, const char *outcome)
-{
-	struct err e = ERR_INIT;
-	enum status st;
-
-	if ((st = cmd_witness_open(ctx)) != ST_OK || ctx->witness == NULL)
-		return st;
-	cmd_witness_command(ctx, outcome, -1);
-	if ((st = ledger_flush(ctx->witness, &e)) != ST_OK)
-		ctx->err = e;
-	ledger_writer_release(ctx->witness);
-	free(ctx->witness);
-	ctx->witness = NULL;
-	ctx->op.witness = NULL;
-	bus_close(ctx->bus);
-	ctx->bus = NULL;
-	return st;
-}
-
-static enum status
-witness_command(struct cmd_ctx *ctx, enum status st)
-{
-	struct err e = ERR_INIT;
-	enum status wst;
-
-	if (ctx->witness == NULL)
-		return st;
-	if (st == ST_DISCONNECTED || st == ST_UNREACHABLE || st == ST_TIMEOUT ||
-	    st == ST_NO_JETSTREAM)
-		return st;	/* the entry could not land either */
-	if (!(ctx->entry->flags & CMD_NO_WITNESS))
-		cmd_witness_command(ctx, status_info(st)->name, status_exit_code(st));
-	wst = ledger_flush(ctx->witness, &e);
-	if (wst == ST_OK)
-		checkpoints_due(ctx);
-	if (wst == ST_OK || st != ST_OK)
-		return st;	/* the command's own failure says more */
-	ctx->err = e;
-	err_prefix(&ctx->err, "done, but not witnessed");
-	return wst;
+	(void)arg;
+	(void)level;
+	fprintf(stderr, "%s\n", line);
 }
 
 /* Print a failure: the message, then the catalogue's remedy. */
 static void
-report(const struct cmd_ctx *ctx, enum status st)
+report(const struct err *e, enum status st)
 {
 	const struct status_info *si = status_info(st);
-	const char *msg = ctx->err.code == st && ctx->err.msg[0] ? ctx->err.msg : si->text;
+	const char *msg = e->code == st && e->msg[0] ? e->msg : si->text;
 
 	fprintf(stderr, "ifctl: %s\n", msg);
 	fprintf(stderr, "remedy: %s [%s]\n", si->remedy, si->name);
 }
 
-/* After run(): add --why and falsify sections, render, flush. */
-static enum status
-finish(struct cmd_ctx *ctx, enum status st)
-{
-	if (ctx->op.falsify) {
-		doc_release(&ctx->out);
-		doc_add(&ctx->out, ctx->op.checks);
-		ctx->op.checks = NULL;
-		if (st == ST_OK && ctx->op.failed_checks)
-			st = ST_FALSIFIED;
-	} else if (ctx->op.explain && ctx->op.why->nrows) {
-		doc_add(&ctx->out, ctx->op.why);
-		ctx->op.why = NULL;
-	}
-	if ((st == ST_OK || st == ST_FALSIFIED || ctx->output_on_error) &&
-	    render_doc(ctx, stdout, &ctx->out) != ST_OK)
-		return err_set(&ctx->err, ST_IO, "cannot write output");
-	if (st == ST_FALSIFIED && ctx->err.code != ST_FALSIFIED)
-		err_set(&ctx->err, ST_FALSIFIED, "%d of %zu checks would fail",
-			ctx->op.failed_checks, ctx->out.n ? ctx->out.sets[0]->nrows : 0);
-	return st;
-}
-
-static int
-run(int argc, char **argv)
-{
-	struct cmd_ctx ctx = { .err = ERR_INIT };
-	struct globals g = { 0 };
-	enum status st;
-
-	ctx.full_argc = argc;
-	ctx.full_argv = argv;
-	st = parse_args(&ctx, &g, argc, argv);
-	if (st == ST_OK && g.version && !ctx.entry)
-		ctx.entry = &cmd_version_entry;
-	if (st == ST_OK && (g.help || !ctx.entry)) {
-		cmd_help(stdout, ctx.parent, ctx.entry);
-		goto out;
-	}
-	if (st == ST_OK && ctx.entry->subs && !ctx.entry->run) {
-		st = err_set(&ctx.err, ST_USAGE, "'%s' needs a subcommand (see 'ifctl %s --help')",
-			     ctx.entry->name, ctx.entry->name);
-	}
-	if (st == ST_OK)
-		st = setup(&ctx, &g);
-	if (st == ST_OK && g.trace_set && !ctx.quiet)
-		fprintf(stderr, "trace: %s\n", ctx.op.trace_id);
-	if (st == ST_OK) {
-		int64_t t0 = mono_us();
-		st = ctx.entry->run(&ctx);
-		st = witness_command(&ctx, st);
-		if (ctx.verbose)
-			fprintf(stderr, "ifctl: %s%s%s took %.2f ms\n", ctx.parent ? ctx.parent->name : "",
-				ctx.parent ? " " : "", ctx.entry->name, (double)(mono_us() - t0) / 1000.0);
-	}
-	if (st == ST_OK || st == ST_FALSIFIED || ctx.output_on_error)
-		st = finish(&ctx, st);
-out:
-	if (fflush(stdout) != 0 && st == ST_OK)
-		st = err_set(&ctx.err, ST_IO, "cannot write output");
-	if (st != ST_OK)
-		report(&ctx, st);
-	if (ctx.witness) {
-		ledger_writer_release(ctx.witness);
-		free(ctx.witness);
-	}
-	bus_close(ctx.bus);
-	doc_release(&ctx.out);
-	opctx_release(&ctx.op);
-	config_release(&ctx.cfg);
-	free(ctx.config_path);
-	for (size_t j = 0; j < ctx.njoined; j++)
-		free(ctx.joined[j]);
-	free(ctx.joined);
-	free(ctx.argv);
-	free(ctx.optval);
-	return status_exit_code(st);
-}
-
 int
 main(int argc, char **argv)
 {
-	int code;
+	struct session s;
+	struct render_opts ro = RENDER_OPTS_INIT;
+	struct doc doc = { 0 };
+	struct err e = ERR_INIT;
+	enum status st;
 
 	setlocale(LC_ALL, "");
 	if (sodium_init() < 0) {
 		fprintf(stderr, "ifctl: cannot initialise libsodium\n");
 		return 1;
 	}
-	code = run(argc, argv);
+	session_init(&s);
+	s.notice = print_notice;
+	st = cmd_dispatch(&s, argc, argv, &doc, &ro, &e);
+	if (render_doc(&ro, stdout, &doc) != ST_OK || (fflush(stdout) != 0 && st == ST_OK))
+		st = err_set(&e, ST_IO, "cannot write output");
+	if (st != ST_OK)
+		report(&e, st);
+	doc_release(&doc);
+	session_release(&s);
 	bus_shutdown();
-	return code;
+	return status_exit_code(st);
 }

@@ -13,18 +13,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd/cmd.h"
+#include "cmd/render.h"
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/util.h"
 #include "core/yamlx.h"
 
+const char *const out_format_names[] = {
+	[OUT_TABLE] = "table", [OUT_WIDE] = "wide", [OUT_JSON] = "json",
+	[OUT_JSONL] = "jsonl", [OUT_YAML] = "yaml", [OUT_CSV] = "csv", [OUT_TSV] = "tsv",
+	NULL,
+};
+
 static bool
-shown(const struct cmd_ctx *ctx, const struct column *c)
+shown(const struct render_opts *ro, const struct column *c)
 {
 	if (c->flags & COL_DATA)
-		return ctx->format != OUT_TABLE && ctx->format != OUT_WIDE;
-	return !(c->flags & COL_WIDE) || ctx->format != OUT_TABLE;
+		return ro->format != OUT_TABLE && ro->format != OUT_WIDE;
+	return !(c->flags & COL_WIDE) || ro->format != OUT_TABLE;
 }
 
 /* A cell as the table faces show it (csv and tsv too): "" when null. */
@@ -111,15 +117,15 @@ trim_end(struct buf *out)
 }
 
 static void
-table_single(const struct cmd_ctx *ctx, const struct rowset *rs, struct buf *out)
+table_single(const struct render_opts *ro, const struct rowset *rs, struct buf *out)
 {
 	size_t c, w = 0;
 
 	for (c = 0; c < rs->ncols; c++)
-		if (shown(ctx, &rs->cols[c]) && strlen(rs->cols[c].name) > w)
+		if (shown(ro, &rs->cols[c]) && strlen(rs->cols[c].name) > w)
 			w = strlen(rs->cols[c].name);
 	for (c = 0; c < rs->ncols && rs->nrows; c++) {
-		if (!shown(ctx, &rs->cols[c]))
+		if (!shown(ro, &rs->cols[c]))
 			continue;
 		buf_addf(out, "%s:", rs->cols[c].name);
 		pad(out, "", w - strlen(rs->cols[c].name) + 1, false);
@@ -128,21 +134,21 @@ table_single(const struct cmd_ctx *ctx, const struct rowset *rs, struct buf *out
 }
 
 static void
-table_set(const struct cmd_ctx *ctx, const struct rowset *rs, struct buf *out)
+table_set(const struct render_opts *ro, const struct rowset *rs, struct buf *out)
 {
 	size_t r, c, *w = xcalloc(rs->ncols, sizeof *w);
 	struct buf h = BUF_INIT;
-	const char *bold = ctx->color ? "\033[1m" : "", *norm = ctx->color ? "\033[0m" : "";
+	const char *bold = ro->color ? "\033[1m" : "", *norm = ro->color ? "\033[0m" : "";
 
 	for (c = 0; c < rs->ncols; c++) {
-		w[c] = ctx->no_headers ? 0 : strlen(rs->cols[c].name);
+		w[c] = ro->no_headers ? 0 : strlen(rs->cols[c].name);
 		for (r = 0; r < rs->nrows; r++)
 			if (width(cell(rs, r, c)) > w[c])
 				w[c] = width(cell(rs, r, c));
 	}
-	if (!ctx->no_headers) {
+	if (!ro->no_headers) {
 		for (c = 0; c < rs->ncols; c++) {
-			if (!shown(ctx, &rs->cols[c]))
+			if (!shown(ro, &rs->cols[c]))
 				continue;
 			buf_reset(&h);
 			upper(&h, rs->cols[c].name);
@@ -158,7 +164,7 @@ table_set(const struct cmd_ctx *ctx, const struct rowset *rs, struct buf *out)
 	for (r = 0; r < rs->nrows; r++) {
 		bool first = true;
 		for (c = 0; c < rs->ncols; c++) {
-			if (!shown(ctx, &rs->cols[c]))
+			if (!shown(ro, &rs->cols[c]))
 				continue;
 			if (!first)
 				buf_adds(out, "  ");
@@ -360,11 +366,11 @@ csv_cell(struct buf *out, const char *v)
 }
 
 static void
-sep_set(const struct cmd_ctx *ctx, const struct rowset *rs, char sep, struct buf *out)
+sep_set(const struct render_opts *ro, const struct rowset *rs, char sep, struct buf *out)
 {
 	size_t r, c;
 
-	if (!ctx->no_headers) {
+	if (!ro->no_headers) {
 		for (c = 0; c < rs->ncols; c++) {
 			if (c)
 				buf_addc(out, sep);
@@ -382,49 +388,64 @@ sep_set(const struct cmd_ctx *ctx, const struct rowset *rs, char sep, struct buf
 	}
 }
 
-enum status
-render_doc(const struct cmd_ctx *ctx, FILE *f, const struct doc *d)
+/* The table and wide, jsonl, csv and tsv sets of d, one after another. */
+static void
+render_sets(const struct render_opts *ro, const struct doc *d, struct buf *out)
 {
-	struct buf out = BUF_INIT;
 	size_t i, r;
-	enum status st = ST_OK;
 
-	if (d->text)
-		buf_adds(&out, d->text);
-	else if (d->n == 0)
-		;
-	else if (ctx->format == OUT_JSON)
-		json_doc(d, &out);
-	else if (ctx->format == OUT_YAML)
-		yaml_doc(d, &out);
-	for (i = 0; !d->text && i < d->n; i++) {
+	for (i = 0; i < d->n; i++) {
 		const struct rowset *rs = d->sets[i];
-		switch (ctx->format) {
+		switch (ro->format) {
 		case OUT_TABLE:
 		case OUT_WIDE:
 			if (i)
-				buf_addc(&out, '\n');
+				buf_addc(out, '\n');
 			if (rs->single)
-				table_single(ctx, rs, &out);
+				table_single(ro, rs, out);
 			else
-				table_set(ctx, rs, &out);
+				table_set(ro, rs, out);
 			break;
 		case OUT_JSONL:
 			for (r = 0; structured(rs) && r < rs->nrows; r++) {
-				json_row(&out, rs, r, sectioned(d) ? rs->name : NULL);
-				buf_addc(&out, '\n');
+				json_row(out, rs, r, sectioned(d) ? rs->name : NULL);
+				buf_addc(out, '\n');
 			}
 			break;
 		case OUT_CSV:
 		case OUT_TSV:
 			if (i)
-				buf_adds(&out, "\n");
-			sep_set(ctx, rs, ctx->format == OUT_CSV ? ',' : '\t', &out);
+				buf_adds(out, "\n");
+			sep_set(ro, rs, ro->format == OUT_CSV ? ',' : '\t', out);
 			break;
 		default:
 			break;
 		}
 	}
+}
+
+void
+render_buf(const struct render_opts *ro, const struct doc *d, struct buf *out)
+{
+	if (d->text)
+		buf_adds(out, d->text);
+	else if (d->n == 0)
+		;
+	else if (ro->format == OUT_JSON)
+		json_doc(d, out);
+	else if (ro->format == OUT_YAML)
+		yaml_doc(d, out);
+	else
+		render_sets(ro, d, out);
+}
+
+enum status
+render_doc(const struct render_opts *ro, FILE *f, const struct doc *d)
+{
+	struct buf out = BUF_INIT;
+	enum status st = ST_OK;
+
+	render_buf(ro, d, &out);
 	if (out.len && fwrite(out.s, 1, out.len, f) != out.len)
 		st = ST_IO;
 	buf_release(&out);

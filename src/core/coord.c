@@ -326,10 +326,10 @@ push_falsify(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, const
 	enum status st;
 
 	st = check_size(b, id, len, &e);
-	check_record(op, "record fits the server", st, st == ST_OK ? NULL : e.msg);
+	check(op, "record fits the server", st, &e, NULL);
 	st = coord_get(b, cfg, id, &cur, NULL);
-	check_record(op, "id is free", st == ST_NOT_FOUND ? ST_OK : ST_EXISTS,
-		     st == ST_NOT_FOUND ? id : "a task with this id exists");
+	check(op, "id is free", st == ST_NOT_FOUND ? ST_OK : ST_EXISTS, NULL,
+	      st == ST_NOT_FOUND ? id : "a task with this id exists");
 	if (st == ST_OK)
 		task_release(&cur);
 }
@@ -353,17 +353,17 @@ coord_push(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 	*existed = false;
 	task_init(out);
 	st = coord_check_spec(s, e);
-	check_record(op, "task is valid", st, st == ST_OK || !e ? NULL : e->msg);
+	if (!check(op, "task is valid", st, e, NULL))
+		return st;
 	if (st != ST_OK)
-		return op->falsify ? ST_OK : st;
+		return ST_OK;	/* falsify: nothing more can be checked */
 	trace_id_new(gen);
 	id = s->id ? xstrdup(s->id) : xasprintf("t-%.12s", gen);
 	task_from_spec(&t, s, cfg, op, id);
 	st = task_encode(&t, &json, e);	/* a title that is not UTF-8 would not read back */
 	if (st != ST_OK) {
-		check_record(op, "task can be stored", st, e ? e->msg : NULL);
-		if (op->falsify)
-			st = ST_OK;
+		if (check(op, "task can be stored", st, e, NULL))
+			st = ST_OK;	/* falsify: the failed check decides */
 		goto out;
 	}
 	if (op->falsify) {
@@ -947,8 +947,10 @@ claim_one(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 		why_add(op, "task", out->id, "priority %d, queued at %s%s", out->priority, when,
 			takeover ? ", the previous owner's lease expired" : "");
 	}
-	if (op->falsify)
-		return check_record(op, "a task is claimable", ST_OK, out->id);
+	if (op->falsify) {
+		check(op, "a task is claimable", ST_OK, NULL, out->id);
+		return ST_OK;
+	}
 	out->token = rev;	/* the revision the claim is made on */
 	free(out->owner);
 	out->owner = xstrdup(c->swarm);
@@ -1004,8 +1006,8 @@ coord_claim(struct bus *b, struct coord_index *ix, const struct coord_cfg *cfg,
 		pthread_mutex_unlock(&ix->mu);
 		if (pick == NULL) {
 			if (op->falsify)
-				check_record(op, "a task is claimable", ST_NOT_FOUND,
-					     "no ready task fits this swarm");
+				check(op, "a task is claimable", ST_NOT_FOUND, NULL,
+				      "no ready task fits this swarm");
 			st = err_set(e, ST_NOT_FOUND, "no ready task for swarm '%s'", c->swarm);
 			break;
 		}
@@ -1056,43 +1058,34 @@ static enum status
 owner_checks(struct opctx *op, const struct owner_req *r, const struct task *t,
 	     int64_t now, struct err *e)
 {
-	char ev[ERR_MSG_MAX], when[32];
-	enum status st, first = ST_OK;
-	struct err fe = ERR_INIT;
+	struct err ce = ERR_INIT;	/* why the failing check failed */
+	char when[32];
+	enum status st;
 
-#define OWNER_CHECK(name, cond, code, ...) do { \
-	if (cond) { \
-		check_record(op, name, ST_OK, NULL); \
-	} else { \
-		snprintf(ev, sizeof ev, __VA_ARGS__); \
-		check_record(op, name, code, ev); \
-		if (first == ST_OK) { \
-			first = code; \
-			err_set(&fe, code, "cannot %s task '%s': %s", verb_names[r->verb], r->id, ev); \
-		} \
-		if (!op->falsify) \
-			goto out; \
-	} \
-} while (0)
-
-	OWNER_CHECK("task is claimed", t->state == TASK_CLAIMED, ST_NOT_OWNER,
-		    "it is %s, not claimed", task_state_name(t->state));
-	OWNER_CHECK("caller owns it", t->owner && strcmp(t->owner, r->swarm) == 0, ST_NOT_OWNER,
-		    "claimed by '%s' (fencing token %llu), not by '%s'", t->owner ? t->owner : "",
-		    (unsigned long long)t->token, r->swarm);
-	OWNER_CHECK("fencing token is current", t->token == r->token, ST_NOT_OWNER,
-		    "stale fencing token %llu: '%s' holds it with token %llu",
-		    (unsigned long long)r->token, t->owner ? t->owner : "",
-		    (unsigned long long)t->token);
+	st = t->state == TASK_CLAIMED ? ST_OK : err_set(&ce, ST_NOT_OWNER,
+		"it is %s, not claimed", task_state_name(t->state));
+	if (!check(op, "task is claimed", st, &ce, NULL))
+		goto out;
+	st = t->owner && strcmp(t->owner, r->swarm) == 0 ? ST_OK : err_set(&ce, ST_NOT_OWNER,
+		"claimed by '%s' (fencing token %llu), not by '%s'", t->owner ? t->owner : "",
+		(unsigned long long)t->token, r->swarm);
+	if (!check(op, "caller owns it", st, &ce, NULL))
+		goto out;
+	st = t->token == r->token ? ST_OK : err_set(&ce, ST_NOT_OWNER,
+		"stale fencing token %llu: '%s' holds it with token %llu",
+		(unsigned long long)r->token, t->owner ? t->owner : "", (unsigned long long)t->token);
+	if (!check(op, "fencing token is current", st, &ce, NULL))
+		goto out;
 	fmt_time_ms(when, t->lease_until);
-	OWNER_CHECK("lease has not expired", t->lease_until > now, ST_NOT_OWNER,
-		    "the lease expired at %s", when);
-#undef OWNER_CHECK
+	st = t->lease_until > now ? ST_OK : err_set(&ce, ST_NOT_OWNER, "the lease expired at %s",
+						    when);
+	check(op, "lease has not expired", st, &ce, NULL);
 out:
-	st = first;
-	if (st != ST_OK && e)
-		*e = fe;
-	return st;
+	if (ce.code != ST_OK && e) {	/* normal mode stops at the first failure */
+		*e = ce;
+		err_prefix(e, "cannot %s task '%s'", verb_names[r->verb], r->id);
+	}
+	return ce.code;
 }
 
 /* Apply the verb to t. */
@@ -1157,9 +1150,10 @@ coord_owner(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 		const char *note;
 
 		st = coord_get(b, cfg, r->id, out, e);
-		check_record(op, "task exists", st, st == ST_OK ? r->id : e->msg);
+		if (!check(op, "task exists", st, e, r->id))
+			return st;
 		if (st != ST_OK)
-			return op->falsify ? ST_OK : st;
+			return ST_OK;	/* falsify: nothing more can be checked */
 		st = owner_checks(op, r, out, now, e);
 		if (op->falsify)
 			return ST_OK;

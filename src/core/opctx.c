@@ -52,17 +52,33 @@ why_add(struct opctx *op, const char *factor, const char *value, const char *fmt
 	buf_release(&b);
 }
 
-enum status
-check_record(struct opctx *op, const char *name, enum status st, const char *evidence)
+bool
+check(struct opctx *op, const char *name, enum status st, const struct err *cause,
+      const char *evidence)
 {
 	size_t r = rows_add(op->checks);
+	bool has_cause = st != ST_OK && cause && cause->msg[0];
 
 	rows_set(op->checks, r, 0, name);
 	rows_set(op->checks, r, 1, st == ST_OK ? "pass" : "fail");
-	rows_set(op->checks, r, 2, evidence);
-	if (st != ST_OK)
-		op->failed_checks++;
-	return st;
+	rows_set(op->checks, r, 2, has_cause ? cause->msg : evidence);
+	if (st == ST_OK)
+		return true;
+	if (op->failed_checks++ == 0 && has_cause) {
+		op->first_failure = *cause;
+		op->first_failure.code = st;
+	} else if (op->failed_checks == 1) {
+		err_set(&op->first_failure, st, "%s", evidence ? evidence : name);
+	}
+	return op->falsify;
+}
+
+enum status
+check_failure(const struct opctx *op, struct err *e)
+{
+	if (e && op->first_failure.code != ST_OK)
+		*e = op->first_failure;
+	return op->first_failure.code;
 }
 
 enum status

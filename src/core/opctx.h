@@ -28,6 +28,7 @@ struct opctx {
 	struct rowset *why;	/* factor, value, detail */
 	struct rowset *checks;	/* check, result, evidence */
 	int failed_checks;
+	struct err first_failure;	/* the first check that failed; code ST_OK: none */
 };
 
 /* Set up with a fresh trace id (or trace when not NULL) and empty lists. */
@@ -39,12 +40,27 @@ void why_add(struct opctx *op, const char *factor, const char *value,
 	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /*
- * Record a check and its evidence. Returns st unchanged so a command can
- * write 'if ((st = check(op, "port free", st, &e)) != ST_OK && !op->falsify)'.
- * A failed check records the error message of e as evidence.
+ * One named check (a precondition of the operation; later, a policy rule):
+ * record its result and evidence, keep the operation's first failure, and
+ * say whether the operation goes on.
+ *
+ * st is the check's outcome. evidence (may be NULL) is what a passing check
+ * rests on (a path, an id, a count); a failing check shows the message of
+ * cause when cause is not NULL and has one, else evidence. The first failure
+ * of the operation is kept in op->first_failure: cause with st as its code,
+ * or st with the evidence as its message.
+ *
+ * Returns true when the operation goes on: the check passed, or it failed
+ * under --mode=falsify, which evaluates every check and writes nothing.
+ *
+ *	if (!check(op, "port is free", st, &pe, port_text))
+ *		return check_failure(op, e);
  */
-enum status check_record(struct opctx *op, const char *name, enum status st,
-			 const char *evidence);
+bool check(struct opctx *op, const char *name, enum status st, const struct err *cause,
+	   const char *evidence);
+
+/* The first failed check: copied to e (when not NULL); its status, or ST_OK. */
+enum status check_failure(const struct opctx *op, struct err *e);
 
 /* May this operation write? ST_READ_ONLY under --read-only, else ST_OK. */
 enum status opctx_may_write(const struct opctx *op, const char *what, struct err *e);

@@ -476,20 +476,6 @@ ensure_schema(const struct config *c, struct rowset *created, struct err *e)
 	return st;
 }
 
-/* Record a check; in normal mode a failure ends the operation. */
-static bool
-check(struct opctx *op, const char *name, enum status st, const struct err *ce,
-      const char *evidence, struct err *e, enum status *first)
-{
-	check_record(op, name, st, st == ST_OK ? evidence : ce->msg);
-	if (st != ST_OK && *first == ST_OK) {
-		*first = st;
-		if (e)
-			*e = *ce;
-	}
-	return st == ST_OK || op->falsify;
-}
-
 enum status
 server_up(const struct config *c, struct opctx *op, struct server_up_result *r,
 	  struct rowset *created, struct err *e)
@@ -498,7 +484,8 @@ server_up(const struct config *c, struct opctx *op, struct server_up_result *r,
 	struct buf conf = BUF_INIT, ev = BUF_INIT;
 	struct err ce = ERR_INIT;
 	char port[16], *prog = NULL;
-	enum status st, first = ST_OK;
+	enum status st;
+	int failed = op->failed_checks;
 	pid_t pid = 0;
 
 	memset(r, 0, sizeof *r);
@@ -510,11 +497,11 @@ server_up(const struct config *c, struct opctx *op, struct server_up_result *r,
 	prog = find_program(cfg_str(c, CK_SERVER_BINARY));
 	st = prog ? ST_OK : err_set(&ce, ST_NO_PROGRAM, "'%s' not found in PATH or /usr/sbin",
 				    cfg_str(c, CK_SERVER_BINARY));
-	if (!check(op, "nats-server installed", st, &ce, prog, e, &first))
-		goto out;
+	if (!check(op, "nats-server installed", st, &ce, prog))
+		goto refused;
 	st = dir_writable(p.dir, &ce);
-	if (!check(op, "data directory writable", st, &ce, p.dir, e, &first))
-		goto out;
+	if (!check(op, "data directory writable", st, &ce, p.dir))
+		goto refused;
 	pid = server_running(&p);
 	if (pid) {
 		buf_addf(&ev, "ifctl's server already runs (pid %ld)", (long)pid);
@@ -523,17 +510,17 @@ server_up(const struct config *c, struct opctx *op, struct server_up_result *r,
 		buf_addf(&ev, "%s:%s is free", cfg_str(c, CK_SERVER_HOST), port);
 		st = port_free(cfg_str(c, CK_SERVER_HOST), port, &ce);
 	}
-	if (!check(op, "port available", st, &ce, ev.s, e, &first))
-		goto out;
+	if (!check(op, "port available", st, &ce, ev.s))
+		goto refused;
 	r->auth = pid ? conf_has_auth(&p) : cfg_bool(c, CK_SERVER_AUTH);
 	st = r->auth || !cfg_bool(c, CK_SERVER_AUTH) ? ST_OK :
 	     err_set(&ce, ST_FAIL, "the running server (pid %ld) has no users; stop it with "
 		     "'ifctl down', then run 'ifctl up --auth'", (long)pid);
 	if (!check(op, "users", st, &ce, r->auth ? "operator, swarm and viewer" :
-		   "none: any client may do anything", e, &first))
-		goto out;
+		   "none: any client may do anything"))
+		goto refused;
 	if (op->falsify) {
-		st = first == ST_OK ? ST_OK : ST_FALSIFIED;
+		st = op->failed_checks == failed ? ST_OK : ST_FALSIFIED;
 		goto out;
 	}
 	if (!pid) {
@@ -553,6 +540,10 @@ server_up(const struct config *c, struct opctx *op, struct server_up_result *r,
 	if (st != ST_OK && r->started)
 		kill(pid, SIGTERM);	/* do not leave a half-started server behind */
 	r->pid = pid;
+	goto out;
+refused:	/* a check failed in normal mode: ce says why */
+	if (e)
+		*e = ce;
 out:
 	free(prog);
 	buf_release(&conf);
@@ -573,7 +564,7 @@ server_down(const struct config *c, struct opctx *op, pid_t *pid, struct err *e)
 	*pid = server_running(&p);
 	snprintf(ev, sizeof ev, *pid ? "pid %ld runs with '%s'" : "no server of ours runs",
 		 (long)*pid, p.conf);
-	check_record(op, "server found", ST_OK, ev);
+	check(op, "server found", ST_OK, NULL, ev);
 	if (op->falsify || *pid == 0)
 		goto out;
 	if (kill(*pid, SIGTERM) != 0) {

@@ -76,6 +76,28 @@ err_has '^trace: [0-9a-f]{32}$'
 run 0 version --trace=abc123
 err_has '^trace: abc123$'
 
+# Notices go to stderr through the session's hook: -v says more, -q nothing.
+run 0 version -v
+err_has "^ifctl: config '.*' not present"
+err_has '^ifctl: version took [0-9.]+ ms$'
+out_has '0\.1'
+run 0 version --trace -q
+err_empty
+# No command: the help, from the dispatcher as a text document.
+run 0
+out_has '^Usage: ifctl \[OPTIONS\] COMMAND'
+err_empty
+# A failed write to stdout is an error, not silence.
+LAST="ifctl version >/dev/full"
+"$IFCTL" version >/dev/full 2>"$ERR"
+check "[ $? = 1 ]"
+err_has '^ifctl: cannot write output$'
+# --mode=falsify: the checks on stdout, exit 8, the first failure named.
+run 0 config init
+run 8 config init --mode=falsify
+out_has 'file absent or --force +fail'
+err_has '1 of 1 checks would fail, the first: .*already exists'
+
 # Completion scripts for three shells; bash's parses.
 run 0 completion bash
 out_has 'complete -F _ifctl ifctl'

@@ -209,8 +209,8 @@ test_opctx(void **state)
 	why_add(&op, "priority", "9", "highest of %d ready tasks", 3);
 	assert_int_equal(op.why->nrows, 1);
 	assert_string_equal(rows_get(op.why, 0, 2), "highest of 3 ready tasks");
-	assert_int_equal(check_record(&op, "owner", ST_OK, "swarm-1"), ST_OK);
-	assert_int_equal(check_record(&op, "lease", ST_CONFLICT, "expired"), ST_CONFLICT);
+	assert_true(check(&op, "owner", ST_OK, NULL, "swarm-1"));
+	assert_false(check(&op, "lease", ST_CONFLICT, NULL, "expired"));
 	assert_int_equal(op.failed_checks, 1);
 	assert_string_equal(rows_get(op.checks, 1, 1), "fail");
 	assert_int_equal(opctx_may_write(&op, "claim", &e), ST_OK);
@@ -223,6 +223,40 @@ test_opctx(void **state)
 	opctx_release(&op);
 }
 
+/* check(): evidence, the first failure kept, go on only under falsify. */
+static void
+test_check(void **state)
+{
+	struct opctx op;
+	struct err cause = ERR_INIT, e = ERR_INIT;
+
+	(void)state;
+	opctx_init(&op, NULL);
+	assert_int_equal(check_failure(&op, &e), ST_OK);
+	assert_true(check(&op, "port free", ST_OK, &cause, "127.0.0.1:4222"));
+	assert_string_equal(rows_get(op.checks, 0, 2), "127.0.0.1:4222");
+	err_set(&cause, ST_EXISTS, "'a.yaml' already exists");
+	assert_false(check(&op, "file absent", ST_EXISTS, &cause, "a.yaml"));
+	assert_string_equal(rows_get(op.checks, 1, 2), "'a.yaml' already exists");
+	assert_false(check(&op, "owner", ST_NOT_OWNER, NULL, "claimed by 'swarm-2'"));
+	assert_string_equal(rows_get(op.checks, 2, 2), "claimed by 'swarm-2'");
+	assert_int_equal(op.failed_checks, 2);
+	assert_int_equal(check_failure(&op, &e), ST_EXISTS);
+	assert_string_equal(e.msg, "'a.yaml' already exists");
+	assert_int_equal(check_failure(&op, NULL), ST_EXISTS);
+	opctx_release(&op);
+
+	opctx_init(&op, NULL);
+	op.falsify = true;	/* every check runs: a failure does not stop */
+	assert_true(check(&op, "lease", ST_CONFLICT, NULL, NULL));
+	assert_null(rows_get(op.checks, 0, 2));
+	assert_true(check(&op, "owner", ST_NOT_OWNER, NULL, "swarm-2"));
+	assert_int_equal(check_failure(&op, &e), ST_CONFLICT);
+	assert_string_equal(e.msg, "lease");	/* no evidence: the check's name */
+	assert_string_equal(rows_get(op.checks, 1, 1), "fail");
+	opctx_release(&op);
+}
+
 int
 main(void)
 {
@@ -232,6 +266,7 @@ main(void)
 		cmocka_unit_test(test_task_view),
 		cmocka_unit_test(test_witness_view),
 		cmocka_unit_test(test_opctx),
+		cmocka_unit_test(test_check),
 	};
 	return cmocka_run_group_tests_name("rows", tests, NULL, NULL);
 }
