@@ -171,7 +171,7 @@ push_spec(struct cmd_ctx *ctx, struct task_spec *s, char ***caps, char **payload
 	*caps = NULL;
 	*payload = NULL;
 	if ((st = cmd_opt_int(ctx, "priority", 0, TASK_PRIORITY_MAX, 5, &prio)) != ST_OK ||
-	    (st = cmd_opt_int(ctx, "max-attempts", 1, 1000, 0, &attempts)) != ST_OK ||
+	    (st = cmd_opt_int(ctx, "max-attempts", 1, TASK_ATTEMPTS_MAX, 0, &attempts)) != ST_OK ||
 	    (st = cmd_opt_json(ctx, "payload", payload)) != ST_OK)
 		return st;
 	if (budget) {
@@ -423,7 +423,7 @@ run_stats(struct cmd_ctx *ctx)
 			const struct task_event *ev = &l.tasks[i].hist[j];
 			if (ev->state == TASK_CLAIMED && ev->at > now - 60000)
 				claims_60s++;
-			if (ev->note && strcmp(ev->note, "lease takeover") == 0)
+			if (coord_hist_event(&l.tasks[i], j) == COORD_EV_TAKEOVER)
 				takeovers++;
 			if (ev->note && has_prefix(ev->note, "lease expired"))
 				expired_dead++;

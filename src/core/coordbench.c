@@ -286,8 +286,7 @@ judge(void *arg, const char *json, size_t len)
 		return;
 	v->records++;
 	for (i = 0; i < t.nhist; i++)
-		if (t.hist[i].state == TASK_CLAIMED &&
-		    !(t.hist[i].note && strcmp(t.hist[i].note, "lease takeover") == 0))
+		if (coord_hist_event(&t, i) == COORD_EV_CLAIM)
 			claims++;
 	if (t.state == TASK_CLAIMED)
 		v->claimed++;

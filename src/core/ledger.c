@@ -461,7 +461,7 @@ stream_read(struct bus *b, const char *stream, const char *subject, uint64_t fro
 		return st;
 	pthread_mutex_lock(&k.mu);
 	while (k.st == ST_OK && k.got < k.last) {
-		int64_t idle = mono_ms() - k.progress_ms, deadline;
+		int64_t idle = mono_ms() - k.progress_ms;
 		struct timespec ts;
 		if (idle >= bus_timeout_ms(b)) {
 			k.st = err_set(&k.err, ST_TIMEOUT, "reading stream '%s': nothing after "
@@ -469,9 +469,7 @@ stream_read(struct bus *b, const char *stream, const char *subject, uint64_t fro
 				       (unsigned long long)k.got, (long long)bus_timeout_ms(b));
 			break;
 		}
-		deadline = wall_ms() + 100;
-		ts.tv_sec = deadline / 1000;
-		ts.tv_nsec = (deadline % 1000) * 1000000;
+		ts = deadline_ts(100);
 		pthread_cond_timedwait(&k.cv, &k.mu, &ts);
 	}
 	pthread_mutex_unlock(&k.mu);

@@ -109,6 +109,22 @@ int64_t mono_us(void) { return clock_us(CLOCK_MONOTONIC); }
 int64_t mono_ms(void) { return clock_us(CLOCK_MONOTONIC) / 1000; }
 int64_t wall_ms(void) { return clock_us(CLOCK_REALTIME) / 1000; }
 
+/* See util.h. */
+struct timespec
+deadline_ts(int64_t ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	return ts;
+}
+
 void
 fmt_time_ms(char out[32], int64_t ms)
 {
