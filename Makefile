@@ -50,9 +50,13 @@ endif
 
 CORE_SRC := $(wildcard src/core/*.c)
 CMD_SRC  := $(wildcard src/cmd/*.c)
+BENCH_SRC := $(wildcard src/bench/*.c)
 TUI_SRC  := $(wildcard src/tui/*.c)
 CORE_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/%.o)
 CMD_OBJ  := $(CMD_SRC:src/%.c=$(BUILD)/%.o) $(TUI_SRC:src/%.c=$(BUILD)/%.o)
+# The benchmarks behind 'coordinator bench' and 'witness bench': linked into
+# the binary only, not into libcore.a (what the product does).
+BENCH_OBJ := $(BENCH_SRC:src/%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 INTEG_SRC := $(wildcard tests/integ/test-*.c)
@@ -72,9 +76,9 @@ $(BUILD)/%.o: src/%.c
 
 $(BUILD)/libcore.a: $(CORE_OBJ)
 	@$(if $(Q),echo "  AR      $@")
-	$(Q)$(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(IFCTL): $(CMD_OBJ) $(BUILD)/libcore.a
+$(IFCTL): $(CMD_OBJ) $(BENCH_OBJ) $(BUILD)/libcore.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 	$(Q)ln -sf ifctl $(BUILD)/if

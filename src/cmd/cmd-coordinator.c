@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "bench/coordbench.h"
 #include "core/buf.h"
 #include "core/coord.h"
-#include "core/coordbench.h"
 #include "core/json.h"
 #include "core/util.h"
 

@@ -12,13 +12,13 @@
 #include <sodium.h>
 
 #include "cmd/cmd.h"
+#include "bench/witnessbench.h"
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/ledger.h"
 #include "core/ledgerfile.h"
 #include "core/util.h"
 #include "core/windex.h"
-#include "core/witnessbench.h"
 
 /* The trusted key: --key VKEY or --key @FILE; else the file's own, said so. */
 static enum status

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench/coordbench.h"
 #include "core/coord.h"
-#include "core/coordbench.h"
 #include "core/ledger.h"
 #include "core/util.h"
 

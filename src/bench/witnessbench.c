@@ -6,10 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench/witnessbench.h"
 #include "core/ledger.h"
 #include "core/ledgerfile.h"
 #include "core/util.h"
-#include "core/witnessbench.h"
 
 #define BENCH_STREAM "IF_BENCH_WITNESS"
 #define BENCH_SUBJECT "if.v1.bench.witness"
