@@ -764,13 +764,13 @@ run_export(struct cmd_ctx *ctx)
 	if (!csv && strcmp(format, "jsonl") != 0)
 		return err_set(&ctx->err, ST_USAGE, "--format: '%s' is not jsonl or csv", format);
 	if ((st = load_ledger(ctx, &x, &k)) != ST_OK ||
-	    (st = ledger_checkpoints(ctx->bus, collect_note, &cps, &ncp, &ctx->err)) != ST_OK) {
+	    (st = ledger_checkpoints(ctx->bus, collect_note, &cps, &ncp, &ctx->err)) != ST_OK ||
+	    (f = open_memstream(&text, &len)) == NULL) {
 		export_src_release(&x);
 		stored_release(&cps);
-		return st;
+		return st != ST_OK ? st : err_set(&ctx->err, ST_NOMEM, "cannot build the export");
 	}
 	c = x.c;
-	f = open_memstream(&text, &len);
 	merkle_init(&t);
 	if (!csv)
 		ledger_file_header(f, k.name, &k);

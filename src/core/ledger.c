@@ -593,11 +593,37 @@ nonempty(const char *s)
 	return s && *s ? s : NULL;
 }
 
+/* See ledger.h. */
+char *
+witness_payload(const char *payload, const char *why)
+{
+	struct buf canon = BUF_INIT, wrap = BUF_INIT, out = BUF_INIT;
+	const char *base = NULL;
+
+	if (payload && json_canonical(payload, &canon, NULL) == ST_OK)
+		base = canon.s;		/* not JSON: left out (no caller writes one) */
+	if (why && base && base[0] != '{') {
+		buf_addf(&wrap, "{\"value\":%s}", base);	/* carried, so the why is kept */
+		base = wrap.s;
+	}
+	if (why == NULL || json_with_member(base, "why", why, &out, NULL) != ST_OK) {
+		buf_reset(&out);
+		if (base)
+			buf_adds(&out, base);
+	}
+	buf_release(&canon);
+	buf_release(&wrap);
+	if (out.len == 0) {
+		buf_release(&out);
+		return NULL;
+	}
+	return buf_detach(&out);
+}
+
 void
 ledger_witness(const struct opctx *op, const struct witness_note *n)
 {
 	struct wentry e;
-	struct buf payload = BUF_INIT;
 
 	if (op->witness == NULL || op->falsify)
 		return;
@@ -611,12 +637,7 @@ ledger_witness(const struct opctx *op, const struct witness_note *n)
 	e.task = xstrdup_or_null(nonempty(n->task));
 	e.cost_micros = n->cost_micros;
 	e.tokens = n->tokens;
-	if (op->justification &&
-	    json_with_member(n->payload, "why", op->justification, &payload, NULL) == ST_OK)
-		e.payload = buf_detach(&payload);
-	else if (n->payload && json_canonical(n->payload, &payload, NULL) == ST_OK)
-		e.payload = buf_detach(&payload);
-	buf_release(&payload);
+	e.payload = witness_payload(n->payload, op->justification);
 	ledger_submit(op->witness, &e);
 }
 
