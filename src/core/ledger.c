@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "core/home.h"
 #include "core/json.h"
 #include "core/ledger.h"
 #include "core/util.h"
@@ -644,8 +645,7 @@ ledger_witness(const struct opctx *op, const struct witness_note *n)
 enum status
 witness_key(const struct config *c, bool create, struct wkey *k, bool *created, struct err *e)
 {
-	char *home = config_home(c), *dir = xasprintf("%s/keys", home);
-	char *path = xasprintf("%s/witness.key", dir);
+	char *dir = home_path(c, HOME_KEYS), *path = home_path(c, HOME_WITNESS_KEY);
 	char host[128], name[160];
 	enum status st;
 
@@ -665,7 +665,6 @@ witness_key(const struct config *c, bool create, struct wkey *k, bool *created, 
 		if (st == ST_OK && created)
 			*created = true;
 	}
-	free(home);
 	free(dir);
 	free(path);
 	return st;
