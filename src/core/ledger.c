@@ -123,6 +123,64 @@ seal_batch(struct ledger_writer *w, struct wentry *e, size_t n, struct buf *json
 	}
 }
 
+/*
+ * Read the stream's tail again (the writer lost track of it). The first
+ * unsure entries of e, sealed by a call that failed, may have landed:
+ * *found of them are there and are done.
+ */
+static enum status
+catch_up(struct ledger_writer *w, struct wentry *e, size_t *unsure, size_t *found,
+	 struct err *err)
+{
+	enum status st;
+
+	*found = 0;
+	if ((st = read_tail(w, err)) != ST_OK || *unsure == 0)
+		return st;
+	if ((st = reconcile(w, e, *unsure, found, err)) != ST_OK)
+		return st;
+	w->recovered += *found;
+	*unsure = 0;
+	return ST_OK;
+}
+
+/*
+ * Take in the entries of a published batch of k that the server stored,
+ * up to the first it refused; their count. An entry stored at another
+ * sequence than its own is ST_WITNESS in *st.
+ */
+static size_t
+batch_landed(struct ledger_writer *w, const struct bus_pub_msg *m, const struct wentry *e,
+	     size_t k, enum status *st, struct err *err)
+{
+	size_t i;
+
+	for (i = 0; i < k && m[i].st == ST_OK; i++) {
+		if (m[i].seq != e[i].seq) {
+			*st = err_set(err, ST_WITNESS, "entry %llu landed at stream sequence %llu",
+				      (unsigned long long)e[i].seq, (unsigned long long)m[i].seq);
+			break;
+		}
+		w->last_seq = m[i].seq;
+		memcpy(w->last_hash, e[i].hash, WITNESS_HEX);
+	}
+	return i;
+}
+
+#define LEDGER_RACES_MAX 1000	/* lost races before an append gives up */
+
+/* Another writer got there first: step aside a random while, longer after repeated losses. */
+static enum status
+lost_race(struct ledger_writer *w, int lost, struct err *err)
+{
+	w->conflicts++;
+	if (lost >= LEDGER_RACES_MAX)
+		return err_set(err, ST_CONFLICT, "gave up appending after %d lost races",
+			       LEDGER_RACES_MAX);
+	usleep((useconds_t)(randombytes_uniform(50u << (lost < 6 ? lost - 1 : 5)) + 1));
+	return ST_OK;
+}
+
 enum status
 ledger_append_many(struct ledger_writer *w, struct wentry *e, size_t n, size_t *done,
 		   struct err *err)
@@ -143,34 +201,17 @@ ledger_append_many(struct ledger_writer *w, struct wentry *e, size_t n, size_t *
 		w->known = false;
 	while (*done < n) {
 		if (!w->known) {
-			if ((st = read_tail(w, err)) != ST_OK)
+			if ((st = catch_up(w, e + *done, &unsure, &found, err)) != ST_OK)
 				break;
-			if (unsure) {
-				if ((st = reconcile(w, e + *done, unsure, &found, err)) != ST_OK)
-					break;
-				*done += found;
-				w->recovered += found;
-				unsure = 0;
-				if (found)	/* the tail is ours; chain on from it */
-					continue;
-			}
-			if (*done == n)
-				break;
+			*done += found;
+			if (found)	/* the tail is ours; chain on from it */
+				continue;
 		}
 		k = n - *done < LEDGER_BATCH ? n - *done : LEDGER_BATCH;
 		seal_batch(w, e + *done, k, json, m);
 		w->batches++;
 		st = bus_js_publish_many(w->b, m, k, err);
-		for (i = 0; i < k && m[i].st == ST_OK; i++) {
-			if (m[i].seq != e[*done + i].seq) {
-				st = err_set(err, ST_WITNESS, "entry %llu landed at stream sequence %llu",
-					     (unsigned long long)e[*done + i].seq,
-					     (unsigned long long)m[i].seq);
-				break;
-			}
-			w->last_seq = m[i].seq;
-			memcpy(w->last_hash, e[*done + i].hash, WITNESS_HEX);
-		}
+		i = batch_landed(w, m, e + *done, k, &st, err);
 		*done += i;
 		if (i == k) {
 			st = ST_OK;
@@ -179,14 +220,9 @@ ledger_append_many(struct ledger_writer *w, struct wentry *e, size_t n, size_t *
 		w->known = false;
 		if (st == ST_WITNESS)
 			break;
-		if (m[i].st == ST_CONFLICT) {	/* another writer got there first */
-			w->conflicts++;
-			if (++lost == 1000) {
-				st = err_set(err, ST_CONFLICT, "gave up appending after 1000 lost races");
+		if (m[i].st == ST_CONFLICT) {
+			if ((st = lost_race(w, ++lost, err)) != ST_OK)
 				break;
-			}
-			/* Step aside briefly, more after repeated losses, to let one win. */
-			usleep((useconds_t)(randombytes_uniform(50u << (lost < 6 ? lost - 1 : 5)) + 1));
 			continue;
 		}
 		if (m[i].st == ST_TIMEOUT) {	/* may have landed: look before sending again */

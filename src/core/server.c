@@ -432,14 +432,46 @@ check(struct opctx *op, const char *name, enum status st, const struct err *ce,
 	return st == ST_OK || op->falsify;
 }
 
+/* The port check: our server already runs there, or nothing listens. Evidence in ev. */
+static enum status
+port_check(const struct config *c, pid_t pid, struct buf *ev, struct err *ce)
+{
+	const char *host = cfg_str(c, CK_SERVER_HOST);
+	char port[16];
+
+	if (pid) {
+		buf_addf(ev, "ifctl's server already runs (pid %ld)", (long)pid);
+		return ST_OK;
+	}
+	snprintf(port, sizeof port, "%lld", (long long)cfg_int(c, CK_SERVER_PORT));
+	buf_addf(ev, "%s:%s is free", host, port);
+	return port_free(host, port, ce);
+}
+
+/* Write the store directory and nats.conf, then start the server. */
+static enum status
+start(const struct config *c, const struct server_paths *p, const char *prog,
+      struct rowset *created, pid_t *pid, struct err *e)
+{
+	struct buf conf = BUF_INIT;
+	enum status st;
+
+	if ((st = mkdir_p(p->store, 0700, e)) == ST_OK &&
+	    (st = write_conf(c, p, &conf, created, e)) == ST_OK &&
+	    (st = write_file_atomic(p->conf, conf.s, conf.len, 0600, e)) == ST_OK)
+		st = spawn(prog, p, pid, e);
+	buf_release(&conf);
+	return st;
+}
+
 enum status
 server_up(const struct config *c, struct opctx *op, struct server_up_result *r,
 	  struct rowset *created, struct err *e)
 {
 	struct server_paths p;
-	struct buf conf = BUF_INIT, ev = BUF_INIT;
+	struct buf ev = BUF_INIT;
 	struct err ce = ERR_INIT;
-	char port[16], *prog = NULL;
+	char *prog = NULL;
 	enum status st, first = ST_OK;
 	pid_t pid = 0;
 
@@ -447,7 +479,6 @@ server_up(const struct config *c, struct opctx *op, struct server_up_result *r,
 	server_paths_init(&p, c);
 	r->url = xasprintf("nats://%s:%lld", cfg_str(c, CK_SERVER_HOST),
 			   (long long)cfg_int(c, CK_SERVER_PORT));
-	snprintf(port, sizeof port, "%lld", (long long)cfg_int(c, CK_SERVER_PORT));
 
 	prog = proc_find(cfg_str(c, CK_SERVER_BINARY));
 	st = prog ? ST_OK : err_set(&ce, ST_NO_PROGRAM, "'%s' not found in PATH or /usr/sbin",
@@ -458,13 +489,7 @@ server_up(const struct config *c, struct opctx *op, struct server_up_result *r,
 	if (!check(op, "data directory writable", st, &ce, p.dir, e, &first))
 		goto out;
 	pid = server_running(&p);
-	if (pid) {
-		buf_addf(&ev, "ifctl's server already runs (pid %ld)", (long)pid);
-		st = ST_OK;
-	} else {
-		buf_addf(&ev, "%s:%s is free", cfg_str(c, CK_SERVER_HOST), port);
-		st = port_free(cfg_str(c, CK_SERVER_HOST), port, &ce);
-	}
+	st = port_check(c, pid, &ev, &ce);
 	if (!check(op, "port available", st, &ce, ev.s, e, &first))
 		goto out;
 	r->auth = pid ? conf_has_auth(&p) : cfg_bool(c, CK_SERVER_AUTH);
@@ -479,13 +504,7 @@ server_up(const struct config *c, struct opctx *op, struct server_up_result *r,
 		goto out;
 	}
 	if (!pid) {
-		if ((st = mkdir_p(p.store, 0700, e)) != ST_OK)
-			goto out;
-		if ((st = write_conf(c, &p, &conf, created, e)) != ST_OK)
-			goto out;
-		if ((st = write_file_atomic(p.conf, conf.s, conf.len, 0600, e)) != ST_OK)
-			goto out;
-		if ((st = spawn(prog, &p, &pid, e)) != ST_OK)
+		if ((st = start(c, &p, prog, created, &pid, e)) != ST_OK)
 			goto out;
 		r->started = true;
 	}
@@ -497,7 +516,6 @@ server_up(const struct config *c, struct opctx *op, struct server_up_result *r,
 	r->pid = pid;
 out:
 	free(prog);
-	buf_release(&conf);
 	buf_release(&ev);
 	server_paths_release(&p);
 	return st;
