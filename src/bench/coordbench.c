@@ -50,19 +50,35 @@ latency_row(struct rowset *rs, const char *what, struct sample *s)
 	rows_setf(rs, r, 6, "%.3f", (double)s->v[s->n - 1] / 1000.0);
 }
 
+/* A column of a result table. */
+struct bench_col {
+	const char *name;
+	enum col_kind kind;
+};
+
+/* A row set with the columns of a table. */
+static struct rowset *
+table_set(const char *name, const struct bench_col *cols, size_t n)
+{
+	struct rowset *rs = rows_new(name);
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		rows_col(rs, cols[i].name, cols[i].kind, 0);
+	return rs;
+}
+
+/* Latency percentiles of one measurement per row. */
 static struct rowset *
 latency_set(const char *name)
 {
-	struct rowset *rs = rows_new(name);
+	static const struct bench_col cols[] = {
+		{ "what", COL_TEXT }, { "samples", COL_NUM }, { "p50_ms", COL_NUM },
+		{ "p95_ms", COL_NUM }, { "p99_ms", COL_NUM }, { "p999_ms", COL_NUM },
+		{ "max_ms", COL_NUM },
+	};
 
-	rows_col(rs, "what", COL_TEXT, 0);
-	rows_col(rs, "samples", COL_NUM, 0);
-	rows_col(rs, "p50_ms", COL_NUM, 0);
-	rows_col(rs, "p95_ms", COL_NUM, 0);
-	rows_col(rs, "p99_ms", COL_NUM, 0);
-	rows_col(rs, "p999_ms", COL_NUM, 0);
-	rows_col(rs, "max_ms", COL_NUM, 0);
-	return rs;
+	return table_set(name, cols, ARRAY_SIZE(cols));
 }
 
 /* Shared state of one run. */
@@ -340,18 +356,16 @@ correctness(struct bench *bn, struct bus *b, size_t pushed, struct rowset *rs, s
 	return ST_OK;
 }
 
+/* Claims per second for each number of claimers. */
 static struct rowset *
 throughput_set(void)
 {
-	struct rowset *rs = rows_new("throughput");
+	static const struct bench_col cols[] = {
+		{ "claimers", COL_NUM }, { "tasks", COL_NUM }, { "seconds", COL_NUM },
+		{ "claims_per_s", COL_NUM }, { "claim_p50_ms", COL_NUM }, { "claim_p99_ms", COL_NUM },
+	};
 
-	rows_col(rs, "claimers", COL_NUM, 0);
-	rows_col(rs, "tasks", COL_NUM, 0);
-	rows_col(rs, "seconds", COL_NUM, 0);
-	rows_col(rs, "claims_per_s", COL_NUM, 0);
-	rows_col(rs, "claim_p50_ms", COL_NUM, 0);
-	rows_col(rs, "claim_p99_ms", COL_NUM, 0);
-	return rs;
+	return table_set("throughput", cols, ARRAY_SIZE(cols));
 }
 
 /*
@@ -440,15 +454,13 @@ witness_open(struct bench *bn, struct bus *b, struct ledger_writer *w, struct bu
 static struct rowset *
 correctness_set(void)
 {
-	static const char *const num[] = { "pushed", "records", "claimed", "double_claims",
-					   "lost", "errors" };
-	struct rowset *ok = rows_new("correctness");
-	size_t i;
+	static const struct bench_col cols[] = {
+		{ "pushed", COL_NUM }, { "records", COL_NUM }, { "claimed", COL_NUM },
+		{ "double_claims", COL_NUM }, { "lost", COL_NUM }, { "errors", COL_NUM },
+		{ "witnessed", COL_TEXT },
+	};
 
-	for (i = 0; i < ARRAY_SIZE(num); i++)
-		rows_col(ok, num[i], COL_NUM, 0);
-	rows_col(ok, "witnessed", COL_TEXT, 0);
-	return ok;
+	return table_set("correctness", cols, ARRAY_SIZE(cols));
 }
 
 /* Claims are never completed: the lease must outlast the run. */
@@ -467,11 +479,7 @@ bench_init(struct bench *bn, const struct bus_opts *bo)
 static void
 bench_release(struct bench *bn)
 {
-	size_t i;
-
-	for (i = 0; i < bn->nlog; i++)
-		free(bn->log_ids[i]);
-	free(bn->log_ids);
+	strv_free(bn->log_ids, bn->nlog);
 	free(bn->claim_us.v);
 	free(bn->push_us.v);
 	free(bn->dispatch_us.v);

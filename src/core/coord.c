@@ -980,9 +980,7 @@ coord_list(struct bus *b, const struct coord_cfg *cfg, const struct coord_filter
 	for (i = 0; st == ST_OK && i < nkeys; i++)
 		if (!has_prefix(keys[i], COORD_IDEM_PREFIX))
 			st = list_one(b, cfg, f, keys[i], out, &cap, &badcap, e);
-	for (i = 0; i < nkeys; i++)
-		free(keys[i]);
-	free(keys);
+	strv_free(keys, nkeys);
 	if (st != ST_OK) {
 		coord_listing_release(out);
 		return st;

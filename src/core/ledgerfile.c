@@ -319,13 +319,11 @@ ledger_file_release(struct ledger_file *lf)
 
 	for (i = 0; i < lf->n; i++)
 		wentry_release(&lf->entries[i]);
-	for (i = 0; i < lf->notes_cap; i++)
-		free(lf->notes[i]);
+	strv_free(lf->notes, lf->notes_cap);
 	for (i = 0; i < lf->nproofs; i++)
 		free(lf->proofs[i].path);
 	free(lf->proofs);
 	free(lf->entries);
-	free(lf->notes);
 	memset(lf, 0, sizeof *lf);
 }
 

@@ -171,11 +171,7 @@ heap_set(struct readyq *q, struct rq_entry *e, bool claimed)
 static void
 caps_free(struct rq_entry *e)
 {
-	size_t i;
-
-	for (i = 0; i < e->ncaps; i++)
-		free(e->caps[i]);
-	free(e->caps);
+	strv_free(e->caps, e->ncaps);
 	e->caps = NULL;
 	e->ncaps = 0;
 }

@@ -96,6 +96,17 @@ xgrow(void *pp, size_t *cap, size_t n, size_t elem)
 	*cap = c;
 }
 
+/* See util.h. */
+void
+strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 static int64_t
 clock_us(clockid_t id)
 {

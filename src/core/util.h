@@ -24,6 +24,9 @@ char *xstrdup_or_null(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Free n strings of v, then v itself (NULL with n 0 is a no-op). */
+void strv_free(char **v, size_t n);
+
 /* Grow *p (an array of *cap elements of size elem) to hold at least n. */
 void xgrow(void *pp, size_t *cap, size_t n, size_t elem);
 
