@@ -53,10 +53,12 @@ enum coord_event {
 const char *coord_event_name(enum coord_event ev);
 
 /*
- * The kind of change history entry i of t records, from the states alone
- * (heartbeats leave no entry, so a claim right after a claim is a
- * takeover). Entry 0 of a history cut at TASK_HISTORY_MAX reads as a push
- * or a claim.
+ * The kind of change history entry i of t records, from the states and
+ * never from the note: heartbeats leave no entry, so a claim right after a
+ * claim is a takeover; queued after a claim is a release (no note) or a
+ * failure (its reason); dead is dead when by COORD_ACTOR, else a failure
+ * with no attempt left. Entry 0 of a history cut at TASK_HISTORY_MAX reads
+ * as a push or a claim.
  */
 enum coord_event coord_hist_event(const struct task *t, size_t i);
 
