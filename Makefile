@@ -7,10 +7,14 @@
 #   make bench-check  a short benchmark against the stored baseline
 #   make analyze  build with gcc -fanalyzer (every report is an error)
 #   make run      deps, build, start the local server, show the fleet
+#   make fuzz     deps, build the libFuzzer targets with clang into build-fuzz/,
+#                 run each for FUZZ_SECONDS (default 60)
 #   make install  PREFIX=/usr/local DESTDIR=
 #
 # V=1 prints full commands; SANITIZE=address,undefined builds into
-# build-san/ with sanitizers.
+# build-san/ with sanitizers. CC=clang builds into build-clang/ (and
+# build-san-clang/ with SANITIZE=), e.g. make check CC=clang
+# SANITIZE=address,undefined,float-cast-overflow, which gcc cannot catch.
 
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
@@ -24,9 +28,10 @@ VERSION  := 0.1.0
 PKGS     := libnats libcjson yaml-0.1 sqlite3 libsodium ncursesw libcrypt
 DEB_PKGS := gcc make pkg-config libnats-dev nats-server libcjson-dev \
 	    libyaml-dev libsqlite3-dev libsodium-dev libncurses-dev \
-	    libcmocka-dev tmux bubblewrap libseccomp-dev wabt libcrypt-dev
+	    libcmocka-dev tmux bubblewrap libseccomp-dev wabt libcrypt-dev \
+	    clang libclang-rt-14-dev nodejs
 
-BUILD := build$(if $(SANITIZE),-san)
+BUILD := build$(if $(SANITIZE),-san)$(if $(findstring clang,$(notdir $(CC))),-clang)
 
 CFLAGS  ?= -O2 -g
 WARN    := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
@@ -67,7 +72,7 @@ HELPER_OBJ := $(BUILD)/tests/harness.o
 IFCTL := $(BUILD)/ifctl
 
 .PHONY: all deps check test test-unit test-cli test-integ bench bench-check run \
-	install uninstall clean layering analyze
+	install uninstall clean layering analyze fuzz fuzz-build
 all: $(IFCTL)
 
 $(BUILD)/%.o: src/%.c
@@ -112,6 +117,51 @@ $(TEST_TOOLS): $(BUILD)/tests/%: tests/helper/%.c $(HELPER_OBJ) $(BUILD)/libcore
 	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Itests/helper $(ALL_LDFLAGS) -o $@ $< \
 		$(HELPER_OBJ) $(BUILD)/libcore.a $(LIBS)
 
+# The fuzz targets replayed without libFuzzer: tests/cli/t-fuzz-regress.sh
+# feeds them the inputs under fixtures/fuzz/regress/.
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz-%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_DRIVERS := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz-%)
+$(FUZZ_DRIVERS): $(BUILD)/tests/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/driver.c \
+		tests/fuzz/fuzz.c $(BUILD)/libcore.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Itests/fuzz $(ALL_LDFLAGS) -o $@ $< \
+		tests/fuzz/driver.c tests/fuzz/fuzz.c $(BUILD)/libcore.a $(LIBS)
+
+# libFuzzer targets: the core built with clang, ASan, UBSan and float-cast
+# overflow into build-fuzz/; each target runs FUZZ_SECONDS on a copy of its
+# seeds (fixtures/fuzz/<name>/), a crash kept in build-fuzz/crashes/<name>/.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_RSS_MB  ?= 2048
+FUZZ_BUILD   := build-fuzz
+FUZZ_SAN     := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all \
+		-fno-omit-frame-pointer
+FUZZ_CFLAGS  := $(WARN) $(PKG_CFLAGS) -O1 -g $(FUZZ_SAN) -MMD -MP
+FUZZ_OBJ     := $(CORE_SRC:src/%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_BIN     := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz-%)
+
+$(FUZZ_BUILD)/core/%.o: src/core/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZCC  $<")
+	$(Q)$(FUZZ_CC) $(ALL_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/libcore.a: $(FUZZ_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)$(AR) rcs $@ $^
+
+$(FUZZ_BIN): $(FUZZ_BUILD)/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.c $(FUZZ_BUILD)/libcore.a
+	@$(if $(Q),echo "  FUZZLD  $@")
+	$(Q)$(FUZZ_CC) $(ALL_CPPFLAGS) -Itests/fuzz $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+		tests/fuzz/fuzz.c $(FUZZ_BUILD)/libcore.a $(LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory fuzz-build
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RSS_MB=$(FUZZ_RSS_MB) FUZZ_ARGS="$(FUZZ_ARGS)" \
+		tests/fuzz/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_NAMES)
+
 deps:
 	@missing=""; \
 	for p in $(DEB_PKGS); do \
@@ -132,7 +182,7 @@ deps:
 check: deps
 	$(Q)$(MAKE) --no-print-directory test
 
-test: all $(UNIT_BIN) $(INTEG_BIN) $(TEST_TOOLS) layering
+test: all $(UNIT_BIN) $(INTEG_BIN) $(TEST_TOOLS) $(FUZZ_DRIVERS) layering
 	$(Q)tests/run-tests $(BUILD)
 
 layering:
@@ -183,6 +233,6 @@ uninstall:
 	cd man && for m in *.7; do rm -f $(DESTDIR)$(MANDIR)/man7/$$m; done
 
 clean:
-	rm -rf build build-san build-analyze
+	rm -rf build build-san build-analyze build-clang build-san-clang $(FUZZ_BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null)
