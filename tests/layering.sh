@@ -1,14 +1,18 @@
 #!/bin/sh
 # The layering rules of STYLE.md, checked on every 'make check':
 #  - core never prints to stdout, never exits, never includes curses;
+#  - the benchmarks (src/bench) neither; only commands include them, so
+#    libcore.a holds what the product does;
 #  - only src/tui's terminal layer includes curses;
 #  - nats.c, cJSON, libyaml and SQLite are called only from their wrappers.
 status=0
 bad() { echo "layering: $*" >&2; status=1; }
 
-hits=$(grep -nE '\b(printf|puts|putchar|exit|abort)\s*\(' src/core/*.c | grep -v xalloc)
-[ -n "$hits" ] && bad "src/core prints or exits:
+hits=$(grep -nE '\b(printf|puts|putchar|exit|abort)\s*\(' src/core/*.c src/bench/*.c | grep -v xalloc)
+[ -n "$hits" ] && bad "src/core or src/bench prints or exits:
 $hits"
+hits=$(grep -lE '#include "bench/' src/*/*.[ch] | grep -vE '^src/(bench|cmd)/')
+[ -n "$hits" ] && bad "only commands include the benchmarks: $hits"
 hits=$(grep -lE '#include <(n?curses|ncursesw/curses)\.h>' src/core/*.[ch] src/cmd/*.[ch] 2>/dev/null)
 [ -n "$hits" ] && bad "curses outside src/tui: $hits"
 allowed_nats='src/core/bus.c src/core/version.c'

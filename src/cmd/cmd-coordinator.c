@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "bench/coordbench.h"
 #include "core/buf.h"
 #include "core/coord.h"
-#include "core/coordbench.h"
 #include "core/json.h"
 #include "core/taskview.h"
 #include "core/util.h"
@@ -90,7 +90,7 @@ push_spec(struct cmd_ctx *ctx, struct task_spec *s, char ***caps, char **payload
 	*caps = NULL;
 	*payload = NULL;
 	if ((st = cmd_opt_int(ctx, "priority", 0, TASK_PRIORITY_MAX, 5, &prio)) != ST_OK ||
-	    (st = cmd_opt_int(ctx, "max-attempts", 1, 1000, 0, &attempts)) != ST_OK ||
+	    (st = cmd_opt_int(ctx, "max-attempts", 1, TASK_ATTEMPTS_MAX, 0, &attempts)) != ST_OK ||
 	    (st = cmd_opt_json(ctx, "payload", payload)) != ST_OK)
 		return st;
 	if (budget) {

@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "cmd/cmd.h"
+#include "bench/witnessbench.h"
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/ledger.h"
@@ -20,7 +21,6 @@
 #include "core/windex.h"
 #include "core/wops.h"
 #include "core/wview.h"
-#include "core/witnessbench.h"
 
 /* The trusted key: --key VKEY or --key @FILE; else the file's own, said so. */
 static enum status

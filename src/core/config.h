@@ -17,6 +17,7 @@
 
 #include "core/buf.h"
 #include "core/status.h"
+#include "core/task.h"
 
 enum cfg_type { CFG_STRING, CFG_INT, CFG_BOOL, CFG_ENUM, CFG_PATH };
 
@@ -73,9 +74,9 @@ enum cfg_type { CFG_STRING, CFG_INT, CFG_BOOL, CFG_ENUM, CFG_PATH };
 	  "refuse every command that changes state (--read-only)") \
 	X(COORD_LEASE_MS, "coordinator.lease_ms", CFG_INT, "30000", 100, 86400000, NULL, "IF_COORDINATOR_LEASE_MS", \
 	  "how long a claim holds a task without a heartbeat") \
-	X(COORD_MAX_ATTEMPTS, "coordinator.max_attempts", CFG_INT, "5", 1, 1000, NULL, "IF_COORDINATOR_MAX_ATTEMPTS", \
+	X(COORD_MAX_ATTEMPTS, "coordinator.max_attempts", CFG_INT, "5", 1, TASK_ATTEMPTS_MAX, NULL, "IF_COORDINATOR_MAX_ATTEMPTS", \
 	  "claims of one task before it goes to the dead state") \
-	X(COORD_RETRY_BACKOFF_MS, "coordinator.retry_backoff_ms", CFG_INT, "1000", 0, 3600000, NULL, "IF_COORDINATOR_RETRY_BACKOFF_MS", \
+	X(COORD_RETRY_BACKOFF_MS, "coordinator.retry_backoff_ms", CFG_INT, "1000", 0, TASK_BACKOFF_MAX_MS, NULL, "IF_COORDINATOR_RETRY_BACKOFF_MS", \
 	  "first delay before a failed task may be claimed again; doubles per attempt") \
 	X(WITNESS_CHECKPOINT_EVERY, "witness.checkpoint_every", CFG_INT, "1000", 1, 100000000, NULL, "IF_WITNESS_CHECKPOINT_EVERY", \
 	  "entries between signed checkpoints of the witness ledger") \

@@ -9,9 +9,55 @@
 #include "core/coord.h"
 #include "core/json.h"
 #include "core/ledger.h"
+#include "core/readyq.h"
 #include "core/util.h"
 
 /* --- events ------------------------------------------------------------- */
+
+/* The verb of each event kind: "verb" on if.v1.evt.task.*, task.VERB in the witness. */
+static const char *const event_names[] = {
+	[COORD_EV_PUSH] = "push", [COORD_EV_CLAIM] = "claim", [COORD_EV_TAKEOVER] = "takeover",
+	[COORD_EV_HEARTBEAT] = "heartbeat", [COORD_EV_COMPLETE] = "complete",
+	[COORD_EV_FAIL] = "fail", [COORD_EV_RELEASE] = "release", [COORD_EV_DEAD] = "dead",
+};
+_Static_assert(ARRAY_SIZE(event_names) == COORD_EV__COUNT, "one name per event kind");
+
+/* See coord.h. */
+const char *
+coord_event_name(enum coord_event ev)
+{
+	return (unsigned)ev < COORD_EV__COUNT ? event_names[ev] : "?";
+}
+
+/* The kind of a history entry whose state is DONE, FAILED or DEAD. */
+static enum coord_event
+hist_end_event(const struct task_event *h)
+{
+	if (h->state == TASK_DONE)
+		return COORD_EV_COMPLETE;
+	if (h->state == TASK_DEAD && h->by && strcmp(h->by, COORD_ACTOR) == 0)
+		return COORD_EV_DEAD;
+	return COORD_EV_FAIL;
+}
+
+/* See coord.h. */
+enum coord_event
+coord_hist_event(const struct task *t, size_t i)
+{
+	const struct task_event *h = &t->hist[i], *prev = i ? &t->hist[i - 1] : NULL;
+	bool after_claim = prev && prev->state == TASK_CLAIMED;
+
+	switch (h->state) {
+	case TASK_CLAIMED:
+		return after_claim ? COORD_EV_TAKEOVER : COORD_EV_CLAIM;
+	case TASK_QUEUED:
+		if (!after_claim)
+			return COORD_EV_PUSH;
+		return h->note ? COORD_EV_FAIL : COORD_EV_RELEASE;
+	default:
+		return hist_end_event(h);
+	}
+}
 
 /*
  * Record a task's change: the event on if.v1.evt.task.<state> (fire and
@@ -19,12 +65,12 @@
  */
 static void
 publish_event(struct bus *b, const struct opctx *op, const struct task *t,
-	      const char *verb, const char *by)
+	      enum coord_event kind, const char *by)
 {
 	struct buf ev = BUF_INIT, what = BUF_INIT;
 	char subject[64], event[48];
 
-	buf_addf(&ev, "{\"v\":1,\"type\":\"task\",\"verb\":\"%s\",\"id\":", verb);
+	buf_addf(&ev, "{\"v\":1,\"type\":\"task\",\"verb\":\"%s\",\"id\":", coord_event_name(kind));
 	json_escape(&ev, t->id);
 	buf_addf(&ev, ",\"state\":\"%s\",\"owner\":", task_state_name(t->state));
 	if (t->owner)
@@ -46,11 +92,11 @@ publish_event(struct bus *b, const struct opctx *op, const struct task *t,
 	snprintf(subject, sizeof subject, "if.v1.evt.task.%s", task_state_name(t->state));
 	bus_publish(b, subject, ev.s, ev.len, NULL);
 
-	if (strcmp(verb, "heartbeat") != 0) {
+	if (kind != COORD_EV_HEARTBEAT) {
 		struct witness_note n = { .component = "coordinator", .event = event,
 					  .actor = by, .swarm = t->owner ? t->owner : t->to,
 					  .task = t->id };
-		snprintf(event, sizeof event, "task.%s", verb);
+		snprintf(event, sizeof event, "task.%s", coord_event_name(kind));
 		buf_addf(&what, "{\"state\":\"%s\",\"token\":%llu,\"attempts\":%d,"
 			 "\"priority\":%d", task_state_name(t->state),
 			 (unsigned long long)t->token, t->attempts, t->priority);
@@ -173,9 +219,9 @@ coord_check_spec(const struct task_spec *s, struct err *e)
 			       TASK_PRIORITY_MAX);
 	if (!(s->budget >= 0) || s->budget > 1e15)
 		return err_set(e, ST_BAD_VALUE, "budget %g is out of range (0 or more)", s->budget);
-	if (s->max_attempts < 0 || s->max_attempts > 1000)
-		return err_set(e, ST_BAD_VALUE, "max attempts %d is out of range 1..1000",
-			       s->max_attempts);
+	if (s->max_attempts < 0 || s->max_attempts > TASK_ATTEMPTS_MAX)
+		return err_set(e, ST_BAD_VALUE, "max attempts %d is out of range 1..%d",
+			       s->max_attempts, TASK_ATTEMPTS_MAX);
 	for (i = 0; i < s->ncaps; i++)
 		if (!task_id_valid(s->caps[i]))
 			return err_set(e, ST_BAD_VALUE, "invalid capability name '%s'", s->caps[i]);
@@ -195,7 +241,7 @@ idem_key(const char *idem)
 
 	crypto_hash_sha256(h, (const unsigned char *)idem, strlen(idem));
 	hex_encode(hex, h, 16);
-	return xasprintf("idem.%s", hex);
+	return xasprintf(COORD_IDEM_PREFIX "%s", hex);
 }
 
 static void
@@ -385,7 +431,7 @@ coord_push(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 	if (st != ST_OK && ikey && st != ST_TIMEOUT && st != ST_DISCONNECTED)
 		bus_kv_delete(b, cfg->bucket, ikey, NULL);	/* refused: free the key */
 	if (st == ST_OK) {
-		publish_event(b, op, &t, "push", op->actor);
+		publish_event(b, op, &t, COORD_EV_PUSH, op->actor);
 		*out = t;
 		task_init(&t);
 	}
@@ -421,236 +467,19 @@ cas_write(struct bus *b, const struct coord_cfg *cfg, struct task *t, struct buf
 
 /* --- the claim index ---------------------------------------------------- */
 
-/* What the index knows of one task: its last record and where it is listed. */
-struct ix_entry {
-	char *id;
-	char *json;		/* last record seen, for a claim without a read */
-	size_t len;
-	uint64_t rev;
-	enum task_state state;
-	int prio;
-	int64_t created;
-	int64_t lease_until, not_before;
-	char *to;
-	char **caps;
-	size_t ncaps;
-	bool listed_ready;	/* in a priority list */
-	size_t heap_pos;	/* place in the lease heap, or NOT_IN_HEAP */
-	bool inflight;		/* a thread of this process is claiming it */
-	struct ix_entry *next;	/* hash chain */
-};
-
-#define NOT_IN_HEAP ((size_t)-1)
-
-/* A FIFO of entries: head advances, the array is compacted now and then. */
-struct ix_fifo {
-	struct ix_entry **v;
-	size_t head, len, cap;
-};
-
+/*
+ * The process's view of the bucket for claims: a ready index (readyq.h)
+ * fed by one KV watch, under a mutex, with a condition for waiters.
+ */
 struct coord_index {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv;		/* broadcast on every change */
 	struct bus_watch *watch;
-	struct ix_entry **table;	/* hash table, power-of-two size */
-	size_t nbuckets, n;
-	struct ix_fifo ready[TASK_PRIORITY_MAX + 1];
-	struct ix_entry **heap;		/* claimed tasks, min-heap on lease_until */
-	size_t nheap, heapcap;
-	bool snapshot;
+	struct readyq *q;
+	bool snapshot;			/* the watch has delivered the bucket */
 };
 
-static uint32_t
-hash_str(const char *s)
-{
-	uint32_t h = 2166136261u;	/* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
-static struct ix_entry *
-ix_find(struct coord_index *ix, const char *id, bool create)
-{
-	uint32_t h = hash_str(id);
-	struct ix_entry *e;
-	size_t i;
-
-	for (e = ix->table[h & (ix->nbuckets - 1)]; e; e = e->next)
-		if (strcmp(e->id, id) == 0)
-			return e;
-	if (!create)
-		return NULL;
-	if (ix->n + 1 > ix->nbuckets) {	/* keep the load factor at most 1 */
-		size_t nb = ix->nbuckets * 2;
-		struct ix_entry **t = xcalloc(nb, sizeof *t);
-		for (i = 0; i < ix->nbuckets; i++) {
-			while ((e = ix->table[i])) {
-				ix->table[i] = e->next;
-				e->next = t[hash_str(e->id) & (nb - 1)];
-				t[hash_str(e->id) & (nb - 1)] = e;
-			}
-		}
-		free(ix->table);
-		ix->table = t;
-		ix->nbuckets = nb;
-	}
-	e = xcalloc(1, sizeof *e);
-	e->id = xstrdup(id);
-	e->heap_pos = NOT_IN_HEAP;
-	e->next = ix->table[h & (ix->nbuckets - 1)];
-	ix->table[h & (ix->nbuckets - 1)] = e;
-	ix->n++;
-	return e;
-}
-
-static void
-fifo_push(struct ix_fifo *f, struct ix_entry *e)
-{
-	if (f->head > 1024 && f->head * 2 > f->len) {
-		memmove(f->v, f->v + f->head, (f->len - f->head) * sizeof *f->v);
-		f->len -= f->head;
-		f->head = 0;
-	}
-	xgrow(&f->v, &f->cap, f->len + 1, sizeof *f->v);
-	f->v[f->len++] = e;
-}
-
-/* The lease heap: the root is the lease that expires first. */
-static void
-heap_swap(struct coord_index *ix, size_t a, size_t b)
-{
-	struct ix_entry *t = ix->heap[a];
-
-	ix->heap[a] = ix->heap[b];
-	ix->heap[b] = t;
-	ix->heap[a]->heap_pos = a;
-	ix->heap[b]->heap_pos = b;
-}
-
-static void
-heap_fix(struct coord_index *ix, size_t i)
-{
-	while (i > 0 && ix->heap[(i - 1) / 2]->lease_until > ix->heap[i]->lease_until) {
-		heap_swap(ix, i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < ix->nheap && ix->heap[l]->lease_until < ix->heap[m]->lease_until)
-			m = l;
-		if (r < ix->nheap && ix->heap[r]->lease_until < ix->heap[m]->lease_until)
-			m = r;
-		if (m == i)
-			return;
-		heap_swap(ix, i, m);
-		i = m;
-	}
-}
-
-static void
-heap_set(struct coord_index *ix, struct ix_entry *e, bool claimed)
-{
-	size_t i = e->heap_pos;
-
-	if (claimed && i == NOT_IN_HEAP) {
-		xgrow(&ix->heap, &ix->heapcap, ix->nheap + 1, sizeof *ix->heap);
-		ix->heap[ix->nheap] = e;
-		e->heap_pos = ix->nheap++;
-		heap_fix(ix, e->heap_pos);
-	} else if (claimed) {
-		heap_fix(ix, i);	/* the lease moved */
-	} else if (i != NOT_IN_HEAP) {
-		ix->nheap--;
-		if (i != ix->nheap) {
-			ix->heap[i] = ix->heap[ix->nheap];
-			ix->heap[i]->heap_pos = i;
-			heap_fix(ix, i);
-		}
-		e->heap_pos = NOT_IN_HEAP;
-	}
-}
-
-static void
-entry_set_caps(struct ix_entry *e, const struct task *t)
-{
-	size_t i;
-
-	for (i = 0; i < e->ncaps; i++)
-		free(e->caps[i]);
-	free(e->caps);
-	e->caps = t->ncaps ? xcalloc(t->ncaps, sizeof *e->caps) : NULL;
-	for (i = 0; i < t->ncaps; i++)
-		e->caps[i] = xstrdup(t->caps[i]);
-	e->ncaps = t->ncaps;
-}
-
-/* Take in the valid record t of key (from the watch, or after a claim). ix->mu held. */
-static void
-ix_update(struct coord_index *ix, const char *key, const struct task *t, const char *json,
-	  size_t len, uint64_t rev)
-{
-	struct ix_entry *e = ix_find(ix, key, true);
-
-	if (rev < e->rev)
-		return;		/* an older view than we have */
-	free(e->json);
-	e->json = xstrndup(json, len);
-	e->len = len;
-	e->rev = rev;
-	e->state = t->state;
-	e->prio = t->priority < 0 ? 0 : t->priority > TASK_PRIORITY_MAX ? TASK_PRIORITY_MAX :
-		  t->priority;
-	e->created = t->created;
-	e->lease_until = t->lease_until;
-	e->not_before = t->not_before;
-	free(e->to);
-	e->to = xstrdup_or_null(t->to);
-	entry_set_caps(e, t);
-	if (e->state == TASK_QUEUED && !e->listed_ready) {
-		fifo_push(&ix->ready[e->prio], e);
-		e->listed_ready = true;
-	}
-	heap_set(ix, e, e->state == TASK_CLAIMED);
-	pthread_cond_broadcast(&ix->cv);
-}
-
-/*
- * Forget what key held: deleted, or not a valid task (quarantined: never
- * offered to a claim until a valid record replaces it). rev 0 keeps the
- * revision known. ix->mu held.
- */
-static void
-ix_drop(struct coord_index *ix, const char *key, uint64_t rev)
-{
-	struct ix_entry *e = ix_find(ix, key, true);
-
-	if (rev && rev < e->rev)
-		return;
-	if (rev)
-		e->rev = rev;
-	free(e->json);
-	e->json = NULL;
-	e->len = 0;
-	e->state = TASK__COUNT;		/* no state: never ready */
-	heap_set(ix, e, false);
-}
-
-/* Take in whatever key now holds: a task, or a record to quarantine. ix->mu held. */
-static void
-ix_take(struct coord_index *ix, const char *key, const char *json, size_t len, uint64_t rev)
-{
-	struct task t;
-
-	if (coord_record_parse(key, json, len, &t, NULL) == ST_OK) {
-		ix_update(ix, key, &t, json, len, rev);
-		task_release(&t);
-	} else {
-		ix_drop(ix, key, rev);
-	}
-}
-
+/* The watch's callback: take in a put or a delete. */
 static void
 ix_on_event(void *arg, const struct bus_kv_event *ev)
 {
@@ -659,13 +488,13 @@ ix_on_event(void *arg, const struct bus_kv_event *ev)
 	pthread_mutex_lock(&ix->mu);
 	if (ev->snapshot_done) {
 		ix->snapshot = true;
-		pthread_cond_broadcast(&ix->cv);
-	} else if (!has_prefix(ev->key, "idem.")) {
+	} else if (!has_prefix(ev->key, COORD_IDEM_PREFIX)) {
 		if (ev->op == BUS_KV_PUT)
-			ix_take(ix, ev->key, ev->value, ev->len, ev->revision);
+			readyq_put(ix->q, ev->key, ev->value, ev->len, ev->revision);
 		else
-			ix_drop(ix, ev->key, ev->revision);
+			readyq_drop(ix->q, ev->key, ev->revision);
 	}
+	pthread_cond_broadcast(&ix->cv);
 	pthread_mutex_unlock(&ix->mu);
 }
 
@@ -678,33 +507,32 @@ ix_refresh(struct bus *b, const struct coord_cfg *cfg, struct coord_index *ix, c
 
 	pthread_mutex_lock(&ix->mu);
 	if (st == ST_OK)
-		ix_take(ix, key, ent.value.s, ent.value.len, ent.revision);
+		readyq_put(ix->q, key, ent.value.s, ent.value.len, ent.revision);
 	else if (st == ST_NOT_FOUND)
-		ix_drop(ix, key, 0);
+		readyq_drop(ix->q, key, 0);
+	pthread_cond_broadcast(&ix->cv);
 	pthread_mutex_unlock(&ix->mu);
 	buf_release(&ent.value);
 }
+
+#define INDEX_LOAD_MS 30000	/* beyond the bus timeout: a large bucket's snapshot */
 
 enum status
 coord_index_open(struct bus *b, const struct coord_cfg *cfg, struct coord_index **out,
 		 struct err *e)
 {
 	struct coord_index *ix = xcalloc(1, sizeof *ix);
-	struct timespec ts;
-	int64_t deadline = wall_ms() + 30000 + bus_timeout_ms(b);
+	struct timespec ts = deadline_ts(INDEX_LOAD_MS + bus_timeout_ms(b));
 	enum status st;
 
 	pthread_mutex_init(&ix->mu, NULL);
 	pthread_cond_init(&ix->cv, NULL);
-	ix->nbuckets = 1024;
-	ix->table = xcalloc(ix->nbuckets, sizeof *ix->table);
+	ix->q = readyq_new();
 	st = bus_kv_watch(b, cfg->bucket, 0, ix_on_event, ix, &ix->watch, e);
 	if (st != ST_OK) {
 		coord_index_free(ix);
 		return st;
 	}
-	ts.tv_sec = deadline / 1000;
-	ts.tv_nsec = (deadline % 1000) * 1000000;
 	pthread_mutex_lock(&ix->mu);
 	while (!ix->snapshot && pthread_cond_timedwait(&ix->cv, &ix->mu, &ts) == 0)
 		;
@@ -721,28 +549,10 @@ coord_index_open(struct bus *b, const struct coord_cfg *cfg, struct coord_index 
 void
 coord_index_free(struct coord_index *ix)
 {
-	struct ix_entry *e;
-	size_t i, j;
-
 	if (ix == NULL)
 		return;
 	bus_watch_free(ix->watch);
-	for (i = 0; i < ix->nbuckets; i++) {
-		while ((e = ix->table[i])) {
-			ix->table[i] = e->next;
-			for (j = 0; j < e->ncaps; j++)
-				free(e->caps[j]);
-			free(e->caps);
-			free(e->to);
-			free(e->json);
-			free(e->id);
-			free(e);
-		}
-	}
-	for (i = 0; i <= TASK_PRIORITY_MAX; i++)
-		free(ix->ready[i].v);
-	free(ix->heap);
-	free(ix->table);
+	readyq_free(ix->q);
 	pthread_cond_destroy(&ix->cv);
 	pthread_mutex_destroy(&ix->mu);
 	free(ix);
@@ -751,8 +561,7 @@ coord_index_free(struct coord_index *ix)
 void
 coord_index_wait(struct coord_index *ix, int64_t ms)
 {
-	int64_t deadline = wall_ms() + ms;
-	struct timespec ts = { deadline / 1000, (deadline % 1000) * 1000000 };
+	struct timespec ts = deadline_ts(ms);
 
 	pthread_mutex_lock(&ix->mu);
 	pthread_cond_timedwait(&ix->cv, &ix->mu, &ts);
@@ -763,14 +572,8 @@ void
 coord_index_each(struct coord_index *ix, void (*fn)(void *arg, const char *json, size_t len),
 		 void *arg)
 {
-	struct ix_entry *e;
-	size_t i;
-
 	pthread_mutex_lock(&ix->mu);
-	for (i = 0; i < ix->nbuckets; i++)
-		for (e = ix->table[i]; e; e = e->next)
-			if (e->json)
-				fn(arg, e->json, e->len);
+	readyq_each(ix->q, fn, arg);
 	pthread_mutex_unlock(&ix->mu);
 }
 
@@ -780,105 +583,9 @@ coord_index_size(struct coord_index *ix)
 	size_t n;
 
 	pthread_mutex_lock(&ix->mu);
-	n = ix->n;
+	n = readyq_size(ix->q);
 	pthread_mutex_unlock(&ix->mu);
 	return n;
-}
-
-static bool
-entry_fits(const struct ix_entry *e, const struct claimer *c)
-{
-	size_t i, j;
-
-	if (e->inflight || (e->to && strcmp(e->to, c->swarm) != 0))
-		return false;
-	for (i = 0; i < e->ncaps; i++) {
-		for (j = 0; j < c->ncaps; j++)
-			if (strcmp(e->caps[i], c->caps[j]) == 0)
-				break;
-		if (j == c->ncaps)
-			return false;
-	}
-	return true;
-}
-
-#define SCAN_MAX 4096	/* entries looked at per list and claim */
-
-/* Is a a better claim than b: higher priority, then older? */
-static bool
-better(const struct ix_entry *a, const struct ix_entry *b)
-{
-	return b == NULL || a->prio > b->prio || (a->prio == b->prio && a->created < b->created);
-}
-
-/*
- * The best expired lease c may take. Expired leases are the top of the
- * lease heap (a lease that has not expired has no expired child): walk that
- * part, at most SCAN_MAX nodes. ix->mu held.
- */
-static struct ix_entry *
-pick_expired(struct coord_index *ix, const struct claimer *c, int64_t now)
-{
-	struct ix_entry *e, *best = NULL;
-	size_t i, stack[64], depth = 0, visited = 0;
-
-	if (ix->nheap)
-		stack[depth++] = 0;
-	while (depth && visited++ < SCAN_MAX) {
-		i = stack[--depth];
-		e = ix->heap[i];
-		if (e->lease_until > now)
-			continue;
-		if (entry_fits(e, c) && better(e, best))
-			best = e;
-		if (2 * i + 2 < ix->nheap && depth < ARRAY_SIZE(stack))
-			stack[depth++] = 2 * i + 2;
-		if (2 * i + 1 < ix->nheap && depth < ARRAY_SIZE(stack))
-			stack[depth++] = 2 * i + 1;
-	}
-	return best;
-}
-
-/* The oldest queued task of the highest priority c may take. ix->mu held. */
-static struct ix_entry *
-pick_queued(struct coord_index *ix, const struct claimer *c, int64_t now)
-{
-	struct ix_fifo *f;
-	struct ix_entry *e;
-	size_t i;
-	int p;
-
-	for (p = TASK_PRIORITY_MAX; p >= 0; p--) {
-		f = &ix->ready[p];
-		for (i = f->head; i < f->len && i - f->head < SCAN_MAX; i++) {
-			e = f->v[i];
-			if (e->state != TASK_QUEUED) {
-				if (i == f->head) {	/* drop stale heads as we go */
-					e->listed_ready = false;
-					f->head++;
-				}
-				continue;
-			}
-			if (e->not_before <= now && entry_fits(e, c))
-				return e;
-		}
-	}
-	return NULL;
-}
-
-/*
- * The next candidate for c: of the ready tasks (queued, or claimed with an
- * expired lease) the highest priority, then the oldest; on a tie the expired
- * lease, whose work started first. ix->mu held.
- */
-static struct ix_entry *
-ix_pick(struct coord_index *ix, const struct claimer *c, int64_t now)
-{
-	struct ix_entry *x = pick_expired(ix, c, now), *q = pick_queued(ix, c, now);
-
-	if (x && q && x->prio == q->prio)
-		return x;
-	return x && better(x, q) ? x : q;
 }
 
 /* --- claim -------------------------------------------------------------- */
@@ -915,27 +622,27 @@ claim_kill(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, struct 
 	free(t->reason);
 	t->reason = xstrdup(note);
 	t->updated = now;
-	task_history_add(t, now, TASK_DEAD, "coordinator", t->token, note);
+	task_history_add(t, now, TASK_DEAD, COORD_ACTOR, t->token, note);
 	if (cas_write(b, cfg, t, NULL, e) != ST_OK)
 		return ST_CONFLICT;
-	publish_event(b, op, t, "dead", "coordinator");
+	publish_event(b, op, t, COORD_EV_DEAD, COORD_ACTOR);
 	return ST_OK;
 }
 
 /* Try to claim the task whose record is json at rev. ST_CONFLICT: lost the race. */
 static enum status
 claim_one(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
-	  const struct claimer *c, const char *key, const char *json, size_t len, uint64_t rev,
-	  struct task *out, struct buf *written, struct err *e)
+	  const struct claimer *c, const struct readyq_pick *p, struct task *out,
+	  struct buf *written, struct err *e)
 {
 	int64_t now = wall_ms();
 	const char *why = NULL;
 	bool takeover;
 	enum status st;
 
-	if ((st = coord_record_parse(key, json, len, out, e)) != ST_OK)
+	if ((st = coord_record_parse(p->id, p->json, p->len, out, e)) != ST_OK)
 		return st;
-	out->rev = rev;
+	out->rev = p->rev;
 	if (!claimable(out, c, now, &why))
 		return ST_CONFLICT;
 	takeover = out->state == TASK_CLAIMED;
@@ -951,7 +658,7 @@ claim_one(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 		check(op, "a task is claimable", ST_OK, NULL, out->id);
 		return ST_OK;
 	}
-	out->token = rev;	/* the revision the claim is made on */
+	out->token = p->rev;	/* the revision the claim is made on */
 	free(out->owner);
 	out->owner = xstrdup(c->swarm);
 	out->state = TASK_CLAIMED;
@@ -962,7 +669,7 @@ claim_one(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 			 takeover ? "lease takeover" : NULL);
 	if ((st = cas_write(b, cfg, out, written, e)) != ST_OK)
 		return st;
-	publish_event(b, op, out, "claim", c->swarm);
+	publish_event(b, op, out, takeover ? COORD_EV_TAKEOVER : COORD_EV_CLAIM, c->swarm);
 	return ST_OK;
 }
 
@@ -978,64 +685,67 @@ task_local(enum status st)
 	       st == ST_BAD_VALUE;
 }
 
+#define CLAIM_RACES_MAX 1000	/* lost races before a claim gives up */
+
+/*
+ * Settle the index after claim_one ended with st on key: a record that
+ * cannot be written back is dropped, a lost race or stale view is read
+ * again, a claim made is taken in at once; then the pick is no longer in
+ * flight.
+ */
+static void
+claim_settle(struct bus *b, const struct coord_cfg *cfg, struct coord_index *ix,
+	     const struct opctx *op, const char *key, enum status st, const struct task *t,
+	     const struct buf *written)
+{
+	if (task_local(st) && st != ST_BAD_VALUE)
+		ix_refresh(b, cfg, ix, key);	/* read the truth, go on */
+	pthread_mutex_lock(&ix->mu);
+	if (st == ST_BAD_VALUE)		/* valid, but cannot be written back */
+		readyq_drop(ix->q, key, 0);
+	else if (st == ST_OK && !op->falsify)
+		readyq_update(ix->q, key, t, written->s, written->len, t->rev);
+	readyq_unmark(ix->q, key);
+	pthread_cond_broadcast(&ix->cv);
+	pthread_mutex_unlock(&ix->mu);
+}
+
 enum status
 coord_claim(struct bus *b, struct coord_index *ix, const struct coord_cfg *cfg,
 	    struct opctx *op, const struct claimer *c, struct task *out, struct err *e)
 {
-	struct ix_entry *pick;
+	struct readyq_pick pick = { 0 };
 	struct buf written = BUF_INIT;	/* the record a successful claim wrote */
-	char *json = NULL, *key = NULL;
-	size_t len = 0;
-	uint64_t rev = 0;
 	int tries = 0;
 	enum status st;
+	bool found;
 
 	task_init(out);
 	if ((st = opctx_may_write(op, "claim", e)) != ST_OK && !op->falsify)
 		return st;
 	for (;;) {
 		pthread_mutex_lock(&ix->mu);
-		pick = ix_pick(ix, c, wall_ms());
-		if (pick) {
-			pick->inflight = true;
-			json = xstrndup(pick->json, pick->len);
-			key = xstrdup(pick->id);
-			len = pick->len;
-			rev = pick->rev;
-		}
+		found = readyq_pick(ix->q, c, wall_ms(), &pick);
 		pthread_mutex_unlock(&ix->mu);
-		if (pick == NULL) {
+		if (!found) {
 			if (op->falsify)
 				check(op, "a task is claimable", ST_NOT_FOUND, NULL,
 				      "no ready task fits this swarm");
 			st = err_set(e, ST_NOT_FOUND, "no ready task for swarm '%s'", c->swarm);
 			break;
 		}
-		st = claim_one(b, cfg, op, c, key, json, len, rev, out, &written, e);
-		free(json);
-		if (st == ST_BAD_VALUE) {	/* valid, but cannot be written back */
-			pthread_mutex_lock(&ix->mu);
-			ix_drop(ix, key, 0);
-			pthread_mutex_unlock(&ix->mu);
-		} else if (task_local(st)) {
-			ix_refresh(b, cfg, ix, key);	/* read the truth, go on */
-		} else if (st == ST_OK && !op->falsify) {
-			pthread_mutex_lock(&ix->mu);
-			ix_update(ix, key, out, written.s, written.len, out->rev);
-			pthread_mutex_unlock(&ix->mu);
-		}
-		free(key);
-		pthread_mutex_lock(&ix->mu);
-		pick->inflight = false;
-		pthread_mutex_unlock(&ix->mu);
+		st = claim_one(b, cfg, op, c, &pick, out, &written, e);
+		claim_settle(b, cfg, ix, op, pick.id, st, out, &written);
+		readyq_pick_release(&pick);
 		if (!task_local(st)) {
 			if (st != ST_OK)
 				task_release(out);
 			break;
 		}
 		task_release(out);
-		if (++tries > 1000) {
-			st = err_set(e, ST_CONFLICT, "gave up claiming after 1000 lost races");
+		if (++tries > CLAIM_RACES_MAX) {
+			st = err_set(e, ST_CONFLICT, "gave up claiming after %d lost races",
+				     CLAIM_RACES_MAX);
 			break;
 		}
 	}
@@ -1045,10 +755,17 @@ coord_claim(struct bus *b, struct coord_index *ix, const struct coord_cfg *cfg,
 
 /* --- owner operations --------------------------------------------------- */
 
-static const char *const verb_names[] = {
-	[OWNER_HEARTBEAT] = "heartbeat", [OWNER_COMPLETE] = "complete",
-	[OWNER_FAIL] = "fail", [OWNER_RELEASE] = "release",
+static const enum coord_event owner_events[] = {
+	[OWNER_HEARTBEAT] = COORD_EV_HEARTBEAT, [OWNER_COMPLETE] = COORD_EV_COMPLETE,
+	[OWNER_FAIL] = COORD_EV_FAIL, [OWNER_RELEASE] = COORD_EV_RELEASE,
 };
+
+/* The verb an owner operation is named by in messages and events. */
+static const char *
+verb_name(enum owner_verb v)
+{
+	return coord_event_name(owner_events[v]);
+}
 
 /*
  * The checks every owner operation makes, in order; each is recorded. In
@@ -1083,7 +800,7 @@ owner_checks(struct opctx *op, const struct owner_req *r, const struct task *t,
 out:
 	if (ce.code != ST_OK && e) {	/* normal mode stops at the first failure */
 		*e = ce;
-		err_prefix(e, "cannot %s task '%s'", verb_names[r->verb], r->id);
+		err_prefix(e, "cannot %s task '%s'", verb_name(r->verb), r->id);
 	}
 	return ce.code;
 }
@@ -1121,7 +838,7 @@ owner_apply(const struct coord_cfg *cfg, const struct owner_req *r, struct task 
 		} else {
 			int64_t d = cfg->retry_backoff_ms;
 			int i;
-			for (i = 1; i < t->attempts && d < 3600000; i++)
+			for (i = 1; i < t->attempts && d < TASK_BACKOFF_MAX_MS; i++)
 				d *= 2;
 			t->state = TASK_QUEUED;
 			t->not_before = now + d;
@@ -1143,7 +860,7 @@ coord_owner(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 	if (r->verb == OWNER_COMPLETE && r->result &&
 	    (st = json_check(r->result, "result", e)) != ST_OK)
 		return st;
-	if ((st = opctx_may_write(op, verb_names[r->verb], e)) != ST_OK && !op->falsify)
+	if ((st = opctx_may_write(op, verb_name(r->verb), e)) != ST_OK && !op->falsify)
 		return st;
 	for (tries = 0; tries < 5; tries++) {
 		int64_t now = wall_ms();
@@ -1167,7 +884,7 @@ coord_owner(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 			task_history_add(out, now, out->state, r->swarm, out->token, note);
 		st = cas_write(b, cfg, out, NULL, e);
 		if (st == ST_OK) {
-			publish_event(b, op, out, verb_names[r->verb], r->swarm);
+			publish_event(b, op, out, owner_events[r->verb], r->swarm);
 			return ST_OK;
 		}
 		task_release(out);
@@ -1255,11 +972,9 @@ coord_list(struct bus *b, const struct coord_cfg *cfg, const struct coord_filter
 	memset(out, 0, sizeof *out);
 	st = bus_kv_keys(b, cfg->bucket, &keys, &nkeys, e);
 	for (i = 0; st == ST_OK && i < nkeys; i++)
-		if (!has_prefix(keys[i], "idem."))
+		if (!has_prefix(keys[i], COORD_IDEM_PREFIX))
 			st = list_one(b, cfg, f, keys[i], out, &cap, &badcap, e);
-	for (i = 0; i < nkeys; i++)
-		free(keys[i]);
-	free(keys);
+	strv_free(keys, nkeys);
 	if (st != ST_OK) {
 		coord_listing_release(out);
 		return st;

@@ -13,12 +13,13 @@
  * retry_backoff_ms * 2^(attempts-1); past max_attempts the task is dead.
  *
  * Claimers find ready tasks through a struct coord_index: one KV watch of
- * IF_TASKS per process, kept as FIFO lists per priority plus a list of
- * leases, so a claim looks at the head of a list instead of scanning the
- * bucket. Threads of one process share an index and never race each other
+ * IF_TASKS per process feeding a ready index (readyq.h: FIFO lists per
+ * priority plus a heap of leases), so a claim looks at the head of a list
+ * instead of scanning the bucket. Threads of one process share an index and never race each other
  * for the same task; processes race through the CAS.
  *
- * Every change is published on if.v1.evt.task.<state> (stream IF_EVENTS).
+ * Every change is published on if.v1.evt.task.<state> (stream IF_EVENTS)
+ * and witnessed as task.<verb>, the verb naming its kind (enum coord_event).
  */
 #ifndef IF_COORD_H
 #define IF_COORD_H
@@ -28,10 +29,38 @@
 
 #include "core/bus.h"
 #include "core/opctx.h"
+#include "core/readyq.h"
 #include "core/rows.h"
 #include "core/task.h"
 
 #define COORD_BUCKET "IF_TASKS"
+#define COORD_IDEM_PREFIX "idem."	/* keys of idempotency entries, not tasks */
+#define COORD_ACTOR "coordinator"	/* who the coordinator's own changes are by */
+
+/*
+ * The kinds of change the coordinator makes: the "verb" of the event on
+ * if.v1.evt.task.<state> and the witness event task.<verb>. A takeover is
+ * a claim of a task whose previous owner's lease expired; dead is a task
+ * killed by the coordinator when an expired lease had no attempt left (a
+ * failure with none left is fail, with state dead).
+ */
+enum coord_event {
+	COORD_EV_PUSH, COORD_EV_CLAIM, COORD_EV_TAKEOVER, COORD_EV_HEARTBEAT,
+	COORD_EV_COMPLETE, COORD_EV_FAIL, COORD_EV_RELEASE, COORD_EV_DEAD, COORD_EV__COUNT
+};
+
+/* The verb of an event kind ("takeover"); static storage. */
+const char *coord_event_name(enum coord_event ev);
+
+/*
+ * The kind of change history entry i of t records, from the states and
+ * never from the note: heartbeats leave no entry, so a claim right after a
+ * claim is a takeover; queued after a claim is a release (no note) or a
+ * failure (its reason); dead is dead when by COORD_ACTOR, else a failure
+ * with no attempt left. Entry 0 of a history cut at TASK_HISTORY_MAX reads
+ * as a push or a claim.
+ */
+enum coord_event coord_hist_event(const struct task *t, size_t i);
 
 struct coord_cfg {
 	const char *bucket;	/* COORD_BUCKET, or a benchmark's own */
@@ -110,12 +139,6 @@ size_t coord_index_size(struct coord_index *ix);
 /* Call fn with the last record of every task the index knows. */
 void coord_index_each(struct coord_index *ix, void (*fn)(void *arg, const char *json, size_t len),
 		      void *arg);
-
-struct claimer {
-	const char *swarm;
-	char *const *caps;	/* what the swarm can do */
-	size_t ncaps;
-};
 
 /*
  * Claim the best ready task this swarm may take (queued, or claimed with an

@@ -139,16 +139,9 @@ scan_record(void *arg, const struct bus_kv_event *ev)
 static bool
 scan_wait(struct record_scan *s, int64_t ms)
 {
-	struct timespec ts;
+	struct timespec ts = deadline_ts(ms);
 	bool done;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
 	pthread_mutex_lock(&s->mu);
 	while (!s->done && pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0)
 		;

@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "core/home.h"
 #include "core/json.h"
 #include "core/ledger.h"
 #include "core/util.h"
@@ -122,6 +123,64 @@ seal_batch(struct ledger_writer *w, struct wentry *e, size_t n, struct buf *json
 	}
 }
 
+/*
+ * Read the stream's tail again (the writer lost track of it). The first
+ * unsure entries of e, sealed by a call that failed, may have landed:
+ * *found of them are there and are done.
+ */
+static enum status
+catch_up(struct ledger_writer *w, struct wentry *e, size_t *unsure, size_t *found,
+	 struct err *err)
+{
+	enum status st;
+
+	*found = 0;
+	if ((st = read_tail(w, err)) != ST_OK || *unsure == 0)
+		return st;
+	if ((st = reconcile(w, e, *unsure, found, err)) != ST_OK)
+		return st;
+	w->recovered += *found;
+	*unsure = 0;
+	return ST_OK;
+}
+
+/*
+ * Take in the entries of a published batch of k that the server stored,
+ * up to the first it refused; their count. An entry stored at another
+ * sequence than its own is ST_WITNESS in *st.
+ */
+static size_t
+batch_landed(struct ledger_writer *w, const struct bus_pub_msg *m, const struct wentry *e,
+	     size_t k, enum status *st, struct err *err)
+{
+	size_t i;
+
+	for (i = 0; i < k && m[i].st == ST_OK; i++) {
+		if (m[i].seq != e[i].seq) {
+			*st = err_set(err, ST_WITNESS, "entry %llu landed at stream sequence %llu",
+				      (unsigned long long)e[i].seq, (unsigned long long)m[i].seq);
+			break;
+		}
+		w->last_seq = m[i].seq;
+		memcpy(w->last_hash, e[i].hash, WITNESS_HEX);
+	}
+	return i;
+}
+
+#define LEDGER_RACES_MAX 1000	/* lost races before an append gives up */
+
+/* Another writer got there first: step aside a random while, longer after repeated losses. */
+static enum status
+lost_race(struct ledger_writer *w, int lost, struct err *err)
+{
+	w->conflicts++;
+	if (lost >= LEDGER_RACES_MAX)
+		return err_set(err, ST_CONFLICT, "gave up appending after %d lost races",
+			       LEDGER_RACES_MAX);
+	usleep((useconds_t)(randombytes_uniform(50u << (lost < 6 ? lost - 1 : 5)) + 1));
+	return ST_OK;
+}
+
 enum status
 ledger_append_many(struct ledger_writer *w, struct wentry *e, size_t n, size_t *done,
 		   struct err *err)
@@ -142,34 +201,17 @@ ledger_append_many(struct ledger_writer *w, struct wentry *e, size_t n, size_t *
 		w->known = false;
 	while (*done < n) {
 		if (!w->known) {
-			if ((st = read_tail(w, err)) != ST_OK)
+			if ((st = catch_up(w, e + *done, &unsure, &found, err)) != ST_OK)
 				break;
-			if (unsure) {
-				if ((st = reconcile(w, e + *done, unsure, &found, err)) != ST_OK)
-					break;
-				*done += found;
-				w->recovered += found;
-				unsure = 0;
-				if (found)	/* the tail is ours; chain on from it */
-					continue;
-			}
-			if (*done == n)
-				break;
+			*done += found;
+			if (found)	/* the tail is ours; chain on from it */
+				continue;
 		}
 		k = n - *done < LEDGER_BATCH ? n - *done : LEDGER_BATCH;
 		seal_batch(w, e + *done, k, json, m);
 		w->batches++;
 		st = bus_js_publish_many(w->b, m, k, err);
-		for (i = 0; i < k && m[i].st == ST_OK; i++) {
-			if (m[i].seq != e[*done + i].seq) {
-				st = err_set(err, ST_WITNESS, "entry %llu landed at stream sequence %llu",
-					     (unsigned long long)e[*done + i].seq,
-					     (unsigned long long)m[i].seq);
-				break;
-			}
-			w->last_seq = m[i].seq;
-			memcpy(w->last_hash, e[*done + i].hash, WITNESS_HEX);
-		}
+		i = batch_landed(w, m, e + *done, k, &st, err);
 		*done += i;
 		if (i == k) {
 			st = ST_OK;
@@ -178,14 +220,9 @@ ledger_append_many(struct ledger_writer *w, struct wentry *e, size_t n, size_t *
 		w->known = false;
 		if (st == ST_WITNESS)
 			break;
-		if (m[i].st == ST_CONFLICT) {	/* another writer got there first */
-			w->conflicts++;
-			if (++lost == 1000) {
-				st = err_set(err, ST_CONFLICT, "gave up appending after 1000 lost races");
+		if (m[i].st == ST_CONFLICT) {
+			if ((st = lost_race(w, ++lost, err)) != ST_OK)
 				break;
-			}
-			/* Step aside briefly, more after repeated losses, to let one win. */
-			usleep((useconds_t)(randombytes_uniform(50u << (lost < 6 ? lost - 1 : 5)) + 1));
 			continue;
 		}
 		if (m[i].st == ST_TIMEOUT) {	/* may have landed: look before sending again */
@@ -461,7 +498,7 @@ stream_read(struct bus *b, const char *stream, const char *subject, uint64_t fro
 		return st;
 	pthread_mutex_lock(&k.mu);
 	while (k.st == ST_OK && k.got < k.last) {
-		int64_t idle = mono_ms() - k.progress_ms, deadline;
+		int64_t idle = mono_ms() - k.progress_ms;
 		struct timespec ts;
 		if (idle >= bus_timeout_ms(b)) {
 			k.st = err_set(&k.err, ST_TIMEOUT, "reading stream '%s': nothing after "
@@ -469,9 +506,7 @@ stream_read(struct bus *b, const char *stream, const char *subject, uint64_t fro
 				       (unsigned long long)k.got, (long long)bus_timeout_ms(b));
 			break;
 		}
-		deadline = wall_ms() + 100;
-		ts.tv_sec = deadline / 1000;
-		ts.tv_nsec = (deadline % 1000) * 1000000;
+		ts = deadline_ts(100);
 		pthread_cond_timedwait(&k.cv, &k.mu, &ts);
 	}
 	pthread_mutex_unlock(&k.mu);
@@ -595,11 +630,37 @@ nonempty(const char *s)
 	return s && *s ? s : NULL;
 }
 
+/* See ledger.h. */
+char *
+witness_payload(const char *payload, const char *why)
+{
+	struct buf canon = BUF_INIT, wrap = BUF_INIT, out = BUF_INIT;
+	const char *base = NULL;
+
+	if (payload && json_canonical(payload, &canon, NULL) == ST_OK)
+		base = canon.s;		/* not JSON: left out (no caller writes one) */
+	if (why && base && base[0] != '{') {
+		buf_addf(&wrap, "{\"value\":%s}", base);	/* carried, so the why is kept */
+		base = wrap.s;
+	}
+	if (why == NULL || json_with_member(base, "why", why, &out, NULL) != ST_OK) {
+		buf_reset(&out);
+		if (base)
+			buf_adds(&out, base);
+	}
+	buf_release(&canon);
+	buf_release(&wrap);
+	if (out.len == 0) {
+		buf_release(&out);
+		return NULL;
+	}
+	return buf_detach(&out);
+}
+
 void
 ledger_witness(const struct opctx *op, const struct witness_note *n)
 {
 	struct wentry e;
-	struct buf payload = BUF_INIT;
 
 	if (op->witness == NULL || op->falsify)
 		return;
@@ -613,20 +674,14 @@ ledger_witness(const struct opctx *op, const struct witness_note *n)
 	e.task = xstrdup_or_null(nonempty(n->task));
 	e.cost_micros = n->cost_micros;
 	e.tokens = n->tokens;
-	if (op->justification &&
-	    json_with_member(n->payload, "why", op->justification, &payload, NULL) == ST_OK)
-		e.payload = buf_detach(&payload);
-	else if (n->payload && json_canonical(n->payload, &payload, NULL) == ST_OK)
-		e.payload = buf_detach(&payload);
-	buf_release(&payload);
+	e.payload = witness_payload(n->payload, op->justification);
 	ledger_submit(op->witness, &e);
 }
 
 enum status
 witness_key(const struct config *c, bool create, struct wkey *k, bool *created, struct err *e)
 {
-	char *home = config_home(c), *dir = xasprintf("%s/keys", home);
-	char *path = xasprintf("%s/witness.key", dir);
+	char *dir = home_path(c, HOME_KEYS), *path = home_path(c, HOME_WITNESS_KEY);
 	char host[128], name[160];
 	enum status st;
 
@@ -646,7 +701,6 @@ witness_key(const struct config *c, bool create, struct wkey *k, bool *created, 
 		if (st == ST_OK && created)
 			*created = true;
 	}
-	free(home);
 	free(dir);
 	free(path);
 	return st;

@@ -144,6 +144,15 @@ struct witness_note {
 	int64_t cost_micros, tokens;
 };
 
+/*
+ * The payload an entry carries: payload (JSON text or NULL) in canonical
+ * form, with why (or NULL) as its member "why". A payload that is not an
+ * object is carried as member "value" of one, so the why is never dropped;
+ * text that is not JSON is left out. NULL when there is nothing; the
+ * caller frees.
+ */
+char *witness_payload(const char *payload, const char *why);
+
 /* Submit the note to op->witness; nothing when that is NULL or under falsify. */
 void ledger_witness(const struct opctx *op, const struct witness_note *n);
 

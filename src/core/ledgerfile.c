@@ -228,16 +228,52 @@ fast_entry(const char *p, size_t len)
 	return len > sizeof head && memcmp(p, head, sizeof head - 1) == 0;
 }
 
+#define PARSE_THREADS_MAX 8
+
+/*
+ * Parse the fast entry lines on up to one thread per CPU (PARSE_THREADS_MAX
+ * at most). A thread that cannot be started leaves its share to this one:
+ * slower, same result. The first bad line in file order is the error.
+ */
+static enum status
+parse_parallel(struct ledger_file *lf, const struct line *lines, size_t nlines, struct err *e)
+{
+	struct parse_job jobs[PARSE_THREADS_MAX];
+	pthread_t th[PARSE_THREADS_MAX];
+	bool started[PARSE_THREADS_MAX];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int n = cpus < 1 ? 1 : cpus > PARSE_THREADS_MAX ? PARSE_THREADS_MAX : (int)cpus, t;
+
+	for (t = 0; t < n; t++) {
+		memset(&jobs[t], 0, sizeof jobs[t]);
+		jobs[t].lf = lf;
+		jobs[t].lines = lines;
+		jobs[t].from = nlines * (size_t)t / (size_t)n;
+		jobs[t].to = nlines * (size_t)(t + 1) / (size_t)n;
+		started[t] = pthread_create(&th[t], NULL, parse_entries, &jobs[t]) == 0;
+	}
+	for (t = 0; t < n; t++) {
+		if (started[t])
+			pthread_join(th[t], NULL);
+		else
+			parse_entries(&jobs[t]);
+	}
+	for (t = 0; t < n; t++) {
+		if (jobs[t].bad_line) {
+			if (e)
+				*e = jobs[t].err;
+			return jobs[t].err.code;
+		}
+	}
+	return ST_OK;
+}
+
 enum status
 ledger_file_read(const char *path, struct ledger_file *lf, struct err *e)
 {
-	struct parse_job jobs[8];
-	pthread_t th[8];
 	struct line *lines = NULL;
 	char *text = NULL, *p, *nl;
 	size_t len, nlines = 0, cap = 0;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	int nthreads = cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus, t;
 	enum status st;
 
 	memset(lf, 0, sizeof *lf);
@@ -263,24 +299,8 @@ ledger_file_read(const char *path, struct ledger_file *lf, struct err *e)
 		}
 		nlines++;
 	}
-	for (t = 0; st == ST_OK && t < nthreads; t++) {
-		memset(&jobs[t], 0, sizeof jobs[t]);
-		jobs[t].lf = lf;
-		jobs[t].lines = lines;
-		jobs[t].from = nlines * (size_t)t / (size_t)nthreads;
-		jobs[t].to = nlines * (size_t)(t + 1) / (size_t)nthreads;
-		pthread_create(&th[t], NULL, parse_entries, &jobs[t]);
-	}
-	for (t = 0; st == ST_OK && t < nthreads; t++)
-		pthread_join(th[t], NULL);
-	for (t = 0; st == ST_OK && t < nthreads; t++) {
-		if (jobs[t].bad_line) {
-			st = jobs[t].err.code;
-			if (e)
-				*e = jobs[t].err;
-			break;
-		}
-	}
+	if (st == ST_OK)
+		st = parse_parallel(lf, lines, nlines, e);
 	if (st == ST_OK && lf->origin[0] == '\0')
 		st = err_set(e, ST_BAD_JSON, "no ledger header on line 1");
 	if (st != ST_OK) {
@@ -299,13 +319,11 @@ ledger_file_release(struct ledger_file *lf)
 
 	for (i = 0; i < lf->n; i++)
 		wentry_release(&lf->entries[i]);
-	for (i = 0; i < lf->notes_cap; i++)
-		free(lf->notes[i]);
+	strv_free(lf->notes, lf->notes_cap);
 	for (i = 0; i < lf->nproofs; i++)
 		free(lf->proofs[i].path);
 	free(lf->proofs);
 	free(lf->entries);
-	free(lf->notes);
 	memset(lf, 0, sizeof *lf);
 }
 

@@ -1,7 +1,6 @@
 /* The local NATS server: see server.h. */
 #include <crypt.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +15,8 @@
 
 #include "core/buf.h"
 #include "core/bus.h"
+#include "core/home.h"
+#include "core/proc.h"
 #include "core/schema.h"
 #include "core/server.h"
 #include "core/util.h"
@@ -23,12 +24,12 @@
 void
 server_paths_init(struct server_paths *p, const struct config *c)
 {
-	p->home = config_home(c);
-	p->dir = xasprintf("%s/nats", p->home);
-	p->store = xasprintf("%s/jetstream", p->dir);
-	p->conf = xasprintf("%s/nats.conf", p->dir);
-	p->pid = xasprintf("%s/nats.pid", p->dir);
-	p->log = xasprintf("%s/nats.log", p->dir);
+	p->home = home_path(c, HOME_DIR);
+	p->dir = home_path(c, HOME_NATS);
+	p->store = home_path(c, HOME_NATS_STORE);
+	p->conf = home_path(c, HOME_NATS_CONF);
+	p->pid = home_path(c, HOME_NATS_PID);
+	p->log = home_path(c, HOME_NATS_LOG);
 }
 
 void
@@ -62,24 +63,6 @@ cmdline_has(pid_t pid, const char *needle)
 	return found;
 }
 
-/* Alive and not a zombie (no init may reap it inside a container). */
-static bool
-process_alive(pid_t pid)
-{
-	char path[64], *text = NULL, *rp;
-	bool alive;
-
-	if (kill(pid, 0) != 0 && errno == ESRCH)
-		return false;
-	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-	if (read_file(path, READ_MAX_SMALL, 0, &text, NULL, NULL) != ST_OK)
-		return false;
-	rp = strrchr(text, ')');
-	alive = !(rp && rp[1] == ' ' && rp[2] == 'Z');
-	free(text);
-	return alive;
-}
-
 pid_t
 server_running(const struct server_paths *p)
 {
@@ -94,32 +77,9 @@ server_running(const struct server_paths *p)
 		return 0;
 	}
 	free(text);
-	if (!process_alive((pid_t)pid) || !cmdline_has((pid_t)pid, p->conf))
+	if (!proc_alive((pid_t)pid) || !cmdline_has((pid_t)pid, p->conf))
 		return 0;
 	return (pid_t)pid;
-}
-
-/* Find an executable: a path as given, else PATH plus the sbin directories. */
-static char *
-find_program(const char *name)
-{
-	const char *path = getenv("PATH");
-	struct buf dirs = BUF_INIT;
-	char *p, *save = NULL, *found = NULL;
-
-	if (strchr(name, '/'))
-		return access(name, X_OK) == 0 ? xstrdup(name) : NULL;
-	buf_addf(&dirs, "%s:/usr/local/sbin:/usr/sbin:/sbin", path ? path : "/usr/bin:/bin");
-	for (p = strtok_r(dirs.s, ":", &save); p; p = strtok_r(NULL, ":", &save)) {
-		char *cand = xasprintf("%s/%s", *p ? p : ".", name);
-		if (access(cand, X_OK) == 0) {
-			found = cand;
-			break;
-		}
-		free(cand);
-	}
-	buf_release(&dirs);
-	return found;
 }
 
 /* ST_OK when nothing accepts connections on host:port. */
@@ -197,13 +157,6 @@ static const struct role roles[] = {
 
 #define BCRYPT_COST 6	/* the passwords are 144 random bits: cost adds nothing but connect time */
 
-/* $IF_HOME/nats/ROLE.yaml: the role's login as an ifctl config file; caller frees. */
-static char *
-role_file(const struct server_paths *p, const char *role)
-{
-	return xasprintf("%s/%s.yaml", p->dir, role);
-}
-
 /* The password kept in a role file, or NULL when there is none. */
 static char *
 role_password(const char *path)
@@ -233,10 +186,10 @@ new_password(void)
 
 /* Keep the role's password (or make one) and write its role file. */
 static enum status
-role_login(const struct config *c, const struct server_paths *p, const char *role,
+role_login(const struct config *c, const char *role,
 	   char **password, struct rowset *created, struct err *e)
 {
-	char *path = role_file(p, role);
+	char *path = home_role_file(c, role);
 	struct buf f = BUF_INIT;
 	enum status st;
 	size_t row;
@@ -294,8 +247,7 @@ conf_list(struct buf *out, const char *const *v)
 
 /* The authorization block: one user per role, passwords bcrypt-hashed. */
 static enum status
-write_auth(const struct config *c, const struct server_paths *p, struct buf *out,
-	   struct rowset *created, struct err *e)
+write_auth(const struct config *c, struct buf *out, struct rowset *created, struct err *e)
 {
 	char hash[CRYPT_OUTPUT_SIZE], *pw = NULL;
 	enum status st = ST_OK;
@@ -303,7 +255,7 @@ write_auth(const struct config *c, const struct server_paths *p, struct buf *out
 
 	buf_adds(out, "authorization {\n  users = [\n");
 	for (i = 0; i < sizeof roles / sizeof roles[0] && st == ST_OK; i++) {
-		if ((st = role_login(c, p, roles[i].name, &pw, created, e)) == ST_OK)
+		if ((st = role_login(c, roles[i].name, &pw, created, e)) == ST_OK)
 			st = bcrypt(pw, hash, e);
 		if (st == ST_OK) {
 			buf_addf(out, "    { user: \"%s\", password: \"%s\",\n      permissions: {\n"
@@ -325,18 +277,15 @@ write_auth(const struct config *c, const struct server_paths *p, struct buf *out
 void
 server_local_login(const struct config *c, char **user, char **password)
 {
-	struct server_paths p;
 	char *path;
 
 	if (cfg_str(c, CK_NATS_URL)[0])
 		return;
-	server_paths_init(&p, c);
-	path = role_file(&p, "operator");
+	path = home_role_file(c, "operator");
 	*password = role_password(path);
 	if (*password)
 		*user = xstrdup("operator");
 	free(path);
-	server_paths_release(&p);
 }
 
 /* Does the server's config (the one it runs with) authorise users? */
@@ -375,7 +324,7 @@ write_conf(const struct config *c, const struct server_paths *p, struct buf *out
 		 "}\n",
 		 host, cfg_str(c, CK_SERVER_HOST), (long long)cfg_int(c, CK_SERVER_PORT),
 		 p->pid, p->log, p->store, (long long)cfg_int(c, CK_SERVER_STORE_MAX_MB));
-	return cfg_bool(c, CK_SERVER_AUTH) ? write_auth(c, p, out, created, e) : ST_OK;
+	return cfg_bool(c, CK_SERVER_AUTH) ? write_auth(c, out, created, e) : ST_OK;
 }
 
 /* The last non-empty line of the server log, for error messages. */
@@ -397,24 +346,17 @@ log_tail(const char *log, char *out, size_t n)
 	free(text);
 }
 
+/* Start nats-server with our config, detached, its output in its log. */
 static enum status
 spawn(const char *prog, const struct server_paths *p, pid_t *pid, struct err *e)
 {
-	pid_t child = fork();
+	char *argv[] = { (char *)"nats-server", (char *)"-c", p->conf, NULL };
+	struct proc_spec ps = { .path = prog, .argv = argv, .log = p->log, .null_stdin = true,
+				.new_session = true };
+	struct err pe = ERR_INIT;
 
-	if (child < 0)
-		return err_set(e, ST_SERVER_START, "cannot fork: %s", strerror(errno));
-	if (child == 0) {
-		int nul = open("/dev/null", O_RDWR);
-		int log = open(p->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		setsid();
-		dup2(nul, 0);
-		dup2(log >= 0 ? log : nul, 1);
-		dup2(log >= 0 ? log : nul, 2);
-		execl(prog, "nats-server", "-c", p->conf, (char *)NULL);
-		_exit(127);
-	}
-	*pid = child;
+	if (proc_spawn(&ps, pid, &pe) != ST_OK)
+		return err_set(e, ST_SERVER_START, "%s", pe.msg);
 	return ST_OK;
 }
 
@@ -476,14 +418,46 @@ ensure_schema(const struct config *c, struct rowset *created, struct err *e)
 	return st;
 }
 
+/* The port check: our server already runs there, or nothing listens. Evidence in ev. */
+static enum status
+port_check(const struct config *c, pid_t pid, struct buf *ev, struct err *ce)
+{
+	const char *host = cfg_str(c, CK_SERVER_HOST);
+	char port[16];
+
+	if (pid) {
+		buf_addf(ev, "ifctl's server already runs (pid %ld)", (long)pid);
+		return ST_OK;
+	}
+	snprintf(port, sizeof port, "%lld", (long long)cfg_int(c, CK_SERVER_PORT));
+	buf_addf(ev, "%s:%s is free", host, port);
+	return port_free(host, port, ce);
+}
+
+/* Write the store directory and nats.conf, then start the server. */
+static enum status
+start(const struct config *c, const struct server_paths *p, const char *prog,
+      struct rowset *created, pid_t *pid, struct err *e)
+{
+	struct buf conf = BUF_INIT;
+	enum status st;
+
+	if ((st = mkdir_p(p->store, 0700, e)) == ST_OK &&
+	    (st = write_conf(c, p, &conf, created, e)) == ST_OK &&
+	    (st = write_file_atomic(p->conf, conf.s, conf.len, 0600, e)) == ST_OK)
+		st = spawn(prog, p, pid, e);
+	buf_release(&conf);
+	return st;
+}
+
 enum status
 server_up(const struct config *c, struct opctx *op, struct server_up_result *r,
 	  struct rowset *created, struct err *e)
 {
 	struct server_paths p;
-	struct buf conf = BUF_INIT, ev = BUF_INIT;
+	struct buf ev = BUF_INIT;
 	struct err ce = ERR_INIT;
-	char port[16], *prog = NULL;
+	char *prog = NULL;
 	enum status st;
 	int failed = op->failed_checks;
 	pid_t pid = 0;
@@ -492,9 +466,8 @@ server_up(const struct config *c, struct opctx *op, struct server_up_result *r,
 	server_paths_init(&p, c);
 	r->url = xasprintf("nats://%s:%lld", cfg_str(c, CK_SERVER_HOST),
 			   (long long)cfg_int(c, CK_SERVER_PORT));
-	snprintf(port, sizeof port, "%lld", (long long)cfg_int(c, CK_SERVER_PORT));
 
-	prog = find_program(cfg_str(c, CK_SERVER_BINARY));
+	prog = proc_find(cfg_str(c, CK_SERVER_BINARY));
 	st = prog ? ST_OK : err_set(&ce, ST_NO_PROGRAM, "'%s' not found in PATH or /usr/sbin",
 				    cfg_str(c, CK_SERVER_BINARY));
 	if (!check(op, "nats-server installed", st, &ce, prog))
@@ -503,13 +476,7 @@ server_up(const struct config *c, struct opctx *op, struct server_up_result *r,
 	if (!check(op, "data directory writable", st, &ce, p.dir))
 		goto refused;
 	pid = server_running(&p);
-	if (pid) {
-		buf_addf(&ev, "ifctl's server already runs (pid %ld)", (long)pid);
-		st = ST_OK;
-	} else {
-		buf_addf(&ev, "%s:%s is free", cfg_str(c, CK_SERVER_HOST), port);
-		st = port_free(cfg_str(c, CK_SERVER_HOST), port, &ce);
-	}
+	st = port_check(c, pid, &ev, &ce);
 	if (!check(op, "port available", st, &ce, ev.s))
 		goto refused;
 	r->auth = pid ? conf_has_auth(&p) : cfg_bool(c, CK_SERVER_AUTH);
@@ -524,13 +491,7 @@ server_up(const struct config *c, struct opctx *op, struct server_up_result *r,
 		goto out;
 	}
 	if (!pid) {
-		if ((st = mkdir_p(p.store, 0700, e)) != ST_OK)
-			goto out;
-		if ((st = write_conf(c, &p, &conf, created, e)) != ST_OK)
-			goto out;
-		if ((st = write_file_atomic(p.conf, conf.s, conf.len, 0600, e)) != ST_OK)
-			goto out;
-		if ((st = spawn(prog, &p, &pid, e)) != ST_OK)
+		if ((st = start(c, &p, prog, created, &pid, e)) != ST_OK)
 			goto out;
 		r->started = true;
 	}
@@ -546,7 +507,6 @@ refused:	/* a check failed in normal mode: ce says why */
 		*e = ce;
 out:
 	free(prog);
-	buf_release(&conf);
 	buf_release(&ev);
 	server_paths_release(&p);
 	return st;
@@ -572,9 +532,9 @@ server_down(const struct config *c, struct opctx *op, pid_t *pid, struct err *e)
 			     "cannot stop nats-server (pid %ld): %s", (long)*pid, strerror(errno));
 		goto out;
 	}
-	while (process_alive(*pid) && mono_ms() < deadline)
+	while (proc_alive(*pid) && mono_ms() < deadline)
 		usleep(20 * 1000);
-	if (process_alive(*pid)) {
+	if (proc_alive(*pid)) {
 		st = err_set(e, ST_FAIL, "nats-server (pid %ld) did not stop within %lld ms",
 			     (long)*pid, (long long)cfg_int(c, CK_SERVER_START_TIMEOUT_MS));
 		goto out;

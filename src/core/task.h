@@ -19,6 +19,7 @@ enum task_state { TASK_QUEUED, TASK_CLAIMED, TASK_DONE, TASK_FAILED, TASK_DEAD, 
 #define TASK_HISTORY_MAX 64	/* oldest entries beyond this are dropped */
 #define TASK_PRIORITY_MAX 9
 #define TASK_ATTEMPTS_MAX 1000	/* the most attempts a task may be given */
+#define TASK_BACKOFF_MAX_MS 3600000	/* an hour: the longest base retry backoff, where doubling stops */
 
 struct task_event {
 	int64_t at;		/* ms since the epoch */

@@ -190,7 +190,7 @@ task_stats_count(const struct coord_listing *l, int64_t now_ms, struct task_stat
 			const struct task_event *ev = &l->tasks[i].hist[j];
 			if (ev->state == TASK_CLAIMED && ev->at > now_ms - 60000)
 				out->claims_60s++;
-			if (ev->note && strcmp(ev->note, "lease takeover") == 0)
+			if (coord_hist_event(&l->tasks[i], j) == COORD_EV_TAKEOVER)
 				out->takeovers++;
 			if (ev->note && has_prefix(ev->note, "lease expired"))
 				out->expired_dead++;

@@ -96,6 +96,17 @@ xgrow(void *pp, size_t *cap, size_t n, size_t elem)
 	*cap = c;
 }
 
+/* See util.h. */
+void
+strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 static int64_t
 clock_us(clockid_t id)
 {
@@ -108,6 +119,22 @@ clock_us(clockid_t id)
 int64_t mono_us(void) { return clock_us(CLOCK_MONOTONIC); }
 int64_t mono_ms(void) { return clock_us(CLOCK_MONOTONIC) / 1000; }
 int64_t wall_ms(void) { return clock_us(CLOCK_REALTIME) / 1000; }
+
+/* See util.h. */
+struct timespec
+deadline_ts(int64_t ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	return ts;
+}
 
 void
 fmt_time_ms(char out[32], int64_t ms)

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "core/status.h"
 
@@ -23,6 +24,9 @@ char *xstrdup_or_null(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Free n strings of v, then v itself (NULL with n 0 is a no-op). */
+void strv_free(char **v, size_t n);
+
 /* Grow *p (an array of *cap elements of size elem) to hold at least n. */
 void xgrow(void *pp, size_t *cap, size_t n, size_t elem);
 
@@ -30,6 +34,12 @@ void xgrow(void *pp, size_t *cap, size_t n, size_t elem);
 int64_t mono_ms(void);
 int64_t mono_us(void);
 int64_t wall_ms(void);
+
+/*
+ * The wall-clock time ms from now, as the absolute deadline
+ * pthread_cond_timedwait() takes (default condition clock: CLOCK_REALTIME).
+ */
+struct timespec deadline_ts(int64_t ms);
 
 /* RFC 3339 UTC time with milliseconds, e.g. 2026-11-25T06:40:01.123Z. */
 void fmt_time_ms(char out[32], int64_t ms_since_epoch);

@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 
+#include "core/home.h"
 #include "core/ledger.h"
 #include "core/util.h"
 #include "core/windex.h"
@@ -15,7 +16,7 @@
 enum status
 windex_open(const struct config *c, struct store **out, struct err *e)
 {
-	char *home = config_home(c), *path = xasprintf("%s/index.db", home);
+	char *home = home_path(c, HOME_DIR), *path = home_path(c, HOME_INDEX);
 	enum status st = mkdir_p(home, 0700, e);
 
 	if (st == ST_OK)
@@ -493,7 +494,7 @@ remove_index(const char *path, struct err *e)
 enum status
 windex_open_fresh(const struct config *c, struct store **out, struct err *e)
 {
-	char *home = config_home(c), *path = xasprintf("%s/index.db", home);
+	char *path = home_path(c, HOME_INDEX);
 	enum status st;
 
 	st = windex_open(c, out, e);
@@ -502,6 +503,5 @@ windex_open_fresh(const struct config *c, struct store **out, struct err *e)
 			st = windex_open(c, out, e);
 	}
 	free(path);
-	free(home);
 	return st;
 }

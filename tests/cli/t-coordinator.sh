@@ -109,10 +109,13 @@ IF_COORDINATOR_LEASE_MS=100 run 0 task claim --swarm a -o json
 out_has '"id":"t-6"'
 tokA=$(sed 's/.*"token":\([0-9]*\).*/\1/' "$OUT")
 sleep 0.3
-run 0 task claim --swarm b -o json --why
+run 0 task claim --swarm b -o json --why --trace=tr-takeover
 out_has '"id":"t-6","state":"claimed"'
 out_has '"owner":"b"'
 out_has "previous owner's lease expired"
+# A takeover is its own kind of event, in the witness and on IF_EVENTS.
+run 0 witness trace tr-takeover -o json
+out_has '"event":"task.takeover","actor":"b","trace":"tr-takeover","swarm":"b","task":"t-6"'
 run 7 task heartbeat t-6 --swarm a --token "$tokA"
 err_has "claimed by 'b'"
 

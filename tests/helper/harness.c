@@ -1,6 +1,5 @@
 /* Test harness: see harness.h. */
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/bus.h"
+#include "core/proc.h"
 #include "core/util.h"
 #include "harness.h"
 
@@ -52,40 +52,44 @@ hconnect(const char *url, int64_t timeout_ms, int64_t backoff_ms, bus_state_fn o
 	return b;
 }
 
-static const char *
-server_program(void)
+/* First start: a fresh directory and a free port; 0 on success. */
+static int
+hserver_dir(struct hserver *s)
 {
-	return access("/usr/sbin/nats-server", X_OK) == 0 ? "/usr/sbin/nats-server" : "nats-server";
+	snprintf(s->dir, sizeof s->dir, "/tmp/ifctl-test-XXXXXX");
+	if (mkdtemp(s->dir) == NULL) {
+		s->dir[0] = '\0';
+		return -1;
+	}
+	s->port = hfree_port();
+	snprintf(s->url, sizeof s->url, "nats://127.0.0.1:%d", s->port);
+	return 0;
 }
 
 int
 hserver_start(struct hserver *s)
 {
 	struct bus_server_info info;
-	char port[16], store[300], log[300];
+	struct err e = ERR_INIT;
+	char port[16], store[300], log[300], *prog = proc_find("nats-server");
+	char *argv[] = { (char *)"nats-server", (char *)"-a", (char *)"127.0.0.1", (char *)"-p",
+			 port, (char *)"-js", (char *)"-sd", store, NULL };
+	struct proc_spec ps = { .path = prog, .argv = argv, .log = log };
 	int64_t deadline;
 
-	if (s->dir[0] == '\0') {
-		snprintf(s->dir, sizeof s->dir, "/tmp/ifctl-test-XXXXXX");
-		if (mkdtemp(s->dir) == NULL)
-			return -1;
-		s->port = hfree_port();
-		snprintf(s->url, sizeof s->url, "nats://127.0.0.1:%d", s->port);
+	if (prog == NULL || (s->dir[0] == '\0' && hserver_dir(s) != 0)) {
+		free(prog);
+		return -1;
 	}
 	snprintf(port, sizeof port, "%d", s->port);
 	snprintf(store, sizeof store, "%s/js", s->dir);
 	snprintf(log, sizeof log, "%s/nats.log", s->dir);
-	s->pid = fork();
-	if (s->pid < 0)
+	s->pid = 0;
+	if (proc_spawn(&ps, &s->pid, &e) != ST_OK)
+		fprintf(stderr, "harness: %s\n", e.msg);
+	free(prog);
+	if (s->pid <= 0)
 		return -1;
-	if (s->pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execlp(server_program(), "nats-server", "-a", "127.0.0.1", "-p", port,
-		       "-js", "-sd", store, (char *)NULL);
-		_exit(127);
-	}
 	deadline = mono_ms() + 10000;
 	while (mono_ms() < deadline) {
 		if (bus_probe(s->url, 200, &info, NULL) == ST_OK)
@@ -100,10 +104,7 @@ hserver_start(struct hserver *s)
 void
 hserver_kill(struct hserver *s)
 {
-	if (s->pid <= 0)
-		return;
-	kill(s->pid, SIGKILL);
-	waitpid(s->pid, NULL, 0);
+	proc_stop(s->pid, SIGKILL);
 	s->pid = 0;
 }
 
@@ -112,11 +113,8 @@ hserver_destroy(struct hserver *s)
 {
 	char cmd[300];
 
-	if (s->pid > 0) {
-		kill(s->pid, SIGTERM);
-		waitpid(s->pid, NULL, 0);
-		s->pid = 0;
-	}
+	proc_stop(s->pid, SIGTERM);
+	s->pid = 0;
 	if (s->dir[0]) {
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
 		if (system(cmd) != 0)

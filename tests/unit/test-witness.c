@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "core/ledger.h"
 #include "core/util.h"
 #include "core/witness.h"
 
@@ -424,6 +425,32 @@ test_note_bounds_and_kinds(void **state)
 	ledger_free(&l);
 }
 
+/* An entry's payload keeps --why whatever the payload is. */
+static void
+test_payload_why(void **state)
+{
+	static const struct { const char *payload, *why, *want; } cases[] = {
+		{ "{\"b\":1,\"a\":2}", NULL, "{\"a\":2,\"b\":1}" },
+		{ "{\"b\":1,\"why\":\"old\"}", "because", "{\"b\":1,\"why\":\"because\"}" },
+		{ NULL, "because", "{\"why\":\"because\"}" },
+		{ "[1, 2]", "because", "{\"value\":[1,2],\"why\":\"because\"}" },
+		{ "\"text\"", "because", "{\"value\":\"text\",\"why\":\"because\"}" },
+		{ "7", NULL, "7" },
+		{ NULL, NULL, NULL },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *got = witness_payload(cases[i].payload, cases[i].why);
+		if (cases[i].want == NULL)
+			assert_null(got);
+		else
+			assert_string_equal(got, cases[i].want);
+		free(got);
+	}
+}
+
 int
 main(void)
 {
@@ -436,6 +463,7 @@ main(void)
 		cmocka_unit_test(test_c2sp_known_answer),
 		cmocka_unit_test(test_trusted_coverage),
 		cmocka_unit_test(test_note_bounds_and_kinds),
+		cmocka_unit_test(test_payload_why),
 	};
 	int i;
 

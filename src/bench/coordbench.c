@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench/coordbench.h"
 #include "core/coord.h"
-#include "core/coordbench.h"
 #include "core/ledger.h"
 #include "core/util.h"
 
@@ -50,19 +50,35 @@ latency_row(struct rowset *rs, const char *what, struct sample *s)
 	rows_setf(rs, r, 6, "%.3f", (double)s->v[s->n - 1] / 1000.0);
 }
 
+/* A column of a result table. */
+struct bench_col {
+	const char *name;
+	enum col_kind kind;
+};
+
+/* A row set with the columns of a table. */
+static struct rowset *
+table_set(const char *name, const struct bench_col *cols, size_t n)
+{
+	struct rowset *rs = rows_new(name);
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		rows_col(rs, cols[i].name, cols[i].kind, 0);
+	return rs;
+}
+
+/* Latency percentiles of one measurement per row. */
 static struct rowset *
 latency_set(const char *name)
 {
-	struct rowset *rs = rows_new(name);
+	static const struct bench_col cols[] = {
+		{ "what", COL_TEXT }, { "samples", COL_NUM }, { "p50_ms", COL_NUM },
+		{ "p95_ms", COL_NUM }, { "p99_ms", COL_NUM }, { "p999_ms", COL_NUM },
+		{ "max_ms", COL_NUM },
+	};
 
-	rows_col(rs, "what", COL_TEXT, 0);
-	rows_col(rs, "samples", COL_NUM, 0);
-	rows_col(rs, "p50_ms", COL_NUM, 0);
-	rows_col(rs, "p95_ms", COL_NUM, 0);
-	rows_col(rs, "p99_ms", COL_NUM, 0);
-	rows_col(rs, "p999_ms", COL_NUM, 0);
-	rows_col(rs, "max_ms", COL_NUM, 0);
-	return rs;
+	return table_set(name, cols, ARRAY_SIZE(cols));
 }
 
 /* Shared state of one run. */
@@ -238,10 +254,10 @@ run_threads(struct bench *bn, int pushers, int claimers, bool drain, bool dispat
 	struct claimer_arg ca = { bn, drain, dispatch };
 	int i, n = 0;
 
-	for (i = 0; i < pushers; i++)
-		pthread_create(&th[n++], NULL, pusher, bn);
+	for (i = 0; i < pushers; i++)	/* a thread that cannot start is left out */
+		n += pthread_create(&th[n], NULL, pusher, bn) == 0;
 	for (i = 0; i < claimers; i++)
-		pthread_create(&th[n++], NULL, claimer_main, &ca);
+		n += pthread_create(&th[n], NULL, claimer_main, &ca) == 0;
 	if (ms > 0) {
 		usleep((useconds_t)(ms * 1000));
 		atomic_store(&bn->stop, true);
@@ -258,13 +274,13 @@ preload(struct bench *bn, size_t tasks)
 	bench_reset(bn);
 	{
 		pthread_t th[8];
-		int i;
+		int i, n = 0;
 		for (i = 0; i < 8; i++)
-			pthread_create(&th[i], NULL, pusher, bn);
-		while (atomic_load(&bn->pushed) < tasks)
+			n += pthread_create(&th[n], NULL, pusher, bn) == 0;
+		while (n > 0 && atomic_load(&bn->pushed) < tasks)
 			usleep(2000);
 		atomic_store(&bn->stop, true);
-		for (i = 0; i < 8; i++)
+		for (i = 0; i < n; i++)
 			pthread_join(th[i], NULL);
 	}
 	return atomic_load(&bn->pushed);
@@ -286,8 +302,7 @@ judge(void *arg, const char *json, size_t len)
 		return;
 	v->records++;
 	for (i = 0; i < t.nhist; i++)
-		if (t.hist[i].state == TASK_CLAIMED &&
-		    !(t.hist[i].note && strcmp(t.hist[i].note, "lease takeover") == 0))
+		if (coord_hist_event(&t, i) == COORD_EV_CLAIM)
 			claims++;
 	if (t.state == TASK_CLAIMED)
 		v->claimed++;
@@ -341,18 +356,16 @@ correctness(struct bench *bn, struct bus *b, size_t pushed, struct rowset *rs, s
 	return ST_OK;
 }
 
+/* Claims per second for each number of claimers. */
 static struct rowset *
 throughput_set(void)
 {
-	struct rowset *rs = rows_new("throughput");
+	static const struct bench_col cols[] = {
+		{ "claimers", COL_NUM }, { "tasks", COL_NUM }, { "seconds", COL_NUM },
+		{ "claims_per_s", COL_NUM }, { "claim_p50_ms", COL_NUM }, { "claim_p99_ms", COL_NUM },
+	};
 
-	rows_col(rs, "claimers", COL_NUM, 0);
-	rows_col(rs, "tasks", COL_NUM, 0);
-	rows_col(rs, "seconds", COL_NUM, 0);
-	rows_col(rs, "claims_per_s", COL_NUM, 0);
-	rows_col(rs, "claim_p50_ms", COL_NUM, 0);
-	rows_col(rs, "claim_p99_ms", COL_NUM, 0);
-	return rs;
+	return table_set("throughput", cols, ARRAY_SIZE(cols));
 }
 
 /*
@@ -437,37 +450,74 @@ witness_open(struct bench *bn, struct bus *b, struct ledger_writer *w, struct bu
 	return ST_OK;
 }
 
+/* The correctness rows: what the final records say. */
+static struct rowset *
+correctness_set(void)
+{
+	static const struct bench_col cols[] = {
+		{ "pushed", COL_NUM }, { "records", COL_NUM }, { "claimed", COL_NUM },
+		{ "double_claims", COL_NUM }, { "lost", COL_NUM }, { "errors", COL_NUM },
+		{ "witnessed", COL_TEXT },
+	};
+
+	return table_set("correctness", cols, ARRAY_SIZE(cols));
+}
+
+/* Claims are never completed: the lease must outlast the run. */
+static void
+bench_init(struct bench *bn, const struct bus_opts *bo)
+{
+	bn->bo = bo;
+	bn->cfg = (struct coord_cfg){ BENCH_BUCKET, 24LL * 3600 * 1000, 5, 1000 };
+	pthread_mutex_init(&bn->claim_us.mu, NULL);
+	pthread_mutex_init(&bn->push_us.mu, NULL);
+	pthread_mutex_init(&bn->dispatch_us.mu, NULL);
+	pthread_mutex_init(&bn->log_mu, NULL);
+}
+
+/* Free what the run collected. */
+static void
+bench_release(struct bench *bn)
+{
+	strv_free(bn->log_ids, bn->nlog);
+	free(bn->claim_us.v);
+	free(bn->push_us.v);
+	free(bn->dispatch_us.v);
+}
+
+/* The latency phases, then throughput with 1, 8 and 64 claimers; tasks pushed. */
+static size_t
+run_phases(struct bench *bn, const struct coord_bench_opts *o, struct rowset *lat,
+	   struct rowset *thr)
+{
+	static const int claimers[] = { 1, 8, 64 };
+	static const size_t share[] = { 20, 30, 50 };	/* % of the pool per phase */
+	size_t pushed = 0, i;
+	char label[32];
+
+	snprintf(label, sizeof label, "@%d/s", o->rate);
+	pushed += rate_phase(bn, lat, o->rate, o->rate_ms, label);
+	pushed += rate_phase(bn, lat, 0, o->saturate_ms, "saturated");
+	for (i = 0; i < ARRAY_SIZE(claimers); i++)
+		pushed += throughput_phase(bn, claimers[i], o->tasks * share[i] / 100, thr);
+	return pushed;
+}
+
 enum status
 coord_bench_run(const struct bus_opts *bo, const struct coord_bench_opts *o, struct doc *out,
 		struct err *e)
 {
-	struct bench bn = { .bo = bo };
+	struct bench bn = { 0 };
 	struct bus_kv_def def = { BENCH_BUCKET, "coordinator benchmark (deleted after the run)", 8 };
 	struct sample get = { .mu = PTHREAD_MUTEX_INITIALIZER }, upd = { .mu = PTHREAD_MUTEX_INITIALIZER };
 	struct rowset *floor = latency_set("floor"), *lat = latency_set("latency");
-	struct rowset *thr = throughput_set(), *ok = rows_new("correctness");
+	struct rowset *thr = throughput_set(), *ok = correctness_set();
 	struct bus *b = NULL, *wb = NULL;
 	struct ledger_writer w;
-	size_t pushed_total = 0, i;
 	bool created;
-	char label[32];
 	enum status st;
-	static const int claimers[] = { 1, 8, 64 };
-	static const size_t share[] = { 20, 30, 50 };	/* % of the pool per phase */
 
-	/* Claims are never completed: the lease must outlast the run. */
-	bn.cfg = (struct coord_cfg){ BENCH_BUCKET, 24LL * 3600 * 1000, 5, 1000 };
-	pthread_mutex_init(&bn.claim_us.mu, NULL);
-	pthread_mutex_init(&bn.push_us.mu, NULL);
-	pthread_mutex_init(&bn.dispatch_us.mu, NULL);
-	pthread_mutex_init(&bn.log_mu, NULL);
-	rows_col(ok, "pushed", COL_NUM, 0);
-	rows_col(ok, "records", COL_NUM, 0);
-	rows_col(ok, "claimed", COL_NUM, 0);
-	rows_col(ok, "double_claims", COL_NUM, 0);
-	rows_col(ok, "lost", COL_NUM, 0);
-	rows_col(ok, "errors", COL_NUM, 0);
-	rows_col(ok, "witnessed", COL_TEXT, 0);
+	bench_init(&bn, bo);
 	if ((st = bus_open(&b, bo, e)) != ST_OK)
 		goto out;
 	if (o->witness && (st = witness_open(&bn, b, &w, &wb, e)) != ST_OK)
@@ -480,14 +530,7 @@ coord_bench_run(const struct bus_opts *bo, const struct coord_bench_opts *o, str
 	bus_kv_delete(b, BENCH_BUCKET, "floor", NULL);
 	if ((st = coord_index_open(b, &bn.cfg, &bn.ix, e)) != ST_OK)
 		goto out;
-	snprintf(label, sizeof label, "@%d/s", o->rate);
-	pushed_total += rate_phase(&bn, lat, o->rate, o->rate_ms, label);
-	pushed_total += rate_phase(&bn, lat, 0, o->saturate_ms, "saturated");
-	for (i = 0; i < ARRAY_SIZE(claimers); i++) {
-		size_t n = o->tasks * share[i] / 100;
-		pushed_total += throughput_phase(&bn, claimers[i], n, thr);
-	}
-	st = correctness(&bn, b, pushed_total, ok, e);
+	st = correctness(&bn, b, run_phases(&bn, o, lat, thr), ok, e);
 out:
 	coord_index_free(bn.ix);
 	if (bn.witness) {
@@ -502,13 +545,8 @@ out:
 	doc_add(out, lat);
 	doc_add(out, thr);
 	doc_add(out, ok);
-	for (i = 0; i < bn.nlog; i++)
-		free(bn.log_ids[i]);
-	free(bn.log_ids);
+	bench_release(&bn);
 	free(get.v);
 	free(upd.v);
-	free(bn.claim_us.v);
-	free(bn.push_us.v);
-	free(bn.dispatch_us.v);
 	return st;
 }

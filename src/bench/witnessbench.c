@@ -6,10 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench/witnessbench.h"
 #include "core/ledger.h"
 #include "core/ledgerfile.h"
 #include "core/util.h"
-#include "core/witnessbench.h"
 
 #define BENCH_STREAM "IF_BENCH_WITNESS"
 #define BENCH_SUBJECT "if.v1.bench.witness"
@@ -219,16 +219,49 @@ append_main(void *arg)
 	return NULL;
 }
 
+#define BENCH_WRITERS_MAX 8
+
+/*
+ * Run the appenders on a thread each; the wall time in µs. An appender
+ * whose thread cannot start is marked failed, never joined.
+ */
+static int64_t
+run_writers(struct appender *a, int writers)
+{
+	pthread_t th[BENCH_WRITERS_MAX];
+	bool started[BENCH_WRITERS_MAX];
+	int64_t t0 = mono_us();
+	int k;
+
+	for (k = 0; k < writers; k++)
+		if (!(started[k] = pthread_create(&th[k], NULL, append_main, &a[k]) == 0))
+			a[k].failed = 1;
+	for (k = 0; k < writers; k++)
+		if (started[k])
+			pthread_join(th[k], NULL);
+	return mono_us() - t0;
+}
+
+/* The latency cell of an append row: percentiles of the sorted samples, batches, races. */
+static void
+latency_cell(struct rowset *rs, size_t r, const int64_t *sorted, size_t n, bool group,
+	     uint64_t batches, uint64_t conflicts)
+{
+	rows_setf(rs, r, 3, "latency p50 %.3f ms, p99 %.3f ms%s; %llu batches, %llu races lost "
+		  "and retried", percentile(sorted, n, 50) / 1000.0,
+		  percentile(sorted, n, 99) / 1000.0, group ? " (submit to landed)" : "",
+		  (unsigned long long)batches, (unsigned long long)conflicts);
+}
+
 static enum status
 bench_appends(const struct bus_opts *bo, size_t total, int writers, bool group, int rate,
 	      struct rowset *rs, struct err *e)
 {
 	struct bus_stream_def def = { BENCH_STREAM, { BENCH_SUBJECT, NULL },
 				      "witness benchmark (deleted after the run)", false, 0, -1 };
-	struct appender a[8];
-	pthread_t th[8];
+	struct appender a[BENCH_WRITERS_MAX];
 	struct bus *b = NULL;
-	int64_t *all, t0, secs_us;
+	int64_t *all, secs_us;
 	uint64_t conflicts = 0, batches = 0;
 	size_t n = 0, r;
 	bool created;
@@ -246,12 +279,7 @@ bench_appends(const struct bus_opts *bo, size_t total, int writers, bool group, 
 		a[k].lat = xcalloc(a[k].n, sizeof *a[k].lat);
 		a[k].sent = xcalloc(a[k].n, sizeof *a[k].sent);
 	}
-	t0 = mono_us();
-	for (k = 0; k < writers; k++)
-		pthread_create(&th[k], NULL, append_main, &a[k]);
-	for (k = 0; k < writers; k++)
-		pthread_join(th[k], NULL);
-	secs_us = mono_us() - t0;
+	secs_us = run_writers(a, writers);
 	all = xcalloc(total, sizeof *all);
 	for (k = 0; k < writers; k++) {
 		memcpy(all + n, a[k].lat, a[k].n * sizeof *all);
@@ -272,10 +300,7 @@ bench_appends(const struct bus_opts *bo, size_t total, int writers, bool group, 
 			  group ? "group commit, all at once" : "one at a time");
 	rows_setf(rs, r, 1, "%zu entries%s", n, writers > 1 ? " (threads, own connections)" : "");
 	rows_setf(rs, r, 2, "%.0f appends/s", (double)n / ((double)secs_us / 1e6));
-	rows_setf(rs, r, 3, "latency p50 %.3f ms, p99 %.3f ms%s; %llu batches, %llu races lost "
-		  "and retried", percentile(all, n, 50) / 1000.0, percentile(all, n, 99) / 1000.0,
-		  group ? " (submit to landed)" : "",
-		  (unsigned long long)batches, (unsigned long long)conflicts);
+	latency_cell(rs, r, all, n, group, batches, conflicts);
 	free(all);
 	if (failed)
 		st = err_set(e, ST_FAIL, "an append failed during the benchmark");

@@ -1,0 +1,42 @@
+/* The $IF_HOME layout: see home.h. */
+#include <stdlib.h>
+
+#include "core/home.h"
+#include "core/util.h"
+
+/* Each path relative to $IF_HOME ("" is the home itself). */
+static const char *const rel[] = {
+	[HOME_DIR] = "",
+	[HOME_INDEX] = "index.db",
+	[HOME_KEYS] = "keys",
+	[HOME_WITNESS_KEY] = "keys/witness.key",
+	[HOME_NATS] = "nats",
+	[HOME_NATS_STORE] = "nats/jetstream",
+	[HOME_NATS_CONF] = "nats/nats.conf",
+	[HOME_NATS_PID] = "nats/nats.pid",
+	[HOME_NATS_LOG] = "nats/nats.log",
+};
+_Static_assert(ARRAY_SIZE(rel) == HOME__COUNT, "one path per enum home_path");
+
+/* See home.h. */
+char *
+home_path(const struct config *c, enum home_path p)
+{
+	char *home = config_home(c), *path;
+
+	if (p == HOME_DIR)
+		return home;
+	path = xasprintf("%s/%s", home, rel[p]);
+	free(home);
+	return path;
+}
+
+/* See home.h. */
+char *
+home_role_file(const struct config *c, const char *role)
+{
+	char *dir = home_path(c, HOME_NATS), *path = xasprintf("%s/%s.yaml", dir, role);
+
+	free(dir);
+	return path;
+}

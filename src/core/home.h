@@ -1,0 +1,42 @@
+/*
+ * The layout of $IF_HOME (config key home; by default
+ * $XDG_DATA_HOME/ifctl, that is ~/.local/share/ifctl), in one table:
+ *
+ *   index.db            the local index (SQLite, WAL): windex.c
+ *   keys/               the host's keys (0700)
+ *   keys/witness.key    the ledger's signing key (0600): ledger.c
+ *   nats/               the local server 'ifctl up' starts: server.c
+ *   nats/jetstream/     its JetStream store
+ *   nats/nats.conf      its generated configuration
+ *   nats/nats.pid       its pid file
+ *   nats/nats.log       its log
+ *   nats/ROLE.yaml      with server.auth, each role's login (0600)
+ *
+ * Who creates what: 'ifctl up' the keys and nats/, the first index user
+ * index.db. Nothing here creates anything; these only name the paths.
+ */
+#ifndef IF_HOME_H
+#define IF_HOME_H
+
+#include "core/config.h"
+
+enum home_path {
+	HOME_DIR,		/* $IF_HOME itself */
+	HOME_INDEX,
+	HOME_KEYS,
+	HOME_WITNESS_KEY,
+	HOME_NATS,
+	HOME_NATS_STORE,
+	HOME_NATS_CONF,
+	HOME_NATS_PID,
+	HOME_NATS_LOG,
+	HOME__COUNT
+};
+
+/* The path of p under c's home; the caller frees. */
+char *home_path(const struct config *c, enum home_path p);
+
+/* $IF_HOME/nats/ROLE.yaml, the login file of a role of the local server; caller frees. */
+char *home_role_file(const struct config *c, const char *role);
+
+#endif
