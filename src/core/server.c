@@ -16,6 +16,7 @@
 
 #include "core/buf.h"
 #include "core/bus.h"
+#include "core/probe.h"
 #include "core/schema.h"
 #include "core/server.h"
 #include "core/util.h"

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/bus.h"
+#include "core/probe.h"
 #include "core/util.h"
 #include "harness.h"
 

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "core/bus.h"
+#include "core/probe.h"
 #include "core/schema.h"
 #include "core/util.h"
 #include "harness.h"
