@@ -9,7 +9,8 @@
 #   make install  PREFIX=/usr/local DESTDIR=
 #
 # V=1 prints full commands; SANITIZE=address,undefined builds into
-# build-san/ with sanitizers.
+# build-san/ with sanitizers, SANITIZE=thread into build-tsan/ (make
+# check-tsan builds and runs the threaded suites there).
 
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
@@ -25,7 +26,7 @@ DEB_PKGS := gcc make pkg-config libnats-dev nats-server libcjson-dev \
 	    libyaml-dev libsqlite3-dev libsodium-dev libncurses-dev \
 	    libcmocka-dev tmux bubblewrap libseccomp-dev wabt libcrypt-dev
 
-BUILD := build$(if $(SANITIZE),-san)
+BUILD := build$(if $(SANITIZE),$(if $(findstring thread,$(SANITIZE)),-tsan,-san))
 
 CFLAGS  ?= -O2 -g
 WARN    := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
@@ -61,7 +62,7 @@ HELPER_OBJ := $(BUILD)/tests/harness.o
 .SECONDARY: $(HELPER_OBJ)
 IFCTL := $(BUILD)/ifctl
 
-.PHONY: all deps check test test-unit test-cli test-integ bench bench-check run \
+.PHONY: all deps check check-tsan test test-unit test-cli test-integ bench bench-check run \
 	install uninstall clean layering
 all: $(IFCTL)
 
@@ -133,6 +134,17 @@ test: all $(UNIT_BIN) $(INTEG_BIN) $(TEST_TOOLS) layering
 layering:
 	$(Q)tests/layering.sh
 
+# The suites where threads meet (watches, the event loop, the coordinator's
+# index, the ledger's writers) under ThreadSanitizer, built in build-tsan/.
+TSAN_TESTS := test-evloop test-bus test-coord test-ledger
+check-tsan: deps
+	$(Q)$(MAKE) --no-print-directory SANITIZE=thread $(TSAN_TESTS:%=build-tsan/tests/%)
+	$(Q)for t in $(TSAN_TESTS); do \
+		echo "tsan  $$t"; \
+		TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 $$TSAN_OPTIONS" \
+			build-tsan/tests/$$t || exit 1; \
+	done
+
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(TEST_TOOLS)
 	$(Q)bench/run $(BUILD)
@@ -173,6 +185,6 @@ uninstall:
 	cd man && for m in *.7; do rm -f $(DESTDIR)$(MANDIR)/man7/$$m; done
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-tsan
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
