@@ -146,14 +146,6 @@ void csv_cell(struct buf *out, const char *v);
 /* Render ctx->out to stdout; returns ST_IO when stdout fails. */
 enum status render_doc(const struct cmd_ctx *ctx, FILE *f, const struct doc *d);
 
-/*
- * Live feeds (follow.c): catch SIGINT/SIGTERM, tell whether one came, and
- * write a line to stdout flushed at once (false when stdout broke).
- */
-void follow_signals(void);
-bool follow_stopped(void);
-bool follow_emit(const char *line);
-
 /* Help for a command (NULL: the top level), to f. */
 void cmd_help(FILE *f, const struct cmd_entry *parent, const struct cmd_entry *entry);
 
