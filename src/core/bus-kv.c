@@ -3,12 +3,12 @@
  * with expectations, and KV operations (see bus.h).
  */
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "core/bus-int.h"
+#include "core/json.h"
 #include "core/util.h"
 
 /* --- core NATS ---------------------------------------------------------- */
@@ -74,31 +74,72 @@ pub_headers(natsMsg *msg, const struct bus_pub *p)
 	return s;
 }
 
-/* One JetStream acknowledgement: {"seq":N[,"duplicate":true]} or {"error":{...}}. */
+/* What a JetStream acknowledgement says; other members are ignored. */
+struct ack {
+	const struct json_value *error;	/* {"code":N,"err_code":N,"description":S} */
+	int64_t seq;			/* 0 in a refusal */
+	bool duplicate;
+	int err_code;
+	char *description;
+};
+
+/* Keep the error object for its own table. */
+static enum status
+take_object(const struct json_value *v, void *dst, struct err *e)
+{
+	if (v->type != JSON_OBJECT)
+		return err_set(e, ST_BAD_JSON, "field 'error' is not an object");
+	*(const struct json_value **)dst = v;
+	return ST_OK;
+}
+
+static const struct json_field ack_fields[] = {
+	{ "error", JF_CUSTOM, 0, offsetof(struct ack, error), 0, 0, take_object },
+	{ "seq", JF_I64, 0, offsetof(struct ack, seq), 0, JSON_INT_MAX, NULL },
+	{ "duplicate", JF_BOOL, 0, offsetof(struct ack, duplicate), 0, 0, NULL },
+};
+static const struct json_field ack_error_fields[] = {
+	{ "err_code", JF_INT, 0, offsetof(struct ack, err_code), 0, 1e9, NULL },
+	{ "description", JF_STR, 0, offsetof(struct ack, description), 0, 0, NULL },
+};
+
+/*
+ * One JetStream acknowledgement, {"seq":N[,"duplicate":true]} or
+ * {"error":{...}}, read by the strict reader: what does not read is
+ * ST_PROTOCOL.
+ */
 static enum status
 parse_ack(natsMsg *msg, struct bus_pub_msg *m, const char *what, struct err *e)
 {
-	const cJSON *err, *seq;
-	cJSON *j;
-	enum status st = ST_OK;
+	struct json_doc doc = JSON_DOC_INIT;
+	struct ack a = { .seq = 0 };
+	struct err why = ERR_INIT;
+	enum status st;
 
 	if (natsMsg_IsNoResponders(msg))
 		return err_set(e, ST_NO_SCHEMA, "%s: no stream takes subject '%s'", what, m->subject);
-	j = cJSON_ParseWithLength(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg));
-	err = cJSON_GetObjectItemCaseSensitive(j, "error");
-	seq = cJSON_GetObjectItemCaseSensitive(j, "seq");
-	if (err) {
-		const cJSON *code = cJSON_GetObjectItemCaseSensitive(err, "err_code");
-		const cJSON *text = cJSON_GetObjectItemCaseSensitive(err, "description");
-		int c = cJSON_IsNumber(code) ? code->valueint : 0;
-		st = bus_map_refusal(c, cJSON_IsString(text) ? text->valuestring : NULL, what, e);
-	} else if (!cJSON_IsNumber(seq)) {
+	st = json_parse(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg),
+			"acknowledgement", &doc, &why);
+	if (st == ST_OK && doc.root->type != JSON_OBJECT)
+		st = err_set(&why, ST_BAD_JSON, "acknowledgement: not an object");
+	if (st == ST_OK)
+		st = json_read_fields(doc.root, ack_fields, ARRAY_SIZE(ack_fields), 0, &a,
+				      "acknowledgement", &why);
+	if (st == ST_OK && a.error)
+		st = json_read_fields(a.error, ack_error_fields, ARRAY_SIZE(ack_error_fields), 0,
+				      &a, "acknowledgement error", &why);
+	if (st != ST_OK)
+		st = err_set(e, ST_PROTOCOL, "%s: %s", what, why.msg);
+	else if (a.error)
+		st = bus_map_refusal(a.err_code, a.description, what, e);
+	else if (a.seq == 0)
 		st = err_set(e, ST_PROTOCOL, "%s: the acknowledgement has no sequence", what);
-	} else {
-		m->seq = (uint64_t)seq->valuedouble;
-		m->duplicate = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "duplicate"));
+	else {
+		m->seq = (uint64_t)a.seq;
+		m->duplicate = a.duplicate;
 	}
-	cJSON_Delete(j);
+	free(a.description);
+	json_doc_release(&doc);
 	return st;
 }
 

@@ -2,13 +2,14 @@
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
+#include "core/json.h"
 #include "core/probe.h"
 #include "core/util.h"
 
@@ -37,31 +38,54 @@ url_host_port(const char *url, char *host, size_t hlen, char *port, size_t plen)
 		snprintf(port, plen, "4222");
 }
 
-static void
-json_copy(char *dst, size_t n, const cJSON *obj, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+/* The members of INFO that we show; others are ignored. */
+struct info {
+	char *version, *server_id, *server_name;
+	bool jetstream, tls_required;
+	int64_t max_payload;
+};
 
-	snprintf(dst, n, "%s", cJSON_IsString(v) ? v->valuestring : "");
-}
+#define INFO_STR(name) { #name, JF_STR, 0, offsetof(struct info, name), 0, 0, NULL }
+#define INFO_BOOL(name) { #name, JF_BOOL, 0, offsetof(struct info, name), 0, 0, NULL }
+static const struct json_field info_fields[] = {
+	INFO_STR(version), INFO_STR(server_id), INFO_STR(server_name),
+	INFO_BOOL(jetstream), INFO_BOOL(tls_required),
+	{ "max_payload", JF_I64, 0, offsetof(struct info, max_payload), 0, JSON_INT_MAX, NULL },
+};
 
+/* "INFO {...}\r\n", read by the strict reader. */
 static enum status
 parse_info(const char *line, struct bus_server_info *out, struct err *e)
 {
-	cJSON *j = cJSON_Parse(line + 5);
-	const cJSON *v;
+	const char *end = strstr(line, "\r\n");
+	struct json_doc doc = JSON_DOC_INIT;
+	struct info in = { .max_payload = 0 };
+	struct err why = ERR_INIT;
+	enum status st;
 
-	if (j == NULL)
-		return err_set(e, ST_PROTOCOL, "malformed INFO from the server");
-	json_copy(out->version, sizeof out->version, j, "version");
-	json_copy(out->server_id, sizeof out->server_id, j, "server_id");
-	json_copy(out->server_name, sizeof out->server_name, j, "server_name");
-	out->jetstream = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "jetstream"));
-	out->tls_required = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "tls_required"));
-	v = cJSON_GetObjectItemCaseSensitive(j, "max_payload");
-	out->max_payload = cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
-	cJSON_Delete(j);
-	return ST_OK;
+	if (end == NULL)
+		return err_set(e, ST_PROTOCOL, "the server's INFO line is too long");
+	st = json_parse(line + 5, (size_t)(end - line - 5), "INFO", &doc, &why);
+	if (st == ST_OK && doc.root->type != JSON_OBJECT)
+		st = err_set(&why, ST_BAD_JSON, "INFO: not an object");
+	if (st == ST_OK)
+		st = json_read_fields(doc.root, info_fields, ARRAY_SIZE(info_fields), 0, &in, "INFO",
+				      &why);
+	if (st == ST_OK) {
+		snprintf(out->version, sizeof out->version, "%s", in.version ? in.version : "");
+		snprintf(out->server_id, sizeof out->server_id, "%s", in.server_id ? in.server_id : "");
+		snprintf(out->server_name, sizeof out->server_name, "%s",
+			 in.server_name ? in.server_name : "");
+		out->jetstream = in.jetstream;
+		out->tls_required = in.tls_required;
+		out->max_payload = in.max_payload;
+	}
+	free(in.version);
+	free(in.server_id);
+	free(in.server_name);
+	json_doc_release(&doc);
+	return st == ST_OK ? ST_OK : err_set(e, ST_PROTOCOL, "malformed INFO from the server: %s",
+					     why.msg);
 }
 
 /* Read until "\r\n" or the deadline; the server sends INFO first thing. */

@@ -3,6 +3,8 @@
  * watches (snapshot, live, across a server crash and restart, and the
  * watch contract under churn), and behaviour during an outage.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdatomic.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -568,6 +571,74 @@ test_unreachable(void **state)
 	free(o.url);
 }
 
+/* A fake server: accepts one connection, sends its text, closes. */
+struct fake {
+	int fd;
+	const char *text;
+};
+
+static void *
+fake_serve(void *arg)
+{
+	struct fake *f = arg;
+	int c = accept(f->fd, NULL, NULL);
+
+	if (c >= 0) {
+		if (write(c, f->text, strlen(f->text)) < 0)
+			perror("fake server");
+		close(c);
+	}
+	return NULL;
+}
+
+/* Probe a fake server that says text; the status, info and error. */
+static enum status
+probe_fake(const char *text, struct bus_server_info *info, struct err *e)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof sa;
+	struct fake f = { socket(AF_INET, SOCK_STREAM, 0), text };
+	pthread_t th;
+	char url[64];
+	enum status st;
+
+	assert_true(f.fd >= 0);
+	assert_int_equal(bind(f.fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(listen(f.fd, 1), 0);
+	assert_int_equal(getsockname(f.fd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(url, sizeof url, "nats://127.0.0.1:%d", ntohs(sa.sin_port));
+	assert_int_equal(pthread_create(&th, NULL, fake_serve, &f), 0);
+	st = bus_probe(url, 2000, info, e);
+	pthread_join(th, NULL);
+	close(f.fd);
+	return st;
+}
+
+/* The INFO line is server input: read strictly, refused with a reason. */
+static void
+test_probe_info(void **state)
+{
+	struct bus_server_info info;
+	struct err e = ERR_INIT;
+
+	(void)state;
+	assert_int_equal(probe_fake("INFO {\"server_id\":\"S1\",\"version\":\"2.10.7\",\"jetstream\":"
+				    "true,\"max_payload\":1048576,\"nonce\":\"x\"}\r\n", &info, &e),
+			 ST_OK);
+	assert_string_equal(info.version, "2.10.7");
+	assert_string_equal(info.server_id, "S1");
+	assert_true(info.jetstream);
+	assert_int_equal(info.max_payload, 1048576);
+	assert_int_equal(probe_fake("INFO {\"version\":\"a\",\"version\":\"b\"}\r\n", &info, &e),
+			 ST_PROTOCOL);
+	assert_non_null(strstr(e.msg, "malformed INFO"));
+	assert_int_equal(probe_fake("INFO {\"max_payload\":\"big\"}\r\n", &info, &e), ST_PROTOCOL);
+	assert_non_null(strstr(e.msg, "max_payload"));
+	assert_int_equal(probe_fake("INFO [1]\r\n", &info, &e), ST_PROTOCOL);
+	assert_int_equal(probe_fake("HELLO\r\n", &info, &e), ST_PROTOCOL);
+	assert_non_null(strstr(e.msg, "not a NATS server"));
+}
+
 int
 main(void)
 {
@@ -580,6 +651,7 @@ main(void)
 		cmocka_unit_test(test_watch_churn),
 		cmocka_unit_test(test_outage_fails_after_timeout),
 		cmocka_unit_test(test_unreachable),
+		cmocka_unit_test(test_probe_info),
 	};
 	int rc = cmocka_run_group_tests_name("bus", tests, group_setup, group_teardown);
 
