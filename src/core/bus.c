@@ -387,7 +387,12 @@ bus_open(struct bus **out, const struct bus_opts *o, struct err *e)
 	if (s == NATS_NOT_YET_CONNECTED) {
 		s = NATS_OK;	/* retry_on_failed_connect: reconnecting in background */
 	} else if (s == NATS_OK) {
-		b->state = BUS_CONNECTED;
+		/* Under b->mu: nats.c's callbacks may already be running. */
+		pthread_mutex_lock(&b->mu);
+		if (b->state == BUS_RECONNECTING &&
+		    natsConnection_Status(b->nc) == NATS_CONN_STATUS_CONNECTED)
+			b->state = BUS_CONNECTED;
+		pthread_mutex_unlock(&b->mu);
 	} else {
 		char what[300];
 		snprintf(what, sizeof what, "cannot connect to '%s'", o->url);
