@@ -460,7 +460,8 @@ stack_pop_into(struct parser *ps, size_t base, struct json_value *v)
 {
 	v->len = ps->nstack - base;
 	v->kids = arena_alloc(&ps->arena, (v->len ? v->len : 1) * sizeof *v->kids);
-	memcpy(v->kids, ps->stack + base, v->len * sizeof *v->kids);
+	if (v->len)	/* an empty container: the stack may still be NULL */
+		memcpy(v->kids, ps->stack + base, v->len * sizeof *v->kids);
 	ps->nstack = base;
 }
 
