@@ -12,8 +12,9 @@
 #   make install  PREFIX=/usr/local DESTDIR=
 #
 # V=1 prints full commands; SANITIZE=address,undefined builds into
-# build-san/ with sanitizers. CC=clang builds into build-clang/ (and
-# build-san-clang/ with SANITIZE=), e.g. make check CC=clang
+# build-san/ with sanitizers, SANITIZE=thread into build-tsan/ (make
+# check-tsan builds and runs the threaded suites there). CC=clang builds into
+# build-clang/ (and build-san-clang/ with SANITIZE=), e.g. make check CC=clang
 # SANITIZE=address,undefined,float-cast-overflow, which gcc cannot catch.
 
 PREFIX   ?= /usr/local
@@ -31,7 +32,7 @@ DEB_PKGS := gcc make pkg-config libnats-dev nats-server libcjson-dev \
 	    libcmocka-dev tmux bubblewrap libseccomp-dev wabt libcrypt-dev \
 	    clang libclang-rt-14-dev nodejs
 
-BUILD := build$(if $(SANITIZE),-san)$(if $(findstring clang,$(notdir $(CC))),-clang)
+BUILD := build$(if $(SANITIZE),$(if $(findstring thread,$(SANITIZE)),-tsan,-san))$(if $(findstring clang,$(notdir $(CC))),-clang)
 
 CFLAGS  ?= -O2 -g
 WARN    := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
@@ -71,7 +72,7 @@ HELPER_OBJ := $(BUILD)/tests/harness.o
 .SECONDARY: $(HELPER_OBJ)
 IFCTL := $(BUILD)/ifctl
 
-.PHONY: all deps check test test-unit test-cli test-integ bench bench-check run \
+.PHONY: all deps check check-tsan test test-unit test-cli test-integ bench bench-check run \
 	install uninstall clean layering analyze fuzz fuzz-build
 all: $(IFCTL)
 
@@ -210,6 +211,17 @@ layering:
 analyze:
 	$(Q)$(MAKE) --no-print-directory BUILD=build-analyze CFLAGS='-O1 -g -fanalyzer' all
 
+# The suites where threads meet (watches, the event loop, the coordinator's
+# index, the ledger's writers) under ThreadSanitizer, built in build-tsan/.
+TSAN_TESTS := test-evloop test-bus test-coord test-ledger
+check-tsan: deps
+	$(Q)$(MAKE) --no-print-directory SANITIZE=thread $(TSAN_TESTS:%=build-tsan/tests/%)
+	$(Q)for t in $(TSAN_TESTS); do \
+		echo "tsan  $$t"; \
+		TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 $$TSAN_OPTIONS" \
+			build-tsan/tests/$$t || exit 1; \
+	done
+
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(TEST_TOOLS)
 	$(Q)bench/run $(BUILD)
@@ -250,6 +262,6 @@ uninstall:
 	cd man && for m in *.7; do rm -f $(DESTDIR)$(MANDIR)/man7/$$m; done
 
 clean:
-	rm -rf build build-san build-analyze build-clang build-san-clang $(FUZZ_BUILD)
+	rm -rf build build-san build-tsan build-analyze build-clang build-san-clang $(FUZZ_BUILD)
 
 -include $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null)

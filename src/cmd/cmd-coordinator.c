@@ -11,6 +11,7 @@
 
 #include "cmd/cmd.h"
 #include "bench/coordbench.h"
+#include "cmd/follow.h"
 #include "core/buf.h"
 #include "core/coord.h"
 #include "core/json.h"
@@ -330,20 +331,19 @@ run_stats(struct cmd_ctx *ctx)
 
 /* --- watch -------------------------------------------------------------- */
 
+/*
+ * What the watch callback keeps. The bus never overlaps two calls of one
+ * watch's callback, so snapshot and count need no lock; lines go to stdout
+ * through the follow queue, written on the command's thread.
+ */
 struct watch_out {
-	pthread_mutex_t mu;
+	struct follow f;
+	struct bus *bus;	/* for the heartbeat's connection state */
 	bool jsonl;
 	bool snapshot;		/* still in the initial snapshot */
 	int64_t count, limit;	/* events printed; stop after limit (0: never) */
-	bool failed;		/* stdout broke */
+	int64_t interval_ms;	/* heartbeat period */
 };
-
-static void
-emit(struct watch_out *w, const char *line)
-{
-	if (!follow_emit(line))
-		w->failed = true;
-}
 
 /* One line per change: a JSON object with -o json/jsonl, else a table line. */
 static void
@@ -355,15 +355,14 @@ watch_event(void *arg, const struct bus_kv_event *ev)
 	struct task t;
 	char when[32];
 
-	pthread_mutex_lock(&w->mu);
 	if (ev->snapshot_done) {
 		w->snapshot = false;
 		if (w->jsonl)
-			emit(w, "{\"type\":\"snapshot_done\"}");
-		goto out;
+			follow_push(&w->f, "{\"type\":\"snapshot_done\"}");
+		return;
 	}
 	if (has_prefix(ev->key, "idem.") || (w->limit && w->count >= w->limit))
-		goto out;
+		return;
 	fmt_time_ms(when, ev->time_ns / 1000000);
 	if (w->jsonl) {
 		buf_addc(&line, '{');
@@ -390,20 +389,35 @@ watch_event(void *arg, const struct bus_kv_event *ev)
 		buf_addf(&line, "%s %-8llu %-8s %s", when, (unsigned long long)ev->revision,
 			 "deleted", ev->key);
 	}
-	emit(w, line.s);
-	w->count++;
-out:
-	pthread_mutex_unlock(&w->mu);
+	follow_push(&w->f, line.s);
+	if (w->limit && ++w->count >= w->limit)
+		follow_finish(&w->f);
 	buf_release(&line);
 	buf_release(&rec);
+}
+
+/* A heartbeat line (-o json/jsonl), from the loop's timer. */
+static int64_t
+watch_heartbeat(struct evloop *l, uint64_t id, void *arg)
+{
+	struct watch_out *w = arg;
+	char line[160], when[32];
+
+	(void)l;
+	(void)id;
+	fmt_time_ms(when, wall_ms());
+	snprintf(line, sizeof line, "{\"type\":\"heartbeat\",\"at\":\"%s\",\"connection\":\"%s\"}",
+		 when, bus_state_name(bus_get_state(w->bus)));
+	follow_push(&w->f, line);
+	return w->interval_ms;
 }
 
 static enum status
 run_watch(struct cmd_ctx *ctx)
 {
-	struct watch_out w = { .mu = PTHREAD_MUTEX_INITIALIZER };
+	struct watch_out w = { .bus = ctx->bus };
 	struct bus_watch *bw = NULL;
-	int64_t resume, interval, limit, next_beat;
+	int64_t resume, interval, limit;
 	enum status st;
 
 	if ((st = cmd_opt_int(ctx, "resume", 1, INT64_MAX, 0, &resume)) != ST_OK ||
@@ -413,33 +427,17 @@ run_watch(struct cmd_ctx *ctx)
 	w.jsonl = ctx->format == OUT_JSON || ctx->format == OUT_JSONL;
 	w.snapshot = resume == 0;
 	w.limit = limit;
-	follow_signals();
-	st = bus_kv_watch(ctx->bus, COORD_BUCKET, (uint64_t)resume, watch_event, &w, &bw,
-			  &ctx->err);
-	if (st != ST_OK)
-		return st;
-	next_beat = mono_ms() + interval * 1000;
-	while (!follow_stopped()) {
-		bool done;
-		usleep(50 * 1000);
-		pthread_mutex_lock(&w.mu);
-		if (interval && mono_ms() >= next_beat && w.jsonl) {
-			char line[160], when[32];
-			fmt_time_ms(when, wall_ms());
-			snprintf(line, sizeof line, "{\"type\":\"heartbeat\",\"at\":\"%s\",\"connection\":"
-				 "\"%s\"}", when, bus_state_name(bus_get_state(ctx->bus)));
-			emit(&w, line);
-			next_beat = mono_ms() + interval * 1000;
-		}
-		done = w.failed || (w.limit && w.count >= w.limit);
-		pthread_mutex_unlock(&w.mu);
-		if (done)
-			break;
-	}
+	w.interval_ms = interval * 1000;
+	if ((st = follow_open(&w.f, &ctx->err)) == ST_OK)
+		st = bus_kv_watch(ctx->bus, COORD_BUCKET, (uint64_t)resume, watch_event, &w, &bw,
+				  &ctx->err);
+	if (st == ST_OK && interval && w.jsonl)
+		evloop_add_timer(w.f.loop, w.interval_ms, watch_heartbeat, &w);
+	if (st == ST_OK)
+		st = follow_run(&w.f, "watch", &ctx->err);
 	bus_watch_free(bw);
-	if (w.failed)
-		return err_set(&ctx->err, ST_IO, "cannot write output");
-	return follow_stopped() ? err_set(&ctx->err, ST_INTERRUPTED, "watch stopped") : ST_OK;
+	follow_close(&w.f);
+	return st;
 }
 
 /* --- bench -------------------------------------------------------------- */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "cmd/cmd.h"
+#include "core/probe.h"
 #include "core/schema.h"
 #include "core/server.h"
 #include "core/util.h"

@@ -13,6 +13,7 @@
 
 #include "cmd/cmd.h"
 #include "bench/witnessbench.h"
+#include "cmd/follow.h"
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/ledger.h"
@@ -632,8 +633,14 @@ run_trace(struct cmd_ctx *ctx)
 
 /* --- tail ---------------------------------------------------------------- */
 
+/*
+ * The backlog is written straight to stdout on the command's thread; with
+ * --follow, new entries come from the watch's callback through the follow
+ * queue, written on that same thread.
+ */
 struct tail_out {
-	pthread_mutex_t mu;
+	struct follow f;
+	bool following;		/* f is open: lines go through it */
 	bool jsonl, failed;
 };
 
@@ -652,10 +659,10 @@ tail_line(struct tail_out *t, const struct wentry *e)
 			 e->event ? e->event : "-", e->actor ? e->actor : "-",
 			 e->trace ? e->trace : "-", e->task ? " task " : "", e->task ? e->task : "");
 	}
-	pthread_mutex_lock(&t->mu);
-	if (!t->failed && !follow_emit(line.s))
+	if (t->following)
+		follow_push(&t->f, line.s);
+	else if (!t->failed && !follow_emit(line.s))
 		t->failed = true;
-	pthread_mutex_unlock(&t->mu);
 	buf_release(&line);
 }
 
@@ -678,11 +685,31 @@ tail_event(void *arg, const struct bus_kv_event *ev)
 	wentry_release(&e);
 }
 
+/* Print entries after seq last as they are appended, until Ctrl-C. */
+static enum status
+tail_follow(struct cmd_ctx *ctx, struct tail_out *t, uint64_t last)
+{
+	struct bus_watch *w = NULL;
+	enum status st;
+
+	if ((st = follow_open(&t->f, &ctx->err)) != ST_OK) {
+		follow_close(&t->f);
+		return st;
+	}
+	t->following = true;
+	st = bus_stream_watch(ctx->bus, LEDGER_STREAM, LEDGER_SUBJECT, last + 1, tail_event, t,
+			      &w, &ctx->err);
+	if (st == ST_OK)
+		st = follow_run(&t->f, "tail", &ctx->err);
+	bus_watch_free(w);
+	follow_close(&t->f);
+	return st;
+}
+
 static enum status
 run_tail(struct cmd_ctx *ctx)
 {
-	struct tail_out t = { .mu = PTHREAD_MUTEX_INITIALIZER };
-	struct bus_watch *w = NULL;
+	struct tail_out t = { .following = false };
 	struct buf data = BUF_INIT;
 	uint64_t last = 0, n = 0;
 	int64_t count;
@@ -698,17 +725,8 @@ run_tail(struct cmd_ctx *ctx)
 	if (st == ST_OK && count > 0 && last > 0)
 		st = ledger_read_from(ctx->bus, last > (uint64_t)count ? last - (uint64_t)count + 1 : 1,
 				      tail_entry, &t, &n, &ctx->err);
-	if (st != ST_OK || !cmd_flag(ctx, "follow"))
-		goto out;
-	follow_signals();
-	st = bus_stream_watch(ctx->bus, LEDGER_STREAM, LEDGER_SUBJECT, last + 1, tail_event, &t,
-			      &w, &ctx->err);
-	while (st == ST_OK && !follow_stopped() && !t.failed)
-		usleep(50 * 1000);
-	bus_watch_free(w);
-	if (st == ST_OK && follow_stopped())
-		st = err_set(&ctx->err, ST_INTERRUPTED, "tail stopped");
-out:
+	if (st == ST_OK && !t.failed && cmd_flag(ctx, "follow"))
+		st = tail_follow(ctx, &t, last);
 	if (st == ST_OK && t.failed)
 		st = err_set(&ctx->err, ST_IO, "cannot write output");
 	return st;

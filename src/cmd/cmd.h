@@ -160,14 +160,6 @@ void cmd_witness_command(struct cmd_ctx *ctx, const char *outcome, int exit_code
  */
 enum status cmd_witness_now(struct cmd_ctx *ctx, const char *outcome);
 
-/*
- * Live feeds (follow.c): catch SIGINT/SIGTERM, tell whether one came, and
- * write a line to stdout flushed at once (false when stdout broke).
- */
-void follow_signals(void);
-bool follow_stopped(void);
-bool follow_emit(const char *line);
-
 /* Help for a command (NULL: the top level), appended to out. */
 void cmd_help(struct buf *out, const struct cmd_entry *parent, const struct cmd_entry *entry);
 

@@ -21,9 +21,10 @@
  * process that forks after using the bus must exec before it connects,
  * or parent and child generate the same reply subjects.
  *
- * Threads: a struct bus may be used from any thread. Watch and subscription
- * callbacks run on nats.c's delivery threads; the state callback runs on
- * nats.c's connection-event thread. Callbacks must not block for long.
+ * Threads: a struct bus may be used from any thread. The state callback
+ * runs on nats.c's connection-event thread. Watch callbacks follow the
+ * contract written above bus_kv_watch(). Callbacks must not block for long:
+ * a front end hands the event to its own loop (core/evloop.h) and returns.
  */
 #ifndef IF_BUS_H
 #define IF_BUS_H
@@ -87,16 +88,8 @@ enum status bus_rtt(struct bus *b, int64_t *rtt_us, struct err *e);
 /* Core NATS. */
 enum status bus_publish(struct bus *b, const char *subject, const void *data,
 			size_t len, struct err *e);
-enum status bus_flush(struct bus *b, struct err *e);
 enum status bus_request(struct bus *b, const char *subject, const void *data,
 			size_t len, struct buf *reply, struct err *e);
-
-typedef void (*bus_msg_fn)(void *arg, const char *subject, const void *data,
-			   size_t len, const char *reply);
-struct bus_sub;
-enum status bus_subscribe(struct bus *b, const char *subject, bus_msg_fn fn,
-			  void *arg, struct bus_sub **out, struct err *e);
-void bus_sub_free(struct bus_sub *s);
 
 /*
  * JetStream publish with optional expectations: expect_last_seq (stream),
@@ -184,6 +177,33 @@ enum status bus_kv_keys(struct bus *b, const char *bucket, char ***keys,
  * Watch every key of a bucket. With from_rev == 0 the watch first delivers
  * the latest value of every key, then an event with snapshot_done set, then
  * live updates; with from_rev > 0 it delivers every revision from there on.
+ *
+ * The watch contract (both kinds of watch):
+ *
+ *  - Which thread: fn runs on a nats.c delivery thread or on the bus's
+ *    worker thread (which sends the snapshot_done of an empty bucket and
+ *    re-creates consumers), never on the thread that called bus_kv_watch()
+ *    or bus_stream_watch(), and never before that call has returned *out.
+ *  - Order: calls for one watch never overlap, and each starts after the
+ *    previous one returned (the bus holds one lock per watch across the
+ *    call), so state that only fn touches needs no lock of its own; state
+ *    shared with other threads does. Calls for different watches may run at
+ *    the same time.
+ *  - What is held: only that per-watch lock; no lock of the bus or of
+ *    nats.c's connection. ev and everything it points to are valid during
+ *    the call only.
+ *  - What fn may call: any bus function, bus_watch_free() of its own watch
+ *    included (the call in progress finishes, none follows), except
+ *    bus_close() and bus_shutdown(). Freeing another watch from fn waits for
+ *    that watch's call in progress, so two callbacks must not free each
+ *    other's watch. fn should not block for long: the watch's messages and
+ *    the worker wait meanwhile.
+ *  - Closing: bus_watch_free() may be called from any thread. After it
+ *    returns fn is not called again, and no call is still running unless
+ *    the caller is that call. The memory is released later, when nats.c
+ *    reports the subscription complete (natsSubscription_SetOnCompleteCB),
+ *    so a handler nats.c had already started never sees freed memory.
+ *    Free every watch before bus_close().
  */
 struct bus_kv_event {
 	const char *key;	/* NULL on the snapshot_done event */
@@ -208,7 +228,11 @@ enum status bus_stream_watch(struct bus *b, const char *stream, const char *subj
 			     uint64_t from_seq, bus_watch_fn fn, void *arg,
 			     struct bus_watch **out, struct err *e);
 
-/* Stop the watch; no callback runs after it returns. NULL is a no-op. */
+/*
+ * Stop the watch, from any thread, its own callback included: no call of fn
+ * starts after it returns, and none is running unless it is the caller.
+ * NULL is a no-op.
+ */
 void bus_watch_free(struct bus_watch *w);
 /* Consumers re-created after outages so far (for tests and the console). */
 uint64_t bus_watch_resets(const struct bus_watch *w);
@@ -255,20 +279,5 @@ struct bus_stream_stat {
 /* ST_NO_SCHEMA when the stream does not exist. */
 enum status bus_stream_stat(struct bus *b, const char *stream,
 			    struct bus_stream_stat *out, struct err *e);
-
-/*
- * What a server says of itself in its INFO line, read over a plain TCP
- * connection (nats.c 3.4.1 has no accessor for the version).
- */
-struct bus_server_info {
-	char version[32];
-	char server_id[64];
-	char server_name[64];
-	bool jetstream;
-	int64_t max_payload;
-	bool tls_required;
-};
-enum status bus_probe(const char *url, int64_t timeout_ms,
-		      struct bus_server_info *out, struct err *e);
 
 #endif

@@ -17,6 +17,7 @@
 #include "core/bus.h"
 #include "core/home.h"
 #include "core/proc.h"
+#include "core/probe.h"
 #include "core/schema.h"
 #include "core/server.h"
 #include "core/util.h"

@@ -195,6 +195,11 @@ run 0 task stats -o json
 out_has '"invalid":4'
 timeout 2 "$IFCTL" task watch >"$OUT" 2>"$ERR"
 check "grep -qE ' invalid +q-x +its id .q-other. is not its key$' '$OUT'"
+# The watch's event loop: heartbeats from its timer; Ctrl-C ends it (130).
+timeout --preserve-status -s INT 2.5 "$IFCTL" task watch -o jsonl --heartbeat 1 >"$OUT" 2>"$ERR"
+check "[ $? -eq 130 ]"
+check "grep -q '^{\"type\":\"heartbeat\",.*\"connection\":\"connected\"}$' '$OUT'"
+check "grep -q '^{\"type\":\"snapshot_done\"}$' '$OUT'"
 run 1 task complete q-p5 --swarm q --token 1
 err_is_one_error
 err_has "task 'q-p5' has an invalid record \(revision [0-9]+\): task record: field 'priority'"

@@ -11,6 +11,7 @@
 
 #include "core/bus.h"
 #include "core/proc.h"
+#include "core/probe.h"
 #include "core/util.h"
 #include "harness.h"
 

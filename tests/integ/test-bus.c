@@ -1,21 +1,26 @@
 /*
  * The event bus against a real nats-server: KV semantics, typed conflicts,
- * watches (snapshot, live, and across a server crash and restart), and
- * behaviour during an outage.
+ * watches (snapshot, live, across a server crash and restart, and the
+ * watch contract under churn), and behaviour during an outage.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "core/bus.h"
+#include "core/probe.h"
 #include "core/schema.h"
 #include "core/util.h"
 #include "harness.h"
@@ -284,6 +289,232 @@ test_watch_survives_restart(void **state)
 	bus_close(b);
 }
 
+/* An empty bucket's snapshot: on another thread than the watch's opener. */
+struct lone_snap {
+	pthread_mutex_t mu;
+	pthread_t opener, ran_on;
+	int calls;
+};
+
+static void
+on_lone_snap(void *arg, const struct bus_kv_event *ev)
+{
+	struct lone_snap *s = arg;
+
+	pthread_mutex_lock(&s->mu);
+	if (ev->snapshot_done) {
+		s->ran_on = pthread_self();
+		s->calls++;
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void
+test_watch_empty_snapshot_thread(void **state)
+{
+	struct lone_snap s = { .mu = PTHREAD_MUTEX_INITIALIZER, .opener = pthread_self() };
+	struct bus_kv_def def = { "T_EMPTY", "test", 1 };
+	struct bus *b = connect_to(srv.url, 5000, NULL, NULL);
+	struct bus_watch *w = NULL;
+	struct err e = ERR_INIT;
+	int64_t deadline = mono_ms() + 5000;
+	bool created, done = false;
+
+	(void)state;
+	assert_int_equal(bus_kv_ensure(b, &def, &created, &e), ST_OK);
+	assert_int_equal(bus_kv_watch(b, "T_EMPTY", 0, on_lone_snap, &s, &w, &e), ST_OK);
+	while (!done && mono_ms() < deadline) {
+		pthread_mutex_lock(&s.mu);
+		done = s.calls > 0;
+		pthread_mutex_unlock(&s.mu);
+		if (!done)
+			usleep(1000);
+	}
+	assert_true(done);
+	bus_watch_free(w);
+	assert_int_equal(s.calls, 1);
+	assert_false(pthread_equal(s.ran_on, s.opener));
+	bus_close(b);
+}
+
+/*
+ * Watch churn: 1,000 watches opened and closed while another thread keeps
+ * writing to the bucket. A third of them are closed at once, a third after
+ * their first event, a third by their own callback. No call may start after
+ * bus_watch_free() returned, none may run on the opener's thread, and (under
+ * ASan) nothing is used after free or leaked; under TSan, no race.
+ */
+#define CHURN_WATCHES 1000
+#define CHURN_KEYS 16
+
+struct churn_slot {
+	pthread_mutex_t mu;
+	struct bus_watch *w;	/* set by the opener once bus_kv_watch returned */
+	int mode;		/* 0: close at once, 1: after an event, 2: by its callback */
+	int events;
+	bool closed;		/* bus_watch_free() returned */
+	bool late;		/* a call started after that */
+	bool on_opener;		/* a call ran on the opener's thread */
+};
+
+struct churn {
+	struct bus *b;
+	pthread_t opener;
+	atomic_bool stop;
+	atomic_long puts;
+	struct churn_slot slots[CHURN_WATCHES];
+};
+
+static void
+on_churn(void *arg, const struct bus_kv_event *ev)
+{
+	struct churn_slot *s = arg;
+	struct bus_watch *self = NULL;
+	extern struct churn *churn_now;
+
+	(void)ev;
+	pthread_mutex_lock(&s->mu);
+	if (s->closed)
+		s->late = true;
+	if (pthread_equal(pthread_self(), churn_now->opener))
+		s->on_opener = true;
+	s->events++;
+	if (s->mode == 2 && s->w && !s->closed) {
+		self = s->w;
+		s->closed = true;	/* no further call: this one closes it */
+	}
+	pthread_mutex_unlock(&s->mu);
+	bus_watch_free(self);
+}
+
+struct churn *churn_now;
+
+static void *
+churn_writer(void *arg)
+{
+	struct churn *c = arg;
+	struct err e = ERR_INIT;
+	char key[16], val[32];
+	long i;
+
+	for (i = 0; !atomic_load(&c->stop); i++) {
+		snprintf(key, sizeof key, "k%ld", i % CHURN_KEYS);
+		snprintf(val, sizeof val, "{\"i\":%ld}", i);
+		if (bus_kv_put(c->b, "T_CHURN", key, val, strlen(val), NULL, &e) == ST_OK)
+			atomic_fetch_add(&c->puts, 1);
+		usleep(1000);	/* a steady flow, not a flood */
+	}
+	return NULL;
+}
+
+/* Wait until slot s saw an event (or a second went by). */
+static void
+churn_wait_event(struct churn_slot *s)
+{
+	int64_t deadline = mono_ms() + 1000;
+	bool seen = false;
+
+	while (!seen && mono_ms() < deadline) {
+		pthread_mutex_lock(&s->mu);
+		seen = s->events > 0;
+		pthread_mutex_unlock(&s->mu);
+		if (!seen)
+			usleep(200);
+	}
+}
+
+/* Open watch i and close it the way its mode says. */
+static void
+churn_one(struct churn *c, size_t i)
+{
+	struct churn_slot *s = &c->slots[i];
+	struct bus_watch *w = NULL;
+	struct err e = ERR_INIT;
+
+	pthread_mutex_init(&s->mu, NULL);
+	s->mode = (int)(i % 3);
+	if (bus_kv_watch(c->b, "T_CHURN", 0, on_churn, s, &w, &e) != ST_OK)
+		fail_msg("watch %zu: %s", i, e.msg);
+	pthread_mutex_lock(&s->mu);
+	s->w = w;
+	pthread_mutex_unlock(&s->mu);
+	if (s->mode == 2)
+		return;
+	if (s->mode == 1)
+		churn_wait_event(s);
+	bus_watch_free(w);
+	pthread_mutex_lock(&s->mu);
+	s->closed = true;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Close the self-closing watches whose callback never came. */
+static void
+churn_sweep(struct churn *c)
+{
+	size_t i;
+
+	for (i = 0; i < CHURN_WATCHES; i++) {
+		struct churn_slot *s = &c->slots[i];
+		struct bus_watch *w = NULL;
+		if (s->mode != 2)
+			continue;
+		churn_wait_event(s);
+		pthread_mutex_lock(&s->mu);
+		if (!s->closed) {
+			w = s->w;
+			s->closed = true;
+		}
+		pthread_mutex_unlock(&s->mu);
+		bus_watch_free(w);
+	}
+}
+
+static void
+test_watch_churn(void **state)
+{
+	static struct churn c;
+	struct bus_kv_def def = { "T_CHURN", "test", 1 };
+	struct bus *b = connect_to(srv.url, 5000, NULL, NULL);
+	struct err e = ERR_INIT;
+	pthread_t writer;
+	int64_t t0, took;
+	size_t i, self_closed = 0;
+	long events = 0;
+	bool created;
+
+	(void)state;
+	assert_int_equal(bus_kv_ensure(b, &def, &created, &e), ST_OK);
+	c.b = connect_to(srv.url, 5000, NULL, NULL);
+	c.opener = pthread_self();
+	churn_now = &c;
+	assert_int_equal(pthread_create(&writer, NULL, churn_writer, &c), 0);
+	while (atomic_load(&c.puts) < CHURN_KEYS)
+		usleep(1000);
+	t0 = mono_ms();
+	for (i = 0; i < CHURN_WATCHES; i++)
+		churn_one(&c, i);
+	churn_sweep(&c);
+	took = mono_ms() - t0;
+	atomic_store(&c.stop, true);
+	pthread_join(writer, NULL);
+	for (i = 0; i < CHURN_WATCHES; i++) {
+		struct churn_slot *s = &c.slots[i];
+		pthread_mutex_lock(&s->mu);
+		assert_false(s->late);
+		assert_false(s->on_opener);
+		events += s->events;
+		self_closed += s->mode == 2 && s->events > 0;
+		pthread_mutex_unlock(&s->mu);
+	}
+	print_message("watch churn: %d watches opened and closed in %lld ms "
+		      "(%zu by their own callback), %ld events delivered, %ld puts meanwhile\n",
+		      CHURN_WATCHES, (long long)took, self_closed, events, atomic_load(&c.puts));
+	assert_true(self_closed > CHURN_WATCHES / 3 / 2);
+	bus_close(c.b);
+	bus_close(b);
+}
+
 /*
  * During an outage an operation never hangs. One that races the crash may
  * fail at once (the socket broke under it); once the bus knows it is
@@ -340,6 +571,74 @@ test_unreachable(void **state)
 	free(o.url);
 }
 
+/* A fake server: accepts one connection, sends its text, closes. */
+struct fake {
+	int fd;
+	const char *text;
+};
+
+static void *
+fake_serve(void *arg)
+{
+	struct fake *f = arg;
+	int c = accept(f->fd, NULL, NULL);
+
+	if (c >= 0) {
+		if (write(c, f->text, strlen(f->text)) < 0)
+			perror("fake server");
+		close(c);
+	}
+	return NULL;
+}
+
+/* Probe a fake server that says text; the status, info and error. */
+static enum status
+probe_fake(const char *text, struct bus_server_info *info, struct err *e)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof sa;
+	struct fake f = { socket(AF_INET, SOCK_STREAM, 0), text };
+	pthread_t th;
+	char url[64];
+	enum status st;
+
+	assert_true(f.fd >= 0);
+	assert_int_equal(bind(f.fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(listen(f.fd, 1), 0);
+	assert_int_equal(getsockname(f.fd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(url, sizeof url, "nats://127.0.0.1:%d", ntohs(sa.sin_port));
+	assert_int_equal(pthread_create(&th, NULL, fake_serve, &f), 0);
+	st = bus_probe(url, 2000, info, e);
+	pthread_join(th, NULL);
+	close(f.fd);
+	return st;
+}
+
+/* The INFO line is server input: read strictly, refused with a reason. */
+static void
+test_probe_info(void **state)
+{
+	struct bus_server_info info;
+	struct err e = ERR_INIT;
+
+	(void)state;
+	assert_int_equal(probe_fake("INFO {\"server_id\":\"S1\",\"version\":\"2.10.7\",\"jetstream\":"
+				    "true,\"max_payload\":1048576,\"nonce\":\"x\"}\r\n", &info, &e),
+			 ST_OK);
+	assert_string_equal(info.version, "2.10.7");
+	assert_string_equal(info.server_id, "S1");
+	assert_true(info.jetstream);
+	assert_int_equal(info.max_payload, 1048576);
+	assert_int_equal(probe_fake("INFO {\"version\":\"a\",\"version\":\"b\"}\r\n", &info, &e),
+			 ST_PROTOCOL);
+	assert_non_null(strstr(e.msg, "malformed INFO"));
+	assert_int_equal(probe_fake("INFO {\"max_payload\":\"big\"}\r\n", &info, &e), ST_PROTOCOL);
+	assert_non_null(strstr(e.msg, "max_payload"));
+	assert_int_equal(probe_fake("INFO [1]\r\n", &info, &e), ST_PROTOCOL);
+	assert_int_equal(probe_fake("HELLO\r\n", &info, &e), ST_PROTOCOL);
+	assert_non_null(strstr(e.msg, "not a NATS server"));
+}
+
 int
 main(void)
 {
@@ -348,8 +647,11 @@ main(void)
 		cmocka_unit_test(test_expected_sequence),
 		cmocka_unit_test(test_watch_snapshot_and_live),
 		cmocka_unit_test(test_watch_survives_restart),
+		cmocka_unit_test(test_watch_empty_snapshot_thread),
+		cmocka_unit_test(test_watch_churn),
 		cmocka_unit_test(test_outage_fails_after_timeout),
 		cmocka_unit_test(test_unreachable),
+		cmocka_unit_test(test_probe_info),
 	};
 	int rc = cmocka_run_group_tests_name("bus", tests, group_setup, group_teardown);
 

@@ -71,6 +71,18 @@ log_add(struct claim_log *l, const struct task *t)
 	pthread_mutex_unlock(&l->mu);
 }
 
+/* Claims logged so far. */
+static size_t
+log_count(struct claim_log *l)
+{
+	size_t n;
+
+	pthread_mutex_lock(&l->mu);
+	n = l->n;
+	pthread_mutex_unlock(&l->mu);
+	return n;
+}
+
 struct worker {
 	struct run *run;
 	int n;
@@ -300,7 +312,7 @@ test_server_restart(void **state)
 	pushed = push_many(b, &r.cfg, "r", 2000);
 	r.target = (size_t)-1;
 	run_claimers(&r, 8, th, w);
-	while (r.log.n < 500)
+	while (log_count(&r.log) < 500)
 		usleep(1000);
 	hserver_kill(&srv);
 	usleep(200 * 1000);

@@ -1,0 +1,486 @@
+/*
+ * The event bus over nats.c: core publish and request, JetStream publish
+ * with expectations, and KV operations (see bus.h).
+ */
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/bus-int.h"
+#include "core/json.h"
+#include "core/util.h"
+
+/* --- core NATS ---------------------------------------------------------- */
+
+enum status
+bus_publish(struct bus *b, const char *subject, const void *data, size_t len,
+	    struct err *e)
+{
+	char what[256];
+	enum status st;
+
+	snprintf(what, sizeof what, "publish to '%s'", subject);
+	if ((st = bus_ready(b, what, e)) != ST_OK)
+		return st;
+	return bus_map_err(b, natsConnection_Publish(b->nc, subject, data, (int)len), 0, what, e);
+}
+
+enum status
+bus_request(struct bus *b, const char *subject, const void *data, size_t len,
+	    struct buf *reply, struct err *e)
+{
+	natsMsg *msg = NULL;
+	char what[256];
+	natsStatus s;
+	enum status st;
+
+	snprintf(what, sizeof what, "request to '%s'", subject);
+	if ((st = bus_ready(b, what, e)) != ST_OK)
+		return st;
+	s = natsConnection_Request(&msg, b->nc, subject, data, (int)len, b->timeout_ms);
+	if (s == NATS_NO_RESPONDERS)
+		return err_set(e, ST_NOT_FOUND, "%s: no service listens there", what);
+	if (s != NATS_OK)
+		return bus_map_err(b, s, 0, what, e);
+	buf_reset(reply);
+	buf_add(reply, natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg));
+	natsMsg_Destroy(msg);
+	return ST_OK;
+}
+
+/* --- JetStream publish and KV ------------------------------------------ */
+
+/* The headers that carry a publish's expectations to JetStream. */
+static natsStatus
+pub_headers(natsMsg *msg, const struct bus_pub *p)
+{
+	char num[24];
+	natsStatus s = NATS_OK;
+
+	if (p->msg_id)
+		s = natsMsgHeader_Set(msg, "Nats-Msg-Id", p->msg_id);
+	if (s == NATS_OK && p->expect_last_seq) {
+		snprintf(num, sizeof num, "%llu", (unsigned long long)p->expect_last_seq);
+		s = natsMsgHeader_Set(msg, "Nats-Expected-Last-Sequence", num);
+	}
+	if (s == NATS_OK && (p->expect_last_subject_seq || p->expect_no_message)) {
+		snprintf(num, sizeof num, "%llu", p->expect_no_message ? 0ULL :
+			 (unsigned long long)p->expect_last_subject_seq);
+		s = natsMsgHeader_Set(msg, "Nats-Expected-Last-Subject-Sequence", num);
+	}
+	if (s == NATS_OK && p->expect_last_msg_id)
+		s = natsMsgHeader_Set(msg, "Nats-Expected-Last-Msg-Id", p->expect_last_msg_id);
+	return s;
+}
+
+/* What a JetStream acknowledgement says; other members are ignored. */
+struct ack {
+	const struct json_value *error;	/* {"code":N,"err_code":N,"description":S} */
+	int64_t seq;			/* 0 in a refusal */
+	bool duplicate;
+	int err_code;
+	char *description;
+};
+
+/* Keep the error object for its own table. */
+static enum status
+take_object(const struct json_value *v, void *dst, struct err *e)
+{
+	if (v->type != JSON_OBJECT)
+		return err_set(e, ST_BAD_JSON, "field 'error' is not an object");
+	*(const struct json_value **)dst = v;
+	return ST_OK;
+}
+
+static const struct json_field ack_fields[] = {
+	{ "error", JF_CUSTOM, 0, offsetof(struct ack, error), 0, 0, take_object },
+	{ "seq", JF_I64, 0, offsetof(struct ack, seq), 0, JSON_INT_MAX, NULL },
+	{ "duplicate", JF_BOOL, 0, offsetof(struct ack, duplicate), 0, 0, NULL },
+};
+static const struct json_field ack_error_fields[] = {
+	{ "err_code", JF_INT, 0, offsetof(struct ack, err_code), 0, 1e9, NULL },
+	{ "description", JF_STR, 0, offsetof(struct ack, description), 0, 0, NULL },
+};
+
+/*
+ * One JetStream acknowledgement, {"seq":N[,"duplicate":true]} or
+ * {"error":{...}}, read by the strict reader: what does not read is
+ * ST_PROTOCOL.
+ */
+static enum status
+parse_ack(natsMsg *msg, struct bus_pub_msg *m, const char *what, struct err *e)
+{
+	struct json_doc doc = JSON_DOC_INIT;
+	struct ack a = { .seq = 0 };
+	struct err why = ERR_INIT;
+	enum status st;
+
+	if (natsMsg_IsNoResponders(msg))
+		return err_set(e, ST_NO_SCHEMA, "%s: no stream takes subject '%s'", what, m->subject);
+	st = json_parse(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg),
+			"acknowledgement", &doc, &why);
+	if (st == ST_OK && doc.root->type != JSON_OBJECT)
+		st = err_set(&why, ST_BAD_JSON, "acknowledgement: not an object");
+	if (st == ST_OK)
+		st = json_read_fields(doc.root, ack_fields, ARRAY_SIZE(ack_fields), 0, &a,
+				      "acknowledgement", &why);
+	if (st == ST_OK && a.error)
+		st = json_read_fields(a.error, ack_error_fields, ARRAY_SIZE(ack_error_fields), 0,
+				      &a, "acknowledgement error", &why);
+	if (st != ST_OK)
+		st = err_set(e, ST_PROTOCOL, "%s: %s", what, why.msg);
+	else if (a.error)
+		st = bus_map_refusal(a.err_code, a.description, what, e);
+	else if (a.seq == 0)
+		st = err_set(e, ST_PROTOCOL, "%s: the acknowledgement has no sequence", what);
+	else {
+		m->seq = (uint64_t)a.seq;
+		m->duplicate = a.duplicate;
+	}
+	free(a.description);
+	json_doc_release(&doc);
+	return st;
+}
+
+enum status
+bus_js_publish_many(struct bus *b, struct bus_pub_msg *m, size_t n, struct err *e)
+{
+	natsSubscription *sub = NULL;
+	natsInbox *inbox = NULL;
+	char what[256], reply[128];
+	struct err first = ERR_INIT;
+	size_t i, answered = 0, first_i = n;
+	unsigned refusals = atomic_load(&b->refusals);
+	int64_t deadline;
+	natsStatus s;
+	enum status st;
+
+	if (n == 0)
+		return ST_OK;
+	for (i = 0; i < n; i++) {
+		m[i].st = ST_TIMEOUT;	/* until answered */
+		m[i].seq = 0;
+		m[i].duplicate = false;
+	}
+	snprintf(what, sizeof what, "publish to '%s'", m[0].subject);
+	if ((st = bus_ready(b, what, e)) != ST_OK)
+		return st;
+	for (i = 0; i < n; i++)	/* refuse before anything is sent */
+		if ((int64_t)m[i].len > bus_max_payload(b))
+			return err_set(e, ST_BAD_VALUE, "publish to '%s': the message of %zu bytes is "
+				       "larger than the server's max payload of %lld bytes",
+				       m[i].subject, m[i].len, (long long)bus_max_payload(b));
+	s = natsInbox_Create(&inbox);
+	if (s == NATS_OK) {
+		snprintf(reply, sizeof reply, "%s.*", (const char *)inbox);
+		s = natsConnection_SubscribeSync(&sub, b->nc, reply);
+	}
+	for (i = 0; s == NATS_OK && i < n; i++) {
+		natsMsg *msg = NULL;
+		snprintf(reply, sizeof reply, "%s.%zu", (const char *)inbox, i);
+		s = natsMsg_Create(&msg, m[i].subject, reply, m[i].data, (int)m[i].len);
+		if (s == NATS_OK)
+			s = pub_headers(msg, &m[i].pub);
+		if (s == NATS_OK)
+			s = natsConnection_PublishMsg(b->nc, msg);
+		natsMsg_Destroy(msg);
+	}
+	deadline = mono_ms() + b->timeout_ms;
+	while (s == NATS_OK && answered < i) {
+		natsMsg *msg = NULL;
+		const char *subj, *dot;
+		int64_t left = deadline - mono_ms();
+		size_t k;
+		natsStatus ns;
+		if (left <= 0)
+			break;
+		ns = natsSubscription_NextMsg(&msg, sub, left < 50 ? left : 50);
+		if (ns == NATS_TIMEOUT && atomic_load(&b->refusals) == refusals)
+			continue;	/* short waits: a refusal is seen at once */
+		if (ns != NATS_OK)
+			break;
+		subj = natsMsg_GetSubject(msg);
+		dot = strrchr(subj, '.');
+		k = dot ? (size_t)strtoull(dot + 1, NULL, 10) : n;
+		if (k < n && m[k].st == ST_TIMEOUT && atomic_load(&b->drop_answers) > 0) {
+			atomic_fetch_sub(&b->drop_answers, 1);	/* as if it never came */
+		} else if (k < n && m[k].st == ST_TIMEOUT) {
+			struct err one = ERR_INIT;
+			m[k].st = parse_ack(msg, &m[k], what, &one);
+			if (m[k].st != ST_OK && k < first_i) {
+				first = one;
+				first_i = k;
+			}
+			answered++;
+		}
+		natsMsg_Destroy(msg);
+	}
+	natsSubscription_Destroy(sub);
+	natsInbox_Destroy(inbox);
+	if (s != NATS_OK)
+		return bus_map_err(b, s, 0, what, e);
+	for (i = 0; i < n && m[i].st == ST_OK; i++)
+		;
+	if (i == n)
+		return ST_OK;
+	if (i < first_i && atomic_load(&b->refusals) != refusals) {
+		for (i = 0; i < n; i++)	/* unanswered: refused, not lost */
+			if (m[i].st == ST_TIMEOUT)
+				m[i].st = ST_NOT_PERMITTED;
+		return bus_refused_err(b, what, e);
+	}
+	if (i < first_i)	/* no answer */
+		return bus_map_err(b, NATS_TIMEOUT, 0, what, e);
+	if (e)
+		*e = first;
+	return first.code;
+}
+
+enum status
+bus_js_publish(struct bus *b, const char *subject, const void *data, size_t len,
+	       const struct bus_pub *pub, uint64_t *seq, struct err *e)
+{
+	struct bus_pub_msg m = { .subject = subject, .data = data, .len = len };
+	enum status st;
+
+	if (pub)
+		m.pub = *pub;
+	st = bus_js_publish_many(b, &m, 1, e);
+	if (st == ST_OK && seq)
+		*seq = m.seq;
+	return st;
+}
+
+void
+bus_fault_drop_answers(struct bus *b, int n)
+{
+	atomic_store(&b->drop_answers, n);
+}
+
+/* The bound kvStore of a bucket, cached; ST_NO_SCHEMA when it does not exist. */
+enum status
+bus_kv_handle(struct bus *b, const char *bucket, kvStore **out, struct err *e)
+{
+	kvStore *kv = NULL;
+	natsStatus s;
+	size_t i;
+	enum status st;
+
+	pthread_mutex_lock(&b->mu);
+	for (i = 0; i < b->nkvs; i++) {
+		if (strcmp(b->kvs[i].bucket, bucket) == 0) {
+			*out = b->kvs[i].kv;
+			pthread_mutex_unlock(&b->mu);
+			return ST_OK;
+		}
+	}
+	pthread_mutex_unlock(&b->mu);
+	if ((st = bus_ready(b, "open bucket", e)) != ST_OK)
+		return st;
+	s = js_KeyValue(&kv, b->js, bucket);
+	if (s == NATS_NOT_FOUND)
+		return err_set(e, ST_NO_SCHEMA, "bucket '%s' does not exist", bucket);
+	if (s != NATS_OK)
+		return bus_map_err(b, s, 0, "open bucket", e);
+	pthread_mutex_lock(&b->mu);
+	xgrow(&b->kvs, &b->kvcap, b->nkvs + 1, sizeof *b->kvs);
+	b->kvs[b->nkvs].bucket = xstrdup(bucket);
+	b->kvs[b->nkvs].kv = kv;
+	b->nkvs++;
+	pthread_mutex_unlock(&b->mu);
+	*out = kv;
+	return ST_OK;
+}
+
+int64_t
+bus_max_payload(struct bus *b)
+{
+	return b && b->nc ? natsConnection_GetMaxPayload(b->nc) : 0;
+}
+
+bool
+bus_kv_key_valid(const char *key)
+{
+	const char *p;
+
+	/* Subject tokens: none empty, so no leading, trailing or double dot. */
+	if (*key == '\0' || *key == '.' || key[strlen(key) - 1] == '.' || strstr(key, ".."))
+		return false;
+	for (p = key; *p; p++)
+		if (!(('a' <= *p && *p <= 'z') || ('A' <= *p && *p <= 'Z') ||
+		      ('0' <= *p && *p <= '9') || strchr("-_=/.", *p)))
+			return false;
+	return true;
+}
+
+enum status
+bus_kv_get(struct bus *b, const char *bucket, const char *key,
+	   struct bus_kv_entry *out, struct err *e)
+{
+	kvEntry *ent = NULL;
+	kvStore *kv;
+	natsStatus s;
+	enum status st;
+
+	if (!bus_kv_key_valid(key))
+		return err_set(e, ST_BAD_VALUE, "invalid key '%s'", key);
+	if ((st = bus_kv_handle(b, bucket, &kv, e)) != ST_OK)
+		return st;
+	if ((st = bus_ready(b, "read", e)) != ST_OK)
+		return st;
+	s = kvStore_Get(&ent, kv, key);
+	if (s == NATS_NOT_FOUND)
+		return err_set(e, ST_NOT_FOUND, "key '%s' not found in bucket '%s'", key, bucket);
+	if (s != NATS_OK)
+		return bus_map_err(b, s, 0, "read", e);
+	buf_reset(&out->value);
+	buf_add(&out->value, kvEntry_Value(ent), (size_t)kvEntry_ValueLen(ent));
+	out->revision = kvEntry_Revision(ent);
+	out->created_ns = kvEntry_Created(ent);
+	out->op = kvEntry_Operation(ent) == kvOp_Put ? BUS_KV_PUT :
+		  kvEntry_Operation(ent) == kvOp_Delete ? BUS_KV_DEL : BUS_KV_PURGE;
+	kvEntry_Destroy(ent);
+	return ST_OK;
+}
+
+/* Write a KV value through a JetStream publish with the given expectation. */
+static enum status
+kv_write(struct bus *b, const char *bucket, const char *key, const void *data,
+	 size_t len, const struct bus_pub *pub, uint64_t *rev, struct err *e)
+{
+	char *subject;
+	enum status st;
+
+	if (!bus_kv_key_valid(key))
+		return err_set(e, ST_BAD_VALUE, "invalid key '%s'", key);
+	subject = xasprintf("$KV.%s.%s", bucket, key);
+	st = bus_js_publish(b, subject, data, len, pub, rev, e);
+	free(subject);
+	if (st == ST_NO_JETSTREAM || st == ST_NO_SCHEMA)
+		return err_set(e, ST_NO_SCHEMA, "bucket '%s' does not exist", bucket);
+	return st;
+}
+
+enum status
+bus_kv_put(struct bus *b, const char *bucket, const char *key, const void *data,
+	   size_t len, uint64_t *rev, struct err *e)
+{
+	return kv_write(b, bucket, key, data, len, NULL, rev, e);
+}
+
+/* The sequence and operation of the last message of a key, if any. */
+static enum status
+kv_last(struct bus *b, const char *bucket, const char *key, uint64_t *seq,
+	bool *deleted, struct err *e)
+{
+	char *subject = xasprintf("$KV.%s.%s", bucket, key);
+	char *stream = xasprintf("KV_%s", bucket);
+	const char *op = NULL;
+	natsMsg *m = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s;
+
+	s = js_GetLastMsg(&m, b->js, stream, subject, NULL, &jerr);
+	if (s == NATS_OK) {
+		*seq = natsMsg_GetSequence(m);
+		*deleted = natsMsgHeader_Get(m, "KV-Operation", &op) == NATS_OK &&
+			   (strcmp(op, "DEL") == 0 || strcmp(op, "PURGE") == 0);
+	}
+	natsMsg_Destroy(m);
+	free(subject);
+	free(stream);
+	if (s == NATS_NOT_FOUND) {
+		*seq = 0;
+		*deleted = true;
+		return ST_OK;
+	}
+	return bus_map_err(b, s, jerr, "read last revision", e);
+}
+
+enum status
+bus_kv_create(struct bus *b, const char *bucket, const char *key, const void *data,
+	      size_t len, uint64_t *rev, struct err *e)
+{
+	struct bus_pub pub = { .expect_no_message = true };
+	uint64_t last = 0;
+	bool deleted = false;
+	enum status st;
+
+	st = kv_write(b, bucket, key, data, len, &pub, rev, e);
+	if (st != ST_CONFLICT)
+		return st;
+	/* The key has history. Create over a delete marker, never over a value. */
+	if ((st = kv_last(b, bucket, key, &last, &deleted, e)) != ST_OK)
+		return st;
+	if (deleted) {
+		pub.expect_no_message = false;
+		pub.expect_last_subject_seq = last;
+		st = kv_write(b, bucket, key, data, len, &pub, rev, e);
+		if (st != ST_CONFLICT)
+			return st;
+	}
+	return err_set(e, ST_EXISTS, "key '%s' already exists in bucket '%s'", key, bucket);
+}
+
+enum status
+bus_kv_update(struct bus *b, const char *bucket, const char *key, const void *data,
+	      size_t len, uint64_t last_rev, uint64_t *rev, struct err *e)
+{
+	struct bus_pub pub = { .expect_last_subject_seq = last_rev };
+	enum status st;
+
+	if (last_rev == 0)
+		return err_set(e, ST_BAD_VALUE, "update of '%s' needs a revision", key);
+	st = kv_write(b, bucket, key, data, len, &pub, rev, e);
+	if (st == ST_CONFLICT)
+		return err_set(e, ST_CONFLICT, "key '%s' in bucket '%s' is no longer at "
+			       "revision %llu", key, bucket, (unsigned long long)last_rev);
+	return st;
+}
+
+enum status
+bus_kv_delete(struct bus *b, const char *bucket, const char *key, struct err *e)
+{
+	kvStore *kv;
+	enum status st;
+
+	if (!bus_kv_key_valid(key))
+		return err_set(e, ST_BAD_VALUE, "invalid key '%s'", key);
+	if ((st = bus_kv_handle(b, bucket, &kv, e)) != ST_OK)
+		return st;
+	if ((st = bus_ready(b, "delete", e)) != ST_OK)
+		return st;
+	return bus_map_err(b, kvStore_Delete(kv, key), 0, "delete", e);
+}
+
+enum status
+bus_kv_keys(struct bus *b, const char *bucket, char ***keys, size_t *n, struct err *e)
+{
+	kvKeysList list = { NULL, 0 };
+	kvWatchOptions wo;
+	kvStore *kv;
+	natsStatus s;
+	enum status st;
+	int i;
+
+	*keys = NULL;
+	*n = 0;
+	if ((st = bus_kv_handle(b, bucket, &kv, e)) != ST_OK)
+		return st;
+	if ((st = bus_ready(b, "list keys", e)) != ST_OK)
+		return st;
+	kvWatchOptions_Init(&wo);
+	wo.Timeout = b->timeout_ms;
+	s = kvStore_Keys(&list, kv, &wo);
+	if (s == NATS_NOT_FOUND)
+		return ST_OK;	/* empty bucket */
+	if (s != NATS_OK)
+		return bus_map_err(b, s, 0, "list keys", e);
+	*keys = xcalloc((size_t)list.Count + 1, sizeof **keys);
+	for (i = 0; i < list.Count; i++)
+		(*keys)[i] = xstrdup(list.Keys[i]);
+	*n = (size_t)list.Count;
+	kvKeysList_Destroy(&list);
+	return ST_OK;
+}

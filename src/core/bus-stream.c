@@ -1,0 +1,202 @@
+/*
+ * The event bus over nats.c: stream and bucket administration (create when
+ * missing, stat, read one message, drop). See bus.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/bus-int.h"
+#include "core/util.h"
+
+/* --- streams and buckets ----------------------------------------------- */
+
+enum status
+bus_stream_stat(struct bus *b, const char *stream, struct bus_stream_stat *out,
+		struct err *e)
+{
+	jsStreamInfo *si = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s;
+	enum status st;
+	char what[128];
+
+	memset(out, 0, sizeof *out);
+	snprintf(what, sizeof what, "stream '%s'", stream);
+	if ((st = bus_ready(b, what, e)) != ST_OK)
+		return st;
+	s = js_GetStreamInfo(&si, b->js, stream, NULL, &jerr);
+	if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr)
+		return err_set(e, ST_NO_SCHEMA, "stream '%s' does not exist", stream);
+	if (s != NATS_OK)
+		return bus_map_err(b, s, jerr, what, e);
+	out->msgs = si->State.Msgs;
+	out->bytes = si->State.Bytes;
+	out->first_seq = si->State.FirstSeq;
+	out->last_seq = si->State.LastSeq;
+	out->consumers = si->State.Consumers;
+	jsStreamInfo_Destroy(si);
+	return ST_OK;
+}
+
+enum status
+bus_stream_ensure(struct bus *b, const struct bus_stream_def *d, bool *created,
+		  struct err *e)
+{
+	struct bus_stream_stat stat;
+	jsStreamConfig cfg;
+	jsStreamInfo *si = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s;
+	enum status st;
+	int n = 0;
+
+	*created = false;
+	st = bus_stream_stat(b, d->name, &stat, e);
+	if (st != ST_NO_SCHEMA)
+		return st;
+	while (n < 4 && d->subjects[n])
+		n++;
+	jsStreamConfig_Init(&cfg);
+	cfg.Name = d->name;
+	cfg.Description = d->description;
+	cfg.Subjects = (const char **)d->subjects;
+	cfg.SubjectsLen = n;
+	cfg.Retention = d->work_queue ? js_WorkQueuePolicy : js_LimitsPolicy;
+	cfg.Storage = js_FileStorage;
+	cfg.MaxAge = d->max_age_s * 1000000000LL;
+	cfg.MaxBytes = d->max_bytes;
+	cfg.Duplicates = 120LL * 1000000000;	/* de-duplication window */
+	s = js_AddStream(&si, b->js, &cfg, NULL, &jerr);
+	jsStreamInfo_Destroy(si);
+	if (s != NATS_OK) {
+		char what[128];
+		snprintf(what, sizeof what, "cannot create stream '%s'", d->name);
+		return bus_map_err(b, s, jerr, what, e);
+	}
+	*created = true;
+	return ST_OK;
+}
+
+enum status
+bus_kv_ensure(struct bus *b, const struct bus_kv_def *d, bool *created, struct err *e)
+{
+	kvStore *kv = NULL;
+	kvConfig cfg;
+	natsStatus s;
+	enum status st;
+	struct err ignore = ERR_INIT;
+	char what[128];
+
+	*created = false;
+	st = bus_kv_handle(b, d->bucket, &kv, &ignore);
+	if (st != ST_NO_SCHEMA) {
+		if (st != ST_OK && e)
+			*e = ignore;
+		return st;
+	}
+	kvConfig_Init(&cfg);
+	cfg.Bucket = d->bucket;
+	cfg.Description = d->description;
+	cfg.History = (uint8_t)d->history;
+	cfg.StorageType = js_FileStorage;
+	s = js_CreateKeyValue(&kv, b->js, &cfg);
+	snprintf(what, sizeof what, "cannot create bucket '%s'", d->bucket);
+	if (s != NATS_OK)
+		return bus_map_err(b, s, 0, what, e);
+	kvStore_Destroy(kv);
+	*created = true;
+	return ST_OK;
+}
+
+/* Copy a fetched message out, or map the failure. */
+static enum status
+got_msg(struct bus *b, natsStatus s, jsErrCode jerr, natsMsg *m, struct buf *data,
+	uint64_t *seq, const char *stream, const char *what, struct err *e)
+{
+	if (jerr == JSStreamNotFoundErr)
+		return err_set(e, ST_NO_SCHEMA, "stream '%s' does not exist", stream);
+	if (s == NATS_NOT_FOUND)
+		return err_set(e, ST_NOT_FOUND, "%s: no such message", what);
+	if (s != NATS_OK)
+		return bus_map_err(b, s, jerr, what, e);
+	buf_reset(data);
+	buf_add(data, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+	if (seq)
+		*seq = natsMsg_GetSequence(m);
+	natsMsg_Destroy(m);
+	return ST_OK;
+}
+
+enum status
+bus_stream_get(struct bus *b, const char *stream, uint64_t seq, struct buf *data,
+	       struct err *e)
+{
+	natsMsg *m = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s;
+	enum status st;
+	char what[128];
+
+	snprintf(what, sizeof what, "stream '%s' message %llu", stream, (unsigned long long)seq);
+	if ((st = bus_ready(b, what, e)) != ST_OK)
+		return st;
+	s = js_GetMsg(&m, b->js, stream, seq, NULL, &jerr);
+	return got_msg(b, s, jerr, m, data, NULL, stream, what, e);
+}
+
+enum status
+bus_stream_last(struct bus *b, const char *stream, const char *subject, struct buf *data,
+		uint64_t *seq, struct err *e)
+{
+	natsMsg *m = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s;
+	enum status st;
+	char what[160];
+
+	snprintf(what, sizeof what, "stream '%s' last '%s'", stream, subject);
+	if ((st = bus_ready(b, what, e)) != ST_OK)
+		return st;
+	s = js_GetLastMsg(&m, b->js, stream, subject, NULL, &jerr);
+	return got_msg(b, s, jerr, m, data, seq, stream, what, e);
+}
+
+enum status
+bus_stream_drop(struct bus *b, const char *stream, struct err *e)
+{
+	jsErrCode jerr = 0;
+	natsStatus s;
+	enum status st;
+
+	if ((st = bus_ready(b, "delete stream", e)) != ST_OK)
+		return st;
+	s = js_DeleteStream(b->js, stream, NULL, &jerr);
+	if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr)
+		return ST_OK;
+	return bus_map_err(b, s, jerr, "delete stream", e);
+}
+
+enum status
+bus_kv_drop(struct bus *b, const char *bucket, struct err *e)
+{
+	size_t i;
+	natsStatus s;
+	enum status st;
+
+	if ((st = bus_ready(b, "delete bucket", e)) != ST_OK)
+		return st;
+	pthread_mutex_lock(&b->mu);
+	for (i = 0; i < b->nkvs; i++) {
+		if (strcmp(b->kvs[i].bucket, bucket) == 0) {
+			kvStore_Destroy(b->kvs[i].kv);
+			free(b->kvs[i].bucket);
+			b->kvs[i] = b->kvs[--b->nkvs];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&b->mu);
+	s = js_DeleteKeyValue(b->js, bucket);
+	if (s == NATS_NOT_FOUND)
+		return ST_OK;
+	return bus_map_err(b, s, 0, "delete bucket", e);
+}
