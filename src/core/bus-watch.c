@@ -444,9 +444,7 @@ bus_worker_main(void *arg)
 	while (!b->stopping) {
 		bool connected;
 		if (!b->work_pending) {
-			int64_t deadline = wall_ms() + 500;
-			ts.tv_sec = deadline / 1000;
-			ts.tv_nsec = (deadline % 1000) * 1000000;
+			ts = deadline_ts(500);
 			pthread_cond_timedwait(&b->cv, &b->mu, &ts);
 		}
 		if (b->stopping)

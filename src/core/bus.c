@@ -436,12 +436,9 @@ bus_close(struct bus *b)
 	free(b->watches);
 	jsCtx_Destroy(b->js);
 	if (b->nc) {
-		struct timespec ts;
-		int64_t deadline = wall_ms() + 5000;
+		struct timespec ts = deadline_ts(5000);
 
 		natsConnection_Close(b->nc);
-		ts.tv_sec = deadline / 1000;
-		ts.tv_nsec = (deadline % 1000) * 1000000;
 		pthread_mutex_lock(&b->mu);
 		while (!b->closed_cb &&
 		       pthread_cond_timedwait(&b->cv, &b->mu, &ts) != ETIMEDOUT)
@@ -504,14 +501,11 @@ int64_t bus_timeout_ms(const struct bus *b) { return b->timeout_ms; }
 enum status
 bus_ready(struct bus *b, const char *what, struct err *e)
 {
-	struct timespec ts;
-	int64_t deadline_ms = wall_ms() + b->timeout_ms;
+	struct timespec ts = deadline_ts(b->timeout_ms);
 	enum status st = ST_OK;
 
 	pthread_mutex_lock(&b->mu);
 	while (b->state == BUS_RECONNECTING) {
-		ts.tv_sec = deadline_ms / 1000;
-		ts.tv_nsec = (deadline_ms % 1000) * 1000000;
 		if (pthread_cond_timedwait(&b->cv, &b->mu, &ts) == ETIMEDOUT)
 			break;
 	}
