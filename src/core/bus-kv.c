@@ -143,39 +143,39 @@ parse_ack(natsMsg *msg, struct bus_pub_msg *m, const char *what, struct err *e)
 	return st;
 }
 
-enum status
-bus_js_publish_many(struct bus *b, struct bus_pub_msg *m, size_t n, struct err *e)
+/* Mark every message unanswered; refuse one over the max payload before anything is sent. */
+static enum status
+pub_prepare(struct bus *b, struct bus_pub_msg *m, size_t n, const char *what, struct err *e)
 {
-	natsSubscription *sub = NULL;
-	natsInbox *inbox = NULL;
-	char what[256], reply[128];
-	struct err first = ERR_INIT;
-	size_t i, answered = 0, first_i = n;
-	unsigned refusals = atomic_load(&b->refusals);
-	int64_t deadline;
-	natsStatus s;
 	enum status st;
+	size_t i;
 
-	if (n == 0)
-		return ST_OK;
 	for (i = 0; i < n; i++) {
 		m[i].st = ST_TIMEOUT;	/* until answered */
 		m[i].seq = 0;
 		m[i].duplicate = false;
 	}
-	snprintf(what, sizeof what, "publish to '%s'", m[0].subject);
 	if ((st = bus_ready(b, what, e)) != ST_OK)
 		return st;
-	for (i = 0; i < n; i++)	/* refuse before anything is sent */
+	for (i = 0; i < n; i++)
 		if ((int64_t)m[i].len > bus_max_payload(b))
 			return err_set(e, ST_BAD_VALUE, "publish to '%s': the message of %zu bytes is "
 				       "larger than the server's max payload of %lld bytes",
 				       m[i].subject, m[i].len, (long long)bus_max_payload(b));
-	s = natsInbox_Create(&inbox);
-	if (s == NATS_OK) {
-		snprintf(reply, sizeof reply, "%s.*", (const char *)inbox);
-		s = natsConnection_SubscribeSync(&sub, b->nc, reply);
-	}
+	return ST_OK;
+}
+
+/* Send every message with a reply subject "<inbox>.<i>"; *sent says how many went. */
+static natsStatus
+pub_send(struct bus *b, struct bus_pub_msg *m, size_t n, natsInbox *inbox,
+	 natsSubscription **sub, size_t *sent)
+{
+	char reply[128];
+	natsStatus s;
+	size_t i;
+
+	snprintf(reply, sizeof reply, "%s.*", (const char *)inbox);
+	s = natsConnection_SubscribeSync(sub, b->nc, reply);
 	for (i = 0; s == NATS_OK && i < n; i++) {
 		natsMsg *msg = NULL;
 		snprintf(reply, sizeof reply, "%s.%zu", (const char *)inbox, i);
@@ -186,55 +186,110 @@ bus_js_publish_many(struct bus *b, struct bus_pub_msg *m, size_t n, struct err *
 			s = natsConnection_PublishMsg(b->nc, msg);
 		natsMsg_Destroy(msg);
 	}
-	deadline = mono_ms() + b->timeout_ms;
-	while (s == NATS_OK && answered < i) {
+	*sent = i;
+	return s;
+}
+
+/* The acknowledgements so far: the first refusal (lowest index) is kept. */
+struct pub_answers {
+	size_t answered, first_i;
+	struct err first;
+	unsigned refusals;	/* b->refusals when the batch started */
+};
+
+/* Take one acknowledgement (msg's subject names its message) into m and a. */
+static void
+pub_take(struct bus *b, struct bus_pub_msg *m, size_t n, natsMsg *msg, const char *what,
+	 struct pub_answers *a)
+{
+	const char *subj = natsMsg_GetSubject(msg), *dot = strrchr(subj, '.');
+	size_t k = dot ? (size_t)strtoull(dot + 1, NULL, 10) : n;
+	struct err one = ERR_INIT;
+
+	if (k >= n || m[k].st != ST_TIMEOUT)
+		return;
+	if (atomic_load(&b->drop_answers) > 0) {
+		atomic_fetch_sub(&b->drop_answers, 1);	/* as if it never came */
+		return;
+	}
+	m[k].st = parse_ack(msg, &m[k], what, &one);
+	if (m[k].st != ST_OK && k < a->first_i) {
+		a->first = one;
+		a->first_i = k;
+	}
+	a->answered++;
+}
+
+/* Wait up to the timeout for the answers of sent messages (short waits: a refusal shows at once). */
+static void
+pub_collect(struct bus *b, struct bus_pub_msg *m, size_t n, size_t sent, natsSubscription *sub,
+	    const char *what, struct pub_answers *a)
+{
+	int64_t deadline = mono_ms() + b->timeout_ms, left;
+
+	while (a->answered < sent && (left = deadline - mono_ms()) > 0) {
 		natsMsg *msg = NULL;
-		const char *subj, *dot;
-		int64_t left = deadline - mono_ms();
-		size_t k;
-		natsStatus ns;
-		if (left <= 0)
-			break;
-		ns = natsSubscription_NextMsg(&msg, sub, left < 50 ? left : 50);
-		if (ns == NATS_TIMEOUT && atomic_load(&b->refusals) == refusals)
-			continue;	/* short waits: a refusal is seen at once */
+		natsStatus ns = natsSubscription_NextMsg(&msg, sub, left < 50 ? left : 50);
+
+		if (ns == NATS_TIMEOUT && atomic_load(&b->refusals) == a->refusals)
+			continue;
 		if (ns != NATS_OK)
 			break;
-		subj = natsMsg_GetSubject(msg);
-		dot = strrchr(subj, '.');
-		k = dot ? (size_t)strtoull(dot + 1, NULL, 10) : n;
-		if (k < n && m[k].st == ST_TIMEOUT && atomic_load(&b->drop_answers) > 0) {
-			atomic_fetch_sub(&b->drop_answers, 1);	/* as if it never came */
-		} else if (k < n && m[k].st == ST_TIMEOUT) {
-			struct err one = ERR_INIT;
-			m[k].st = parse_ack(msg, &m[k], what, &one);
-			if (m[k].st != ST_OK && k < first_i) {
-				first = one;
-				first_i = k;
-			}
-			answered++;
-		}
+		pub_take(b, m, n, msg, what, a);
 		natsMsg_Destroy(msg);
 	}
-	natsSubscription_Destroy(sub);
-	natsInbox_Destroy(inbox);
-	if (s != NATS_OK)
-		return bus_map_err(b, s, 0, what, e);
+}
+
+/* The batch's status: ok, the first refusal, a permission refusal, or no answer. */
+static enum status
+pub_verdict(struct bus *b, struct bus_pub_msg *m, size_t n, const struct pub_answers *a,
+	    const char *what, struct err *e)
+{
+	size_t i;
+
 	for (i = 0; i < n && m[i].st == ST_OK; i++)
 		;
 	if (i == n)
 		return ST_OK;
-	if (i < first_i && atomic_load(&b->refusals) != refusals) {
+	if (i < a->first_i && atomic_load(&b->refusals) != a->refusals) {
 		for (i = 0; i < n; i++)	/* unanswered: refused, not lost */
 			if (m[i].st == ST_TIMEOUT)
 				m[i].st = ST_NOT_PERMITTED;
 		return bus_refused_err(b, what, e);
 	}
-	if (i < first_i)	/* no answer */
+	if (i < a->first_i)	/* no answer */
 		return bus_map_err(b, NATS_TIMEOUT, 0, what, e);
 	if (e)
-		*e = first;
-	return first.code;
+		*e = a->first;
+	return a->first.code;
+}
+
+enum status
+bus_js_publish_many(struct bus *b, struct bus_pub_msg *m, size_t n, struct err *e)
+{
+	struct pub_answers a = { 0, n, ERR_INIT, atomic_load(&b->refusals) };
+	natsSubscription *sub = NULL;
+	natsInbox *inbox = NULL;
+	char what[256];
+	size_t sent = 0;
+	natsStatus s;
+	enum status st;
+
+	if (n == 0)
+		return ST_OK;
+	snprintf(what, sizeof what, "publish to '%s'", m[0].subject);
+	if ((st = pub_prepare(b, m, n, what, e)) != ST_OK)
+		return st;
+	s = natsInbox_Create(&inbox);
+	if (s == NATS_OK)
+		s = pub_send(b, m, n, inbox, &sub, &sent);
+	if (s == NATS_OK)
+		pub_collect(b, m, n, sent, sub, what, &a);
+	natsSubscription_Destroy(sub);
+	natsInbox_Destroy(inbox);
+	if (s != NATS_OK)
+		return bus_map_err(b, s, 0, what, e);
+	return pub_verdict(b, m, n, &a, what, e);
 }
 
 enum status
