@@ -217,8 +217,9 @@ test_invalid_never_offered(void **state)
 {
 	static const char *const bad[] = {
 		"not json", "{\"v\":1}", "[1]",
-		"{\"v\":1,\"id\":\"other\",\"state\":\"queued\",\"priority\":9,\"attempts\":0,"
-		"\"max_attempts\":5,\"created\":1}",	/* an id that is not its key */
+		/* an id that is not its key */
+		("{\"v\":1,\"id\":\"other\",\"state\":\"queued\",\"priority\":9,\"attempts\":0,"
+		 "\"max_attempts\":5,\"created\":1}"),
 	};
 	struct readyq *q = readyq_new();
 	size_t i;
