@@ -170,7 +170,8 @@ check_records(struct bus *b, struct rowset *out, enum status *first, struct err 
 			 (unsigned long long)s.invalid, (unsigned long long)s.records,
 			 s.examples.s);
 	else
-		buf_addf(&ev, "%llu records, every one valid", (unsigned long long)s.records);
+		buf_addf(&ev, "%llu record%s, every one valid", (unsigned long long)s.records,
+			 s.records == 1 ? "" : "s");
 	if (st == ST_OK && s.invalid)
 		st = ST_BAD_JSON;
 	report(out, "task records", st, ev.s,
