@@ -911,36 +911,88 @@ coord_listing_release(struct coord_listing *l)
 	memset(l, 0, sizeof *l);
 }
 
-/* Keep key's record in out when it passes the filter; invalid records always. */
-static enum status
-list_one(struct bus *b, const struct coord_cfg *cfg, const struct coord_filter *f,
-	 const char *key, struct coord_listing *out, size_t *cap, size_t *badcap,
-	 struct err *e)
-{
-	struct coord_invalid bad;
-	struct task t;
-	enum status st;
+/*
+ * A listing reads the bucket once: a KV watch from revision 0 delivers the
+ * last record of every key, then snapshot_done, and is dropped then. No
+ * round trip per task (nats.c's kvStore_Keys plus one get per key failed
+ * with a timeout past a few thousand keys).
+ */
+struct list_scan {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;			/* snapshot_done seen: ignore what follows */
+	const struct coord_filter *f;
+	struct coord_listing *out;
+	size_t cap, badcap;
+};
 
-	if (check_id(key, "task id", NULL) != ST_OK) {	/* a key no task can have */
-		bad = (struct coord_invalid){ xstrdup(key), 0,
-					      xstrdup("its key is not a valid task id") };
-		st = ST_OK;
-	} else if ((st = coord_read(b, cfg, key, &t, &bad, e)) != ST_OK) {
-		return st == ST_NOT_FOUND ? ST_OK : st;	/* deleted since the listing */
+/* Does t require capability cap? */
+static bool
+task_needs(const struct task *t, const char *cap)
+{
+	size_t i;
+
+	for (i = 0; i < t->ncaps; i++)
+		if (strcmp(t->caps[i], cap) == 0)
+			return true;
+	return false;
+}
+
+/* Does t pass every filter of f (the cursor included)? */
+static bool
+list_keeps(const struct coord_filter *f, const struct task *t)
+{
+	if (f == NULL)
+		return true;
+	if ((f->state && t->state != *f->state) ||
+	    (f->swarm && (!t->owner || strcmp(t->owner, f->swarm) != 0)) ||
+	    (f->cap && !task_needs(t, f->cap)) ||
+	    (f->created_before && t->created >= f->created_before) ||
+	    (f->created_after && t->created <= f->created_after))
+		return false;
+	return f->after == NULL || t->created > f->after->created ||
+	       (t->created == f->after->created && strcmp(t->id, f->after->id) > 0);
+}
+
+/* Take in one record of the snapshot: a task that passes, or an invalid one. */
+static void
+list_take(struct list_scan *s, const struct bus_kv_event *ev)
+{
+	struct coord_listing *out = s->out;
+	struct err why = ERR_INIT;
+	struct task t;
+
+	if (check_id(ev->key, "task id", NULL) != ST_OK) {	/* a key no task can have */
+		why.code = ST_INVALID_RECORD;
+		snprintf(why.msg, sizeof why.msg, "its key is not a valid task id");
+	} else if (coord_record_parse(ev->key, ev->value, ev->len, &t, &why) == ST_OK) {
+		t.rev = ev->revision;
+		if (!list_keeps(s->f, &t)) {
+			task_release(&t);
+			return;
+		}
+		xgrow(&out->tasks, &s->cap, out->n + 1, sizeof *out->tasks);
+		out->tasks[out->n++] = t;
+		return;
 	}
-	if (bad.key) {
-		xgrow(&out->bad, badcap, out->nbad + 1, sizeof *out->bad);
-		out->bad[out->nbad++] = bad;
-		return ST_OK;
-	}
-	if ((f && f->state && t.state != *f->state) ||
-	    (f && f->swarm && (!t.owner || strcmp(t.owner, f->swarm) != 0))) {
-		task_release(&t);
-		return ST_OK;
-	}
-	xgrow(&out->tasks, cap, out->n + 1, sizeof *out->tasks);
-	out->tasks[out->n++] = t;
-	return ST_OK;
+	xgrow(&out->bad, &s->badcap, out->nbad + 1, sizeof *out->bad);
+	out->bad[out->nbad++] = (struct coord_invalid){ xstrdup(ev->key), ev->revision,
+							xstrdup(why.msg) };
+}
+
+/* The listing watch's callback. */
+static void
+list_on_event(void *arg, const struct bus_kv_event *ev)
+{
+	struct list_scan *s = arg;
+
+	pthread_mutex_lock(&s->mu);
+	if (!s->done && ev->snapshot_done)
+		s->done = true;
+	else if (!s->done && ev->op == BUS_KV_PUT && !has_prefix(ev->key, COORD_IDEM_PREFIX))
+		list_take(s, ev);
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
 }
 
 static int
@@ -961,28 +1013,50 @@ by_key(const void *a, const void *b)
 		      ((const struct coord_invalid *)b)->key);
 }
 
-enum status
-coord_list(struct bus *b, const struct coord_cfg *cfg, const struct coord_filter *f,
-	   struct coord_listing *out, struct err *e)
+/* Sort out and keep the first f->limit tasks; out->more counts the rest. */
+static void
+list_cut(const struct coord_filter *f, struct coord_listing *out)
 {
-	char **keys = NULL;
-	size_t nkeys = 0, i, cap = 0, badcap = 0;
-	enum status st;
+	size_t i;
 
-	memset(out, 0, sizeof *out);
-	st = bus_kv_keys(b, cfg->bucket, &keys, &nkeys, e);
-	for (i = 0; st == ST_OK && i < nkeys; i++)
-		if (!has_prefix(keys[i], COORD_IDEM_PREFIX))
-			st = list_one(b, cfg, f, keys[i], out, &cap, &badcap, e);
-	strv_free(keys, nkeys);
-	if (st != ST_OK) {
-		coord_listing_release(out);
-		return st;
-	}
 	if (out->n)
 		qsort(out->tasks, out->n, sizeof *out->tasks, by_created);
 	if (out->nbad)
 		qsort(out->bad, out->nbad, sizeof *out->bad, by_key);
+	if (f == NULL || f->limit == 0 || out->n <= f->limit)
+		return;
+	for (i = f->limit; i < out->n; i++)
+		task_release(&out->tasks[i]);
+	out->more = out->n - f->limit;
+	out->n = f->limit;
+}
+
+enum status
+coord_list(struct bus *b, const struct coord_cfg *cfg, const struct coord_filter *f,
+	   struct coord_listing *out, struct err *e)
+{
+	struct list_scan s = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, f, out,
+			       0, 0 };
+	struct timespec ts = deadline_ts(INDEX_LOAD_MS + bus_timeout_ms(b));
+	struct bus_watch *w = NULL;
+	enum status st;
+
+	memset(out, 0, sizeof *out);
+	st = bus_kv_watch(b, cfg->bucket, 0, list_on_event, &s, &w, e);
+	pthread_mutex_lock(&s.mu);
+	while (st == ST_OK && !s.done && pthread_cond_timedwait(&s.cv, &s.mu, &ts) == 0)
+		;
+	if (st == ST_OK && !s.done)
+		st = err_set(e, ST_TIMEOUT, "the task list did not load in %d s",
+			     (int)((INDEX_LOAD_MS + bus_timeout_ms(b)) / 1000));
+	s.done = true;
+	pthread_mutex_unlock(&s.mu);
+	bus_watch_free(w);	/* no call of list_on_event runs after this */
+	if (st != ST_OK) {
+		coord_listing_release(out);
+		return st;
+	}
+	list_cut(f, out);
 	return ST_OK;
 }
 
@@ -999,4 +1073,56 @@ coord_scan_invalid(struct bus *b, const struct coord_cfg *cfg, struct coord_inva
 	l.nbad = 0;
 	coord_listing_release(&l);
 	return st;
+}
+
+/* --- pages -------------------------------------------------------------- */
+
+/* FNV-1a over the filters a token is bound to (state, swarm, capability). */
+static uint32_t
+filter_print(const struct coord_filter *f)
+{
+	const char *parts[3] = { f && f->state ? task_state_name(*f->state) : "",
+				 f && f->swarm ? f->swarm : "", f && f->cap ? f->cap : "" };
+	uint32_t h = 2166136261u;
+	size_t i;
+	const char *p;
+
+	for (i = 0; i < ARRAY_SIZE(parts); i++)
+		for (p = parts[i]; ; p++) {
+			h = (h ^ (unsigned char)*p) * 16777619u;
+			if (*p == '\0')
+				break;
+		}
+	return h;
+}
+
+char *
+coord_token_make(const struct coord_filter *f, const struct task *last)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addf(&b, "1.%lld.%08x.%s", (long long)last->created, (unsigned)filter_print(f),
+		 last->id);
+	return buf_detach(&b);
+}
+
+enum status
+coord_token_parse(const char *tok, const struct coord_filter *f, struct coord_cursor *out,
+		  struct err *e)
+{
+	long long created;
+	unsigned fp;
+	int used = 0;
+
+	memset(out, 0, sizeof *out);
+	if (sscanf(tok, "1.%18lld.%8x.%n", &created, &fp, &used) != 2 || used == 0 ||
+	    created < 0 || !task_id_valid(tok + used))
+		return err_set(e, ST_USAGE, "--continue: '%s' is not a continue token of "
+			       "'ifctl task list'", tok);
+	if (fp != filter_print(f))
+		return err_set(e, ST_USAGE, "--continue: the token was made for other --state, "
+			       "--swarm or --capability filters; start again without --continue");
+	out->created = created;
+	out->id = xstrdup(tok + used);
+	return ST_OK;
 }

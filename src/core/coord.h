@@ -169,24 +169,56 @@ struct owner_req {
 enum status coord_owner(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 			const struct owner_req *r, struct task *out, struct err *e);
 
-/* What a listing keeps; NULL fields keep everything. */
+/* A place in a listing (oldest first): after the task created at created with id. */
+struct coord_cursor {
+	int64_t created;	/* ms since the epoch */
+	char *id;
+};
+
+/* What a listing keeps; NULL and 0 fields keep everything. */
 struct coord_filter {
 	const enum task_state *state;	/* only tasks in this state */
 	const char *swarm;		/* only tasks held (or last held) by this swarm */
+	const char *cap;		/* only tasks that require this capability */
+	int64_t created_before;		/* only tasks created before (ms; --older-than) */
+	int64_t created_after;		/* only tasks created after (ms; --newer-than) */
+	const struct coord_cursor *after;	/* only tasks after this place (a page) */
+	size_t limit;			/* at most this many tasks (0: all) */
 };
 
-/* A listing: valid tasks, oldest first, and the invalid records, by key. */
+/*
+ * A listing: valid tasks, oldest first (created, then id), and the invalid
+ * records, by key. more counts the tasks past the limit that passed the
+ * filter; the last task listed is where the next page starts.
+ */
 struct coord_listing {
 	struct task *tasks;
 	size_t n;
+	size_t more;
 	struct coord_invalid *bad;	/* reported whatever the filter */
 	size_t nbad;
 };
 void coord_listing_release(struct coord_listing *l);
 
-/* All tasks that pass f (NULL: all), and every invalid record. */
+/*
+ * All tasks that pass f (NULL: all), and every invalid record. The bucket is
+ * read once, through a KV watch's snapshot of last values (never a round
+ * trip per task); ST_TIMEOUT when it does not arrive within 30 s beyond the
+ * bus timeout.
+ */
 enum status coord_list(struct bus *b, const struct coord_cfg *cfg, const struct coord_filter *f,
 		       struct coord_listing *out, struct err *e);
+
+/*
+ * Continue tokens (ifctl task list --continue): "1.<created>.<filter>.<id>",
+ * the place after the last task of a page and a hash of the state, swarm
+ * and capability filters it was made under. The place holds when tasks
+ * come and go; a token used under other filters is refused (ST_USAGE), as
+ * is one that does not parse. The caller frees the token and out->id.
+ */
+char *coord_token_make(const struct coord_filter *f, const struct task *last);
+enum status coord_token_parse(const char *tok, const struct coord_filter *f,
+			      struct coord_cursor *out, struct err *e);
 
 /*
  * Only the invalid records, with their reasons (for checks such as a
