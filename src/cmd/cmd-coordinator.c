@@ -1,6 +1,6 @@
 /*
  * ifctl coordinator (alias task): push, claim, heartbeat, complete, fail,
- * release, list, show, watch, stats, bench.
+ * release, cancel, requeue, list, show, watch, stats, bench.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -244,6 +244,31 @@ static enum status run_complete(struct cmd_ctx *ctx) { return run_owner(ctx, OWN
 static enum status run_fail(struct cmd_ctx *ctx) { return run_owner(ctx, OWNER_FAIL); }
 static enum status run_release(struct cmd_ctx *ctx) { return run_owner(ctx, OWNER_RELEASE); }
 
+/* --- cancel, requeue ---------------------------------------------------- */
+
+/* An operator verb on the task named by the one argument. */
+static enum status
+run_operator(struct cmd_ctx *ctx, enum op_verb v)
+{
+	struct coord_cfg cc;
+	struct task t;
+	enum status st;
+
+	if (ctx->argc != 1)
+		return err_set(&ctx->err, ST_USAGE, "task %s needs one task id",
+			       v == OP_CANCEL ? "cancel" : "requeue");
+	coord_cfg_from(&ctx->cfg, &cc);
+	st = coord_operator(ctx->bus, &cc, &ctx->op, v, ctx->argv[0], &t, &ctx->err);
+	if (st == ST_OK && !ctx->op.falsify)
+		add_task(ctx, &t);
+	if (st == ST_OK)
+		task_release(&t);
+	return st;
+}
+
+static enum status run_cancel(struct cmd_ctx *ctx) { return run_operator(ctx, OP_CANCEL); }
+static enum status run_requeue(struct cmd_ctx *ctx) { return run_operator(ctx, OP_REQUEUE); }
+
 /* --- list, show, stats -------------------------------------------------- */
 
 /* Units of an age (--older-than 7d): a number then one of these, no space. */
@@ -288,7 +313,7 @@ list_filter(struct cmd_ctx *ctx, struct coord_filter *f, enum task_state *state,
 	*only_invalid = sname && strcmp(sname, "invalid") == 0;
 	if (sname && !*only_invalid && !task_state_parse(sname, state))
 		return err_set(&ctx->err, ST_USAGE, "--state: '%s' is not one of queued, claimed, "
-			       "done, failed, dead, cancelled, invalid", sname);
+			       "done, failed, dead, invalid", sname);
 	if (cmd_opt(ctx, "limit") &&
 	    (st = cmd_opt_int(ctx, "limit", 1, 1000000, 0, &limit)) != ST_OK)
 		return st;
@@ -639,6 +664,10 @@ SUB(release, "ID --swarm ID --token N", "give a task back to the queue",
     CMD_MUTATES, owner_opts, run_release, validate_owner);
 SUB(list, "[--state STATE] [--swarm ID] [-c CAP] [--older-than AGE] [--newer-than AGE] "
     "[--limit N] [--continue TOKEN] [--hide-invalid]", "list tasks, oldest first", 0, list_opts, run_list, NULL);
+SUB(cancel, "ID [--why=TEXT]", "end a queued or claimed task: dead, reason 'cancelled by ...'",
+    CMD_MUTATES, NULL, run_cancel, NULL);
+SUB(requeue, "ID [--why=TEXT]", "put a failed or dead task back in the queue, attempts reset",
+    CMD_MUTATES, NULL, run_requeue, NULL);
 SUB(show, "ID", "a task and its history of states, owners and tokens", 0, NULL, run_show, NULL);
 SUB(watch, "[-o jsonl] [--resume REV] [--count N]",
     "follow every change of every task, one line each", 0, watch_opts, run_watch, NULL);
@@ -649,14 +678,14 @@ SUB(bench, "[--quick] [--tasks N] [--duration S]",
 
 static const struct cmd_entry *const coord_subs[] = {
 	&coord_push_entry, &coord_claim_entry, &coord_heartbeat_entry, &coord_complete_entry,
-	&coord_fail_entry, &coord_release_entry, &coord_list_entry, &coord_show_entry,
+	&coord_fail_entry, &coord_release_entry, &coord_cancel_entry, &coord_requeue_entry, &coord_list_entry, &coord_show_entry,
 	&coord_watch_entry, &coord_stats_entry, &coord_bench_entry, NULL,
 };
 
 const struct cmd_entry cmd_coordinator_entry = {
 	.name = "coordinator",
 	.alias = "task",
-	.args = "push|claim|heartbeat|complete|fail|release|list|show|watch|stats|bench",
+	.args = "push|claim|heartbeat|complete|fail|release|cancel|requeue|list|show|watch|stats|bench",
 	.summary = "the task queue: atomic claims, leases, fencing tokens, retries",
 	.subs = coord_subs,
 };

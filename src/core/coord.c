@@ -19,6 +19,7 @@ static const char *const event_names[] = {
 	[COORD_EV_PUSH] = "push", [COORD_EV_CLAIM] = "claim", [COORD_EV_TAKEOVER] = "takeover",
 	[COORD_EV_HEARTBEAT] = "heartbeat", [COORD_EV_COMPLETE] = "complete",
 	[COORD_EV_FAIL] = "fail", [COORD_EV_RELEASE] = "release", [COORD_EV_DEAD] = "dead",
+	[COORD_EV_CANCEL] = "cancel", [COORD_EV_REQUEUE] = "requeue",
 };
 _Static_assert(ARRAY_SIZE(event_names) == COORD_EV__COUNT, "one name per event kind");
 
@@ -37,6 +38,8 @@ hist_end_event(const struct task_event *h)
 		return COORD_EV_COMPLETE;
 	if (h->state == TASK_DEAD && h->by && strcmp(h->by, COORD_ACTOR) == 0)
 		return COORD_EV_DEAD;
+	if (h->state == TASK_DEAD && h->note && has_prefix(h->note, COORD_CANCEL_NOTE))
+		return COORD_EV_CANCEL;
 	return COORD_EV_FAIL;
 }
 
@@ -51,6 +54,8 @@ coord_hist_event(const struct task *t, size_t i)
 	case TASK_CLAIMED:
 		return after_claim ? COORD_EV_TAKEOVER : COORD_EV_CLAIM;
 	case TASK_QUEUED:
+		if (prev && prev->state != TASK_QUEUED && !after_claim)
+			return COORD_EV_REQUEUE;	/* from done, failed or dead */
 		if (!after_claim)
 			return COORD_EV_PUSH;
 		return h->note ? COORD_EV_FAIL : COORD_EV_RELEASE;
@@ -780,7 +785,8 @@ owner_checks(struct opctx *op, const struct owner_req *r, const struct task *t,
 	enum status st;
 
 	st = t->state == TASK_CLAIMED ? ST_OK : err_set(&ce, ST_NOT_OWNER,
-		"it is %s, not claimed", task_state_name(t->state));
+		"it is %s%s%s%s, not claimed", task_state_name(t->state), t->reason ? " (" : "",
+		t->reason ? t->reason : "", t->reason ? ")" : "");
 	if (!check(op, "task is claimed", st, &ce, NULL))
 		goto out;
 	st = t->owner && strcmp(t->owner, r->swarm) == 0 ? ST_OK : err_set(&ce, ST_NOT_OWNER,
@@ -893,6 +899,88 @@ coord_owner(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 		/* Changed under us (a takeover?): read again and re-check. */
 	}
 	return err_set(e, ST_CONFLICT, "task '%s' keeps changing; try again", r->id);
+}
+
+/* --- operator verbs ---------------------------------------------------- */
+
+/* Per verb: its name, the states it applies to, the event it makes. */
+static const struct {
+	const char *name;
+	unsigned from;		/* bit per enum task_state */
+	const char *from_text;
+	const char *check;	/* the falsify check's name */
+	enum coord_event ev;
+} op_verbs[] = {
+	[OP_CANCEL] = { "cancel", 1u << TASK_QUEUED | 1u << TASK_CLAIMED, "queued or claimed",
+			"task is queued or claimed", COORD_EV_CANCEL },
+	[OP_REQUEUE] = { "requeue", 1u << TASK_FAILED | 1u << TASK_DEAD, "failed or dead",
+			 "task is failed or dead", COORD_EV_REQUEUE },
+};
+
+/* Apply an operator verb to t; the history note. */
+static void
+op_apply(enum op_verb v, struct task *t, const struct opctx *op, int64_t now, struct buf *note)
+{
+	buf_reset(note);
+	t->lease_until = 0;
+	if (v == OP_CANCEL) {
+		buf_addf(note, "%s by '%s'%s%s", COORD_CANCEL_NOTE, op->actor ? op->actor : "operator",
+			 op->justification ? ": " : "", op->justification ? op->justification : "");
+		t->state = TASK_DEAD;
+		free(t->reason);
+		t->reason = xstrdup(note->s);
+	} else {
+		buf_addf(note, "requeued%s%s", op->justification ? ": " : "",
+			 op->justification ? op->justification : "");
+		t->state = TASK_QUEUED;
+		t->attempts = 0;
+		t->not_before = 0;
+		free(t->owner);
+		t->owner = NULL;
+		free(t->reason);
+		t->reason = NULL;
+	}
+	t->updated = now;
+	task_history_add(t, now, t->state, op->actor ? op->actor : "operator", t->token, note->s);
+}
+
+enum status
+coord_operator(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, enum op_verb v,
+	       const char *id, struct task *out, struct err *e)
+{
+	struct buf note = BUF_INIT;
+	struct err ce = ERR_INIT;
+	enum status st;
+	int tries;
+
+	if ((st = opctx_may_write(op, op_verbs[v].name, e)) != ST_OK && !op->falsify)
+		return st;
+	for (tries = 0; tries < 5; tries++) {
+		st = coord_get(b, cfg, id, out, e);
+		if (!check(op, "task exists", st, e, id) || st != ST_OK)
+			return op->falsify ? ST_OK : st;
+		st = op_verbs[v].from & 1u << out->state ? ST_OK : err_set(&ce, ST_CONFLICT,
+			"cannot %s task '%s': it is %s, not %s", op_verbs[v].name, id,
+			task_state_name(out->state), op_verbs[v].from_text);
+		if (!check(op, op_verbs[v].check, st, &ce, id) || op->falsify) {
+			if (st != ST_OK && e)
+				*e = ce;
+			task_release(out);
+			return op->falsify ? ST_OK : st;
+		}
+		op_apply(v, out, op, wall_ms(), &note);
+		if ((st = cas_write(b, cfg, out, NULL, e)) == ST_OK) {
+			publish_event(b, op, out, op_verbs[v].ev, op->actor ? op->actor : "operator");
+			break;
+		}
+		task_release(out);
+		if (st != ST_CONFLICT)
+			break;
+	}
+	buf_release(&note);
+	if (tries == 5)
+		return err_set(e, ST_CONFLICT, "task '%s' keeps changing; try again", id);
+	return st;
 }
 
 /* --- list --------------------------------------------------------------- */

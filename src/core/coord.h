@@ -46,7 +46,8 @@
  */
 enum coord_event {
 	COORD_EV_PUSH, COORD_EV_CLAIM, COORD_EV_TAKEOVER, COORD_EV_HEARTBEAT,
-	COORD_EV_COMPLETE, COORD_EV_FAIL, COORD_EV_RELEASE, COORD_EV_DEAD, COORD_EV__COUNT
+	COORD_EV_COMPLETE, COORD_EV_FAIL, COORD_EV_RELEASE, COORD_EV_DEAD, COORD_EV_CANCEL,
+	COORD_EV_REQUEUE, COORD_EV__COUNT
 };
 
 /* The verb of an event kind ("takeover"); static storage. */
@@ -174,6 +175,20 @@ struct coord_cursor {
 	int64_t created;	/* ms since the epoch */
 	char *id;
 };
+
+/*
+ * Operator verbs (ifctl task cancel, requeue), compare-and-swap writes by
+ * op->actor with op->justification in the history. Cancel: a queued or
+ * claimed task becomes dead with reason "cancelled by 'ACTOR': WHY", so the
+ * owner's later heartbeat or complete is refused naming that reason.
+ * Requeue: a failed or dead task goes back to queued with its attempts,
+ * owner, backoff and reason cleared. A task in another state is
+ * ST_CONFLICT ("it is done, not queued or claimed"), nothing written.
+ */
+#define COORD_CANCEL_NOTE "cancelled"
+enum op_verb { OP_CANCEL, OP_REQUEUE };
+enum status coord_operator(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
+			   enum op_verb v, const char *id, struct task *out, struct err *e);
 
 /* What a listing keeps; NULL and 0 fields keep everything. */
 struct coord_filter {
