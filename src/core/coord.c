@@ -1042,6 +1042,51 @@ list_keeps(const struct coord_filter *f, const struct task *t)
 	       (t->created == f->after->created && strcmp(t->id, f->after->id) > 0);
 }
 
+#define LIST_SLACK 1024	/* tasks beyond twice a page before it is trimmed */
+
+static int
+by_created(const void *a, const void *b)
+{
+	const struct task *x = a, *y = b;
+
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+/* Invalid records in key order. */
+static int
+by_key(const void *a, const void *b)
+{
+	return strcmp(((const struct coord_invalid *)a)->key,
+		      ((const struct coord_invalid *)b)->key);
+}
+
+/* Sort the tasks and keep the first limit (0: all); out->more counts the rest. */
+static void
+list_trim(struct coord_listing *out, size_t limit)
+{
+	size_t i;
+
+	if (out->n)
+		qsort(out->tasks, out->n, sizeof *out->tasks, by_created);
+	if (limit == 0 || out->n <= limit)
+		return;
+	for (i = limit; i < out->n; i++)
+		task_release(&out->tasks[i]);
+	out->more += out->n - limit;
+	out->n = limit;
+}
+
+/* Sort out (tasks, then invalid records) and cut it at f's limit. */
+static void
+list_cut(const struct coord_filter *f, struct coord_listing *out)
+{
+	list_trim(out, f ? f->limit : 0);
+	if (out->nbad)
+		qsort(out->bad, out->nbad, sizeof *out->bad, by_key);
+}
+
 /* Take in one record of the snapshot: a task that passes, or an invalid one. */
 static void
 list_take(struct list_scan *s, const struct bus_kv_event *ev)
@@ -1061,6 +1106,8 @@ list_take(struct list_scan *s, const struct bus_kv_event *ev)
 		}
 		xgrow(&out->tasks, &s->cap, out->n + 1, sizeof *out->tasks);
 		out->tasks[out->n++] = t;
+		if (s->f && s->f->limit && out->n >= 2 * s->f->limit + LIST_SLACK)
+			list_trim(out, s->f->limit);	/* a page holds its size, not the bucket */
 		return;
 	}
 	xgrow(&out->bad, &s->badcap, out->nbad + 1, sizeof *out->bad);
@@ -1081,42 +1128,6 @@ list_on_event(void *arg, const struct bus_kv_event *ev)
 		list_take(s, ev);
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
-}
-
-static int
-by_created(const void *a, const void *b)
-{
-	const struct task *x = a, *y = b;
-
-	if (x->created != y->created)
-		return x->created < y->created ? -1 : 1;
-	return strcmp(x->id, y->id);
-}
-
-/* Invalid records in key order. */
-static int
-by_key(const void *a, const void *b)
-{
-	return strcmp(((const struct coord_invalid *)a)->key,
-		      ((const struct coord_invalid *)b)->key);
-}
-
-/* Sort out and keep the first f->limit tasks; out->more counts the rest. */
-static void
-list_cut(const struct coord_filter *f, struct coord_listing *out)
-{
-	size_t i;
-
-	if (out->n)
-		qsort(out->tasks, out->n, sizeof *out->tasks, by_created);
-	if (out->nbad)
-		qsort(out->bad, out->nbad, sizeof *out->bad, by_key);
-	if (f == NULL || f->limit == 0 || out->n <= f->limit)
-		return;
-	for (i = f->limit; i < out->n; i++)
-		task_release(&out->tasks[i]);
-	out->more = out->n - f->limit;
-	out->n = f->limit;
 }
 
 enum status
