@@ -924,7 +924,7 @@ op_apply(enum op_verb v, struct task *t, const struct opctx *op, int64_t now, st
 	buf_reset(note);
 	t->lease_until = 0;
 	if (v == OP_CANCEL) {
-		buf_addf(note, "%s by '%s'%s%s", COORD_CANCEL_NOTE, op->actor ? op->actor : "operator",
+		buf_addf(note, "%s%s'%s%s", COORD_CANCEL_NOTE, op->actor ? op->actor : "operator",
 			 op->justification ? ": " : "", op->justification ? op->justification : "");
 		t->state = TASK_DEAD;
 		free(t->reason);

@@ -1,5 +1,6 @@
 /*
- * The coordinator: push, claim, heartbeat, complete, fail, release.
+ * The coordinator: push, claim, heartbeat, complete, fail, release; the
+ * operator's cancel and requeue; listings read in one pass, in pages.
  *
  * The truth is the task record in IF_TASKS. Every transition reads the
  * record, checks it, and writes it back only if its revision is still the
@@ -54,12 +55,14 @@ enum coord_event {
 const char *coord_event_name(enum coord_event ev);
 
 /*
- * The kind of change history entry i of t records, from the states and
- * never from the note: heartbeats leave no entry, so a claim right after a
- * claim is a takeover; queued after a claim is a release (no note) or a
- * failure (its reason); dead is dead when by COORD_ACTOR, else a failure
- * with no attempt left. Entry 0 of a history cut at TASK_HISTORY_MAX reads
- * as a push or a claim.
+ * The kind of change history entry i of t records, from the states (the
+ * note only to tell a release from a failure and a cancel from a death):
+ * heartbeats leave no entry, so a claim right after a claim is a takeover;
+ * queued after a claim is a release (no note) or a failure (its reason);
+ * queued after done, failed or dead is a requeue; dead is dead when by
+ * COORD_ACTOR, a cancel when its note begins COORD_CANCEL_NOTE, else a
+ * failure with no attempt left. Entry 0 of a history cut at
+ * TASK_HISTORY_MAX reads as a push or a claim.
  */
 enum coord_event coord_hist_event(const struct task *t, size_t i);
 
@@ -185,7 +188,7 @@ struct coord_cursor {
  * owner, backoff and reason cleared. A task in another state is
  * ST_CONFLICT ("it is done, not queued or claimed"), nothing written.
  */
-#define COORD_CANCEL_NOTE "cancelled"
+#define COORD_CANCEL_NOTE "cancelled by '"	/* then ACTOR', then : WHY */
 enum op_verb { OP_CANCEL, OP_REQUEUE };
 enum status coord_operator(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 			   enum op_verb v, const char *id, struct task *out, struct err *e);

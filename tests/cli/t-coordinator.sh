@@ -261,7 +261,7 @@ out_lacks 'pg-'
 run 0 task list --state queued --limit 2500 -o json
 "$BUILD/tests/schemacheck" schemas/task-page.schema.json metadata <"$OUT" && ok || not_ok "page metadata"
 out_has '"remaining":[0-9]+'
-err_has 'more tasks: ifctl task list --continue '
+err_has 'more tasks: run again with the same filters and --continue '
 tok=$(sed -n 's/.*"continue":"\([^"]*\)".*/\1/p' "$OUT")
 grep -o '"id":"pg-[0-9]*"' "$OUT" >"$T_DIR/ids"
 n=0
