@@ -291,7 +291,7 @@ err_is_one_error
 # reason; the owner is refused naming it; requeue brings it back, attempts
 # reset; wrong states are conflicts (exit 1), nothing written.
 run 0 down -q
-rm -rf "$IF_HOME/nats"
+rm -rf "$IF_HOME/nats" "$IF_HOME"/index.db*	# a fresh store: the index is its cache
 run 0 up -q
 run 0 task push op-1 -q
 run 0 task claim --swarm so -o json
@@ -302,7 +302,7 @@ out_has 'task is queued or claimed +pass'
 run 8 task cancel nosuch --mode=falsify
 run 7 --read-only task cancel op-1
 run 3 task cancel nosuch
-run 0 task cancel op-1 --why=stuck
+run 0 task cancel op-1 --why=stuck --trace=tr-cancel
 out_has 'state: +dead'
 out_has "reason: +cancelled by '.*': stuck"
 run 7 task complete op-1 --swarm so --token "$tok"
@@ -315,7 +315,7 @@ cp "$OUT" "$T_DIR/before"
 run 0 task requeue op-1 --mode=falsify
 run 0 task show op-1 -o json
 check "cmp -s \"$OUT\" \"$T_DIR/before\""
-run 0 task requeue op-1 --why=retry
+run 0 task requeue op-1 --why=retry --trace=tr-requeue
 out_has 'state: +queued'
 out_has 'attempts: +0/'
 run 1 task requeue op-1
@@ -323,6 +323,10 @@ err_has "cannot requeue task 'op-1': it is queued, not failed or dead"
 run 8 task requeue op-1 --mode=falsify
 run 0 task show op-1
 out_has 'requeued: retry'
+run 0 witness trace tr-cancel -o json
+out_has '"event":"task.cancel",.*"task":"op-1"'
+run 0 witness trace tr-requeue -o json
+out_has '"event":"task.requeue",.*"task":"op-1"'
 run 0 witness verify -q
 
 # A full store: store-full with a remedy about the limits (exit 1).
