@@ -128,7 +128,8 @@ $(BUILD)/tests/test-dispatch: tests/integ/test-dispatch.c $(HELPER_OBJ) $(DISPAT
 # fixtures, a forger and a filler of the ledger.
 TEST_TOOLS := $(BUILD)/tests/freeport $(BUILD)/tests/jsoncheck $(BUILD)/tests/mkledger \
 	      $(BUILD)/tests/jcscheck $(BUILD)/tests/rawput \
-	      $(BUILD)/tests/forge-ledger $(BUILD)/tests/fill-ledger $(BUILD)/tests/schemacheck
+	      $(BUILD)/tests/forge-ledger $(BUILD)/tests/fill-ledger $(BUILD)/tests/schemacheck \
+	      $(BUILD)/tests/loadtasks
 $(TEST_TOOLS): $(BUILD)/tests/%: tests/helper/%.c $(HELPER_OBJ) $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")

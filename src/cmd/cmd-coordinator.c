@@ -1,6 +1,6 @@
 /*
  * ifctl coordinator (alias task): push, claim, heartbeat, complete, fail,
- * release, list, show, watch, stats, bench.
+ * release, cancel, requeue, list, show, watch, stats, bench.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -244,38 +244,138 @@ static enum status run_complete(struct cmd_ctx *ctx) { return run_owner(ctx, OWN
 static enum status run_fail(struct cmd_ctx *ctx) { return run_owner(ctx, OWNER_FAIL); }
 static enum status run_release(struct cmd_ctx *ctx) { return run_owner(ctx, OWNER_RELEASE); }
 
+/* --- cancel, requeue ---------------------------------------------------- */
+
+/* An operator verb on the task named by the one argument. */
+static enum status
+run_operator(struct cmd_ctx *ctx, enum op_verb v)
+{
+	struct coord_cfg cc;
+	struct task t;
+	enum status st;
+
+	if (ctx->argc != 1)
+		return err_set(&ctx->err, ST_USAGE, "task %s needs one task id",
+			       v == OP_CANCEL ? "cancel" : "requeue");
+	coord_cfg_from(&ctx->cfg, &cc);
+	st = coord_operator(ctx->bus, &cc, &ctx->op, v, ctx->argv[0], &t, &ctx->err);
+	if (st == ST_OK && !ctx->op.falsify)
+		add_task(ctx, &t);
+	if (st == ST_OK)
+		task_release(&t);
+	return st;
+}
+
+static enum status run_cancel(struct cmd_ctx *ctx) { return run_operator(ctx, OP_CANCEL); }
+static enum status run_requeue(struct cmd_ctx *ctx) { return run_operator(ctx, OP_REQUEUE); }
+
 /* --- list, show, stats -------------------------------------------------- */
+
+/* Units of an age (--older-than 7d): a number then one of these, no space. */
+static const struct { const char *unit; int64_t ms; } age_units[] = {
+	{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
+	{ "w", 604800000 },
+};
+
+/* Parse option name's age ("90s", "7d") into *ms; 0 when not given. */
+static enum status
+opt_age(struct cmd_ctx *ctx, const char *name, int64_t *ms)
+{
+	const char *v = cmd_opt(ctx, name);
+	char *end;
+	long long n;
+	size_t i;
+
+	*ms = 0;
+	if (v == NULL)
+		return ST_OK;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	for (i = 0; end != v && *v >= '0' && *v <= '9' && errno == 0 && n > 0 &&
+		    i < ARRAY_SIZE(age_units); i++)
+		if (strcmp(end, age_units[i].unit) == 0 && n <= INT64_MAX / 1000 / age_units[i].ms) {
+			*ms = n * age_units[i].ms;
+			return ST_OK;
+		}
+	return err_set(&ctx->err, ST_USAGE, "--%s: '%s' is not an age such as 90s, 30m, 12h "
+		       "or 7d (a positive whole number and one of ms, s, m, h, d, w)", name, v);
+}
+
+/* The filters of a list command line; cur holds the --continue place. */
+static enum status
+list_filter(struct cmd_ctx *ctx, struct coord_filter *f, enum task_state *state,
+	    bool *only_invalid, struct coord_cursor *cur)
+{
+	const char *sname = cmd_opt(ctx, "state"), *tok = cmd_opt(ctx, "continue");
+	int64_t limit = 0, older, newer, now = wall_ms();
+	enum status st;
+
+	*only_invalid = sname && strcmp(sname, "invalid") == 0;
+	if (sname && !*only_invalid && !task_state_parse(sname, state))
+		return err_set(&ctx->err, ST_USAGE, "--state: '%s' is not one of queued, claimed, "
+			       "done, failed, dead, invalid", sname);
+	if (cmd_opt(ctx, "limit") &&
+	    (st = cmd_opt_int(ctx, "limit", 1, 1000000, 0, &limit)) != ST_OK)
+		return st;
+	if ((st = opt_age(ctx, "older-than", &older)) != ST_OK ||
+	    (st = opt_age(ctx, "newer-than", &newer)) != ST_OK)
+		return st;
+	*f = (struct coord_filter){ sname && !*only_invalid ? state : NULL, cmd_opt(ctx, "swarm"),
+				    cmd_opt(ctx, "capability"), older ? now - older : 0,
+				    newer ? now - newer : 0, NULL, (size_t)limit };
+	if (tok && (st = coord_token_parse(tok, f, cur, &ctx->err)) != ST_OK)
+		return st;
+	f->after = tok ? cur : NULL;
+	return ST_OK;
+}
+
+/* Tell where the next page starts: on stderr, and as "metadata" in json and yaml. */
+static void
+list_page(struct cmd_ctx *ctx, const struct coord_filter *f, const struct coord_listing *l,
+	  bool paged)
+{
+	char *tok = l->more && l->n ? coord_token_make(f, &l->tasks[l->n - 1]) : NULL;
+
+	if (tok && !ctx->quiet)
+		session_notice(ctx->session, NOTICE_WARN, "ifctl: %zu more task%s: run again with the "
+			       "same filters and --continue %s", l->more, l->more == 1 ? "" : "s", tok);
+	if (paged && (ctx->format == OUT_JSON || ctx->format == OUT_YAML))
+		doc_add(&ctx->out, task_view_page(tok, l->more));
+	free(tok);
+}
 
 static enum status
 run_list(struct cmd_ctx *ctx)
 {
+	struct coord_cursor cur = { 0, NULL };
 	struct coord_listing l;
-	struct coord_filter f = { NULL, cmd_opt(ctx, "swarm") };
+	struct coord_filter f;
 	struct coord_cfg cc;
 	struct rowset *rs;
 	enum task_state state;
-	const char *sname = cmd_opt(ctx, "state");
-	bool only_invalid = sname && strcmp(sname, "invalid") == 0, show_invalid;
+	bool only_invalid, show_invalid;
 	size_t i;
 	enum status st;
 
-	if (sname && !only_invalid && !task_state_parse(sname, &state))
-		return err_set(&ctx->err, ST_USAGE, "--state: '%s' is not one of queued, claimed, "
-			       "done, failed, dead, invalid", sname);
-	f.state = sname && !only_invalid ? &state : NULL;
-	show_invalid = !cmd_flag(ctx, "hide-invalid") && f.swarm == NULL && (!sname || only_invalid);
-	coord_cfg_from(&ctx->cfg, &cc);
-	if ((st = coord_list(ctx->bus, &cc, &f, &l, &ctx->err)) != ST_OK)
+	if ((st = list_filter(ctx, &f, &state, &only_invalid, &cur)) != ST_OK)
 		return st;
-	rs = task_view_list();
-	for (i = 0; !only_invalid && i < l.n; i++)
-		task_view_add(rs, &l.tasks[i]);
-	for (i = 0; show_invalid && i < l.nbad; i++)
-		task_view_add_invalid(rs, &l.bad[i]);
-	warn_invalid(ctx, l.nbad, !show_invalid);
-	coord_listing_release(&l);
-	doc_add(&ctx->out, rs);
-	return ST_OK;
+	/* invalid records have no owner, capabilities or age: only unfiltered lists show them */
+	show_invalid = !cmd_flag(ctx, "hide-invalid") && !f.swarm && !f.cap && !f.after &&
+		       !f.created_before && !f.created_after && (!f.state || only_invalid);
+	coord_cfg_from(&ctx->cfg, &cc);
+	if ((st = coord_list(ctx->bus, &cc, &f, &l, &ctx->err)) == ST_OK) {
+		rs = task_view_list();
+		for (i = 0; !only_invalid && i < l.n; i++)
+			task_view_add(rs, &l.tasks[i]);
+		for (i = 0; show_invalid && i < l.nbad; i++)
+			task_view_add_invalid(rs, &l.bad[i]);
+		warn_invalid(ctx, l.nbad, !show_invalid);
+		doc_add(&ctx->out, rs);
+		list_page(ctx, &f, &l, f.limit || f.after);
+		coord_listing_release(&l);
+	}
+	free(cur.id);
+	return st;
 }
 
 static enum status
@@ -519,6 +619,11 @@ static const struct cmd_opt fail_opts[] = {
 static const struct cmd_opt list_opts[] = {
 	{ "state", 0, "STATE", "only queued, claimed, done, failed, dead or invalid tasks" },
 	{ "swarm", 0, "ID", "only tasks held (or last held) by this swarm" },
+	{ "capability", 'c', "C", "only tasks that require this capability" },
+	{ "older-than", 0, "AGE", "only tasks created more than AGE ago (90s, 30m, 12h, 7d)" },
+	{ "newer-than", 0, "AGE", "only tasks created less than AGE ago" },
+	{ "limit", 0, "N", "at most N tasks (1 to 1000000; default: all), then a continue token" },
+	{ "continue", 0, "TOKEN", "the next page: the token the previous page printed" },
 	{ "hide-invalid", 0, NULL, "leave out invalid records (a warning still counts them)" },
 	OPT_END,
 };
@@ -557,7 +662,12 @@ SUB(fail, "ID --swarm ID --token N [--reason TEXT] [--no-retry]",
     CMD_MUTATES, fail_opts, run_fail, validate_owner);
 SUB(release, "ID --swarm ID --token N", "give a task back to the queue",
     CMD_MUTATES, owner_opts, run_release, validate_owner);
-SUB(list, "[--state STATE] [--swarm ID] [--hide-invalid]", "list tasks, oldest first", 0, list_opts, run_list, NULL);
+SUB(list, "[--state STATE] [--swarm ID] [-c CAP] [--older-than AGE] [--newer-than AGE] "
+    "[--limit N] [--continue TOKEN] [--hide-invalid]", "list tasks, oldest first", 0, list_opts, run_list, NULL);
+SUB(cancel, "ID [--why=TEXT]", "end a queued or claimed task: dead, reason 'cancelled by ...'",
+    CMD_MUTATES, NULL, run_cancel, NULL);
+SUB(requeue, "ID [--why=TEXT]", "put a failed or dead task back in the queue, attempts reset",
+    CMD_MUTATES, NULL, run_requeue, NULL);
 SUB(show, "ID", "a task and its history of states, owners and tokens", 0, NULL, run_show, NULL);
 SUB(watch, "[-o jsonl] [--resume REV] [--count N]",
     "follow every change of every task, one line each", 0, watch_opts, run_watch, NULL);
@@ -568,14 +678,14 @@ SUB(bench, "[--quick] [--tasks N] [--duration S]",
 
 static const struct cmd_entry *const coord_subs[] = {
 	&coord_push_entry, &coord_claim_entry, &coord_heartbeat_entry, &coord_complete_entry,
-	&coord_fail_entry, &coord_release_entry, &coord_list_entry, &coord_show_entry,
+	&coord_fail_entry, &coord_release_entry, &coord_cancel_entry, &coord_requeue_entry, &coord_list_entry, &coord_show_entry,
 	&coord_watch_entry, &coord_stats_entry, &coord_bench_entry, NULL,
 };
 
 const struct cmd_entry cmd_coordinator_entry = {
 	.name = "coordinator",
 	.alias = "task",
-	.args = "push|claim|heartbeat|complete|fail|release|list|show|watch|stats|bench",
+	.args = "push|claim|heartbeat|complete|fail|release|cancel|requeue|list|show|watch|stats|bench",
 	.summary = "the task queue: atomic claims, leases, fencing tokens, retries",
 	.subs = coord_subs,
 };

@@ -509,15 +509,28 @@ bus_kv_delete(struct bus *b, const char *bucket, const char *key, struct err *e)
 	return bus_map_err(b, kvStore_Delete(kv, key), 0, "delete", e);
 }
 
+/*
+ * The keys of a bucket, from one headers-only watch of last values
+ * (MetaOnly, IgnoreDeletes) read until the end of the initial values. Not
+ * kvStore_Keys: nats.c 3.4.1 subtracts the time since the start from the
+ * timeout after every key, so the budget runs out quadratically and a
+ * bucket of a few thousand keys fails with NATS_TIMEOUT in milliseconds.
+ * Here each key must come within the bus timeout, and the whole list
+ * within KEYS_TOTAL_MS.
+ */
+#define KEYS_TOTAL_MS 60000
+
 enum status
 bus_kv_keys(struct bus *b, const char *bucket, char ***keys, size_t *n, struct err *e)
 {
-	kvKeysList list = { NULL, 0 };
+	int64_t stop = mono_ms() + KEYS_TOTAL_MS;
 	kvWatchOptions wo;
+	kvWatcher *w = NULL;
+	kvEntry *ent = NULL;
+	size_t cap = 0;
 	kvStore *kv;
 	natsStatus s;
 	enum status st;
-	int i;
 
 	*keys = NULL;
 	*n = 0;
@@ -526,16 +539,25 @@ bus_kv_keys(struct bus *b, const char *bucket, char ***keys, size_t *n, struct e
 	if ((st = bus_ready(b, "list keys", e)) != ST_OK)
 		return st;
 	kvWatchOptions_Init(&wo);
-	wo.Timeout = b->timeout_ms;
-	s = kvStore_Keys(&list, kv, &wo);
-	if (s == NATS_NOT_FOUND)
-		return ST_OK;	/* empty bucket */
-	if (s != NATS_OK)
+	wo.MetaOnly = true;
+	wo.IgnoreDeletes = true;
+	s = kvStore_WatchAll(&w, kv, &wo);
+	while (s == NATS_OK && (s = kvWatcher_Next(&ent, w, b->timeout_ms)) == NATS_OK && ent) {
+		xgrow(keys, &cap, *n + 2, sizeof **keys);
+		(*keys)[(*n)++] = xstrdup(kvEntry_Key(ent));
+		kvEntry_Destroy(ent);
+		if (mono_ms() > stop)
+			s = NATS_TIMEOUT;
+	}
+	kvWatcher_Destroy(w);
+	if (s != NATS_OK) {
+		strv_free(*keys, *n);
+		*keys = NULL;
+		*n = 0;
 		return bus_map_err(b, s, 0, "list keys", e);
-	*keys = xcalloc((size_t)list.Count + 1, sizeof **keys);
-	for (i = 0; i < list.Count; i++)
-		(*keys)[i] = xstrdup(list.Keys[i]);
-	*n = (size_t)list.Count;
-	kvKeysList_Destroy(&list);
+	}
+	if (*keys == NULL)
+		*keys = xcalloc(1, sizeof **keys);
+	(*keys)[*n] = NULL;
 	return ST_OK;
 }

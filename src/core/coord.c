@@ -19,6 +19,7 @@ static const char *const event_names[] = {
 	[COORD_EV_PUSH] = "push", [COORD_EV_CLAIM] = "claim", [COORD_EV_TAKEOVER] = "takeover",
 	[COORD_EV_HEARTBEAT] = "heartbeat", [COORD_EV_COMPLETE] = "complete",
 	[COORD_EV_FAIL] = "fail", [COORD_EV_RELEASE] = "release", [COORD_EV_DEAD] = "dead",
+	[COORD_EV_CANCEL] = "cancel", [COORD_EV_REQUEUE] = "requeue",
 };
 _Static_assert(ARRAY_SIZE(event_names) == COORD_EV__COUNT, "one name per event kind");
 
@@ -37,6 +38,8 @@ hist_end_event(const struct task_event *h)
 		return COORD_EV_COMPLETE;
 	if (h->state == TASK_DEAD && h->by && strcmp(h->by, COORD_ACTOR) == 0)
 		return COORD_EV_DEAD;
+	if (h->state == TASK_DEAD && h->note && has_prefix(h->note, COORD_CANCEL_NOTE))
+		return COORD_EV_CANCEL;
 	return COORD_EV_FAIL;
 }
 
@@ -51,6 +54,8 @@ coord_hist_event(const struct task *t, size_t i)
 	case TASK_CLAIMED:
 		return after_claim ? COORD_EV_TAKEOVER : COORD_EV_CLAIM;
 	case TASK_QUEUED:
+		if (prev && prev->state != TASK_QUEUED && !after_claim)
+			return COORD_EV_REQUEUE;	/* from done, failed or dead */
 		if (!after_claim)
 			return COORD_EV_PUSH;
 		return h->note ? COORD_EV_FAIL : COORD_EV_RELEASE;
@@ -780,7 +785,8 @@ owner_checks(struct opctx *op, const struct owner_req *r, const struct task *t,
 	enum status st;
 
 	st = t->state == TASK_CLAIMED ? ST_OK : err_set(&ce, ST_NOT_OWNER,
-		"it is %s, not claimed", task_state_name(t->state));
+		"it is %s%s%s%s, not claimed", task_state_name(t->state), t->reason ? " (" : "",
+		t->reason ? t->reason : "", t->reason ? ")" : "");
 	if (!check(op, "task is claimed", st, &ce, NULL))
 		goto out;
 	st = t->owner && strcmp(t->owner, r->swarm) == 0 ? ST_OK : err_set(&ce, ST_NOT_OWNER,
@@ -895,6 +901,88 @@ coord_owner(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 	return err_set(e, ST_CONFLICT, "task '%s' keeps changing; try again", r->id);
 }
 
+/* --- operator verbs ---------------------------------------------------- */
+
+/* Per verb: its name, the states it applies to, the event it makes. */
+static const struct {
+	const char *name;
+	unsigned from;		/* bit per enum task_state */
+	const char *from_text;
+	const char *check;	/* the falsify check's name */
+	enum coord_event ev;
+} op_verbs[] = {
+	[OP_CANCEL] = { "cancel", 1u << TASK_QUEUED | 1u << TASK_CLAIMED, "queued or claimed",
+			"task is queued or claimed", COORD_EV_CANCEL },
+	[OP_REQUEUE] = { "requeue", 1u << TASK_FAILED | 1u << TASK_DEAD, "failed or dead",
+			 "task is failed or dead", COORD_EV_REQUEUE },
+};
+
+/* Apply an operator verb to t; the history note. */
+static void
+op_apply(enum op_verb v, struct task *t, const struct opctx *op, int64_t now, struct buf *note)
+{
+	buf_reset(note);
+	t->lease_until = 0;
+	if (v == OP_CANCEL) {
+		buf_addf(note, "%s%s'%s%s", COORD_CANCEL_NOTE, op->actor ? op->actor : "operator",
+			 op->justification ? ": " : "", op->justification ? op->justification : "");
+		t->state = TASK_DEAD;
+		free(t->reason);
+		t->reason = xstrdup(note->s);
+	} else {
+		buf_addf(note, "requeued%s%s", op->justification ? ": " : "",
+			 op->justification ? op->justification : "");
+		t->state = TASK_QUEUED;
+		t->attempts = 0;
+		t->not_before = 0;
+		free(t->owner);
+		t->owner = NULL;
+		free(t->reason);
+		t->reason = NULL;
+	}
+	t->updated = now;
+	task_history_add(t, now, t->state, op->actor ? op->actor : "operator", t->token, note->s);
+}
+
+enum status
+coord_operator(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, enum op_verb v,
+	       const char *id, struct task *out, struct err *e)
+{
+	struct buf note = BUF_INIT;
+	struct err ce = ERR_INIT;
+	enum status st;
+	int tries;
+
+	if ((st = opctx_may_write(op, op_verbs[v].name, e)) != ST_OK && !op->falsify)
+		return st;
+	for (tries = 0; tries < 5; tries++) {
+		st = coord_get(b, cfg, id, out, e);
+		if (!check(op, "task exists", st, e, id) || st != ST_OK)
+			return op->falsify ? ST_OK : st;
+		st = op_verbs[v].from & 1u << out->state ? ST_OK : err_set(&ce, ST_CONFLICT,
+			"cannot %s task '%s': it is %s, not %s", op_verbs[v].name, id,
+			task_state_name(out->state), op_verbs[v].from_text);
+		if (!check(op, op_verbs[v].check, st, &ce, id) || op->falsify) {
+			if (st != ST_OK && e)
+				*e = ce;
+			task_release(out);
+			return op->falsify ? ST_OK : st;
+		}
+		op_apply(v, out, op, wall_ms(), &note);
+		if ((st = cas_write(b, cfg, out, NULL, e)) == ST_OK) {
+			publish_event(b, op, out, op_verbs[v].ev, op->actor ? op->actor : "operator");
+			break;
+		}
+		task_release(out);
+		if (st != ST_CONFLICT)
+			break;
+	}
+	buf_release(&note);
+	if (tries == 5)
+		return err_set(e, ST_CONFLICT, "task '%s' keeps changing; try again", id);
+	return st;
+}
+
 /* --- list --------------------------------------------------------------- */
 
 void
@@ -911,37 +999,50 @@ coord_listing_release(struct coord_listing *l)
 	memset(l, 0, sizeof *l);
 }
 
-/* Keep key's record in out when it passes the filter; invalid records always. */
-static enum status
-list_one(struct bus *b, const struct coord_cfg *cfg, const struct coord_filter *f,
-	 const char *key, struct coord_listing *out, size_t *cap, size_t *badcap,
-	 struct err *e)
-{
-	struct coord_invalid bad;
-	struct task t;
-	enum status st;
+/*
+ * A listing reads the bucket once: a KV watch from revision 0 delivers the
+ * last record of every key, then snapshot_done, and is dropped then. No
+ * round trip per task (nats.c's kvStore_Keys plus one get per key failed
+ * with a timeout past a few thousand keys).
+ */
+struct list_scan {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;			/* snapshot_done seen: ignore what follows */
+	const struct coord_filter *f;
+	struct coord_listing *out;
+	size_t cap, badcap;
+};
 
-	if (check_id(key, "task id", NULL) != ST_OK) {	/* a key no task can have */
-		bad = (struct coord_invalid){ xstrdup(key), 0,
-					      xstrdup("its key is not a valid task id") };
-		st = ST_OK;
-	} else if ((st = coord_read(b, cfg, key, &t, &bad, e)) != ST_OK) {
-		return st == ST_NOT_FOUND ? ST_OK : st;	/* deleted since the listing */
-	}
-	if (bad.key) {
-		xgrow(&out->bad, badcap, out->nbad + 1, sizeof *out->bad);
-		out->bad[out->nbad++] = bad;
-		return ST_OK;
-	}
-	if ((f && f->state && t.state != *f->state) ||
-	    (f && f->swarm && (!t.owner || strcmp(t.owner, f->swarm) != 0))) {
-		task_release(&t);
-		return ST_OK;
-	}
-	xgrow(&out->tasks, cap, out->n + 1, sizeof *out->tasks);
-	out->tasks[out->n++] = t;
-	return ST_OK;
+/* Does t require capability cap? */
+static bool
+task_needs(const struct task *t, const char *cap)
+{
+	size_t i;
+
+	for (i = 0; i < t->ncaps; i++)
+		if (strcmp(t->caps[i], cap) == 0)
+			return true;
+	return false;
 }
+
+/* Does t pass every filter of f (the cursor included)? */
+static bool
+list_keeps(const struct coord_filter *f, const struct task *t)
+{
+	if (f == NULL)
+		return true;
+	if ((f->state && t->state != *f->state) ||
+	    (f->swarm && (!t->owner || strcmp(t->owner, f->swarm) != 0)) ||
+	    (f->cap && !task_needs(t, f->cap)) ||
+	    (f->created_before && t->created >= f->created_before) ||
+	    (f->created_after && t->created <= f->created_after))
+		return false;
+	return f->after == NULL || t->created > f->after->created ||
+	       (t->created == f->after->created && strcmp(t->id, f->after->id) > 0);
+}
+
+#define LIST_SLACK 1024	/* tasks beyond twice a page before it is trimmed */
 
 static int
 by_created(const void *a, const void *b)
@@ -961,28 +1062,100 @@ by_key(const void *a, const void *b)
 		      ((const struct coord_invalid *)b)->key);
 }
 
+/* Sort the tasks and keep the first limit (0: all); out->more counts the rest. */
+static void
+list_trim(struct coord_listing *out, size_t limit)
+{
+	size_t i;
+
+	if (out->n)
+		qsort(out->tasks, out->n, sizeof *out->tasks, by_created);
+	if (limit == 0 || out->n <= limit)
+		return;
+	for (i = limit; i < out->n; i++)
+		task_release(&out->tasks[i]);
+	out->more += out->n - limit;
+	out->n = limit;
+}
+
+/* Sort out (tasks, then invalid records) and cut it at f's limit. */
+static void
+list_cut(const struct coord_filter *f, struct coord_listing *out)
+{
+	list_trim(out, f ? f->limit : 0);
+	if (out->nbad)
+		qsort(out->bad, out->nbad, sizeof *out->bad, by_key);
+}
+
+/* Take in one record of the snapshot: a task that passes, or an invalid one. */
+static void
+list_take(struct list_scan *s, const struct bus_kv_event *ev)
+{
+	struct coord_listing *out = s->out;
+	struct err why = ERR_INIT;
+	struct task t;
+
+	if (check_id(ev->key, "task id", NULL) != ST_OK) {	/* a key no task can have */
+		why.code = ST_INVALID_RECORD;
+		snprintf(why.msg, sizeof why.msg, "its key is not a valid task id");
+	} else if (coord_record_parse(ev->key, ev->value, ev->len, &t, &why) == ST_OK) {
+		t.rev = ev->revision;
+		if (!list_keeps(s->f, &t)) {
+			task_release(&t);
+			return;
+		}
+		xgrow(&out->tasks, &s->cap, out->n + 1, sizeof *out->tasks);
+		out->tasks[out->n++] = t;
+		if (s->f && s->f->limit && out->n >= 2 * s->f->limit + LIST_SLACK)
+			list_trim(out, s->f->limit);	/* a page holds its size, not the bucket */
+		return;
+	}
+	xgrow(&out->bad, &s->badcap, out->nbad + 1, sizeof *out->bad);
+	out->bad[out->nbad++] = (struct coord_invalid){ xstrdup(ev->key), ev->revision,
+							xstrdup(why.msg) };
+}
+
+/* The listing watch's callback. */
+static void
+list_on_event(void *arg, const struct bus_kv_event *ev)
+{
+	struct list_scan *s = arg;
+
+	pthread_mutex_lock(&s->mu);
+	if (!s->done && ev->snapshot_done)
+		s->done = true;
+	else if (!s->done && ev->op == BUS_KV_PUT && !has_prefix(ev->key, COORD_IDEM_PREFIX))
+		list_take(s, ev);
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
 enum status
 coord_list(struct bus *b, const struct coord_cfg *cfg, const struct coord_filter *f,
 	   struct coord_listing *out, struct err *e)
 {
-	char **keys = NULL;
-	size_t nkeys = 0, i, cap = 0, badcap = 0;
+	struct list_scan s = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, f, out,
+			       0, 0 };
+	struct timespec ts = deadline_ts(INDEX_LOAD_MS + bus_timeout_ms(b));
+	struct bus_watch *w = NULL;
 	enum status st;
 
 	memset(out, 0, sizeof *out);
-	st = bus_kv_keys(b, cfg->bucket, &keys, &nkeys, e);
-	for (i = 0; st == ST_OK && i < nkeys; i++)
-		if (!has_prefix(keys[i], COORD_IDEM_PREFIX))
-			st = list_one(b, cfg, f, keys[i], out, &cap, &badcap, e);
-	strv_free(keys, nkeys);
+	st = bus_kv_watch(b, cfg->bucket, 0, list_on_event, &s, &w, e);
+	pthread_mutex_lock(&s.mu);
+	while (st == ST_OK && !s.done && pthread_cond_timedwait(&s.cv, &s.mu, &ts) == 0)
+		;
+	if (st == ST_OK && !s.done)
+		st = err_set(e, ST_TIMEOUT, "the task list did not load in %d s",
+			     (int)((INDEX_LOAD_MS + bus_timeout_ms(b)) / 1000));
+	s.done = true;
+	pthread_mutex_unlock(&s.mu);
+	bus_watch_free(w);	/* no call of list_on_event runs after this */
 	if (st != ST_OK) {
 		coord_listing_release(out);
 		return st;
 	}
-	if (out->n)
-		qsort(out->tasks, out->n, sizeof *out->tasks, by_created);
-	if (out->nbad)
-		qsort(out->bad, out->nbad, sizeof *out->bad, by_key);
+	list_cut(f, out);
 	return ST_OK;
 }
 
@@ -999,4 +1172,56 @@ coord_scan_invalid(struct bus *b, const struct coord_cfg *cfg, struct coord_inva
 	l.nbad = 0;
 	coord_listing_release(&l);
 	return st;
+}
+
+/* --- pages -------------------------------------------------------------- */
+
+/* FNV-1a over the filters a token is bound to (state, swarm, capability). */
+static uint32_t
+filter_print(const struct coord_filter *f)
+{
+	const char *parts[3] = { f && f->state ? task_state_name(*f->state) : "",
+				 f && f->swarm ? f->swarm : "", f && f->cap ? f->cap : "" };
+	uint32_t h = 2166136261u;
+	size_t i;
+	const char *p;
+
+	for (i = 0; i < ARRAY_SIZE(parts); i++)
+		for (p = parts[i]; ; p++) {
+			h = (h ^ (unsigned char)*p) * 16777619u;
+			if (*p == '\0')
+				break;
+		}
+	return h;
+}
+
+char *
+coord_token_make(const struct coord_filter *f, const struct task *last)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addf(&b, "1.%lld.%08x.%s", (long long)last->created, (unsigned)filter_print(f),
+		 last->id);
+	return buf_detach(&b);
+}
+
+enum status
+coord_token_parse(const char *tok, const struct coord_filter *f, struct coord_cursor *out,
+		  struct err *e)
+{
+	long long created;
+	unsigned fp;
+	int used = 0;
+
+	memset(out, 0, sizeof *out);
+	if (sscanf(tok, "1.%18lld.%8x.%n", &created, &fp, &used) != 2 || used == 0 ||
+	    created < 0 || !task_id_valid(tok + used))
+		return err_set(e, ST_USAGE, "--continue: '%s' is not a continue token of "
+			       "'ifctl task list'", tok);
+	if (fp != filter_print(f))
+		return err_set(e, ST_USAGE, "--continue: the token was made for other --state, "
+			       "--swarm or --capability filters; start again without --continue");
+	out->created = created;
+	out->id = xstrdup(tok + used);
+	return ST_OK;
 }

@@ -1,5 +1,6 @@
 /*
- * The coordinator: push, claim, heartbeat, complete, fail, release.
+ * The coordinator: push, claim, heartbeat, complete, fail, release; the
+ * operator's cancel and requeue; listings read in one pass, in pages.
  *
  * The truth is the task record in IF_TASKS. Every transition reads the
  * record, checks it, and writes it back only if its revision is still the
@@ -46,19 +47,22 @@
  */
 enum coord_event {
 	COORD_EV_PUSH, COORD_EV_CLAIM, COORD_EV_TAKEOVER, COORD_EV_HEARTBEAT,
-	COORD_EV_COMPLETE, COORD_EV_FAIL, COORD_EV_RELEASE, COORD_EV_DEAD, COORD_EV__COUNT
+	COORD_EV_COMPLETE, COORD_EV_FAIL, COORD_EV_RELEASE, COORD_EV_DEAD, COORD_EV_CANCEL,
+	COORD_EV_REQUEUE, COORD_EV__COUNT
 };
 
 /* The verb of an event kind ("takeover"); static storage. */
 const char *coord_event_name(enum coord_event ev);
 
 /*
- * The kind of change history entry i of t records, from the states and
- * never from the note: heartbeats leave no entry, so a claim right after a
- * claim is a takeover; queued after a claim is a release (no note) or a
- * failure (its reason); dead is dead when by COORD_ACTOR, else a failure
- * with no attempt left. Entry 0 of a history cut at TASK_HISTORY_MAX reads
- * as a push or a claim.
+ * The kind of change history entry i of t records, from the states (the
+ * note only to tell a release from a failure and a cancel from a death):
+ * heartbeats leave no entry, so a claim right after a claim is a takeover;
+ * queued after a claim is a release (no note) or a failure (its reason);
+ * queued after done, failed or dead is a requeue; dead is dead when by
+ * COORD_ACTOR, a cancel when its note begins COORD_CANCEL_NOTE, else a
+ * failure with no attempt left. Entry 0 of a history cut at
+ * TASK_HISTORY_MAX reads as a push or a claim.
  */
 enum coord_event coord_hist_event(const struct task *t, size_t i);
 
@@ -169,24 +173,70 @@ struct owner_req {
 enum status coord_owner(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 			const struct owner_req *r, struct task *out, struct err *e);
 
-/* What a listing keeps; NULL fields keep everything. */
+/* A place in a listing (oldest first): after the task created at created with id. */
+struct coord_cursor {
+	int64_t created;	/* ms since the epoch */
+	char *id;
+};
+
+/*
+ * Operator verbs (ifctl task cancel, requeue), compare-and-swap writes by
+ * op->actor with op->justification in the history. Cancel: a queued or
+ * claimed task becomes dead with reason "cancelled by 'ACTOR': WHY", so the
+ * owner's later heartbeat or complete is refused naming that reason.
+ * Requeue: a failed or dead task goes back to queued with its attempts,
+ * owner, backoff and reason cleared. A task in another state is
+ * ST_CONFLICT ("it is done, not queued or claimed"), nothing written.
+ */
+#define COORD_CANCEL_NOTE "cancelled by '"	/* then ACTOR', then : WHY */
+enum op_verb { OP_CANCEL, OP_REQUEUE };
+enum status coord_operator(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
+			   enum op_verb v, const char *id, struct task *out, struct err *e);
+
+/* What a listing keeps; NULL and 0 fields keep everything. */
 struct coord_filter {
 	const enum task_state *state;	/* only tasks in this state */
 	const char *swarm;		/* only tasks held (or last held) by this swarm */
+	const char *cap;		/* only tasks that require this capability */
+	int64_t created_before;		/* only tasks created before (ms; --older-than) */
+	int64_t created_after;		/* only tasks created after (ms; --newer-than) */
+	const struct coord_cursor *after;	/* only tasks after this place (a page) */
+	size_t limit;			/* at most this many tasks (0: all) */
 };
 
-/* A listing: valid tasks, oldest first, and the invalid records, by key. */
+/*
+ * A listing: valid tasks, oldest first (created, then id), and the invalid
+ * records, by key. more counts the tasks past the limit that passed the
+ * filter; the last task listed is where the next page starts.
+ */
 struct coord_listing {
 	struct task *tasks;
 	size_t n;
+	size_t more;
 	struct coord_invalid *bad;	/* reported whatever the filter */
 	size_t nbad;
 };
 void coord_listing_release(struct coord_listing *l);
 
-/* All tasks that pass f (NULL: all), and every invalid record. */
+/*
+ * All tasks that pass f (NULL: all), and every invalid record. The bucket is
+ * read once, through a KV watch's snapshot of last values (never a round
+ * trip per task); ST_TIMEOUT when it does not arrive within 30 s beyond the
+ * bus timeout.
+ */
 enum status coord_list(struct bus *b, const struct coord_cfg *cfg, const struct coord_filter *f,
 		       struct coord_listing *out, struct err *e);
+
+/*
+ * Continue tokens (ifctl task list --continue): "1.<created>.<filter>.<id>",
+ * the place after the last task of a page and a hash of the state, swarm
+ * and capability filters it was made under. The place holds when tasks
+ * come and go; a token used under other filters is refused (ST_USAGE), as
+ * is one that does not parse. The caller frees the token and out->id.
+ */
+char *coord_token_make(const struct coord_filter *f, const struct task *last);
+enum status coord_token_parse(const char *tok, const struct coord_filter *f,
+			      struct coord_cursor *out, struct err *e);
 
 /*
  * Only the invalid records, with their reasons (for checks such as a

@@ -62,6 +62,14 @@ static const struct view task_record_view = VIEW("task", task_cols);
 static const struct view task_hist_view = VIEW("history", hist_cols);
 static const struct view task_stats_view = VIEW("stats", stats_cols);
 
+/* A page of the list: where the next starts (schemas/task-page.json). */
+static const struct view_col page_cols[] = {
+	[TP_CONTINUE] = { "continue", COL_TEXT, 0 },
+	[TP_REMAINING] = { "remaining", COL_NUM, 0 },
+};
+_Static_assert(ARRAY_SIZE(page_cols) == TP__COUNT, "one column per page field");
+static const struct view task_page_view = VIEW("metadata", page_cols);
+
 struct rowset *
 task_view_list(void)
 {
@@ -212,5 +220,17 @@ task_view_stats(const struct task_stats *s)
 	rows_showf(rs, r, TS_CLAIMS_PER_S, "%.2f", (double)s->claims_60s / 60.0);
 	rows_set_u64(rs, r, TS_LEASE_EXPIRIES, s->takeovers + s->expired_dead);
 	rows_set_u64(rs, r, TS_INVALID, s->invalid);
+	return rs;
+}
+
+struct rowset *
+task_view_page(const char *token, size_t remaining)
+{
+	struct rowset *rs = rows_view(&task_page_view);
+	size_t r = rows_add(rs);
+
+	rs->single = true;
+	rows_set(rs, r, TP_CONTINUE, token);
+	rows_set_u64(rs, r, TP_REMAINING, remaining);
 	return rs;
 }

@@ -57,4 +57,11 @@ void task_stats_count(const struct coord_listing *l, int64_t now_ms, struct task
 /* The counts as one record ("stats"). */
 struct rowset *task_view_stats(const struct task_stats *s);
 
+/*
+ * Where a page of the list ends ("metadata"): the continue token of the
+ * next page (NULL: this was the last) and how many tasks remain after it.
+ */
+enum task_page_col { TP_CONTINUE, TP_REMAINING, TP__COUNT };
+struct rowset *task_view_page(const char *token, size_t remaining);
+
 #endif

@@ -242,6 +242,93 @@ run 2 task complete t-2 --swarm s1 --token abc
 err_has -- "--token: 'abc' is not an integer"
 run 0 up -q
 
+# Listing at scale: the bucket is read once (a watch snapshot), so 6,000
+# tasks list where kvStore_Keys used to time out; pages with --limit and
+# --continue cover every task once; filters; bad input exits 2.
+run 0 up -q
+LOAD=$BUILD/tests/loadtasks
+"$LOAD" "nats://127.0.0.1:$IF_SERVER_PORT" IF_TASKS 6000 pg
+run 0 task list --state queued -o jsonl
+check "[ \$(grep -c '\"pg-' \"$OUT\") = 6000 ]"
+run 0 task stats -o json
+out_has '"queued":6[0-9]{3}'
+run 0 task list -c gpu --state queued -o jsonl
+check "[ \$(grep -c '\"pg-' \"$OUT\") = 3000 ]"
+run 0 task list --newer-than 1h --older-than 1ms --limit 7000
+out_has 'pg-'
+run 0 task list --older-than 1d
+out_lacks 'pg-'
+run 0 task list --state queued --limit 2500 -o json
+"$BUILD/tests/schemacheck" schemas/task-page.schema.json metadata <"$OUT" && ok || not_ok "page metadata"
+out_has '"remaining":[0-9]+'
+err_has 'more tasks: run again with the same filters and --continue '
+tok=$(sed -n 's/.*"continue":"\([^"]*\)".*/\1/p' "$OUT")
+grep -o '"id":"pg-[0-9]*"' "$OUT" >"$T_DIR/ids"
+n=0
+while [ -n "$tok" ] && [ $n -lt 10 ]; do
+	run 0 task list --state queued --limit 2500 --continue "$tok" -o json
+	grep -o '"id":"pg-[0-9]*"' "$OUT" >>"$T_DIR/ids"
+	tok=$(sed -n 's/.*"continue":"\([^"]*\)".*/\1/p' "$OUT")
+	n=$((n + 1))
+done
+check "[ \$(wc -l <\"$T_DIR/ids\") = 6000 ] && [ \$(sort -u \"$T_DIR/ids\" | wc -l) = 6000 ]"
+out_has '"continue":null'
+run 2 task list --limit 0
+err_has -- '--limit: 0 is out of range'
+run 2 task list --limit abc
+run 2 task list --continue garbage
+err_has -- "--continue: 'garbage' is not a continue token"
+run 0 task list --limit 1 --state queued
+tok=$(sed -n 's/.*--continue \([^ ]*\)$/\1/p' "$ERR")
+run 2 task list --limit 1 --state done --continue "$tok"
+err_has 'made for other --state'
+run 2 task list --older-than 7x
+err_has -- "--older-than: '7x' is not an age"
+run 2 task list --newer-than -- -5m
+err_is_one_error
+
+# Operator verbs: cancel ends a queued or claimed task as dead with the
+# reason; the owner is refused naming it; requeue brings it back, attempts
+# reset; wrong states are conflicts (exit 1), nothing written.
+run 0 down -q
+rm -rf "$IF_HOME/nats" "$IF_HOME"/index.db*	# a fresh store: the index is its cache
+run 0 up -q
+run 0 task push op-1 -q
+run 0 task claim --swarm so -o json
+out_has '"id":"op-1"'
+tok=$(sed -n 's/.*"token":\([0-9]*\).*/\1/p' "$OUT")
+run 0 task cancel op-1 --mode=falsify
+out_has 'task is queued or claimed +pass'
+run 8 task cancel nosuch --mode=falsify
+run 7 --read-only task cancel op-1
+run 3 task cancel nosuch
+run 0 task cancel op-1 --why=stuck --trace=tr-cancel
+out_has 'state: +dead'
+out_has "reason: +cancelled by '.*': stuck"
+run 7 task complete op-1 --swarm so --token "$tok"
+err_has "it is dead \\(cancelled by '.*': stuck\\), not claimed"
+run 7 task heartbeat op-1 --swarm so --token "$tok"
+run 1 task cancel op-1
+err_has "cannot cancel task 'op-1': it is dead, not queued or claimed"
+run 0 task show op-1 -o json
+cp "$OUT" "$T_DIR/before"
+run 0 task requeue op-1 --mode=falsify
+run 0 task show op-1 -o json
+check "cmp -s \"$OUT\" \"$T_DIR/before\""
+run 0 task requeue op-1 --why=retry --trace=tr-requeue
+out_has 'state: +queued'
+out_has 'attempts: +0/'
+run 1 task requeue op-1
+err_has "cannot requeue task 'op-1': it is queued, not failed or dead"
+run 8 task requeue op-1 --mode=falsify
+run 0 task show op-1
+out_has 'requeued: retry'
+run 0 witness trace tr-cancel -o json
+out_has '"event":"task.cancel",.*"task":"op-1"'
+run 0 witness trace tr-requeue -o json
+out_has '"event":"task.requeue",.*"task":"op-1"'
+run 0 witness verify -q
+
 # A full store: store-full with a remedy about the limits (exit 1).
 fport=$($FREEPORT)
 mkdir -p "$T_DIR/full"

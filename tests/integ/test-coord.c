@@ -6,6 +6,9 @@
  * Then hostile and failed writes: records another client wrote that are not
  * valid tasks (claims go past them, lists report them), idempotency keys
  * left by failed pushes (repaired by the next push), and a full bucket.
+ *
+ * Then 12,000 tasks listed in pages with no task lost or listed twice, and
+ * the operator verbs cancel and requeue.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -650,6 +653,217 @@ test_store_full(void **state)
 	bus_close(b);
 }
 
+/* --- paging and operator verbs ------------------------------------------ */
+
+static int
+by_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Is t after (created, id) of p in the listing's order? */
+static bool
+after(const struct task *p, const struct task *t)
+{
+	return t->created > p->created || (t->created == p->created && strcmp(t->id, p->id) > 0);
+}
+
+/*
+ * 12,000 tasks listed in pages of 997 through continue tokens while tasks
+ * are pushed between pages: every task is seen exactly once, pages are in
+ * order, and a token is refused under other filters.
+ */
+static void
+test_pages(void **state)
+{
+	struct bus_kv_def def = { "T_PAGES", "test", 8 };
+	struct coord_cfg cfg = { "T_PAGES", 60000, 3, 100 };
+	struct coord_cursor cur = { 0, NULL }, other;
+	struct coord_filter f, g;
+	struct coord_listing l;
+	struct bus *b = connect_srv();
+	struct err e = ERR_INIT;
+	enum task_state done = TASK_DONE;
+	struct task last;
+	char **seen = NULL, *tok = NULL;
+	size_t nseen = 0, pages = 0, i;
+	bool created, more;
+
+	(void)state;
+	assert_int_equal(bus_kv_ensure(b, &def, &created, &e), ST_OK);
+	assert_int_equal(bus_kv_keys(b, cfg.bucket, &seen, &nseen, &e), ST_OK);	/* empty */
+	assert_int_equal(nseen, 0);
+	strv_free(seen, nseen);
+	seen = xcalloc(13000, sizeof *seen);
+	assert_int_equal(push_many(b, &cfg, "p", 12000), 12000);
+	memset(&f, 0, sizeof f);
+	f.limit = 997;
+	task_init(&last);
+	do {
+		assert_int_equal(coord_list(b, &cfg, &f, &l, &e), ST_OK);
+		assert_true(l.n <= 997);
+		for (i = 0; i < l.n; i++) {
+			assert_true(nseen == 0 || after(&last, &l.tasks[i]));	/* in order */
+			assert_true(nseen < 13000);
+			seen[nseen++] = xstrdup(l.tasks[i].id);
+			last.created = l.tasks[i].created;
+			free(last.id);
+			last.id = xstrdup(l.tasks[i].id);
+		}
+		more = l.more > 0;
+		if (more) {
+			free(tok);
+			tok = coord_token_make(&f, &l.tasks[l.n - 1]);
+			free(cur.id);
+			assert_int_equal(coord_token_parse(tok, &f, &cur, &e), ST_OK);
+			f.after = &cur;
+		}
+		coord_listing_release(&l);
+		if (++pages == 2)	/* new tasks come after the place: on a later page */
+			assert_int_equal(push_many(b, &cfg, "late", 5), 5);
+	} while (more);
+	assert_int_equal(pages, 13);
+	assert_int_equal(nseen, 12005);	/* none lost */
+	qsort(seen, nseen, sizeof *seen, by_str);
+	for (i = 1; i < nseen; i++)	/* none twice */
+		assert_true(strcmp(seen[i - 1], seen[i]) != 0);
+	g = f;
+	g.state = &done;
+	assert_int_equal(coord_token_parse(tok, &g, &other, &e), ST_USAGE);
+	assert_int_equal(coord_token_parse("1.12.zz.p1", &f, &other, &e), ST_USAGE);
+	assert_int_equal(coord_token_parse("1.12.00000000.bad key", &f, &other, &e), ST_USAGE);
+	for (i = 0; i < nseen; i++)
+		free(seen[i]);
+	free(seen);
+	seen = NULL;	/* the keys too, in one read (kvStore_Keys timed out here) */
+	assert_int_equal(bus_kv_keys(b, cfg.bucket, &seen, &nseen, &e), ST_OK);
+	assert_int_equal(nseen, 12005);
+	strv_free(seen, nseen);
+	free(tok);
+	free(cur.id);
+	task_release(&last);
+	bus_kv_drop(b, cfg.bucket, NULL);
+	bus_close(b);
+}
+
+/* Run an operator verb with a fresh opctx; falsify and read_only as given. */
+static enum status
+op_run(struct bus *b, const struct coord_cfg *cfg, enum op_verb v, const char *id, bool falsify,
+       bool read_only, struct task *out, struct err *e)
+{
+	struct opctx op;
+	enum status st;
+
+	opctx_init(&op, NULL);
+	op.actor = "op@test";
+	op.falsify = falsify;
+	op.read_only = read_only;
+	st = coord_operator(b, cfg, &op, v, id, out, e);
+	if (falsify && op.failed_checks)
+		st = op.first_failure.code;
+	opctx_release(&op);
+	if (st == ST_OK && !falsify)
+		return st;
+	if (st == ST_OK)
+		task_release(out);
+	return st;
+}
+
+/* The revision of task id now. */
+static uint64_t
+rev_of(struct bus *b, const struct coord_cfg *cfg, const char *id)
+{
+	struct err e = ERR_INIT;
+	struct task t;
+	uint64_t rev;
+
+	assert_int_equal(coord_get(b, cfg, id, &t, &e), ST_OK);
+	rev = t.rev;
+	task_release(&t);
+	return rev;
+}
+
+/*
+ * Cancel and requeue: a cancelled task is dead, never offered, its owner
+ * refused with the reason; wrong states, falsify and read-only write
+ * nothing; a requeued task is claimable again with its attempts reset.
+ */
+static void
+test_cancel_requeue(void **state)
+{
+	struct bus_kv_def def = { "T_OPS", "test", 8 };
+	struct coord_cfg cfg = { "T_OPS", 60000, 3, 100 };
+	struct claimer c = { .swarm = "sw" };
+	struct coord_index *ix;
+	struct bus *b = connect_srv();
+	struct err e = ERR_INIT;
+	struct opctx op;
+	struct task t, u;
+	uint64_t rev;
+	bool created;
+
+	(void)state;
+	assert_int_equal(bus_kv_ensure(b, &def, &created, &e), ST_OK);
+	assert_int_equal(push_many(b, &cfg, "o", 2), 2);
+	assert_int_equal(coord_index_open(b, &cfg, &ix, &e), ST_OK);
+	opctx_init(&op, NULL);
+	assert_int_equal(coord_claim(b, ix, &cfg, &op, &c, &t, &e), ST_OK);	/* o1 (priority 1) */
+	assert_string_equal(t.id, "o1");
+	opctx_release(&op);
+
+	assert_int_equal(op_run(b, &cfg, OP_CANCEL, t.id, true, false, &u, &e), ST_OK);
+	rev = rev_of(b, &cfg, t.id);
+	assert_int_equal(op_run(b, &cfg, OP_CANCEL, t.id, false, true, &u, &e), ST_READ_ONLY);
+	assert_int_equal(rev_of(b, &cfg, t.id), rev);
+	assert_int_equal(op_run(b, &cfg, OP_CANCEL, t.id, false, false, &u, &e), ST_OK);
+	assert_int_equal(u.state, TASK_DEAD);
+	assert_non_null(strstr(u.reason, "cancelled by 'op@test'"));
+	assert_int_equal(coord_hist_event(&u, u.nhist - 1), COORD_EV_CANCEL);
+	task_release(&u);
+	{
+		struct owner_req req = { OWNER_COMPLETE, t.id, "sw", t.token, NULL, NULL, false };
+		opctx_init(&op, NULL);
+		assert_int_equal(coord_owner(b, &cfg, &op, &req, &u, &e), ST_NOT_OWNER);
+		assert_non_null(strstr(e.msg, "cancelled by 'op@test'"));
+		opctx_release(&op);
+	}
+	rev = rev_of(b, &cfg, t.id);
+	assert_int_equal(op_run(b, &cfg, OP_CANCEL, t.id, false, false, &u, &e), ST_CONFLICT);
+	assert_int_equal(op_run(b, &cfg, OP_CANCEL, t.id, true, false, &u, &e), ST_CONFLICT);
+	assert_int_equal(op_run(b, &cfg, OP_CANCEL, "nosuch", false, false, &u, &e), ST_NOT_FOUND);
+	assert_int_equal(op_run(b, &cfg, OP_REQUEUE, "o0", false, false, &u, &e), ST_CONFLICT);
+	assert_int_equal(rev_of(b, &cfg, t.id), rev);
+
+	assert_int_equal(op_run(b, &cfg, OP_CANCEL, "o0", false, false, &u, &e), ST_OK);	/* queued */
+	task_release(&u);
+	coord_index_wait(ix, 200);
+	opctx_init(&op, NULL);	/* both dead: nothing to offer */
+	assert_int_equal(coord_claim(b, ix, &cfg, &op, &c, &u, &e), ST_NOT_FOUND);
+	opctx_release(&op);
+
+	assert_int_equal(op_run(b, &cfg, OP_REQUEUE, t.id, true, false, &u, &e), ST_OK);
+	assert_int_equal(rev_of(b, &cfg, t.id), rev);
+	assert_int_equal(op_run(b, &cfg, OP_REQUEUE, t.id, false, false, &u, &e), ST_OK);
+	assert_int_equal(u.state, TASK_QUEUED);
+	assert_int_equal(u.attempts, 0);
+	assert_null(u.owner);
+	assert_null(u.reason);
+	assert_int_equal(coord_hist_event(&u, u.nhist - 1), COORD_EV_REQUEUE);
+	task_release(&u);
+	assert_int_equal(op_run(b, &cfg, OP_REQUEUE, t.id, false, false, &u, &e), ST_CONFLICT);
+	opctx_init(&op, NULL);	/* claimable again */
+	while (coord_claim(b, ix, &cfg, &op, &c, &u, &e) == ST_NOT_FOUND)
+		coord_index_wait(ix, 50);
+	assert_string_equal(u.id, t.id);
+	assert_int_equal(u.attempts, 1);
+	opctx_release(&op);
+	task_release(&u);
+	task_release(&t);
+	coord_index_free(ix);
+	bus_kv_drop(b, cfg.bucket, NULL);
+	bus_close(b);
+}
+
 static int
 setup(void **state)
 {
@@ -674,6 +888,8 @@ main(void)
 		cmocka_unit_test(test_foreign_records),
 		cmocka_unit_test(test_idem_never_stranded),
 		cmocka_unit_test(test_store_full),
+		cmocka_unit_test(test_pages),
+		cmocka_unit_test(test_cancel_requeue),
 	};
 	int rc = cmocka_run_group_tests_name("coord", tests, setup, teardown);
 
