@@ -326,7 +326,7 @@ wops_export(struct bus *b, const struct wexport_opts *o, struct wexport *out, st
 		st = wnotes_load(b, &notes, e);
 	if (st == ST_OK && (f = open_memstream(&out->text, &out->len)) == NULL)
 		st = err_set(e, ST_IO, "cannot assemble the export: %s", strerror(errno));
-	if (st != ST_OK)
+	if (st != ST_OK || f == NULL)
 		goto out;
 	if (o->csv) {
 		for (i = 0; i < x.c.n; i++)
