@@ -31,6 +31,8 @@ server_paths_init(struct server_paths *p, const struct config *c)
 	p->conf = home_path(c, HOME_NATS_CONF);
 	p->pid = home_path(c, HOME_NATS_PID);
 	p->log = home_path(c, HOME_NATS_LOG);
+	p->ident = home_path(c, HOME_NATS_IDENT);
+	p->users = home_path(c, HOME_NATS_USERS);
 }
 
 void
@@ -42,45 +44,101 @@ server_paths_release(struct server_paths *p)
 	free(p->conf);
 	free(p->pid);
 	free(p->log);
+	free(p->ident);
+	free(p->users);
 	memset(p, 0, sizeof *p);
 }
 
-/* Does /proc/PID/cmdline contain needle as one of its arguments' text? */
-static bool
-cmdline_has(pid_t pid, const char *needle)
+/* The argument vector 'up' gives nats-server, NUL-separated as in /proc/PID/cmdline. */
+static void
+server_argv(const struct server_paths *p, struct buf *out)
 {
-	char path[64], *text = NULL;
-	size_t len, i;
-	bool found = false;
+	buf_adds(out, "nats-server");
+	buf_addc(out, '\0');
+	buf_adds(out, "-c");
+	buf_addc(out, '\0');
+	buf_adds(out, p->conf);
+	buf_addc(out, '\0');
+}
 
-	snprintf(path, sizeof path, "/proc/%ld/cmdline", (long)pid);
-	if (read_file(path, READ_MAX_SMALL, 0, &text, &len, NULL) != ST_OK)
-		return false;
-	for (i = 0; i < len; i++)	/* arguments are NUL-separated */
-		if (text[i] == '\0')
-			text[i] = ' ';
-	found = strstr(text, needle) != NULL;
+/* Record who the server just started is (nats.ident, 0600). */
+static enum status
+ident_write(const struct server_paths *p, pid_t pid, struct err *e)
+{
+	struct proc_ident id;
+	struct buf b = BUF_INIT;
+	enum status st;
+
+	if (!proc_ident_read(pid, &id))
+		return err_set(e, ST_SERVER_START, "nats-server (pid %ld) exited at once "
+			       "(log '%s')", (long)pid, p->log);
+	buf_addf(&b, "pid %ld\nstart %llu\nexe %llu %llu\n", (long)pid, id.start,
+		 id.exe_dev, id.exe_ino);
+	st = write_file_atomic(p->ident, b.s, b.len, 0600, e);
+	buf_release(&b);
+	proc_ident_release(&id);
+	return st;
+}
+
+/* Why the live process pid is not the server recorded in nats.ident; NULL when it is. */
+static const char *
+ident_mismatch(const struct server_paths *p, pid_t pid)
+{
+	struct proc_ident id;
+	struct buf want = BUF_INIT;
+	char *text = NULL;
+	long rpid = 0;
+	unsigned long long start = 0, dev = 0, ino = 0;
+	const char *why = NULL;
+
+	if (read_file(p->ident, READ_MAX_SMALL, READ_TEXT, &text, NULL, NULL) != ST_OK ||
+	    sscanf(text, "pid %ld\nstart %llu\nexe %llu %llu", &rpid, &start, &dev, &ino) != 4)
+		why = "there is no record of the server 'ifctl up' started";
+	else if (!proc_ident_read(pid, &id))
+		why = "it cannot be inspected (another user's process?)";
+	else {
+		server_argv(p, &want);
+		if (rpid != (long)pid || id.start != start)
+			why = "its pid or start time is not the one recorded at 'up' (a reused pid)";
+		else if (id.exe_dev != dev || id.exe_ino != ino)
+			why = "its executable is not the nats-server 'up' started";
+		else if (id.argv_len != want.len || memcmp(id.argv, want.s, want.len) != 0)
+			why = "its arguments are not exactly 'nats-server -c' with this home's nats.conf";
+		proc_ident_release(&id);
+	}
+	buf_release(&want);
 	free(text);
-	return found;
+	return why;
+}
+
+pid_t
+server_pid(const struct server_paths *p, const char **why)
+{
+	char *text = NULL;
+	int64_t pid;
+
+	*why = NULL;
+	if (read_file(p->pid, READ_MAX_SMALL, 0, &text, NULL, NULL) != ST_OK)
+		return 0;
+	text[strcspn(text, " \r\n")] = '\0';
+	if (!parse_int64(text, &pid) || pid <= 1 || pid > INT32_MAX) {
+		free(text);
+		return 0;
+	}
+	free(text);
+	if (!proc_alive((pid_t)pid))
+		return 0;
+	*why = ident_mismatch(p, (pid_t)pid);
+	return (pid_t)pid;
 }
 
 pid_t
 server_running(const struct server_paths *p)
 {
-	char *text = NULL;
-	int64_t pid;
+	const char *why;
+	pid_t pid = server_pid(p, &why);
 
-	if (read_file(p->pid, READ_MAX_SMALL, 0, &text, NULL, NULL) != ST_OK)
-		return 0;
-	text[strcspn(text, " \r\n")] = '\0';
-	if (!parse_int64(text, &pid) || pid <= 1) {
-		free(text);
-		return 0;
-	}
-	free(text);
-	if (!proc_alive((pid_t)pid) || !cmdline_has((pid_t)pid, p->conf))
-		return 0;
-	return (pid_t)pid;
+	return why ? 0 : pid;
 }
 
 /* ST_OK when nothing accepts connections on host:port. */
@@ -353,12 +411,12 @@ spawn(const char *prog, const struct server_paths *p, pid_t *pid, struct err *e)
 {
 	char *argv[] = { (char *)"nats-server", (char *)"-c", p->conf, NULL };
 	struct proc_spec ps = { .path = prog, .argv = argv, .log = p->log, .null_stdin = true,
-				.new_session = true };
+				.new_session = true, .private_files = true };
 	struct err pe = ERR_INIT;
 
 	if (proc_spawn(&ps, pid, &pe) != ST_OK)
 		return err_set(e, ST_SERVER_START, "%s", pe.msg);
-	return ST_OK;
+	return ident_write(p, *pid, e);
 }
 
 /*
@@ -513,35 +571,57 @@ out:
 	return st;
 }
 
+/* Stop the server pid through handle fd (-1: none); the caller checked it is ours. */
+static enum status
+stop(const struct config *c, const struct server_paths *p, pid_t pid, int fd, struct err *e)
+{
+	int64_t timeout = cfg_int(c, CK_SERVER_START_TIMEOUT_MS);
+
+	if (proc_signal(pid, fd, SIGTERM) != 0)
+		return err_set(e, errno == EPERM ? ST_PERMISSION : ST_FAIL,
+			       "cannot stop nats-server (pid %ld): %s", (long)pid, strerror(errno));
+	if (!proc_wait_gone(pid, fd, timeout))
+		return err_set(e, ST_FAIL, "nats-server (pid %ld) did not stop within %lld ms",
+			       (long)pid, (long long)timeout);
+	unlink(p->pid);
+	unlink(p->ident);
+	return ST_OK;
+}
+
 enum status
 server_down(const struct config *c, struct opctx *op, pid_t *pid, struct err *e)
 {
 	struct server_paths p;
-	int64_t deadline = mono_ms() + cfg_int(c, CK_SERVER_START_TIMEOUT_MS);
+	struct err ce = ERR_INIT;
 	enum status st = ST_OK;
-	char ev[128];
+	const char *why = NULL;
+	char ev[160];
+	int fd = -1;
 
 	server_paths_init(&p, c);
-	*pid = server_running(&p);
+	*pid = server_pid(&p, &why);
+	if (*pid && (fd = proc_pidfd(*pid)) >= 0)	/* the handle first, then the checks */
+		*pid = server_pid(&p, &why);
+	if (why)
+		st = err_set(&ce, ST_NOT_OURS, "refusing to stop pid %ld named in '%s': %s",
+			     (long)*pid, p.pid, why);
 	snprintf(ev, sizeof ev, *pid ? "pid %ld runs with '%s'" : "no server of ours runs",
 		 (long)*pid, p.conf);
-	check(op, "server found", ST_OK, NULL, ev);
-	if (op->falsify || *pid == 0)
-		goto out;
-	if (kill(*pid, SIGTERM) != 0) {
-		st = err_set(e, errno == EPERM ? ST_PERMISSION : ST_FAIL,
-			     "cannot stop nats-server (pid %ld): %s", (long)*pid, strerror(errno));
+	if (!check(op, "server is ours", st, &ce, ev)) {
+		if (e)
+			*e = ce;
 		goto out;
 	}
-	while (proc_alive(*pid) && mono_ms() < deadline)
-		usleep(20 * 1000);
-	if (proc_alive(*pid)) {
-		st = err_set(e, ST_FAIL, "nats-server (pid %ld) did not stop within %lld ms",
-			     (long)*pid, (long long)cfg_int(c, CK_SERVER_START_TIMEOUT_MS));
+	if (op->falsify) {
+		st = ST_OK;	/* the failed check makes the exit code */
 		goto out;
 	}
-	unlink(p.pid);
+	if (*pid == 0)
+		goto out;
+	st = stop(c, &p, *pid, fd, e);
 out:
+	if (fd >= 0)
+		close(fd);
 	server_paths_release(&p);
 	return st;
 }
