@@ -361,28 +361,78 @@ conf_has_auth(const struct server_paths *p)
 	return yes;
 }
 
+/*
+ * A nats.conf string: double-quoted, with '"' and '\\' escaped (the
+ * server's lexer reads \\" and \\\\). Control characters cannot be held;
+ * conf_refuse() keeps them out of what goes in, so they are dropped here
+ * only from the host name.
+ */
+static void
+conf_str(struct buf *out, const char *s)
+{
+	buf_addc(out, '"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			buf_addc(out, '\\');
+		if ((unsigned char)*s >= 0x20 && *s != 0x7f)
+			buf_addc(out, *s);
+	}
+	buf_addc(out, '"');
+}
+
+/* The offset of s's first control character (a newline ends a nats.conf line), or -1. */
+static long
+control_at(const char *s)
+{
+	long i;
+
+	for (i = 0; s[i]; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return i;
+	return -1;
+}
+
+/*
+ * What nats.conf and the login files cannot hold: control characters in
+ * $IF_HOME, and anything but a host name or an address in server.host.
+ */
+static enum status
+conf_refuse(const struct config *c, const struct server_paths *p, struct err *e)
+{
+	const char *host = cfg_str(c, CK_SERVER_HOST);
+	long at = control_at(p->home);
+
+	if (at >= 0)
+		return err_set(e, ST_BAD_VALUE, "home: byte %ld of the path is a control character "
+			       "(0x%02x), which nats.conf cannot hold; choose another IF_HOME", at,
+			       (unsigned)(unsigned char)p->home[at]);
+	if (!host[0] || host[strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					"0123456789.-_:")] != '\0')
+		return err_set(e, ST_BAD_VALUE, "server.host: '%s' is not a host name or an IP "
+			       "address", control_at(host) < 0 ? host : "(a control character)");
+	return ST_OK;
+}
+
 static enum status
 write_conf(const struct config *c, const struct server_paths *p, struct buf *out,
 	   struct rowset *created, struct err *e)
 {
-	char host[256];
+	char host[256] = "ifctl-";
 
-	gethostname(host, sizeof host);
+	gethostname(host + 6, sizeof host - 6);
 	host[sizeof host - 1] = '\0';
-	buf_addf(out,
-		 "# Written by 'ifctl up' from the ifctl configuration; edits are overwritten.\n"
-		 "server_name: \"ifctl-%s\"\n"
-		 "listen: \"%s:%lld\"\n"
-		 "pid_file: \"%s\"\n"
-		 "log_file: \"%s\"\n"
-		 "max_payload: 8MB\n"
-		 "jetstream {\n"
-		 "  store_dir: \"%s\"\n"
-		 "  max_file_store: %lldMB\n"
-		 "  max_memory_store: 256MB\n"
-		 "}\n",
-		 host, cfg_str(c, CK_SERVER_HOST), (long long)cfg_int(c, CK_SERVER_PORT),
-		 p->pid, p->log, p->store, (long long)cfg_int(c, CK_SERVER_STORE_MAX_MB));
+	buf_adds(out, "# Written by 'ifctl up' from the ifctl configuration; edits are overwritten.\n"
+		 "server_name: ");
+	conf_str(out, host);
+	buf_addf(out, "\nlisten: \"%s:%lld\"\npid_file: ", cfg_str(c, CK_SERVER_HOST),
+		 (long long)cfg_int(c, CK_SERVER_PORT));
+	conf_str(out, p->pid);
+	buf_adds(out, "\nlog_file: ");
+	conf_str(out, p->log);
+	buf_adds(out, "\nmax_payload: 8MB\njetstream {\n  store_dir: ");
+	conf_str(out, p->store);
+	buf_addf(out, "\n  max_file_store: %lldMB\n  max_memory_store: 256MB\n}\n",
+		 (long long)cfg_int(c, CK_SERVER_STORE_MAX_MB));
 	return cfg_bool(c, CK_SERVER_AUTH) ? write_auth(c, out, created, e) : ST_OK;
 }
 
@@ -530,6 +580,9 @@ server_up(const struct config *c, struct opctx *op, struct server_up_result *r,
 	st = prog ? ST_OK : err_set(&ce, ST_NO_PROGRAM, "'%s' not found in PATH or /usr/sbin",
 				    cfg_str(c, CK_SERVER_BINARY));
 	if (!check(op, "nats-server installed", st, &ce, prog))
+		goto refused;
+	st = conf_refuse(c, &p, &ce);
+	if (!check(op, "nats.conf can hold home and server.host", st, &ce, p.home))
 		goto refused;
 	st = dir_writable(p.dir, &ce);
 	if (!check(op, "data directory writable", st, &ce, p.dir))

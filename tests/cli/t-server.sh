@@ -99,6 +99,33 @@ err_is_one_error
 err_has 'authorization failed'
 err_has '\[nats-permission\]'
 
+# nats.conf injection: a '"' and a newline in IF_HOME or server.host cannot
+# add configuration. A newline is refused (exit 2, nothing written); a quote
+# is escaped, and the server runs with the home as given.
+evil="$T_DIR/h\"
+authorization { token: \"t\" }
+#"
+IF_HOME="$evil" run 2 up
+err_is_one_error
+err_has "home: byte [0-9]+ of the path is a control character \(0x0a\), which nats.conf cannot hold"
+err_has '\[bad-value\]'
+check "[ ! -e '$T_DIR/h\"' ]"
+IF_HOME="$evil" run 8 up --mode=falsify
+out_has '^nats.conf can hold home and server.host +fail'
+IF_SERVER_HOST='127.0.0.1" authorization { token: "t" } #' run 2 up
+err_is_one_error
+err_has "server.host: '.*' is not a host name or an IP address"
+check "! grep -q token '$IF_HOME/nats/nats.conf'"
+q="$T_DIR/q\"uote\\d"
+IF_HOME="$q" run 0 up
+out_has '^state: +started'
+check "grep -qF 'store_dir: \"$T_DIR/q\\\"uote\\\\d/nats/jetstream\"' '$q/nats/nats.conf'"
+check "[ -d '$q/nats/jetstream/jetstream' ]"
+IF_HOME="$q" run 0 status -q
+out_has '^state: +connected'
+IF_HOME="$q" run 0 down
+out_has '^state: +stopped'
+
 # A server binary that does not exist.
 IF_SERVER_BINARY=/nonexistent/nats-server run 1 up
 err_has "'/nonexistent/nats-server' not found"
