@@ -1,5 +1,6 @@
 /* The local NATS server: see server.h. */
 #include <crypt.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netdb.h>
 #include <signal.h>
@@ -20,6 +21,7 @@
 #include "core/probe.h"
 #include "core/schema.h"
 #include "core/server.h"
+#include "core/task.h"
 #include "core/util.h"
 
 void
@@ -243,13 +245,32 @@ new_password(void)
 	return xstrdup(text);
 }
 
+/* Write a login file: an ifctl config with the local server's URL, user and password. */
+static enum status
+login_write(const struct config *c, const char *path, const char *user, const char *role,
+	    const char *by, const char *password, struct err *e)
+{
+	struct buf f = BUF_INIT;
+	enum status st;
+
+	buf_addf(&f, "# The '%s' user of the local server, written by '%s'.\n"
+		 "# Use it with 'ifctl --config %s'; it is a secret (mode 0600).\n"
+		 "# role: %s\n"
+		 "nats:\n  url: \"nats://%s:%lld\"\n  user: \"%s\"\n  password: \"%s\"\n",
+		 user, by, path, role, cfg_str(c, CK_SERVER_HOST),
+		 (long long)cfg_int(c, CK_SERVER_PORT), user, password);
+	st = write_file_atomic(path, f.s, f.len, 0600, e);
+	sodium_memzero(f.s, f.len);
+	buf_release(&f);
+	return st;
+}
+
 /* Keep the role's password (or make one) and write its role file. */
 static enum status
 role_login(const struct config *c, const char *role,
 	   char **password, struct rowset *created, struct err *e)
 {
 	char *path = home_role_file(c, role);
-	struct buf f = BUF_INIT;
 	enum status st;
 	size_t row;
 
@@ -262,14 +283,7 @@ role_login(const struct config *c, const char *role,
 	}
 	if (*password == NULL)
 		*password = new_password();
-	buf_addf(&f, "# The '%s' user of the local server, written by 'ifctl up --auth'.\n"
-		 "# Use it with 'ifctl --config %s'; it is a secret (mode 0600).\n"
-		 "nats:\n  url: \"nats://%s:%lld\"\n  user: \"%s\"\n  password: \"%s\"\n",
-		 role, path, cfg_str(c, CK_SERVER_HOST), (long long)cfg_int(c, CK_SERVER_PORT),
-		 role, *password);
-	st = write_file_atomic(path, f.s, f.len, 0600, e);
-	sodium_memzero(f.s, f.len);
-	buf_release(&f);
+	st = login_write(c, path, role, role, "ifctl up --auth", *password, e);
 	free(path);
 	return st;
 }
@@ -304,31 +318,128 @@ conf_list(struct buf *out, const char *const *v)
 	buf_addc(out, ']');
 }
 
-/* The authorization block: one user per role, passwords bcrypt-hashed. */
-static enum status
-write_auth(const struct config *c, struct buf *out, struct rowset *created, struct err *e)
+/* The role named name, or NULL. */
+static const struct role *
+role_find(const char *name)
 {
-	char hash[CRYPT_OUTPUT_SIZE], *pw = NULL;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(roles); i++)
+		if (strcmp(roles[i].name, name) == 0)
+			return &roles[i];
+	return NULL;
+}
+
+/* One user of the authorization block, with its role's permissions. */
+static enum status
+auth_user(struct buf *out, const char *user, const char *password, const struct role *r,
+	  struct err *e)
+{
+	char hash[CRYPT_OUTPUT_SIZE];
+	enum status st = bcrypt(password, hash, e);
+
+	if (st != ST_OK)
+		return st;
+	buf_addf(out, "    { user: \"%s\", password: \"%s\",\n      permissions: {\n"
+		 "        publish: { allow: ", user, hash);
+	conf_list(out, r->pub);
+	buf_adds(out, " }\n        subscribe: { allow: ");
+	conf_list(out, r->sub);
+	buf_adds(out, " }\n      } }\n");
+	return ST_OK;
+}
+
+/* The role a login file names on its "# role: " line, or NULL. */
+static const struct role *
+login_role(const char *path)
+{
+	static const char tag[] = "\n# role: ";
+	char *text = NULL, *at, line[32];
+	const struct role *r = NULL;
+
+	if (read_file(path, READ_MAX_SMALL, READ_TEXT, &text, NULL, NULL) != ST_OK)
+		return NULL;
+	if ((at = strstr(text, tag)) != NULL && sscanf(at + sizeof tag - 1, "%31[a-z]", line) == 1)
+		r = role_find(line);
+	free(text);
+	return r;
+}
+
+/*
+ * The users 'ifctl user add' made: NAME.yaml files in dir with a valid name,
+ * a role and a password, sorted by name. Each is given to fn; a file that
+ * is not such a login is passed over (user list shows it as invalid).
+ */
+static enum status
+users_each(const char *dir, enum status (*fn)(void *arg, const char *name, const char *path,
+					       const struct role *r, const char *password),
+	   void *arg)
+{
+	struct dirent **ents = NULL;
 	enum status st = ST_OK;
+	int n, i;
+
+	n = scandir(dir, &ents, NULL, alphasort);
+	for (i = 0; i < n; i++) {
+		size_t len = strlen(ents[i]->d_name);
+		char *name = len > 5 && strcmp(ents[i]->d_name + len - 5, ".yaml") == 0 ?
+			     xasprintf("%.*s", (int)(len - 5), ents[i]->d_name) : NULL;
+		char *path = xasprintf("%s/%s", dir, ents[i]->d_name), *pw = NULL;
+		const struct role *r = NULL;
+		if (name && task_id_valid(name) && !role_find(name)) {
+			r = login_role(path);
+			pw = role_password(path);
+		}
+		if (st == ST_OK && name)
+			st = fn(arg, name, path, r && pw ? r : NULL, pw);
+		if (pw)
+			sodium_memzero(pw, strlen(pw));
+		free(pw);
+		free(path);
+		free(name);
+		free(ents[i]);
+	}
+	free(ents);
+	return st;
+}
+
+struct auth_walk {
+	struct buf *out;
+	struct err *e;
+};
+
+/* users_each(): one added user into the authorization block. */
+static enum status
+auth_added(void *arg, const char *name, const char *path, const struct role *r,
+	   const char *password)
+{
+	struct auth_walk *w = arg;
+
+	(void)path;
+	return r ? auth_user(w->out, name, password, r, w->e) : ST_OK;
+}
+
+/* The authorization block: one user per role, then the added users; bcrypt-hashed. */
+static enum status
+write_auth(const struct config *c, const struct server_paths *p, struct buf *out,
+	   struct rowset *created, struct err *e)
+{
+	struct auth_walk w = { out, e };
+	enum status st = ST_OK;
+	char *pw = NULL;
 	size_t i;
 
 	buf_adds(out, "authorization {\n  users = [\n");
-	for (i = 0; i < sizeof roles / sizeof roles[0] && st == ST_OK; i++) {
+	for (i = 0; i < ARRAY_SIZE(roles) && st == ST_OK; i++) {
 		if ((st = role_login(c, roles[i].name, &pw, created, e)) == ST_OK)
-			st = bcrypt(pw, hash, e);
-		if (st == ST_OK) {
-			buf_addf(out, "    { user: \"%s\", password: \"%s\",\n      permissions: {\n"
-				 "        publish: { allow: ", roles[i].name, hash);
-			conf_list(out, roles[i].pub);
-			buf_adds(out, " }\n        subscribe: { allow: ");
-			conf_list(out, roles[i].sub);
-			buf_adds(out, " }\n      } }\n");
-		}
+			st = auth_user(out, roles[i].name, pw, &roles[i], e);
 		if (pw)
 			sodium_memzero(pw, strlen(pw));
 		free(pw);
 		pw = NULL;
 	}
+	if (st == ST_OK)
+		st = users_each(p->users, auth_added, &w);
 	buf_adds(out, "  ]\n}\n");
 	return st;
 }
@@ -413,8 +524,9 @@ conf_refuse(const struct config *c, const struct server_paths *p, struct err *e)
 	return ST_OK;
 }
 
+/* nats.conf for c, with the authorization block when auth. */
 static enum status
-write_conf(const struct config *c, const struct server_paths *p, struct buf *out,
+write_conf(const struct config *c, const struct server_paths *p, bool auth, struct buf *out,
 	   struct rowset *created, struct err *e)
 {
 	char host[256] = "ifctl-";
@@ -433,7 +545,7 @@ write_conf(const struct config *c, const struct server_paths *p, struct buf *out
 	conf_str(out, p->store);
 	buf_addf(out, "\n  max_file_store: %lldMB\n  max_memory_store: 256MB\n}\n",
 		 (long long)cfg_int(c, CK_SERVER_STORE_MAX_MB));
-	return cfg_bool(c, CK_SERVER_AUTH) ? write_auth(c, out, created, e) : ST_OK;
+	return auth ? write_auth(c, p, out, created, e) : ST_OK;
 }
 
 /* The last non-empty line of the server log, for error messages. */
@@ -552,7 +664,7 @@ start(const struct config *c, const struct server_paths *p, const char *prog,
 	enum status st;
 
 	if ((st = mkdir_p(p->store, 0700, e)) == ST_OK &&
-	    (st = write_conf(c, p, &conf, created, e)) == ST_OK &&
+	    (st = write_conf(c, p, cfg_bool(c, CK_SERVER_AUTH), &conf, created, e)) == ST_OK &&
 	    (st = write_file_atomic(p->conf, conf.s, conf.len, 0600, e)) == ST_OK)
 		st = spawn(prog, p, pid, e);
 	buf_release(&conf);
@@ -677,4 +789,208 @@ out:
 		close(fd);
 	server_paths_release(&p);
 	return st;
+}
+
+/* See server.h. */
+bool
+server_role_valid(const char *role)
+{
+	return role_find(role) != NULL;
+}
+
+/*
+ * Connect as user until the server lets it in (want_ok) or refuses it:
+ * the reload a SIGHUP asks for is done when the login says so.
+ */
+static enum status
+login_settles(const struct config *c, const char *user, const char *password, bool want_ok,
+	      struct err *e)
+{
+	int64_t deadline = mono_ms() + cfg_int(c, CK_SERVER_START_TIMEOUT_MS);
+	struct bus_opts o;
+	struct bus *b = NULL;
+	enum status st;
+
+	bus_opts_from_config(&o, c);
+	free(o.user);
+	free(o.password);
+	o.user = xstrdup(user);
+	o.password = xstrdup(password);
+	do {
+		st = bus_open(&b, &o, NULL);
+		bus_close(b);
+		b = NULL;
+		if ((st == ST_OK) == want_ok && (want_ok || st == ST_NOT_PERMITTED))
+			break;
+		usleep(20 * 1000);
+	} while (mono_ms() < deadline);
+	bus_opts_release(&o);
+	if ((st == ST_OK) != want_ok)
+		return err_set(e, ST_FAIL, "the local server did not %s user '%s' within %lld ms "
+			       "after reloading its configuration", want_ok ? "accept" : "drop",
+			       user, (long long)cfg_int(c, CK_SERVER_START_TIMEOUT_MS));
+	return ST_OK;
+}
+
+/* Rewrite nats.conf from the configuration and the login files; SIGHUP our server. */
+static enum status
+reload(const struct config *c, const struct server_paths *p, pid_t pid, struct err *e)
+{
+	struct buf conf = BUF_INIT;
+	const char *why = NULL;
+	enum status st;
+	int fd = proc_pidfd(pid);
+
+	if ((st = write_conf(c, p, true, &conf, NULL, e)) == ST_OK &&
+	    (st = write_file_atomic(p->conf, conf.s, conf.len, 0600, e)) == ST_OK) {
+		if (server_pid(p, &why) != pid || why)
+			st = err_set(e, ST_NOT_OURS, "cannot reload pid %ld: %s", (long)pid,
+				     why ? why : "it is gone");
+		else if (proc_signal(pid, fd, SIGHUP) != 0)
+			st = err_set(e, ST_FAIL, "cannot reload nats-server (pid %ld): %s",
+				     (long)pid, strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	sodium_memzero(conf.s, conf.len);
+	buf_release(&conf);
+	return st;
+}
+
+/* The checks every user change makes: a running server of ours with users; *pid is it. */
+static bool
+users_checks(struct opctx *op, const struct server_paths *p,
+	     pid_t *pid, struct err *ce)
+{
+	enum status st = ST_OK;
+
+	*pid = server_running(p);
+	if (!*pid)
+		st = err_set(ce, ST_NOT_RUNNING, "the local server is not running (home '%s'); "
+			     "start it with 'ifctl up --auth'", p->home);
+	else if (!conf_has_auth(p))
+		st = err_set(ce, ST_FAIL, "the local server (pid %ld) has no users; stop it with "
+			     "'ifctl down', then run 'ifctl up --auth'", (long)*pid);
+	return check(op, "server has users", st, ce, *pid ? "started with --auth" : NULL);
+}
+
+/* See server.h. */
+enum status
+server_user_add(const struct config *c, struct opctx *op, const char *name, const char *role,
+		char **password, char **file, struct err *e)
+{
+	struct server_paths p;
+	struct err ce = ERR_INIT;
+	enum status st = ST_OK;
+	int failed = op->failed_checks;
+	pid_t pid = 0;
+
+	*password = NULL;
+	server_paths_init(&p, c);
+	*file = home_user_file(c, name);
+	if (!users_checks(op, &p, &pid, &ce))
+		goto refused;
+	st = access(*file, F_OK) == 0 ? err_set(&ce, ST_EXISTS, "user '%s' exists ('%s'); "
+						 "remove it first with 'ifctl user rm %s'", name,
+						 *file, name) : ST_OK;
+	if (!check(op, "user is new", st, &ce, *file))
+		goto refused;
+	if (op->falsify) {
+		st = op->failed_checks == failed ? ST_OK : ST_FALSIFIED;
+		goto out;
+	}
+	*password = new_password();
+	if ((st = mkdir_p(p.users, 0700, e)) == ST_OK &&
+	    (st = login_write(c, *file, name, role, "ifctl user add", *password, e)) == ST_OK &&
+	    (st = reload(c, &p, pid, e)) == ST_OK)
+		st = login_settles(c, name, *password, true, e);
+	goto out;
+refused:
+	st = ce.code;
+	if (e)
+		*e = ce;
+out:
+	server_paths_release(&p);
+	return st;
+}
+
+/* See server.h. */
+enum status
+server_user_rm(const struct config *c, struct opctx *op, const char *name, struct err *e)
+{
+	struct server_paths p;
+	struct err ce = ERR_INIT;
+	char *file = home_user_file(c, name), *pw = NULL;
+	enum status st = ST_OK;
+	int failed = op->failed_checks;
+	pid_t pid = 0;
+
+	server_paths_init(&p, c);
+	if (!users_checks(op, &p, &pid, &ce))
+		goto refused;
+	st = access(file, F_OK) != 0 ? err_set(&ce, ST_NOT_FOUND, "no user '%s' ('ifctl user "
+					       "list' shows them)", name) : ST_OK;
+	if (!check(op, "user exists", st, &ce, file))
+		goto refused;
+	if (op->falsify) {
+		st = op->failed_checks == failed ? ST_OK : ST_FALSIFIED;
+		goto out;
+	}
+	pw = role_password(file);
+	if (unlink(file) != 0)
+		st = err_set(e, ST_IO, "cannot remove '%s': %s", file, strerror(errno));
+	else if ((st = reload(c, &p, pid, e)) == ST_OK && pw)
+		st = login_settles(c, name, pw, false, e);
+	goto out;
+refused:
+	st = ce.code;
+	if (e)
+		*e = ce;
+out:
+	if (pw)
+		sodium_memzero(pw, strlen(pw));
+	free(pw);
+	free(file);
+	server_paths_release(&p);
+	return st;
+}
+
+struct list_walk {
+	void (*fn)(void *arg, const char *name, const char *kind, const char *role,
+		   const char *file);
+	void *arg;
+};
+
+/* users_each(): one added user to the caller. */
+static enum status
+list_added(void *arg, const char *name, const char *path, const struct role *r,
+	   const char *password)
+{
+	struct list_walk *w = arg;
+
+	(void)password;
+	w->fn(w->arg, name, r ? "user" : "invalid", r ? r->name : NULL, path);
+	return ST_OK;
+}
+
+/* See server.h. */
+void
+server_users(const struct config *c,
+	     void (*fn)(void *arg, const char *name, const char *kind, const char *role,
+			const char *file),
+	     void *arg)
+{
+	struct list_walk w = { fn, arg };
+	struct server_paths p;
+	size_t i;
+
+	server_paths_init(&p, c);
+	for (i = 0; i < ARRAY_SIZE(roles); i++) {
+		char *path = home_role_file(c, roles[i].name);
+		if (access(path, F_OK) == 0)
+			fn(arg, roles[i].name, "role", roles[i].name, path);
+		free(path);
+	}
+	(void)users_each(p.users, list_added, &w);
+	server_paths_release(&p);
 }

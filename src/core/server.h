@@ -78,4 +78,36 @@ void server_local_login(const struct config *c, char **user, char **password);
 enum status server_down(const struct config *c, struct opctx *op, pid_t *pid,
 			struct err *e);
 
+/*
+ * Users an operator adds to an authorising local server ('ifctl user'):
+ * each is a login file $IF_HOME/nats/users/NAME.yaml (0600, an ifctl
+ * config usable with --config, its role on a "# role:" line) and a
+ * bcrypt-hashed entry with the role's permissions in nats.conf. Adding or
+ * removing one rewrites nats.conf, has the server reload it (SIGHUP through
+ * the identity-checked pidfd 'down' uses) and waits until the login works
+ * (or, removed, is refused). Checks go to op; under op->falsify nothing is
+ * written.
+ */
+
+/* Is role the name of a role (operator, swarm, viewer)? */
+bool server_role_valid(const char *role);
+
+/* Add user name with role; *password (caller frees) is shown once, *file is its login file. */
+enum status server_user_add(const struct config *c, struct opctx *op, const char *name,
+			    const char *role, char **password, char **file, struct err *e);
+
+/* Remove a user 'server_user_add' made. */
+enum status server_user_rm(const struct config *c, struct opctx *op, const char *name,
+			   struct err *e);
+
+/*
+ * Every login of the local server: the three roles' (kind "role"), then
+ * the added users' (kind "user", or "invalid" when the file is not a
+ * login), by name. fn gets role NULL for an invalid one.
+ */
+void server_users(const struct config *c,
+		  void (*fn)(void *arg, const char *name, const char *kind, const char *role,
+			     const char *file),
+		  void *arg);
+
 #endif
