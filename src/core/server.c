@@ -857,21 +857,41 @@ reload(const struct config *c, const struct server_paths *p, pid_t pid, struct e
 	return st;
 }
 
-/* The checks every user change makes: a running server of ours with users; *pid is it. */
-static bool
-users_checks(struct opctx *op, const struct server_paths *p,
-	     pid_t *pid, struct err *ce)
+/*
+ * The checks of a user change: a running server of ours with users, and the
+ * login file present (want_file) or not; *pid is the server. ST_OK: go on
+ * (under falsify, every check passed); ST_FALSIFIED; or the first failure
+ * in normal mode, in e.
+ */
+static enum status
+user_checks(struct opctx *op, const struct server_paths *p, const char *name,
+	    const char *file, bool want_file, pid_t *pid, struct err *e)
 {
+	struct err ce = ERR_INIT;
 	enum status st = ST_OK;
+	int failed = op->failed_checks;
 
 	*pid = server_running(p);
 	if (!*pid)
-		st = err_set(ce, ST_NOT_RUNNING, "the local server is not running (home '%s'); "
+		st = err_set(&ce, ST_NOT_RUNNING, "the local server is not running (home '%s'); "
 			     "start it with 'ifctl up --auth'", p->home);
 	else if (!conf_has_auth(p))
-		st = err_set(ce, ST_FAIL, "the local server (pid %ld) has no users; stop it with "
+		st = err_set(&ce, ST_FAIL, "the local server (pid %ld) has no users; stop it with "
 			     "'ifctl down', then run 'ifctl up --auth'", (long)*pid);
-	return check(op, "server has users", st, ce, *pid ? "started with --auth" : NULL);
+	if (!check(op, "server has users", st, &ce, *pid ? "started with --auth" : NULL))
+		goto refused;
+	if (access(file, F_OK) == 0 && !want_file)
+		st = err_set(&ce, ST_EXISTS, "user '%s' exists ('%s'); remove it first with "
+			     "'ifctl user rm %s'", name, file, name);
+	else if (access(file, F_OK) != 0 && want_file)
+		st = err_set(&ce, ST_NOT_FOUND, "no user '%s' ('ifctl user list' shows them)", name);
+	if (!check(op, want_file ? "user exists" : "user is new", st, &ce, file))
+		goto refused;
+	return op->failed_checks == failed ? ST_OK : ST_FALSIFIED;
+refused:
+	if (e)
+		*e = ce;
+	return ce.code;
 }
 
 /* See server.h. */
@@ -880,36 +900,20 @@ server_user_add(const struct config *c, struct opctx *op, const char *name, cons
 		char **password, char **file, struct err *e)
 {
 	struct server_paths p;
-	struct err ce = ERR_INIT;
-	enum status st = ST_OK;
-	int failed = op->failed_checks;
+	enum status st;
 	pid_t pid = 0;
 
 	*password = NULL;
 	server_paths_init(&p, c);
 	*file = home_user_file(c, name);
-	if (!users_checks(op, &p, &pid, &ce))
-		goto refused;
-	st = access(*file, F_OK) == 0 ? err_set(&ce, ST_EXISTS, "user '%s' exists ('%s'); "
-						 "remove it first with 'ifctl user rm %s'", name,
-						 *file, name) : ST_OK;
-	if (!check(op, "user is new", st, &ce, *file))
-		goto refused;
-	if (op->falsify) {
-		st = op->failed_checks == failed ? ST_OK : ST_FALSIFIED;
-		goto out;
+	st = user_checks(op, &p, name, *file, false, &pid, e);
+	if (st == ST_OK && !op->falsify) {
+		*password = new_password();
+		if ((st = mkdir_p(p.users, 0700, e)) == ST_OK &&
+		    (st = login_write(c, *file, name, role, "ifctl user add", *password, e)) == ST_OK &&
+		    (st = reload(c, &p, pid, e)) == ST_OK)
+			st = login_settles(c, name, *password, true, e);
 	}
-	*password = new_password();
-	if ((st = mkdir_p(p.users, 0700, e)) == ST_OK &&
-	    (st = login_write(c, *file, name, role, "ifctl user add", *password, e)) == ST_OK &&
-	    (st = reload(c, &p, pid, e)) == ST_OK)
-		st = login_settles(c, name, *password, true, e);
-	goto out;
-refused:
-	st = ce.code;
-	if (e)
-		*e = ce;
-out:
 	server_paths_release(&p);
 	return st;
 }
@@ -919,34 +923,19 @@ enum status
 server_user_rm(const struct config *c, struct opctx *op, const char *name, struct err *e)
 {
 	struct server_paths p;
-	struct err ce = ERR_INIT;
 	char *file = home_user_file(c, name), *pw = NULL;
-	enum status st = ST_OK;
-	int failed = op->failed_checks;
+	enum status st;
 	pid_t pid = 0;
 
 	server_paths_init(&p, c);
-	if (!users_checks(op, &p, &pid, &ce))
-		goto refused;
-	st = access(file, F_OK) != 0 ? err_set(&ce, ST_NOT_FOUND, "no user '%s' ('ifctl user "
-					       "list' shows them)", name) : ST_OK;
-	if (!check(op, "user exists", st, &ce, file))
-		goto refused;
-	if (op->falsify) {
-		st = op->failed_checks == failed ? ST_OK : ST_FALSIFIED;
-		goto out;
+	st = user_checks(op, &p, name, file, true, &pid, e);
+	if (st == ST_OK && !op->falsify) {
+		pw = role_password(file);
+		if (unlink(file) != 0)
+			st = err_set(e, ST_IO, "cannot remove '%s': %s", file, strerror(errno));
+		else if ((st = reload(c, &p, pid, e)) == ST_OK && pw)
+			st = login_settles(c, name, pw, false, e);
 	}
-	pw = role_password(file);
-	if (unlink(file) != 0)
-		st = err_set(e, ST_IO, "cannot remove '%s': %s", file, strerror(errno));
-	else if ((st = reload(c, &p, pid, e)) == ST_OK && pw)
-		st = login_settles(c, name, pw, false, e);
-	goto out;
-refused:
-	st = ce.code;
-	if (e)
-		*e = ce;
-out:
 	if (pw)
 		sodium_memzero(pw, strlen(pw));
 	free(pw);
