@@ -765,8 +765,12 @@ server_down(const struct config *c, struct opctx *op, pid_t *pid, struct err *e)
 
 	server_paths_init(&p, c);
 	*pid = server_pid(&p, &why);
-	if (*pid && (fd = proc_pidfd(*pid)) >= 0)	/* the handle first, then the checks */
+	if (*pid && (fd = proc_pidfd(*pid)) >= 0 &&	/* the handle first, then the checks */
+	    server_pid(&p, &why) != *pid) {
+		close(fd);	/* the pid file changed meanwhile: no handle, refuse or re-check */
+		fd = -1;
 		*pid = server_pid(&p, &why);
+	}
 	if (why)
 		st = err_set(&ce, ST_NOT_OURS, "refusing to stop pid %ld named in '%s': %s",
 			     (long)*pid, p.pid, why);
@@ -812,8 +816,11 @@ login_settles(const struct config *c, const char *user, const char *password, bo
 	enum status st;
 
 	bus_opts_from_config(&o, c);
+	free(o.url);
 	free(o.user);
 	free(o.password);
+	o.url = xasprintf("nats://%s:%lld", cfg_str(c, CK_SERVER_HOST),
+			  (long long)cfg_int(c, CK_SERVER_PORT));	/* the local server, always */
 	o.user = xstrdup(user);
 	o.password = xstrdup(password);
 	do {
