@@ -11,6 +11,7 @@
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_up_entry,
 	&cmd_down_entry,
+	&cmd_user_entry,
 	&cmd_status_entry,
 	&cmd_coordinator_entry,
 	&cmd_witness_entry,

@@ -14,7 +14,9 @@ static const char *const rel[] = {
 	[HOME_NATS_STORE] = "nats/jetstream",
 	[HOME_NATS_CONF] = "nats/nats.conf",
 	[HOME_NATS_PID] = "nats/nats.pid",
+	[HOME_NATS_IDENT] = "nats/nats.ident",
 	[HOME_NATS_LOG] = "nats/nats.log",
+	[HOME_NATS_USERS] = "nats/users",
 };
 _Static_assert(ARRAY_SIZE(rel) == HOME__COUNT, "one path per enum home_path");
 
@@ -36,6 +38,16 @@ char *
 home_role_file(const struct config *c, const char *role)
 {
 	char *dir = home_path(c, HOME_NATS), *path = xasprintf("%s/%s.yaml", dir, role);
+
+	free(dir);
+	return path;
+}
+
+/* See home.h. */
+char *
+home_user_file(const struct config *c, const char *name)
+{
+	char *dir = home_path(c, HOME_NATS_USERS), *path = xasprintf("%s/%s.yaml", dir, name);
 
 	free(dir);
 	return path;

@@ -9,8 +9,10 @@
  *   nats/jetstream/     its JetStream store
  *   nats/nats.conf      its generated configuration
  *   nats/nats.pid       its pid file
+ *   nats/nats.ident     who it is: pid, start time, executable ('up'; 0600)
  *   nats/nats.log       its log
  *   nats/ROLE.yaml      with server.auth, each role's login (0600)
+ *   nats/users/NAME.yaml  with server.auth, each added user's login (0600)
  *
  * Who creates what: 'ifctl up' the keys and nats/, the first index user
  * index.db. Nothing here creates anything; these only name the paths.
@@ -29,7 +31,9 @@ enum home_path {
 	HOME_NATS_STORE,
 	HOME_NATS_CONF,
 	HOME_NATS_PID,
+	HOME_NATS_IDENT,
 	HOME_NATS_LOG,
+	HOME_NATS_USERS,
 	HOME__COUNT
 };
 
@@ -38,5 +42,8 @@ char *home_path(const struct config *c, enum home_path p);
 
 /* $IF_HOME/nats/ROLE.yaml, the login file of a role of the local server; caller frees. */
 char *home_role_file(const struct config *c, const char *role);
+
+/* $IF_HOME/nats/users/NAME.yaml, the login file of a user 'ifctl user add' made; caller frees. */
+char *home_user_file(const struct config *c, const char *name);
 
 #endif

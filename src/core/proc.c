@@ -1,10 +1,13 @@
 /* Child processes: see proc.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,6 +49,8 @@ child_exec(const struct proc_spec *s, int report)
 
 	if (s->new_session)
 		setsid();
+	if (s->private_files)
+		umask(077);
 	if (s->null_stdin && (fd = open("/dev/null", O_RDONLY)) >= 0)
 		dup2(fd, 0);
 	if (s->log) {
@@ -121,4 +126,94 @@ proc_stop(pid_t pid, int sig)
 	kill(pid, sig);
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
+}
+
+/* Field 22 of /proc/PID/stat (the start time), counted after the ')' of the name. */
+static bool
+stat_start(pid_t pid, unsigned long long *start)
+{
+	char path[64], *text = NULL, *p;
+	int field = 2;
+	bool ok = false;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if (read_file(path, READ_MAX_SMALL, 0, &text, NULL, NULL) != ST_OK)
+		return false;
+	if ((p = strrchr(text, ')')) != NULL) {
+		while (*p && field < 22)
+			if (*p++ == ' ')
+				field++;
+		ok = field == 22 && sscanf(p, "%llu", start) == 1;
+	}
+	free(text);
+	return ok;
+}
+
+/* See proc.h. */
+bool
+proc_ident_read(pid_t pid, struct proc_ident *id)
+{
+	char path[64];
+	struct stat st;
+
+	memset(id, 0, sizeof *id);
+	snprintf(path, sizeof path, "/proc/%ld/exe", (long)pid);
+	if (pid <= 0 || stat(path, &st) != 0 || !stat_start(pid, &id->start))
+		return false;
+	id->exe_dev = (unsigned long long)st.st_dev;
+	id->exe_ino = (unsigned long long)st.st_ino;
+	snprintf(path, sizeof path, "/proc/%ld/cmdline", (long)pid);
+	if (read_file(path, READ_MAX_SMALL, 0, &id->argv, &id->argv_len, NULL) != ST_OK) {
+		id->argv = NULL;
+		return false;
+	}
+	return true;
+}
+
+/* See proc.h. */
+void
+proc_ident_release(struct proc_ident *id)
+{
+	free(id->argv);
+	memset(id, 0, sizeof *id);
+}
+
+/* See proc.h. */
+int
+proc_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	(void)pid;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+/* See proc.h. */
+int
+proc_signal(pid_t pid, int pidfd, int sig)
+{
+#ifdef SYS_pidfd_send_signal
+	if (pidfd >= 0)
+		return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+#endif
+	return kill(pid, sig);
+}
+
+/* See proc.h. */
+bool
+proc_wait_gone(pid_t pid, int pidfd, int64_t timeout_ms)
+{
+	int64_t deadline = mono_ms() + timeout_ms;
+	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+	while (mono_ms() < deadline) {
+		if (pidfd >= 0 ? poll(&pfd, 1, 20) > 0 : !proc_alive(pid))
+			return true;
+		if (pidfd < 0)
+			usleep(20 * 1000);
+	}
+	return pidfd >= 0 ? poll(&pfd, 1, 0) > 0 : !proc_alive(pid);
 }

@@ -2,9 +2,12 @@
  * The local NATS server that 'ifctl up' starts and 'ifctl down' stops.
  *
  * Everything lives under $IF_HOME/nats: the generated nats.conf, the
- * JetStream store, nats.pid and nats.log. A server counts as ours only when
- * the pid file names a live nats-server whose command line carries our
- * nats.conf, so 'down' never signals a process it did not start.
+ * JetStream store, nats.pid and nats.log, and nats.ident: what 'up' saw of
+ * the process it started (pid, start time, executable). A server counts as
+ * ours only when the pid file names a live process with that start time and
+ * executable whose argument vector is exactly 'nats-server -c CONF', so
+ * 'down' never signals a process it did not start (and signals it through a
+ * pidfd where the kernel has them, so a pid reused meanwhile is not hit).
  *
  * With server.auth the config names three users (operator, swarm, viewer)
  * with bcrypt-hashed passwords and per-role permissions; each role's login
@@ -29,6 +32,8 @@ struct server_paths {
 	char *conf;	/* $IF_HOME/nats/nats.conf */
 	char *pid;	/* $IF_HOME/nats/nats.pid */
 	char *log;	/* $IF_HOME/nats/nats.log */
+	char *ident;	/* $IF_HOME/nats/nats.ident: who the server 'up' started is */
+	char *users;	/* $IF_HOME/nats/users: logins 'ifctl user add' made */
 };
 
 void server_paths_init(struct server_paths *p, const struct config *c);
@@ -36,6 +41,13 @@ void server_paths_release(struct server_paths *p);
 
 /* Our server's pid when it runs, else 0. */
 pid_t server_running(const struct server_paths *p);
+
+/*
+ * The process the pid file names: 0 when none lives; else its pid, and
+ * *why (static text) NULL when it is the server 'up' started, or says why
+ * it is not.
+ */
+pid_t server_pid(const struct server_paths *p, const char **why);
 
 struct server_up_result {
 	pid_t pid;
@@ -65,5 +77,37 @@ void server_local_login(const struct config *c, char **user, char **password);
 /* Stop our server; *pid is 0 when none was running (not an error). */
 enum status server_down(const struct config *c, struct opctx *op, pid_t *pid,
 			struct err *e);
+
+/*
+ * Users an operator adds to an authorising local server ('ifctl user'):
+ * each is a login file $IF_HOME/nats/users/NAME.yaml (0600, an ifctl
+ * config usable with --config, its role on a "# role:" line) and a
+ * bcrypt-hashed entry with the role's permissions in nats.conf. Adding or
+ * removing one rewrites nats.conf, has the server reload it (SIGHUP through
+ * the identity-checked pidfd 'down' uses) and waits until the login works
+ * (or, removed, is refused). Checks go to op; under op->falsify nothing is
+ * written.
+ */
+
+/* Is role the name of a role (operator, swarm, viewer)? */
+bool server_role_valid(const char *role);
+
+/* Add user name with role; *password (caller frees) is shown once, *file is its login file. */
+enum status server_user_add(const struct config *c, struct opctx *op, const char *name,
+			    const char *role, char **password, char **file, struct err *e);
+
+/* Remove a user 'server_user_add' made. */
+enum status server_user_rm(const struct config *c, struct opctx *op, const char *name,
+			   struct err *e);
+
+/*
+ * Every login of the local server: the three roles' (kind "role"), then
+ * the added users' (kind "user", or "invalid" when the file is not a
+ * login), by name. fn gets role NULL for an invalid one.
+ */
+void server_users(const struct config *c,
+		  void (*fn)(void *arg, const char *name, const char *kind, const char *role,
+			     const char *file),
+		  void *arg);
 
 #endif

@@ -105,7 +105,9 @@ enum exit_code {
 	X(STORE_FULL, "store-full", EXIT_FAILURE_, "the server's storage for the stream or bucket is full", \
 	  "raise the stream's or bucket's max bytes or the server's JetStream max_file_store (server.store_max_mb), or free space") \
 	X(NOT_PERMITTED, "nats-permission", EXIT_PERMISSION, "the NATS server refused this user", \
-	  "connect as a user allowed to do it (nats.user, nats.password); ifctl-protocol(7) lists what each role may do")
+	  "connect as a user allowed to do it (nats.user, nats.password); ifctl-protocol(7) lists what each role may do") \
+	X(NOT_OURS, "not-ours", EXIT_PERMISSION, "the pid file names a process ifctl did not start", \
+	  "nothing was signalled; if that process is not yours to keep, stop it yourself, remove the pid file, and run 'ifctl up'")
 
 #define STATUS_ENUM(sym, name, exitc, text, remedy) ST_##sym,
 enum status { STATUS_TABLE(STATUS_ENUM) ST__COUNT };

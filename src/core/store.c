@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -46,6 +48,32 @@ db_err(struct store *s, int rc, const char *what, struct err *e)
 	return err_set(e, ST_IO, "index '%s': %s: %s", s->path, what, sqlite3_errmsg(s->db));
 }
 
+/*
+ * The index is the operator's (it holds the ledger's payloads): create it
+ * 0600 whatever the umask, before SQLite does (SQLite gives its -wal and
+ * -shm files the database's mode), and narrow an older, wider one and its
+ * companions. Never open and close a database this process may hold open:
+ * closing any descriptor of a file drops the process's POSIX locks on it.
+ */
+static void
+private_mode(const char *path)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	struct stat sb;
+	size_t i;
+	int fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600)) >= 0)
+		close(fd);
+	for (i = 0; i < ARRAY_SIZE(suffix); i++) {
+		char *p = xasprintf("%s%s", path, suffix[i]);
+		if (lstat(p, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 077) &&
+		    sb.st_uid == geteuid())
+			chmod(p, sb.st_mode & 0700);
+		free(p);
+	}
+}
+
 enum status
 store_open(const char *path, struct store **out, struct err *e)
 {
@@ -58,6 +86,7 @@ store_open(const char *path, struct store **out, struct err *e)
 	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
 		return err_set(e, ST_INDEX_CORRUPT, "index '%s' is not a regular file (%s)", path,
 			       S_ISDIR(sb.st_mode) ? "a directory" : "a special file");
+	private_mode(path);
 	s = xcalloc(1, sizeof *s);
 	s->path = xstrdup(path);
 	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);

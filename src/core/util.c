@@ -1,8 +1,10 @@
 /* Small shared helpers: see util.h. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -428,6 +430,38 @@ out:
 	return ST_OK;
 }
 
+/*
+ * Remove PATH.tmp.PID files whose PID is no process here: what a
+ * write_file_atomic() killed between open and rename left behind. A live
+ * pid's file is another writer's, in progress, and stays.
+ */
+static void
+tmp_sweep(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? xasprintf("%.*s", (int)(slash - path + 1), path) : xstrdup(".");
+	char *prefix = xasprintf("%s.tmp.", slash ? slash + 1 : path);
+	size_t plen = strlen(prefix);
+	struct dirent *d;
+	int64_t pid;
+	DIR *dp;
+
+	if ((dp = opendir(dir)) != NULL) {
+		while ((d = readdir(dp)) != NULL) {
+			if (strncmp(d->d_name, prefix, plen) != 0 ||
+			    !parse_int64(d->d_name + plen, &pid) || pid <= 0 || pid > INT32_MAX ||
+			    pid == getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+				continue;
+			char *stale = xasprintf("%s%s", slash ? dir : "", d->d_name);
+			unlink(stale);
+			free(stale);
+		}
+		closedir(dp);
+	}
+	free(prefix);
+	free(dir);
+}
+
 enum status
 write_file_atomic(const char *path, const char *data, size_t len, unsigned mode,
 		  struct err *e)
@@ -437,7 +471,9 @@ write_file_atomic(const char *path, const char *data, size_t len, unsigned mode,
 	size_t off = 0;
 	int fd;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	tmp_sweep(path);
+	unlink(tmp);	/* ours from a reused pid; never follow a planted link */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0) {
 		st = err_set(e, errno == EACCES ? ST_PERMISSION : ST_IO,
 			     "cannot write '%s': %s", path, strerror(errno));

@@ -97,8 +97,10 @@ enum status read_file(const char *path, size_t max, unsigned flags, char **out,
 void fmt_size(char out[32], size_t n);
 
 /*
- * Write a file atomically: a temporary in the same directory, fsync,
- * rename. Readers see the old content or the new one, never a mix.
+ * Write a file atomically: a temporary PATH.tmp.PID in the same directory
+ * (created anew, never through a link), fsync, rename. Readers see the old
+ * content or the new one, never a mix. Temporaries of PATH whose PID no
+ * longer runs (a writer killed mid-way) are removed first.
  */
 enum status write_file_atomic(const char *path, const char *data, size_t len,
 			      unsigned mode, struct err *e);

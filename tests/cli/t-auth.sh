@@ -4,7 +4,11 @@
 . "$(dirname "$0")/lib.sh"
 
 N="$IF_HOME/nats"
-pw() { sed -n 's/^  password: "\(.*\)"$/\1/p' "$N/$1.yaml"; }
+# pw NAME: the password in a role's login file, or in an added user's.
+pw() {
+	f="$N/$1.yaml"; [ -e "$f" ] || f="$N/users/$1.yaml"
+	sed -n 's/^  password: "\(.*\)"$/\1/p' "$f"
+}
 
 # nats_raw USER PASS: log in, send the protocol lines read from stdin, then
 # PING; print the server's answers up to PONG (a refusal comes before it).
@@ -43,6 +47,12 @@ out_has '^users +pass +operator, swarm and viewer'
 check "[ ! -e '$N' ]"
 run 2 up --auth --schema-only
 err_is_one_error
+# 'user add' needs the local server, started with --auth.
+run 1 user add sw1 --role swarm
+err_is_one_error
+err_has "the local server is not running .*'ifctl up --auth'"
+err_has '\[not-running\]'
+check "[ ! -e '$N' ]"
 
 run 0 up --auth -v
 out_has '^users: +operator, swarm, viewer'
@@ -141,6 +151,86 @@ refused viewer '$JS.API.STREAM.PURGE.KV_IF_TASKS'
 refused viewer '$JS.API.CONSUMER.DURABLE.CREATE.IF_WITNESS.d'
 allowed_sub viewer 'if.v1.>'
 
+# 'ifctl user add': more logins with a role's permissions, each password
+# shown once and kept only in the user's login file (0600) and, hashed, in
+# nats.conf; the running server reloads and lets the user in at once.
+run 2 user add 'a b' --role swarm
+err_is_one_error
+err_has "user name 'a b' is not an id"
+run 2 user add sw1 --role admin
+err_has "--role: 'admin' is not a role"
+run 2 user add sw1
+err_has 'needs --role'
+run 2 user add swarm --role swarm
+err_has "is a role's own login"
+run 7 --read-only user add sw1 --role swarm
+err_is_one_error
+err_has '\[read-only\]'
+run 0 --mode=falsify user add sw1 --role swarm
+out_has '^server has users +pass'
+out_has '^user is new +pass'
+check "[ ! -e '$N/users/sw1.yaml' ]"
+run 0 user add sw1 --role swarm -o json
+out_json
+out_has '"name":"sw1","role":"swarm","password":"[A-Za-z0-9_-]{24}"'
+check "[ \"\$(stat -c %a '$N/users/sw1.yaml')\" = 600 ]"
+check "[ \"\$(stat -c %a '$N/users')\" = 700 ]"
+check "grep -q 'user: \"sw1\", password: \"\\\$2b\\\$06\\\$' '$N/nats.conf'"
+check "! grep -qF -- \"\$(pw sw1)\" '$N/nats.conf'"
+check "grep -qF -- \"\$(pw sw1)\" '$OUT'"
+run 1 user add sw1 --role swarm
+err_is_one_error
+err_has "user 'sw1' exists"
+run 8 --mode=falsify user add sw1 --role swarm
+out_has '^user is new +fail'
+run 0 user add vw1 --role viewer
+out_has '^role: +viewer'
+run 0 user list
+out_has '^sw1 +user +swarm +.*/users/sw1.yaml'
+out_has '^vw1 +user +viewer'
+out_has '^operator +role +operator'
+# The swarm user claims and completes, but cannot purge the ledger or write IF_CREDS.
+S1="--config $N/users/sw1.yaml"
+run 0 task push t-10 --title ten --priority 9
+run 0 $S1 task claim --swarm sw1 -o json
+out_has '"id":"t-10"'
+tok=$(sed -n 's/.*"token":\([0-9]*\).*/\1/p' "$OUT")
+run 0 $S1 task complete t-10 --swarm sw1 --token "$tok"
+run 7 $S1 witness checkpoint
+err_has '\[nats-permission\]'
+refused sw1 '$JS.API.STREAM.PURGE.IF_WITNESS'
+refused sw1 '$JS.API.STREAM.DELETE.IF_WITNESS'
+refused sw1 '$KV.IF_CREDS.c-1'
+# The viewer user reads and cannot write.
+V1="--config $N/users/vw1.yaml"
+run 0 $V1 task show t-10
+out_has 'done'
+run 7 $V1 task push t-11 --title eleven
+err_has '\[nats-permission\]'
+refused vw1 '$KV.IF_TASKS.t-10'
+refused vw1 'if.v1.witness.entry'
+# Each change is witnessed, without the password.
+run 0 witness query --event command.user.add
+out_has 'command.user.add'
+run 0 witness export
+check "! grep -qF -- \"\$(pw sw1)\" '$OUT'"
+check "grep -q '\"argv\":\\[\"user\",\"add\",\"sw1\"' '$OUT'"
+# Removed, the login is refused at once; its file is gone.
+old=$(pw sw1)
+run 0 --mode=falsify user rm sw1
+check "[ -e '$N/users/sw1.yaml' ]"
+run 0 user rm sw1
+check "[ ! -e '$N/users/sw1.yaml' ]"
+IF_NATS_USER=sw1 IF_NATS_PASSWORD=$old run 7 status --server "nats://127.0.0.1:$IF_SERVER_PORT"
+err_has 'authorization failed'
+run 3 user rm sw1
+err_is_one_error
+err_has "no user 'sw1'"
+run 2 user rm operator
+run 7 --read-only user rm vw1
+run 0 witness query --event command.user.rm
+out_has 'command.user.rm'
+
 # The operator's ledger is intact after all that, and holds no password.
 run 0 witness verify
 out_has '^result: +ok'
@@ -158,6 +248,8 @@ out_has '^user +viewer +exists'
 check "cmp -s '$N/viewer.yaml' '$T_DIR/viewer.before'"
 run 0 $VW task list
 out_has '^t-3'
+run 0 $V1 task list
+out_has '^t-3'
 
 # Without server.auth the next start has no users; 'up --auth' on that
 # running server says it must be restarted.
@@ -168,6 +260,10 @@ run 0 status --server "nats://127.0.0.1:$IF_SERVER_PORT" -q
 run 1 up --auth
 err_is_one_error
 err_has "has no users; stop it with 'ifctl down'"
+run 1 user add vw2 --role viewer
+err_is_one_error
+err_has "has no users; stop it with 'ifctl down', then run 'ifctl up --auth'"
+check "[ ! -e '$N/users/vw2.yaml' ]"
 IF_SERVER_AUTH=true run 8 up --mode=falsify
 out_has '^users +fail'
 run 0 down

@@ -99,6 +99,63 @@ err_is_one_error
 err_has 'authorization failed'
 err_has '\[nats-permission\]'
 
+# nats.conf injection: a '"' and a newline in IF_HOME or server.host cannot
+# add configuration. A newline is refused (exit 2, nothing written); a quote
+# is escaped, and the server runs with the home as given.
+evil="$T_DIR/h\"
+authorization { token: \"t\" }
+#"
+IF_HOME="$evil" run 2 up
+err_is_one_error
+err_has "home: byte [0-9]+ of the path is a control character \(0x0a\), which nats.conf cannot hold"
+err_has '\[bad-value\]'
+check "[ ! -e '$T_DIR/h\"' ]"
+IF_HOME="$evil" run 8 up --mode=falsify
+out_has '^nats.conf can hold home and server.host +fail'
+IF_SERVER_HOST='127.0.0.1" authorization { token: "t" } #' run 2 up
+err_is_one_error
+err_has "server.host: '.*' is not a host name or an IP address"
+check "! grep -q token '$IF_HOME/nats/nats.conf'"
+q="$T_DIR/q\"uote\\d"
+IF_HOME="$q" run 0 up
+out_has '^state: +started'
+check "grep -qF 'store_dir: \"$T_DIR/q\\\"uote\\\\d/nats/jetstream\"' '$q/nats/nats.conf'"
+check "[ -d '$q/nats/jetstream/jetstream' ]"
+IF_HOME="$q" run 0 status -q
+out_has '^state: +connected'
+IF_HOME="$q" run 0 down
+out_has '^state: +stopped'
+
+# Every file ifctl and its server create is 0600, even in a home that
+# exists 0755 under umask 022 (index.db and its -wal and -shm included).
+h3="$T_DIR/home3"
+mkdir -m 755 "$h3"
+umask 022
+IF_HOME="$h3" run 0 up
+IF_HOME="$h3" run 0 witness append --component test --event mode
+IF_HOME="$h3" run 0 witness query --component test
+out_has 'mode'
+check "[ -e '$h3/index.db' ]"
+check "[ -z \"\$(find '$h3' -type f -perm /077)\" ]"
+check "[ -z \"\$(find '$h3' -mindepth 1 -type d -perm /077)\" ]"
+# An index.db an older ifctl made 0644 is narrowed at the next open.
+chmod 644 "$h3/index.db"
+IF_HOME="$h3" run 0 witness query --component test
+check "[ \"\$(stat -c %a '$h3/index.db')\" = 600 ]"
+
+# An export killed between writing and renaming leaves F.tmp.PID behind;
+# the next export removes it (and not a live writer's).
+F="$T_DIR/export.jsonl"
+{ sh -c 'echo partial >"$1.tmp.$$"; kill -9 $$' sh "$F"; } 2>/dev/null
+dead=$(ls "$F".tmp.* | head -1)
+sleep 300 & live=$!; T_PIDS="$T_PIDS $live"
+echo busy >"$F.tmp.$live"
+IF_HOME="$h3" run 0 witness export --file "$F"
+check "[ ! -e '$dead' ] && [ -e '$F.tmp.$live' ]"
+check "grep -q '\"event\":\"mode\"' '$F'"
+check "[ \"\$(ls '$T_DIR' | grep -c 'export.jsonl.tmp')\" = 1 ]"
+IF_HOME="$h3" run 0 down
+
 # A server binary that does not exist.
 IF_SERVER_BINARY=/nonexistent/nats-server run 1 up
 err_has "'/nonexistent/nats-server' not found"

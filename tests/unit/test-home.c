@@ -24,7 +24,9 @@ test_layout(void **state)
 		{ HOME_NATS_STORE, "/srv/ifctl/nats/jetstream" },
 		{ HOME_NATS_CONF, "/srv/ifctl/nats/nats.conf" },
 		{ HOME_NATS_PID, "/srv/ifctl/nats/nats.pid" },
+		{ HOME_NATS_IDENT, "/srv/ifctl/nats/nats.ident" },
 		{ HOME_NATS_LOG, "/srv/ifctl/nats/nats.log" },
+		{ HOME_NATS_USERS, "/srv/ifctl/nats/users" },
 	};
 	struct config c;
 	struct err e = ERR_INIT;
@@ -42,6 +44,9 @@ test_layout(void **state)
 	}
 	got = home_role_file(&c, "swarm");
 	assert_string_equal(got, "/srv/ifctl/nats/swarm.yaml");
+	free(got);
+	got = home_user_file(&c, "swarm-7");
+	assert_string_equal(got, "/srv/ifctl/nats/users/swarm-7.yaml");
 	free(got);
 	config_release(&c);
 }

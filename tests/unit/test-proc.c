@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -102,6 +103,52 @@ test_alive_and_stop(void **state)
 	free(prog);
 }
 
+/*
+ * A process's identity (start time, executable, exact argv) is read from
+ * /proc; a pidfd signals it and sees it go; under private_files what it
+ * creates is 0600.
+ */
+static void
+test_ident_pidfd(void **state)
+{
+	char dir[] = "/tmp/ifctl-proc-XXXXXX", *file, *prog = proc_find("sh");
+	char *argv[] = { (char *)"sh", (char *)"-c", NULL, NULL };
+	struct proc_spec ps = { .path = prog, .argv = argv, .private_files = true };
+	struct proc_ident a, b;
+	struct err e = ERR_INIT;
+	struct stat sb;
+	pid_t pid = 0;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	file = xasprintf("%s/made", dir);
+	argv[2] = xasprintf(": >'%s'; exec sleep 30", file);
+	assert_int_equal(proc_spawn(&ps, &pid, &e), ST_OK);
+	while (stat(file, &sb) != 0)
+		usleep(1000);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_true(proc_ident_read(pid, &a));
+	assert_true(proc_ident_read(getpid(), &b));
+	assert_true(a.start >= b.start);
+	assert_true(a.exe_ino != b.exe_ino || a.exe_dev != b.exe_dev);
+	assert_true(a.argv_len == sizeof "sleep\0" "30" && memcmp(a.argv, "sleep\0" "30", a.argv_len) == 0);
+	proc_ident_release(&a);
+	proc_ident_release(&b);
+	fd = proc_pidfd(pid);	/* -1 on a kernel without pidfds: kill() then */
+	assert_int_equal(proc_signal(pid, fd, SIGTERM), 0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	assert_true(proc_wait_gone(pid, fd, 1000));
+	assert_false(proc_ident_read(pid, &a));
+	if (fd >= 0)
+		close(fd);
+	unlink(file);
+	rmdir(dir);
+	free(file);
+	free(argv[2]);
+	free(prog);
+}
+
 int
 main(void)
 {
@@ -110,6 +157,7 @@ main(void)
 		cmocka_unit_test(test_spawn_log),
 		cmocka_unit_test(test_exec_failure),
 		cmocka_unit_test(test_alive_and_stop),
+		cmocka_unit_test(test_ident_pidfd),
 	};
 	return cmocka_run_group_tests_name("proc", tests, NULL, NULL);
 }
