@@ -564,7 +564,7 @@ SUB(watch, "[-o jsonl] [--resume REV] [--count N]",
 SUB(stats, "", "counts by state, claim rate, lease expiries", 0, NULL, run_stats, NULL);
 SUB(bench, "[--quick] [--tasks N] [--duration S]",
     "measure claim and push latency, throughput and correctness against the server",
-    0, bench_opts, run_bench, NULL);
+    CMD_WRITES, bench_opts, run_bench, NULL);
 
 static const struct cmd_entry *const coord_subs[] = {
 	&coord_push_entry, &coord_claim_entry, &coord_heartbeat_entry, &coord_complete_entry,

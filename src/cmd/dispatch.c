@@ -235,6 +235,42 @@ call_opctx(struct cmd_ctx *ctx, const struct globals *g)
 	ctx->op.read_only = cfg_bool(&ctx->cfg, CK_READ_ONLY);
 }
 
+/*
+ * May this command write? A change (CMD_MUTATES) is refused under
+ * --read-only (--mode=falsify runs its checks and writes nothing); a command
+ * that writes for itself (CMD_WRITES: a benchmark's buckets) is refused
+ * under both. Either way the call's configuration then says read_only, so
+ * that what core opens for a read writes nothing either: the local index is
+ * then built in memory (windex_open). Files are asked for one by one:
+ * cmd_may_write_file().
+ */
+static enum status
+may_write(struct cmd_ctx *ctx)
+{
+	const char *sub = ctx->parent ? " " : "", *fam = ctx->parent ? ctx->parent->name : "";
+	unsigned f = ctx->entry->flags;
+
+	if ((f & (CMD_MUTATES | CMD_WRITES)) && ctx->op.read_only && !ctx->op.falsify)
+		return err_set(&ctx->err, ST_READ_ONLY, "refusing '%s%s%s': read-only mode", fam,
+			       sub, ctx->entry->name);
+	if ((f & CMD_WRITES) && ctx->op.falsify)
+		return err_set(&ctx->err, ST_READ_ONLY, "refusing '%s%s%s': it writes to the "
+			       "server, and --mode=falsify writes nothing", fam, sub,
+			       ctx->entry->name);
+	if (ctx->op.falsify)
+		return config_set(&ctx->cfg, CK_READ_ONLY, "true", CFG_SRC_FLAG, &ctx->err);
+	return ST_OK;
+}
+
+enum status
+cmd_may_write_file(struct cmd_ctx *ctx, const char *path)
+{
+	if (ctx->op.read_only || ctx->op.falsify)
+		return err_set(&ctx->err, ST_READ_ONLY, "refusing to write '%s': %s", path,
+			       ctx->op.falsify ? "--mode=falsify writes nothing" : "read-only mode");
+	return ST_OK;
+}
+
 /* Configure, apply the flags, refuse, validate and connect, as the command declares. */
 static enum status
 setup(struct cmd_ctx *ctx, const struct globals *g)
@@ -256,10 +292,8 @@ setup(struct cmd_ctx *ctx, const struct globals *g)
 		       ctx->cfg.file ? "read" : "not present (defaults, environment and flags)");
 	ctx->color = want_color(&ctx->cfg);
 	call_opctx(ctx, g);
-	if ((ctx->entry->flags & CMD_MUTATES) && ctx->op.read_only && !ctx->op.falsify)
-		return err_set(&ctx->err, ST_READ_ONLY, "refusing '%s%s%s': read-only mode",
-			       ctx->parent ? ctx->parent->name : "", ctx->parent ? " " : "",
-			       ctx->entry->name);
+	if ((st = may_write(ctx)) != ST_OK)
+		return st;
 	if (ctx->entry->validate && (st = ctx->entry->validate(ctx)) != ST_OK)
 		return st;
 	if (!(ctx->entry->flags & CMD_NEEDS_BUS))
