@@ -253,35 +253,6 @@ doc_release(struct doc *d)
 	memset(d, 0, sizeof *d);
 }
 
-/* The code point of the UTF-8 sequence at s, and its length; 0 when it is not well-formed. */
-static size_t
-utf8_next(const unsigned char *s, uint32_t *cp)
-{
-	uint32_t c = s[0];
-	size_t n, i;
-
-	if (c < 0x80)
-		n = 1;
-	else if (c >= 0xc2 && c <= 0xdf)
-		n = 2, c &= 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, c &= 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, c &= 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {	/* stops at the NUL: it is no continuation byte */
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff)) ||
-	    (c >= 0xd800 && c <= 0xdfff))
-		return 0;	/* overlong, beyond Unicode, or a surrogate */
-	*cp = c;
-	return n;
-}
-
 /* Does a code point change how the text around it is ordered on screen? */
 static bool
 is_bidi_control(uint32_t c)
@@ -297,12 +268,12 @@ text_visible(struct buf *out, const char *s, unsigned flags)
 		['\a'] = "\\a", ['\b'] = "\\b", ['\t'] = "\\t", ['\n'] = "\\n",
 		['\v'] = "\\v", ['\f'] = "\\f", ['\r'] = "\\r", [0x1b] = "\\e",
 	};
-	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
 	uint32_t cp = 0;
 	size_t n;
 
 	while (*p) {
-		if ((n = utf8_next(p, &cp)) == 0)
+		if ((n = json_utf8_decode(p, end, &cp)) == 0)
 			buf_addf(out, "\\x%02x", *p++);
 		else if (cp < 0x20 && c0[cp])
 			buf_adds(out, c0[cp]);
