@@ -118,6 +118,18 @@ run 0 --mode=falsify witness query --task t-1
 snapshot "$T_DIR/after"
 check "cmp -s '$T_DIR/before' '$T_DIR/after'"
 
+# Two benchmarks at once each work in streams of their own, and leave none.
+streams() { js_info | sed 's/.* streams \([0-9]*\) .*/\1/'; }
+n0=$(streams)
+"$IFCTL" witness bench --entries 1000 --appends 400 -q >"$T_DIR/b1" 2>&1 &
+b1=$!
+"$IFCTL" witness bench --entries 1000 --appends 400 -q >"$T_DIR/b2" 2>&1
+check "[ $? = 0 ]"
+wait $b1
+check "[ $? = 0 ]"
+check "[ $(grep -c 'append, 8 writers' "$T_DIR/b1") -ge 2 ]"
+check "[ \"\$(streams)\" = '$n0' ] && [ -n '$n0' ]"
+
 # Without either, the same commands write: the comparison can fail.
 run 0 witness export --file exported.jsonl
 check "[ -s exported.jsonl ]"
