@@ -12,9 +12,28 @@
 #include "core/ledger.h"
 #include "core/util.h"
 
-#define BENCH_BUCKET "IF_BENCH_TASKS"
-#define BENCH_WITNESS "IF_BENCH_COORD_WITNESS"
-#define BENCH_WITNESS_SUBJECT "if.v1.bench.coord.witness"
+/*
+ * The run's own bucket and ledger stream, named with a random run id so
+ * that two benchmarks on one server never share (or drop) each other's, and
+ * deleted at the end of the run.
+ */
+struct bench_names {
+	char bucket[48];	/* IF_BENCH_TASKS_<run> */
+	char stream[48];	/* IF_BENCH_COORD_WITNESS_<run> */
+	char subject[64];	/* if.v1.bench.<run>.coord.witness */
+};
+
+/* Fresh names for one run. */
+static void
+bench_names_new(struct bench_names *n)
+{
+	char run[33];
+
+	trace_id_new(run);
+	snprintf(n->bucket, sizeof n->bucket, "IF_BENCH_TASKS_%.12s", run);
+	snprintf(n->stream, sizeof n->stream, "IF_BENCH_COORD_WITNESS_%.12s", run);
+	snprintf(n->subject, sizeof n->subject, "if.v1.bench.%.12s.coord.witness", run);
+}
 
 /* A growable sample of microsecond figures. */
 struct sample {
@@ -84,6 +103,7 @@ latency_set(const char *name)
 /* Shared state of one run. */
 struct bench {
 	const struct bus_opts *bo;
+	struct bench_names names;	/* of this run */
 	struct coord_cfg cfg;
 	atomic_bool stop;
 	atomic_size_t pushed, claimed, errors;
@@ -221,7 +241,7 @@ bench_reset(struct bench *bn)
 
 /* Sequential bare KV get and update on one key: the floor. */
 static enum status
-measure_floor(struct bus *b, size_t n, struct rowset *rs, struct sample *get,
+measure_floor(struct bus *b, const char *bucket, size_t n, struct rowset *rs, struct sample *get,
 	      struct sample *upd, struct err *e)
 {
 	struct bus_kv_entry ent = BUS_KV_ENTRY_INIT;
@@ -229,15 +249,15 @@ measure_floor(struct bus *b, size_t n, struct rowset *rs, struct sample *get,
 	enum status st;
 	size_t i;
 
-	if ((st = bus_kv_put(b, BENCH_BUCKET, "floor", "{}", 2, &rev, e)) != ST_OK)
+	if ((st = bus_kv_put(b, bucket, "floor", "{}", 2, &rev, e)) != ST_OK)
 		return st;
 	for (i = 0; i < n && st == ST_OK; i++) {
 		int64_t t0 = mono_us();
-		st = bus_kv_get(b, BENCH_BUCKET, "floor", &ent, e);
+		st = bus_kv_get(b, bucket, "floor", &ent, e);
 		sample_add(get, mono_us() - t0);
 		t0 = mono_us();
 		if (st == ST_OK)
-			st = bus_kv_update(b, BENCH_BUCKET, "floor", "{}", 2, rev, &rev, e);
+			st = bus_kv_update(b, bucket, "floor", "{}", 2, rev, &rev, e);
 		sample_add(upd, mono_us() - t0);
 	}
 	buf_release(&ent.value);
@@ -432,19 +452,18 @@ static enum status
 witness_open(struct bench *bn, struct bus *b, struct ledger_writer *w, struct bus **wb,
 	     struct err *e)
 {
-	struct bus_stream_def def = { BENCH_WITNESS, { BENCH_WITNESS_SUBJECT, NULL },
+	struct bus_stream_def def = { bn->names.stream, { bn->names.subject, NULL },
 				      "coordinator benchmark's ledger (deleted after the run)",
 				      false, 0, -1 };
 	bool created;
 	enum status st;
 
-	bus_stream_drop(b, BENCH_WITNESS, NULL);
 	if ((st = bus_stream_ensure(b, &def, &created, e)) != ST_OK ||
 	    (st = bus_open(wb, bn->bo, e)) != ST_OK)
 		return st;
 	ledger_writer_init(w, *wb);
-	w->stream = BENCH_WITNESS;
-	w->subject = BENCH_WITNESS_SUBJECT;
+	w->stream = bn->names.stream;
+	w->subject = bn->names.subject;
 	ledger_writer_start(w);
 	bn->witness = w;
 	return ST_OK;
@@ -468,7 +487,8 @@ static void
 bench_init(struct bench *bn, const struct bus_opts *bo)
 {
 	bn->bo = bo;
-	bn->cfg = (struct coord_cfg){ BENCH_BUCKET, 24LL * 3600 * 1000, 5, 1000 };
+	bench_names_new(&bn->names);
+	bn->cfg = (struct coord_cfg){ bn->names.bucket, 24LL * 3600 * 1000, 5, 1000 };
 	pthread_mutex_init(&bn->claim_us.mu, NULL);
 	pthread_mutex_init(&bn->push_us.mu, NULL);
 	pthread_mutex_init(&bn->dispatch_us.mu, NULL);
@@ -508,7 +528,7 @@ coord_bench_run(const struct bus_opts *bo, const struct coord_bench_opts *o, str
 		struct err *e)
 {
 	struct bench bn = { 0 };
-	struct bus_kv_def def = { BENCH_BUCKET, "coordinator benchmark (deleted after the run)", 8 };
+	struct bus_kv_def def = { NULL, "coordinator benchmark (deleted after the run)", 8 };
 	struct sample get = { .mu = PTHREAD_MUTEX_INITIALIZER }, upd = { .mu = PTHREAD_MUTEX_INITIALIZER };
 	struct rowset *floor = latency_set("floor"), *lat = latency_set("latency");
 	struct rowset *thr = throughput_set(), *ok = correctness_set();
@@ -518,16 +538,16 @@ coord_bench_run(const struct bus_opts *bo, const struct coord_bench_opts *o, str
 	enum status st;
 
 	bench_init(&bn, bo);
+	def.bucket = bn.names.bucket;
 	if ((st = bus_open(&b, bo, e)) != ST_OK)
 		goto out;
 	if (o->witness && (st = witness_open(&bn, b, &w, &wb, e)) != ST_OK)
 		goto out;
-	bus_kv_drop(b, BENCH_BUCKET, NULL);
 	if ((st = bus_kv_ensure(b, &def, &created, e)) != ST_OK)
 		goto out;
-	if ((st = measure_floor(b, o->floor_samples, floor, &get, &upd, e)) != ST_OK)
+	if ((st = measure_floor(b, bn.names.bucket, o->floor_samples, floor, &get, &upd, e)) != ST_OK)
 		goto out;
-	bus_kv_delete(b, BENCH_BUCKET, "floor", NULL);
+	bus_kv_delete(b, bn.names.bucket, "floor", NULL);
 	if ((st = coord_index_open(b, &bn.cfg, &bn.ix, e)) != ST_OK)
 		goto out;
 	st = correctness(&bn, b, run_phases(&bn, o, lat, thr), ok, e);
@@ -536,10 +556,10 @@ out:
 	if (bn.witness) {
 		ledger_writer_release(bn.witness);
 		bus_close(wb);
-		bus_stream_drop(b, BENCH_WITNESS, NULL);
+		bus_stream_drop(b, bn.names.stream, NULL);
 	}
 	if (b)
-		bus_kv_drop(b, BENCH_BUCKET, NULL);
+		bus_kv_drop(b, bn.names.bucket, NULL);
 	bus_close(b);
 	doc_add(out, floor);
 	doc_add(out, lat);

@@ -11,8 +11,6 @@
 #include "core/ledgerfile.h"
 #include "core/util.h"
 
-#define BENCH_STREAM "IF_BENCH_WITNESS"
-#define BENCH_SUBJECT "if.v1.bench.witness"
 
 /* Write a sealed chain of n entries with a checkpoint every 1,000 and at the end. */
 static enum status
@@ -132,6 +130,7 @@ bench_proofs(const struct witness_bench_opts *o, const struct ledger_file *lf, s
 
 struct appender {
 	const struct bus_opts *bo;
+	const char *stream, *subject;	/* the run's own (bench_stream_names) */
 	bool group;		/* submit all, then flush; else one append at a time */
 	int64_t gap_us;		/* group: submit one every gap_us (0: all at once) */
 	size_t n;
@@ -182,8 +181,8 @@ append_main(void *arg)
 		return NULL;
 	}
 	ledger_writer_init(&w, b);
-	w.stream = BENCH_STREAM;
-	w.subject = BENCH_SUBJECT;
+	w.stream = a->stream;
+	w.subject = a->subject;
 	if (a->group) {
 		w.landed = on_landed;
 		w.landed_arg = a;
@@ -253,11 +252,26 @@ latency_cell(struct rowset *rs, size_t r, const int64_t *sorted, size_t n, bool 
 		  (unsigned long long)batches, (unsigned long long)conflicts);
 }
 
+/*
+ * A stream of the run's own, named with a random run id so that two
+ * benchmarks on one server never share (or drop) each other's.
+ */
+static void
+bench_stream_names(char stream[48], char subject[64])
+{
+	char run[33];
+
+	trace_id_new(run);
+	snprintf(stream, 48, "IF_BENCH_WITNESS_%.12s", run);
+	snprintf(subject, 64, "if.v1.bench.%.12s.witness", run);
+}
+
 static enum status
 bench_appends(const struct bus_opts *bo, size_t total, int writers, bool group, int rate,
 	      struct rowset *rs, struct err *e)
 {
-	struct bus_stream_def def = { BENCH_STREAM, { BENCH_SUBJECT, NULL },
+	char stream[48], subject[64];
+	struct bus_stream_def def = { stream, { subject, NULL },
 				      "witness benchmark (deleted after the run)", false, 0, -1 };
 	struct appender a[BENCH_WRITERS_MAX];
 	struct bus *b = NULL;
@@ -270,11 +284,11 @@ bench_appends(const struct bus_opts *bo, size_t total, int writers, bool group, 
 
 	if ((st = bus_open(&b, bo, e)) != ST_OK)
 		return st;
-	bus_stream_drop(b, BENCH_STREAM, NULL);
+	bench_stream_names(stream, subject);
 	if ((st = bus_stream_ensure(b, &def, &created, e)) != ST_OK)
 		goto out;
 	for (k = 0; k < writers; k++) {
-		a[k] = (struct appender){ .bo = bo, .group = group, .n = total / (size_t)writers,
+		a[k] = (struct appender){ .bo = bo, .stream = stream, .subject = subject, .group = group, .n = total / (size_t)writers,
 					  .gap_us = rate ? 1000000LL * writers / rate : 0 };
 		a[k].lat = xcalloc(a[k].n, sizeof *a[k].lat);
 		a[k].sent = xcalloc(a[k].n, sizeof *a[k].sent);
@@ -305,7 +319,7 @@ bench_appends(const struct bus_opts *bo, size_t total, int writers, bool group, 
 	if (failed)
 		st = err_set(e, ST_FAIL, "an append failed during the benchmark");
 out:
-	bus_stream_drop(b, BENCH_STREAM, NULL);
+	bus_stream_drop(b, stream, NULL);
 	bus_close(b);
 	return st;
 }

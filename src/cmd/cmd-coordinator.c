@@ -54,6 +54,56 @@ free_list(char **v)
 	free(v);
 }
 
+/* An option's value as an error message may quote it: controls made visible. */
+static enum status
+bad_opt(struct cmd_ctx *ctx, enum status st, const char *name, const char *v, const char *why)
+{
+	struct buf vis = BUF_INIT;
+
+	text_visible(&vis, v, 0);
+	err_set(&ctx->err, st, "--%s: '%s' %s", name, vis.s, why);
+	buf_release(&vis);
+	return st;
+}
+
+/*
+ * A swarm id option (--swarm, --to), when given, has the id syntax of a
+ * task (task_id_valid): it is a KV key, a subject token, a table cell.
+ */
+static enum status
+check_swarm_opt(struct cmd_ctx *ctx, const char *name)
+{
+	const char *v = cmd_opt(ctx, name);
+
+	if (v && !task_id_valid(v))
+		return bad_opt(ctx, ST_USAGE, name, v, "is not a swarm id (letters, digits, '-', "
+			       "'_' and '.' between them, at most 128)");
+	return ST_OK;
+}
+
+/*
+ * -c: a comma-separated list of names with the id syntax; an empty one
+ * (',,,' or "a,,b") is refused, not read as "no capabilities".
+ */
+static enum status
+check_caps_opt(struct cmd_ctx *ctx)
+{
+	const char *v = cmd_opt(ctx, "capability"), *p;
+	char name[130];
+	size_t n;
+
+	for (p = v; p; p = p[n] ? p + n + 1 : NULL) {
+		n = strcspn(p, ",");
+		if (n == 0)
+			return bad_opt(ctx, ST_USAGE, "capability", v, "has an empty capability name");
+		snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name - 1 ? n : sizeof name - 1), p);
+		if (n >= sizeof name - 1 || !task_id_valid(name))
+			return bad_opt(ctx, ST_USAGE, "capability", v, "holds a name that is not an "
+				       "id (letters, digits, '-', '_' and '.' between them)");
+	}
+	return ST_OK;
+}
+
 /* --- output ------------------------------------------------------------ */
 
 /* Warn that n records are invalid (they are never claimed). */
@@ -90,7 +140,8 @@ push_spec(struct cmd_ctx *ctx, struct task_spec *s, char ***caps, char **payload
 	memset(s, 0, sizeof *s);
 	*caps = NULL;
 	*payload = NULL;
-	if ((st = cmd_opt_int(ctx, "priority", 0, TASK_PRIORITY_MAX, 5, &prio)) != ST_OK ||
+	if ((st = check_caps_opt(ctx)) != ST_OK || (st = check_swarm_opt(ctx, "to")) != ST_OK ||
+	    (st = cmd_opt_int(ctx, "priority", 0, TASK_PRIORITY_MAX, 5, &prio)) != ST_OK ||
 	    (st = cmd_opt_int(ctx, "max-attempts", 1, TASK_ATTEMPTS_MAX, 0, &attempts)) != ST_OK ||
 	    (st = cmd_opt_json(ctx, "payload", payload)) != ST_OK)
 		return st;
@@ -153,6 +204,17 @@ run_push(struct cmd_ctx *ctx)
 	return st;
 }
 
+/* Before connecting: the swarm id and the capability list. */
+static enum status
+validate_claim(struct cmd_ctx *ctx)
+{
+	enum status st;
+
+	if ((st = cmd_need(ctx, "swarm")) != ST_OK || (st = check_swarm_opt(ctx, "swarm")) != ST_OK)
+		return st;
+	return check_caps_opt(ctx);
+}
+
 static enum status
 run_claim(struct cmd_ctx *ctx)
 {
@@ -198,8 +260,8 @@ validate_owner(struct cmd_ctx *ctx)
 	if (ctx->argc != 1)
 		return err_set(&ctx->err, ST_USAGE, "%s %s needs one task id", ctx->parent->name,
 			       ctx->entry->name);
-	if ((st = cmd_need(ctx, "swarm")) != ST_OK || (st = cmd_need(ctx, "token")) != ST_OK ||
-	    (st = cmd_opt_int(ctx, "token", 1, INT64_MAX, 0, &token)) != ST_OK)
+	if ((st = cmd_need(ctx, "swarm")) != ST_OK || (st = check_swarm_opt(ctx, "swarm")) != ST_OK ||
+	    (st = cmd_need(ctx, "token")) != ST_OK || (st = cmd_opt_int(ctx, "token", 1, INT64_MAX, 0, &token)) != ST_OK)
 		return st;
 	if (strcmp(ctx->entry->name, "complete") == 0 &&
 	    (st = cmd_opt_json(ctx, "result", &result)) != ST_OK)
@@ -652,7 +714,7 @@ SUB(push, "[ID] [--title T] [-c CAP] [-p 0-9] [--payload JSON] [-k KEY] [--to SW
     "create a task", CMD_MUTATES, push_opts, run_push, validate_push);
 SUB(claim, "--swarm ID [-c CAP,...]",
     "claim the best ready task; prints it with its lease and fencing token",
-    CMD_MUTATES, claim_opts, run_claim, NULL);
+    CMD_MUTATES, claim_opts, run_claim, validate_claim);
 SUB(heartbeat, "ID --swarm ID --token N", "extend the lease of a task you hold",
     CMD_MUTATES, owner_opts, run_heartbeat, validate_owner);
 SUB(complete, "ID --swarm ID --token N [--result JSON]", "finish a task you hold",
@@ -674,7 +736,7 @@ SUB(watch, "[-o jsonl] [--resume REV] [--count N]",
 SUB(stats, "", "counts by state, claim rate, lease expiries", 0, NULL, run_stats, NULL);
 SUB(bench, "[--quick] [--tasks N] [--duration S]",
     "measure claim and push latency, throughput and correctness against the server",
-    0, bench_opts, run_bench, NULL);
+    CMD_WRITES, bench_opts, run_bench, NULL);
 
 static const struct cmd_entry *const coord_subs[] = {
 	&coord_push_entry, &coord_claim_entry, &coord_heartbeat_entry, &coord_complete_entry,

@@ -395,6 +395,15 @@ signing_key(struct cmd_ctx *ctx, struct wkey *k)
 	return st;
 }
 
+/* Before connecting: a file is written only where writing is allowed. */
+static enum status
+validate_export(struct cmd_ctx *ctx)
+{
+	const char *file = cmd_opt(ctx, "file");
+
+	return file ? cmd_may_write_file(ctx, file) : ST_OK;
+}
+
 static enum status
 run_export(struct cmd_ctx *ctx)
 {
@@ -842,7 +851,8 @@ static const struct cmd_entry witness_append_entry = {
 static const struct cmd_entry witness_export_entry = {
 	.name = "export", .args = "[--file FILE] [--format jsonl|csv] [--proofs]",
 	.summary = "write the ledger as JSON lines (entries, stored checkpoints, the head signed now) for offline verify",
-	.flags = CMD_NEEDS_BUS, .opts = export_opts, .run = run_export,
+	.flags = CMD_NEEDS_BUS, .opts = export_opts, .validate = validate_export,
+	.run = run_export,
 };
 static const struct cmd_entry witness_checkpoint_entry = {
 	.name = "checkpoint",
@@ -861,7 +871,7 @@ static const struct cmd_entry witness_checkpoints_entry = {
 static const struct cmd_entry witness_bench_entry = {
 	.name = "bench", .args = "[--quick] [--entries N] [--appends N]",
 	.summary = "measure verify time, inclusion proof time and append rate",
-	.flags = CMD_NEEDS_BUS, .opts = bench_opts, .run = run_bench,
+	.flags = CMD_NEEDS_BUS | CMD_WRITES, .opts = bench_opts, .run = run_bench,
 };
 static const struct cmd_entry witness_query_entry = {
 	.name = "query", .args = "[--component C] [--event E] [--task T] [--trace-id ID] [--since T] ...",

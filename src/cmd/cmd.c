@@ -1,4 +1,5 @@
 /* The command table, global options, lookup and help: see cmd.h. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,7 +136,8 @@ cmd_opt_int(struct cmd_ctx *ctx, const char *name, int64_t min, int64_t max, int
 	*out = def;
 	if (v == NULL)
 		return ST_OK;
-	if (!parse_int64(v, out))
+	/* digits, maybe after a '-': no space or '+' first, which strtoll would take */
+	if (!isdigit((unsigned char)v[v[0] == '-']) || !parse_int64(v, out))
 		return err_set(&ctx->err, ST_USAGE, "--%s: '%s' is not an integer", name, v);
 	if (*out < min || *out > max)
 		return err_set(&ctx->err, ST_BAD_VALUE, "--%s: %s is out of range %lld..%lld",

@@ -34,6 +34,9 @@
 #define CMD_OWN_CONFIG	0x8	/* reads the config file itself (init, validate) */
 #define CMD_NO_WITNESS	0x10	/* no operator entry: the command is its own record (witness
 				   append, checkpoint) or changes only local files */
+#define CMD_WRITES	0x20	/* writes to the server outside the fleet's state (a
+				   benchmark's own bucket): refused under --read-only and
+				   --mode=falsify, not witnessed */
 
 /* A command-specific option. arg is the value's name, or NULL for a flag. */
 struct cmd_opt {
@@ -141,6 +144,14 @@ enum status cmd_need(struct cmd_ctx *ctx, const char *name);
  * on some paths call it there). The session closes it.
  */
 enum status cmd_connect(struct cmd_ctx *ctx);
+
+/*
+ * May this call write the file at path (an export, a report)? ST_OK, or
+ * ST_READ_ONLY in ctx->err under --read-only and under --mode=falsify
+ * (which writes nothing). Every command that writes a file outside the
+ * fleet's state asks first; the dispatcher refuses everything else.
+ */
+enum status cmd_may_write_file(struct cmd_ctx *ctx, const char *path);
 
 /*
  * Witnessing, for commands that connect on their own (up, down): connect

@@ -235,6 +235,42 @@ call_opctx(struct cmd_ctx *ctx, const struct globals *g)
 	ctx->op.read_only = cfg_bool(&ctx->cfg, CK_READ_ONLY);
 }
 
+/*
+ * May this command write? A change (CMD_MUTATES) is refused under
+ * --read-only (--mode=falsify runs its checks and writes nothing); a command
+ * that writes for itself (CMD_WRITES: a benchmark's buckets) is refused
+ * under both. Either way the call's configuration then says read_only, so
+ * that what core opens for a read writes nothing either: the local index is
+ * then built in memory (windex_open). Files are asked for one by one:
+ * cmd_may_write_file().
+ */
+static enum status
+may_write(struct cmd_ctx *ctx)
+{
+	const char *sub = ctx->parent ? " " : "", *fam = ctx->parent ? ctx->parent->name : "";
+	unsigned f = ctx->entry->flags;
+
+	if ((f & (CMD_MUTATES | CMD_WRITES)) && ctx->op.read_only && !ctx->op.falsify)
+		return err_set(&ctx->err, ST_READ_ONLY, "refusing '%s%s%s': read-only mode", fam,
+			       sub, ctx->entry->name);
+	if ((f & CMD_WRITES) && ctx->op.falsify)
+		return err_set(&ctx->err, ST_READ_ONLY, "refusing '%s%s%s': it writes to the "
+			       "server, and --mode=falsify writes nothing", fam, sub,
+			       ctx->entry->name);
+	if (ctx->op.falsify)
+		return config_set(&ctx->cfg, CK_READ_ONLY, "true", CFG_SRC_FLAG, &ctx->err);
+	return ST_OK;
+}
+
+enum status
+cmd_may_write_file(struct cmd_ctx *ctx, const char *path)
+{
+	if (ctx->op.read_only || ctx->op.falsify)
+		return err_set(&ctx->err, ST_READ_ONLY, "refusing to write '%s': %s", path,
+			       ctx->op.falsify ? "--mode=falsify writes nothing" : "read-only mode");
+	return ST_OK;
+}
+
 /* Configure, apply the flags, refuse, validate and connect, as the command declares. */
 static enum status
 setup(struct cmd_ctx *ctx, const struct globals *g)
@@ -256,10 +292,8 @@ setup(struct cmd_ctx *ctx, const struct globals *g)
 		       ctx->cfg.file ? "read" : "not present (defaults, environment and flags)");
 	ctx->color = want_color(&ctx->cfg);
 	call_opctx(ctx, g);
-	if ((ctx->entry->flags & CMD_MUTATES) && ctx->op.read_only && !ctx->op.falsify)
-		return err_set(&ctx->err, ST_READ_ONLY, "refusing '%s%s%s': read-only mode",
-			       ctx->parent ? ctx->parent->name : "", ctx->parent ? " " : "",
-			       ctx->entry->name);
+	if ((st = may_write(ctx)) != ST_OK)
+		return st;
 	if (ctx->entry->validate && (st = ctx->entry->validate(ctx)) != ST_OK)
 		return st;
 	if (!(ctx->entry->flags & CMD_NEEDS_BUS))
@@ -315,6 +349,51 @@ checkpoints_due(struct cmd_ctx *ctx)
 			       "ifctl: notice: witness checkpoint not stored: %s", e.msg);
 }
 
+/* Does a long option (--NAME or --NAME=VALUE) carry a secret by its name? */
+static bool
+secret_option(const char *arg)
+{
+	size_t n = strcspn(arg, "=");
+	char name[64];
+
+	if (strncmp(arg, "--", 2) != 0 || n >= sizeof name)
+		return false;
+	memcpy(name, arg, n);
+	name[n] = '\0';
+	return strstr(name, "password") || strstr(name, "secret") || strstr(name, "passphrase") ||
+	       strstr(name, "credential");
+}
+
+/*
+ * The command line as a JSON array, for the ledger, which keeps it for
+ * ever: the value of an option named like a secret becomes "********", the
+ * secret in a URL's user info "****" (--server nats://alice:pass@host).
+ */
+static void
+argv_scrubbed(struct buf *out, int argc, char *const *argv)
+{
+	struct buf a = BUF_INIT;
+	bool hide_next = false;
+	int i;
+
+	buf_addc(out, '[');
+	for (i = 1; i < argc; i++) {
+		buf_reset(&a);
+		if (hide_next)
+			buf_adds(&a, "********");
+		else if (secret_option(argv[i]) && strchr(argv[i], '='))
+			buf_addf(&a, "%.*s=********", (int)strcspn(argv[i], "="), argv[i]);
+		else
+			bus_url_mask(argv[i], &a);
+		hide_next = !hide_next && secret_option(argv[i]) && !strchr(argv[i], '=');
+		if (i > 1)
+			buf_addc(out, ',');
+		json_escape(out, a.s);
+	}
+	buf_addc(out, ']');
+	buf_release(&a);
+}
+
 /*
  * A mutating command leaves its record: after the entries its operations
  * submitted, one 'operator' entry with the command line and the outcome,
@@ -327,17 +406,12 @@ cmd_witness_command(struct cmd_ctx *ctx, const char *outcome, int exit_code)
 	struct witness_note n = { .component = "operator" };
 	struct buf payload = BUF_INIT;
 	char event[96];
-	int i;
 
 	snprintf(event, sizeof event, "command.%s%s%s", ctx->parent ? ctx->parent->name : "",
 		 ctx->parent ? "." : "", ctx->entry->name);
-	buf_adds(&payload, "{\"argv\":[");
-	for (i = 1; i < ctx->full_argc; i++) {
-		if (i > 1)
-			buf_addc(&payload, ',');
-		json_escape(&payload, ctx->full_argv[i]);
-	}
-	buf_addf(&payload, "],\"outcome\":\"%s\"", outcome);
+	buf_adds(&payload, "{\"argv\":");
+	argv_scrubbed(&payload, ctx->full_argc, ctx->full_argv);
+	buf_addf(&payload, ",\"outcome\":\"%s\"", outcome);
 	if (exit_code >= 0)
 		buf_addf(&payload, ",\"exit\":%d", exit_code);
 	buf_addc(&payload, '}');

@@ -15,13 +15,24 @@
 
 #include "cmd/cmd.h"
 
+/* One line to stderr, after prefix, with any control character in it made visible. */
+static void
+print_line(const char *prefix, const char *line)
+{
+	struct buf b = BUF_INIT;
+
+	text_visible(&b, line, 0);
+	fprintf(stderr, "%s%s\n", prefix, b.s);
+	buf_release(&b);
+}
+
 /* Notices of the session go to stderr as they come. */
 static void
 print_notice(void *arg, enum notice_level level, const char *line)
 {
 	(void)arg;
 	(void)level;
-	fprintf(stderr, "%s\n", line);
+	print_line("", line);
 }
 
 /* Print a failure: the message, then the catalogue's remedy. */
@@ -31,7 +42,7 @@ report(const struct err *e, enum status st)
 	const struct status_info *si = status_info(st);
 	const char *msg = e->code == st && e->msg[0] ? e->msg : si->text;
 
-	fprintf(stderr, "ifctl: %s\n", msg);
+	print_line("ifctl: ", msg);	/* it may quote what it refused */
 	fprintf(stderr, "remedy: %s [%s]\n", si->remedy, si->name);
 }
 

@@ -42,6 +42,15 @@ cell(const struct rowset *rs, size_t r, size_t c)
 	return v ? v : "";
 }
 
+/* A cell as a terminal may show it (text_visible), in tmp. */
+static const char *
+cell_visible(struct buf *tmp, const struct rowset *rs, size_t r, size_t c)
+{
+	buf_reset(tmp);
+	text_visible(tmp, cell(rs, r, c), 0);
+	return tmp->s;
+}
+
 /* Is a set left out of the structured formats (json, jsonl, yaml)? */
 static bool
 structured(const struct rowset *rs)
@@ -119,6 +128,7 @@ trim_end(struct buf *out)
 static void
 table_single(const struct render_opts *ro, const struct rowset *rs, struct buf *out)
 {
+	struct buf v = BUF_INIT;
 	size_t c, w = 0;
 
 	for (c = 0; c < rs->ncols; c++)
@@ -129,22 +139,23 @@ table_single(const struct render_opts *ro, const struct rowset *rs, struct buf *
 			continue;
 		buf_addf(out, "%s:", rs->cols[c].name);
 		pad(out, "", w - strlen(rs->cols[c].name) + 1, false);
-		buf_addf(out, "%s\n", cell(rs, 0, c));
+		buf_addf(out, "%s\n", cell_visible(&v, rs, 0, c));
 	}
+	buf_release(&v);
 }
 
 static void
 table_set(const struct render_opts *ro, const struct rowset *rs, struct buf *out)
 {
 	size_t r, c, *w = xcalloc(rs->ncols, sizeof *w);
-	struct buf h = BUF_INIT;
+	struct buf h = BUF_INIT, v = BUF_INIT;
 	const char *bold = ro->color ? "\033[1m" : "", *norm = ro->color ? "\033[0m" : "";
 
 	for (c = 0; c < rs->ncols; c++) {
 		w[c] = ro->no_headers ? 0 : strlen(rs->cols[c].name);
 		for (r = 0; r < rs->nrows; r++)
-			if (width(cell(rs, r, c)) > w[c])
-				w[c] = width(cell(rs, r, c));
+			if (width(cell_visible(&v, rs, r, c)) > w[c])
+				w[c] = width(v.s);
 	}
 	if (!ro->no_headers) {
 		for (c = 0; c < rs->ncols; c++) {
@@ -169,11 +180,12 @@ table_set(const struct render_opts *ro, const struct rowset *rs, struct buf *out
 			if (!first)
 				buf_adds(out, "  ");
 			first = false;
-			pad(out, cell(rs, r, c), w[c], rs->cols[c].kind == COL_NUM);
+			pad(out, cell_visible(&v, rs, r, c), w[c], rs->cols[c].kind == COL_NUM);
 		}
 		trim_end(out);
 		buf_addc(out, '\n');
 	}
+	buf_release(&v);
 	buf_release(&h);
 	free(w);
 }
@@ -340,23 +352,23 @@ yaml_doc(const struct doc *d, struct buf *out)
 	}
 }
 
+/*
+ * One csv or tsv field, control characters made visible (text_visible):
+ * tsv doubles backslashes so that its \t and \n read back; csv quotes
+ * as RFC 4180 says.
+ */
 static void
 sep_value(struct buf *out, const char *v, char sep)
 {
+	struct buf vis = BUF_INIT;
+
 	if (sep == '\t') {
-		for (; *v; v++) {
-			if (*v == '\t')
-				buf_adds(out, "\\t");
-			else if (*v == '\n')
-				buf_adds(out, "\\n");
-			else if (*v == '\\')
-				buf_adds(out, "\\\\");
-			else
-				buf_addc(out, *v);
-		}
+		text_visible(out, v, TEXT_VISIBLE_BACKSLASH);
 		return;
 	}
-	rows_csv_quote(out, v);
+	text_visible(&vis, v, 0);
+	rows_csv_quote(out, vis.s);
+	buf_release(&vis);
 }
 
 void

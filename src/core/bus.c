@@ -182,6 +182,39 @@ url_take_userinfo(struct bus_opts *o)
 	}
 }
 
+/* The last '@' in [p, end): the end of a URL's user info, or NULL. */
+static const char *
+userinfo_end(const char *p, const char *end)
+{
+	const char *at = NULL;
+
+	for (; p < end; p++)
+		if (*p == '@')
+			at = p;
+	return at;
+}
+
+void
+bus_url_mask(const char *url, struct buf *out)
+{
+	const char *p = url, *s, *end, *at, *colon;
+
+	while ((s = strstr(p, "://")) != NULL) {
+		s += 3;
+		end = s + strcspn(s, "/,? \t");
+		if ((at = userinfo_end(s, end)) == NULL) {
+			buf_add(out, p, (size_t)(end - p));
+		} else {
+			colon = memchr(s, ':', (size_t)(at - s));
+			buf_add(out, p, (size_t)((colon ? colon + 1 : s) - p));
+			buf_adds(out, "****");
+			buf_add(out, at, (size_t)(end - at));
+		}
+		p = end;
+	}
+	buf_adds(out, p);
+}
+
 void
 bus_opts_from_config(struct bus_opts *o, const struct config *c)
 {

@@ -59,6 +59,14 @@ struct bus_opts {
 
 /* Fill o from the configuration; release with bus_opts_release(). */
 void bus_opts_from_config(struct bus_opts *o, const struct config *c);
+/*
+ * Append url (a NATS URL or a comma-separated list, or any text holding
+ * them) to out with the secret of each user info replaced:
+ * "nats://alice:pass@h" becomes "nats://alice:xxxx@h" with xxxx four stars,
+ * a token alone "nats://tok@h" becomes four stars too. For everything that
+ * shows a configured URL.
+ */
+void bus_url_mask(const char *url, struct buf *out);
 void bus_opts_release(struct bus_opts *o);
 
 /* Connect. ST_UNREACHABLE when no server answers within the timeout. */

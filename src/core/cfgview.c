@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/bus.h"
 #include "core/cfgview.h"
 #include "core/json.h"
 #include "core/util.h"
@@ -41,14 +42,22 @@ source_text(const struct config *c, enum cfg_id id, struct buf *out)
 	}
 }
 
-/* The value as JSON: a number, a boolean, else a string; tables show the text. */
+/*
+ * The value as JSON: a number, a boolean, else a string; tables show the
+ * text. A secret shows as stars, a URL without the secret of its user info.
+ */
 static void
 set_value(struct rowset *rs, size_t r, const struct config *c, enum cfg_id id, bool hidden)
 {
 	const struct cfg_key *k = config_key(id);
 	const char *v = hidden ? "********" : cfg_str(c, id);
-	struct buf j = BUF_INIT;
+	struct buf j = BUF_INIT, masked = BUF_INIT;
 	int64_t n;
+
+	if (!hidden && id == CK_NATS_URL) {
+		bus_url_mask(v, &masked);
+		v = masked.s;
+	}
 
 	if (!hidden && k->type == CFG_INT && parse_int64(v, &n))
 		json_add_number(&j, (double)n);
@@ -59,6 +68,7 @@ set_value(struct rowset *rs, size_t r, const struct config *c, enum cfg_id id, b
 	rows_set(rs, r, CV_VALUE, j.s);
 	rows_show(rs, r, CV_VALUE, v);
 	buf_release(&j);
+	buf_release(&masked);
 }
 
 struct rowset *

@@ -82,12 +82,8 @@ strtod_c(const char *s, char **end)
 
 /* --- UTF-8 ------------------------------------------------------------------ */
 
-/*
- * Decode one UTF-8 sequence at p (before end) into *cp; its length, or 0
- * when it is not well formed (overlong, a surrogate, beyond U+10FFFF, cut).
- */
-static size_t
-utf8_decode(const unsigned char *p, const unsigned char *end, uint32_t *cp)
+size_t
+json_utf8_decode(const unsigned char *p, const unsigned char *end, uint32_t *cp)
 {
 	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
 	size_t n, i;
@@ -126,7 +122,7 @@ json_utf8_valid(const char *s, size_t len, size_t *bad_at)
 	size_t n;
 
 	while (p < end) {
-		if ((n = utf8_decode(p, end, &cp)) == 0) {
+		if ((n = json_utf8_decode(p, end, &cp)) == 0) {
 			if (bad_at)
 				*bad_at = (size_t)(p - (const unsigned char *)s);
 			return false;
@@ -329,7 +325,7 @@ parse_string(struct parser *ps, const char **out, size_t *outlen)
 			return fail(ps, ps->p, ": control character 0x%02x in a string (escape it)",
 				    c);
 		} else {
-			n = utf8_decode((const unsigned char *)ps->p, (const unsigned char *)ps->end,
+			n = json_utf8_decode((const unsigned char *)ps->p, (const unsigned char *)ps->end,
 					&cp);
 			if (n == 0)
 				return fail(ps, ps->p, ": invalid UTF-8 (byte 0x%02x)", c);
@@ -1031,7 +1027,7 @@ u16_next(struct u16_iter *it)
 	}
 	if (it->p >= it->end)
 		return -1;
-	n = utf8_decode(it->p, it->end, &cp);
+	n = json_utf8_decode(it->p, it->end, &cp);
 	it->p += n ? n : 1;
 	if (n == 0)
 		return *(it->p - 1);	/* not reached for parsed input */

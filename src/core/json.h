@@ -146,6 +146,11 @@ void json_canonical_value(const struct json_value *v, struct buf *out);
 enum status json_with_member(const char *json, const char *key, const char *value,
 			     struct buf *out, struct err *e);
 
+/*
+ * Decode one UTF-8 sequence at p (before end) into *cp; its length, or 0
+ * when it is not well formed (overlong, a surrogate, beyond U+10FFFF, cut).
+ */
+size_t json_utf8_decode(const unsigned char *p, const unsigned char *end, uint32_t *cp);
 /* Is s well-formed UTF-8? When not, *bad_at (may be NULL) is the first bad byte. */
 bool json_utf8_valid(const char *s, size_t len, size_t *bad_at);
 

@@ -253,6 +253,42 @@ doc_release(struct doc *d)
 	memset(d, 0, sizeof *d);
 }
 
+/* Does a code point change how the text around it is ordered on screen? */
+static bool
+is_bidi_control(uint32_t c)
+{
+	return c == 0x061c || c == 0x200e || c == 0x200f || (c >= 0x202a && c <= 0x202e) ||
+	       (c >= 0x2066 && c <= 0x2069);
+}
+
+void
+text_visible(struct buf *out, const char *s, unsigned flags)
+{
+	static const char *const c0[0x20] = {
+		['\a'] = "\\a", ['\b'] = "\\b", ['\t'] = "\\t", ['\n'] = "\\n",
+		['\v'] = "\\v", ['\f'] = "\\f", ['\r'] = "\\r", [0x1b] = "\\e",
+	};
+	const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
+	uint32_t cp = 0;
+	size_t n;
+
+	while (*p) {
+		if ((n = json_utf8_decode(p, end, &cp)) == 0)
+			buf_addf(out, "\\x%02x", *p++);
+		else if (cp < 0x20 && c0[cp])
+			buf_adds(out, c0[cp]);
+		else if (cp < 0x20 || cp == 0x7f)
+			buf_addf(out, "\\x%02x", (unsigned)cp);
+		else if ((cp >= 0x80 && cp <= 0x9f) || is_bidi_control(cp))
+			buf_addf(out, "\\u%04x", (unsigned)cp);
+		else if (cp == '\\' && (flags & TEXT_VISIBLE_BACKSLASH))
+			buf_adds(out, "\\\\");
+		else
+			buf_add(out, p, n);
+		p += n;
+	}
+}
+
 void
 rows_csv_quote(struct buf *out, const char *v)
 {

@@ -110,6 +110,21 @@ const char *rows_get_shown(const struct rowset *rs, size_t row, size_t col);
 /* Read a number cell as an integer; false when null or not an integer. */
 bool rows_get_i64(const struct rowset *rs, size_t row, size_t col, int64_t *out);
 
+/*
+ * Append s to out as a terminal may show it: every control character as
+ * text, so a record cannot move the cursor, retitle the window or reach
+ * the terminal in any way (ESC ] 0 ; title BEL). C0 controls become \a \b
+ * \t \n \v \f \r \e or \xHH, DEL \x7f, a byte that is not UTF-8 \xHH,
+ * C1 controls (U+0080..U+009F) and bidirectional overrides and isolates
+ * (U+061C, U+200E, U+200F, U+202A..U+202E, U+2066..U+2069) \uHHHH; the rest
+ * is kept. With TEXT_VISIBLE_BACKSLASH a backslash is doubled, so the
+ * result reads back unambiguously (tsv). The table, wide, csv and tsv
+ * faces and the console show every cell through it; JSON and YAML escape
+ * on their own.
+ */
+#define TEXT_VISIBLE_BACKSLASH 0x1
+void text_visible(struct buf *out, const char *s, unsigned flags);
+
 /* Append v as one CSV field (RFC 4180: quoted when it holds , " CR or LF). */
 void rows_csv_quote(struct buf *out, const char *v);
 

@@ -16,8 +16,14 @@
 enum status
 windex_open(const struct config *c, struct store **out, struct err *e)
 {
-	char *home = home_path(c, HOME_DIR), *path = home_path(c, HOME_INDEX);
-	enum status st = mkdir_p(home, 0700, e);
+	char *home, *path;
+	enum status st;
+
+	if (cfg_bool(c, CK_READ_ONLY))	/* a cache, built in memory: nothing is written */
+		return store_open(":memory:", out, e);
+	home = home_path(c, HOME_DIR);
+	path = home_path(c, HOME_INDEX);
+	st = mkdir_p(home, 0700, e);
 
 	if (st == ST_OK)
 		st = store_open(path, out, e);

@@ -12,7 +12,10 @@
 #include "core/store.h"
 #include "core/witness.h"
 
-/* Open $IF_HOME/index.db. */
+/*
+ * Open $IF_HOME/index.db; with read_only in c (--read-only, --mode=falsify)
+ * an empty index in memory instead, which a sync fills and nothing keeps.
+ */
 enum status windex_open(const struct config *c, struct store **out, struct err *e);
 
 /*

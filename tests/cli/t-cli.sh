@@ -125,4 +125,57 @@ err_has "cannot connect to 'nats://127.0.0.1:$port'"
 err_has '\[nats-unreachable\]'
 check "[ $took -lt 3000 ]"
 
+# Terminal escapes in records reach no terminal: a title that would retitle
+# the window (ESC ] 0 ; pwned BEL) and a bidi override are shown as text in
+# table, wide, csv and tsv (and escaped in JSON); a swarm id has the id
+# syntax; errors quoting a value show its controls as text.
+ESC=$(printf '\033')
+BEL=$(printf '\a')
+EVIL=$(printf '\033]0;pwned\a x \342\200\256 y')
+# no_controls: neither stdout nor stderr holds ESC, BEL or U+202E.
+no_controls() {
+	if grep -q "[$ESC$BEL]" "$OUT" "$ERR" || grep -qF "$(printf '\342\200\256')" "$OUT" "$ERR"
+	then not_ok "$LAST: a control character reaches the terminal"; else ok; fi
+}
+run 0 up -q
+run 0 task push t-esc --title "$EVIL" -c gpu
+no_controls
+out_has 'title: +\\e\]0;pwned\\a x \\u202e y$'
+for o in table wide csv tsv; do
+	run 0 task list -o $o
+	no_controls
+	out_has '\\e\]0;pwned\\a x \\u202e y'
+done
+run 0 task show t-esc -o json
+out_has '"title":"\\u001b\]0;pwned\\u0007 x'
+run 0 witness query --task t-esc -o wide
+no_controls
+run 2 task claim --swarm "$EVIL"
+err_is_one_error
+err_has "--swarm: '\\\\e\]0;pwned\\\\a x \\\\u202e y' is not a swarm id"
+no_controls
+run 2 task claim --swarm "s1$BEL"
+run 2 task push t-x --to "s 1"
+err_has "--to: 's 1' is not a swarm id"
+for verb in heartbeat complete fail release; do
+	run 2 task $verb t-esc --swarm "s/1" --token 1
+	err_has "--swarm: 's/1' is not a swarm id"
+done
+run 2 task show "$EVIL"
+no_controls
+# Values a shell script gets wrong are refused, not read generously.
+run 2 task push t-x -p " 5"
+err_has "--priority: ' 5' is not an integer"
+run 2 task push t-x -p "+5"
+run 2 task claim --swarm s1 -c ',,,'
+err_has "--capability: ',,,' has an empty capability name"
+err_is_one_error
+run 2 task claim --swarm s1 -c 'gpu,'
+run 2 task push t-x -c 'a,,b'
+run 2 task claim --swarm s1 -c 'g p u'
+run 0 task list -o json
+out_lacks '"t-x"'
+run 0 task claim --swarm s1 -c gpu -o json
+out_has '"id":"t-esc"'
+
 finish

@@ -230,10 +230,10 @@ test_csv_tsv(void **state)
 	doc_add(&d, awkward());
 	expect(&d, OUT_CSV, false,
 	       "key,value\r\n"
-	       "\"comma,quote\"\"\",\"tab\there\\ and\nnewline\"\r\n"
+	       "\"comma,quote\"\"\",tab\\there\\ and\\nnewline\r\n"
 	       "yes,\r\n");
 	expect(&d, OUT_CSV, true,
-	       "\"comma,quote\"\"\",\"tab\there\\ and\nnewline\"\r\n"
+	       "\"comma,quote\"\"\",tab\\there\\ and\\nnewline\r\n"
 	       "yes,\r\n");
 	expect(&d, OUT_TSV, false,
 	       "key\tvalue\n"
@@ -251,7 +251,7 @@ test_csv_tsv(void **state)
 	csv_cell(&cell, "plain");
 	csv_cell(&cell, ",");
 	csv_cell(&cell, "cr\r");
-	assert_string_equal(cell.s, "plain\",\"\"cr\r\"");
+	assert_string_equal(cell.s, "plain\",\"cr\\r");
 	buf_release(&cell);
 	doc_release(&d);
 }
@@ -283,12 +283,47 @@ test_json_quoting(void **state)
 	/* Display width counts code points: the accented name pads like ASCII. */
 	expect(&d, OUT_TABLE, false,
 	       "PAYLOAD           N  NAME\n"
-	       "{\"a\":[1,2]}     0/5  say \"hi\"\x01\n"
+	       "{\"a\":[1,2]}     0/5  say \"hi\"\\x01\n"
 	       "{not json    -1.5e3  \xc3\xa9t\xc3\xa9\n");
 	doc_release(&d);
 }
 
 /* Nothing to show renders nothing; a text document is written as it is. */
+/*
+ * Control characters never reach the terminal from a table, wide, csv or
+ * tsv cell: ESC ] 0 ; title BEL (retitles an xterm), CSI as C1, a bidi
+ * override, a byte that is not UTF-8. JSON escapes them on its own.
+ */
+static void
+test_escapes(void **state)
+{
+	static const enum out_format faces[] = { OUT_TABLE, OUT_WIDE, OUT_CSV, OUT_TSV };
+	struct rowset *rs = rows_new("x");
+	struct doc d = { 0 };
+	size_t r, i;
+	char *got;
+
+	(void)state;
+	rows_col(rs, "title", COL_TEXT, 0);
+	r = rows_add(rs);
+	rows_set(rs, r, 0, "\033]0;pwned\a\xc2\x9b" "2J\xe2\x80\xae" "evil\xff\x7f\\");
+	doc_add(&d, rs);
+	expect(&d, OUT_TABLE, true, "\\e]0;pwned\\a\\u009b2J\\u202eevil\\xff\\x7f\\\n");
+	expect(&d, OUT_TSV, true, "\\e]0;pwned\\a\\u009b2J\\u202eevil\\xff\\x7f\\\\\n");
+	for (i = 0; i < sizeof faces / sizeof *faces; i++) {
+		got = render(&d, faces[i], false, false);
+		assert_null(strpbrk(got, "\033\a\x7f\xff"));
+		assert_null(strstr(got, "\xc2\x9b"));
+		assert_null(strstr(got, "\xe2\x80\xae"));
+		free(got);
+	}
+	rows_set(rs, r, 0, "\xc3\xa9t\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x90\x9d");	/* kept as it is */
+	expect(&d, OUT_TABLE, true, "\xc3\xa9t\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x90\x9d\n");
+	rows_set(rs, r, 0, "\xe0\x80\xaf\xed\xa0\x80\xf4\x90\x80\x80");	/* overlong, surrogate, > U+10FFFF */
+	expect(&d, OUT_TABLE, true, "\\xe0\\x80\\xaf\\xed\\xa0\\x80\\xf4\\x90\\x80\\x80\n");
+	doc_release(&d);
+}
+
 static void
 test_empty_and_text(void **state)
 {
@@ -350,6 +385,7 @@ main(void)
 		cmocka_unit_test(test_yaml),
 		cmocka_unit_test(test_csv_tsv),
 		cmocka_unit_test(test_json_quoting),
+		cmocka_unit_test(test_escapes),
 		cmocka_unit_test(test_empty_and_text),
 		cmocka_unit_test(test_render_doc),
 	};

@@ -257,6 +257,34 @@ test_check(void **state)
 	opctx_release(&op);
 }
 
+/* text_visible(): what the console and the table faces show of untrusted text. */
+static void
+test_text_visible(void **state)
+{
+	static const struct { const char *in, *out; unsigned flags; } cases[] = {
+		{ "plain \xc3\xa9t\xc3\xa9", "plain \xc3\xa9t\xc3\xa9", 0 },
+		{ "\033]0;pwned\a", "\\e]0;pwned\\a", 0 },
+		{ "a\tb\nc\r", "a\\tb\\nc\\r", 0 },
+		{ "\x01\x1f\x7f", "\\x01\\x1f\\x7f", 0 },
+		{ "\xc2\x9b" "2J", "\\u009b2J", 0 },
+		{ "\xe2\x81\xa6" "x", "\\u2066x", 0 },
+		{ "cut \xe2\x80", "cut \\xe2\\x80", 0 },
+		{ "C:\\dir", "C:\\dir", 0 },
+		{ "C:\\dir\t", "C:\\\\dir\\t", TEXT_VISIBLE_BACKSLASH },
+		{ "", "", 0 },
+	};
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof cases / sizeof *cases; i++) {
+		buf_reset(&b);
+		text_visible(&b, cases[i].in, cases[i].flags);
+		assert_string_equal(b.s, cases[i].out);
+	}
+	buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -267,6 +295,7 @@ main(void)
 		cmocka_unit_test(test_witness_view),
 		cmocka_unit_test(test_opctx),
 		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_text_visible),
 	};
 	return cmocka_run_group_tests_name("rows", tests, NULL, NULL);
 }
