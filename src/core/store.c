@@ -86,7 +86,8 @@ store_open(const char *path, struct store **out, struct err *e)
 	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
 		return err_set(e, ST_INDEX_CORRUPT, "index '%s' is not a regular file (%s)", path,
 			       S_ISDIR(sb.st_mode) ? "a directory" : "a special file");
-	private_mode(path);
+	if (strcmp(path, ":memory:") != 0)	/* SQLite's name for a database in memory */
+		private_mode(path);
 	s = xcalloc(1, sizeof *s);
 	s->path = xstrdup(path);
 	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
