@@ -74,7 +74,8 @@ buf_vaddf(struct buf *b, const char *fmt, va_list ap)
 	int n;
 
 	va_copy(cp, ap);
-	n = vsnprintf(b->s + b->len, b->cap ? b->cap - b->len : 0, fmt, cp);
+	/* Nothing allocated yet: measure only (no pointer arithmetic on NULL). */
+	n = vsnprintf(b->cap ? b->s + b->len : NULL, b->cap ? b->cap - b->len : 0, fmt, cp);
 	va_end(cp);
 	if (n < 0)
 		return;
