@@ -430,7 +430,7 @@ run_export(struct cmd_ctx *ctx)
 		x.last_stored == x.entries ? "the last one at the end" :
 		"and the head signed now by this host's key", x.other_key);
 	if (cmd_opt(ctx, "file")) {
-		st = write_file_atomic(cmd_opt(ctx, "file"), x.text, x.len, 0644, &ctx->err);
+		st = write_file_atomic(cmd_opt(ctx, "file"), x.text, x.len, 0600, &ctx->err);
 		free(x.text);
 	} else {
 		ctx->out.text = x.text;

@@ -202,9 +202,11 @@ dir_writable(const char *dir, struct err *e)
 	"$JS.ACK.>", "$JS.FC.>"
 #define READ_SUBS "_INBOX.>", "if.v1.>", "$KV.>"
 
+#define ROLE_SUBJECTS_MAX 31
+
 struct role {
 	const char *name;
-	const char *pub[32];	/* NULL-terminated */
+	const char *pub[ROLE_SUBJECTS_MAX + 1];	/* NULL-terminated */
 	const char *sub[8];
 };
 
@@ -318,6 +320,24 @@ conf_list(struct buf *out, const char *const *v)
 	buf_addc(out, ']');
 }
 
+/*
+ * A role's publish list with "$KV.IF_SWARMS.>" narrowed to the user's own
+ * key: a swarm login writes its own profile, never another swarm's.
+ */
+static void
+own_profile(struct buf *out, const char *const *pub, const char *user)
+{
+	const char *v[ROLE_SUBJECTS_MAX + 1];
+	char *own = xasprintf("$KV.IF_SWARMS.%s", user);
+	size_t n = 0;
+
+	for (; *pub && n < ROLE_SUBJECTS_MAX; pub++)
+		v[n++] = strcmp(*pub, "$KV.IF_SWARMS.>") == 0 ? own : *pub;
+	v[n] = NULL;
+	conf_list(out, v);
+	free(own);
+}
+
 /* The role named name, or NULL. */
 static const struct role *
 role_find(const char *name)
@@ -342,7 +362,7 @@ auth_user(struct buf *out, const char *user, const char *password, const struct 
 		return st;
 	buf_addf(out, "    { user: \"%s\", password: \"%s\",\n      permissions: {\n"
 		 "        publish: { allow: ", user, hash);
-	conf_list(out, r->pub);
+	own_profile(out, r->pub, user);
 	buf_adds(out, " }\n        subscribe: { allow: ");
 	conf_list(out, r->sub);
 	buf_adds(out, " }\n      } }\n");

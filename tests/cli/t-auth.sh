@@ -30,6 +30,13 @@ refused() {
 	if grep -q "Permissions Violation for Publish to \"$2\"" "$OUT"; then ok
 	else not_ok "$LAST: not refused"; fi
 }
+# allowed_pub USER SUBJECT: publishing is not refused.
+allowed_pub() {
+	LAST="$1 publishes to $2"
+	printf 'PUB %s 0\n\n' "$2" | nats_raw "$1" "$(pw "$1")"
+	if grep -q '^PONG' "$OUT" && ! grep -q 'Violation' "$OUT"; then ok
+	else not_ok "$LAST: refused"; fi
+}
 # allowed USER SUBJECT: subscribing is not refused (nothing is written).
 allowed_sub() {
 	LAST="$1 subscribes to $2"
@@ -107,6 +114,9 @@ refused swarm '$JS.API.STREAM.UPDATE.IF_WITNESS'
 refused swarm '$JS.API.STREAM.MSG.DELETE.IF_WITNESS'
 refused swarm '$JS.API.STREAM.CREATE.X'
 refused swarm 'if.v1.evt.budget.spent'
+# A swarm login writes its own profile only.
+allowed_pub swarm '$KV.IF_SWARMS.swarm'
+refused swarm '$KV.IF_SWARMS.s9'
 allowed_sub swarm 'if.v1.evt.>'
 
 # A viewer reads everything and changes nothing.
@@ -201,6 +211,8 @@ err_has '\[nats-permission\]'
 refused sw1 '$JS.API.STREAM.PURGE.IF_WITNESS'
 refused sw1 '$JS.API.STREAM.DELETE.IF_WITNESS'
 refused sw1 '$KV.IF_CREDS.c-1'
+allowed_pub sw1 '$KV.IF_SWARMS.sw1'
+refused sw1 '$KV.IF_SWARMS.swarm'
 # The viewer user reads and cannot write.
 V1="--config $N/users/vw1.yaml"
 run 0 $V1 task show t-10

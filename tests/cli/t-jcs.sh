@@ -40,6 +40,8 @@ done
 run 0 witness append --component test --event jcs --actor 'snow ☃ man' --tokens 7 \
 	--cost-micros 1250
 run 0 witness export -f "$T_DIR/export.jsonl"
+LAST="the export is private"
+if [ "$(stat -c %a "$T_DIR/export.jsonl")" = 600 ]; then ok; else not_ok "$LAST: mode $(stat -c %a "$T_DIR/export.jsonl")"; fi
 LAST="node recomputes every entry hash of the export"
 if node "$(dirname "$0")/jcs-rehash.js" <"$T_DIR/export.jsonl" >"$OUT" 2>"$ERR"; then ok; else
 	not_ok "$LAST"; fi
