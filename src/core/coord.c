@@ -1161,13 +1161,16 @@ coord_list(struct bus *b, const struct coord_cfg *cfg, const struct coord_filter
 
 enum status
 coord_scan_invalid(struct bus *b, const struct coord_cfg *cfg, struct coord_invalid **out,
-		   size_t *n, struct err *e)
+		   size_t *n, size_t *records, struct err *e)
 {
+	const struct coord_filter one = { .limit = 1 };	/* the rest is counted in l.more */
 	struct coord_listing l;
-	enum status st = coord_list(b, cfg, NULL, &l, e);
+	enum status st = coord_list(b, cfg, &one, &l, e);
 
 	*out = l.bad;
 	*n = l.nbad;
+	if (records)
+		*records = l.n + l.more + l.nbad;
 	l.bad = NULL;
 	l.nbad = 0;
 	coord_listing_release(&l);

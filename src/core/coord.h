@@ -240,9 +240,12 @@ enum status coord_token_parse(const char *tok, const struct coord_filter *f,
 
 /*
  * Only the invalid records, with their reasons (for checks such as a
- * doctor command). *out is the caller's: release each, then free it.
+ * doctor command), and in *records (may be NULL) how many records the
+ * bucket holds, valid or not. Valid tasks are counted, not kept. *out is
+ * the caller's: release each, then free it.
  */
 enum status coord_scan_invalid(struct bus *b, const struct coord_cfg *cfg,
-			       struct coord_invalid **out, size_t *n, struct err *e);
+			       struct coord_invalid **out, size_t *n, size_t *records,
+			       struct err *e);
 
 #endif

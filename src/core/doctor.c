@@ -1,7 +1,6 @@
 /* ifctl doctor's checks: see doctor.h. */
-#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sodium.h>
 
@@ -10,7 +9,6 @@
 #include "core/ledger.h"
 #include "core/schema.h"
 #include "core/store.h"
-#include "core/task.h"
 #include "core/util.h"
 #include "core/windex.h"
 #include "core/witness.h"
@@ -102,86 +100,39 @@ check_schema(struct bus *b, struct rowset *out, enum status *first, struct err *
 	rows_free(rs);
 }
 
-/* The task records seen by a watch of IF_TASKS, up to its snapshot. */
-struct record_scan {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool done;
-	uint64_t records, invalid;
-	struct buf examples;
-};
-
-static void
-scan_record(void *arg, const struct bus_kv_event *ev)
-{
-	struct record_scan *s = arg;
-	struct err re = ERR_INIT;
-	struct task t;
-
-	pthread_mutex_lock(&s->mu);
-	if (ev->snapshot_done) {
-		s->done = true;
-		pthread_cond_broadcast(&s->cv);
-	} else if (!s->done && ev->op == BUS_KV_PUT && !has_prefix(ev->key, "idem.")) {
-		s->records++;
-		if (task_from_json(ev->value, ev->len, &t, &re) == ST_OK &&
-		    strcmp(t.id, ev->key) != 0)
-			err_set(&re, ST_BAD_JSON, "its id '%.60s' is not its key", t.id);
-		if (re.code != ST_OK && s->invalid++ < DOCTOR_EXAMPLES)
-			buf_addf(&s->examples, "%s'%s': %s", s->examples.len ? "; " : "", ev->key,
-				 re.msg);
-		task_release(&t);
-	}
-	pthread_mutex_unlock(&s->mu);
-}
-
-/* Wait for the snapshot (or the deadline); false on timeout. */
-static bool
-scan_wait(struct record_scan *s, int64_t ms)
-{
-	struct timespec ts = deadline_ts(ms);
-	bool done;
-
-	pthread_mutex_lock(&s->mu);
-	while (!s->done && pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0)
-		;
-	done = s->done;
-	pthread_mutex_unlock(&s->mu);
-	return done;
-}
-
+/*
+ * Every record in IF_TASKS, read as the coordinator reads it (one snapshot,
+ * the same checks that quarantine a record), the first few invalid ones named.
+ */
 static void
 check_records(struct bus *b, struct rowset *out, enum status *first, struct err *e)
 {
-	struct record_scan s = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0, 0,
-				 BUF_INIT };
-	struct bus_watch *w = NULL;
-	struct err we = ERR_INIT;
+	const struct coord_cfg cfg = { .bucket = COORD_BUCKET };
+	struct coord_invalid *bad = NULL;
+	struct err se = ERR_INIT;
 	struct buf ev = BUF_INIT;
-	enum status st = bus_kv_watch(b, COORD_BUCKET, 0, scan_record, &s, &w, &we);
+	size_t nbad = 0, records = 0, i;
+	enum status st = coord_scan_invalid(b, &cfg, &bad, &nbad, &records, &se);
 
-	if (st == ST_OK && !scan_wait(&s, 30 * bus_timeout_ms(b)))
-		st = err_set(&we, ST_TIMEOUT, "the bucket's records did not arrive in time");
-	bus_watch_free(w);
-	if (st != ST_OK)
-		buf_adds(&ev, we.msg);
-	else if (s.invalid)
-		buf_addf(&ev, "%llu of %llu records are invalid (quarantined: claims skip them): %s",
-			 (unsigned long long)s.invalid, (unsigned long long)s.records,
-			 s.examples.s);
-	else
-		buf_addf(&ev, "%llu record%s, every one valid", (unsigned long long)s.records,
-			 s.records == 1 ? "" : "s");
-	if (st == ST_OK && s.invalid)
+	if (st != ST_OK) {
+		buf_adds(&ev, se.msg);
+	} else if (nbad) {
+		buf_addf(&ev, "%zu of %zu records are invalid (quarantined: claims skip them): ",
+			 nbad, records);
+		for (i = 0; i < nbad && i < DOCTOR_EXAMPLES; i++)
+			buf_addf(&ev, "%s'%s': %s", i ? "; " : "", bad[i].key, bad[i].reason);
 		st = ST_BAD_JSON;
+	} else {
+		buf_addf(&ev, "%zu record%s, every one valid", records, records == 1 ? "" : "s");
+	}
 	report(out, "task records", st, ev.s,
 	       "find the client that wrote them (ifctl task show KEY shows the record); delete "
 	       "each with 'nats kv del IF_TASKS KEY' once its work is accounted for",
 	       first, e);
+	for (i = 0; i < nbad; i++)
+		coord_invalid_release(&bad[i]);
+	free(bad);
 	buf_release(&ev);
-	buf_release(&s.examples);
-	pthread_mutex_destroy(&s.mu);
-	pthread_cond_destroy(&s.cv);
 }
 
 /* The ledger's tail: parsed entries must hash, follow in sequence and chain. */

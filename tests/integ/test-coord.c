@@ -417,7 +417,7 @@ test_foreign_records(void **state)
 	struct task t;
 	char id[64];
 	bool created, existed;
-	size_t i, nbad = 0;
+	size_t i, nbad = 0, records = 0;
 	int64_t t0;
 
 	(void)state;
@@ -452,8 +452,9 @@ test_foreign_records(void **state)
 				 foreign[i].reason);
 	}
 	coord_listing_release(&l);
-	assert_int_equal(coord_scan_invalid(b, &cfg, &bad, &nbad, &e), ST_OK);
+	assert_int_equal(coord_scan_invalid(b, &cfg, &bad, &nbad, &records, &e), ST_OK);
 	assert_int_equal(nbad, ARRAY_SIZE(foreign) + 1);
+	assert_int_equal(records, nbad + 2);	/* and the two valid tasks listed above */
 	for (i = 0; i < nbad; i++)
 		coord_invalid_release(&bad[i]);
 	free(bad);
