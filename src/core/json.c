@@ -1070,8 +1070,16 @@ sorted_members(const struct json_value *v, int (*cmp)(const void *, const void *
 	return kids;
 }
 
-void
-json_canonical_value(const struct json_value *v, struct buf *out)
+/* How one canonical form writes what differs between forms; the walk is shared. */
+struct canon_form {
+	int (*cmp)(const void *, const void *);	/* member order, over json_value ** */
+	void (*string)(struct buf *, const char *, size_t);
+	void (*number)(struct buf *, double);
+};
+
+/* Write v in form f: literals as they are, members sorted by f->cmp. */
+static void
+canon_walk(const struct json_value *v, const struct canon_form *f, struct buf *out)
 {
 	const struct json_value **kids;
 	size_t i;
@@ -1080,31 +1088,39 @@ json_canonical_value(const struct json_value *v, struct buf *out)
 	case JSON_NULL: buf_adds(out, "null"); break;
 	case JSON_FALSE: buf_adds(out, "false"); break;
 	case JSON_TRUE: buf_adds(out, "true"); break;
-	case JSON_NUMBER: json_add_number(out, v->num); break;
-	case JSON_STRING: json_escape_len(out, v->str, v->len); break;
+	case JSON_NUMBER: f->number(out, v->num); break;
+	case JSON_STRING: f->string(out, v->str, v->len); break;
 	case JSON_ARRAY:
 		buf_addc(out, '[');
 		for (i = 0; i < v->len; i++) {
 			if (i)
 				buf_addc(out, ',');
-			json_canonical_value(&v->kids[i], out);
+			canon_walk(&v->kids[i], f, out);
 		}
 		buf_addc(out, ']');
 		break;
 	case JSON_OBJECT:
-		kids = sorted_members(v, cmp_utf16);
+		kids = sorted_members(v, f->cmp);
 		buf_addc(out, '{');
 		for (i = 0; i < v->len; i++) {
 			if (i)
 				buf_addc(out, ',');
-			json_escape_len(out, kids[i]->key, kids[i]->keylen);
+			f->string(out, kids[i]->key, kids[i]->keylen);
 			buf_addc(out, ':');
-			json_canonical_value(kids[i], out);
+			canon_walk(kids[i], f, out);
 		}
 		buf_addc(out, '}');
 		free(kids);
 		break;
 	}
+}
+
+static const struct canon_form jcs_form = { cmp_utf16, json_escape_len, json_add_number };
+
+void
+json_canonical_value(const struct json_value *v, struct buf *out)
+{
+	canon_walk(v, &jcs_form, out);
 }
 
 enum status
@@ -1209,45 +1225,28 @@ cmp_bytes_v1(const void *a, const void *b)
 		      (*(const struct json_value *const *)b)->key);
 }
 
+/* Version 1 strings were C strings: anything after a U+0000 was not written. */
+static void
+escape_v1_len(struct buf *out, const char *s, size_t len)
+{
+	(void)len;
+	json_escape_v1(out, s);
+}
+
+/* Version 1 numbers: integers below 2^53 as integers, the rest with %.17g. */
+static void
+number_v1(struct buf *out, double d)
+{
+	if (fabs(d) < 9007199254740992.0 && d == floor(d))
+		add_int(out, (long long)d);
+	else
+		add_g17(out, d);
+}
+
+static const struct canon_form v1_form = { cmp_bytes_v1, escape_v1_len, number_v1 };
+
 void
 json_canonical_v1(const struct json_value *v, struct buf *out)
 {
-	const struct json_value **kids;
-	size_t i;
-
-	switch (v->type) {
-	case JSON_OBJECT:
-		kids = sorted_members(v, cmp_bytes_v1);
-		buf_addc(out, '{');
-		for (i = 0; i < v->len; i++) {
-			if (i)
-				buf_addc(out, ',');
-			json_escape_v1(out, kids[i]->key);
-			buf_addc(out, ':');
-			json_canonical_v1(kids[i], out);
-		}
-		buf_addc(out, '}');
-		free(kids);
-		break;
-	case JSON_ARRAY:
-		buf_addc(out, '[');
-		for (i = 0; i < v->len; i++) {
-			if (i)
-				buf_addc(out, ',');
-			json_canonical_v1(&v->kids[i], out);
-		}
-		buf_addc(out, ']');
-		break;
-	case JSON_STRING:
-		json_escape_v1(out, v->str);
-		break;
-	case JSON_NUMBER:
-		if (fabs(v->num) < 9007199254740992.0 && v->num == floor(v->num))
-			add_int(out, (long long)v->num);
-		else
-			add_g17(out, v->num);
-		break;
-	default:
-		json_canonical_value(v, out);
-	}
+	canon_walk(v, &v1_form, out);
 }
