@@ -132,6 +132,18 @@ json_utf8_valid(const char *s, size_t len, size_t *bad_at)
 	return true;
 }
 
+const char *
+json_utf8_first_bad(const char *const *names, const char *const *values, size_t n,
+		    size_t *bad_at)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (values[i] && !json_utf8_valid(values[i], strlen(values[i]), bad_at))
+			return names[i];
+	return NULL;
+}
+
 static size_t
 utf8_encode(char *out, uint32_t c)
 {

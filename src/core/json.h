@@ -154,6 +154,13 @@ size_t json_utf8_decode(const unsigned char *p, const unsigned char *end, uint32
 /* Is s well-formed UTF-8? When not, *bad_at (may be NULL) is the first bad byte. */
 bool json_utf8_valid(const char *s, size_t len, size_t *bad_at);
 
+/*
+ * The name of the first of n strings (NULL ones skipped) that is not
+ * well-formed UTF-8, or NULL; *bad_at (may be NULL) as above.
+ */
+const char *json_utf8_first_bad(const char *const *names, const char *const *values, size_t n,
+				size_t *bad_at);
+
 /* Is s a JSON number literal within the double range? */
 bool json_is_number(const char *s);
 

@@ -166,20 +166,18 @@ bad_utf8_field(const struct task *t)
 				      "trace" };
 	const char *const vals[] = { t->id, t->title, t->idem, t->to, t->owner, t->reason,
 				     t->trace };
+	const char *bad = json_utf8_first_bad(names, vals, ARRAY_SIZE(names), NULL);
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(names); i++)
-		if (vals[i] && !json_utf8_valid(vals[i], strlen(vals[i]), NULL))
-			return names[i];
-	for (i = 0; i < t->ncaps; i++)
+	for (i = 0; !bad && i < t->ncaps; i++)
 		if (!json_utf8_valid(t->caps[i], strlen(t->caps[i]), NULL))
-			return "capability";
-	for (i = 0; i < t->nhist; i++)
+			bad = "capability";
+	for (i = 0; !bad && i < t->nhist; i++)
 		if (!json_utf8_valid(t->hist[i].by, strlen(t->hist[i].by), NULL) ||
-		    (t->hist[i].note && !json_utf8_valid(t->hist[i].note, strlen(t->hist[i].note),
-							 NULL)))
-			return "history";
-	return NULL;
+		    (t->hist[i].note &&
+		     !json_utf8_valid(t->hist[i].note, strlen(t->hist[i].note), NULL)))
+			bad = "history";
+	return bad;
 }
 
 enum status

@@ -230,12 +230,12 @@ wentry_check(const struct wentry *e, struct err *err)
 	struct buf b = BUF_INIT;
 	struct wentry sealed, back;
 	enum status st;
-	size_t i, at = 0;
+	size_t at = 0;
+	const char *bad = json_utf8_first_bad(names, str, ARRAY_SIZE(names), &at);
 
-	for (i = 0; i < ARRAY_SIZE(names); i++)
-		if (str[i] && !json_utf8_valid(str[i], strlen(str[i]), &at))
-			return err_set(err, ST_BAD_VALUE, "witness entry: %s is not valid UTF-8 "
-				       "(byte %zu)", names[i], at + 1);
+	if (bad)
+		return err_set(err, ST_BAD_VALUE, "witness entry: %s is not valid UTF-8 (byte %zu)",
+			       bad, at + 1);
 	if (e->payload && (st = json_check(e->payload, "witness entry: payload", err)) != ST_OK)
 		return st;
 	wentry_copy(&sealed, e);
