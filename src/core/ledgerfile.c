@@ -117,7 +117,7 @@ read_members(const struct json_value *o, const struct json_field *table, size_t 
 {
 	enum status st = json_read_fields(o, table, n, 0, f, what, e);
 
-	if (st == ST_OK && json_member(o, "type") && o->len != n + 1)
+	if (st == ST_OK && o->len != n + 1)	/* the table's members and "type" */
 		st = err_set(e, ST_BAD_JSON, "%s: unknown field", what);
 	if (st != ST_OK)
 		err_prefix(e, "line %d", lineno);
