@@ -155,6 +155,25 @@ opt_dup(const struct config *c, enum cfg_id id)
 	return *v ? xstrdup(v) : NULL;
 }
 
+/* The length of the authority of a URL that starts at s (after "://"). */
+static size_t
+authority_len(const char *s)
+{
+	return strcspn(s, "/,? \t");
+}
+
+/* Where the user info of an authority of n bytes ends: its last '@', or n. */
+static size_t
+userinfo_len(const char *s, size_t n)
+{
+	size_t i, at = n;
+
+	for (i = 0; i < n; i++)
+		if (s[i] == '@')
+			at = i;
+	return at;
+}
+
 /*
  * Move "user:password@" (or "token@") out of each URL in the list into the
  * options (the first one wins; nats.user, nats.password and nats.token win
@@ -163,15 +182,16 @@ opt_dup(const struct config *c, enum cfg_id id)
 static void
 url_take_userinfo(struct bus_opts *o)
 {
-	char *p = o->url, *at, *end, *colon;
+	char *p = o->url, *at, *colon;
+	size_t n, k;
 
 	while ((p = strstr(p, "://")) != NULL) {
 		p += 3;
-		end = p + strcspn(p, "/,");
-		at = memchr(p, '@', (size_t)(end - p));
-		if (at == NULL)
+		n = authority_len(p);
+		if ((k = userinfo_len(p, n)) == n)
 			continue;
-		colon = memchr(p, ':', (size_t)(at - p));
+		at = p + k;
+		colon = memchr(p, ':', k);
 		if (!o->user && !o->password && !o->token && colon) {
 			o->user = xstrndup(p, (size_t)(colon - p));
 			o->password = xstrndup(colon + 1, (size_t)(at - colon - 1));
@@ -182,27 +202,19 @@ url_take_userinfo(struct bus_opts *o)
 	}
 }
 
-/* The last '@' in [p, end): the end of a URL's user info, or NULL. */
-static const char *
-userinfo_end(const char *p, const char *end)
-{
-	const char *at = NULL;
-
-	for (; p < end; p++)
-		if (*p == '@')
-			at = p;
-	return at;
-}
-
 void
 bus_url_mask(const char *url, struct buf *out)
 {
 	const char *p = url, *s, *end, *at, *colon;
+	size_t n, k;
 
 	while ((s = strstr(p, "://")) != NULL) {
 		s += 3;
-		end = s + strcspn(s, "/,? \t");
-		if ((at = userinfo_end(s, end)) == NULL) {
+		n = authority_len(s);
+		k = userinfo_len(s, n);
+		end = s + n;
+		at = s + k;
+		if (k == n) {
 			buf_add(out, p, (size_t)(end - p));
 		} else {
 			colon = memchr(s, ':', (size_t)(at - s));
