@@ -178,6 +178,6 @@ void cmd_help(struct buf *out, const struct cmd_entry *parent, const struct cmd_
 extern const struct cmd_entry cmd_up_entry, cmd_down_entry, cmd_status_entry,
 	cmd_config_entry, cmd_completion_entry, cmd_version_entry, cmd_help_entry,
 	cmd_coordinator_entry, cmd_witness_entry, cmd_index_entry, cmd_doctor_entry,
-	cmd_user_entry;
+	cmd_user_entry, cmd_slo_entry;
 
 #endif

@@ -10,6 +10,7 @@
 #include "core/json.h"
 #include "core/ledger.h"
 #include "core/readyq.h"
+#include "core/slo.h"
 #include "core/util.h"
 
 /* --- events ------------------------------------------------------------- */
@@ -96,6 +97,7 @@ publish_event(struct bus *b, const struct opctx *op, const struct task *t,
 	buf_addc(&ev, '}');
 	snprintf(subject, sizeof subject, "if.v1.evt.task.%s", task_state_name(t->state));
 	bus_publish(b, subject, ev.s, ev.len, NULL);
+	slo_note_task(b, t, coord_event_name(kind), by);	/* SLO samples (slo.h) */
 
 	if (kind != COORD_EV_HEARTBEAT) {
 		struct witness_note n = { .component = "coordinator", .event = event,

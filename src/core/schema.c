@@ -27,6 +27,9 @@ const struct bus_kv_def schema_buckets[] = {
 	{ "IF_SWARMS", "swarm profiles", 8 },
 	{ "IF_BUDGETS", "allocated, reserved and spent per swarm", 16 },
 	{ "IF_CREDS", "credential metadata and token hashes, never tokens", 4 },
+	{ "IF_SLO_OBJECTIVES", "SLO objectives per swarm (operators only)", 8 },
+	{ "IF_SLO_EPISODES", "SLO breach episodes: the current one per swarm and objective, "
+	  "and each episode's record", 4 },
 };
 const size_t schema_nbuckets = ARRAY_SIZE(schema_buckets);
 
