@@ -17,7 +17,7 @@
 struct swarm_state {
 	char *name;
 	int64_t first_ms, last_ms, interval_ms, max_slot;
-	uint64_t bits;		/* bit i: slot max_slot - i was seen */
+	int64_t last_slot;	/* the slot of the last sample taken (a cheap first filter) */
 	uint64_t samples;
 	bool known;		/* read from the table (or written there) */
 };
@@ -36,7 +36,7 @@ struct rec {
 struct slodb {
 	sqlite3 *db;
 	char *path;
-	sqlite3_stmt *upsert, *swarm_get, *swarm_put, *rows;
+	sqlite3_stmt *upsert, *swarm_get, *swarm_put, *rows, *bits_get;
 	uint64_t last_seq, rejected;
 	struct swarm_state *sw;		/* interned swarms */
 	size_t nsw, capsw;
@@ -49,9 +49,10 @@ struct slodb {
 static const char slodb_sql[] =
 	"CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER);"
 	"CREATE TABLE IF NOT EXISTS roll (res INTEGER, t INTEGER, swarm TEXT, n INTEGER,"
-	" ok INTEGER, up INTEGER, sketch BLOB, PRIMARY KEY (res, t, swarm)) WITHOUT ROWID;"
+	" ok INTEGER, up INTEGER, sketch BLOB, bits INTEGER, PRIMARY KEY (res, t, swarm))"
+	" WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS swarm (swarm TEXT PRIMARY KEY, first_ms INTEGER,"
-	" last_ms INTEGER, interval_ms INTEGER, max_slot INTEGER, bits INTEGER,"
+	" last_ms INTEGER, interval_ms INTEGER, max_slot INTEGER, last_slot INTEGER,"
 	" samples INTEGER);"
 	"INSERT OR IGNORE INTO meta VALUES ('schema', 1), ('last_seq', 0), ('rejected', 0);";
 
@@ -139,16 +140,18 @@ static int
 prepare(struct slodb *d)
 {
 	static const char *const sql[] = {
-		"INSERT INTO roll VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (res, t, swarm) "
+		"INSERT INTO roll VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (res, t, swarm) "
 		"DO UPDATE SET n = n + excluded.n, ok = ok + excluded.ok, up = up + excluded.up, "
-		"sketch = sk_merge(sketch, excluded.sketch)",
-		"SELECT first_ms, last_ms, interval_ms, max_slot, bits, samples FROM swarm "
+		"sketch = sk_merge(sketch, excluded.sketch), bits = bits | excluded.bits",
+		"SELECT first_ms, last_ms, interval_ms, max_slot, last_slot, samples FROM swarm "
 		"WHERE swarm = ?",
 		"INSERT OR REPLACE INTO swarm VALUES (?, ?, ?, ?, ?, ?, ?)",
 		"SELECT swarm, res, t, n, ok, up, sketch FROM roll WHERE res = ?1 AND t >= ?2 "
 		"AND t < ?3 AND (?4 IS NULL OR swarm = ?4)",
+		"SELECT bits FROM roll WHERE res = 60000 AND t = ? AND swarm = ?",
 	};
-	sqlite3_stmt **stmts[] = { &d->upsert, &d->swarm_get, &d->swarm_put, &d->rows };
+	sqlite3_stmt **stmts[] = { &d->upsert, &d->swarm_get, &d->swarm_put, &d->rows,
+				   &d->bits_get };
 	int rc = SQLITE_OK;
 	size_t i;
 
@@ -232,6 +235,7 @@ slodb_close(struct slodb *d)
 	sqlite3_finalize(d->swarm_get);
 	sqlite3_finalize(d->swarm_put);
 	sqlite3_finalize(d->rows);
+	sqlite3_finalize(d->bits_get);
 	sqlite3_close(d->db);
 	drop_memory(d);
 	free(d->path);
@@ -298,7 +302,7 @@ swarm_load(struct slodb *d, struct swarm_state *st)
 		st->last_ms = sqlite3_column_int64(q, 1);
 		st->interval_ms = sqlite3_column_int64(q, 2);
 		st->max_slot = sqlite3_column_int64(q, 3);
-		st->bits = (uint64_t)sqlite3_column_int64(q, 4);
+		st->last_slot = sqlite3_column_int64(q, 4);
 		st->samples = (uint64_t)sqlite3_column_int64(q, 5);
 		st->known = true;
 	}
@@ -349,30 +353,26 @@ push_rec(struct slodb *d, uint32_t swarm, int64_t t, uint8_t flags, uint16_t buc
 }
 
 /*
- * Mark ts's heartbeat slot seen; true when it was not yet. A slot more
- * than 63 before the highest seen is not counted (too late to tell).
+ * Note ts's heartbeat slot; true unless it is the slot of the swarm's last
+ * sample (samples come in bursts: most are filtered here). Whether the slot
+ * is new is settled exactly at the flush, by the minute row's bitmap.
  */
 static bool
-slot_seen(struct swarm_state *s, int64_t ts, int64_t interval)
+slot_note(struct swarm_state *s, int64_t ts, int64_t interval)
 {
-	int64_t slot = ts / interval, back;
+	int64_t slot = ts / interval;
 
 	if (s->interval_ms != interval) {	/* a new interval: slots start over */
 		s->interval_ms = interval;
 		s->max_slot = slot;
-		s->bits = 1;
+		s->last_slot = slot;
 		return true;
 	}
-	if (slot > s->max_slot) {
-		int64_t shift = slot - s->max_slot;
-		s->bits = shift >= 64 ? 1 : s->bits << shift | 1;
+	if (slot > s->max_slot)
 		s->max_slot = slot;
-		return true;
-	}
-	back = s->max_slot - slot;
-	if (back >= 64 || (s->bits >> back & 1))
+	if (slot == s->last_slot && s->samples > 1)
 		return false;
-	s->bits |= 1ull << back;
+	s->last_slot = slot;
 	return true;
 }
 
@@ -393,7 +393,7 @@ slodb_add(struct slodb *d, const struct slo_sample *s, int64_t interval_ms)
 		push_rec(d, i, s->ts, (uint8_t)(REC_OUTCOME | (s->ok ? REC_OK : 0)),
 			 (uint16_t)sketch_index(v));
 	}
-	if (slot_seen(st, s->ts, interval_ms))
+	if (slot_note(st, s->ts, interval_ms))
 		push_rec(d, i, s->ts / interval_ms * interval_ms, REC_UP, 0);
 }
 
@@ -415,17 +415,62 @@ by_row(const void *a, const void *b, void *arg)
 	return tx < ty ? -1 : tx > ty;
 }
 
+/*
+ * The heartbeat slots a minute row has seen: bit s for the slot that starts
+ * s seconds into the minute (slots are at least 1 s long).
+ */
+static uint64_t
+minute_bits(struct slodb *d, int64_t t, const char *swarm)
+{
+	sqlite3_stmt *q = d->bits_get;
+	uint64_t bits = 0;
+
+	sqlite3_reset(q);
+	sqlite3_bind_int64(q, 1, t);
+	sqlite3_bind_text(q, 2, swarm, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		bits = (uint64_t)sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return bits;
+}
+
+/*
+ * At minute resolution, keep REC_UP only on the records of slots the minute
+ * had not seen (its stored bitmap, and this group's): the hour and day
+ * passes that follow then count each slot once, whatever order the samples
+ * came in. *bits gets the group's slots.
+ */
+static void
+dedupe_slots(struct slodb *d, int64_t t, struct rec *r, size_t n, uint64_t *bits)
+{
+	uint64_t seen = minute_bits(d, t, d->sw[r[0].swarm].name);
+	size_t i;
+
+	*bits = 0;
+	for (i = 0; i < n; i++) {
+		uint64_t bit;
+		if (!(r[i].flags & REC_UP))
+			continue;
+		bit = 1ull << ((r[i].t - t) / 1000 % 64);
+		if ((seen | *bits) & bit)
+			r[i].flags &= (uint8_t)~REC_UP;
+		else
+			*bits |= bit;
+	}
+}
+
 /* Upsert one row from recs[0..n) (one swarm, one row time). */
 static int
-put_group(struct slodb *d, int64_t res, int64_t t, const struct rec *r, size_t n,
+put_group(struct slodb *d, int64_t res, int64_t t, struct rec *r, size_t n,
 	  struct sketch *sk, struct buf *blob)
 {
-	uint64_t cnt = 0, ok = 0, up = 0;
+	uint64_t cnt = 0, ok = 0, up = 0, bits = 0;
 	sqlite3_stmt *q = d->upsert;
 	size_t i;
 	int rc;
 
-	sk->n = 0;
+	if (res == SLODB_MINUTE)
+		dedupe_slots(d, t, r, n, &bits);
 	for (i = 0; i < n; i++) {
 		if (r[i].flags & REC_OUTCOME) {
 			cnt++;
@@ -446,6 +491,7 @@ put_group(struct slodb *d, int64_t res, int64_t t, const struct rec *r, size_t n
 	sqlite3_bind_int64(q, 5, (int64_t)ok);
 	sqlite3_bind_int64(q, 6, (int64_t)up);
 	sqlite3_bind_blob(q, 7, blob->s ? blob->s : "", (int)blob->len, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 8, (int64_t)bits);
 	rc = sqlite3_step(q);
 	sqlite3_reset(q);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
@@ -485,7 +531,7 @@ flush_swarms(struct slodb *d)
 		sqlite3_bind_int64(q, 3, s->last_ms);
 		sqlite3_bind_int64(q, 4, s->interval_ms);
 		sqlite3_bind_int64(q, 5, s->max_slot);
-		sqlite3_bind_int64(q, 6, (int64_t)s->bits);
+		sqlite3_bind_int64(q, 6, s->last_slot);
 		sqlite3_bind_int64(q, 7, (int64_t)s->samples);
 		rc = sqlite3_step(q);
 		s->known = true;

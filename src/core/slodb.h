@@ -6,10 +6,13 @@
  * Tables: roll (res, t, swarm) -> n outcomes, ok, up slots, latency sketch
  * (sketch.h stored form, microseconds), at three resolutions: res = 60000
  * (minute rows, kept 2 days), 3600000 (hours, kept 100 days), 86400000
- * (days, kept 400 days); swarm -> first and last sample time, the
- * heartbeat slot state (interval, highest slot seen, a bitmap of the 64
- * slots before it, so a slot is counted up once even when samples arrive
- * out of order); meta -> last stream sequence copied.
+ * (days, kept 400 days); a minute row also keeps a bitmap of the heartbeat
+ * slots that start in it (bit s: the slot starting s seconds in), so a slot
+ * is counted up once in every row whatever order its samples arrive in
+ * (samples more than a day late are refused by the sync, and minute rows
+ * outlive that). swarm -> first and last sample time, the heartbeat
+ * interval in force and the highest slot seen; meta -> last stream
+ * sequence copied, samples refused.
  *
  * Ingest is incremental: slodb_add() takes a sample into memory;
  * slodb_flush() adds what was taken to the rows in one transaction (an
