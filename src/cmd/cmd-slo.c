@@ -309,8 +309,8 @@ status_objectives(struct cmd_ctx *ctx, const char *swarm, struct slo_objectives 
 static enum status
 status_episodes(struct cmd_ctx *ctx, const struct slo_result *r, size_t n, int64_t now)
 {
+	struct slo_episodes *eps = NULL;
 	size_t changed = 0;
-	bool due = false;
 	enum status st;
 
 	if (writes_nothing(ctx)) {
@@ -318,13 +318,14 @@ status_episodes(struct cmd_ctx *ctx, const struct slo_result *r, size_t n, int64
 			"episodes are neither opened nor closed");
 		return ST_OK;
 	}
-	if ((st = slo_episodes_due(ctx->bus, r, n, &due, &ctx->err)) != ST_OK || !due)
+	if ((st = slo_episodes_load(ctx->bus, &eps, &ctx->err)) != ST_OK)
 		return st;
-	if ((st = cmd_witness_open(ctx)) != ST_OK)
-		return st;
-	st = slo_episodes_apply(ctx->bus, &ctx->op, r, n, now, &changed, &ctx->err);
-	why_add(&ctx->op, "episodes", "", "%zu breach episode%s opened or closed by this "
-		"evaluation", changed, changed == 1 ? "" : "s");
+	if (slo_episodes_due(eps, r, n) && (st = cmd_witness_open(ctx)) == ST_OK) {
+		st = slo_episodes_apply(ctx->bus, &ctx->op, eps, r, n, now, &changed, &ctx->err);
+		why_add(&ctx->op, "episodes", "", "%zu breach episode%s opened or closed by this "
+			"evaluation", changed, changed == 1 ? "" : "s");
+	}
+	slo_episodes_free(eps);
 	return st;
 }
 

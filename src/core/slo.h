@@ -273,20 +273,28 @@ enum status slo_status(struct slodb *d, const struct config *c, const struct slo
 		       int64_t now, struct opctx *op, struct slo_result *r, struct err *e);
 
 /*
- * Breach episodes. Per swarm and objective kind, KV SLO_EPISODE_BUCKET
- * key "<swarm>.<kind>" holds the current episode (number, open or closed);
+ * Breach episodes. Per swarm and objective kind, KV SLO_EPISODE_BUCKET key
+ * "cur.<kind>.<swarm>" holds the current episode (number, open or closed);
  * an episode opens when the verdict becomes breach and closes when it is
- * no longer one. The change is a CAS on that key, so of two evaluators
+ * ok or warn again, or when the objective is no longer defined (no data
+ * changes nothing). The change is a CAS on that key, so of two evaluators
  * only one opens (or closes) an episode; the winner writes the episode's
- * record under "<swarm>.<kind>.<n>", publishes if.v1.evt.slo.<swarm>.opened
- * (or .closed) and witnesses slo.violation.opened (.closed).
- * *changed counts transitions made; under op->falsify or read-only none.
+ * record under "ep.<kind>.<swarm>.<n>", publishes
+ * if.v1.evt.slo.<swarm>.opened (or .closed) and witnesses
+ * slo.violation.opened (.closed).
+ *
+ * The current episodes are read once (slo_episodes_load: one watch of the
+ * bucket, not a request per swarm), then compared with the results.
  */
-enum status slo_episodes_apply(struct bus *b, struct opctx *op, const struct slo_result *r,
-			       size_t n, int64_t now, size_t *changed, struct err *e);
+struct slo_episodes;
+enum status slo_episodes_load(struct bus *b, struct slo_episodes **out, struct err *e);
+void slo_episodes_free(struct slo_episodes *s);
 /* Would slo_episodes_apply change anything (so the caller opens its witness first)? */
-enum status slo_episodes_due(struct bus *b, const struct slo_result *r, size_t n, bool *due,
-			     struct err *e);
+bool slo_episodes_due(const struct slo_episodes *s, const struct slo_result *r, size_t n);
+/* Make the changes due; *changed counts those this call made (none under falsify or read-only). */
+enum status slo_episodes_apply(struct bus *b, struct opctx *op, const struct slo_episodes *s,
+			       const struct slo_result *r, size_t n, int64_t now, size_t *changed,
+			       struct err *e);
 
 /* A violation (breach episode) record. */
 struct slo_violation {

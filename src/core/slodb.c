@@ -564,6 +564,15 @@ slodb_flush(struct slodb *d, uint64_t seq, uint64_t rejected, int64_t now_ms, st
 	size_t i;
 	int rc = sqlite3_exec(d->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 
+	if (rc == SQLITE_OK && (uint64_t)meta_get(d, "last_seq") != d->last_seq) {
+		/* another process copied samples meanwhile: ours would count twice */
+		sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+		drop_memory(d);
+		d->last_seq = (uint64_t)meta_get(d, "last_seq");
+		d->rejected = (uint64_t)meta_get(d, "rejected");
+		free(sk);
+		return err_set(e, ST_CONFLICT, "slo rollups '%s' moved on meanwhile", d->path);
+	}
 	for (i = 0; i < ARRAY_SIZE(resolutions) && rc == SQLITE_OK; i++)
 		rc = flush_res(d, resolutions[i], sk, &blob);
 	if (rc == SQLITE_OK)

@@ -57,7 +57,9 @@ size_t slodb_pending(const struct slodb *d);
 /*
  * Add what was taken to the rows; record seq (when > 0) as the last stream
  * sequence held and rejected more samples refused; drop rows past their
- * retention relative to now_ms (0: keep).
+ * retention relative to now_ms (0: keep). ST_CONFLICT (nothing written,
+ * what was taken dropped, slodb_last_seq() the file's) when another process
+ * flushed meanwhile: copy again from there.
  */
 enum status slodb_flush(struct slodb *d, uint64_t seq, uint64_t rejected, int64_t now_ms,
 			struct err *e);

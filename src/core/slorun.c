@@ -193,6 +193,19 @@ slo_objective_put(struct bus *b, struct opctx *op, struct slo_objective *o, stru
 	return st;
 }
 
+/* Close the open episodes of a swarm whose objectives are removed (best effort). */
+static void
+close_episodes(struct bus *b, struct opctx *op, const char *swarm)
+{
+	struct slo_result none = { .swarm = (char *)swarm };
+	struct slo_episodes *s = NULL;
+	size_t changed;
+
+	if (slo_episodes_load(b, &s, NULL) == ST_OK)
+		slo_episodes_apply(b, op, s, &none, 1, wall_ms(), &changed, NULL);
+	slo_episodes_free(s);
+}
+
 enum status
 slo_objective_rm(struct bus *b, struct opctx *op, const char *swarm, struct err *e)
 {
@@ -204,6 +217,8 @@ slo_objective_rm(struct bus *b, struct opctx *op, const char *swarm, struct err 
 		st = ST_OK;	/* an invalid record may be removed */
 	if (st == ST_OK)
 		st = bus_kv_delete(b, SLO_BUCKET, swarm, e);
+	if (st == ST_OK)
+		close_episodes(b, op, swarm);
 	if (st == ST_OK) {
 		buf_addf(&rec, "{\"swarm\":");
 		json_escape(&rec, swarm);
@@ -294,9 +309,10 @@ sync_wait(struct syncer *y, struct bus *b)
 	pthread_mutex_unlock(&y->mu);
 }
 
-enum status
-slo_sync(struct bus *b, const struct config *c, struct slodb *d, uint64_t *added,
-	 uint64_t *rejected, struct err *e)
+/* One pass of slo_sync: ST_CONFLICT when another process flushed meanwhile. */
+static enum status
+sync_once(struct bus *b, const struct config *c, struct slodb *d, uint64_t *added,
+	  uint64_t *rejected, struct err *e)
 {
 	struct syncer y = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
 			    .d = d, .c = c, .st = ST_OK };
@@ -328,6 +344,19 @@ slo_sync(struct bus *b, const struct config *c, struct slodb *d, uint64_t *added
 	if (y.st != ST_OK && e)
 		*e = y.err;
 	return y.st;
+}
+
+enum status
+slo_sync(struct bus *b, const struct config *c, struct slodb *d, uint64_t *added,
+	 uint64_t *rejected, struct err *e)
+{
+	enum status st;
+	int tries = 0;
+
+	/* Two syncs at once: the one that flushes second starts again from the first's end. */
+	while ((st = sync_once(b, c, d, added, rejected, e)) == ST_CONFLICT && ++tries < 5)
+		;
+	return st;
 }
 
 /* --- status ---------------------------------------------------------------- */
@@ -492,16 +521,24 @@ slo_status(struct slodb *d, const struct config *c, const struct slo_objectives 
 
 /* --- episodes ------------------------------------------------------------- */
 
-/* The current episode of one swarm and objective. */
+#define EP_CUR "cur."
+#define EP_REC "ep."
+
+/* The current episode of one swarm and objective, as loaded. */
 struct episode {
+	char *key;		/* cur.<kind>.<swarm> */
 	uint64_t n;		/* episodes so far */
 	bool open;
 	int64_t opened;
-	uint64_t rev;		/* 0: no record yet */
+	uint64_t rev;
+	double measured, target, budget_left;	/* when it opened */
+	char *reason, *trace;
 };
 
-#define EP_CUR "cur."
-#define EP_REC "ep."
+struct slo_episodes {
+	struct episode *v;
+	size_t n, cap;
+};
 
 static char *
 cur_key(const char *swarm, enum slo_kind k)
@@ -509,61 +546,109 @@ cur_key(const char *swarm, enum slo_kind k)
 	return xasprintf(EP_CUR "%s.%s", slo_kind_name(k), swarm);
 }
 
-/* Read the current episode (none: all zero). */
-static enum status
-episode_get(struct bus *b, const char *swarm, enum slo_kind k, struct episode *ep,
-	    struct err *e)
+static void
+take_episode(void *arg, const char *key, const char *value, size_t len, uint64_t rev)
 {
-	struct bus_kv_entry ent = BUS_KV_ENTRY_INIT;
+	struct slo_episodes *s = arg;
 	struct slo_violation v;
-	char *key = cur_key(swarm, k);
-	enum status st = bus_kv_get(b, SLO_EPISODE_BUCKET, key, &ent, e);
+	struct episode ep = { .rev = rev };
 
-	memset(ep, 0, sizeof *ep);
-	if (st == ST_NOT_FOUND)
-		st = ST_OK;
-	else if (st == ST_OK && slo_violation_parse(ent.value.s, ent.value.len, &v, NULL) == ST_OK) {
-		ep->n = v.episode;
-		ep->open = v.open;
-		ep->opened = v.opened;
-		ep->rev = ent.revision;
+	if (!has_prefix(key, EP_CUR))
+		return;
+	if (slo_violation_parse(value, len, &v, NULL) == ST_OK) {
+		ep.n = v.episode;	/* else a bad record: the next episode replaces it */
+		ep.open = v.open;
+		ep.opened = v.opened;
+		ep.measured = v.measured;
+		ep.target = v.target;
+		ep.budget_left = v.budget_left;
+		ep.reason = v.reason;
+		ep.trace = v.trace;
+		v.reason = v.trace = NULL;
 		slo_violation_release(&v);
-	} else if (st == ST_OK) {
-		ep->rev = ent.revision;	/* a bad record: the next episode replaces it */
 	}
-	free(key);
-	buf_release(&ent.value);
-	return st;
+	ep.key = xstrdup(key);
+	xgrow(&s->v, &s->cap, s->n + 1, sizeof *s->v);
+	s->v[s->n++] = ep;
 }
 
-/* Should the episode of o change: open on a breach, close when the objective holds. */
+static int
+by_ep_key(const void *a, const void *b)
+{
+	return strcmp(((const struct episode *)a)->key, ((const struct episode *)b)->key);
+}
+
+enum status
+slo_episodes_load(struct bus *b, struct slo_episodes **out, struct err *e)
+{
+	struct slo_episodes *s = xcalloc(1, sizeof *s);
+	enum status st = kv_snapshot(b, SLO_EPISODE_BUCKET, take_episode, s, e);
+
+	if (st != ST_OK) {
+		slo_episodes_free(s);
+		return st;
+	}
+	if (s->n)
+		qsort(s->v, s->n, sizeof *s->v, by_ep_key);
+	*out = s;
+	return ST_OK;
+}
+
+void
+slo_episodes_free(struct slo_episodes *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->n; i++) {
+		free(s->v[i].key);
+		free(s->v[i].reason);
+		free(s->v[i].trace);
+	}
+	free(s->v);
+	free(s);
+}
+
+/* The current episode of swarm's kind k (all zero when there is none). */
+static struct episode
+episode_of(const struct slo_episodes *s, const char *swarm, enum slo_kind k)
+{
+	struct episode probe = { .key = cur_key(swarm, k) }, none = { 0 };
+	const struct episode *found = s->n ? bsearch(&probe, s->v, s->n, sizeof *s->v,
+						      by_ep_key) : NULL;
+
+	free(probe.key);
+	return found ? *found : none;
+}
+
+/*
+ * Should the episode change: open on a breach; close when the objective
+ * holds (ok, warn) or is no longer defined; no data changes nothing.
+ */
 static bool
 episode_changes(const struct slo_obj_result *o, const struct episode *ep)
 {
 	if (!o->defined)
-		return false;
+		return ep->open;
 	if (o->verdict == SLO_BREACH)
 		return !ep->open;
 	return ep->open && (o->verdict == SLO_OK || o->verdict == SLO_WARN);
 }
 
-enum status
-slo_episodes_due(struct bus *b, const struct slo_result *r, size_t n, bool *due, struct err *e)
+bool
+slo_episodes_due(const struct slo_episodes *s, const struct slo_result *r, size_t n)
 {
-	struct episode ep;
-	enum status st = ST_OK;
 	size_t i;
 	int k;
 
-	*due = false;
-	for (i = 0; i < n && st == ST_OK && !*due; i++)
-		for (k = 0; k < SLO__KINDS && st == ST_OK && !*due; k++) {
-			if (!r[i].o[k].defined || r[i].o[k].verdict == SLO_NO_DATA)
-				continue;
-			if ((st = episode_get(b, r[i].swarm, (enum slo_kind)k, &ep, e)) == ST_OK)
-				*due = episode_changes(&r[i].o[k], &ep);
+	for (i = 0; i < n; i++)
+		for (k = 0; k < SLO__KINDS; k++) {
+			struct episode ep = episode_of(s, r[i].swarm, (enum slo_kind)k);
+			if (episode_changes(&r[i].o[k], &ep))
+				return true;
 		}
-	return st;
+	return false;
 }
 
 /* The record of a violation. */
@@ -609,45 +694,47 @@ episode_record(struct bus *b, struct opctx *op, const struct slo_violation *v, c
 
 /* Open or close one episode by CAS on its current key; *made when this call did it. */
 static enum status
-episode_apply(struct bus *b, struct opctx *op, const struct slo_result *r, enum slo_kind k,
-	      int64_t now, bool *made, struct err *e)
+episode_apply(struct bus *b, struct opctx *op, const struct episode *ep,
+	      const struct slo_result *r, enum slo_kind k, int64_t now, bool *made, struct err *e)
 {
 	const struct slo_obj_result *o = &r->o[k];
 	struct slo_violation v = { .swarm = r->swarm, .kind = k, .measured = o->measured,
 				   .target = o->target, .budget_left = o->budget_left,
 				   .reason = (char *)o->reason, .trace = op->trace_id };
 	struct buf rec = BUF_INIT;
-	struct episode ep;
 	char *key = cur_key(r->swarm, k);
-	enum status st = episode_get(b, r->swarm, k, &ep, e);
+	enum status st;
 
 	*made = false;
-	if (st != ST_OK || !episode_changes(o, &ep))
-		goto out;
-	v.open = o->verdict == SLO_BREACH;
-	v.episode = v.open ? ep.n + 1 : ep.n;
-	v.opened = v.open ? now : ep.opened;
+	v.open = o->defined && o->verdict == SLO_BREACH;
+	v.episode = v.open ? ep->n + 1 : ep->n;
+	v.opened = v.open ? now : ep->opened;
 	v.closed = v.open ? 0 : now;
+	if (!v.open) {	/* a closed episode keeps what it opened with */
+		v.measured = ep->measured;
+		v.target = ep->target;
+		v.budget_left = ep->budget_left;
+		v.reason = ep->reason;
+		v.trace = ep->trace;
+	}
 	violation_json(&v, &rec);
-	st = ep.rev ? bus_kv_update(b, SLO_EPISODE_BUCKET, key, rec.s, rec.len, ep.rev, NULL, e)
-		    : bus_kv_create(b, SLO_EPISODE_BUCKET, key, rec.s, rec.len, NULL, e);
+	st = ep->rev ? bus_kv_update(b, SLO_EPISODE_BUCKET, key, rec.s, rec.len, ep->rev, NULL, e)
+		     : bus_kv_create(b, SLO_EPISODE_BUCKET, key, rec.s, rec.len, NULL, e);
 	if (st == ST_CONFLICT || st == ST_EXISTS) {
 		st = ST_OK;	/* another evaluator made this change first */
-		goto out;
-	}
-	if (st == ST_OK) {
+	} else if (st == ST_OK) {
 		episode_record(b, op, &v, rec.s);
 		*made = true;
 	}
-out:
 	free(key);
 	buf_release(&rec);
 	return st;
 }
 
 enum status
-slo_episodes_apply(struct bus *b, struct opctx *op, const struct slo_result *r, size_t n,
-		   int64_t now, size_t *changed, struct err *e)
+slo_episodes_apply(struct bus *b, struct opctx *op, const struct slo_episodes *s,
+		   const struct slo_result *r, size_t n, int64_t now, size_t *changed,
+		   struct err *e)
 {
 	enum status st = ST_OK;
 	bool made;
@@ -659,9 +746,10 @@ slo_episodes_apply(struct bus *b, struct opctx *op, const struct slo_result *r, 
 		return ST_OK;
 	for (i = 0; i < n && st == ST_OK; i++)
 		for (k = 0; k < SLO__KINDS && st == ST_OK; k++) {
-			if (!r[i].o[k].defined || r[i].o[k].verdict == SLO_NO_DATA)
+			struct episode ep = episode_of(s, r[i].swarm, (enum slo_kind)k);
+			if (!episode_changes(&r[i].o[k], &ep))
 				continue;
-			st = episode_apply(b, op, &r[i], (enum slo_kind)k, now, &made, e);
+			st = episode_apply(b, op, &ep, &r[i], (enum slo_kind)k, now, &made, e);
 			*changed += made;
 		}
 	return st;
