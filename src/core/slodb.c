@@ -26,6 +26,7 @@ struct swarm_state {
 #define REC_OUTCOME 0x1
 #define REC_OK 0x2
 #define REC_UP 0x4
+#define REC_NO_MINUTE 0x8	/* older than minute rows are kept: none made */
 struct rec {
 	uint32_t swarm;
 	uint16_t bucket;
@@ -38,6 +39,7 @@ struct slodb {
 	char *path;
 	sqlite3_stmt *upsert, *swarm_get, *swarm_put, *rows, *bits_get;
 	uint64_t last_seq, rejected;
+	int64_t minute_cutoff;		/* no minute rows before this (slodb_set_now); 0: all */
 	struct swarm_state *sw;		/* interned swarms */
 	size_t nsw, capsw;
 	uint32_t *slots;		/* open-addressing table of sw indices + 1 */
@@ -348,6 +350,8 @@ intern(struct slodb *d, const char *name)
 static void
 push_rec(struct slodb *d, uint32_t swarm, int64_t t, uint8_t flags, uint16_t bucket)
 {
+	if (t < d->minute_cutoff)	/* minute-aligned: a minute's records all agree */
+		flags |= REC_NO_MINUTE;
 	xgrow(&d->recs, &d->caprecs, d->nrecs + 1, sizeof *d->recs);
 	d->recs[d->nrecs++] = (struct rec){ swarm, bucket, flags, t };
 }
@@ -374,6 +378,14 @@ slot_note(struct swarm_state *s, int64_t ts, int64_t interval)
 		return false;
 	s->last_slot = slot;
 	return true;
+}
+
+void
+slodb_set_now(struct slodb *d, int64_t now_ms)
+{
+	int64_t c = now_ms - retention_ms[0];
+
+	d->minute_cutoff = c - ((c % SLODB_MINUTE) + SLODB_MINUTE) % SLODB_MINUTE;
 }
 
 void
@@ -508,6 +520,10 @@ flush_res(struct slodb *d, int64_t res, struct sketch *sk, struct buf *blob)
 	while (i < d->nrecs && rc == SQLITE_OK) {
 		for (j = i + 1; j < d->nrecs && by_row(&d->recs[i], &d->recs[j], &res) == 0; j++)
 			;
+		if (res == SLODB_MINUTE && (d->recs[i].flags & REC_NO_MINUTE)) {
+			i = j;	/* a row the prune would drop (the group shares the flag) */
+			continue;
+		}
 		rc = put_group(d, res, d->recs[i].t - ((d->recs[i].t % res) + res) % res,
 			       &d->recs[i], j - i, sk, blob);
 		i = j;

@@ -50,6 +50,13 @@ uint64_t slodb_last_seq(const struct slodb *d);
 /* Empty every table (a rebuild; the stream was replaced). */
 enum status slodb_clear(struct slodb *d, struct err *e);
 
+/*
+ * The time samples are taken at: a sample older than minute rows are kept
+ * makes no minute row (the prune would drop it) - so its heartbeat slot is
+ * not checked against one either: only bulk loads of old samples take
+ * that path, since the sync refuses samples more than a day late.
+ */
+void slodb_set_now(struct slodb *d, int64_t now_ms);
 /* Take a sample, with the swarm's heartbeat interval (ms). */
 void slodb_add(struct slodb *d, const struct slo_sample *s, int64_t interval_ms);
 /* Samples taken and not yet flushed. */

@@ -326,6 +326,7 @@ sync_once(struct bus *b, const struct config *c, struct slodb *d, uint64_t *adde
 						    "run 'ifctl up'", SLO_STREAM) : st;
 	if (ss.last_seq < slodb_last_seq(d) && (st = slodb_clear(d, e)) != ST_OK)
 		return st;	/* the stream was made anew: so are the rollups */
+	slodb_set_now(d, wall_ms());
 	y.got = slodb_last_seq(d);
 	y.last = ss.last_seq;
 	if (y.got >= y.last)

@@ -8,6 +8,8 @@
  *   slopub URL raw SUBJECT    stdin's bytes as one message on SUBJECT (a hostile client)
  *   slopub URL flood N SWARMS N samples over SWARMS swarms within the last hour,
  *                             published as fast as the connection takes them
+ *   slopub URL objectives N   objectives for swarm-0000 .. (N swarms) in IF_SLO_OBJECTIVES:
+ *                             p99 2500 ms, success 0.98, availability 0.05, 30d
  *   slopub load DB N SWARMS DAYS
  *                             N samples over SWARMS swarms spread over the last DAYS
  *                             days, taken straight into the rollups file DB
@@ -124,6 +126,39 @@ do_flood(struct bus *b, long n, long swarms)
 }
 
 static int
+do_objectives(struct bus *b, long n)
+{
+	struct buf rec = BUF_INIT;
+	struct err e = ERR_INIT;
+	char swarm[32];
+	long i;
+
+	for (i = 0; i < n; i++) {
+		struct slo_objective o;
+		slo_objective_init(&o);
+		snprintf(swarm, sizeof swarm, "swarm-%04ld", i);
+		o.swarm = xstrdup(swarm);
+		o.has[SLO_LATENCY] = o.has[SLO_SUCCESS] = o.has[SLO_AVAILABILITY] = true;
+		o.p99_ms = 2500;
+		o.target[SLO_SUCCESS] = 0.98;
+		o.target[SLO_AVAILABILITY] = 0.05;
+		o.window_s = 30 * 86400;
+		o.created = o.updated = wall_ms();
+		o.by = xstrdup("bench");
+		buf_reset(&rec);
+		slo_objective_to_json(&o, &rec);
+		slo_objective_release(&o);
+		if (bus_kv_put(b, SLO_BUCKET, swarm, rec.s, rec.len, NULL, &e) != ST_OK) {
+			fprintf(stderr, "slopub: %s\n", e.msg);
+			buf_release(&rec);
+			return 1;
+		}
+	}
+	buf_release(&rec);
+	return 0;
+}
+
+static int
 do_load(const char *path, long n, long swarms, long days)
 {
 	struct config c;
@@ -139,19 +174,20 @@ do_load(const char *path, long n, long swarms, long days)
 		fprintf(stderr, "slopub: %s\n", e.msg);
 		return 1;
 	}
-	for (i = 0; i < n; i++) {
+	slodb_set_now(d, now);
+	for (i = 0; i < n; i++) {	/* in time order, as a stream holds them */
 		struct slo_sample s = { .swarm = swarm, .kind = SLO_SAMPLE_TASK };
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;	/* xorshift64 */
 		snprintf(swarm, sizeof swarm, "swarm-%04ld", (long)(x % (uint64_t)swarms));
-		s.ts = now - (int64_t)((x >> 20) % (uint64_t)span);
+		s.ts = now - span + (int64_t)((double)span * (double)i / (double)n);
 		s.latency_ms = (double)((x >> 8) % 2000) + 0.25;
 		s.ok = (x >> 40) % 100 != 0;
 		slodb_add(d, &s, 30000);
-		if (slodb_pending(d) >= 200000 && slodb_flush(d, 0, 0, 0, &e) != ST_OK)
+		if (slodb_pending(d) >= 200000 && slodb_flush(d, 0, 0, now, &e) != ST_OK)
 			break;
 	}
 	if (e.code == ST_OK)
-		slodb_flush(d, 0, 0, 0, &e);
+		slodb_flush(d, 0, 0, now, &e);
 	slodb_close(d);
 	config_release(&c);
 	if (e.code != ST_OK) {
@@ -173,7 +209,7 @@ main(int argc, char **argv)
 		return do_load(argv[2], atol(argv[3]), atol(argv[4]), atol(argv[5]));
 	if (argc < 3) {
 		fprintf(stderr, "usage: slopub URL pub | URL raw SUBJECT | URL flood N SWARMS | "
-			"load DB N SWARMS DAYS\n");
+			"URL objectives N | load DB N SWARMS DAYS\n");
 		return 2;
 	}
 	if ((b = hconnect(argv[1], 5000, 100, NULL, NULL)) == NULL)
@@ -182,6 +218,8 @@ main(int argc, char **argv)
 		rc = do_pub(b);
 	else if (strcmp(argv[2], "raw") == 0 && argc == 4)
 		rc = do_raw(b, argv[3]);
+	else if (strcmp(argv[2], "objectives") == 0 && argc == 4)
+		rc = do_objectives(b, atol(argv[3]));
 	else if (strcmp(argv[2], "flood") == 0 && argc == 5)
 		rc = do_flood(b, atol(argv[3]), atol(argv[4]));
 	else
