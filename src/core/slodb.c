@@ -516,6 +516,8 @@ flush_res(struct slodb *d, int64_t res, struct sketch *sk, struct buf *blob)
 	size_t i = 0, j;
 	int rc = SQLITE_OK;
 
+	if (d->nrecs == 0)
+		return SQLITE_OK;
 	qsort_r(d->recs, d->nrecs, sizeof *d->recs, by_row, &res);
 	while (i < d->nrecs && rc == SQLITE_OK) {
 		for (j = i + 1; j < d->nrecs && by_row(&d->recs[i], &d->recs[j], &res) == 0; j++)
