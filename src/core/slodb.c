@@ -162,6 +162,26 @@ prepare(struct slodb *d)
 	return rc;
 }
 
+/*
+ * WAL mode and the tables. Two processes making a new file at once may find
+ * it locked where SQLite does not wait (the switch to WAL): try again.
+ */
+static int
+setup_file(struct slodb *d)
+{
+	int rc, tries = 0;
+
+	do {
+		if (tries)
+			usleep(20000);
+		rc = sqlite3_exec(d->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", NULL,
+				  NULL, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(d->db, slodb_sql, NULL, NULL, NULL);
+	} while ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && ++tries < 100);
+	return rc;
+}
+
 enum status
 slodb_open(const struct config *c, const char *path, struct slodb **out, struct err *e)
 {
@@ -189,10 +209,7 @@ slodb_open(const struct config *c, const char *path, struct slodb **out, struct 
 	if (rc == SQLITE_OK)
 		rc = sqlite3_busy_timeout(d->db, 5000);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(d->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", NULL,
-				  NULL, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(d->db, slodb_sql, NULL, NULL, NULL);
+		rc = setup_file(d);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_create_function(d->db, "sk_merge", 2, SQLITE_UTF8 |
 					     SQLITE_DETERMINISTIC, NULL, sql_sk_merge, NULL, NULL);
