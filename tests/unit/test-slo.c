@@ -430,6 +430,7 @@ test_round_trip(void **state)
 	assert_true(o2.has[SLO_LATENCY] && !o2.has[SLO_SUCCESS] && o2.has[SLO_AVAILABILITY]);
 	near(o2.target[SLO_AVAILABILITY], 0.995);
 	assert_int_equal(o2.window_s, 7 * 86400);
+	slo_objective_release(&o2);
 	assert_int_equal(slo_objective_parse("other", b.s, b.len, &o2, NULL), ST_INVALID_RECORD);
 	slo_window_text(7 * 86400, w);
 	assert_string_equal(w, "1w");
