@@ -104,6 +104,13 @@ sketch_count_above(const struct sketch *s, uint64_t limit)
 	return n;
 }
 
+/* One past the last byte of data[0..len): no offset on NULL (an empty form may be NULL). */
+static const unsigned char *
+end_of(const void *data, size_t len)
+{
+	return len ? (const unsigned char *)data + len : data;
+}
+
 /* Append v as a varint (7 bits a byte, low first). */
 static void
 put_varint(struct buf *out, uint64_t v)
@@ -161,7 +168,7 @@ sketch_encode(const struct sketch *s, struct buf *out)
 static bool
 walk(const void *data, size_t len, void (*fn)(void *, unsigned, uint64_t), void *arg)
 {
-	const unsigned char *p = data, *end = p + len;
+	const unsigned char *p = data, *end = end_of(data, len);
 	uint64_t idx = 0, d, c;
 	bool first = true;
 
@@ -251,8 +258,8 @@ cursor_next(struct cursor *c)
 bool
 sketch_encoded_merge(const void *a, size_t alen, const void *b, size_t blen, struct buf *out)
 {
-	struct cursor x = { a, (const unsigned char *)a + alen, 0, 0, true, false, false };
-	struct cursor y = { b, (const unsigned char *)b + blen, 0, 0, true, false, false };
+	struct cursor x = { a, end_of(a, alen), 0, 0, true, false, false };
+	struct cursor y = { b, end_of(b, blen), 0, 0, true, false, false };
 	uint64_t prev = 0;
 	bool first = true;
 
