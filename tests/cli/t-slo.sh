@@ -189,6 +189,20 @@ out_has '"rejected":3,'
 "$IFCTL" slo status good -o json >"$T_DIR/after"
 check "cmp -s '$T_DIR/before' '$T_DIR/after'"
 
+# A record another client wrote that is not an objective: skipped with a
+# warning by list and status, refused by show; define replaces it.
+printf '{"v":1,"swarm":"evil","success":7,"window_s":60}' >"$T_DIR/evil.json"
+"$BUILD/tests/rawput" "nats://127.0.0.1:$IF_SERVER_PORT" kv IF_SLO_OBJECTIVES evil "$T_DIR/evil.json" >/dev/null
+run 0 slo list
+err_has '1 record in IF_SLO_OBJECTIVES is not a valid objective'
+out_lacks evil
+run 1 slo show evil
+err_has 'invalid-record'
+run 0 slo define evil --success 0.9 --new
+run 0 slo show evil -o json
+out_has '"swarm":"evil","p99_ms":null,"success":0.9'
+run 7 slo define evil --success 0.5 --read-only
+
 # rm: gone, witnessed.
 run 0 slo rm ghost
 run 3 slo show ghost
