@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "cmd/follow.h"
+#include "core/json.h"
 #include "core/slo.h"
 #include "core/slodb.h"
 #include "core/task.h"
@@ -486,6 +488,178 @@ run_sync(struct cmd_ctx *ctx)
 	return st;
 }
 
+/* --- watch: the evaluator ------------------------------------------------ */
+
+/*
+ * ifctl slo watch: evaluate every objective each --interval seconds (the
+ * first at once), record the breach episodes that open or close (witnessed
+ * as they happen), and print one JSON line per objective whose verdict
+ * changed (at the first evaluation: every objective). For a host that keeps
+ * episodes current whether or not anyone runs 'slo status'.
+ */
+struct slo_watch {
+	struct cmd_ctx *ctx;
+	struct follow f;
+	struct slodb *d;
+	int64_t interval_ms, limit, ticks;
+	char **keys;			/* "<kind>.<swarm>" seen */
+	enum slo_verdict *last;		/* their last verdicts */
+	size_t n, cap;
+};
+
+/* The last verdict slot of key, added (as no data) when new; *fresh tells. */
+static enum slo_verdict *
+last_verdict(struct slo_watch *w, const char *key, bool *fresh)
+{
+	size_t i;
+
+	*fresh = false;
+	for (i = 0; i < w->n; i++)
+		if (strcmp(w->keys[i], key) == 0)
+			return &w->last[i];
+	xgrow(&w->keys, &w->cap, w->n + 1, sizeof *w->keys);
+	w->last = xrealloc(w->last, w->cap * sizeof *w->last);
+	w->keys[w->n] = xstrdup(key);
+	*fresh = true;
+	return &w->last[w->n++];
+}
+
+/* One line for objective k of r. */
+static void
+watch_line(struct slo_watch *w, const struct slo_result *r, enum slo_kind k, int64_t now)
+{
+	const struct slo_obj_result *o = &r->o[k];
+	struct buf line = BUF_INIT;
+	char at[32];
+
+	fmt_time_ms(at, now);
+	buf_addc(&line, '{');
+	json_kv_str(&line, "alert", slo_alert_name(o->alert));
+	json_kv_str(&line, "at", at);
+	if (o->data) {
+		json_kv_num(&line, "budget_left", o->budget_left);
+		json_kv_num(&line, "measured", o->measured);
+	} else {
+		json_kv_raw(&line, "budget_left", NULL);
+		json_kv_raw(&line, "measured", NULL);
+	}
+	json_kv_str(&line, "objective", slo_kind_name(k));
+	json_kv_str(&line, "reason", o->reason);
+	json_kv_str(&line, "swarm", r->swarm);
+	json_kv_num(&line, "target", o->target);
+	json_kv_str(&line, "type", "slo");
+	json_kv_str(&line, "verdict", slo_verdict_name(o->verdict));
+	buf_addc(&line, '}');
+	follow_push(&w->f, line.s);
+	buf_release(&line);
+}
+
+/* Print the objectives whose verdict changed since the last evaluation. */
+static void
+watch_changes(struct slo_watch *w, const struct slo_result *r, size_t n, int64_t now)
+{
+	enum slo_verdict *last;
+	bool fresh;
+	size_t i;
+	int k;
+
+	for (i = 0; i < n; i++)
+		for (k = 0; k < SLO__KINDS; k++) {
+			char *key;
+			if (!r[i].o[k].defined)
+				continue;
+			key = xasprintf("%s.%s", slo_kind_name(k), r[i].swarm);
+			last = last_verdict(w, key, &fresh);
+			if (fresh || *last != r[i].o[k].verdict)
+				watch_line(w, &r[i], (enum slo_kind)k, now);
+			*last = r[i].o[k].verdict;
+			free(key);
+		}
+}
+
+/* One evaluation: sync, status, episodes (flushed to the ledger at once). */
+static enum status
+watch_once(struct slo_watch *w, int64_t now)
+{
+	struct cmd_ctx *ctx = w->ctx;
+	struct slo_objectives l = { 0 };
+	struct slo_result *r = NULL;
+	uint64_t added, rejected;
+	enum status st;
+	size_t i;
+
+	if ((st = slo_sync(ctx->bus, &ctx->cfg, w->d, &added, &rejected, &ctx->err)) == ST_OK &&
+	    (st = slo_objective_list(ctx->bus, &l, &ctx->err)) == ST_OK) {
+		r = xcalloc(l.n + 1, sizeof *r);
+		st = slo_status(w->d, &ctx->cfg, &l, now, NULL, r, &ctx->err);
+	}
+	if (st == ST_OK)
+		st = status_episodes(ctx, r, l.n, now);
+	if (st == ST_OK && ctx->witness)
+		st = ledger_flush(ctx->witness, &ctx->err);
+	if (st == ST_OK)
+		watch_changes(w, r, l.n, now);
+	for (i = 0; r && i < l.n; i++)
+		slo_result_release(&r[i]);
+	free(r);
+	slo_objectives_release(&l);
+	return st;
+}
+
+static int64_t
+watch_tick(struct evloop *l, uint64_t id, void *arg)
+{
+	struct slo_watch *w = arg;
+
+	(void)l;
+	(void)id;
+	if (watch_once(w, wall_ms()) != ST_OK) {	/* said, and tried again next time */
+		struct buf line = BUF_INIT;
+		buf_adds(&line, "{\"message\":");
+		json_escape(&line, w->ctx->err.msg);
+		buf_adds(&line, ",\"type\":\"error\"}");
+		follow_push(&w->f, line.s);
+		buf_release(&line);
+		w->ctx->err.code = ST_OK;
+	}
+	if (w->limit && ++w->ticks >= w->limit) {
+		follow_finish(&w->f);
+		return EVLOOP_DONE;
+	}
+	return w->interval_ms;
+}
+
+static enum status
+run_watch(struct cmd_ctx *ctx)
+{
+	struct slo_watch w = { .ctx = ctx };
+	int64_t secs;
+	enum status st;
+	size_t i;
+
+	if ((st = cmd_opt_int(ctx, "interval", 1, 86400, 60, &secs)) != ST_OK ||
+	    (st = cmd_opt_int(ctx, "count", 0, INT64_MAX, 0, &w.limit)) != ST_OK)
+		return st;
+	w.interval_ms = secs * 1000;
+	if (ctx->op.falsify) {	/* a loop that writes nothing would only repeat 'status' */
+		check(&ctx->op, "server reachable", ST_OK, NULL, bus_url(ctx->bus));
+		return ST_OK;
+	}
+	if ((st = slodb_open(&ctx->cfg, NULL, &w.d, &ctx->err)) != ST_OK)
+		return st;
+	if ((st = follow_open(&w.f, &ctx->err)) == ST_OK) {
+		evloop_add_timer(w.f.loop, 0, watch_tick, &w);
+		st = follow_run(&w.f, "slo watch", &ctx->err);
+		follow_close(&w.f);
+	}
+	for (i = 0; i < w.n; i++)
+		free(w.keys[i]);
+	free(w.keys);
+	free(w.last);
+	slodb_close(w.d);
+	return st;
+}
+
 /* --- entries ------------------------------------------------------------ */
 
 #define OPT_END { NULL, 0, NULL, NULL }
@@ -505,6 +679,11 @@ static const struct cmd_opt status_opts[] = {
 };
 static const struct cmd_opt violations_opts[] = {
 	{ "open", 0, NULL, "only episodes still open" },
+	OPT_END,
+};
+static const struct cmd_opt watch_opts[] = {
+	{ "interval", 0, "SECONDS", "between evaluations (default 60)" },
+	{ "count", 0, "N", "stop after N evaluations" },
 	OPT_END,
 };
 static const struct cmd_opt sync_opts[] = {
@@ -528,17 +707,20 @@ SUB(status, "[SWARM] [--fail-on=breach|warn] [--no-sync]",
     status_opts, run_status, validate_status);
 SUB(violations, "[SWARM] [--open]", "breach episodes, opened and closed", 0, violations_opts,
     run_violations, NULL);
+SUB(watch, "[--interval SECONDS] [--count N]",
+    "evaluate every objective on a timer, record breach episodes, print verdict changes",
+    CMD_MUTATES, watch_opts, run_watch, NULL);
 SUB(sync, "[--rebuild]", "copy new samples from IF_SLO into the local rollups",
     CMD_NO_WITNESS, sync_opts, run_sync, NULL);
 
 static const struct cmd_entry *const slo_subs[] = {
 	&slo_define_entry, &slo_list_entry, &slo_show_entry, &slo_rm_entry, &slo_status_entry,
-	&slo_violations_entry, &slo_sync_entry, NULL,
+	&slo_violations_entry, &slo_watch_entry, &slo_sync_entry, NULL,
 };
 
 const struct cmd_entry cmd_slo_entry = {
 	.name = "slo",
-	.args = "define|list|show|rm|status|violations|sync",
+	.args = "define|list|show|rm|status|violations|watch|sync",
 	.summary = "service level objectives: p99 latency, success, availability, burn rates",
 	.subs = slo_subs,
 };

@@ -203,6 +203,23 @@ run 0 slo show evil -o json
 out_has '"swarm":"evil","p99_ms":null,"success":0.9'
 run 7 slo define evil --success 0.5 --read-only
 
+# The evaluator: one line per objective at the first evaluation, then only
+# changes; the episodes of a new breach are recorded and witnessed.
+{
+	i=0; while [ $i -lt 10 ]; do echo "later task $((i * 1000 + 500)) 10 0"; i=$((i + 1)); done
+} | pub
+run 0 slo define later --success 0.9
+run 0 slo watch --count 2 --interval 1
+if "$SCHEMACHECK" -l schemas/slo-watch-line.schema.json <"$OUT" 2>"$T_DIR/schema.err"; then ok
+else not_ok "slo watch: a line is not slo-watch-line: $(head -3 "$T_DIR/schema.err")"; fi
+out_has '"objective":"success","reason":"success 0 < 0.9","swarm":"later","target":0.9,"type":"slo","verdict":"breach"'
+out_has '"swarm":"good",.*"verdict":"ok"'
+check '[ "$(grep -c "\"swarm\":\"later\"" "$OUT")" = 1 ]'
+check '[ "$(episodes later)" = 1 ]'
+run 0 witness query --event slo.violation.opened --swarm later -o jsonl
+check '[ "$(grep -c slo.violation.opened "$OUT")" = 1 ]'
+run 7 slo watch --count 1 --read-only
+
 # rm: gone, witnessed.
 run 0 slo rm ghost
 run 3 slo show ghost
