@@ -1,0 +1,109 @@
+/* Shared by the governor's commands: see gov-cmd.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/gov-cmd.h"
+#include "core/governor.h"
+#include "core/swarm.h"
+#include "core/util.h"
+
+enum status
+gov_cmd_registry(struct cmd_ctx *ctx, struct cap_registry *reg)
+{
+	return capreg_init(reg, cfg_str(&ctx->cfg, CK_GOV_CAPABILITIES), &ctx->err);
+}
+
+/* Is option name one of the command's? */
+static bool
+has_opt(const struct cmd_ctx *ctx, const char *name)
+{
+	size_t i;
+
+	for (i = 0; ctx->entry->opts && ctx->entry->opts[i].name; i++)
+		if (strcmp(ctx->entry->opts[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+enum status
+gov_cmd_policy(struct cmd_ctx *ctx, const struct cap_registry *reg, struct policy *pol)
+{
+	const char *path = has_opt(ctx, "policy") ? cmd_opt(ctx, "policy") : NULL;
+	const char *profile = has_opt(ctx, "profile") ? cmd_opt(ctx, "profile") : NULL;
+	enum status st;
+
+	if (path == NULL && *cfg_str(&ctx->cfg, CK_GOV_POLICY))
+		path = cfg_str(&ctx->cfg, CK_GOV_POLICY);
+	if (profile == NULL && *cfg_str(&ctx->cfg, CK_GOV_PROFILE))
+		profile = cfg_str(&ctx->cfg, CK_GOV_PROFILE);
+	if ((st = policy_load(path, profile, reg, pol, NULL, &ctx->err)) != ST_OK)
+		return st;
+	governor_set_policy(pol);
+	why_add(&ctx->op, "policy", pol->source, "profile %s", pol->profile);
+	return ST_OK;
+}
+
+void
+gov_cmd_policy_release(struct policy *pol)
+{
+	governor_set_policy(NULL);
+	policy_release(pol);
+}
+
+char **
+gov_cmd_split(const char *s, size_t *n)
+{
+	char **v, *copy, *tok, *save = NULL;
+
+	*n = 0;
+	v = xcalloc((s ? strlen(s) : 0) + 2, sizeof *v);
+	if (s == NULL)
+		return v;
+	copy = xstrdup(s);
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		v[(*n)++] = xstrdup(tok);
+	free(copy);
+	return v;
+}
+
+enum status
+gov_cmd_caps(struct cmd_ctx *ctx, const char *name, const struct cap_registry *reg,
+	     char ***caps, size_t *n)
+{
+	struct err ce = ERR_INIT;
+	size_t i;
+
+	*caps = gov_cmd_split(cmd_opt(ctx, name), n);
+	for (i = 0; i < *n; i++)
+		if (capreg_check(reg, (*caps)[i], &ce) != ST_OK) {
+			strv_free(*caps, *n);
+			*caps = NULL;
+			*n = 0;
+			return err_set(&ctx->err, ST_BAD_VALUE, "--%s: %s", name, ce.msg);
+		}
+	return ST_OK;
+}
+
+enum status
+gov_cmd_usd(struct cmd_ctx *ctx, const char *name, int64_t def, int64_t *out)
+{
+	const char *v = cmd_opt(ctx, name);
+
+	*out = def;
+	if (v && !usd_parse(v, out))
+		return err_set(&ctx->err, ST_USAGE, "--%s: '%.40s' is not an amount in USD (digits, "
+			       "at most 6 decimal places, e.g. 12.50)", name, v);
+	return ST_OK;
+}
+
+enum status
+gov_cmd_swarm_arg(struct cmd_ctx *ctx)
+{
+	if (ctx->argc != 1)
+		return err_set(&ctx->err, ST_USAGE, "%s %s needs one swarm id", ctx->parent->name,
+			       ctx->entry->name);
+	if (!swarm_id_valid(ctx->argv[0]))
+		return err_set(&ctx->err, ST_USAGE, "'%.80s' is not a swarm id (lowercase letters, "
+			       "digits and '-', at most %d)", ctx->argv[0], SWARM_ID_MAX);
+	return ST_OK;
+}
