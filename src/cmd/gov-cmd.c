@@ -107,3 +107,103 @@ gov_cmd_swarm_arg(struct cmd_ctx *ctx)
 			       "digits and '-', at most %d)", ctx->argv[0], SWARM_ID_MAX);
 	return ST_OK;
 }
+
+/* --- hooks of the coordinator's commands ---------------------------------- */
+
+enum status
+gov_cmd_check_caps(struct cmd_ctx *ctx, const char *name)
+{
+	struct cap_registry reg;
+	char **caps;
+	size_t n;
+	enum status st;
+
+	if (cmd_opt(ctx, name) == NULL)
+		return ST_OK;
+	if ((st = gov_cmd_registry(ctx, &reg)) != ST_OK)
+		return st;
+	if ((st = gov_cmd_caps(ctx, name, &reg, &caps, &n)) == ST_OK)
+		strv_free(caps, n);
+	capreg_release(&reg);
+	return st;
+}
+
+/* The claim's capabilities from a registered swarm's profile, narrowed by -c. */
+static enum status
+profile_caps(struct cmd_ctx *ctx, const struct swarm *s, char ***caps, size_t *ncaps)
+{
+	size_t i;
+
+	*caps = gov_cmd_split(cmd_opt(ctx, "capability"), ncaps);
+	for (i = 0; i < *ncaps; i++)
+		if (!swarm_has_cap(&s->p, (*caps)[i]))
+			return err_set(&ctx->err, ST_REFUSED, "--capability '%.80s' is not in swarm "
+				       "'%s''s profile: a claim may narrow a registered swarm's "
+				       "capabilities, never widen them", (*caps)[i], s->p.id);
+	if (*ncaps == 0) {
+		free(*caps);
+		*caps = xcalloc(s->p.ncaps + 1, sizeof **caps);
+		for (i = 0; i < s->p.ncaps; i++)
+			(*caps)[i] = xstrdup(s->p.caps[i]);
+		*ncaps = s->p.ncaps;
+	}
+	return ST_OK;
+}
+
+enum status
+gov_cmd_claimer(struct cmd_ctx *ctx, const char *swarm, char ***caps, size_t *ncaps,
+		bool *registered)
+{
+	struct err ge = ERR_INIT;
+	struct swarm s;
+	enum status st;
+
+	*registered = false;
+	*caps = NULL;
+	*ncaps = 0;
+	st = swarm_id_valid(swarm) ? swarm_get(ctx->bus, swarm, &s, &ge) : ST_NOT_FOUND;
+	if (st == ST_NOT_FOUND || st == ST_INVALID_RECORD) {	/* unregistered: -c as given */
+		*caps = gov_cmd_split(cmd_opt(ctx, "capability"), ncaps);
+		why_add(&ctx->op, "capabilities", "--capability", "swarm '%s' is not registered",
+			swarm);
+		return ST_OK;
+	}
+	if (st != ST_OK) {
+		ctx->err = ge;
+		return st;
+	}
+	*registered = true;
+	st = governor_may_claim(ctx->bus, &ctx->op, swarm, &s.st, &ctx->err);
+	if (st == ST_OK || (st == ST_REFUSED && ctx->op.falsify))
+		st = profile_caps(ctx, &s, caps, ncaps);
+	if (st == ST_OK)
+		why_add(&ctx->op, "capabilities", "profile", "%zu from swarm '%s''s profile%s", *ncaps,
+			swarm, cmd_opt(ctx, "capability") ? ", narrowed by --capability" : "");
+	swarm_release(&s);
+	return st;
+}
+
+void
+gov_cmd_after_owner(struct cmd_ctx *ctx, const char *swarm, int outcome)
+{
+	struct err e = ERR_INIT;
+	enum status st;
+
+	if (ctx->op.falsify || !swarm_id_valid(swarm))
+		return;
+	st = swarm_touch(ctx->bus, swarm, &e);
+	if (st == ST_OK && outcome != GOV_OUTCOME_NONE) {
+		struct cap_registry reg = CAP_REGISTRY_INIT;
+		struct policy pol;
+		bool loaded = gov_cmd_registry(ctx, &reg) == ST_OK &&
+			      gov_cmd_policy(ctx, &reg, &pol) == ST_OK;	/* else the defaults */
+		st = governor_record_outcome(ctx->bus, &ctx->op, swarm,
+					     outcome == GOV_OUTCOME_SUCCESS, &e);
+		if (loaded)
+			gov_cmd_policy_release(&pol);
+		capreg_release(&reg);
+	}
+	if (st != ST_OK && st != ST_NOT_FOUND)
+		session_notice(ctx->session, NOTICE_WARN, "ifctl: warning: swarm '%s': %s", swarm,
+			       e.msg);
+}

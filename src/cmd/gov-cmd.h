@@ -40,3 +40,29 @@ enum status gov_cmd_usd(struct cmd_ctx *ctx, const char *name, int64_t def, int6
 enum status gov_cmd_swarm_arg(struct cmd_ctx *ctx);
 
 #endif
+
+/* --- hooks of the coordinator's commands ---------------------------------- */
+
+/* 'task push -c': every capability must be known (nearest name otherwise). */
+enum status gov_cmd_check_caps(struct cmd_ctx *ctx, const char *name);
+
+/*
+ * 'task claim': the capabilities swarm claims with, a NULL-terminated vector
+ * the caller frees with free() of each and of the vector. A registered
+ * swarm claims with its profile's (--capability may narrow them, never
+ * widen: ST_REFUSED) and only when governor_may_claim() lets it (retired,
+ * breaker open: ST_REFUSED, exit 4); an unregistered one with --capability.
+ * *registered tells which.
+ */
+enum status gov_cmd_claimer(struct cmd_ctx *ctx, const char *swarm, char ***caps, size_t *ncaps,
+			    bool *registered);
+
+/*
+ * After an owner call by a swarm (heartbeat, complete, fail): keep its
+ * last_seen, and count a completion or a failure towards its breaker.
+ * Unregistered swarms are left alone; failures here are notices only.
+ */
+void gov_cmd_after_owner(struct cmd_ctx *ctx, const char *swarm, int verb_outcome);
+#define GOV_OUTCOME_NONE 0	/* heartbeat, release */
+#define GOV_OUTCOME_SUCCESS 1	/* complete */
+#define GOV_OUTCOME_FAILURE 2	/* fail */

@@ -284,6 +284,8 @@ by_rank(const void *a, const void *b)
 		return x->score > y->score ? -1 : 1;
 	if (x->coverage != y->coverage)
 		return x->coverage > y->coverage ? -1 : 1;
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
 	if (x->est_cost != y->est_cost)
 		return x->est_cost < y->est_cost ? -1 : 1;
 	return strcmp(x->s->p.id, y->s->p.id);
@@ -525,7 +527,9 @@ pick_helper(const struct gov_match *m, const struct gov_help *h, int max, struct
 		const struct gov_candidate *best = m->n ? &m->v[0] : NULL;
 		while (best && best->excluded == GR_BLOCKED && best < m->v + m->n - 1)
 			best++;
-		if (best && best->excluded != GR_BLOCKED)
+		if (best && best->excluded != GR_BLOCKED && best->matched == 0)
+			buf_addf(why, "no other registered swarm has it");
+		else if (best && best->excluded != GR_BLOCKED)
 			buf_addf(why, "no qualified swarm; nearest '%s': %s (%s)", best->s->p.id,
 				 gov_rule_name(best->excluded), best->detail);
 		else
@@ -1263,16 +1267,21 @@ refuse_witness(const struct opctx *op, const char *id, const char *rule, const c
 }
 
 enum status
-governor_may_claim(struct bus *b, struct opctx *op, const char *swarm_id, struct err *e)
+governor_may_claim(struct bus *b, struct opctx *op, const char *swarm_id,
+		   const struct swarm_state *known, struct err *e)
 {
-	struct swarm_state s;
+	struct swarm_state s = { 0 };
 	struct gov_rules r;
 	struct buf d = BUF_INIT;
 	int64_t left = 0;
 	bool has = false;
-	enum status st;
+	enum status st = ST_OK;
 
-	if ((st = swarm_state_get(b, swarm_id, &s, e)) != ST_OK ||
+	if (known) {
+		s = *known;
+		s.reason = xstrdup_or_null(known->reason);
+	}
+	if ((!known && (st = swarm_state_get(b, swarm_id, &s, e)) != ST_OK) ||
 	    (st = gov_budget_remaining(b, swarm_id, &left, &has, e)) != ST_OK) {
 		swarm_state_release(&s);
 		return st;

@@ -220,10 +220,11 @@ void governor_set_policy(const struct policy *p);
  * one whose breaker is open (or whose budget is exhausted, which opens it);
  * an open breaker past half_open_after_s lets one probe through (half-open).
  * Each rule is a check() of op; a refusal is witnessed as governor.refuse.
- * An unregistered swarm may claim (it has no state).
+ * An unregistered swarm may claim (it has no state). known (may be NULL)
+ * is the state already read, to save a round trip.
  */
 enum status governor_may_claim(struct bus *b, struct opctx *op, const char *swarm_id,
-			       struct err *e);
+			       const struct swarm_state *known, struct err *e);
 /* Open swarm_id's breaker with reason (an event and a witness entry). */
 enum status governor_breaker_trip(struct bus *b, struct opctx *op, const char *swarm_id,
 				  const char *reason, struct err *e);

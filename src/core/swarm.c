@@ -183,9 +183,11 @@ swarm_profile_read(const struct json_value *v, const struct cap_registry *reg,
 		profile_take(v, out);
 		st = ST_OK;
 	} else {
+		size_t more = r->n + r->more - before - 1;
 		st = err_set(e, ST_BAD_VALUE, "%s", r->v[before < r->n ? before : 0].msg);
-		if (r->n + r->more - before > 1)
-			err_prefix(e, "%zu problems; first ", r->n + r->more - before);
+		if (more && e)
+			err_set(e, ST_BAD_VALUE, "%s (and %zu more)", r->v[before < r->n ? before : 0].msg,
+				more);
 	}
 	jschema_result_release(&mine);
 	return st;
