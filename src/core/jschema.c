@@ -515,6 +515,16 @@ resolve(const struct jschema *s, const char *ref)
 	return defs ? json_member(defs, ref + 8) : NULL;
 }
 
+static void
+check_const(struct vctx *c, const struct json_value *v, const struct json_value *k)
+{
+	struct buf want = BUF_INIT;
+
+	shown(k, &want);
+	fail(c, v, "const", "is not %s", want.s);
+	buf_release(&want);
+}
+
 /* Apply one keyword of schema to v. */
 static void
 apply(struct vctx *c, const struct json_value *k, const struct json_value *v)
@@ -527,15 +537,15 @@ apply(struct vctx *c, const struct json_value *k, const struct json_value *v)
 	else if (strcmp(n, "enum") == 0 && k->type == JSON_ARRAY)
 		check_enum(c, v, k);
 	else if (strcmp(n, "const") == 0 && !same(v, k))
-		fail(c, v, "const", "is not the constant value");
+		check_const(c, v, k);
 	else if (strcmp(n, "pattern") == 0)
 		check_pattern(c, v, k);
 	else if (strstr(n, "imum"))
 		check_bound(c, v, k);
-	else if (strstr(n, "Items") || strstr(n, "Length"))
-		check_count(c, v, k);
 	else if (strcmp(n, "uniqueItems") == 0)
 		check_unique(c, v, k);
+	else if (strstr(n, "Items") || strstr(n, "Length"))
+		check_count(c, v, k);
 	else if (strcmp(n, "required") == 0)
 		check_required(c, v, k);
 	else if (strcmp(n, "items") == 0)

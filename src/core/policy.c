@@ -363,12 +363,15 @@ profiles_read(struct pctx *c, const struct json_value *root, const char *want,
 {
 	const struct json_value *profiles = json_member(root, "profiles");
 	const struct json_value *dp = json_member(root, "default_profile");
+	static const struct json_value none = { .type = JSON_OBJECT };
 	struct buf names = BUF_INIT;
-	bool has_default = json_member(profiles, "default") != NULL;
+	bool has_default = profiles && json_member(profiles, "default") != NULL;
 	size_t i, k = 0;
 
 	if (want == NULL)
 		want = dp ? dp->str : "default";
+	if (profiles == NULL)
+		profiles = &none;
 	p->profiles = xcalloc(profiles->len + 2, sizeof *p->profiles);
 	if (!has_default) {
 		p->profiles[k].name = xstrdup("default");
@@ -421,8 +424,11 @@ policy_parse(const char *text, size_t len, const char *path, const char *profile
 	enum status st;
 
 	memset(out, 0, sizeof *out);
-	if ((st = yaml_flatten(text, len, leaf, &rd, e)) != ST_OK)
+	if ((st = yaml_flatten(text, len, leaf, &rd, e)) != ST_OK) {
+		if (e && !has_prefix(e->msg, path))
+			err_prefix(e, "%s", path);
 		goto out;
+	}
 	tree_json(&rd.root, &json);
 	if ((st = jschema_load("resource-policy", &s, e)) != ST_OK ||
 	    (st = json_parse(json.s, json.len, path, &doc, e)) != ST_OK)

@@ -360,7 +360,7 @@ swarm_state_get(struct bus *b, const char *id, struct swarm_state *out, struct e
 		st = swarm_state_parse(id, ent.value.s, ent.value.len, out, e);
 		out->rev = ent.revision;
 		if (st == ST_INVALID_RECORD)
-			err_prefix(e, "swarm '%s': ", id);
+			err_prefix(e, "swarm '%s'", id);
 	}
 	buf_release(&ent.value);
 	return st;
@@ -383,7 +383,7 @@ swarm_get(struct bus *b, const char *id, struct swarm *out, struct err *e)
 	}
 	if (st == ST_OK && (st = swarm_record_parse(id, ent.value.s, ent.value.len, out, e)) ==
 	    ST_INVALID_RECORD)
-		err_prefix(e, "swarm '%s': ", id);
+		err_prefix(e, "swarm '%s'", id);
 	buf_release(&ent.value);
 	if (st != ST_OK)
 		return st;
