@@ -83,8 +83,9 @@ test_jschema_rules(void **state)
 		      "/l: has 3 items, more than 2 (maxItems)");
 	expect_errors("{\"id\":\"a\",\"n\":1,\"l\":[\"ab\",\"ab\"]}", "/l/1: \"ab\" repeats item 0 (uniqueItems)");
 	expect_errors("{\"id\":\"a\",\"n\":1,\"l\":[\"x\"]}", "/l/0: \"x\" has 1 characters, fewer than 2 (minLength)");
-	expect_errors("[]", "(root): [] is not of type object (type) | (root): member \"id\" is missing (required) | "
-		      "(root): member \"n\" is missing (required)");
+	expect_errors("[]", "(root): [] is not of type object (type)");
+	expect_errors("{\"n\":\"x\",\"e\":1}", "(root): member \"id\" is missing (required) | "
+		      "/n: \"x\" is not of type integer (type) | /e: 1 is not one of \"a\", \"b\" (enum)");
 }
 
 static void
