@@ -61,6 +61,9 @@ run_match(struct cmd_ctx *ctx)
 	if ((st = cmd_need(ctx, "capability")) != ST_OK ||
 	    (st = cmd_opt_int(ctx, "limit", 0, 1000000, 0, &limit)) != ST_OK)
 		return st;
+	/* a match is a decision: witnessed, unless the run may not write */
+	if (!ctx->op.read_only && (st = cmd_witness_open(ctx)) != ST_OK)
+		return st;
 	if ((st = setup(ctx, &g, false)) != ST_OK ||
 	    (st = gov_cmd_caps(ctx, "capability", &g.reg, &caps, &ncaps)) != ST_OK ||
 	    (st = gov_fleet_load(ctx->bus, &g.fleet, &ctx->err)) != ST_OK)
