@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/govbench.h"
 #include "cmd/cmd.h"
 #include "cmd/gov-cmd.h"
 #include "core/governor.h"
@@ -54,7 +55,8 @@ run_match(struct cmd_ctx *ctx)
 	struct gov_setup g;
 	struct gov_match m;
 	char **caps = NULL;
-	size_t ncaps = 0;
+	size_t ncaps = 0, skipped = 0;
+	bool all = cmd_flag(ctx, "all") || ctx->op.explain;
 	int64_t limit;
 	enum status st;
 
@@ -64,11 +66,15 @@ run_match(struct cmd_ctx *ctx)
 	/* a match is a decision: witnessed, unless the run may not write */
 	if (!ctx->op.read_only && (st = cmd_witness_open(ctx)) != ST_OK)
 		return st;
+	/* a choice needs only the swarms that list a capability; --all and --why show all */
 	if ((st = setup(ctx, &g, false)) != ST_OK ||
 	    (st = gov_cmd_caps(ctx, "capability", &g.reg, &caps, &ncaps)) != ST_OK ||
-	    (st = gov_fleet_load(ctx->bus, &g.fleet, &ctx->err)) != ST_OK)
+	    (st = gov_fleet_load_having(ctx->bus, all ? NULL : caps, ncaps, &g.fleet, &skipped,
+					&ctx->err)) != ST_OK)
 		goto out;
 	g.has_fleet = true;
+	if (skipped)
+		why_add(&ctx->op, "skipped", "", "%zu swarms list none of the capabilities", skipped);
 	governor_match(&g.fleet, &g.pol, caps, ncaps, cmd_opt(ctx, "exclude"), wall_ms(), &m);
 	governor_match_explain(&ctx->op, &m, caps, ncaps, 0);
 	check(&ctx->op, "a swarm qualifies", m.nqualified ? ST_OK : ST_REFUSED, NULL,
@@ -76,14 +82,18 @@ run_match(struct cmd_ctx *ctx)
 	governor_match_witness(&ctx->op, &m, caps, ncaps);
 	doc_add(&ctx->out, gov_match_view(&m, cmd_flag(ctx, "all"), (size_t)limit));
 	if (m.nqualified == 0 && !ctx->op.falsify) {
+		char detail[240];
 		ctx->output_on_error = true;
+		gov_match_rank_all(&m);
+		if (m.n)
+			gov_candidate_detail(&m.v[0], detail, sizeof detail);
 		if (m.n && m.v[0].matched)
 			st = err_set(&ctx->err, ST_REFUSED, "no swarm qualifies: nearest '%s' is "
 				     "excluded by %s (%s)", m.v[0].s->p.id,
-				     gov_rule_name(m.v[0].excluded), m.v[0].detail);
+				     gov_rule_name(m.v[0].excluded), detail);
 		else
 			st = err_set(&ctx->err, ST_NOT_FOUND, "no registered swarm has any of the "
-				     "capabilities (%zu swarms)", m.n);
+				     "capabilities (%zu swarms)", m.n + skipped);
 	}
 	gov_match_release(&m);
 out:
@@ -273,6 +283,25 @@ run_error_types(struct cmd_ctx *ctx)
 	return ST_OK;
 }
 
+static enum status
+run_bench(struct cmd_ctx *ctx)
+{
+	struct gov_bench_opts o;
+	int64_t swarms, samples, files, runs;
+	enum status st;
+
+	if ((st = cmd_opt_int(ctx, "swarms", 1, 1000000, 10000, &swarms)) != ST_OK ||
+	    (st = cmd_opt_int(ctx, "samples", 1, 10000000, 2000, &samples)) != ST_OK ||
+	    (st = cmd_opt_int(ctx, "files", 100, 1000000, 10000, &files)) != ST_OK ||
+	    (st = cmd_opt_int(ctx, "runs", 1, 1000, 5, &runs)) != ST_OK)
+		return st;
+	o = (struct gov_bench_opts){ (size_t)swarms, (size_t)samples, (size_t)files, (size_t)runs };
+	why_add(&ctx->op, "fleet", "IF_SWARMS", "synthetic swarms bench-00000.. with 3 random "
+		"capabilities each; only the missing ones are written");
+	why_add(&ctx->op, "percentiles", "nearest rank", "on the sorted samples");
+	return gov_bench_run(ctx->bus, &o, &ctx->out, &ctx->err);
+}
+
 /* --- entries -------------------------------------------------------------------- */
 
 #define OPT_END { NULL, 0, NULL, NULL }
@@ -286,6 +315,13 @@ static const struct cmd_opt match_opts[] = {
 	{ "limit", 0, "N", "at most N rows" },
 	{ "exclude", 0, "SWARM", "leave this swarm out" },
 	POLICY_OPTS,
+	OPT_END,
+};
+static const struct cmd_opt bench_opts[] = {
+	{ "swarms", 0, "N", "fleet size (default 10000)" },
+	{ "samples", 0, "N", "matches timed (default 2000)" },
+	{ "files", 0, "N", "files of the detection tree (default 10000)" },
+	{ "runs", 0, "N", "detections timed (default 5)" },
 	OPT_END,
 };
 static const struct cmd_opt help_opts[] = {
@@ -331,14 +367,18 @@ SUB(outcome, "outcome", "SWARM --success|--failure", "count a task outcome towar
 SUB(error_types, "error-types", "", "the error types request-help knows, with their "
     "capabilities", 0, NULL, run_error_types, NULL);
 
+SUB(bench, "bench", "[--swarms N] [--samples N] [--files N]", "measure matching over a "
+    "large fleet and spawn detection over a large tree (writes swarms into IF_SWARMS)",
+    CMD_NEEDS_BUS | CMD_WRITES, bench_opts, run_bench, NULL);
+
 static const struct cmd_entry *const gov_subs[] = {
 	&gov_match_entry, &gov_help_entry, &gov_reset_entry, &gov_trip_entry, &gov_outcome_entry,
-	&gov_error_types_entry, NULL,
+	&gov_error_types_entry, &gov_bench_entry, NULL,
 };
 
 const struct cmd_entry cmd_governor_entry = {
 	.name = "governor",
-	.args = "match|request-help|reset|trip|outcome|error-types",
+	.args = "match|request-help|reset|trip|outcome|error-types|bench",
 	.summary = "the policy engine: matching, help for blockers, circuit breakers",
 	.subs = gov_subs,
 };

@@ -155,10 +155,17 @@ fleet_budget(void *arg, const char *key, const char *value, size_t len, uint64_t
 enum status
 gov_fleet_load(struct bus *b, struct gov_fleet *out, struct err *e)
 {
+	return gov_fleet_load_having(b, NULL, 0, out, NULL, e);
+}
+
+enum status
+gov_fleet_load_having(struct bus *b, char *const *caps, size_t ncaps, struct gov_fleet *out,
+		      size_t *skipped, struct err *e)
+{
 	enum status st;
 
 	memset(out, 0, sizeof *out);
-	if ((st = swarm_list(b, &out->swarms, e)) != ST_OK)
+	if ((st = swarm_list_having(b, caps, ncaps, &out->swarms, skipped, e)) != ST_OK)
 		return st;
 	out->budgets = xcalloc(out->swarms.n + 1, sizeof *out->budgets);
 	out->has_budget = xcalloc(out->swarms.n + 1, sizeof *out->has_budget);
@@ -205,53 +212,85 @@ probe_due(const struct swarm_state *st, const struct gov_rules *r, int64_t now)
 	       now - st->opened_at >= r->half_open_after_s * 1000;
 }
 
-/* The first rule that leaves swarm s out, or GR_NONE; c->detail says how. */
+/* The first rule that leaves swarm s out, or GR_NONE. */
 static enum gov_rule
-exclusion(const struct swarm *s, const struct gov_rules *r, struct gov_candidate *c,
-	  size_t ncaps, int64_t now)
+exclusion(const struct swarm *s, const struct gov_rules *r, struct gov_candidate *c, int64_t now)
 {
-	char a[32], b[32];
-
 	if (s->st.retired)
-		return snprintf(c->detail, sizeof c->detail, "retired"), GR_RETIRED;
+		return GR_RETIRED;
 	if (s->st.breaker == BREAKER_OPEN && !(c->probe = probe_due(&s->st, r, now)))
-		return snprintf(c->detail, sizeof c->detail, "circuit breaker open: %s",
-				s->st.reason ? s->st.reason : "no reason recorded"), GR_BREAKER_OPEN;
+		return GR_BREAKER_OPEN;
 	if (c->matched == 0)
-		return snprintf(c->detail, sizeof c->detail, "has none of the %zu capabilities",
-				ncaps), GR_NO_MATCH;
+		return GR_NO_MATCH;
 	if (c->coverage < r->min_capability_match)
-		return snprintf(c->detail, sizeof c->detail, "matches %zu/%zu = %.4g, below "
-				"min_capability_match %g", c->matched, ncaps, c->coverage,
-				r->min_capability_match), GR_BELOW_MIN_MATCH;
-	usd_format(c->est_cost, a);
-	usd_format(r->max_cost_per_task_micros, b);
+		return GR_BELOW_MIN_MATCH;
 	if (c->est_cost > r->max_cost_per_task_micros)
-		return snprintf(c->detail, sizeof c->detail, "costs %s per hour, over "
-				"max_cost_per_task %s", a, b), GR_OVER_COST_CAP;
-	usd_format(c->remaining, b);
+		return GR_OVER_COST_CAP;
 	if (c->has_budget && c->remaining <= 0)
-		return snprintf(c->detail, sizeof c->detail, "budget exhausted (%s left)", b),
-		       GR_BUDGET_EXHAUSTED;
+		return GR_BUDGET_EXHAUSTED;
 	if (c->has_budget && c->remaining < c->est_cost)
-		return snprintf(c->detail, sizeof c->detail, "%s left, the task costs %s", b, a),
-		       GR_OVER_BUDGET;
+		return GR_OVER_BUDGET;
 	return GR_NONE;
 }
 
-/* Score swarm i of f against caps under p (with its own override). */
+void
+gov_candidate_detail(const struct gov_candidate *c, char *out, size_t n)
+{
+	char a[32], b[32];
+
+	usd_format(c->est_cost, a);
+	usd_format(c->excluded == GR_OVER_COST_CAP ? c->max_cost : c->remaining, b);
+	switch (c->excluded) {
+	case GR_NONE:
+		snprintf(out, n, "score %.4f", c->score);
+		break;
+	case GR_BLOCKED:
+		snprintf(out, n, "the swarm asking for help");
+		break;
+	case GR_RETIRED:
+		snprintf(out, n, "retired");
+		break;
+	case GR_BREAKER_OPEN:
+		snprintf(out, n, "circuit breaker open: %s", c->s->st.reason ? c->s->st.reason :
+			 "no reason recorded");
+		break;
+	case GR_NO_MATCH:
+		snprintf(out, n, "has none of the %zu capabilities", c->ncaps);
+		break;
+	case GR_BELOW_MIN_MATCH:
+		snprintf(out, n, "matches %zu/%zu = %.4g, below min_capability_match %g", c->matched,
+			 c->ncaps, c->coverage, c->min_match);
+		break;
+	case GR_OVER_COST_CAP:
+		snprintf(out, n, "costs %s per hour, over max_cost_per_task %s", a, b);
+		break;
+	case GR_BUDGET_EXHAUSTED:
+		snprintf(out, n, "budget exhausted (%s left)", b);
+		break;
+	default:
+		snprintf(out, n, "%s left, the task costs %s", b, a);
+		break;
+	}
+}
+
+/*
+ * Score swarm i of f against caps under base (the task's rules), or under
+ * its own override when the policy has one for it.
+ */
 static void
-candidate(const struct gov_fleet *f, const struct policy *p, size_t i, char *const *caps,
-	  size_t ncaps, const char *exclude, int64_t now, struct gov_candidate *c)
+candidate(const struct gov_fleet *f, const struct policy *p, const struct gov_rules *base,
+	  size_t i, char *const *caps, size_t ncaps, const char *exclude, int64_t now,
+	  struct gov_candidate *c)
 {
 	const struct swarm *s = &f->swarms.v[i];
-	struct gov_rules r;
+	struct gov_rules r = *base;
 	size_t k;
 
 	memset(c, 0, sizeof *c);
 	c->s = s;
 	c->index = i;
-	policy_rules_for(p, caps, ncaps, s->p.id, &r);
+	if (p->nswarms && policy_swarm_override(p, s->p.id))
+		policy_rules_for(p, caps, ncaps, s->p.id, &r);
 	for (k = 0; k < ncaps; k++)
 		c->matched += swarm_has_cap(&s->p, caps[k]);
 	c->coverage = (double)c->matched / (double)ncaps;
@@ -264,12 +303,13 @@ candidate(const struct gov_fleet *f, const struct policy *p, size_t i, char *con
 	c->has_budget = f->has_budget[i];
 	if (c->has_budget)
 		c->remaining = f->budgets[i].allocated - f->budgets[i].reserved - f->budgets[i].spent;
-	if (exclude && strcmp(s->p.id, exclude) == 0) {
+	c->ncaps = ncaps;
+	c->min_match = r.min_capability_match;
+	c->max_cost = r.max_cost_per_task_micros;
+	if (exclude && strcmp(s->p.id, exclude) == 0)
 		c->excluded = GR_BLOCKED;
-		snprintf(c->detail, sizeof c->detail, "the swarm asking for help");
-	} else {
-		c->excluded = exclusion(s, &r, c, ncaps, now);
-	}
+	else
+		c->excluded = exclusion(s, &r, c, now);
 }
 
 /* Ranking: qualified first; score, coverage, cost, id. */
@@ -295,18 +335,35 @@ void
 governor_match(const struct gov_fleet *f, const struct policy *p, char *const *caps,
 	       size_t ncaps, const char *exclude, int64_t now_ms, struct gov_match *out)
 {
-	size_t i;
+	struct gov_candidate tmp;
+	size_t i, k;
 
 	memset(out, 0, sizeof *out);
 	policy_rules_for(p, caps, ncaps, NULL, &out->rules);
 	out->v = xcalloc(f->swarms.n + 1, sizeof *out->v);
 	for (i = 0; i < f->swarms.n; i++) {
-		candidate(f, p, i, caps, ncaps, exclude, now_ms, &out->v[i]);
+		candidate(f, p, &out->rules, i, caps, ncaps, exclude, now_ms, &out->v[i]);
 		out->nqualified += out->v[i].excluded == GR_NONE;
 	}
 	out->n = f->swarms.n;
-	if (out->n > 1)
-		qsort(out->v, out->n, sizeof *out->v, by_rank);
+	/* the qualified to the front in one pass, then ranked; the rest on demand */
+	for (i = 0, k = 0; i < out->n; i++)
+		if (out->v[i].excluded == GR_NONE) {
+			tmp = out->v[k];
+			out->v[k++] = out->v[i];
+			out->v[i] = tmp;
+		}
+	if (out->nqualified > 1)
+		qsort(out->v, out->nqualified, sizeof *out->v, by_rank);
+	out->all_ranked = out->n == out->nqualified;
+}
+
+void
+gov_match_rank_all(struct gov_match *m)
+{
+	if (!m->all_ranked && m->n - m->nqualified > 1)
+		qsort(m->v + m->nqualified, m->n - m->nqualified, sizeof *m->v, by_rank);
+	m->all_ranked = true;
 }
 
 void
@@ -327,16 +384,17 @@ caps_text(struct buf *out, char *const *caps, size_t ncaps)
 }
 
 void
-governor_match_explain(struct opctx *op, const struct gov_match *m, char *const *caps,
+governor_match_explain(struct opctx *op, struct gov_match *m, char *const *caps,
 		       size_t ncaps, size_t limit)
 {
 	const struct gov_rules *r = &m->rules;
 	struct buf c = BUF_INIT;
-	char cap[32];
+	char cap[32], detail[240];
 	size_t i;
 
 	if (!op->explain)
 		return;
+	gov_match_rank_all(m);
 	caps_text(&c, caps, ncaps);
 	usd_format(r->max_cost_per_task_micros, cap);
 	why_add(op, "required", c.s, "%zu capabilities; coverage = matched / %zu", ncaps, ncaps);
@@ -354,8 +412,10 @@ governor_match_explain(struct opctx *op, const struct gov_match *m, char *const 
 				"reputation %.4f (%g) + cost %.4f (cost_score %.4f)%s", k->score,
 				k->s_cap, k->matched, ncaps, k->s_rep, k->s->p.reputation, k->s_cost,
 				k->cost_score, k->probe ? "; half-open probe" : "");
-		else
-			why_add(op, k->s->p.id, gov_rule_name(k->excluded), "%s", k->detail);
+		else {
+			gov_candidate_detail(k, detail, sizeof detail);
+			why_add(op, k->s->p.id, gov_rule_name(k->excluded), "%s", detail);
+		}
 	}
 	buf_release(&c);
 }
@@ -425,12 +485,14 @@ round6(double x)
 }
 
 struct rowset *
-gov_match_view(const struct gov_match *m, bool all, size_t limit)
+gov_match_view(struct gov_match *m, bool all, size_t limit)
 {
 	struct rowset *rs = rows_view(&match_view);
-	char usd[32];
+	char usd[32], detail[240];
 	size_t i, r;
 
+	if (all)
+		gov_match_rank_all(m);
 	for (i = 0; i < m->n && (all || i < m->nqualified) && (limit == 0 || i < limit); i++) {
 		const struct gov_candidate *k = &m->v[i];
 		r = rows_add(rs);
@@ -451,7 +513,8 @@ gov_match_view(const struct gov_match *m, bool all, size_t limit)
 		}
 		rows_set(rs, r, GM_STATUS, k->probe && k->excluded == GR_NONE ? "probe" :
 			 gov_rule_name(k->excluded));
-		rows_set(rs, r, GM_DETAIL, k->detail[0] ? k->detail : NULL);
+		gov_candidate_detail(k, detail, sizeof detail);
+		rows_set(rs, r, GM_DETAIL, k->excluded == GR_NONE ? NULL : detail);
 	}
 	return rs;
 }
@@ -519,19 +582,23 @@ chosen(const struct gov_help *h, const char *id)
  * be one helper too many, then the best one already chosen; NULL with why.
  */
 static const struct gov_candidate *
-pick_helper(const struct gov_match *m, const struct gov_help *h, int max, struct buf *why)
+pick_helper(struct gov_match *m, const struct gov_help *h, int max, struct buf *why)
 {
+	char detail[240];
 	size_t i;
 
 	if (m->nqualified == 0) {
 		const struct gov_candidate *best = m->n ? &m->v[0] : NULL;
+		gov_match_rank_all(m);
 		while (best && best->excluded == GR_BLOCKED && best < m->v + m->n - 1)
 			best++;
 		if (best && best->excluded != GR_BLOCKED && best->matched == 0)
 			buf_addf(why, "no other registered swarm has it");
-		else if (best && best->excluded != GR_BLOCKED)
+		else if (best && best->excluded != GR_BLOCKED) {
+			gov_candidate_detail(best, detail, sizeof detail);
 			buf_addf(why, "no qualified swarm; nearest '%s': %s (%s)", best->s->p.id,
-				 gov_rule_name(best->excluded), best->detail);
+				 gov_rule_name(best->excluded), detail);
+		}
 		else
 			buf_adds(why, "no other swarm is registered");
 		return NULL;

@@ -84,6 +84,13 @@ struct gov_fleet {
 	size_t nbad_budgets;		/* budget records that did not parse (ignored: no limit) */
 };
 enum status gov_fleet_load(struct bus *b, struct gov_fleet *out, struct err *e);
+/*
+ * Only the swarms that list one of caps (swarm_list_having); *skipped
+ * counts the others. Enough for a choice; views of every candidate need
+ * gov_fleet_load().
+ */
+enum status gov_fleet_load_having(struct bus *b, char *const *caps, size_t ncaps,
+				  struct gov_fleet *out, size_t *skipped, struct err *e);
 void gov_fleet_release(struct gov_fleet *f);
 
 /* --- matching -------------------------------------------------------------- */
@@ -106,15 +113,27 @@ struct gov_candidate {
 	bool has_budget;
 	bool probe;			/* a half-open breaker's probe */
 	enum gov_rule excluded;		/* GR_NONE: qualified */
-	char detail[200];		/* the rule's numbers */
+	size_t ncaps;			/* required */
+	double min_match;		/* the rules it was held to */
+	int64_t max_cost;
 };
+
+/* The numbers behind a candidate's exclusion ("matches 1/3 = 0.3333, below ..."). */
+void gov_candidate_detail(const struct gov_candidate *c, char *out, size_t n);
 
 struct gov_match {
 	struct gov_candidate *v;	/* qualified first, ranked; then the rest */
 	size_t n, nqualified;
+	bool all_ranked;		/* the excluded ones are in order too */
 	struct gov_rules rules;		/* the task's rules (no swarm override) */
 };
 void gov_match_release(struct gov_match *m);
+/*
+ * Put the excluded candidates in order too (coverage, score, cost, id):
+ * governor_match ranks only the qualified ones, which is all a choice
+ * needs; views, explanations and "nearest" messages call this first.
+ */
+void gov_match_rank_all(struct gov_match *m);
 
 /*
  * Rank every swarm of f for caps (ncaps > 0), leaving out exclude (may be
@@ -124,13 +143,13 @@ void governor_match(const struct gov_fleet *f, const struct policy *p, char *con
 		    size_t ncaps, const char *exclude, int64_t now_ms, struct gov_match *out);
 
 /* Explain a match in op->why (every candidate) and witness it as governor.match. */
-void governor_match_explain(struct opctx *op, const struct gov_match *m, char *const *caps,
+void governor_match_explain(struct opctx *op, struct gov_match *m, char *const *caps,
 			    size_t ncaps, size_t limit);
 void governor_match_witness(const struct opctx *op, const struct gov_match *m, char *const *caps,
 			    size_t ncaps);
 
 /* View of a match: rank, swarm, score and its parts, or the rule that excluded it. */
-struct rowset *gov_match_view(const struct gov_match *m, bool all, size_t limit);
+struct rowset *gov_match_view(struct gov_match *m, bool all, size_t limit);
 
 /* --- help for a blocked swarm ----------------------------------------------- */
 

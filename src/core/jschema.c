@@ -1,5 +1,6 @@
 /* The JSON Schema interpreter: see jschema.h. */
 #include <math.h>
+#include <pthread.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,10 +10,19 @@
 #include "core/jschema.h"
 #include "core/util.h"
 
-/* A compiled pattern, found by the schema string it came from. */
+/*
+ * A compiled pattern, found by the schema string it came from, with a small
+ * memo of recent answers: records repeat the same values (capability names)
+ * and regexec() is the costliest rule. The memo has its own lock, so a
+ * loaded schema stays usable from any thread.
+ */
+#define MEMO_SLOTS 64
+#define MEMO_LEN 64	/* longer strings are not kept */
 struct jpattern {
 	const struct json_value *src;
 	regex_t re;
+	pthread_mutex_t mu;
+	struct { char s[MEMO_LEN + 1]; bool used, match; } memo[MEMO_SLOTS];
 };
 
 struct jschema {
@@ -60,6 +70,8 @@ compile_pattern(struct jschema *s, const struct json_value *v, const char *ptr, 
 		return err_set(e, ST_BAD_VALUE, "%s: %s: pattern '%s': %s", s->what, ptr, v->str, msg);
 	}
 	p->src = v;
+	pthread_mutex_init(&p->mu, NULL);
+	memset(p->memo, 0, sizeof p->memo);
 	s->npat++;
 	return ST_OK;
 }
@@ -162,8 +174,10 @@ jschema_free(struct jschema *s)
 
 	if (s == NULL)
 		return;
-	for (i = 0; i < s->npat; i++)
+	for (i = 0; i < s->npat; i++) {
 		regfree(&s->pat[i].re);
+		pthread_mutex_destroy(&s->pat[i].mu);
+	}
 	free(s->pat);
 	json_doc_release(&s->doc);
 	free(s->what);
@@ -316,12 +330,20 @@ out:
 	buf_release(&names);
 }
 
-/* Are two values equal as JSON (canonical forms)? */
+/* Are two values equal as JSON (canonical forms; strings and numbers directly)? */
 static bool
 same(const struct json_value *a, const struct json_value *b)
 {
 	struct buf x = BUF_INIT, y = BUF_INIT;
 	bool eq;
+
+	if (a->type == JSON_STRING && b->type == JSON_STRING)
+		return a->len == b->len && memcmp(a->str, b->str, a->len) == 0;
+	if (a->type == JSON_NUMBER && b->type == JSON_NUMBER)
+		return a->num == b->num;
+	if (a->type != b->type && !((a->type == JSON_TRUE || a->type == JSON_FALSE) &&
+				    (b->type == JSON_TRUE || b->type == JSON_FALSE)))
+		return false;
 
 	json_canonical_value(a, &x);
 	json_canonical_value(b, &y);
@@ -348,6 +370,37 @@ check_enum(struct vctx *c, const struct json_value *v, const struct json_value *
 	buf_release(&list);
 }
 
+/* Does the string v match p (a U+0000 inside never does)? */
+static bool
+pattern_match(struct jpattern *p, const struct json_value *v)
+{
+	unsigned h = 5381;
+	size_t i;
+	bool m;
+
+	if (strlen(v->str) != v->len)
+		return false;
+	if (v->len > MEMO_LEN)
+		return regexec(&p->re, v->str, 0, NULL, 0) == 0;
+	for (i = 0; i < v->len; i++)
+		h = h * 33 + (unsigned char)v->str[i];
+	h %= MEMO_SLOTS;
+	pthread_mutex_lock(&p->mu);
+	if (p->memo[h].used && strcmp(p->memo[h].s, v->str) == 0) {
+		m = p->memo[h].match;
+		pthread_mutex_unlock(&p->mu);
+		return m;
+	}
+	pthread_mutex_unlock(&p->mu);
+	m = regexec(&p->re, v->str, 0, NULL, 0) == 0;
+	pthread_mutex_lock(&p->mu);
+	memcpy(p->memo[h].s, v->str, v->len + 1);
+	p->memo[h].used = true;
+	p->memo[h].match = m;
+	pthread_mutex_unlock(&p->mu);
+	return m;
+}
+
 static void
 check_pattern(struct vctx *c, const struct json_value *v, const struct json_value *k)
 {
@@ -357,7 +410,7 @@ check_pattern(struct vctx *c, const struct json_value *v, const struct json_valu
 		return;
 	for (i = 0; i < c->s->npat; i++)
 		if (c->s->pat[i].src == k) {
-			if (regexec(&c->s->pat[i].re, v->str, 0, NULL, 0) != 0 || strlen(v->str) != v->len)
+			if (!pattern_match(&c->s->pat[i], v))
 				fail(c, v, "pattern", "does not match %s", k->str);
 			return;
 		}

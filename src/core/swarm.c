@@ -443,7 +443,21 @@ struct list_scan {
 	struct swarm_state *states;
 	char **state_ids;
 	size_t nstates, statecap;
+	char **needles;		/* "\"name\"" each, or NULL: keep every record */
+	size_t nneedles, skipped;
 };
+
+/* Does a record's text hold one of the needles? */
+static bool
+has_needle(const struct list_scan *s, const char *value, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < s->nneedles; i++)
+		if (memmem(value, len, s->needles[i], strlen(s->needles[i])))
+			return true;
+	return s->needles == NULL;
+}
 
 static void
 list_bad(struct swarm_list *l, const char *key, const char *why)
@@ -473,6 +487,10 @@ list_take(void *arg, const char *key, const char *value, size_t len, uint64_t re
 		s->states[s->nstates++] = st;
 		return;
 	}
+	if (!has_needle(s, value, len)) {
+		s->skipped++;
+		return;
+	}
 	if (!swarm_id_valid(key) || swarm_record_parse(key, value, len, &sw, &e) != ST_OK) {
 		list_bad(s->out, key, e.msg[0] ? e.msg : "its key is not a swarm id");
 		return;
@@ -500,12 +518,25 @@ swarm_list_find(const struct swarm_list *l, const char *id)
 enum status
 swarm_list(struct bus *b, struct swarm_list *out, struct err *e)
 {
-	struct list_scan s = { out, NULL, NULL, 0, 0 };
+	return swarm_list_having(b, NULL, 0, out, NULL, e);
+}
+
+enum status
+swarm_list_having(struct bus *b, char *const *names, size_t n, struct swarm_list *out,
+		  size_t *skipped, struct err *e)
+{
+	struct list_scan s = { out, NULL, NULL, 0, 0, NULL, 0, 0 };
 	struct swarm *sw;
 	enum status st;
 	size_t i;
 
 	memset(out, 0, sizeof *out);
+	if (names) {
+		s.needles = xcalloc(n + 1, sizeof *s.needles);
+		for (i = 0; i < n; i++)
+			s.needles[i] = xasprintf("\"%s\"", names[i]);
+		s.nneedles = n;
+	}
 	st = kv_snapshot(b, SWARM_BUCKET, list_take, &s, e);
 	if (out->n)
 		qsort(out->v, out->n, sizeof *out->v, by_id);
@@ -518,6 +549,9 @@ swarm_list(struct bus *b, struct swarm_list *out, struct err *e)
 	}
 	free(s.states);
 	free(s.state_ids);
+	strv_free(s.needles, s.nneedles);
+	if (skipped)
+		*skipped = s.skipped;
 	if (st != ST_OK)
 		swarm_list_release(out);
 	return st;

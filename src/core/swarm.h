@@ -120,6 +120,14 @@ struct swarm_list {
 };
 void swarm_list_release(struct swarm_list *l);
 enum status swarm_list(struct bus *b, struct swarm_list *out, struct err *e);
+/*
+ * Only the swarms whose record's text holds one of the n names as a JSON
+ * string (a quick test before parsing: a swarm that lists none of a task's
+ * capabilities cannot match it); *skipped counts the others, which are
+ * neither parsed nor checked.
+ */
+enum status swarm_list_having(struct bus *b, char *const *names, size_t n,
+			      struct swarm_list *out, size_t *skipped, struct err *e);
 /* The swarm with id in l (binary search), or NULL. */
 struct swarm *swarm_list_find(const struct swarm_list *l, const char *id);
 
