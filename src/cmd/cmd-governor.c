@@ -198,17 +198,6 @@ show_after(struct cmd_ctx *ctx)
 }
 
 static enum status
-validate_reset(struct cmd_ctx *ctx)
-{
-	int64_t b;
-	enum status st;
-
-	if ((st = gov_cmd_swarm_arg(ctx)) != ST_OK)
-		return st;
-	return gov_cmd_usd(ctx, "budget", -1, &b);
-}
-
-static enum status
 run_reset(struct cmd_ctx *ctx)
 {
 	struct gov_setup g;
@@ -358,7 +347,7 @@ SUB(help, "request-help", "--blocked SWARM (-c CAP... | --error-type T)", "find 
     "a blocked swarm and push each a blocker-assistance task", CMD_NEEDS_BUS | CMD_MUTATES,
     help_opts, run_help, validate_help);
 SUB(reset, "reset", "SWARM [--budget USD]", "close a swarm's circuit breaker (and give it a "
-    "budget)", CMD_NEEDS_BUS | CMD_MUTATES, reset_opts, run_reset, validate_reset);
+    "budget)", CMD_NEEDS_BUS | CMD_MUTATES, reset_opts, run_reset, gov_cmd_swarm_budget_args);
 SUB(trip, "trip", "SWARM --reason TEXT", "open a swarm's circuit breaker by hand",
     CMD_NEEDS_BUS | CMD_MUTATES, trip_opts, run_trip, gov_cmd_swarm_arg);
 SUB(outcome, "outcome", "SWARM --success|--failure", "count a task outcome towards the "

@@ -219,17 +219,6 @@ run_retire(struct cmd_ctx *ctx)
 /* --- spawn --------------------------------------------------------------------------- */
 
 static enum status
-validate_spawn(struct cmd_ctx *ctx)
-{
-	int64_t b;
-	enum status st;
-
-	if ((st = gov_cmd_swarm_arg(ctx)) != ST_OK)
-		return st;
-	return gov_cmd_usd(ctx, "budget", -1, &b);
-}
-
-static enum status
 run_spawn(struct cmd_ctx *ctx)
 {
 	struct spawn_req req = { ctx->argv[0], cmd_opt(ctx, "dir"), -1, cmd_opt(ctx, "model") };
@@ -338,7 +327,7 @@ SUB(retire, "ID [--why=TEXT]", "retire a swarm: it may no longer claim work",
     CMD_NEEDS_BUS | CMD_MUTATES, NULL, run_retire, NULL);
 SUB(spawn, "ID [--dir PATH] [--budget USD]", "detect a swarm's capabilities from its code, "
     "register it and assign a budget", CMD_NEEDS_BUS | CMD_MUTATES, spawn_opts, run_spawn,
-    validate_spawn);
+    gov_cmd_swarm_budget_args);
 SUB(detect, "[PATH]", "show what spawn would detect in a directory, with the evidence", 0,
     NULL, run_detect, NULL);
 

@@ -108,6 +108,17 @@ gov_cmd_swarm_arg(struct cmd_ctx *ctx)
 	return ST_OK;
 }
 
+enum status
+gov_cmd_swarm_budget_args(struct cmd_ctx *ctx)
+{
+	int64_t b;
+	enum status st;
+
+	if ((st = gov_cmd_swarm_arg(ctx)) != ST_OK)
+		return st;
+	return gov_cmd_usd(ctx, "budget", -1, &b);
+}
+
 /* --- hooks of the coordinator's commands ---------------------------------- */
 
 enum status

@@ -38,6 +38,8 @@ enum status gov_cmd_usd(struct cmd_ctx *ctx, const char *name, int64_t def, int6
 
 /* Check that the first argument is a swarm id (ST_USAGE otherwise). */
 enum status gov_cmd_swarm_arg(struct cmd_ctx *ctx);
+/* The same, and that --budget (when given) is an amount in USD. */
+enum status gov_cmd_swarm_budget_args(struct cmd_ctx *ctx);
 
 #endif
 

@@ -74,12 +74,9 @@ budget_read(struct bus *b, const char *id, struct gov_budget *out, bool *found, 
 	enum status st;
 
 	memset(out, 0, sizeof *out);
-	*found = false;
 	budget_key(id, key);
-	st = bus_kv_get(b, GOV_BUDGET_BUCKET, key, &ent, e);
-	if (st == ST_NOT_FOUND) {
-		st = ST_OK;
-	} else if (st == ST_OK) {
+	st = kv_get_maybe(b, GOV_BUDGET_BUCKET, key, &ent, found, e);
+	if (st == ST_OK && *found) {
 		st = gov_budget_parse(id, ent.value.s, ent.value.len, out, e);
 		out->rev = ent.revision;
 		*found = st == ST_OK;

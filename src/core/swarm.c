@@ -345,18 +345,27 @@ state_key(const char *id, char out[80])
 }
 
 enum status
+kv_get_maybe(struct bus *b, const char *bucket, const char *key, struct bus_kv_entry *ent,
+	     bool *found, struct err *e)
+{
+	enum status st = bus_kv_get(b, bucket, key, ent, e);
+
+	*found = st == ST_OK;
+	return st == ST_NOT_FOUND ? ST_OK : st;
+}
+
+enum status
 swarm_state_get(struct bus *b, const char *id, struct swarm_state *out, struct err *e)
 {
 	struct bus_kv_entry ent = BUS_KV_ENTRY_INIT;
 	char key[80];
+	bool found;
 	enum status st;
 
 	memset(out, 0, sizeof *out);
 	state_key(id, key);
-	st = bus_kv_get(b, SWARM_BUCKET, key, &ent, e);
-	if (st == ST_NOT_FOUND) {
-		st = ST_OK;
-	} else if (st == ST_OK) {
+	st = kv_get_maybe(b, SWARM_BUCKET, key, &ent, &found, e);
+	if (st == ST_OK && found) {
 		st = swarm_state_parse(id, ent.value.s, ent.value.len, out, e);
 		out->rev = ent.revision;
 		if (st == ST_INVALID_RECORD)

@@ -131,6 +131,10 @@ enum status swarm_list_having(struct bus *b, char *const *names, size_t n,
 /* The swarm with id in l (binary search), or NULL. */
 struct swarm *swarm_list_find(const struct swarm_list *l, const char *id);
 
+/* Read key of bucket when it exists: *found false (and ST_OK) when it does not. */
+enum status kv_get_maybe(struct bus *b, const char *bucket, const char *key,
+			 struct bus_kv_entry *ent, bool *found, struct err *e);
+
 /*
  * Call fn with the last value of every key of bucket (one watch snapshot);
  * ST_TIMEOUT when the snapshot does not arrive in time.
