@@ -610,39 +610,56 @@ pick_helper(struct gov_match *m, const struct gov_help *h, int max, struct buf *
 	return NULL;
 }
 
-/* Push the blocker-assistance task of one item. */
+/*
+ * Push the blocker-assistance task of item k's helper: one task per helper,
+ * with every capability it helps with (the items after k with the same
+ * helper get the same task id).
+ */
 static enum status
 push_help(struct bus *b, struct opctx *op, const struct coord_cfg *cc, const char *blocked,
-	  const char *error_type, struct gov_help_item *it, struct err *e)
+	  const char *error_type, struct gov_help *h, size_t k, struct err *e)
 {
-	char *caps[1] = { it->capability };
-	struct buf title = BUF_INIT, payload = BUF_INIT;
+	struct buf title = BUF_INIT, payload = BUF_INIT, list = BUF_INIT;
+	const char *helper = h->v[k].helper;
 	struct task_spec s = { 0 };
+	char **caps = xcalloc(h->n + 1, sizeof *caps);
 	struct task t;
 	bool existed = false;
 	enum status st;
+	size_t i;
 
-	buf_addf(&title, "help '%s' with %s", blocked, it->capability);
+	json_key(&payload, "capabilities");
+	for (i = k; i < h->n; i++)
+		if (h->v[i].helper && strcmp(h->v[i].helper, helper) == 0) {
+			buf_adds(&list, s.ncaps ? "," : "[");
+			json_escape(&list, h->v[i].capability);
+			caps[s.ncaps++] = h->v[i].capability;
+		}
+	buf_addc(&list, ']');
+	buf_reset(&payload);
 	buf_addc(&payload, '{');
 	json_kv_str(&payload, "blocked", blocked);
-	json_kv_str(&payload, "capability", it->capability);
+	json_kv_raw(&payload, "capabilities", list.s);
 	json_kv_str(&payload, "error_type", error_type);
 	json_kv_str(&payload, "kind", "blocker-assistance");
 	json_kv_str(&payload, "trace", op->trace_id);
 	buf_addc(&payload, '}');
+	buf_addf(&title, "help '%s' with %s%s", blocked, caps[0], s.ncaps > 1 ? " and more" : "");
 	s.title = title.s;
 	s.caps = caps;
-	s.ncaps = 1;
 	s.priority = 8;
 	s.payload = payload.s;
-	s.to = it->helper;
+	s.to = helper;
 	st = coord_push(b, cc, op, &s, &t, &existed, e);
-	if (st == ST_OK && !op->falsify) {
-		it->task = xstrdup(t.id);
+	for (i = k; st == ST_OK && !op->falsify && i < h->n; i++)
+		if (h->v[i].helper && strcmp(h->v[i].helper, helper) == 0)
+			h->v[i].task = xstrdup(t.id);
+	if (st == ST_OK && !op->falsify)
 		task_release(&t);
-	}
+	free(caps);
 	buf_release(&title);
 	buf_release(&payload);
+	buf_release(&list);
 	return st;
 }
 
@@ -754,8 +771,8 @@ governor_request_help(struct bus *b, struct opctx *op, const struct gov_fleet *f
 			help_one(op, f, p, blocked, caps[i], out);
 	}
 	for (i = 0; i < out->n && st == ST_OK; i++)
-		if (out->v[i].helper)
-			st = push_help(b, op, cc, blocked, error_type, &out->v[i], e);
+		if (out->v[i].helper && !out->v[i].task)
+			st = push_help(b, op, cc, blocked, error_type, out, i, e);
 	if (st != ST_OK)
 		return st;
 	if (out->escalated)
@@ -913,6 +930,30 @@ record_violation(struct bus *b, const struct opctx *op, const struct gov_assignm
 	buf_release(&rec);
 }
 
+/* Witness the decision of an assignment check, violations or not. */
+static void
+check_witness(const struct opctx *op, const struct gov_assignment *a, const struct gov_check *c)
+{
+	struct witness_note n = { .component = "governor", .event = "governor.check",
+				  .actor = op->actor, .task = a->task };
+	struct buf p = BUF_INIT, d = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < a->nswarms; i++)
+		buf_addf(&d, "%s%s", i ? "," : "", a->swarms[i]);
+	buf_addc(&p, '{');
+	json_kv_str(&p, "decision", c->n == 0 ? "allowed" : c->enforced ? "refused" : "warned");
+	json_kv_bool(&p, "enforced", c->enforced);
+	json_kv_str(&p, "swarms", d.s);
+	json_kv_int(&p, "violations", (long long)c->n);
+	buf_addc(&p, '}');
+	n.swarm = a->nswarms ? a->swarms[0] : NULL;
+	n.payload = p.s;
+	ledger_witness(op, &n);
+	buf_release(&p);
+	buf_release(&d);
+}
+
 /* The named checks of falsify, one per kind of violation. */
 static const char *const check_kinds[][2] = {
 	{ "empty-assignment", "assignment is not empty" },
@@ -949,6 +990,7 @@ governor_check_assignment(struct bus *b, struct opctx *op, const struct gov_flee
 	}
 	for (i = 0; !op->falsify && i < out->n; i++)
 		record_violation(b, op, a, &out->v[i], r.enforcement);
+	check_witness(op, a, out);
 	if (out->n && r.enforcement)
 		return err_set(e, ST_REFUSED, "assignment breaks %zu rule%s: %s: %s", out->n,
 			       out->n == 1 ? "" : "s", out->v[0].type, out->v[0].details);
@@ -1184,11 +1226,29 @@ do_trip(struct swarm_state *s, void *arg)
 	return "breaker.open";
 }
 
+/* Is swarm id registered? A check of op; its state in *out when out is not NULL. */
+static enum status
+registered(struct bus *b, struct opctx *op, const char *id, struct swarm *out, struct err *e)
+{
+	struct swarm s;
+	enum status st = swarm_get(b, id, &s, e);
+
+	if (op && !check(op, "swarm is registered", st, e, id))
+		return st;
+	if (st == ST_OK && out)
+		*out = s;
+	else if (st == ST_OK)
+		swarm_release(&s);
+	return st == ST_OK || (op && op->falsify) ? ST_OK : st;
+}
+
 enum status
 governor_breaker_trip(struct bus *b, struct opctx *op, const char *swarm_id, const char *reason,
 		      struct err *e)
 {
-	return state_update(b, op, swarm_id, do_trip, (void *)reason, e);
+	enum status st = registered(b, op, swarm_id, NULL, e);
+
+	return st == ST_OK ? state_update(b, op, swarm_id, do_trip, (void *)reason, e) : st;
 }
 
 struct outcome {
@@ -1280,7 +1340,8 @@ governor_reset(struct bus *b, struct opctx *op, const char *swarm_id, int64_t bu
 	char usd[32];
 	enum status st;
 
-	if ((st = swarm_get(b, swarm_id, &sw, e)) != ST_OK)
+	memset(&sw, 0, sizeof sw);
+	if ((st = registered(b, op, swarm_id, &sw, e)) != ST_OK)
 		return st;
 	if (!check(op, "swarm is not retired", sw.st.retired ? ST_REFUSED : ST_OK, NULL,
 		   sw.st.retired ? "retired swarms stay retired" : swarm_id)) {
@@ -1304,13 +1365,11 @@ governor_reset(struct bus *b, struct opctx *op, const char *swarm_id, int64_t bu
 enum status
 governor_retire(struct bus *b, struct opctx *op, const char *swarm_id, struct err *e)
 {
-	struct swarm sw;
-	enum status st;
+	enum status st = registered(b, op, swarm_id, NULL, e);
 
-	if ((st = swarm_get(b, swarm_id, &sw, e)) != ST_OK)
-		return st;
-	swarm_release(&sw);
-	return state_update(b, op, swarm_id, do_retire, NULL, e);
+	if (st == ST_OK)
+		check(op, "swarm is not retired yet", ST_OK, NULL, swarm_id);
+	return st == ST_OK ? state_update(b, op, swarm_id, do_retire, NULL, e) : st;
 }
 
 /* Witness a refused claim. */

@@ -140,6 +140,13 @@ out_has '"capability":"infra:kubernetes","helper":null,"task":null,"score":null,
 run 0 task list --swarm sip-expert -o json
 run 0 task list -o json
 out_has '"title":"help .generalist. with integration:sip".*"to":"sip-expert"'
+run 0 governor request-help --blocked ndi-bridge -c integration:sip,integration:webrtc -o json
+out_has '"capability":"integration:sip","helper":"sip-expert","task":"(t-[0-9a-f]+)".*"capability":"integration:webrtc","helper":"sip-expert"'
+t1=$(sed 's/.*"integration:sip","helper":"sip-expert","task":"\(t-[0-9a-f]*\)".*/\1/' "$OUT")
+run 0 task show "$t1" -o json
+out_has '"capabilities":\["integration:sip","integration:webrtc"\]'
+out_has '"payload":\{"blocked":"ndi-bridge","capabilities":\["integration:sip","integration:webrtc"\]'
+run 3 governor trip ghost --reason x
 run 4 governor request-help --blocked sip-expert --error-type deployment
 err_has "no swarm can help 'sip-expert'"
 run 2 governor request-help --blocked generalist --error-type nope
