@@ -172,14 +172,19 @@ gov_cmd_claimer(struct cmd_ctx *ctx, const char *swarm, char ***caps, size_t *nc
 	*registered = false;
 	*caps = NULL;
 	*ncaps = 0;
-	st = swarm_id_valid(swarm) ? swarm_get(ctx->bus, swarm, &s, &ge) : ST_NOT_FOUND;
-	if (st == ST_NOT_FOUND || st == ST_INVALID_RECORD) {	/* unregistered: -c as given */
+	if (!swarm_id_valid(swarm)) {	/* no registered swarm has such an id */
+		*caps = gov_cmd_split(cmd_opt(ctx, "capability"), ncaps);
+		return ST_OK;
+	}
+	st = swarm_get(ctx->bus, swarm, &s, &ge);
+	if (st == ST_NOT_FOUND) {	/* unregistered: -c as given, but its state still holds */
 		*caps = gov_cmd_split(cmd_opt(ctx, "capability"), ncaps);
 		why_add(&ctx->op, "capabilities", "--capability", "swarm '%s' is not registered",
 			swarm);
-		return ST_OK;
+		st = governor_may_claim(ctx->bus, &ctx->op, swarm, NULL, &ctx->err);
+		return st == ST_REFUSED && ctx->op.falsify ? ST_OK : st;
 	}
-	if (st != ST_OK) {
+	if (st != ST_OK) {	/* a malformed profile never escapes the governor */
 		ctx->err = ge;
 		return st;
 	}

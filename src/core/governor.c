@@ -215,6 +215,8 @@ exclusion(const struct swarm *s, const struct gov_rules *r, struct gov_candidate
 {
 	if (s->st.retired)
 		return GR_RETIRED;
+	if (s->st.invalid)
+		return GR_BREAKER_OPEN;	/* its reason says the record is invalid */
 	if (s->st.breaker == BREAKER_OPEN && !(c->probe = probe_due(&s->st, r, now)))
 		return GR_BREAKER_OPEN;
 	if (c->matched == 0)
@@ -1199,7 +1201,11 @@ state_update(struct bus *b, const struct opctx *op, const char *id, state_fn fn,
 	int i;
 
 	for (i = 0; i < STATE_TRIES && st == ST_CONFLICT; i++) {
-		if ((st = swarm_state_get(b, id, &s, e)) != ST_OK)
+		if ((st = swarm_state_get(b, id, &s, e)) == ST_INVALID_RECORD) {
+			s.present = true;	/* an operator's change rewrites a malformed record */
+			st = ST_OK;
+		}
+		if (st != ST_OK)
 			return st;
 		from = s.retired ? "retired" : breaker_name(s.breaker);
 		if ((event = fn(&s, arg)) == NULL || (op && op->falsify)) {
@@ -1404,13 +1410,22 @@ governor_may_claim(struct bus *b, struct opctx *op, const char *swarm_id,
 		s = *known;
 		s.reason = xstrdup_or_null(known->reason);
 	}
-	if ((!known && (st = swarm_state_get(b, swarm_id, &s, e)) != ST_OK) ||
-	    (st = gov_budget_remaining(b, swarm_id, &left, &has, e)) != ST_OK) {
+	if (!known && (st = swarm_state_get(b, swarm_id, &s, e)) == ST_INVALID_RECORD) {
+		s.invalid = true;
+		s.reason = xstrdup(e ? e->msg : "invalid state record");
+		st = ST_OK;
+	}
+	if (st != ST_OK || (st = gov_budget_remaining(b, swarm_id, &left, &has, e)) != ST_OK) {
 		swarm_state_release(&s);
 		return st;
 	}
 	breaker_rules(swarm_id, &r);
-	if (s.retired) {
+	if (s.invalid) {
+		buf_addf(&d, "swarm '%s': its governor state record is invalid (%s); 'ifctl "
+			 "governor reset %s' rewrites it", swarm_id, s.reason, swarm_id);
+		st = ST_REFUSED;
+		check(op, "governor state is valid", st, NULL, d.s);
+	} else if (s.retired) {
 		buf_addf(&d, "swarm '%s' is retired and may not claim", swarm_id);
 		st = ST_REFUSED;
 		check(op, "swarm is not retired", st, NULL, d.s);
@@ -1433,8 +1448,8 @@ governor_may_claim(struct bus *b, struct opctx *op, const char *swarm_id,
 		check(op, "swarm may claim", ST_OK, NULL, breaker_name(s.breaker));
 	}
 	if (st == ST_REFUSED) {
-		refuse_witness(op, swarm_id, s.retired ? "retired" : has && left <= 0 ?
-			       "budget-exhausted" : "breaker-open", d.s);
+		refuse_witness(op, swarm_id, s.invalid ? "state-invalid" : s.retired ? "retired" :
+			       has && left <= 0 ? "budget-exhausted" : "breaker-open", d.s);
 		err_set(e, ST_REFUSED, "%s", d.s);
 	}
 	swarm_state_release(&s);

@@ -397,7 +397,12 @@ swarm_get(struct bus *b, const char *id, struct swarm *out, struct err *e)
 	if (st != ST_OK)
 		return st;
 	out->rev = ent.revision;
-	if ((st = swarm_state_get(b, id, &out->st, e)) != ST_OK)
+	if ((st = swarm_state_get(b, id, &out->st, e)) == ST_INVALID_RECORD) {
+		out->st.present = out->st.invalid = true;	/* shown, and it may not claim */
+		out->st.reason = xstrdup(e ? e->msg : "invalid state record");
+		st = ST_OK;
+	}
+	if (st != ST_OK)
 		swarm_release(out);
 	return st;
 }
@@ -485,9 +490,14 @@ list_take(void *arg, const char *key, const char *value, size_t len, uint64_t re
 
 	if (has_prefix(key, SWARM_STATE_PREFIX)) {
 		const char *id = key + strlen(SWARM_STATE_PREFIX);
-		if (!swarm_id_valid(id) || swarm_state_parse(id, value, len, &st, &e) != ST_OK) {
-			list_bad(s->out, key, e.msg[0] ? e.msg : "not a swarm id");
+		if (!swarm_id_valid(id)) {
+			list_bad(s->out, key, "not a swarm id");
 			return;
+		}
+		if (swarm_state_parse(id, value, len, &st, &e) != ST_OK) {
+			list_bad(s->out, key, e.msg);
+			st.present = st.invalid = true;	/* its swarm may not claim */
+			st.reason = xstrdup(e.msg);
 		}
 		st.rev = rev;
 		xgrow(&s->states, &s->statecap, s->nstates + 1, sizeof *s->states);
@@ -759,6 +769,8 @@ swarm_view_record(void)
 const char *
 swarm_status(const struct swarm *s)
 {
+	if (s->st.invalid)
+		return "state-invalid";
 	if (s->st.retired)
 		return "retired";
 	if (s->st.breaker == BREAKER_OPEN)

@@ -55,6 +55,8 @@ struct swarm_profile {
 /* What the governor decided about a swarm (key state.<id>). */
 struct swarm_state {
 	bool present;			/* a record exists */
+	bool invalid;			/* ...but is malformed (reason says why): the swarm may
+					   not claim until an operator rewrites it */
 	bool retired;
 	enum breaker_state breaker;
 	int failures;			/* consecutive */

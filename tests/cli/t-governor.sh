@@ -76,6 +76,31 @@ out_has 'budget +none'
 run 3 swarm show nobody
 err_has "swarm 'nobody' is not registered"
 
+# Records another client wrote: malformed ones are listed as invalid and never matched.
+URL="nats://127.0.0.1:$IF_SERVER_PORT"
+printf '{"v":1,"profile":{"id":"evil","capabilities":["integration:sip"],"cost_per_hour_micros":0,"reputation":7,"model":"m","max_concurrent_tasks":1},"registered_at":1}' >"$T_DIR/r1"
+printf 'not json' >"$T_DIR/r2"
+printf '{"v":1,"swarm":"docs","retired":"no","breaker":"closed","failures":0,"updated_at":1}' >"$T_DIR/r3"
+"$BUILD/tests/rawput" "$URL" kv IF_SWARMS evil "$T_DIR/r1" >/dev/null && ok || not_ok "rawput evil"
+"$BUILD/tests/rawput" "$URL" kv IF_SWARMS junk "$T_DIR/r2" >/dev/null && ok || not_ok "rawput junk"
+"$BUILD/tests/rawput" "$URL" kv IF_SWARMS state.docs "$T_DIR/r3" >/dev/null && ok || not_ok "rawput state"
+run 0 swarm list -o json
+out_has '"id":"evil","status":"invalid".*"reason":"record: /profile/reputation: 7 is above the maximum 1 \(maximum\)"'
+out_has '"id":"junk","status":"invalid"'
+out_has '"id":"state.docs","status":"invalid".*/retired: \\"no\\" is not of type boolean'
+err_has '3 records in IF_SWARMS are invalid'
+run 0 swarm show docs -o json
+out_has '"status":"state-invalid"'
+run 1 task claim --swarm evil -c integration:sip
+err_has "swarm 'evil'.*reputation"
+run 0 governor reset docs
+run 0 swarm show docs -o json
+out_has '"status":"active"'
+run 1 swarm show evil
+run 1 swarm show junk
+err_has "swarm 'junk'.*invalid JSON"
+err_has '\[invalid-record\]'
+
 # Matching: perfect, partial 2/3, none, below threshold; --why shows every candidate.
 run 0 governor match -c integration:sip,integration:webrtc,integration:h323 -o json
 out_has '^\[\{"rank":1,"swarm":"sip-expert","score":0.945,"coverage":1,'
