@@ -241,7 +241,11 @@ gov_candidate_detail(const struct gov_candidate *c, char *out, size_t n)
 	usd_format(c->excluded == GR_OVER_COST_CAP ? c->max_cost : c->remaining, b);
 	switch (c->excluded) {
 	case GR_NONE:
-		snprintf(out, n, "score %.4f", c->score);
+		if (c->budget_warn)
+			snprintf(out, n, "budget %.0f%% used (budget_warning_threshold %g)",
+				 c->budget_used * 100.0, c->warn_at);
+		else
+			snprintf(out, n, "score %.4f", c->score);
 		break;
 	case GR_BLOCKED:
 		snprintf(out, n, "the swarm asking for help");
@@ -300,8 +304,14 @@ candidate(const struct gov_fleet *f, const struct policy *p, const struct gov_ru
 	c->s_cost = r.w_cost * c->cost_score;
 	c->score = c->s_cap + c->s_rep + c->s_cost;
 	c->has_budget = f->has_budget[i];
-	if (c->has_budget)
-		c->remaining = f->budgets[i].allocated - f->budgets[i].reserved - f->budgets[i].spent;
+	if (c->has_budget) {
+		const struct gov_budget *g = &f->budgets[i];
+		c->remaining = g->allocated - g->reserved - g->spent;
+		c->budget_used = g->allocated > 0 ? (double)(g->reserved + g->spent) /
+				 (double)g->allocated : 1.0;
+		c->warn_at = r.budget_warning_threshold;
+		c->budget_warn = c->budget_used >= r.budget_warning_threshold;
+	}
 	c->ncaps = ncaps;
 	c->min_match = r.min_capability_match;
 	c->max_cost = r.max_cost_per_task_micros;
@@ -513,7 +523,7 @@ gov_match_view(struct gov_match *m, bool all, size_t limit)
 		rows_set(rs, r, GM_STATUS, k->probe && k->excluded == GR_NONE ? "probe" :
 			 gov_rule_name(k->excluded));
 		gov_candidate_detail(k, detail, sizeof detail);
-		rows_set(rs, r, GM_DETAIL, k->excluded == GR_NONE ? NULL : detail);
+		rows_set(rs, r, GM_DETAIL, k->excluded == GR_NONE && !k->budget_warn ? NULL : detail);
 	}
 	return rs;
 }
@@ -1395,11 +1405,45 @@ refuse_witness(const struct opctx *op, const char *id, const char *rule, const c
 	buf_release(&p);
 }
 
+/*
+ * A claim by a swarm that has used budget_warning_threshold of its
+ * allocation: said in --why and published on
+ * if.v1.evt.governor.budget-warning.<id> (the claim goes on).
+ */
+static void
+budget_warning(struct bus *b, struct opctx *op, const char *id, const struct gov_budget *g,
+	       const struct gov_rules *r)
+{
+	double used = g->allocated > 0 ? (double)(g->reserved + g->spent) / (double)g->allocated : 1;
+	struct buf ev = BUF_INIT;
+	char subject[160];
+
+	if (used < r->budget_warning_threshold)
+		return;
+	why_add(op, "budget warning", "", "%.0f%% of the allocation used "
+		"(budget_warning_threshold %g)", used * 100.0, r->budget_warning_threshold);
+	buf_addc(&ev, '{');
+	json_kv_int(&ev, "allocated_micros", g->allocated);
+	json_kv_int(&ev, "reserved_micros", g->reserved);
+	json_kv_int(&ev, "spent_micros", g->spent);
+	json_kv_str(&ev, "swarm", id);
+	json_kv_num(&ev, "threshold", r->budget_warning_threshold);
+	json_kv_str(&ev, "trace", op->trace_id);
+	json_kv_str(&ev, "type", "budget-warning");
+	json_kv_int(&ev, "v", 1);
+	buf_addc(&ev, '}');
+	snprintf(subject, sizeof subject, "if.v1.evt.governor.budget-warning.%s", id);
+	if (!op->falsify)
+		bus_publish(b, subject, ev.s, ev.len, NULL);
+	buf_release(&ev);
+}
+
 enum status
 governor_may_claim(struct bus *b, struct opctx *op, const char *swarm_id,
 		   const struct swarm_state *known, struct err *e)
 {
 	struct swarm_state s = { 0 };
+	struct gov_budget g;
 	struct gov_rules r;
 	struct buf d = BUF_INIT;
 	int64_t left = 0;
@@ -1415,10 +1459,11 @@ governor_may_claim(struct bus *b, struct opctx *op, const char *swarm_id,
 		s.reason = xstrdup(e ? e->msg : "invalid state record");
 		st = ST_OK;
 	}
-	if (st != ST_OK || (st = gov_budget_remaining(b, swarm_id, &left, &has, e)) != ST_OK) {
+	if (st != ST_OK || (st = budget_read(b, swarm_id, &g, &has, e)) != ST_OK) {
 		swarm_state_release(&s);
 		return st;
 	}
+	left = g.allocated - g.reserved - g.spent;
 	breaker_rules(swarm_id, &r);
 	if (s.invalid) {
 		buf_addf(&d, "swarm '%s': its governor state record is invalid (%s); 'ifctl "
@@ -1446,6 +1491,8 @@ governor_may_claim(struct bus *b, struct opctx *op, const char *swarm_id,
 			governor_breaker_trip(b, op, swarm_id, "budget exhausted", NULL);
 	} else {
 		check(op, "swarm may claim", ST_OK, NULL, breaker_name(s.breaker));
+		if (has)
+			budget_warning(b, op, swarm_id, &g, &r);
 	}
 	if (st == ST_REFUSED) {
 		refuse_witness(op, swarm_id, s.invalid ? "state-invalid" : s.retired ? "retired" :

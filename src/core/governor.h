@@ -112,6 +112,9 @@ struct gov_candidate {
 	int64_t remaining;		/* budget left, when has_budget */
 	bool has_budget;
 	bool probe;			/* a half-open breaker's probe */
+	double budget_used;		/* (reserved + spent) / allocated, when has_budget */
+	bool budget_warn;		/* budget_used past the policy's budget_warning_threshold */
+	double warn_at;
 	enum gov_rule excluded;		/* GR_NONE: qualified */
 	size_t ncaps;			/* required */
 	double min_match;		/* the rules it was held to */

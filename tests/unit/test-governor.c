@@ -403,6 +403,14 @@ test_match_weights_and_filters(void **state)
 	assert_int_equal(cand(&m, "generalist")->excluded, GR_BUDGET_EXHAUSTED);
 	assert_int_equal(cand(&m, "sip-expert")->excluded, GR_OVER_BUDGET);
 	gov_match_release(&m);
+	/* a budget past budget_warning_threshold (0.8): qualified, with a warning */
+	f.budgets[fleet_swarm(&f, "generalist") - f.swarms.v] =
+		(struct gov_budget){ 10000000, 0, 9000000, 0 };
+	match(&f, &p, "integration:sip", &m);
+	assert_int_equal(cand(&m, "generalist")->excluded, GR_NONE);
+	assert_true(cand(&m, "generalist")->budget_warn);
+	assert_false(cand(&m, "sip-expert")->budget_warn);
+	gov_match_release(&m);
 	/* cost cap: a cap below sip-expert's hour */
 	f.has_budget[s - f.swarms.v] = false;
 	p.rules.max_cost_per_task_micros = 1000000;
