@@ -550,6 +550,8 @@ swarm_list_having(struct bus *b, char *const *names, size_t n, struct swarm_list
 	size_t i;
 
 	memset(out, 0, sizeof *out);
+	if (schema(e) == NULL)	/* loaded here, not on the watch's delivery thread */
+		return ST_FAIL;
 	if (names) {
 		s.needles = xcalloc(n + 1, sizeof *s.needles);
 		for (i = 0; i < n; i++)
