@@ -178,25 +178,6 @@ out:
 
 /* --- breaker -------------------------------------------------------------------- */
 
-/* The swarm's record after a change, as the output. */
-static enum status
-show_after(struct cmd_ctx *ctx)
-{
-	struct rowset *rs;
-	struct swarm s;
-	enum status st;
-
-	if (ctx->op.falsify)
-		return ST_OK;
-	if ((st = swarm_get(ctx->bus, ctx->argv[0], &s, &ctx->err)) != ST_OK)
-		return st;
-	rs = swarm_view_record();
-	swarm_view_add(rs, &s);
-	doc_add(&ctx->out, rs);
-	swarm_release(&s);
-	return ST_OK;
-}
-
 static enum status
 run_reset(struct cmd_ctx *ctx)
 {
@@ -208,7 +189,7 @@ run_reset(struct cmd_ctx *ctx)
 		return st;
 	st = governor_reset(ctx->bus, &ctx->op, ctx->argv[0], budget, &ctx->err);
 	setup_release(&g);
-	return st == ST_OK ? show_after(ctx) : st;
+	return st == ST_OK ? gov_cmd_show_swarm(ctx, ctx->argv[0]) : st;
 }
 
 static enum status
@@ -218,13 +199,13 @@ run_trip(struct cmd_ctx *ctx)
 
 	if ((st = cmd_need(ctx, "reason")) != ST_OK)
 		return st;
-	if ((st = show_after(ctx)) != ST_OK)	/* the swarm must be registered */
+	if ((st = gov_cmd_show_swarm(ctx, ctx->argv[0])) != ST_OK)	/* the swarm must be registered */
 		return st;
 	doc_release(&ctx->out);
 	memset(&ctx->out, 0, sizeof ctx->out);
 	st = governor_breaker_trip(ctx->bus, &ctx->op, ctx->argv[0], cmd_opt(ctx, "reason"),
 				   &ctx->err);
-	return st == ST_OK ? show_after(ctx) : st;
+	return st == ST_OK ? gov_cmd_show_swarm(ctx, ctx->argv[0]) : st;
 }
 
 static enum status
@@ -244,7 +225,7 @@ run_outcome(struct cmd_ctx *ctx)
 		return st;
 	st = governor_record_outcome(ctx->bus, &ctx->op, ctx->argv[0], ok, &ctx->err);
 	setup_release(&g);
-	return st == ST_OK ? show_after(ctx) : st;
+	return st == ST_OK ? gov_cmd_show_swarm(ctx, ctx->argv[0]) : st;
 }
 
 enum { ET_TYPE, ET_CAPABILITIES, ET__COUNT };

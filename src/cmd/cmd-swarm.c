@@ -105,7 +105,6 @@ run_register(struct cmd_ctx *ctx)
 {
 	struct cap_registry reg;
 	struct swarm_profile p;
-	struct swarm s;
 	enum status st;
 
 	if ((st = gov_cmd_registry(ctx, &reg)) != ST_OK)
@@ -115,11 +114,8 @@ run_register(struct cmd_ctx *ctx)
 	if (st != ST_OK)
 		return ctx->op.falsify && st == ST_BAD_VALUE ? ST_OK : st;
 	st = swarm_register(ctx->bus, &ctx->op, &p, cmd_flag(ctx, "replace"), &ctx->err);
-	if (st == ST_OK && !ctx->op.falsify &&
-	    (st = swarm_get(ctx->bus, p.id, &s, &ctx->err)) == ST_OK) {
-		add_swarm(ctx, &s);
-		swarm_release(&s);
-	}
+	if (st == ST_OK)
+		st = gov_cmd_show_swarm(ctx, p.id);
 	swarm_profile_release(&p);
 	return st;
 }
@@ -191,29 +187,21 @@ run_heartbeat(struct cmd_ctx *ctx)
 	if (!check(&ctx->op, "swarm is registered", st, &ctx->err, ctx->argv[0]) || ctx->op.falsify)
 		return st == ST_OK ? (swarm_release(&s), ST_OK) : ST_OK;
 	swarm_release(&s);
-	if ((st = swarm_touch(ctx->bus, ctx->argv[0], &ctx->err)) != ST_OK ||
-	    (st = swarm_get(ctx->bus, ctx->argv[0], &s, &ctx->err)) != ST_OK)
+	if ((st = swarm_touch(ctx->bus, ctx->argv[0], &ctx->err)) != ST_OK)
 		return st;
-	swarm_event(ctx->bus, &ctx->op, s.p.id, "heartbeat", NULL);
-	add_swarm(ctx, &s);
-	swarm_release(&s);
-	return ST_OK;
+	swarm_event(ctx->bus, &ctx->op, ctx->argv[0], "heartbeat", NULL);
+	return gov_cmd_show_swarm(ctx, ctx->argv[0]);
 }
 
 static enum status
 run_retire(struct cmd_ctx *ctx)
 {
-	struct swarm s;
 	enum status st;
 
 	if ((st = gov_cmd_swarm_arg(ctx)) != ST_OK ||
 	    (st = governor_retire(ctx->bus, &ctx->op, ctx->argv[0], &ctx->err)) != ST_OK)
 		return st;
-	if (!ctx->op.falsify && (st = swarm_get(ctx->bus, ctx->argv[0], &s, &ctx->err)) == ST_OK) {
-		add_swarm(ctx, &s);
-		swarm_release(&s);
-	}
-	return st;
+	return gov_cmd_show_swarm(ctx, ctx->argv[0]);
 }
 
 /* --- spawn --------------------------------------------------------------------------- */
@@ -225,7 +213,6 @@ run_spawn(struct cmd_ctx *ctx)
 	struct spawn_result r;
 	struct cap_registry reg;
 	struct policy pol;
-	struct swarm s;
 	enum status st;
 
 	if (req.dir == NULL)
@@ -238,11 +225,8 @@ run_spawn(struct cmd_ctx *ctx)
 		return st;
 	}
 	st = spawn_run(ctx->bus, &ctx->op, &reg, &pol, &req, &r, &ctx->err);
-	if (st == ST_OK && !ctx->op.falsify &&
-	    (st = swarm_get(ctx->bus, req.id, &s, &ctx->err)) == ST_OK) {
-		add_swarm(ctx, &s);
-		swarm_release(&s);
-	}
+	if (st == ST_OK)
+		st = gov_cmd_show_swarm(ctx, req.id);
 	if (st == ST_OK)
 		doc_add(&ctx->out, spawn_view(&r.d));
 	if (st == ST_OK && !ctx->quiet && !ctx->op.falsify)

@@ -109,6 +109,24 @@ gov_cmd_swarm_arg(struct cmd_ctx *ctx)
 }
 
 enum status
+gov_cmd_show_swarm(struct cmd_ctx *ctx, const char *id)
+{
+	struct rowset *rs;
+	struct swarm s;
+	enum status st;
+
+	if (ctx->op.falsify)
+		return ST_OK;
+	if ((st = swarm_get(ctx->bus, id, &s, &ctx->err)) != ST_OK)
+		return st;
+	rs = swarm_view_record();
+	swarm_view_add(rs, &s);
+	doc_add(&ctx->out, rs);
+	swarm_release(&s);
+	return ST_OK;
+}
+
+enum status
 gov_cmd_swarm_budget_args(struct cmd_ctx *ctx)
 {
 	int64_t b;

@@ -38,6 +38,9 @@ enum status gov_cmd_usd(struct cmd_ctx *ctx, const char *name, int64_t def, int6
 
 /* Check that the first argument is a swarm id (ST_USAGE otherwise). */
 enum status gov_cmd_swarm_arg(struct cmd_ctx *ctx);
+/* Add swarm id's record to the output (nothing under --mode=falsify). */
+enum status gov_cmd_show_swarm(struct cmd_ctx *ctx, const char *id);
+
 /* The same, and that --budget (when given) is an amount in USD. */
 enum status gov_cmd_swarm_budget_args(struct cmd_ctx *ctx);
 
