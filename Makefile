@@ -59,7 +59,7 @@ CORE_SRC := $(wildcard src/core/*.c)
 CMD_SRC  := $(wildcard src/cmd/*.c)
 BENCH_SRC := $(wildcard src/bench/*.c)
 TUI_SRC  := $(wildcard src/tui/*.c)
-CORE_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/%.o)
+CORE_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/%.o) $(BUILD)/gen/schemas.o
 CMD_OBJ  := $(CMD_SRC:src/%.c=$(BUILD)/%.o) $(TUI_SRC:src/%.c=$(BUILD)/%.o)
 # The benchmarks behind 'coordinator bench' and 'witness bench': linked into
 # the binary only, not into libcore.a (what the product does).
@@ -80,6 +80,15 @@ $(BUILD)/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+# The JSON Schemas under schemas/, compiled in as they are (core/jschema.h).
+$(BUILD)/gen/schemas.c: $(wildcard schemas/*.schema.json) tools/embed-schemas.sh
+	@mkdir -p $(dir $@)
+	$(Q)sh tools/embed-schemas.sh $(wildcard schemas/*.schema.json) >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/schemas.o: $(BUILD)/gen/schemas.c
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Wno-overlength-strings -c -o $@ $<
 
 $(BUILD)/libcore.a: $(CORE_OBJ)
 	@$(if $(Q),echo "  AR      $@")
@@ -157,13 +166,17 @@ FUZZ_BUILD   := build-fuzz
 FUZZ_SAN     := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer
 FUZZ_CFLAGS  := $(WARN) $(PKG_CFLAGS) -O1 -g $(FUZZ_SAN) -MMD -MP
-FUZZ_OBJ     := $(CORE_SRC:src/%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_OBJ     := $(CORE_SRC:src/%.c=$(FUZZ_BUILD)/%.o) $(FUZZ_BUILD)/gen/schemas.o
 FUZZ_BIN     := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz-%)
 
 $(FUZZ_BUILD)/core/%.o: src/core/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZCC  $<")
 	$(Q)$(FUZZ_CC) $(ALL_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/gen/schemas.o: $(BUILD)/gen/schemas.c
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(ALL_CPPFLAGS) $(FUZZ_CFLAGS) -Wno-overlength-strings -c -o $@ $<
 
 $(FUZZ_BUILD)/libcore.a: $(FUZZ_OBJ)
 	@$(if $(Q),echo "  AR      $@")

@@ -12,6 +12,8 @@
 #include "cmd/cmd.h"
 #include "bench/coordbench.h"
 #include "cmd/follow.h"
+#include "cmd/gov-cmd.h"
+#include "core/capability.h"
 #include "core/buf.h"
 #include "core/coord.h"
 #include "core/json.h"
@@ -97,9 +99,9 @@ check_caps_opt(struct cmd_ctx *ctx)
 		if (n == 0)
 			return bad_opt(ctx, ST_USAGE, "capability", v, "has an empty capability name");
 		snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name - 1 ? n : sizeof name - 1), p);
-		if (n >= sizeof name - 1 || !task_id_valid(name))
-			return bad_opt(ctx, ST_USAGE, "capability", v, "holds a name that is not an "
-				       "id (letters, digits, '-', '_' and '.' between them)");
+		if (n >= sizeof name - 1 || !capability_name_valid(name))
+			return bad_opt(ctx, ST_USAGE, "capability", v, "holds a name that is not a "
+				       "capability (category:name; letters, digits, '-', '_' and '.')");
 	}
 	return ST_OK;
 }
@@ -141,6 +143,7 @@ push_spec(struct cmd_ctx *ctx, struct task_spec *s, char ***caps, char **payload
 	*caps = NULL;
 	*payload = NULL;
 	if ((st = check_caps_opt(ctx)) != ST_OK || (st = check_swarm_opt(ctx, "to")) != ST_OK ||
+	    (st = gov_cmd_check_caps(ctx, "capability")) != ST_OK ||	/* the registry */
 	    (st = cmd_opt_int(ctx, "priority", 0, TASK_PRIORITY_MAX, 5, &prio)) != ST_OK ||
 	    (st = cmd_opt_int(ctx, "max-attempts", 1, TASK_ATTEMPTS_MAX, 0, &attempts)) != ST_OK ||
 	    (st = cmd_opt_json(ctx, "payload", payload)) != ST_OK)
@@ -223,14 +226,19 @@ run_claim(struct cmd_ctx *ctx)
 	struct claimer c = { 0 };
 	struct task t;
 	char **caps;
+	bool registered;
 	enum status st;
 
 	if ((st = cmd_need(ctx, "swarm")) != ST_OK)
 		return st;
 	coord_cfg_from(&ctx->cfg, &cc);
-	caps = split_list(cmd_opt(ctx, "capability"), &c.ncaps);
-	c.caps = caps;
 	c.swarm = cmd_opt(ctx, "swarm");
+	/* the governor: a registered swarm's profile, retired, breaker (gov-cmd.h) */
+	if ((st = gov_cmd_claimer(ctx, c.swarm, &caps, &c.ncaps, &registered)) != ST_OK) {
+		free_list(caps);
+		return st;
+	}
+	c.caps = caps;
 	st = coord_index_open(ctx->bus, &cc, &ix, &ctx->err);
 	if (st == ST_OK) {
 		why_add(&ctx->op, "candidates", "", "%zu tasks known; ready tasks (queued, or "
@@ -241,6 +249,8 @@ run_claim(struct cmd_ctx *ctx)
 	}
 	if (st == ST_OK && !ctx->op.falsify)
 		add_task(ctx, &t);
+	if (st == ST_OK && registered)
+		gov_cmd_after_owner(ctx, c.swarm, GOV_OUTCOME_NONE);	/* last_seen */
 	if (st == ST_OK)
 		task_release(&t);
 	coord_index_free(ix);
@@ -293,6 +303,9 @@ run_owner(struct cmd_ctx *ctx, enum owner_verb verb)
 	r.reason = verb == OWNER_FAIL ? cmd_opt(ctx, "reason") : NULL;
 	r.no_retry = verb == OWNER_FAIL && cmd_flag(ctx, "no-retry");
 	st = coord_owner(ctx->bus, &cc, &ctx->op, &r, &t, &ctx->err);
+	if (st == ST_OK)	/* the governor: last_seen, the breaker's count */
+		gov_cmd_after_owner(ctx, r.swarm, verb == OWNER_COMPLETE ? GOV_OUTCOME_SUCCESS :
+				    verb == OWNER_FAIL ? GOV_OUTCOME_FAILURE : GOV_OUTCOME_NONE);
 	if (st == ST_OK && !ctx->op.falsify)
 		add_task(ctx, &t);
 	if (st == ST_OK)

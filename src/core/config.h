@@ -85,7 +85,13 @@ enum cfg_type { CFG_STRING, CFG_INT, CFG_BOOL, CFG_ENUM, CFG_PATH };
 	X(CONSOLE_FPS, "console.fps", CFG_INT, "10", 1, 60, NULL, "IF_CONSOLE_FPS", \
 	  "most console repaints per second") \
 	X(SLO_HEARTBEAT_INTERVAL_MS, "slo.heartbeat_interval_ms", CFG_INT, "30000", 1000, 86400000, NULL, "IF_SLO_HEARTBEAT_INTERVAL_MS", \
-	  "a swarm's heartbeat interval for SLO availability (slots of this length; the swarm profile's when it has one)")
+	  "a swarm's heartbeat interval for SLO availability (slots of this length; the swarm profile's when it has one)") \
+	X(GOV_CAPABILITIES, "governor.capabilities", CFG_STRING, "", 0, 0, NULL, "IF_GOVERNOR_CAPABILITIES", \
+	  "the site's own capabilities besides the built-in registry, separated by commas (category:name)") \
+	X(GOV_POLICY, "governor.policy", CFG_PATH, "", 0, 0, NULL, "IF_GOVERNOR_POLICY", \
+	  "resource policy file (YAML); empty means $XDG_CONFIG_HOME/ifctl/policy.yaml, or the built-in defaults when it is missing") \
+	X(GOV_PROFILE, "governor.profile", CFG_STRING, "", 0, 0, NULL, "IF_GOVERNOR_PROFILE", \
+	  "policy profile in force; empty means the file's default_profile, else default")
 
 #define CFG_ENUM_ID(id, name, type, def, min, max, choices, env, help) CK_##id,
 enum cfg_id { CONFIG_TABLE(CFG_ENUM_ID) CK__COUNT };

@@ -6,6 +6,7 @@
 
 #include <sodium.h>
 
+#include "core/capability.h"
 #include "core/coord.h"
 #include "core/json.h"
 #include "core/ledger.h"
@@ -230,7 +231,7 @@ coord_check_spec(const struct task_spec *s, struct err *e)
 		return err_set(e, ST_BAD_VALUE, "max attempts %d is out of range 1..%d",
 			       s->max_attempts, TASK_ATTEMPTS_MAX);
 	for (i = 0; i < s->ncaps; i++)
-		if (!task_id_valid(s->caps[i]))
+		if (!capability_name_valid(s->caps[i]))	/* category:name (capability.h) */
 			return err_set(e, ST_BAD_VALUE, "invalid capability name '%s'", s->caps[i]);
 	if (s->to && !task_id_valid(s->to))
 		return err_set(e, ST_BAD_VALUE, "invalid swarm id '%s'", s->to);

@@ -26,6 +26,8 @@ export IF_HOME="$T_DIR/home"
 export XDG_CONFIG_HOME="$T_DIR/config"
 export IF_SERVER_PORT=$($FREEPORT)
 export NO_COLOR=1
+# The capabilities the tests name besides the registry (a site adds its own so).
+export IF_GOVERNOR_CAPABILITIES=gpu,net,summarise,review
 unset IF_NATS_URL IF_NATS_TIMEOUT_MS IF_OUTPUT IF_COLOR IF_READ_ONLY IF_NATS_CREDS IF_NATS_USER \
 	IF_NATS_PASSWORD IF_NATS_TOKEN
 

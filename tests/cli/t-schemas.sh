@@ -142,6 +142,36 @@ run 5 witness verify -f fixtures/witness/edited.jsonl --key @fixtures/witness/ke
 conforms witness-verify
 out_has '"result":"failed","entries":[0-9]+,"checkpoints":[0-9]+,"fault":"edited","at":12,'
 
+# The governor: registry, policies, swarms, matches, help, violations, spawn.
+run 0 capabilities list -o json
+conforms capability-row '[]'
+run 0 policy show --policy fixtures/policies/good.yaml -o json
+conforms policy-rule-row '[]'
+run 2 policy validate fixtures/policies/bad-range.yaml -o json
+conforms policy-problem-row '[]'
+run 0 governor error-types -o json
+conforms error-type-row '[]'
+run 0 swarm register -f @fixtures/swarms/profiles/good.json -o json
+conforms swarm-row
+run 0 swarm spawn gen-c --dir fixtures/swarms/c --why -o json
+conforms swarm-row swarm
+conforms detect-row 'detected[]'
+conforms why-item 'why[]'
+run 0 swarm list -o json
+conforms swarm-row '[]'
+run 0 swarm list -o jsonl
+lines_conform swarm-row
+run 0 governor match -c integration:sip,code-analysis:general --all -o json
+conforms match-row '[]'
+run 0 governor request-help --blocked gen-c -c integration:sip,infra:kubernetes -o json
+conforms help-row '[]'
+run 4 policy check --swarm sip-expert,sip-expert -o json
+conforms violation-row '[]'
+run 0 policy violations -o json
+conforms violation-row '[]'
+refused match-row '{"rank":"1","swarm":"a","score":1,"coverage":1,"matched":1,"capability_score":1,"reputation_score":0,"cost_score":0,"cost_per_hour":"0.00","budget_left":null,"status":"qualified","detail":null}'
+refused swarm-row '{"id":"a"}'
+
 run 0 down -o json
 conforms down
 finish

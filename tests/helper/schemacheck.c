@@ -178,7 +178,8 @@ check_array(const struct json_value *v, const struct json_value *schema, const c
 static const char *const known[] = {
 	"$schema", "$id", "$defs", "$ref", "title", "description", "type", "properties",
 	"required", "additionalProperties", "items", "enum", "const", "minimum", "maximum",
-	"minItems", "format",
+	"minItems", "format", "pattern", "exclusiveMinimum", "exclusiveMaximum", "maxItems",
+	"minLength", "maxLength", "uniqueItems", "$comment",
 };
 
 /* Check v against schema; failures are counted and printed. */

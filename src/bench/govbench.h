@@ -1,0 +1,33 @@
+/*
+ * The governor benchmark ('ifctl governor bench', make bench).
+ *
+ * Against a real server: the fleet's IF_SWARMS is filled to N synthetic
+ * swarms (only the ones missing are written), then
+ *  - the fleet snapshot (one watch of IF_SWARMS, one of IF_BUDGETS) is
+ *    loaded and timed;
+ *  - governor_match over the loaded fleet runs once per sample with 1 to 3
+ *    random capabilities, in this process: latency per match;
+ *  - spawn detection runs over a generated tree of F files (sources in six
+ *    languages, documents, build files, under 100 directories).
+ * Percentiles are nearest-rank on the sorted samples.
+ */
+#ifndef IF_GOVBENCH_H
+#define IF_GOVBENCH_H
+
+#include <stddef.h>
+
+#include "core/bus.h"
+#include "core/rows.h"
+
+struct gov_bench_opts {
+	size_t swarms;		/* fleet size */
+	size_t samples;		/* matches timed */
+	size_t files;		/* files of the detection tree */
+	size_t detect_runs;	/* detections timed */
+};
+
+/* Fill out with a row set of figures (metric, value, unit, method). */
+enum status gov_bench_run(struct bus *b, const struct gov_bench_opts *o, struct doc *out,
+			  struct err *e);
+
+#endif

@@ -1,0 +1,240 @@
+# The governor against a real local server: capabilities, swarm profiles,
+# policies, matching, help for blockers, assignment checks, the circuit
+# breaker, the coordinator's hooks, spawn.
+. "$(dirname "$0")/lib.sh"
+P=fixtures/policies
+S=fixtures/swarms
+
+# Registry: no server needed.
+run 0 capabilities list -o json
+out_has '"name":"integration:ndi","category":"integration","source":"built-in"'
+check "[ \$(grep -o '\"name\"' '$OUT' | wc -l) -ge 29 ]"
+run 0 capabilities list --category docs
+out_has 'docs:api-design'
+out_lacks 'integration:'
+run 0 capabilities list --category site
+out_has '^gpu +site +governor.capabilities'
+run 2 capabilities check integration:sip streaming:ndi
+err_is_one_error
+err_has '"streaming:ndi" is not a known capability \(did you mean "integration:ndi"\?\)'
+
+# Policies: every fixture mistake with its line; the good one shown.
+run 0 policy validate $P/good.yaml
+run 2 policy validate $P/bad-range.yaml
+out_has 'bad-range.yaml:4: /profiles/default/max_swarms_per_task: 0 is below the minimum 1 \(minimum\)'
+out_has 'bad-range.yaml:5: /profiles/default/min_capability_match: 1.5 is above the maximum 1 \(maximum\)'
+run 2 policy validate $P/bad-weights.yaml
+err_has 'bad-weights.yaml:5: .*sum to 1.5, not 1'
+run 2 policy validate $P/bad-syntax.yaml
+err_has 'bad-syntax.yaml: line 4'
+err_has '\[bad-yaml\]'
+run 2 policy validate $P/bad-capability.yaml
+err_has 'did you mean "integration:ndi"'
+run 3 policy validate $P/nope.yaml
+run 8 policy validate $P/bad-key.yaml --mode=falsify
+out_has 'max_swarm_per_task: is not an allowed member'
+run 0 policy show --policy $P/good.yaml --profile production -o json
+out_has '"scope":"profile production","rule":"min_capability_match","value":"0.75","in_force":true'
+out_has '"scope":"capability integration:sip","rule":"max_cost_per_task","value":"20.00"'
+run 3 policy show --policy $P/good.yaml --profile staging
+err_has "no profile 'staging' \(profiles: default, development, production\)"
+run 0 policy show -o json
+out_has '"scope":"profile default","rule":"max_cost_per_task","value":"10.00","in_force":true'
+
+run 0 up -q
+
+# Profiles: schema and registry errors name the pointer, nothing is stored.
+run 2 swarm register -f @$S/profiles/bad-capability.json
+err_is_one_error
+err_has '/capabilities/2: "streaming:ndi" is not a known capability \(did you mean "integration:ndi"\?\)'
+run 2 swarm register -f @$S/profiles/bad-id.json
+err_has '/id: "Bad_ID" does not match'
+run 2 swarm register -f @$S/profiles/bad-range.json
+err_has 'and 2 more'
+run 2 swarm register -f @$S/profiles/bad-extra.json
+err_has '/colour: is not an allowed member'
+run 8 swarm register -f @$S/profiles/bad-missing.json --mode=falsify
+out_has 'member "cost_per_hour_micros" is missing'
+run 0 swarm list -o json
+out_has '^\[\]$'
+
+# The four-swarm fleet.
+run 0 swarm register -f @$S/profiles/good.json -o json
+out_has '"id":"sip-expert","status":"active","breaker":"closed"'
+out_has '"cost_per_hour":"2.00"'
+run 1 swarm register -f @$S/profiles/good.json
+err_has 'already registered'
+run 0 swarm register --id ndi-bridge -c integration:ndi,integration:rtsp --cost-per-hour 1.5 --reputation 0.9
+run 0 swarm register --id generalist -c code-analysis:python -c code-analysis:rust,integration:sip --cost-per-hour 0.50 --reputation 0.7
+run 0 swarm register --id docs -c docs:technical-writing --reputation 0.8
+run 2 swarm register --id x -c integration:sip --cost-per-hour 1.2345678
+err_has 'not an amount in USD'
+run 0 swarm list -o json
+out_has '"id":"docs".*"id":"generalist".*"id":"ndi-bridge".*"id":"sip-expert"'
+run 0 swarm show sip-expert --why
+out_has 'budget +none'
+run 3 swarm show nobody
+err_has "swarm 'nobody' is not registered"
+
+# Records another client wrote: malformed ones are listed as invalid and never matched.
+URL="nats://127.0.0.1:$IF_SERVER_PORT"
+printf '{"v":1,"profile":{"id":"evil","capabilities":["integration:sip"],"cost_per_hour_micros":0,"reputation":7,"model":"m","max_concurrent_tasks":1},"registered_at":1}' >"$T_DIR/r1"
+printf 'not json' >"$T_DIR/r2"
+printf '{"v":1,"swarm":"docs","retired":"no","breaker":"closed","failures":0,"updated_at":1}' >"$T_DIR/r3"
+"$BUILD/tests/rawput" "$URL" kv IF_SWARMS evil "$T_DIR/r1" >/dev/null && ok || not_ok "rawput evil"
+"$BUILD/tests/rawput" "$URL" kv IF_SWARMS junk "$T_DIR/r2" >/dev/null && ok || not_ok "rawput junk"
+"$BUILD/tests/rawput" "$URL" kv IF_SWARMS state.docs "$T_DIR/r3" >/dev/null && ok || not_ok "rawput state"
+run 0 swarm list -o json
+out_has '"id":"evil","status":"invalid".*"reason":"record: /profile/reputation: 7 is above the maximum 1 \(maximum\)"'
+out_has '"id":"junk","status":"invalid"'
+out_has '"id":"state.docs","status":"invalid".*/retired: \\"no\\" is not of type boolean'
+err_has '3 records in IF_SWARMS are invalid'
+run 0 swarm show docs -o json
+out_has '"status":"state-invalid"'
+run 1 task claim --swarm evil -c integration:sip
+err_has "swarm 'evil'.*reputation"
+run 0 governor reset docs
+run 0 swarm show docs -o json
+out_has '"status":"active"'
+run 1 swarm show evil
+run 1 swarm show junk
+err_has "swarm 'junk'.*invalid JSON"
+err_has '\[invalid-record\]'
+
+# Matching: perfect, partial 2/3, none, below threshold; --why shows every candidate.
+run 0 governor match -c integration:sip,integration:webrtc,integration:h323 -o json
+out_has '^\[\{"rank":1,"swarm":"sip-expert","score":0.945,"coverage":1,'
+run 0 governor match -c integration:sip,integration:webrtc,integration:ndi --all --why -o json --trace=aaaabbbbccccddddeeeeffff00001111
+out_has '"swarm":"sip-expert","score":0.778333,"coverage":0.666667,"matched":2'
+out_has '"swarm":"ndi-bridge".*"status":"below-min-match"'
+out_has '"factor":"docs","value":"no-capability-match"'
+out_has '"factor":"weights".*0.5 \* coverage \+ 0.3 \* reputation \+ 0.2 \* cost_score'
+run 0 witness trace aaaabbbbccccddddeeeeffff00001111 -o json
+out_has '"event":"governor.match"'
+out_has 'best sip-expert, score 0.7783'
+run 3 governor match -c infra:kubernetes
+err_has 'no registered swarm has any of the capabilities'
+run 4 governor match -c integration:sip,integration:webrtc,integration:ndi,integration:rtsp --policy $P/good.yaml --profile production
+err_has "nearest 'sip-expert' is excluded by below-min-match \(matches 2/4 = 0.5, below min_capability_match 0.75\)"
+run 8 governor match -c infra:kubernetes --mode=falsify
+out_has 'a swarm qualifies +fail'
+run 2 governor match -c streaming:ndi
+err_has 'did you mean "integration:ndi"'
+
+# The coordinator's hooks: push checks names; a registered swarm claims with its profile.
+run 2 task push -c streaming:ndi
+err_has '\-\-capability: "streaming:ndi" is not a known capability \(did you mean "integration:ndi"\?\)'
+run 0 task push t-sip -c integration:sip
+run 4 task claim --swarm generalist -c integration:ndi
+err_has "is not in swarm 'generalist''s profile"
+run 0 task claim --swarm generalist -o json
+out_has '"id":"t-sip","state":"claimed"'
+tok=$(sed 's/.*"token":\([0-9]*\).*/\1/' "$OUT")
+run 0 swarm show generalist -o json
+out_has '"last_seen":"[0-9T:.-]+Z"'
+run 0 task fail t-sip --swarm generalist --token "$tok" --reason boom
+run 0 swarm show generalist -o json
+out_has '"failures":1'
+
+# The breaker: consecutive failures open it; a claim is refused, witnessed; reset closes it.
+run 0 governor outcome generalist --failure
+run 0 governor outcome generalist --failure -o json
+out_has '"status":"breaker-open","breaker":"open"'
+out_has '"reason":"3 consecutive failures \(threshold 3\)"'
+run 4 task claim --swarm generalist --trace=00001111222233334444555566667777
+err_has "circuit breaker open \(3 consecutive failures"
+run 0 witness trace 00001111222233334444555566667777 -o json
+out_has '"event":"governor.refuse"'
+run 0 governor match -c integration:sip --all -o json
+out_has '"swarm":"generalist".*"status":"breaker-open"'
+run 2 governor reset generalist --budget 1.2345678
+run 0 governor reset generalist --budget 5 -o json
+out_has '"status":"active","breaker":"closed"'
+run 0 swarm show generalist --why
+out_has 'budget +5.00'
+run 0 governor trip ndi-bridge --reason "bad output"
+run 0 swarm list --status breaker-open -o json
+out_has '"id":"ndi-bridge"'
+run 0 governor reset ndi-bridge
+
+# Help for a blocked swarm: one helper per capability, escalation for the rest.
+run 0 governor request-help --blocked generalist -c integration:sip,integration:ndi,infra:kubernetes -o json
+out_has '"capability":"integration:sip","helper":"sip-expert","task":"t-[0-9a-f]+"'
+out_has '"capability":"integration:ndi","helper":"ndi-bridge"'
+out_has '"capability":"infra:kubernetes","helper":null,"task":null,"score":null,"reason":"no other registered swarm has it"'
+run 0 task list --swarm sip-expert -o json
+run 0 task list -o json
+out_has '"title":"help .generalist. with integration:sip".*"to":"sip-expert"'
+run 0 governor request-help --blocked ndi-bridge -c integration:sip,integration:webrtc -o json
+out_has '"capability":"integration:sip","helper":"sip-expert","task":"(t-[0-9a-f]+)".*"capability":"integration:webrtc","helper":"sip-expert"'
+t1=$(sed 's/.*"integration:sip","helper":"sip-expert","task":"\(t-[0-9a-f]*\)".*/\1/' "$OUT")
+run 0 task show "$t1" -o json
+out_has '"capabilities":\["integration:sip","integration:webrtc"\]'
+out_has '"payload":\{"blocked":"ndi-bridge","capabilities":\["integration:sip","integration:webrtc"\]'
+run 3 governor trip ghost --reason x
+run 4 governor request-help --blocked sip-expert --error-type deployment
+err_has "no swarm can help 'sip-expert'"
+run 2 governor request-help --blocked generalist --error-type nope
+run 2 governor request-help --blocked generalist
+run 3 governor request-help --blocked ghost -c integration:sip
+run 0 governor error-types -o json
+out_has '"type":"media-stream","capabilities":\["integration:ndi","integration:rtsp","integration:webrtc"\]'
+
+# Assignment checks: violations refused, recorded and listed.
+run 4 policy check --swarm sip-expert,sip-expert,docs,ndi-bridge --task t-9
+err_has 'assignment breaks 2 rules'
+run 0 policy check --swarm sip-expert,docs --task t-10
+run 8 policy check --swarm ghost --mode=falsify
+out_has 'every swarm is registered +fail'
+run 0 policy check --swarm docs --cost 11 --policy $P/good.yaml --profile development
+err_has '1 violation, not enforced'
+run 0 policy violations -o json
+out_has '"type":"duplicate-swarm","swarms":\["sip-expert","sip-expert","docs","ndi-bridge"\],"task":"t-9","enforced":true'
+out_has '"type":"too-many-swarms"'
+out_has '"type":"over-cost-cap".*"enforced":false'
+run 0 policy violations --type too-many-swarms --limit 1 -o json
+out_lacks 'duplicate-swarm'
+
+# Retirement: no more claims.
+run 0 swarm retire docs -o json
+out_has '"status":"retired"'
+run 0 task push t-doc -c docs:technical-writing
+run 4 task claim --swarm docs
+err_has "swarm 'docs' is retired"
+run 8 task claim --swarm docs --mode=falsify
+out_has 'swarm is not retired +fail'
+run 0 swarm heartbeat sip-expert -o json
+out_has '"last_seen":"[0-9T:.-]+Z"'
+
+# Spawn: detection with evidence, registration, a budget; one trace.
+run 0 swarm spawn py-probe --dir $S/python --budget 7.5 --why -o json --trace=99998888777766665555444433332222
+out_has '"id":"py-probe","status":"active"'
+out_has '"capability":"integration:sip","source":"protocol","evidence":"src/app.py: keyword .SIP/2.0."'
+out_has '"factor":"budget","value":"7.50"'
+run 0 witness trace 99998888777766665555444433332222 -o json
+out_has '"event":"swarm.spawn"'
+out_has '"event":"swarm.register"'
+run 0 swarm spawn wasm-gw --dir $S/wasm
+run 0 swarm show wasm-gw -o json
+out_has '"capabilities":\["integration:rtsp","integration:sip","integration:webrtc"\]'
+run 0 swarm spawn sip-manifest --dir $S/manifest --policy $P/good.yaml -o json --why
+out_has '"model":"claude-sonnet"'
+out_has '"factor":"budget","value":"25.00"'
+run 1 swarm spawn py-probe --dir $S/python
+err_has 'already registered'
+for bad in empty bad-manifest-json bad-manifest-schema bad-manifest-capability bad-wasm nope; do
+	code=2; [ $bad = nope ] && code=3; [ $bad = bad-manifest-json ] && code=2
+	run $code swarm spawn "half-$bad" --dir "$S/$bad"
+	err_is_one_error
+done
+run 3 swarm show half-empty
+run 3 swarm show half-bad-wasm
+mkdir -p "$T_DIR/locked" && chmod 000 "$T_DIR/locked"
+if [ "$(id -u)" != 0 ]; then run 7 swarm spawn locked --dir "$T_DIR/locked"; fi
+run 8 swarm spawn half-empty --dir $S/empty --mode=falsify
+out_has 'at least one capability +fail'
+run 0 swarm spawn dry --dir $S/go --mode=falsify
+run 3 swarm show dry
+run 7 swarm spawn ro --dir $S/go --read-only
+
+finish
