@@ -13,6 +13,7 @@
 #include "bench/coordbench.h"
 #include "cmd/follow.h"
 #include "core/buf.h"
+#include "core/claimwhy.h"
 #include "core/coord.h"
 #include "core/json.h"
 #include "core/taskview.h"
@@ -236,6 +237,8 @@ run_claim(struct cmd_ctx *ctx)
 		why_add(&ctx->op, "candidates", "", "%zu tasks known; ready tasks (queued, or "
 			"with an expired lease) by priority, then age", coord_index_size(ix));
 		st = coord_claim(ctx->bus, ix, &cc, &ctx->op, &c, &t, &ctx->err);
+		if (st == ST_NOT_FOUND && !ctx->op.falsify)
+			claim_why_remedy(ix, &c, &ctx->err);
 		if (ctx->op.falsify && st == ST_NOT_FOUND)
 			st = ST_OK;	/* the failed check says it */
 	}
