@@ -177,6 +177,12 @@ const struct cmd_entry cmd_up_entry = {
 	.flags = CMD_MUTATES,
 	.opts = up_opts,
 	.run = run_up,
+	.examples =
+		"ifctl up\n"
+		"ifctl up --mode=falsify      # every check up would make; nothing written\n"
+		"ifctl --server nats://nats.prod:4222 up --schema-only",
+	.see_also = "down, status, user, doctor, ifctl-protocol(7)",
+	.schema = "up",
 };
 
 const struct cmd_entry cmd_down_entry = {
@@ -184,4 +190,9 @@ const struct cmd_entry cmd_down_entry = {
 	.summary = "stop the local NATS server started by 'ifctl up'",
 	.flags = CMD_MUTATES | CMD_NO_WITNESS,	/* witnessed before it stops the server */
 	.run = run_down,
+	.examples =
+		"ifctl down\n"
+		"ifctl down -o json",
+	.see_also = "up, status",
+	.schema = "down",
 };

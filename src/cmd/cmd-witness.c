@@ -941,33 +941,64 @@ static const struct cmd_entry witness_verify_entry = {
 	.name = "verify", .args = "[--file FILE] [--key VKEY|@FILE [--allow-unsigned-tail]]",
 	.summary = "check the ledger (on the server, or an exported file): hashes, chain, tree, signed checkpoints; exit 5 on the first fault",
 	.opts = verify_opts, .run = run_verify,
+	.examples =
+		"ifctl witness verify\n"
+		"ifctl witness verify -f ledger.jsonl --key @witness.vkey",
+	.see_also = "witness export, witness key, witness prove",
+	.schema = "witness-verify",
 };
 static const struct cmd_entry witness_prove_entry = {
 	.name = "prove", .args = "[--file FILE] (--inclusion SEQ | --consistency OLD) [NEW]",
 	.summary = "print an RFC 9162 inclusion or consistency proof that a third party can check",
 	.opts = prove_opts, .run = run_prove,
+	.examples =
+		"ifctl witness prove --inclusion 7 -o json\n"
+		"ifctl witness prove -f ledger.jsonl --consistency 10 20",
+	.see_also = "witness verify, witness export",
+	.schema = "witness-inclusion",
 };
 static const struct cmd_entry witness_append_entry = {
 	.name = "append", .args = "--component C --event E [--actor A] [--task T] [--payload JSON]",
 	.summary = "add an entry to the ledger (chained, totally ordered across writers)",
 	.flags = CMD_NEEDS_BUS | CMD_MUTATES | CMD_NO_WITNESS, .opts = append_opts,
 	.validate = validate_append, .run = run_append,
+	.examples =
+		"ifctl witness append --component operator --event budget.raise --why=\"quarter end\"\n"
+		"ifctl witness append --component ops --event deploy --payload '{\"v\":\"1.2\"}' -o json",
+	.see_also = "witness query, witness trace",
+	.schema = "witness-entry",
 };
 static const struct cmd_entry witness_export_entry = {
 	.name = "export", .args = "[--file FILE] [--format jsonl|csv] [--proofs] [--key VKEY|@FILE]",
 	.summary = "write the ledger as JSON lines (entries, stored checkpoints, the head signed now) for offline verify",
 	.flags = CMD_NEEDS_BUS, .opts = export_opts, .validate = validate_export,
 	.run = run_export,
+	.examples =
+		"ifctl witness export -f ledger.jsonl\n"
+		"ifctl witness export --key @witness.vkey -f ledger.jsonl   # on a host without the signing key\n"
+		"ifctl witness export --format csv > ledger.csv",
+	.see_also = "witness verify, witness key, witness prove",
 };
 static const struct cmd_entry witness_key_entry = {
 	.name = "key", .args = "[show|create]",
 	.summary = "print this host's verifier key (what 'verify --key' takes); create the signing key",
 	.flags = CMD_MUTATES | CMD_NO_WITNESS, .validate = validate_key, .run = run_key,
+	.examples =
+		"ifctl witness key > witness.vkey\n"
+		"ifctl witness key create\n"
+		"ifctl witness key -o json",
+	.see_also = "witness verify, witness export, witness checkpoint",
+	.schema = "witness-key",
 };
 static const struct cmd_entry witness_checkpoint_entry = {
 	.name = "checkpoint",
 	.summary = "sign the current tree head, store it on IF_CHECKPOINTS and print the signed note",
 	.flags = CMD_NEEDS_BUS | CMD_MUTATES | CMD_NO_WITNESS, .run = run_checkpoint,
+	.examples =
+		"ifctl witness checkpoint > head.note\n"
+		"ifctl witness checkpoint -o json",
+	.see_also = "witness checkpoints, witness verify",
+	.schema = "checkpoint",
 };
 static const struct cmd_opt checkpoints_opts[] = {
 	{ "key", 0, "VKEY|@FILE", "check signatures with this verifier key, not this host's" },
@@ -977,26 +1008,50 @@ static const struct cmd_entry witness_checkpoints_entry = {
 	.name = "checkpoints", .args = "[--key VKEY|@FILE]",
 	.summary = "list the stored checkpoints: size, origin, root, and whether the signature holds",
 	.flags = CMD_NEEDS_BUS, .opts = checkpoints_opts, .run = run_checkpoints,
+	.examples =
+		"ifctl witness checkpoints\n"
+		"ifctl witness checkpoints --key @witness.vkey -o json",
+	.see_also = "witness checkpoint, witness key",
+	.schema = "checkpoint-row[]",
 };
 static const struct cmd_entry witness_bench_entry = {
 	.name = "bench", .args = "[--quick] [--entries N] [--appends N]",
 	.summary = "measure verify time, inclusion proof time and append rate",
 	.flags = CMD_NEEDS_BUS | CMD_WRITES, .opts = bench_opts, .run = run_bench,
+	.examples =
+		"ifctl witness bench --quick\n"
+		"ifctl witness bench --entries 100000 --appends 0",
+	.see_also = "task bench",
 };
 static const struct cmd_entry witness_query_entry = {
 	.name = "query", .args = "[--component C] [--event E] [--task T] [--trace-id ID] [--since T] ...",
 	.summary = "find entries by component, event, actor, swarm, task, trace, time or text",
 	.flags = CMD_NEEDS_BUS, .opts = query_opts, .validate = validate_query, .run = run_query,
+	.examples =
+		"ifctl witness query --component operator --since 2026-11-25T00:00:00Z\n"
+		"ifctl witness query --task t-42 -o json",
+	.see_also = "witness trace, witness tail",
+	.schema = "witness-entry-row[]",
 };
 static const struct cmd_entry witness_trace_entry = {
 	.name = "trace", .args = "ID",
 	.summary = "the whole chain of one trace in order, with step durations and total cost",
 	.flags = CMD_NEEDS_BUS, .run = run_trace,
+	.examples =
+		"ifctl witness trace inc-42\n"
+		"ifctl witness trace inc-42 -o json",
+	.see_also = "witness query, --trace in ifctl(1)",
+	.schema = "witness-trace",
 };
 static const struct cmd_entry witness_tail_entry = {
 	.name = "tail", .args = "[-n N] [-f] [-o jsonl]",
 	.summary = "the last entries, then (-f) each new one as it is appended",
 	.flags = CMD_NEEDS_BUS, .opts = tail_opts, .run = run_tail,
+	.examples =
+		"ifctl witness tail\n"
+		"ifctl witness tail -n 0 -f -o jsonl",
+	.see_also = "witness query, task watch",
+	.schema = "witness-entry-row[]",
 };
 static const struct cmd_entry *const witness_subs[] = {
 	&witness_append_entry, &witness_query_entry, &witness_trace_entry, &witness_tail_entry,
@@ -1012,4 +1067,9 @@ const struct cmd_entry cmd_witness_entry = {
 	.args = "append|query|trace|tail|export|checkpoint|checkpoints|key|verify|prove|bench",
 	.summary = "the tamper-evident ledger: append, export, verify, prove",
 	.subs = witness_subs,
+	.examples =
+		"ifctl witness trace inc-42\n"
+		"ifctl witness verify\n"
+		"ifctl witness export -f ledger.jsonl",
+	.see_also = "ifctl-protocol(7), ifctl-security(7)",
 };

@@ -1,0 +1,30 @@
+/*
+ * The CLI described for programs and for topics: 'ifctl help -o json' (one
+ * document: every command and subcommand with its options, examples, see
+ * also and output schema; the global options; every exit code and error;
+ * schemas/help.schema.json), and the exit-code table 'help exit-codes' and
+ * the contract share. Built from the command, option and status tables only.
+ */
+#ifndef IF_HELPDOC_H
+#define IF_HELPDOC_H
+
+#include "core/buf.h"
+
+/* What an exit code means: one row per code of enum exit_code. */
+struct exit_meaning {
+	int code;
+	const char *meaning;
+};
+extern const struct exit_meaning exit_meanings[];	/* ends with { -1, NULL } */
+
+/* The help topics: name and one line; ends with { NULL }. */
+struct help_topic {
+	const char *name;
+	const char *summary;
+};
+extern const struct help_topic help_topics[];
+
+/* Append the whole contract as one JSON object to out. */
+void cmd_help_json(struct buf *out);
+
+#endif
