@@ -5,7 +5,8 @@
 #
 # Each page runs in a fresh environment of its own: HOME is a new directory
 # (so ~/.local/share/ifctl and ~/.config/ifctl are new), IF_SERVER_PORT a
-# free port, the working directory a new one with fixtures/ in it, ifctl
+# free port, the working directory a new one with fixtures/ and
+# tests/interop/ (the nats.js client) in it, ifctl
 # the binary under test first on PATH, and NATS_URL a bare JetStream
 # nats-server of its own standing for "another server". Examples run in order in one
 # bash, so a variable set by one is there for the next. Whatever a page
@@ -67,8 +68,14 @@ run_page() {
 		return
 	fi
 	dir="$T_DIR/page-$PAGES"
-	mkdir -p "$dir/home" "$dir/work"
+	if grep -q 'tests/interop/fleet.js' "$file" && [ ! -f tests/interop/node_modules/nats/package.json ]; then
+		echo "t-examples: $name skipped: it runs tests/interop/fleet.js and nats.js is not" \
+		     "installed (make deps-node; tests/interop/npm.log)"
+		return
+	fi
+	mkdir -p "$dir/home" "$dir/work/tests"
 	ln -s "$SRC/fixtures" "$dir/work/fixtures"
+	ln -s "$SRC/tests/interop" "$dir/work/tests/interop"
 	{
 		echo ". '$T_DIR/exlib.sh'"
 		echo "__DIR='$dir'"
