@@ -259,7 +259,8 @@ install: all
 	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5
 	install -m 644 man/*.7 $(DESTDIR)$(MANDIR)/man7
 	install -m 644 schemas/*.json $(DESTDIR)$(DATADIR)/schemas
-	-install -m 644 themes/*.yaml $(DESTDIR)$(DATADIR)/themes 2>/dev/null
+	if ls themes/*.yaml >/dev/null 2>&1; then \
+		install -m 644 themes/*.yaml $(DESTDIR)$(DATADIR)/themes; fi
 	$(IFCTL) completion bash > $(DESTDIR)$(BASHCOMP)/ifctl
 	$(IFCTL) completion zsh > $(DESTDIR)$(ZSHCOMP)/_ifctl
 	$(IFCTL) completion fish > $(DESTDIR)$(FISHCOMP)/ifctl.fish
