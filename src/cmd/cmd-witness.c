@@ -269,6 +269,9 @@ run_prove(struct cmd_ctx *ctx)
 	}
 	if (src.v.size == 0)
 		st = err_set(&ctx->err, ST_NOT_FOUND, "the ledger is empty: nothing to prove");
+	if (st == ST_NOT_FOUND && src.v.size == 0)
+		err_remedy(&ctx->err, "every change the fleet makes adds an entry; 'ifctl witness "
+			   "append' adds one by hand");
 	if (st == ST_OK)
 		st = parse_size(ctx, inc ? "entry" : "old size", inc ? inc : con, src.v.size, &a);
 	b = src.v.size;
@@ -583,6 +586,9 @@ run_checkpoint(struct cmd_ctx *ctx)
 	check(&ctx->op, "the ledger verifies up to its tail", st, NULL, LEDGER_STREAM);
 	if (st == ST_OK && (st = store_witness_last(s, &size, &ctx->err)) == ST_OK && size == 0)
 		st = err_set(&ctx->err, ST_NOT_FOUND, "the ledger is empty: nothing to checkpoint");
+	if (st == ST_NOT_FOUND && size == 0)
+		err_remedy(&ctx->err, "a checkpoint signs the entries there are: come back once the "
+			   "fleet has made a change ('ifctl witness append' adds one by hand)");
 	if (st == ST_OK && ctx->op.falsify) {
 		check(&ctx->op, "a checkpoint can be signed", ST_OK, NULL, k.name);
 	} else if (st == ST_OK) {
@@ -732,6 +738,9 @@ run_trace(struct cmd_ctx *ctx)
 		store_witness_near_traces(s, f.trace, near, sizeof near, NULL);
 		st = err_set(&ctx->err, ST_NOT_FOUND, "unknown trace '%s'%s%s", f.trace,
 			     near[0] ? "; nearest: " : "", near);
+		err_remedy(&ctx->err, "a command prints its trace id with --trace (or takes one: "
+			   "--trace=ID); 'ifctl witness query --since TIME' lists recent entries "
+			   "with theirs");
 	}
 	if (st == ST_OK) {
 		doc_add(&ctx->out, wtrace_summary(&t));
