@@ -36,6 +36,22 @@ elem(struct buf *out)
 		buf_addc(out, ',');
 }
 
+/* Open a member holding an array: the caller adds the elements and the ']'. */
+static void
+kv_array(struct buf *out, const char *key)
+{
+	json_key(out, key);
+	buf_addc(out, '[');
+}
+
+/* Open an element that is an object: the caller adds its members and the '}'. */
+static void
+elem_object(struct buf *out)
+{
+	elem(out);
+	buf_addc(out, '{');
+}
+
 /* A member holding the lines of text (split at sep) as an array of strings. */
 static void
 kv_split(struct buf *out, const char *key, const char *text, const char *sep)
@@ -43,8 +59,7 @@ kv_split(struct buf *out, const char *key, const char *text, const char *sep)
 	const char *p = text, *end;
 	size_t n;
 
-	json_key(out, key);
-	buf_addc(out, '[');
+	kv_array(out, key);
 	while (p && *p) {
 		n = strcspn(p, sep);
 		end = p + n;
@@ -61,8 +76,7 @@ option_json(struct buf *out, const char *name, char shortc, const char *arg, con
 {
 	char s[2] = { shortc, '\0' };
 
-	elem(out);
-	buf_addc(out, '{');
+	elem_object(out);
 	json_kv_str(out, "name", name);
 	json_kv_str(out, "short", shortc ? s : NULL);
 	json_kv_str(out, "arg", arg);
@@ -76,8 +90,7 @@ command_json(struct buf *out, const struct cmd_entry *parent, const struct cmd_e
 {
 	size_t i;
 
-	elem(out);
-	buf_addc(out, '{');
+	elem_object(out);
 	json_kv_str(out, "name", c->name);
 	json_key(out, "path");
 	buf_addc(out, '"');
@@ -90,8 +103,7 @@ command_json(struct buf *out, const struct cmd_entry *parent, const struct cmd_e
 	json_kv_bool(out, "mutates", c->flags & CMD_MUTATES);
 	json_kv_bool(out, "needs_server", c->flags & CMD_NEEDS_BUS);
 	json_kv_bool(out, "witnessed", (c->flags & CMD_MUTATES) && !(c->flags & CMD_NO_WITNESS));
-	json_key(out, "options");
-	buf_addc(out, '[');
+	kv_array(out, "options");
 	for (i = 0; c->opts && c->opts[i].name; i++)
 		option_json(out, c->opts[i].name, c->opts[i].shortc, c->opts[i].arg, c->opts[i].help);
 	buf_addc(out, ']');
@@ -107,8 +119,7 @@ command_json(struct buf *out, const struct cmd_entry *parent, const struct cmd_e
 	} else {
 		buf_adds(out, "null");
 	}
-	json_key(out, "subcommands");
-	buf_addc(out, '[');
+	kv_array(out, "subcommands");
 	for (i = 0; c->subs && c->subs[i]; i++)
 		if (!(c->subs[i]->flags & CMD_HIDDEN))
 			command_json(out, c, c->subs[i]);
@@ -122,15 +133,12 @@ exit_codes_json(struct buf *out)
 	size_t i;
 	int s;
 
-	json_key(out, "exit_codes");
-	buf_addc(out, '[');
+	kv_array(out, "exit_codes");
 	for (i = 0; exit_meanings[i].meaning; i++) {
-		elem(out);
-		buf_addc(out, '{');
+		elem_object(out);
 		json_kv_int(out, "code", exit_meanings[i].code);
 		json_kv_str(out, "meaning", exit_meanings[i].meaning);
-		json_key(out, "errors");
-		buf_addc(out, '[');
+		kv_array(out, "errors");
 		for (s = 0; s < ST__COUNT; s++) {
 			if (status_info((enum status)s)->exit_code != exit_meanings[i].code)
 				continue;
@@ -149,12 +157,10 @@ errors_json(struct buf *out)
 	const struct status_info *si;
 	int s;
 
-	json_key(out, "errors");
-	buf_addc(out, '[');
+	kv_array(out, "errors");
 	for (s = 0; s < ST__COUNT; s++) {
 		si = status_info((enum status)s);
-		elem(out);
-		buf_addc(out, '{');
+		elem_object(out);
 		json_kv_str(out, "code", si->name);
 		json_kv_int(out, "exit", si->exit_code);
 		json_kv_str(out, "summary", si->text);
@@ -175,32 +181,27 @@ cmd_help_json(struct buf *out)
 	json_kv_str(out, "version", IFCTL_VERSION);
 	json_kv_str(out, "usage", "ifctl [GLOBAL OPTIONS] COMMAND [SUBCOMMAND] [ARGS] [OPTIONS]");
 	json_kv_str(out, "errors_on", "stderr: 'ifctl: MESSAGE' then 'remedy: TEXT [CODE]'");
-	json_key(out, "output_formats");
-	buf_addc(out, '[');
+	kv_array(out, "output_formats");
 	for (i = 0; out_format_names[i]; i++) {
 		elem(out);
 		json_escape(out, out_format_names[i]);
 	}
 	buf_addc(out, ']');
-	json_key(out, "global_options");
-	buf_addc(out, '[');
+	kv_array(out, "global_options");
 	for (i = 0; global_opts[i].name; i++)
 		option_json(out, global_opts[i].name, global_opts[i].shortc, global_opts[i].arg,
 			    global_opts[i].help);
 	buf_addc(out, ']');
-	json_key(out, "commands");
-	buf_addc(out, '[');
+	kv_array(out, "commands");
 	for (i = 0; cmd_table[i]; i++)
 		if (!(cmd_table[i]->flags & CMD_HIDDEN))
 			command_json(out, NULL, cmd_table[i]);
 	buf_addc(out, ']');
 	exit_codes_json(out);
 	errors_json(out);
-	json_key(out, "topics");
-	buf_addc(out, '[');
+	kv_array(out, "topics");
 	for (i = 0; help_topics[i].name; i++) {
-		elem(out);
-		buf_addc(out, '{');
+		elem_object(out);
 		json_kv_str(out, "name", help_topics[i].name);
 		json_kv_str(out, "summary", help_topics[i].summary);
 		buf_addc(out, '}');
