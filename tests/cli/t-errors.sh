@@ -33,7 +33,7 @@ done <"$T_DIR/raised"
 # what the table has but no code raises (kept for stability: numbers never change)
 unused=$(cut -d' ' -f1 "$T_DIR/table" | while read -r s; do
 	grep -qx "$s" "$T_DIR/raised" || printf ' %s' "$s"; done)
-echo "t-errors: $n statuses raised in src/ and all catalogued;${unused:+ in the table, raised nowhere:$unused}"
+echo "# $n statuses raised in src/, all catalogued${unused:+; in the table, raised nowhere:$unused}"
 
 # Situation remedies are one line each, and replace the catalogue's only.
 grep -rn 'err_remedy(' src --include=*.c | grep -v 'src/core/status.c' >"$T_DIR/sites"

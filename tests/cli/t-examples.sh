@@ -69,7 +69,7 @@ run_page() {
 	fi
 	dir="$T_DIR/page-$PAGES"
 	if grep -q 'tests/interop/fleet.js' "$file" && [ ! -f tests/interop/node_modules/nats/package.json ]; then
-		echo "t-examples: $name skipped: it runs tests/interop/fleet.js and nats.js is not" \
+		echo "# $name skipped: it runs tests/interop/fleet.js and nats.js is not" \
 		     "installed (make deps-node; tests/interop/npm.log)"
 		return
 	fi
@@ -126,5 +126,5 @@ for f in man/ifctl-*.1; do
 	[ "$c" -ge 2 ] && ok || not_ok "$f: $c runnable examples, want 2 or more"
 done
 check "[ $TOTAL -ge 60 ]"
-echo "t-examples: $TOTAL examples run from $PAGES pages"
+echo "# $TOTAL examples run from $PAGES pages (man pages, README, help workflows)"
 finish

@@ -53,7 +53,7 @@ while IFS="$(printf '\t')" read -r path schema nsubs opts bad; do
 	[ -s "$T_DIR/missing" ] && not_ok "$(cat "$T_DIR/missing")" || ok
 done <"$T_DIR/commands"
 check "[ $n -ge 40 ]"
-echo "t-help: $n commands and subcommands checked"
+echo "# $n commands and subcommands: help, examples, see also, schema checked"
 
 # The contract's options and exit codes are the tables': spot checks that can fail.
 grep -q '"path":"coordinator push".*"name":"idempotency-key","short":"k","arg":"KEY"' "$T_DIR/help.json" \

@@ -38,7 +38,7 @@ for t in themes/*.yaml; do
 	check "[ -f '$D$P/share/ifctl/themes/$(basename "$t")' ]"
 done
 (cd "$D" && find . ! -type d | sort) >"$T_DIR/installed"
-echo "t-install: $(wc -l <"$T_DIR/installed") files installed"
+echo "# $(wc -l <"$T_DIR/installed") files installed and uninstalled"
 
 # uninstall leaves no file behind, and only what install made is touched
 touch "$D$P/bin/someone-elses"

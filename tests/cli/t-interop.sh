@@ -10,11 +10,11 @@ SCHEMACHECK=$BUILD/tests/schemacheck
 FLEET=tests/interop/fleet.js
 
 if ! command -v node >/dev/null; then
-	echo "t-interop: skipped: node is not installed (make deps installs nodejs)"
+	echo "# skipped: node is not installed (make deps installs nodejs)"
 	exit 0
 fi
 if [ ! -f tests/interop/node_modules/nats/package.json ]; then
-	echo "t-interop: skipped: nats.js is not in tests/interop/node_modules (make deps runs" \
+	echo "# skipped: nats.js is not in tests/interop/node_modules (make deps runs" \
 	     "'npm install' there: $(tail -1 tests/interop/npm.log 2>/dev/null || echo 'it has not run'))"
 	exit 0
 fi
@@ -151,5 +151,5 @@ check "grep -q '\"verb\":\"claim\".*\"by\":\"jsw-' '$T_DIR/ev.json'"
 check "grep -q '\"verb\":\"complete\".*\"by\":\"ifc-' '$T_DIR/ev.json'"
 check "grep -q '\"verb\":\"fail\".*\"by\":\"js-solo\"' '$T_DIR/ev.json'"
 check "grep -q '\"verb\":\"push\".*\"by\":\"js@interop\"' '$T_DIR/ev.json'"
-echo "t-interop: $(wc -l <"$T_DIR/ev") events, $(wc -l <"$T_DIR/records") records, $(wc -l <"$T_DIR/drained") drained"
+echo "# nats.js and ifctl: $(wc -l <"$T_DIR/ev") events, $(wc -l <"$T_DIR/records") records, $(wc -l <"$T_DIR/drained") claims drained, none twice"
 finish
