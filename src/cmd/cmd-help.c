@@ -146,7 +146,10 @@ run_help(struct cmd_ctx *ctx)
 		if (!(c = cmd_find(c->subs, ctx->argv[1], "", &ctx->err)))
 			return ctx->err.code;
 	}
-	cmd_help(&text, parent, c);
+	if (ctx->format == OUT_JSON || ctx->format == OUT_JSONL)
+		cmd_help_json_command(&text, parent, c);	/* the contract's entry alone */
+	else
+		cmd_help(&text, parent, c);
 	ctx->out.text = buf_detach(&text);
 	return ST_OK;
 }

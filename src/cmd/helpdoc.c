@@ -126,6 +126,13 @@ command_json(struct buf *out, const struct cmd_entry *parent, const struct cmd_e
 	buf_adds(out, "]}");
 }
 
+void
+cmd_help_json_command(struct buf *out, const struct cmd_entry *parent, const struct cmd_entry *c)
+{
+	command_json(out, parent, c);
+	buf_addc(out, '\n');
+}
+
 /* Exit codes, each with the catalogue names that give it. */
 static void
 exit_codes_json(struct buf *out)

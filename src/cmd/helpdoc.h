@@ -10,6 +10,8 @@
 
 #include "core/buf.h"
 
+struct cmd_entry;
+
 /* What an exit code means: one row per code of enum exit_code. */
 struct exit_meaning {
 	int code;
@@ -26,5 +28,9 @@ extern const struct help_topic help_topics[];
 
 /* Append the whole contract as one JSON object to out. */
 void cmd_help_json(struct buf *out);
+
+/* Append one command (parent NULL: a family) as the contract describes it. */
+void cmd_help_json_command(struct buf *out, const struct cmd_entry *parent,
+			   const struct cmd_entry *c);
 
 #endif

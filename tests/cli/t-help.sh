@@ -63,6 +63,11 @@ grep -q '{"code":3,"meaning":"not found","errors":\["not-found","no-schema"' "$T
 grep -q '"global_options":\[{"name":"output","short":"o","arg":"FORMAT"' "$T_DIR/help.json" \
 	&& ok || not_ok "contract lacks -o"
 
+# One command's entry alone, for a program that needs only it.
+run 0 help task push -o json
+out_json
+check "[ \"\$(jq -r .path '$OUT')\" = 'coordinator push' ] && [ \"\$(jq '.examples | length' '$OUT')\" -ge 2 ]"
+
 # Topics.
 run 0 help workflows
 out_has '^  \$ ifctl up$'
