@@ -55,6 +55,26 @@ done <"$T_DIR/commands"
 check "[ $n -ge 40 ]"
 echo "# $n commands and subcommands: help, examples, see also, schema checked"
 
+# Every help example names a real command with real options: each, cut at
+# its first pipe, redirection or comment, parses (run with --help, which
+# checks the words and options and touches nothing).
+jq -r '.. | objects | select(has("examples")) | .examples[]' "$T_DIR/help.json" >"$T_DIR/examples"
+ne=0
+while IFS= read -r ex; do
+	cmd=${ex#*ifctl }
+	cmd=${cmd%%#*}
+	cmd=${cmd%%|*}
+	cmd=${cmd%%>*}
+	cmd=${cmd%%)*}
+	cmd=${cmd%%&&*}
+	eval "set -- $cmd"
+	ne=$((ne + 1))
+	LAST="help example: $ex"
+	if "$IFCTL" "$@" --help >"$OUT" 2>"$ERR"; then ok; else not_ok "$LAST: does not parse"; fi
+done <"$T_DIR/examples"
+check "[ $ne -ge 90 ]"
+echo "# $ne help examples parse"
+
 # The contract's options and exit codes are the tables': spot checks that can fail.
 grep -q '"path":"coordinator push".*"name":"idempotency-key","short":"k","arg":"KEY"' "$T_DIR/help.json" \
 	&& ok || not_ok "contract lacks task push -k"
