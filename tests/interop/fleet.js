@@ -196,7 +196,7 @@ class Fleet {
 				} else if (t.attempts >= t.max_attempts) {
 					t.state = 'dead';
 				} else {
-					let d = BACKOFF_MS;
+					let d = (arg && arg.backoff_ms) || BACKOFF_MS;	// the failer's retry_backoff_ms
 					for (let i = 1; i < t.attempts && d < BACKOFF_MAX_MS; i++) d *= 2;
 					t.state = 'queued';
 					t.not_before = now + d;
