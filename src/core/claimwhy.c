@@ -15,6 +15,7 @@ struct claim_tally {
 	size_t n[OB__COUNT];
 	struct buf shown[OB__COUNT];	/* up to CLAIM_WHY_SHOWN examples, ", "-separated */
 	size_t invalid;
+	size_t ready;			/* ready for the claimer now (a race lost meanwhile) */
 };
 
 struct claim_tally *
@@ -112,6 +113,8 @@ claim_tally_add(struct claim_tally *t, const char *json, size_t len)
 		return;
 	}
 	o = obstacle_of(&k, t->c, t->now);
+	if (o == OB__COUNT)
+		t->ready++;
 	if (o != OB__COUNT) {
 		if (t->n[o]++ < CLAIM_WHY_SHOWN && o != OB_FINISHED) {
 			if (t->shown[o].len)
@@ -145,6 +148,12 @@ claim_tally_text(const struct claim_tally *t, struct buf *out)
 
 	for (i = 0; i < OB__COUNT; i++)
 		total += t->n[i];
+	if (total == 0 && t->ready) {
+		buf_addf(out, "%zu task%s ready for it now (another claimer took the one it "
+			 "tried, or it changed meanwhile): claim again", t->ready,
+			 t->ready == 1 ? " is" : "s are");
+		return;
+	}
 	if (total == 0) {
 		buf_addf(out, "the queue is empty%s: push a task with 'ifctl task push --title TEXT'",
 			 t->invalid ? " of valid tasks (see 'ifctl task list --state invalid')" : "");
