@@ -11,6 +11,8 @@
 # nats-server of its own standing for "another server". Examples run in order in one
 # bash, so a variable set by one is there for the next. Whatever a page
 # started is stopped after it. The closing line counts the examples run.
+# EXAMPLES_ONLY=REGEX runs the pages whose name matches; EXAMPLES_TIME=1
+# prints how long each example and page took.
 . "$(dirname "$0")/lib.sh"
 SRC=$(pwd)
 BIN_DIR="$T_DIR/bin"
@@ -25,11 +27,13 @@ cat >"$T_DIR/exlib.sh" <<'LIB'
 __ex() {
 	__loc=$1 __want=$2
 	cat >"$__DIR/expect"
+	__t0=$(date +%s%N)
 	exec 3>&1 4>&2 >"$__DIR/out" 2>&1 </dev/null
 }
 __done() {
 	__got=$1
 	exec 1>&3 2>&4 3>&- 4>&-
+	[ -n "${EXAMPLES_TIME:-}" ] && echo "time $__loc: $((($(date +%s%N) - __t0) / 1000000)) ms"
 	__n=$((__n + 1))
 	if [ "$__got" != "$__want" ]; then
 		echo "FAIL $__loc: exit $__got, want $__want"
@@ -84,12 +88,16 @@ run_page() {
 	} >"$dir/script.sh"
 	nats_start || { not_ok "$name: no nats-server for NATS_URL"; return; }
 	port=$($FREEPORT)
+	t0=$(date +%s%N)
 	(
 		cd "$dir/work" || exit 1
 		unset IF_HOME XDG_CONFIG_HOME
 		HOME="$dir/home" PATH="$BIN_DIR:$PATH" IF_SERVER_PORT=$port NATS_URL=$NATS_URL \
+			EXAMPLES_TIME=${EXAMPLES_TIME:-} \
 			bash "$dir/script.sh"
 	) >"$dir/log" 2>&1
+	[ -n "${EXAMPLES_TIME:-}" ] && grep '^time ' "$dir/log" &&
+		echo "time $name: $((($(date +%s%N) - t0) / 1000000)) ms"
 	kill "$NATS_PID" 2>/dev/null
 	# stop whatever the page started: every local server under its home
 	for pid in $(find "$dir/home" -name nats.pid 2>/dev/null); do
