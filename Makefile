@@ -30,7 +30,7 @@ PKGS     := libnats libcjson yaml-0.1 sqlite3 libsodium ncursesw libcrypt
 DEB_PKGS := gcc make pkg-config libnats-dev nats-server libcjson-dev \
 	    libyaml-dev libsqlite3-dev libsodium-dev libncurses-dev \
 	    libcmocka-dev tmux bubblewrap libseccomp-dev wabt libcrypt-dev \
-	    clang libclang-rt-14-dev nodejs
+	    clang libclang-rt-14-dev nodejs jq man-db
 
 BUILD := build$(if $(SANITIZE),$(if $(findstring thread,$(SANITIZE)),-tsan,-san))$(if $(findstring clang,$(notdir $(CC))),-clang)
 
@@ -72,7 +72,7 @@ HELPER_OBJ := $(BUILD)/tests/harness.o
 .SECONDARY: $(HELPER_OBJ)
 IFCTL := $(BUILD)/ifctl
 
-.PHONY: all deps check check-tsan test test-unit test-cli test-integ bench bench-check run \
+.PHONY: all deps deps-node check check-tsan test test-unit test-cli test-integ bench bench-check run \
 	install uninstall clean layering analyze fuzz fuzz-build
 all: $(IFCTL)
 
@@ -209,9 +209,20 @@ deps:
 	$$sudo apt-get update -qq && \
 	$$sudo apt-get install -y -qq --no-install-recommends $$missing
 
+# nats.js for the protocol's interoperability test (tests/cli/t-interop.sh),
+# into tests/interop/node_modules; without the registry the test is skipped
+# and says why (tests/interop/npm.log).
+deps-node: deps
+	@if [ -f tests/interop/node_modules/nats/package.json ]; then :; \
+	elif command -v npm >/dev/null; then \
+		echo "deps: npm install in tests/interop (nats.js)"; \
+		(cd tests/interop && npm install --no-audit --no-fund --no-save >npm.log 2>&1) || \
+		echo "deps: npm install failed, t-interop will be skipped: $$(tail -1 tests/interop/npm.log)"; \
+	fi
+
 # check and run install what is missing first, then re-read this Makefile
 # so that pkg-config sees the freshly installed libraries.
-check: deps
+check: deps-node
 	$(Q)$(MAKE) --no-print-directory test
 
 test: all $(UNIT_BIN) $(INTEG_BIN) $(TEST_TOOLS) $(FUZZ_DRIVERS) layering
@@ -261,7 +272,8 @@ install: all
 	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5
 	install -m 644 man/*.7 $(DESTDIR)$(MANDIR)/man7
 	install -m 644 schemas/*.json $(DESTDIR)$(DATADIR)/schemas
-	-install -m 644 themes/*.yaml $(DESTDIR)$(DATADIR)/themes 2>/dev/null
+	if ls themes/*.yaml >/dev/null 2>&1; then \
+		install -m 644 themes/*.yaml $(DESTDIR)$(DATADIR)/themes; fi
 	$(IFCTL) completion bash > $(DESTDIR)$(BASHCOMP)/ifctl
 	$(IFCTL) completion zsh > $(DESTDIR)$(ZSHCOMP)/_ifctl
 	$(IFCTL) completion fish > $(DESTDIR)$(FISHCOMP)/ifctl.fish

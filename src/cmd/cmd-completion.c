@@ -258,4 +258,9 @@ const struct cmd_entry cmd_completion_entry = {
 	.args = "bash|zsh|fish",
 	.summary = "print a shell completion script",
 	.run = run_completion,
+	.examples =
+		"source <(ifctl completion bash)\n"
+		"ifctl completion zsh > \"${fpath[1]}/_ifctl\"\n"
+		"ifctl completion fish > ~/.config/fish/completions/ifctl.fish",
+	.see_also = "help",
 };

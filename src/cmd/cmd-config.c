@@ -133,21 +133,38 @@ static const struct cmd_entry config_init_entry = {
 	.name = "init", .args = "[FILE] [--force]",
 	.summary = "write a commented configuration file with every key at its default",
 	.flags = CMD_MUTATES | CMD_OWN_CONFIG, .opts = init_opts, .run = run_init,
+	.examples =
+		"ifctl config init\n"
+		"ifctl config init ~/fleet.yaml --force",
+	.see_also = "config show, config validate, ifctl-config(5)",
 };
 static const struct cmd_entry config_show_entry = {
 	.name = "show", .args = "[--defaults]",
 	.summary = "show every key, its effective value and where it came from",
 	.opts = show_opts, .run = run_show,
+	.examples =
+		"ifctl config show\n"
+		"ifctl config show --defaults -o json",
+	.see_also = "config init, ifctl-config(5)",
+	.schema = "config-key[]",
 };
 static const struct cmd_entry config_validate_entry = {
 	.name = "validate", .args = "[FILE]",
 	.summary = "check a configuration file and list every problem with its line",
 	.flags = CMD_OWN_CONFIG, .run = run_validate,
+	.examples =
+		"ifctl config validate\n"
+		"ifctl config validate ~/fleet.yaml",
+	.see_also = "config init, config schema, ifctl-config(5)",
 };
 static const struct cmd_entry config_schema_entry = {
 	.name = "schema",
 	.summary = "print the JSON Schema of the configuration file",
 	.flags = CMD_OWN_CONFIG, .run = run_schema,
+	.examples =
+		"ifctl config schema\n"
+		"ifctl config schema > config.schema.json",
+	.see_also = "config validate, ifctl-config(5)",
 };
 static const struct cmd_entry *const config_subs[] = {
 	&config_init_entry, &config_show_entry, &config_validate_entry,
@@ -159,4 +176,9 @@ const struct cmd_entry cmd_config_entry = {
 	.args = "init|show|validate|schema",
 	.summary = "create, show and validate the configuration",
 	.subs = config_subs,
+	.examples =
+		"ifctl config init\n"
+		"ifctl config show\n"
+		"ifctl config validate ~/fleet.yaml",
+	.see_also = "ifctl-config(5)",
 };

@@ -15,6 +15,7 @@
 #include "cmd/gov-cmd.h"
 #include "core/capability.h"
 #include "core/buf.h"
+#include "core/claimwhy.h"
 #include "core/coord.h"
 #include "core/json.h"
 #include "core/taskview.h"
@@ -244,6 +245,8 @@ run_claim(struct cmd_ctx *ctx)
 		why_add(&ctx->op, "candidates", "", "%zu tasks known; ready tasks (queued, or "
 			"with an expired lease) by priority, then age", coord_index_size(ix));
 		st = coord_claim(ctx->bus, ix, &cc, &ctx->op, &c, &t, &ctx->err);
+		if (st == ST_NOT_FOUND && !ctx->op.falsify)
+			claim_why_remedy(ix, &c, &ctx->err);
 		if (ctx->op.falsify && st == ST_NOT_FOUND)
 			st = ST_OK;	/* the failed check says it */
 	}
@@ -718,10 +721,55 @@ static const struct cmd_opt bench_opts[] = {
 	OPT_END,
 };
 
+/* Help of each subcommand: examples, see also, the schema of its -o json. */
+#define HELP(ex, see, sch) .examples = ex, .see_also = see, .schema = sch
+
+#define coord_push_help HELP("ifctl task push --title \"summarise logs\" -c summarise -p 7 --payload '{\"file\":\"a.log\"}'\n" \
+     "ifctl task push job-1 --title retry-me --max-attempts 3 --to s2\n" \
+     "ifctl task push -k nightly-2026-11-30 --title nightly   # the same key again returns the first task", \
+     "task claim, task list, task show, ifctl-protocol(7)", "task")
+#define coord_claim_help HELP("ifctl task claim --swarm s1 -c summarise -o json   # the lease and fencing token\n" \
+     "ifctl task claim --swarm s1 --mode=falsify", \
+     "task heartbeat, task complete, task fail, task release", "task")
+#define coord_heartbeat_help HELP("ifctl task heartbeat t-42 --swarm s1 --token 18\n" \
+     "ifctl task heartbeat t-42 --swarm s1 --token 18 -o json", \
+     "task claim, task complete, coordinator.lease_ms in ifctl-config(5)", "task")
+#define coord_complete_help HELP("ifctl task complete t-42 --swarm s1 --token 18 --result '{\"ok\":true}'\n" \
+     "ifctl task complete t-42 --swarm s1 --token 18 --result @out.json", \
+     "task claim, task fail, task show", "task")
+#define coord_fail_help HELP("ifctl task fail t-42 --swarm s1 --token 18 --reason \"model timeout\"\n" \
+     "ifctl task fail t-42 --swarm s1 --token 18 --reason \"bad input\" --no-retry", \
+     "task requeue, task claim, task show", "task")
+#define coord_release_help HELP("ifctl task release t-42 --swarm s1 --token 18\n" \
+     "ifctl task release t-42 --swarm s1 --token 18 -o json", \
+     "task claim, task cancel", "task")
+#define coord_list_help HELP("ifctl task list --state queued\n" \
+     "ifctl task list --swarm s1 --older-than 1h -o wide\n" \
+     "ifctl task list --limit 100 -o json   # then --continue TOKEN for the next page", \
+     "task show, task stats, task watch", "task-row[]")
+#define coord_cancel_help HELP("ifctl task cancel t-42 --why=\"duplicate of t-41\"\n" \
+     "ifctl task cancel t-42 --mode=falsify", \
+     "task requeue, task list", "task")
+#define coord_requeue_help HELP("ifctl task requeue t-42 --why=\"input fixed\"\n" \
+     "ifctl task list --state dead -o json", \
+     "task cancel, task fail", "task")
+#define coord_show_help HELP("ifctl task show t-42\n" \
+     "ifctl task show t-42 -o json", \
+     "task list, witness query --task, witness trace", "task")
+#define coord_watch_help HELP("ifctl task watch\n" \
+     "ifctl task watch -o jsonl --count 10", \
+     "task list, witness tail -f, ifctl-protocol(7) EVENTS", "task-row[]")
+#define coord_stats_help HELP("ifctl task stats\n" \
+     "ifctl task stats -o json", \
+     "task list, status", "task-stats")
+#define coord_bench_help HELP("ifctl task bench --quick\n" \
+     "ifctl task bench --tasks 20000 --duration 10", \
+     "witness bench, make bench", NULL)
+
 #define SUB(n, a, s, f, o, r, v) \
 	static const struct cmd_entry coord_##n##_entry = { \
 		.name = #n, .args = a, .summary = s, .flags = CMD_NEEDS_BUS | (f), .opts = o, \
-		.validate = v, .run = r }
+		.validate = v, .run = r, coord_##n##_help }
 
 SUB(push, "[ID] [--title T] [-c CAP] [-p 0-9] [--payload JSON] [-k KEY] [--to SWARM]",
     "create a task", CMD_MUTATES, push_opts, run_push, validate_push);
@@ -763,4 +811,9 @@ const struct cmd_entry cmd_coordinator_entry = {
 	.args = "push|claim|heartbeat|complete|fail|release|cancel|requeue|list|show|watch|stats|bench",
 	.summary = "the task queue: atomic claims, leases, fencing tokens, retries",
 	.subs = coord_subs,
+	.examples =
+		"ifctl task push --title \"summarise logs\" -c summarise\n"
+		"ifctl task claim --swarm s1 -c summarise -o json\n"
+		"ifctl task list --state claimed",
+	.see_also = "witness trace, ifctl-protocol(7), ifctl-workflows(7)",
 };

@@ -39,4 +39,9 @@ const struct cmd_entry cmd_doctor_entry = {
 	.name = "doctor",
 	.summary = "check the key, the index, the schema, every task record and the ledger's tail",
 	.run = run_doctor,
+	.examples =
+		"ifctl doctor\n"
+		"ifctl doctor -o json | jq '.[] | select(.result == \"fail\")'",
+	.see_also = "status, index rebuild, witness verify, task list",
+	.schema = "doctor-check[]",
 };

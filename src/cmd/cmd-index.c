@@ -42,6 +42,11 @@ static const struct cmd_entry index_rebuild_entry = {
 	.name = "rebuild",
 	.summary = "empty the local index and copy every witness entry from the stream again",
 	.flags = CMD_NEEDS_BUS | CMD_MUTATES | CMD_NO_WITNESS, .run = run_rebuild,
+	.examples =
+		"ifctl index rebuild\n"
+		"ifctl index rebuild -o json",
+	.see_also = "doctor, witness query, witness checkpoint",
+	.schema = "index-rebuild",
 };
 static const struct cmd_entry *const index_subs[] = { &index_rebuild_entry, NULL };
 
@@ -50,4 +55,8 @@ const struct cmd_entry cmd_index_entry = {
 	.args = "rebuild",
 	.summary = "the local SQLite index, a cache of the streams",
 	.subs = index_subs,
+	.examples =
+		"ifctl index rebuild\n"
+		"ifctl doctor                # says when the index needs it",
+	.see_also = "doctor, witness",
 };

@@ -79,4 +79,10 @@ const struct cmd_entry cmd_status_entry = {
 	.summary = "show the server, its round-trip time and every stream and bucket",
 	.flags = CMD_NEEDS_BUS,
 	.run = run_status,
+	.examples =
+		"ifctl status\n"
+		"ifctl status -o json\n"
+		"ifctl status --why             # how each figure was obtained",
+	.see_also = "up, doctor, version",
+	.schema = "status",
 };

@@ -8,6 +8,7 @@
 #include "core/ledger.h"
 #include "core/schema.h"
 #include "core/server.h"
+#include "core/upwhere.h"
 #include "core/util.h"
 
 /* What ifctl up and ifctl down say of the local server. */
@@ -68,6 +69,45 @@ witnessed(struct cmd_ctx *ctx)
 	return st;
 }
 
+/*
+ * nats.url names a server other than the local one: start none (a second
+ * server, the schema on one of them), say so, and create the schema on the
+ * server named, as --schema-only does. ST_EXISTS when that is done.
+ */
+static enum status
+up_elsewhere(struct cmd_ctx *ctx)
+{
+	char *remote = up_remote_url(&ctx->cfg), from[64];
+	enum cfg_source src = ctx->cfg.source[CK_NATS_URL];
+	struct rowset *created;
+	enum status st;
+
+	if (remote == NULL)
+		return ST_OK;
+	snprintf(from, sizeof from, "%s%s%s", config_source_name(src),
+		 src == CFG_SRC_ENV ? " " : "", src == CFG_SRC_ENV ? config_key(CK_NATS_URL)->env : "");
+	explain_config(ctx, CK_NATS_URL);
+	if (cmd_flag(ctx, "auth")) {
+		err_set(&ctx->err, ST_USAGE, "--auth starts the local server, but nats.url (from %s) "
+			"names '%s'", from, remote);
+		err_remedy(&ctx->err, "unset IF_NATS_URL (or drop --server, or nats.url) to start "
+			   "the local server; give that server its users yourself");
+		free(remote);
+		return ST_USAGE;
+	}
+	if (!ctx->quiet)
+		session_notice(ctx->session, NOTICE_WARN, "ifctl: nats.url (from %s) names '%s': no "
+			       "local server is started; the schema is created there, as 'ifctl up "
+			       "--schema-only' does (unset it to start the local server)", from, remote);
+	free(remote);
+	created = schema_created_rows();
+	st = up_schema_only(ctx, created);
+	doc_add(&ctx->out, created);
+	if (st == ST_OK && (st = witnessed(ctx)) == ST_OK)
+		return ST_EXISTS;
+	return st;
+}
+
 static enum status
 run_up(struct cmd_ctx *ctx)
 {
@@ -89,6 +129,11 @@ run_up(struct cmd_ctx *ctx)
 	if (cmd_flag(ctx, "auth"))
 		(void)config_set(&ctx->cfg, CK_SERVER_AUTH, "true", CFG_SRC_FLAG, NULL);
 	explain_config(ctx, CK_SERVER_AUTH);
+	if (!cmd_flag(ctx, "schema-only") && (st = up_elsewhere(ctx)) != ST_OK) {
+		rows_free(created);
+		free(home);
+		return st == ST_EXISTS ? ST_OK : st;	/* done: the schema is on that server */
+	}
 	if (cmd_flag(ctx, "schema-only")) {
 		st = up_schema_only(ctx, created);
 		doc_add(&ctx->out, created);
@@ -177,6 +222,12 @@ const struct cmd_entry cmd_up_entry = {
 	.flags = CMD_MUTATES,
 	.opts = up_opts,
 	.run = run_up,
+	.examples =
+		"ifctl up\n"
+		"ifctl up --mode=falsify      # every check up would make; nothing written\n"
+		"ifctl --server nats://nats.prod:4222 up --schema-only",
+	.see_also = "down, status, user, doctor, ifctl-protocol(7)",
+	.schema = "up",
 };
 
 const struct cmd_entry cmd_down_entry = {
@@ -184,4 +235,9 @@ const struct cmd_entry cmd_down_entry = {
 	.summary = "stop the local NATS server started by 'ifctl up'",
 	.flags = CMD_MUTATES | CMD_NO_WITNESS,	/* witnessed before it stops the server */
 	.run = run_down,
+	.examples =
+		"ifctl down\n"
+		"ifctl down -o json",
+	.see_also = "up, status",
+	.schema = "down",
 };

@@ -139,15 +139,27 @@ static const struct cmd_entry user_add_entry = {
 	.name = "add", .args = "NAME --role operator|swarm|viewer",
 	.summary = "add a user to the local server; its password is shown once",
 	.flags = CMD_MUTATES, .opts = add_opts, .validate = validate_add, .run = run_add,
+	.examples =
+		"ifctl user add swarm-7 --role swarm\n"
+		"ifctl user add wallboard --role viewer -o json",
+	.see_also = "user list, user rm, up --auth, ifctl-protocol(7)",
 };
 static const struct cmd_entry user_rm_entry = {
 	.name = "rm", .args = "NAME",
 	.summary = "remove a user 'user add' made; the server refuses its login from then on",
 	.flags = CMD_MUTATES, .validate = validate_name, .run = run_rm,
+	.examples =
+		"ifctl user rm swarm-7\n"
+		"ifctl user rm wallboard --mode=falsify",
+	.see_also = "user add, user list",
 };
 static const struct cmd_entry user_list_entry = {
 	.name = "list", .summary = "the local server's logins: the roles' and the added users'",
 	.run = run_list,
+	.examples =
+		"ifctl user list\n"
+		"ifctl user list -o json",
+	.see_also = "user add, user rm",
 };
 static const struct cmd_entry *const user_subs[] = {
 	&user_add_entry, &user_list_entry, &user_rm_entry, NULL,
@@ -158,4 +170,9 @@ const struct cmd_entry cmd_user_entry = {
 	.args = "add|list|rm",
 	.summary = "users of the local server 'ifctl up --auth' started, each with a role",
 	.subs = user_subs,
+	.examples =
+		"ifctl up --auth\n"
+		"ifctl user add swarm-7 --role swarm\n"
+		"ifctl user list",
+	.see_also = "up, ifctl-protocol(7), ifctl-security(7)",
 };

@@ -13,4 +13,9 @@ const struct cmd_entry cmd_version_entry = {
 	.name = "version",
 	.summary = "print the version of ifctl and of the libraries it runs with",
 	.run = run_version,
+	.examples =
+		"ifctl version\n"
+		"ifctl version -o json",
+	.see_also = "status, doctor",
+	.schema = "version",
 };

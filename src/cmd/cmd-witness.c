@@ -15,6 +15,7 @@
 #include "bench/witnessbench.h"
 #include "cmd/follow.h"
 #include "core/buf.h"
+#include "core/home.h"
 #include "core/json.h"
 #include "core/ledger.h"
 #include "core/ledgerfile.h"
@@ -268,6 +269,9 @@ run_prove(struct cmd_ctx *ctx)
 	}
 	if (src.v.size == 0)
 		st = err_set(&ctx->err, ST_NOT_FOUND, "the ledger is empty: nothing to prove");
+	if (st == ST_NOT_FOUND && src.v.size == 0)
+		err_remedy(&ctx->err, "every change the fleet makes adds an entry; 'ifctl witness "
+			   "append' adds one by hand");
 	if (st == ST_OK)
 		st = parse_size(ctx, inc ? "entry" : "old size", inc ? inc : con, src.v.size, &a);
 	b = src.v.size;
@@ -390,9 +394,50 @@ signing_key(struct cmd_ctx *ctx, struct wkey *k)
 {
 	enum status st = witness_key(&ctx->cfg, false, k, NULL, &ctx->err);
 
-	if (st == ST_NOT_FOUND)
+	if (st == ST_NOT_FOUND) {
 		err_prefix(&ctx->err, "cannot sign checkpoints");
+		err_remedy(&ctx->err, "only a host with the witness key signs: run this there, or "
+			   "make this host a signer with 'ifctl witness key create'");
+	}
 	return st;
+}
+
+/*
+ * The key an export names: --key (the fleet's verifier key: what the
+ * stored checkpoints it signed prove, the head left unsigned), else this
+ * host's signing key.
+ */
+static enum status
+export_key(struct cmd_ctx *ctx, struct wkey *k)
+{
+	struct ledger_file none;
+	enum status st;
+
+	if (cmd_opt(ctx, "key")) {
+		memset(&none, 0, sizeof none);
+		return trusted_key(ctx, &none, k);
+	}
+	st = witness_key(&ctx->cfg, false, k, NULL, &ctx->err);
+	if (st == ST_NOT_FOUND) {
+		err_prefix(&ctx->err, "cannot export with signed checkpoints");
+		err_remedy(&ctx->err, "pass the fleet's verifier key: --key @witness.vkey (on the "
+			   "signing host 'ifctl witness key >witness.vkey' writes it); the export then "
+			   "holds the checkpoints that key signed");
+	}
+	return st;
+}
+
+/* Say what an export holds when this host could not sign its head. */
+static void
+export_unsigned_notice(struct cmd_ctx *ctx, const struct wkey *k, const struct wexport *x)
+{
+	if (k->secret || x->entries == 0 || x->last_stored == x->entries)
+		return;
+	session_notice(ctx->session, NOTICE_WARN, "exported %zu entries and %zu checkpoints "
+		       "signed by '%s'; entries %llu to %zu are under no signed checkpoint (this "
+		       "host has no signing key: 'verify --key' needs --allow-unsigned-tail)",
+		       x->entries, x->checkpoints, k->name,
+		       (unsigned long long)x->last_stored + 1, x->entries);
 }
 
 /* Before connecting: a file is written only where writing is allowed. */
@@ -415,10 +460,12 @@ run_export(struct cmd_ctx *ctx)
 
 	if (!o.csv && strcmp(format, "jsonl") != 0)
 		return err_set(&ctx->err, ST_USAGE, "--format: '%s' is not jsonl or csv", format);
-	if ((st = signing_key(ctx, &k)) != ST_OK)
+	if ((st = export_key(ctx, &k)) != ST_OK)
 		return st;
 	o.key = &k;
 	st = wops_export(ctx->bus, &o, &x, &ctx->err);
+	if (st == ST_OK && !o.csv)
+		export_unsigned_notice(ctx, &k, &x);
 	sodium_memzero(&k, sizeof k);
 	if (st != ST_OK) {
 		free(x.text);
@@ -427,8 +474,8 @@ run_export(struct cmd_ctx *ctx)
 	why_add(&ctx->op, "checkpoints", "", "%zu stored on %s (made every %lld entries), %s; "
 		"%zu signed by another key left out", x.checkpoints, CHECKPOINT_STREAM,
 		(long long)cfg_int(&ctx->cfg, CK_WITNESS_CHECKPOINT_EVERY),
-		x.last_stored == x.entries ? "the last one at the end" :
-		"and the head signed now by this host's key", x.other_key);
+		x.last_stored == x.entries ? "the last one at the end" : x.head_signed ?
+		"and the head signed now by this host's key" : "the head left unsigned", x.other_key);
 	if (cmd_opt(ctx, "file")) {
 		st = write_file_atomic(cmd_opt(ctx, "file"), x.text, x.len, 0600, &ctx->err);
 		free(x.text);
@@ -443,6 +490,65 @@ run_export(struct cmd_ctx *ctx)
 			     x.foreign > 1 ? " (and more)" : "",
 			     o.csv ? " in JSON lines only (not in CSV)" : "");
 	}
+	return st;
+}
+
+/* --- the witness key ------------------------------------------------------ */
+
+/* Before anything: show or create, and create only where writing is allowed. */
+static enum status
+validate_key(struct cmd_ctx *ctx)
+{
+	const char *a = ctx->argc ? ctx->argv[0] : "show";
+	char *path;
+	enum status st;
+
+	if (ctx->argc > 1 || (strcmp(a, "show") != 0 && strcmp(a, "create") != 0))
+		return err_set(&ctx->err, ST_USAGE, "witness key: '%s' is not show or create",
+			       ctx->argc > 1 ? ctx->argv[1] : a);
+	if (strcmp(a, "show") == 0)
+		return ST_OK;
+	path = home_path(&ctx->cfg, HOME_WITNESS_KEY);
+	st = cmd_may_write_file(ctx, path);
+	free(path);
+	return st;
+}
+
+/*
+ * ifctl witness key [show|create]: the verifier key of this host's signing
+ * key (what 'verify --key' and 'export --key' take), created when asked.
+ * The table form is the verifier key alone, so '>witness.vkey' keeps it.
+ */
+static enum status
+run_key(struct cmd_ctx *ctx)
+{
+	bool create = ctx->argc && strcmp(ctx->argv[0], "create") == 0, created = false;
+	char *path = home_path(&ctx->cfg, HOME_WITNESS_KEY);
+	struct wkey k;
+	struct buf vk = BUF_INIT;
+	enum status st;
+
+	check(&ctx->op, "key file can be written", ST_OK, NULL, path);
+	if (ctx->op.falsify && create) {
+		free(path);
+		return ST_OK;
+	}
+	st = witness_key(&ctx->cfg, create, &k, &created, &ctx->err);
+	if (st == ST_NOT_FOUND)
+		err_remedy(&ctx->err, "create it with 'ifctl witness key create' (or 'ifctl up'); "
+			   "a host that only verifies needs the signer's verifier key instead");
+	if (st == ST_OK && ctx->format == OUT_TABLE) {
+		wkey_vkey(&k, &vk);
+		buf_addc(&vk, '\n');
+		ctx->out.text = buf_detach(&vk);
+	} else if (st == ST_OK) {
+		doc_add(&ctx->out, wview_key(&k, path, created ? "created" : "exists"));
+	}
+	if (st == ST_OK)
+		why_add(&ctx->op, "key", k.name, "%s '%s' (id %08x)", created ? "created" :
+			"read from", path, k.id);
+	sodium_memzero(&k, sizeof k);
+	free(path);
 	return st;
 }
 
@@ -480,6 +586,9 @@ run_checkpoint(struct cmd_ctx *ctx)
 	check(&ctx->op, "the ledger verifies up to its tail", st, NULL, LEDGER_STREAM);
 	if (st == ST_OK && (st = store_witness_last(s, &size, &ctx->err)) == ST_OK && size == 0)
 		st = err_set(&ctx->err, ST_NOT_FOUND, "the ledger is empty: nothing to checkpoint");
+	if (st == ST_NOT_FOUND && size == 0)
+		err_remedy(&ctx->err, "a checkpoint signs the entries there are: come back once the "
+			   "fleet has made a change ('ifctl witness append' adds one by hand)");
 	if (st == ST_OK && ctx->op.falsify) {
 		check(&ctx->op, "a checkpoint can be signed", ST_OK, NULL, k.name);
 	} else if (st == ST_OK) {
@@ -629,6 +738,9 @@ run_trace(struct cmd_ctx *ctx)
 		store_witness_near_traces(s, f.trace, near, sizeof near, NULL);
 		st = err_set(&ctx->err, ST_NOT_FOUND, "unknown trace '%s'%s%s", f.trace,
 			     near[0] ? "; nearest: " : "", near);
+		err_remedy(&ctx->err, "a command prints its trace id with --trace (or takes one: "
+			   "--trace=ID); 'ifctl witness query --since TIME' lists recent entries "
+			   "with theirs");
 	}
 	if (st == ST_OK) {
 		doc_add(&ctx->out, wtrace_summary(&t));
@@ -816,6 +928,8 @@ static const struct cmd_opt export_opts[] = {
 	{ "file", 'f', "FILE", "write the export here instead of standard output" },
 	{ "format", 0, "FORMAT", "jsonl (default; verifiable offline) or csv" },
 	{ "proofs", 0, NULL, "add each entry's inclusion proof in the whole tree" },
+	{ "key", 0, "VKEY|@FILE", "on a host without the signing key: the fleet's verifier key; "
+	  "the checkpoints it signed are exported, the head is not signed" },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -836,28 +950,64 @@ static const struct cmd_entry witness_verify_entry = {
 	.name = "verify", .args = "[--file FILE] [--key VKEY|@FILE [--allow-unsigned-tail]]",
 	.summary = "check the ledger (on the server, or an exported file): hashes, chain, tree, signed checkpoints; exit 5 on the first fault",
 	.opts = verify_opts, .run = run_verify,
+	.examples =
+		"ifctl witness verify\n"
+		"ifctl witness verify -f ledger.jsonl --key @witness.vkey",
+	.see_also = "witness export, witness key, witness prove",
+	.schema = "witness-verify",
 };
 static const struct cmd_entry witness_prove_entry = {
 	.name = "prove", .args = "[--file FILE] (--inclusion SEQ | --consistency OLD) [NEW]",
 	.summary = "print an RFC 9162 inclusion or consistency proof that a third party can check",
 	.opts = prove_opts, .run = run_prove,
+	.examples =
+		"ifctl witness prove --inclusion 7 -o json\n"
+		"ifctl witness prove -f ledger.jsonl --consistency 10 20",
+	.see_also = "witness verify, witness export",
+	.schema = "witness-inclusion",
 };
 static const struct cmd_entry witness_append_entry = {
 	.name = "append", .args = "--component C --event E [--actor A] [--task T] [--payload JSON]",
 	.summary = "add an entry to the ledger (chained, totally ordered across writers)",
 	.flags = CMD_NEEDS_BUS | CMD_MUTATES | CMD_NO_WITNESS, .opts = append_opts,
 	.validate = validate_append, .run = run_append,
+	.examples =
+		"ifctl witness append --component operator --event budget.raise --why=\"quarter end\"\n"
+		"ifctl witness append --component ops --event deploy --payload '{\"v\":\"1.2\"}' -o json",
+	.see_also = "witness query, witness trace",
+	.schema = "witness-entry",
 };
 static const struct cmd_entry witness_export_entry = {
-	.name = "export", .args = "[--file FILE] [--format jsonl|csv] [--proofs]",
+	.name = "export", .args = "[--file FILE] [--format jsonl|csv] [--proofs] [--key VKEY|@FILE]",
 	.summary = "write the ledger as JSON lines (entries, stored checkpoints, the head signed now) for offline verify",
 	.flags = CMD_NEEDS_BUS, .opts = export_opts, .validate = validate_export,
 	.run = run_export,
+	.examples =
+		"ifctl witness export -f ledger.jsonl\n"
+		"ifctl witness export --key @witness.vkey -f ledger.jsonl   # on a host without the signing key\n"
+		"ifctl witness export --format csv > ledger.csv",
+	.see_also = "witness verify, witness key, witness prove",
+};
+static const struct cmd_entry witness_key_entry = {
+	.name = "key", .args = "[show|create]",
+	.summary = "print this host's verifier key (what 'verify --key' takes); create the signing key",
+	.flags = CMD_MUTATES | CMD_NO_WITNESS, .validate = validate_key, .run = run_key,
+	.examples =
+		"ifctl witness key > witness.vkey\n"
+		"ifctl witness key create\n"
+		"ifctl witness key -o json",
+	.see_also = "witness verify, witness export, witness checkpoint",
+	.schema = "witness-key",
 };
 static const struct cmd_entry witness_checkpoint_entry = {
 	.name = "checkpoint",
 	.summary = "sign the current tree head, store it on IF_CHECKPOINTS and print the signed note",
 	.flags = CMD_NEEDS_BUS | CMD_MUTATES | CMD_NO_WITNESS, .run = run_checkpoint,
+	.examples =
+		"ifctl witness checkpoint > head.note\n"
+		"ifctl witness checkpoint -o json",
+	.see_also = "witness checkpoints, witness verify",
+	.schema = "checkpoint",
 };
 static const struct cmd_opt checkpoints_opts[] = {
 	{ "key", 0, "VKEY|@FILE", "check signatures with this verifier key, not this host's" },
@@ -867,38 +1017,68 @@ static const struct cmd_entry witness_checkpoints_entry = {
 	.name = "checkpoints", .args = "[--key VKEY|@FILE]",
 	.summary = "list the stored checkpoints: size, origin, root, and whether the signature holds",
 	.flags = CMD_NEEDS_BUS, .opts = checkpoints_opts, .run = run_checkpoints,
+	.examples =
+		"ifctl witness checkpoints\n"
+		"ifctl witness checkpoints --key @witness.vkey -o json",
+	.see_also = "witness checkpoint, witness key",
+	.schema = "checkpoint-row[]",
 };
 static const struct cmd_entry witness_bench_entry = {
 	.name = "bench", .args = "[--quick] [--entries N] [--appends N]",
 	.summary = "measure verify time, inclusion proof time and append rate",
 	.flags = CMD_NEEDS_BUS | CMD_WRITES, .opts = bench_opts, .run = run_bench,
+	.examples =
+		"ifctl witness bench --quick\n"
+		"ifctl witness bench --entries 100000 --appends 0",
+	.see_also = "task bench",
 };
 static const struct cmd_entry witness_query_entry = {
 	.name = "query", .args = "[--component C] [--event E] [--task T] [--trace-id ID] [--since T] ...",
 	.summary = "find entries by component, event, actor, swarm, task, trace, time or text",
 	.flags = CMD_NEEDS_BUS, .opts = query_opts, .validate = validate_query, .run = run_query,
+	.examples =
+		"ifctl witness query --component operator --since 2026-11-25T00:00:00Z\n"
+		"ifctl witness query --task t-42 -o json",
+	.see_also = "witness trace, witness tail",
+	.schema = "witness-entry-row[]",
 };
 static const struct cmd_entry witness_trace_entry = {
 	.name = "trace", .args = "ID",
 	.summary = "the whole chain of one trace in order, with step durations and total cost",
 	.flags = CMD_NEEDS_BUS, .run = run_trace,
+	.examples =
+		"ifctl witness trace inc-42\n"
+		"ifctl witness trace inc-42 -o json",
+	.see_also = "witness query, --trace in ifctl(1)",
+	.schema = "witness-trace",
 };
 static const struct cmd_entry witness_tail_entry = {
 	.name = "tail", .args = "[-n N] [-f] [-o jsonl]",
 	.summary = "the last entries, then (-f) each new one as it is appended",
 	.flags = CMD_NEEDS_BUS, .opts = tail_opts, .run = run_tail,
+	.examples =
+		"ifctl witness tail\n"
+		"ifctl witness tail -n 0 -f -o jsonl",
+	.see_also = "witness query, task watch",
+	.schema = "witness-entry-row[]",
 };
 static const struct cmd_entry *const witness_subs[] = {
 	&witness_append_entry, &witness_query_entry, &witness_trace_entry, &witness_tail_entry,
 	&witness_export_entry,
-	&witness_checkpoint_entry, &witness_checkpoints_entry, &witness_verify_entry,
+	&witness_checkpoint_entry, &witness_checkpoints_entry, &witness_key_entry,
+	&witness_verify_entry,
 	&witness_prove_entry,
 	&witness_bench_entry, NULL,
 };
 
 const struct cmd_entry cmd_witness_entry = {
 	.name = "witness",
-	.args = "append|query|trace|tail|export|checkpoint|checkpoints|verify|prove|bench",
+	.args = "append|query|trace|tail|export|checkpoint|checkpoints|key|verify|prove|bench",
 	.summary = "the tamper-evident ledger: append, export, verify, prove",
 	.subs = witness_subs,
+	.examples =
+		"ifctl witness trace inc-42\n"
+		"ifctl witness verify\n"
+		"ifctl witness export -f ledger.jsonl",
+	.see_also = "ifctl-protocol(7), ifctl-security(7)",
 };

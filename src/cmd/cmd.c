@@ -224,6 +224,39 @@ help_option(struct buf *out, const char *name, char shortc, const char *arg, boo
 	buf_release(&b);
 }
 
+/* A titled block of lines (examples), each indented; nothing when text is NULL. */
+static void
+help_lines(struct buf *out, const char *title, const char *text)
+{
+	const char *p, *nl;
+
+	if (text == NULL || *text == '\0')
+		return;
+	buf_addf(out, "\n%s:\n", title);
+	for (p = text; *p; p = nl + (*nl == '\n')) {
+		nl = p + strcspn(p, "\n");
+		buf_addf(out, "  %.*s\n", (int)(nl - p), p);
+	}
+}
+
+bool
+cmd_schema_is_array(const struct cmd_entry *c)
+{
+	size_t n = c->schema ? strlen(c->schema) : 0;
+
+	return n > 2 && strcmp(c->schema + n - 2, "[]") == 0;
+}
+
+const char *
+cmd_schema_name(const struct cmd_entry *c)
+{
+	static char name[96];
+
+	snprintf(name, sizeof name, "%.*s", (int)(strlen(c->schema) - 2 * cmd_schema_is_array(c)),
+		 c->schema);
+	return name;
+}
+
 /* Usage, summary, alias, subcommands and options of one command. */
 static void
 help_command(struct buf *out, const struct cmd_entry *parent, const struct cmd_entry *c)
@@ -246,6 +279,10 @@ help_command(struct buf *out, const struct cmd_entry *parent, const struct cmd_e
 			help_option(out, c->opts[i].name, c->opts[i].shortc, c->opts[i].arg,
 				    false, c->opts[i].help);
 	}
+	help_lines(out, "Examples", c->examples);
+	if (c->schema)
+		buf_addf(out, "\nOutput (-o json): schemas/%s.schema.json%s\n", cmd_schema_name(c),
+			 cmd_schema_is_array(c) ? ", an array" : "");
 }
 
 void
@@ -266,6 +303,10 @@ cmd_help(struct buf *out, const struct cmd_entry *parent, const struct cmd_entry
 	for (i = 0; global_opts[i].name; i++)
 		help_option(out, global_opts[i].name, global_opts[i].shortc, global_opts[i].arg,
 			    global_opts[i].optional, global_opts[i].help);
-	buf_addf(out, "\nExit status and errors: ifctl-errors(7). Manual: ifctl%s%s(1).\n",
+	if (c == NULL)
+		buf_adds(out, "\nTopics ('ifctl help TOPIC'): workflows, config, exit-codes, errors; "
+			 "'ifctl help -o json' describes every command for programs.\n");
+	buf_addf(out, "\nSee also: %s%sifctl%s%s(1), ifctl-errors(7), ifctl-workflows(7).\n",
+		 c && c->see_also ? c->see_also : "", c && c->see_also ? ", " : "",
 		 c ? "-" : "", c ? (parent ? parent->name : c->name) : "");
 }

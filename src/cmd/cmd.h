@@ -58,6 +58,15 @@ struct cmd_entry {
 	const struct cmd_entry *const *subs;	/* ends with NULL; may be NULL */
 	enum status (*validate)(struct cmd_ctx *ctx);	/* checks arguments before connecting */
 	enum status (*run)(struct cmd_ctx *ctx);
+	/*
+	 * Help (--help, 'ifctl help -o json', tests/cli/t-help.sh). Every
+	 * entry that is not CMD_HIDDEN, family or subcommand, must give
+	 * examples and see_also; schema when it prints JSON.
+	 */
+	const char *examples;	/* 2 or 3 lines "ifctl ...", each may end "  # what it does" */
+	const char *see_also;	/* ", "-separated: "task show, ifctl-witness(1)" */
+	const char *schema;	/* -o json output: "task" is schemas/task.schema.json,
+				   "task-row[]" an array of them; NULL: no JSON of its own */
 };
 
 /*
@@ -170,6 +179,11 @@ void cmd_witness_command(struct cmd_ctx *ctx, const char *outcome, int exit_code
  * after), then close the session's connection; the command is CMD_NO_WITNESS.
  */
 enum status cmd_witness_now(struct cmd_ctx *ctx, const char *outcome);
+
+/* Does c print an array of its schema's records ("task-row[]")? */
+bool cmd_schema_is_array(const struct cmd_entry *c);
+/* c's schema without "[]" (a static buffer: use before the next call). */
+const char *cmd_schema_name(const struct cmd_entry *c);
 
 /* Help for a command (NULL: the top level), appended to out. */
 void cmd_help(struct buf *out, const struct cmd_entry *parent, const struct cmd_entry *entry);

@@ -35,15 +35,18 @@ print_notice(void *arg, enum notice_level level, const char *line)
 	print_line("", line);
 }
 
-/* Print a failure: the message, then the catalogue's remedy. */
+/* Print a failure: the message, then the remedy (the site's, else the catalogue's). */
 static void
 report(const struct err *e, enum status st)
 {
 	const struct status_info *si = status_info(st);
 	const char *msg = e->code == st && e->msg[0] ? e->msg : si->text;
+	struct buf line = BUF_INIT;
 
 	print_line("ifctl: ", msg);	/* it may quote what it refused */
-	fprintf(stderr, "remedy: %s [%s]\n", si->remedy, si->name);
+	buf_addf(&line, "%s [%s]", err_remedy_text(e, st), si->name);
+	print_line("remedy: ", line.s);
+	buf_release(&line);
 }
 
 int

@@ -688,8 +688,11 @@ witness_key(const struct config *c, bool create, struct wkey *k, bool *created, 
 	if (created)
 		*created = false;
 	st = wkey_load(path, k, e);
-	if (st == ST_NOT_FOUND && !create)
+	if (st == ST_NOT_FOUND && !create) {
 		err_set(e, ST_NOT_FOUND, "no witness key at '%s'", path);
+		err_remedy(e, "'ifctl witness key create' (or 'ifctl up') makes one; a host that "
+			   "only verifies takes the signer's verifier key with --key");
+	}
 	if (st == ST_NOT_FOUND && create) {
 		gethostname(host, sizeof host);
 		host[sizeof host - 1] = '\0';

@@ -70,8 +70,11 @@ session_configure(struct session *s, const char *path, const char *server, bool 
 		st = config_load_file(c, s->config_path, NULL, e);
 	if (st == ST_NOT_FOUND && !path)
 		st = ST_OK;	/* no file is fine unless one was named */
-	else if (st == ST_NOT_FOUND)
+	else if (st == ST_NOT_FOUND) {
 		err_set(e, ST_NOT_FOUND, "config file '%s' does not exist", s->config_path);
+		err_remedy(e, "write one with 'ifctl config init FILE', or leave out --config "
+			   "(without a file the defaults and IF_* variables apply)");
+	}
 	if (st == ST_OK)
 		st = config_load_env(c, e);
 	if (st == ST_OK && server && (st = config_set(c, CK_NATS_URL, server, CFG_SRC_FLAG, e)) ==

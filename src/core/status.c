@@ -38,6 +38,7 @@ err_vset(struct err *e, enum status st, const char *fmt, va_list ap)
 		return st;
 	e->code = st;
 	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	e->remedy[0] = '\0';
 	return st;
 }
 
@@ -74,10 +75,31 @@ err_prefix(struct err *e, const char *fmt, ...)
 }
 
 void
+err_remedy(struct err *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(e->remedy, sizeof e->remedy, fmt, ap);
+	va_end(ap);
+}
+
+const char *
+err_remedy_text(const struct err *e, enum status st)
+{
+	if (e && e->code == st && e->remedy[0])
+		return e->remedy;
+	return status_info(st)->remedy;
+}
+
+void
 err_clear(struct err *e)
 {
 	if (e == NULL)
 		return;
 	e->code = ST_OK;
 	e->msg[0] = '\0';
+	e->remedy[0] = '\0';
 }

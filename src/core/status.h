@@ -142,8 +142,9 @@ int status_exit_code(enum status st);
 struct err {
 	enum status code;
 	char msg[ERR_MSG_MAX];
+	char remedy[ERR_MSG_MAX];	/* this situation's remedy, or "": the catalogue's */
 };
-#define ERR_INIT { ST_OK, "" }
+#define ERR_INIT { ST_OK, "", "" }
 
 /* Fill e (when not NULL) and return st, so callers can 'return err_set(...)'. */
 enum status err_set(struct err *e, enum status st, const char *fmt, ...)
@@ -154,6 +155,17 @@ enum status err_vset(struct err *e, enum status st, const char *fmt, va_list ap)
 /* Prefix the message already in e with more context ("loading 'x': ..."). */
 void err_prefix(struct err *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Give the failure in e the remedy that fits where it happened (what would
+ * make a task ready, which key to pass), instead of its code's catalogue
+ * remedy. err_set() clears it: call this after.
+ */
+void err_remedy(struct err *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* The remedy to show for st: e's own when e holds st and has one, else the catalogue's. */
+const char *err_remedy_text(const struct err *e, enum status st);
 
 /* Reset e to OK with an empty message. */
 void err_clear(struct err *e);

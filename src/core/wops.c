@@ -296,8 +296,8 @@ export_jsonl(FILE *f, const struct wexport_opts *o, const struct export_src *x,
 		export_notes(f, o, notes, &next, i + 1, out);
 		export_marks(f, x, &mark, i + 1);
 	}
-	/* The head is signed only over a ledger without foreign messages. */
-	if (n && out->last_stored != n && x->nf == 0) {
+	/* The head is signed only over a ledger without foreign messages, by a signing key. */
+	if (n && out->last_stored != n && x->nf == 0 && o->key->secret) {
 		struct buf note = BUF_INIT;
 		sign_head(o->key, t, n, &note);
 		ledger_file_checkpoint(f, note.s);

@@ -48,7 +48,7 @@ enum status wops_verify_online(struct bus *b, const struct wverify_opts *o,
 			       struct err *e);
 
 struct wexport_opts {
-	const struct wkey *key;		/* this host's: the header names it, it signs the head */
+	const struct wkey *key;		/* the header names it; with its secret it signs the head */
 	bool csv;			/* CSV rows, not JSON lines */
 	bool proofs;			/* each entry's inclusion proof in the whole tree */
 };

@@ -96,7 +96,18 @@ static const struct view_col trace_cols[] = {
 };
 _Static_assert(ARRAY_SIZE(trace_cols) == TR__COUNT, "one column per trace_col");
 
+enum key_col { WK_NAME, WK_KEY_ID, WK_VKEY, WK_FILE, WK_STATE, WK__COUNT };
+static const struct view_col key_cols[] = {
+	[WK_NAME] = { "name", COL_TEXT, 0 },
+	[WK_KEY_ID] = { "key_id", COL_TEXT, 0 },
+	[WK_VKEY] = { "vkey", COL_TEXT, 0 },
+	[WK_FILE] = { "file", COL_TEXT, COL_WIDE },
+	[WK_STATE] = { "state", COL_TEXT, 0 },	/* exists, created */
+};
+_Static_assert(ARRAY_SIZE(key_cols) == WK__COUNT, "one column per key_col");
+
 static const struct view entry_view = VIEW("entry", entry_cols);
+static const struct view key_view = VIEW("key", key_cols);
 static const struct view entries_view = { "entries", entry_cols, WE_V };
 static const struct view chain_view = { "chain", entry_cols, WE_V };
 static const struct view verdict_view = VIEW("verify", verdict_cols);
@@ -314,4 +325,20 @@ wview_checkpoints_add(struct rowset *rs, const char *note, const struct wcheckpo
 	rows_set(rs, r, CPS_SIGNATURE, signature);
 	set_hash(rs, r, CPS_ROOT, cp->root);
 	rows_set(rs, r, CPS_NOTE, note);
+}
+
+struct rowset *
+wview_key(const struct wkey *k, const char *file, const char *state)
+{
+	struct rowset *rs = record(&key_view);
+	struct buf vk = BUF_INIT;
+
+	wkey_vkey(k, &vk);
+	rows_set(rs, 0, WK_NAME, k->name);
+	rows_setf(rs, 0, WK_KEY_ID, "%08x", k->id);
+	rows_set(rs, 0, WK_VKEY, vk.s);
+	rows_set(rs, 0, WK_FILE, file);
+	rows_set(rs, 0, WK_STATE, state);
+	buf_release(&vk);
+	return rs;
 }

@@ -61,6 +61,13 @@ struct rowset *wview_consistency(uint64_t a, uint64_t b, const merkle_hash root_
 				 const merkle_hash root_b, merkle_hash *proof,
 				 size_t len, bool verified);
 
+/*
+ * A witness key as one record ("key"): name, key id, the verifier key
+ * ('witness verify --key' takes it), the file holding the secret half, and
+ * state (exists, created). Never the secret.
+ */
+struct rowset *wview_key(const struct wkey *k, const char *file, const char *state);
+
 /* A signed checkpoint as one record ("checkpoint"): origin, size, root, key id, note. */
 struct rowset *wview_checkpoint(const struct wcheckpoint *cp, uint32_t key_id,
 				const char *note);
