@@ -16,6 +16,8 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_status_entry,
 	&cmd_coordinator_entry,
 	&cmd_witness_entry,
+	&cmd_optimise_entry,
+	&cmd_cost_entry,
 	&cmd_index_entry,
 	&cmd_doctor_entry,
 	&cmd_config_entry,

@@ -83,7 +83,9 @@ enum cfg_type { CFG_STRING, CFG_INT, CFG_BOOL, CFG_ENUM, CFG_PATH };
 	X(CONSOLE_THEME, "console.theme", CFG_STRING, "default", 0, 0, NULL, "IF_CONSOLE_THEME", \
 	  "console theme: a name under themes/ or a path to a YAML file") \
 	X(CONSOLE_FPS, "console.fps", CFG_INT, "10", 1, 60, NULL, "IF_CONSOLE_FPS", \
-	  "most console repaints per second")
+	  "most console repaints per second") \
+	X(COST_PRICES, "cost.prices", CFG_PATH, "", 0, 0, NULL, "IF_COST_PRICES", \
+	  "price table (YAML) whose models replace or add to the built-in prices; empty: built-in only")
 
 #define CFG_ENUM_ID(id, name, type, def, min, max, choices, env, help) CK_##id,
 enum cfg_id { CONFIG_TABLE(CFG_ENUM_ID) CK__COUNT };
