@@ -1,5 +1,6 @@
 /* Budgets: see budget.h. */
 #include <sched.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,14 +241,22 @@ budget_on_exhausted(struct bus *bus, const struct opctx *op, const struct budget
 static void
 raise_crossings(struct bus *bus, const struct opctx *op, const struct budget *b, int old)
 {
+	char *key = budget_key(b->kind, b->id), payload[160];
+	struct witness_note n = { .component = "cost", .event = "budget.threshold",
+				  .actor = op->actor, .swarm = b->swarm, .task = b->task,
+				  .payload = payload };
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(thresholds); i++)
 		if (thresholds[i] > old && thresholds[i] <= b->threshold_pct) {
 			budget_event(bus, op, b, "threshold", thresholds[i]);
+			snprintf(payload, sizeof payload, "{\"key\":\"%s\",\"pct\":%d}", key,
+				 thresholds[i]);
+			ledger_witness(op, &n);
 			if (thresholds[i] == 100)
 				budget_on_exhausted(bus, op, b);
 		}
+	free(key);
 }
 
 /* --- compare-and-swap changes -------------------------------------------- */

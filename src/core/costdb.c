@@ -392,6 +392,13 @@ static const char *const dim_sql[] = {
 };
 _Static_assert(ARRAY_SIZE(dim_names) == DIM__COUNT, "one name per dimension");
 
+/* The key over the rollup, which has no task: a task report reads the records only. */
+static const char *
+hour_sql(enum cost_dim dim)
+{
+	return dim == DIM_TASK ? "NULL" : dim_sql[dim];
+}
+
 bool
 cost_dim_parse(const char *s, enum cost_dim *out)
 {
@@ -509,7 +516,7 @@ costdb_sums(struct costdb *d, const struct cost_period *p, enum cost_dim dim,
 	    struct cost_sum **out, size_t *n, struct err *e)
 {
 	sqlite3_stmt *q;
-	int rc = prepare_sums(d, p, dim_sql[dim], dim_sql[dim], NULL, dim == DIM_TASK,
+	int rc = prepare_sums(d, p, hour_sql(dim), dim_sql[dim], NULL, dim == DIM_TASK,
 			      "8 DESC, 1", &q);
 
 	if (rc != SQLITE_OK)
@@ -542,7 +549,7 @@ costdb_report(struct costdb *d, const struct cost_period *p, enum cost_dim dim,
 	enum status st;
 	int rc;
 
-	rc = prepare_sums(d, p, dim_sql[dim], dim_sql[dim], swarm, dim == DIM_TASK, "8 DESC, 1",
+	rc = prepare_sums(d, p, hour_sql(dim), dim_sql[dim], swarm, dim == DIM_TASK, "8 DESC, 1",
 			  &q);
 	if (rc != SQLITE_OK)
 		return db_fail(d, rc, "report", e);
