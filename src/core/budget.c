@@ -109,7 +109,10 @@ budget_parse(const char *key, const char *json, size_t len, struct budget *out, 
 		enum budget_kind k = out->kind;
 		budget_release(out);
 		out->kind = k;
-		return err_set(e, ST_INVALID_RECORD, "invalid budget record: %s", e ? e->msg : key);
+		err_prefix(e, "invalid budget record");
+		if (e)
+			e->code = ST_INVALID_RECORD;
+		return ST_INVALID_RECORD;
 	}
 	return ST_OK;
 }

@@ -349,8 +349,14 @@ price_table_merge(struct price_table *t, const char *text, size_t len, const cha
 	size_t i;
 
 	st = yaml_flatten(text, len, reader_leaf, &r, e);
-	if (st == ST_BAD_YAML || st == ST_BAD_VALUE)
-		st = err_set(e, ST_BAD_VALUE, "price table %s", e ? e->msg : what);
+	if (st == ST_BAD_YAML || st == ST_BAD_VALUE) {
+		if (st == ST_BAD_YAML)
+			err_prefix(e, "%s", what);
+		err_prefix(e, "price table");
+		if (e)
+			e->code = ST_BAD_VALUE;
+		st = ST_BAD_VALUE;
+	}
 	if (st == ST_OK && r.t.n == 0)
 		st = err_set(e, ST_BAD_VALUE, "price table %s: no models", what);
 	if (st == ST_OK)
