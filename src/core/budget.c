@@ -1,4 +1,5 @@
 /* Budgets: see budget.h. */
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stddef.h>
@@ -274,11 +275,11 @@ typedef enum status (*change_fn)(struct budget *b, bool exists, void *arg, struc
 static void
 backoff(unsigned attempt)
 {
-	if (attempt < 4) {
+	if (attempt < 8) {
 		sched_yield();
 		return;
 	}
-	usleep((useconds_t)(rand() % (attempt < 64 ? attempt * 16 : 1000) + 1));
+	usleep((useconds_t)(rand() % (attempt < 64 ? attempt * 4 : 250) + 1));
 }
 
 /* Write b at its revision (or create it); ST_CONFLICT when someone was first. */
@@ -301,59 +302,237 @@ write_budget(struct bus *bus, const struct budget *b, bool exists, uint64_t *rev
 	return st;
 }
 
-static enum status
-budget_change(struct bus *bus, struct opctx *op, enum budget_kind kind, const char *id,
-	      change_fn fn, void *arg, const char *event, int64_t cost, struct budget *out,
-	      struct err *e)
+/* Deep copy of a budget (its strings too). */
+static void
+budget_copy(struct budget *dst, const struct budget *src)
 {
+	*dst = *src;
+	dst->id = xstrdup_or_null(src->id);
+	dst->swarm = xstrdup_or_null(src->swarm);
+	dst->task = xstrdup_or_null(src->task);
+}
+
+/*
+ * Group commit. Changes of one budget made at the same time by threads of
+ * one process are applied in turn to one read of the record and written by
+ * one compare-and-swap, so they never race each other; processes race
+ * through the CAS as before. A change waits while another thread writes the
+ * same budget, then the first waiting thread writes every change queued
+ * meanwhile. Each change keeps its own outcome (a refused reservation does
+ * not stop the others), its own witness entries and its own threshold
+ * crossings, in the order applied.
+ */
+struct change {
+	change_fn fn;
+	void *arg;
+	struct opctx *op;
+	const char *event;
+	int64_t cost;
+	enum status st;		/* ST_OK, ST_EXISTS (nothing to write), or its failure */
+	struct err err;
+	struct budget out;	/* the record after this change (or as it refused) */
+	bool have_out;
+	int old_pct;		/* the threshold before it */
+	bool done;
+	struct change *next;
+};
+
+struct combiner {
+	char *name;		/* server URL, space, key */
+	int refs;
+	bool busy;		/* a thread is writing a batch */
+	struct change *head, **tail;
+	pthread_cond_t cv;
+	struct combiner *next;
+};
+
+static pthread_mutex_t comb_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct combiner *combiners;
+
+/* The combiner of a budget on a server, made when missing; comb_mu held. */
+static struct combiner *
+combiner_get(const char *name)
+{
+	struct combiner *c;
+
+	for (c = combiners; c; c = c->next)
+		if (strcmp(c->name, name) == 0)
+			break;
+	if (c == NULL) {
+		c = xcalloc(1, sizeof *c);
+		c->name = xstrdup(name);
+		c->tail = &c->head;
+		pthread_cond_init(&c->cv, NULL);
+		c->next = combiners;
+		combiners = c;
+	}
+	c->refs++;
+	return c;
+}
+
+/* Drop a reference; the last one frees it. comb_mu held. */
+static void
+combiner_put(struct combiner *c)
+{
+	struct combiner **pp;
+
+	if (--c->refs > 0)
+		return;
+	for (pp = &combiners; *pp != c; pp = &(*pp)->next)
+		;
+	*pp = c->next;
+	pthread_cond_destroy(&c->cv);
+	free(c->name);
+	free(c);
+}
+
+/* Apply each change of the batch in turn to b; is there anything to write? */
+static bool
+apply_batch(struct budget *b, bool *exists, struct change *batch)
+{
+	struct change *ch;
+	bool write = false;
+
+	for (ch = batch; ch; ch = ch->next) {
+		ch->old_pct = b->threshold_pct;
+		err_clear(&ch->err);
+		ch->st = ch->fn(b, *exists, ch->arg, &ch->err);
+		if (ch->st == ST_OK) {
+			b->threshold_pct = budget_threshold(b->spent, b->allocated);
+			b->updated = wall_ms();
+			*exists = write = true;
+		}
+		if (ch->have_out)
+			budget_release(&ch->out);
+		budget_copy(&ch->out, b);
+		ch->have_out = true;
+	}
+	return write;
+}
+
+/* Read, apply and write one batch until the CAS holds; then the events. */
+static void
+write_batch(struct bus *bus, enum budget_kind kind, const char *id, struct change *batch)
+{
+	struct change *ch;
 	struct budget b;
+	struct err e = ERR_INIT;
 	enum status st = ST_CONFLICT;
 	unsigned attempt;
-	bool exists;
-	int old;
+	bool exists, existed;
 
-	if (!task_id_valid(id))
-		return err_set(e, ST_BAD_VALUE, "'%s' is not a swarm or task id", id);
-	for (attempt = 0; attempt < BUDGET_RETRIES; attempt++) {
-		st = budget_get(bus, kind, id, &b, e);
+	for (attempt = 0; attempt < BUDGET_RETRIES && st == ST_CONFLICT; attempt++) {
+		if (attempt)
+			backoff(attempt);
+		st = budget_get(bus, kind, id, &b, &e);
 		if (st != ST_OK && st != ST_NOT_FOUND)
-			return st;
-		exists = st == ST_OK;
+			break;
+		existed = exists = st == ST_OK;
 		if (!exists) {
 			memset(&b, 0, sizeof b);
 			b.kind = kind;
 			b.id = xstrdup(id);
 			b.created = wall_ms();
 		}
-		old = b.threshold_pct;
-		st = fn(&b, exists, arg, e);
-		if (st == ST_OK) {
-			b.threshold_pct = budget_threshold(b.spent, b.allocated);
-			b.updated = wall_ms();
-		}
-		if (st != ST_OK || op->falsify) {
-			if (st == ST_EXISTS)
-				st = ST_OK;
-			break;
-		}
-		st = write_budget(bus, &b, exists, &b.rev, e);
-		if (st == ST_OK) {
-			budget_witness(op, &b, event, cost);
-			raise_crossings(bus, op, &b, old);
-			break;
-		}
+		st = apply_batch(&b, &exists, batch) ? write_budget(bus, &b, existed, &b.rev, &e)
+						     : ST_OK;
 		budget_release(&b);
-		if (st != ST_CONFLICT)
-			return st;
-		backoff(attempt);
 	}
-	if (attempt == BUDGET_RETRIES)
-		return err_set(e, ST_CONFLICT, "budget '%s%s' changed under every one of %d attempts",
-			       kind_prefix[kind], id, BUDGET_RETRIES);
-	if (out && (st == ST_OK || st == ST_REFUSED))
-		*out = b;
-	else
-		budget_release(&b);
+	if (st == ST_CONFLICT)
+		err_set(&e, ST_CONFLICT, "budget '%s%s' changed under every one of %d attempts",
+			kind_prefix[kind], id, BUDGET_RETRIES);
+	for (ch = batch; ch; ch = ch->next) {
+		if (st != ST_OK) {	/* the write failed: so did every change */
+			ch->st = st;
+			ch->err = e;
+		} else if (ch->st == ST_OK) {
+			budget_witness(ch->op, &ch->out, ch->event, ch->cost);
+			raise_crossings(bus, ch->op, &ch->out, ch->old_pct);
+		}
+	}
+}
+
+/* Queue ch on c and wait until a batch with it is written (c's lock: comb_mu). */
+static void
+combine(struct combiner *c, struct bus *bus, enum budget_kind kind, const char *id,
+	struct change *ch)
+{
+	struct change *batch;
+
+	*c->tail = ch;
+	c->tail = &ch->next;
+	while (!ch->done) {
+		if (c->busy) {
+			pthread_cond_wait(&c->cv, &comb_mu);
+			continue;
+		}
+		batch = c->head;
+		c->head = NULL;
+		c->tail = &c->head;
+		c->busy = true;
+		pthread_mutex_unlock(&comb_mu);
+		write_batch(bus, kind, id, batch);
+		pthread_mutex_lock(&comb_mu);
+		for (; batch; batch = batch->next)
+			batch->done = true;
+		c->busy = false;
+		pthread_cond_broadcast(&c->cv);
+	}
+}
+
+/* Evaluate a change without writing (--mode=falsify). */
+static enum status
+dry_change(struct bus *bus, enum budget_kind kind, const char *id, struct change *ch)
+{
+	struct budget b;
+	enum status st = budget_get(bus, kind, id, &b, &ch->err);
+	bool exists = st == ST_OK;
+
+	if (st != ST_OK && st != ST_NOT_FOUND)
+		return st;
+	if (!exists) {
+		memset(&b, 0, sizeof b);
+		b.kind = kind;
+		b.id = xstrdup(id);
+	}
+	apply_batch(&b, &exists, ch);
+	budget_release(&b);
+	return ch->st;
+}
+
+static enum status
+budget_change(struct bus *bus, struct opctx *op, enum budget_kind kind, const char *id,
+	      change_fn fn, void *arg, const char *event, int64_t cost, struct budget *out,
+	      struct err *e)
+{
+	struct change ch = { .fn = fn, .arg = arg, .op = op, .event = event, .cost = cost,
+			     .err = ERR_INIT };
+	struct combiner *c;
+	char *name;
+	enum status st;
+
+	if (!task_id_valid(id))
+		return err_set(e, ST_BAD_VALUE, "'%s' is not a swarm or task id", id);
+	if (op->falsify) {
+		st = dry_change(bus, kind, id, &ch);
+	} else {
+		name = xasprintf("%s %s%s", bus_url(bus), kind_prefix[kind], id);
+		pthread_mutex_lock(&comb_mu);
+		c = combiner_get(name);
+		combine(c, bus, kind, id, &ch);
+		combiner_put(c);
+		pthread_mutex_unlock(&comb_mu);
+		free(name);
+		st = ch.st;
+	}
+	if (st == ST_EXISTS)
+		st = ST_OK;	/* nothing to write */
+	if (st != ST_OK && e)
+		*e = ch.err;
+	if (out && ch.have_out && (st == ST_OK || st == ST_REFUSED))
+		*out = ch.out;
+	else if (ch.have_out)
+		budget_release(&ch.out);
 	return st;
 }
 

@@ -238,23 +238,35 @@ cost_swarm_known(struct bus *b, const char *swarm, struct err *e)
 	return st;
 }
 
-/* Settle u against each budget that exists for it: the swarm's, the task's. */
+/*
+ * Settle u against each budget that exists for it: the swarm's, then the
+ * task's. A swarm with no budget must have a profile: else ST_NOT_FOUND
+ * with why (ST_OK returned, *unknown set), before anything is written.
+ */
 static enum status
 settle_budgets(struct bus *b, struct opctx *op, const struct usage *u, int64_t held,
-	       struct err *e)
+	       bool *unknown, struct err *why, struct err *e)
 {
 	struct budget out;
 	enum status st;
 	bool dup;
 
+	*unknown = false;
 	st = budget_settle(b, op, BUDGET_SWARM, u->swarm, held, u->cost_micros, u->usage_seq,
 			   &out, &dup, e);
 	if (st == ST_OK)
 		budget_release(&out);
-	if (st != ST_OK && st != ST_NOT_FOUND)
+	if (st == ST_NOT_FOUND) {	/* no budget: known by its profile, or not at all */
+		st = cost_swarm_known(b, u->swarm, why);
+		if (st == ST_NOT_FOUND) {
+			*unknown = true;
+			return ST_OK;
+		}
+		if (st != ST_OK)
+			return err_set(e, st, "%s", why->msg);
+	}
+	if (st != ST_OK || u->task == NULL)
 		return st;
-	if (u->task == NULL)
-		return ST_OK;
 	st = budget_settle(b, op, BUDGET_TASK, u->task, 0, u->cost_micros, u->usage_seq, &out,
 			   &dup, e);
 	if (st == ST_OK)
@@ -294,6 +306,7 @@ cost_record(struct bus *b, struct opctx *op, const struct price_table *t, struct
 	    int64_t held, struct err *e)
 {
 	struct err ce = ERR_INIT;
+	bool unknown;
 	enum status st;
 
 	st = usage_check(u, &ce);
@@ -302,15 +315,20 @@ cost_record(struct bus *b, struct opctx *op, const struct price_table *t, struct
 	st = usage_price(u, t, &ce);
 	if (!check(op, "model is priced", st, &ce, u->model))
 		return check_failure(op, e);
-	st = cost_swarm_known(b, u->swarm, &ce);
-	if (st != ST_OK && st != ST_NOT_FOUND)
-		return err_set(e, st, "%s", ce.msg);
-	if (!check(op, "swarm is known", st, &ce, u->swarm))
+	if (op->falsify) {
+		st = cost_swarm_known(b, u->swarm, &ce);
+		if (st != ST_OK && st != ST_NOT_FOUND)
+			return err_set(e, st, "%s", ce.msg);
+		check(op, "swarm is known", st, &ce, u->swarm);
 		return check_failure(op, e);
-	if (op->failed_checks || op->falsify)
-		return check_failure(op, e);
-	if ((st = settle_budgets(b, op, u, held, e)) != ST_OK)
+	}
+	if ((st = settle_budgets(b, op, u, held, &unknown, &ce, e)) != ST_OK)
 		return st;
+	if (unknown) {
+		check(op, "swarm is known", ST_NOT_FOUND, &ce, u->swarm);
+		return check_failure(op, e);
+	}
+	check(op, "swarm is known", ST_OK, NULL, u->swarm);
 	return publish_settled(b, op, u, e);
 }
 
@@ -357,12 +375,14 @@ cost_settle_message(struct bus *b, struct opctx *op, const struct price_table *t
 			     u.swarm);
 	if (st == ST_OK)
 		st = usage_price(&u, t, &why);
+	u.usage_seq = seq;
 	if (st == ST_OK) {
-		st = cost_swarm_known(b, u.swarm, &why);
-		if (st != ST_OK && st != ST_NOT_FOUND) {
+		bool unknown;
+		if ((st = settle_budgets(b, op, &u, 0, &unknown, &why, e)) != ST_OK) {
 			usage_release(&u);
-			return err_set(e, st, "%s", why.msg);
+			return st;
 		}
+		st = unknown ? ST_NOT_FOUND : ST_OK;
 	}
 	if (st != ST_OK) {
 		err_prefix(&why, "usage message %llu on '%s'", (unsigned long long)seq, subject);
@@ -371,9 +391,7 @@ cost_settle_message(struct bus *b, struct opctx *op, const struct price_table *t
 		usage_release(&u);
 		return ST_OK;
 	}
-	u.usage_seq = seq;
-	if ((st = settle_budgets(b, op, &u, 0, e)) == ST_OK)
-		st = publish_settled(b, op, &u, e);
+	st = publish_settled(b, op, &u, e);
 	usage_release(&u);
 	return st;
 }

@@ -433,12 +433,16 @@ prepare_sums(struct costdb *d, const struct cost_period *p, const char *hour_key
 	     sqlite3_stmt **q)
 {
 	int64_t h0 = (p->since + HOUR_MS - 1) / HOUR_MS, h1 = p->until / HOUR_MS;
-	const char *sw = swarm ? " AND swarm = ?5" : "";
+	int64_t a = h0 * HOUR_MS, b = h1 * HOUR_MS;
+	const char *sw = swarm ? " AND swarm = ?7" : "";
 	char *sql;
 	int rc;
 
-	if (raw || h0 >= h1)
-		h0 = h1 = 0;	/* no whole hour: everything from the records */
+	if (raw || h0 >= h1) {	/* no whole hour: everything from the records */
+		h0 = h1 = 0;
+		a = b = p->until;
+	}
+	/* Three ranges, each an index range: whole hours, the head, the tail. */
 	sql = xasprintf(
 		"SELECT k, sum(n), sum(ti), sum(tout), sum(tc), sum(dur), sum(lat), sum(cost) FROM ("
 		" SELECT %s AS k, n, tokens_in AS ti, tokens_out AS tout, tokens_cached AS tc,"
@@ -446,9 +450,11 @@ prepare_sums(struct costdb *d, const struct cost_period *p, const char *hour_key
 		"  WHERE hour >= ?3 AND hour < ?4%s"
 		" UNION ALL"
 		" SELECT %s, 1, tokens_in, tokens_out, tokens_cached, duration_ms, latency_ms,"
-		"  cost_micros FROM cost_usage WHERE at >= ?1 AND at < ?2"
-		"  AND NOT (at >= ?3 * 3600000 AND at < ?4 * 3600000)%s"
-		") GROUP BY k ORDER BY %s", hour_key, sw, raw_key, sw, order);
+		"  cost_micros FROM cost_usage WHERE at >= ?1 AND at < ?5%s"
+		" UNION ALL"
+		" SELECT %s, 1, tokens_in, tokens_out, tokens_cached, duration_ms, latency_ms,"
+		"  cost_micros FROM cost_usage WHERE at >= ?6 AND at < ?2%s"
+		") GROUP BY k ORDER BY %s", hour_key, sw, raw_key, sw, raw_key, sw, order);
 	rc = sqlite3_prepare_v2(d->db, sql, -1, q, NULL);
 	free(sql);
 	if (rc != SQLITE_OK)
@@ -457,8 +463,10 @@ prepare_sums(struct costdb *d, const struct cost_period *p, const char *hour_key
 	sqlite3_bind_int64(*q, 2, p->until);
 	sqlite3_bind_int64(*q, 3, h0);
 	sqlite3_bind_int64(*q, 4, h1);
+	sqlite3_bind_int64(*q, 5, a < p->until ? a : p->until);
+	sqlite3_bind_int64(*q, 6, b > p->since ? b : p->since);
 	if (swarm)
-		sqlite3_bind_text(*q, 5, swarm, -1, SQLITE_STATIC);
+		sqlite3_bind_text(*q, 7, swarm, -1, SQLITE_STATIC);
 	return SQLITE_OK;
 }
 

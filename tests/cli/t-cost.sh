@@ -123,6 +123,22 @@ run 0 cost reserve thr 0.5
 run 0 cost release thr 0.5 -o json
 out_has '"reserved_micros":0,'
 
+# Processes race through the compare-and-swap: 6 spenders, 4 rounds each of
+# reserve 0.30 and settle 0.25 against 3.00; every grant is settled, none overdraws.
+run 0 cost allocate par 3
+for p in 1 2 3 4 5 6; do
+	( for r in 1 2 3 4; do
+		if "$IFCTL" cost reserve par 0.30 -q >/dev/null 2>&1; then
+			"$IFCTL" cost settle par 0.25 --held 0.30 -q >/dev/null 2>&1 && echo settled
+		fi
+	  done ) >"$T_DIR/par.$p" &
+done
+wait
+granted=$(cat "$T_DIR"/par.* | grep -c settled)
+run 0 cost budget par -o json
+check "[ $granted -ge 10 ] && [ $granted -le 24 ]"
+out_has "\"reserved_micros\":0,\"spent_micros\":$((granted * 250000)),"
+
 # Bad input: clear errors, nothing recorded.
 "$IFCTL" cost report --by model --no-sync -o json >"$T_DIR/before"
 run 2 optimise record --swarm sa --provider test --model alpha --tokens-in -5

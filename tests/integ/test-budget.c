@@ -1,6 +1,9 @@
 /*
  * Budgets against a real nats-server: 16 concurrent spenders, each with its
- * own connection, reserve and settle against one budget; the invariants are
+ * own connection, reserve and settle against one budget. Threads of one
+ * process share a group commit per budget and server URL (budget.c), so
+ * half connect as 127.0.0.1 and half as localhost: two groups that race
+ * each other through the compare-and-swap, as two processes do. The invariants are
  * read from the final record on the server (spent equals what the spenders
  * settled, nothing left reserved, never past the allocation) and from the
  * events on IF_EVENTS (each threshold crossed raised exactly once).
@@ -56,9 +59,13 @@ static void *
 spender(void *arg)
 {
 	struct race *r = arg;
-	struct bus *b = hconnect(srv.url, 5000, 50, NULL, NULL);
-	struct opctx op;
 	int i, me = atomic_fetch_add(&r->spenders, 1);
+	char url[64];
+	struct bus *b;
+	struct opctx op;
+
+	snprintf(url, sizeof url, "nats://%s:%d", me % 2 ? "localhost" : "127.0.0.1", srv.port);
+	b = hconnect(url, 5000, 50, NULL, NULL);
 
 	opctx_init(&op, NULL);
 	op.actor = "test";
