@@ -267,6 +267,17 @@ show_budget(struct cmd_ctx *ctx, const struct budget *b)
 	doc_add(&ctx->out, rs);
 }
 
+/* After a change: show the budget (unless falsified) and free it. */
+static enum status
+changed(struct cmd_ctx *ctx, enum status st, struct budget *b)
+{
+	if (st == ST_OK && !ctx->op.falsify)
+		show_budget(ctx, b);
+	if (st == ST_OK)
+		budget_release(b);
+	return st;
+}
+
 static enum status
 validate_allocate(struct cmd_ctx *ctx)
 {
@@ -295,11 +306,7 @@ run_allocate(struct cmd_ctx *ctx)
 		return st;
 	st = budget_allocate(ctx->bus, &ctx->op, kind, id, cmd_opt(ctx, "swarm"), amount, &b,
 			     &ctx->err);
-	if (st == ST_OK && !ctx->op.falsify)
-		show_budget(ctx, &b);
-	if (st == ST_OK)
-		budget_release(&b);
-	return st;
+	return changed(ctx, st, &b);
 }
 
 static enum status
@@ -330,13 +337,9 @@ run_hold(struct cmd_ctx *ctx, bool reserve)
 		why_add(&ctx->op, "budget", id, "spent %lld + reserved %lld + %lld micro-USD would "
 			"pass the allocation of %lld", (long long)b.spent, (long long)b.reserved,
 			(long long)amount, (long long)b.allocated);
-	if (st == ST_OK && !ctx->op.falsify)
-		show_budget(ctx, &b);
-	if (st == ST_OK || st == ST_REFUSED)
-		budget_release(&b);
 	if (st == ST_REFUSED)
-		ctx->output_on_error = true;
-	return st;
+		budget_release(&b);
+	return changed(ctx, st, &b);
 }
 
 static enum status run_reserve(struct cmd_ctx *ctx) { return run_hold(ctx, true); }
@@ -369,11 +372,7 @@ run_settle(struct cmd_ctx *ctx)
 	if (cmd_opt(ctx, "held"))
 		money_parse(cmd_opt(ctx, "held"), "--held", &held, NULL);
 	st = budget_settle(ctx->bus, &ctx->op, kind, id, held, amount, 0, &b, NULL, &ctx->err);
-	if (st == ST_OK && !ctx->op.falsify)
-		show_budget(ctx, &b);
-	if (st == ST_OK)
-		budget_release(&b);
-	return st;
+	return changed(ctx, st, &b);
 }
 
 /* --- sync, bench --------------------------------------------------------- */
