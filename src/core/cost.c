@@ -376,6 +376,22 @@ cost_settle_message(struct bus *b, struct opctx *op, const struct price_table *t
 	if (st == ST_OK)
 		st = usage_price(&u, t, &why);
 	u.usage_seq = seq;
+	if (op->falsify) {	/* what would be refused, nothing written */
+		char *name;
+
+		if (st == ST_OK && (st = cost_swarm_known(b, u.swarm, &why)) != ST_OK &&
+		    st != ST_NOT_FOUND) {
+			usage_release(&u);
+			return err_set(e, st, "%s", why.msg);
+		}
+		name = xasprintf("usage message %llu parses and is priced",
+				       (unsigned long long)seq);
+		check(op, name, st, &why, subject);
+		free(name);
+		*refused = st != ST_OK;
+		usage_release(&u);
+		return ST_OK;
+	}
 	if (st == ST_OK) {
 		bool unknown;
 		if ((st = settle_budgets(b, op, &u, 0, &unknown, &why, e)) != ST_OK) {

@@ -105,7 +105,9 @@ enum status cost_record(struct bus *b, struct opctx *op, const struct price_tabl
  * settler that restarts anywhere repeats nothing. Other subjects are
  * skipped. A message that is refused is answered with the event
  * if.v1.evt.cost.refused and a witness entry, and *refused is set; ST_OK
- * in both cases. Failures of the bus are returned.
+ * in both cases. Failures of the bus are returned. Under op->falsify each
+ * usage message is one check (does it parse and price) and nothing is
+ * written.
  */
 enum status cost_settle_message(struct bus *b, struct opctx *op, const struct price_table *t,
 				const char *subject, uint64_t seq, const char *data, size_t len,

@@ -79,6 +79,13 @@ out_has '"spent_usd":0.068,.*"spent_micros":68000'
 run 0 cost history -o json
 out_has '"records":6,"tokens_in":14583,"tokens_out":3625,"tokens_cached":4000,"cost_usd":0.077167'
 
+# The settler under --mode=falsify: every usage message a check, nothing written.
+run 8 optimise settle --mode=falsify
+out_has 'usage message [0-9]+ parses and is priced +fail +.*unknown swarm'
+out_has 'usage message [0-9]+ parses and is priced +pass'
+run 0 cost budget sa -o json
+out_has '"spent_micros":68000,'
+
 # CSV parsed back (RFC 4180) equals the JSON.
 run 0 cost report --by model --csv
 node "$(dirname "$0")/csv-parse.js" <"$OUT" >"$T_DIR/csv.json" 2>"$ERR" || not_ok "csv does not parse"
