@@ -224,13 +224,14 @@ static void
 settle_summary(struct cmd_ctx *ctx, const struct settler *s)
 {
 	struct rowset *rs = rows_new("settle");
-	size_t r = rows_add(rs);
+	size_t r;
 
 	rs->single = true;
 	rows_col(rs, "settled", COL_NUM, 0);
 	rows_col(rs, "refused", COL_NUM, 0);
 	rows_col(rs, "skipped", COL_NUM, 0);
 	rows_col(rs, "position", COL_NUM, 0);
+	r = rows_add(rs);
 	rows_set_u64(rs, r, 0, s->settled);
 	rows_set_u64(rs, r, 1, s->refused);
 	rows_set_u64(rs, r, 2, s->skipped);

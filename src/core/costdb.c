@@ -1,8 +1,10 @@
 /* The cost index: see costdb.h. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -47,9 +49,13 @@ costdb_open_path(const char *path, struct costdb **out, struct err *e)
 {
 	struct costdb *d = xcalloc(1, sizeof *d);
 	enum status st;
-	int rc;
+	int rc, fd;
 
 	d->path = xstrdup(path);
+	/* The index is the operator's: made 0600 before SQLite makes it (and its -wal, -shm). */
+	if (strcmp(path, ":memory:") != 0 &&
+	    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600)) >= 0)
+		close(fd);
 	rc = sqlite3_open_v2(path, &d->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_busy_timeout(d->db, 5000);
