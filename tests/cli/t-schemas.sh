@@ -154,6 +154,9 @@ run 0 optimise suggest -o json --swarms fixtures/cost/swarms.json
 conforms suggestion-row '[]'
 run 0 optimise settle -o json
 conforms cost-settle
+run 0 cost sync --rebuild -o json
+conforms cost-sync
+out_has '"added":1,'
 for f in fixtures/cost/usage-*.json; do
 	sed 's/AT/1796000000000/' "$f" >"$OUT"
 	conforms usage-record
