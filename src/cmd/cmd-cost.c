@@ -392,19 +392,8 @@ run_sync(struct cmd_ctx *ctx)
 		st = costdb_sync(ctx->bus, db, &added, &skipped, &ctx->err);
 	if (st == ST_OK)
 		st = costdb_last(db, &last, &ctx->err);
-	if (st == ST_OK) {
-		struct rowset *rs = rows_new("sync");
-		size_t r;
-		rs->single = true;
-		rows_col(rs, "added", COL_NUM, 0);
-		rows_col(rs, "skipped", COL_NUM, 0);
-		rows_col(rs, "last_seq", COL_NUM, 0);
-		r = rows_add(rs);
-		rows_set_u64(rs, r, 0, added);
-		rows_set_u64(rs, r, 1, skipped);
-		rows_set_u64(rs, r, 2, last);
-		doc_add(&ctx->out, rs);
-	}
+	if (st == ST_OK)
+		doc_add(&ctx->out, cost_sync_view(added, skipped, last));
 	costdb_close(db);
 	return st;
 }

@@ -219,26 +219,6 @@ settle_idle(struct evloop *l, uint64_t id, void *arg)
 	return 500;
 }
 
-/* The counts of a run as the output. */
-static void
-settle_summary(struct cmd_ctx *ctx, const struct settler *s)
-{
-	struct rowset *rs = rows_new("settle");
-	size_t r;
-
-	rs->single = true;
-	rows_col(rs, "settled", COL_NUM, 0);
-	rows_col(rs, "refused", COL_NUM, 0);
-	rows_col(rs, "skipped", COL_NUM, 0);
-	rows_col(rs, "position", COL_NUM, 0);
-	r = rows_add(rs);
-	rows_set_u64(rs, r, 0, s->settled);
-	rows_set_u64(rs, r, 1, s->refused);
-	rows_set_u64(rs, r, 2, s->skipped);
-	rows_set_u64(rs, r, 3, s->got);
-	doc_add(&ctx->out, rs);
-}
-
 /* Watch IF_COST from the position on and settle until done or interrupted. */
 static enum status
 settle_watch(struct cmd_ctx *ctx, struct settler *s)
@@ -294,7 +274,7 @@ run_settle(struct cmd_ctx *ctx)
 	if (st == ST_OK && (st = s.st) != ST_OK)
 		ctx->err = s.err;
 	if (st == ST_OK && !follow)
-		settle_summary(ctx, &s);
+		doc_add(&ctx->out, cost_settle_view(s.settled, s.refused, s.skipped, s.got));
 out:
 	costdb_close(s.db);
 	price_table_release(&s.t);

@@ -464,3 +464,42 @@ usage_view_add(struct rowset *rs, const struct usage *u)
 	if (u->usage_seq)
 		rows_set_u64(rs, r, UC_USAGE_SEQ, u->usage_seq);
 }
+
+static const struct view_col settle_cols[] = {
+	{ "settled", COL_NUM, 0 }, { "refused", COL_NUM, 0 }, { "skipped", COL_NUM, 0 },
+	{ "position", COL_NUM, 0 },
+};
+static const struct view settle_view_def = VIEW("settle", settle_cols);
+static const struct view_col sync_cols[] = {
+	{ "added", COL_NUM, 0 }, { "skipped", COL_NUM, 0 }, { "last_seq", COL_NUM, 0 },
+};
+static const struct view sync_view_def = VIEW("sync", sync_cols);
+
+/* One record of counts in a view's column order. */
+static struct rowset *
+counts_record(const struct view *v, const uint64_t *n)
+{
+	struct rowset *rs = rows_view(v);
+	size_t r = rows_add(rs), i;
+
+	rs->single = true;
+	for (i = 0; i < v->ncols; i++)
+		rows_set_u64(rs, r, i, n[i]);
+	return rs;
+}
+
+struct rowset *
+cost_settle_view(uint64_t settled, uint64_t refused, uint64_t skipped, uint64_t position)
+{
+	const uint64_t n[] = { settled, refused, skipped, position };
+
+	return counts_record(&settle_view_def, n);
+}
+
+struct rowset *
+cost_sync_view(uint64_t added, uint64_t skipped, uint64_t last_seq)
+{
+	const uint64_t n[] = { added, skipped, last_seq };
+
+	return counts_record(&sync_view_def, n);
+}

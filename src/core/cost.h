@@ -123,4 +123,10 @@ enum usage_col {
 struct rowset *usage_view(void);
 void usage_view_add(struct rowset *rs, const struct usage *u);
 
+/* What a settler run did, as one record ("settle"). */
+struct rowset *cost_settle_view(uint64_t settled, uint64_t refused, uint64_t skipped,
+				uint64_t position);
+/* What a sync of the cost index did, as one record ("sync"). */
+struct rowset *cost_sync_view(uint64_t added, uint64_t skipped, uint64_t last_seq);
+
 #endif
