@@ -61,6 +61,8 @@ costdb_open_path(const char *path, struct costdb **out, struct err *e)
 		rc = sqlite3_busy_timeout(d->db, 5000);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(d->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)	/* a cache: a power cut may lose the last commits, never the file */
+		rc = sqlite3_exec(d->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(d->db, cost_schema, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
