@@ -85,6 +85,29 @@ validate_report(struct cmd_ctx *ctx)
 	return opt_period(ctx, "24h", &p);
 }
 
+/* The tables' last row: the sums of the report's rows (structured output has none). */
+static void
+add_total(struct rowset *rs)
+{
+	static const enum report_col summed[] = { RP_RECORDS, RP_TOKENS_IN, RP_TOKENS_OUT,
+						  RP_TOKENS_CACHED, RP_COST_MICROS };
+	int64_t sum[ARRAY_SIZE(summed)] = { 0 }, v;
+	size_t r, i, t;
+
+	if (rs->nrows == 0)
+		return;
+	for (r = 0; r < rs->nrows; r++)
+		for (i = 0; i < ARRAY_SIZE(summed); i++)
+			if (rows_get_i64(rs, r, summed[i], &v))
+				sum[i] += v;
+	t = rows_add(rs);
+	rows_set(rs, t, RP_KEY, "TOTAL");
+	for (i = 0; i < ARRAY_SIZE(summed); i++)
+		rows_set_int(rs, t, summed[i], sum[i]);
+	money_cell(rs, t, RP_COST, sum[ARRAY_SIZE(summed) - 1]);
+	rows_set(rs, t, RP_SHARE, "100.0");
+}
+
 static enum status
 run_report(struct cmd_ctx *ctx)
 {
@@ -111,6 +134,8 @@ run_report(struct cmd_ctx *ctx)
 		why_add(&ctx->op, "total", t.s, "USD over %zu %s groups; whole hours from the hourly "
 			"rollup, the partial hours at either end from the records", rs->nrows,
 			cost_dim_name(dim));
+		if (ctx->format == OUT_TABLE || ctx->format == OUT_WIDE)
+			add_total(rs);
 		doc_add(&ctx->out, rs);
 	}
 	buf_release(&t);

@@ -63,6 +63,8 @@ run 0 cost report -o json
 out_has '"key":"sa","records":3,"tokens_in":4000,"tokens_out":1500,"tokens_cached":4000,"cost_usd":0.068,'
 out_has '"key":"sb","records":2,"tokens_in":10333,"tokens_out":2000,"tokens_cached":0,"cost_usd":0.007167,'
 out_has '"key":"sc","records":1,.*"cost_usd":0.002,'
+run 0 cost report
+out_has '^TOTAL +6 +14583 +3625 +4000 +0.077167 +100.0'
 run 0 cost report --by model -o json
 out_has '"key":"test/gpu","records":1,.*"cost_micros":60000'
 out_has '"key":"test/alpha","records":2,.*"cost_micros":8000'
