@@ -28,11 +28,21 @@ static const char cost_schema[] =
 	" tokens_in INTEGER, tokens_out INTEGER, tokens_cached INTEGER, duration_ms INTEGER,"
 	" latency_ms INTEGER, cost_micros INTEGER NOT NULL, id TEXT);"
 	"CREATE INDEX IF NOT EXISTS cost_usage_at ON cost_usage (at);"
-	"CREATE TABLE IF NOT EXISTS cost_hour ("
-	" hour INTEGER, swarm TEXT, provider TEXT, model TEXT, operation TEXT, n INTEGER,"
-	" tokens_in INTEGER, tokens_out INTEGER, tokens_cached INTEGER, duration_ms INTEGER,"
-	" latency_ms INTEGER, cost_micros INTEGER,"
-	" PRIMARY KEY (hour, swarm, provider, model, operation)) WITHOUT ROWID;";
+	/* Rollups: level 0 by hour (slot = at / 1 h), level 1 by UTC day (slot = at / 1 d). */
+	"CREATE TABLE IF NOT EXISTS cost_roll ("
+	" level INTEGER, slot INTEGER, swarm TEXT, provider TEXT, model TEXT, operation TEXT,"
+	" n INTEGER, tokens_in INTEGER, tokens_out INTEGER, tokens_cached INTEGER,"
+	" duration_ms INTEGER, latency_ms INTEGER, cost_micros INTEGER,"
+	" PRIMARY KEY (level, slot, swarm, provider, model, operation)) WITHOUT ROWID;"
+	/* An index from before schema 2 (an hourly rollup only) is copied again. */
+	"DROP TABLE IF EXISTS cost_hour;"
+	"DELETE FROM cost_usage WHERE (SELECT value FROM cost_meta WHERE key = 'schema') IS NULL;"
+	"DELETE FROM cost_meta WHERE key = 'seq' AND"
+	" (SELECT value FROM cost_meta WHERE key = 'schema') IS NULL;"
+	"INSERT OR IGNORE INTO cost_meta VALUES ('schema', 2);";
+
+#define DAY_MS (24 * HOUR_MS)
+static const int64_t level_ms[] = { HOUR_MS, DAY_MS };
 
 /* Map an SQLite failure: a damaged file is the index's problem. */
 static enum status
@@ -69,7 +79,7 @@ costdb_open_path(const char *path, struct costdb **out, struct err *e)
 		rc = sqlite3_prepare_v2(d->db, "INSERT OR IGNORE INTO cost_usage VALUES "
 					"(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &d->put, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(d->db, "INSERT INTO cost_hour VALUES (?,?,?,?,?,1,?,?,?,?,?,?) "
+		rc = sqlite3_prepare_v2(d->db, "INSERT INTO cost_roll VALUES (?,?,?,?,?,?,1,?,?,?,?,?,?) "
 					"ON CONFLICT DO UPDATE SET n = n + 1,"
 					" tokens_in = tokens_in + excluded.tokens_in,"
 					" tokens_out = tokens_out + excluded.tokens_out,"
@@ -135,7 +145,7 @@ enum status costdb_commit(struct costdb *d, struct err *e) { return exec(d, "COM
 enum status
 costdb_clear(struct costdb *d, struct err *e)
 {
-	return exec(d, "DELETE FROM cost_usage; DELETE FROM cost_hour; DELETE FROM cost_meta WHERE key = 'seq'", e);
+	return exec(d, "DELETE FROM cost_usage; DELETE FROM cost_roll; DELETE FROM cost_meta WHERE key = 'seq'", e);
 }
 
 enum status
@@ -204,7 +214,7 @@ costdb_add(struct costdb *d, const struct usage *u, uint64_t seq, struct err *e)
 	const int64_t n[] = { u->tokens_in, u->tokens_out, u->tokens_cached, u->duration_ms,
 			      u->latency_ms, u->cost_micros };
 	const char *op = u->operation ? u->operation : "";
-	int rc, i;
+	int rc, i, l;
 
 	sqlite3_bind_int64(d->put, 1, (sqlite3_int64)seq);
 	sqlite3_bind_int64(d->put, 2, u->at);
@@ -218,14 +228,15 @@ costdb_add(struct costdb *d, const struct usage *u, uint64_t seq, struct err *e)
 	bind_text(d->put, 14, u->id);
 	if ((rc = step_reset(d->put)) != SQLITE_OK)
 		return db_fail(d, rc, "add", e);
-	if (sqlite3_changes(d->db) == 1) {	/* new: into the rollup */
-		sqlite3_bind_int64(d->roll, 1, u->at / HOUR_MS);
-		bind_text(d->roll, 2, u->swarm);
-		bind_text(d->roll, 3, u->provider);
-		bind_text(d->roll, 4, u->model);
-		bind_text(d->roll, 5, op);
+	for (l = 0; sqlite3_changes(d->db) == 1 && l < (int)ARRAY_SIZE(level_ms); l++) {
+		sqlite3_bind_int(d->roll, 1, l);	/* new: into each rollup */
+		sqlite3_bind_int64(d->roll, 2, u->at / level_ms[l]);
+		bind_text(d->roll, 3, u->swarm);
+		bind_text(d->roll, 4, u->provider);
+		bind_text(d->roll, 5, u->model);
+		bind_text(d->roll, 6, op);
 		for (i = 0; i < 6; i++)
-			sqlite3_bind_int64(d->roll, 6 + i, n[i]);
+			sqlite3_bind_int64(d->roll, 7 + i, n[i]);
 		if ((rc = step_reset(d->roll)) != SQLITE_OK)
 			return db_fail(d, rc, "roll up", e);
 	}
@@ -392,20 +403,13 @@ static const char *const dim_names[] = {
 	[DIM_SWARM] = "swarm", [DIM_MODEL] = "model", [DIM_PROVIDER] = "provider",
 	[DIM_TASK] = "task", [DIM_OPERATION] = "operation",
 };
-/* The SQL expression of each dimension's key (rows of cost_hour or cost_usage). */
+/* The SQL expression of each dimension's key (see prepare_sums). */
 static const char *const dim_sql[] = {
 	[DIM_SWARM] = "swarm", [DIM_MODEL] = "provider || '/' || model",
 	[DIM_PROVIDER] = "provider", [DIM_TASK] = "coalesce(task, '-')",
 	[DIM_OPERATION] = "CASE operation WHEN '' THEN '-' ELSE operation END",
 };
 _Static_assert(ARRAY_SIZE(dim_names) == DIM__COUNT, "one name per dimension");
-
-/* The key over the rollup, which has no task: a task report reads the records only. */
-static const char *
-hour_sql(enum cost_dim dim)
-{
-	return dim == DIM_TASK ? "NULL" : dim_sql[dim];
-}
 
 bool
 cost_dim_parse(const char *s, enum cost_dim *out)
@@ -429,52 +433,60 @@ cost_dim_name(enum cost_dim d)
 /* --- queries ------------------------------------------------------------- */
 
 /*
- * The sums of a period grouped by key (an SQL expression over cost_hour's
- * or cost_usage's columns, where hour and at are in scope): whole hours
- * from the rollup, the edges (or everything, raw true) from the records.
+ * The sums of a period grouped by key, an SQL expression over the columns
+ * t (ms), swarm, provider, model, operation and task (NULL in rollups):
+ * whole UTC days from the day rollup (days true), whole hours around them
+ * from the hour rollup, the partial hours at either end from the records;
+ * with raw, everything from the records. Five index ranges, bound here.
  * Columns: key, n, tokens_in, tokens_out, tokens_cached, duration_ms,
- * latency_ms, cost_micros; parameters bound here.
+ * latency_ms, cost_micros.
  */
 static int
-prepare_sums(struct costdb *d, const struct cost_period *p, const char *hour_key,
-	     const char *raw_key, const char *swarm, bool raw, const char *order,
-	     sqlite3_stmt **q)
+prepare_sums(struct costdb *d, const struct cost_period *p, const char *key, const char *swarm,
+	     bool raw, bool days, const char *order, sqlite3_stmt **q)
 {
 	int64_t h0 = (p->since + HOUR_MS - 1) / HOUR_MS, h1 = p->until / HOUR_MS;
-	int64_t a = h0 * HOUR_MS, b = h1 * HOUR_MS;
-	const char *sw = swarm ? " AND swarm = ?7" : "";
+	int64_t d0 = (h0 + 23) / 24, d1 = h1 / 24;
+	int64_t r[10];	/* day, hour head, hour tail (slots); record head, tail (ms) */
+	const char *sw = swarm ? " AND swarm = ?11" : "";
 	char *sql;
-	int rc;
+	int rc, i;
 
-	if (raw || h0 >= h1) {	/* no whole hour: everything from the records */
+	if (raw || h0 >= h1)
 		h0 = h1 = 0;
-		a = b = p->until;
-	}
-	/* Three ranges, each an index range: whole hours, the head, the tail. */
+	if (!days || h0 >= h1 || d0 >= d1)
+		d0 = d1 = h1 / 24 + 1;	/* no whole day: an empty range */
+	r[0] = d0, r[1] = d1;
+	r[2] = h0, r[3] = d0 < d1 ? d0 * 24 : h1;
+	r[4] = d0 < d1 ? d1 * 24 : h1, r[5] = h1;
+	r[6] = p->since, r[7] = h0 < h1 ? h0 * HOUR_MS : p->until;
+	r[8] = h0 < h1 ? h1 * HOUR_MS : p->until, r[9] = p->until;
+#define ROLL(level, lo, hi) \
+	" SELECT slot * " #level " AS t, swarm, provider, model, operation, NULL AS task, n," \
+	"  tokens_in, tokens_out, tokens_cached, duration_ms, latency_ms, cost_micros" \
+	"  FROM cost_roll WHERE level = " lo " AND slot >= ?" hi
+#define RAW(lo, hi) \
+	" SELECT at, swarm, provider, model, operation, task, 1, tokens_in, tokens_out," \
+	"  tokens_cached, duration_ms, latency_ms, cost_micros FROM cost_usage" \
+	"  WHERE at >= ?" lo " AND at < ?" hi
 	sql = xasprintf(
-		"SELECT k, sum(n), sum(ti), sum(tout), sum(tc), sum(dur), sum(lat), sum(cost) FROM ("
-		" SELECT %s AS k, n, tokens_in AS ti, tokens_out AS tout, tokens_cached AS tc,"
-		"  duration_ms AS dur, latency_ms AS lat, cost_micros AS cost FROM cost_hour"
-		"  WHERE hour >= ?3 AND hour < ?4%s"
-		" UNION ALL"
-		" SELECT %s, 1, tokens_in, tokens_out, tokens_cached, duration_ms, latency_ms,"
-		"  cost_micros FROM cost_usage WHERE at >= ?1 AND at < ?5%s"
-		" UNION ALL"
-		" SELECT %s, 1, tokens_in, tokens_out, tokens_cached, duration_ms, latency_ms,"
-		"  cost_micros FROM cost_usage WHERE at >= ?6 AND at < ?2%s"
-		") GROUP BY k ORDER BY %s", hour_key, sw, raw_key, sw, raw_key, sw, order);
+		"SELECT %s AS k, sum(n), sum(tokens_in), sum(tokens_out), sum(tokens_cached),"
+		" sum(duration_ms), sum(latency_ms), sum(cost_micros) FROM ("
+		ROLL(86400000, "1", "1 AND slot < ?2") "%s UNION ALL"
+		ROLL(3600000, "0", "3 AND slot < ?4") "%s UNION ALL"
+		ROLL(3600000, "0", "5 AND slot < ?6") "%s UNION ALL"
+		RAW("7", "8") "%s UNION ALL" RAW("9", "10") "%s"
+		") GROUP BY k ORDER BY %s", key, sw, sw, sw, sw, sw, order);
+#undef ROLL
+#undef RAW
 	rc = sqlite3_prepare_v2(d->db, sql, -1, q, NULL);
 	free(sql);
 	if (rc != SQLITE_OK)
 		return rc;
-	sqlite3_bind_int64(*q, 1, p->since);
-	sqlite3_bind_int64(*q, 2, p->until);
-	sqlite3_bind_int64(*q, 3, h0);
-	sqlite3_bind_int64(*q, 4, h1);
-	sqlite3_bind_int64(*q, 5, a < p->until ? a : p->until);
-	sqlite3_bind_int64(*q, 6, b > p->since ? b : p->since);
+	for (i = 0; i < 10; i++)
+		sqlite3_bind_int64(*q, i + 1, r[i]);
 	if (swarm)
-		sqlite3_bind_text(*q, 7, swarm, -1, SQLITE_STATIC);
+		sqlite3_bind_text(*q, 11, swarm, -1, SQLITE_STATIC);
 	return SQLITE_OK;
 }
 
@@ -532,8 +544,7 @@ costdb_sums(struct costdb *d, const struct cost_period *p, enum cost_dim dim,
 	    struct cost_sum **out, size_t *n, struct err *e)
 {
 	sqlite3_stmt *q;
-	int rc = prepare_sums(d, p, hour_sql(dim), dim_sql[dim], NULL, dim == DIM_TASK,
-			      "8 DESC, 1", &q);
+	int rc = prepare_sums(d, p, dim_sql[dim], NULL, dim == DIM_TASK, true, "8 DESC, 1", &q);
 
 	if (rc != SQLITE_OK)
 		return db_fail(d, rc, "query", e);
@@ -565,8 +576,7 @@ costdb_report(struct costdb *d, const struct cost_period *p, enum cost_dim dim,
 	enum status st;
 	int rc;
 
-	rc = prepare_sums(d, p, hour_sql(dim), dim_sql[dim], swarm, dim == DIM_TASK, "8 DESC, 1",
-			  &q);
+	rc = prepare_sums(d, p, dim_sql[dim], swarm, dim == DIM_TASK, true, "8 DESC, 1", &q);
 	if (rc != SQLITE_OK)
 		return db_fail(d, rc, "report", e);
 	if ((st = collect(d, q, &v, &n, e)) != ST_OK)
@@ -609,18 +619,15 @@ enum status
 costdb_history(struct costdb *d, const struct cost_period *p, int64_t interval_ms,
 	       const char *swarm, struct rowset **out, struct err *e)
 {
-	char *hk = xasprintf("hour * 3600000 / %lld * %lld", (long long)interval_ms,
-			     (long long)interval_ms);
-	char *rk = xasprintf("at / %lld * %lld", (long long)interval_ms, (long long)interval_ms);
+	char *key = xasprintf("t / %lld * %lld", (long long)interval_ms, (long long)interval_ms);
 	struct cost_sum *v = NULL;
 	sqlite3_stmt *q;
 	size_t n = 0, i, r;
 	enum status st;
 	int rc;
 
-	rc = prepare_sums(d, p, hk, rk, swarm, false, "k", &q);
-	free(hk);
-	free(rk);
+	rc = prepare_sums(d, p, key, swarm, false, interval_ms % DAY_MS == 0, "k", &q);
+	free(key);
 	if (rc != SQLITE_OK)
 		return db_fail(d, rc, "history", e);
 	if ((st = collect(d, q, &v, &n, e)) != ST_OK)

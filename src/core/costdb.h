@@ -5,11 +5,12 @@
  *
  * A sync copies the messages after the last stream sequence the index
  * holds (cost_meta 'seq'), in stream order; each settled record goes into
- * cost_usage (one row per record, by sequence) and is added to the hourly
- * rollup cost_hour (hour, swarm, provider, model, operation) in the same
- * transaction. A report over a period sums whole hours from the rollup and
- * the partial hours at either end from cost_usage, so it costs the number
- * of hours and groups, not the number of records (by task reads
+ * cost_usage (one row per record, by sequence) and is added to the rollups
+ * cost_roll by hour and by UTC day (swarm, provider, model, operation) in
+ * the same transaction. A report over a period sums whole days from the
+ * day rollup, whole hours around them from the hour rollup and the partial
+ * hours at either end from cost_usage, so it costs the number of days,
+ * hours and groups, not the number of records (by task reads
  * cost_usage, through its time index). The index is a cache: when the
  * stream is older than it (recreated, purged), it is emptied and copied
  * again; 'ifctl cost sync --rebuild' does it on demand.

@@ -167,6 +167,54 @@ test_report(void **state)
 	costdb_close(db);
 }
 
+#define D0 1795046400000LL	/* a UTC day's start */
+#define DAY (24 * HR)
+
+/* Cost of history bucket i, or -1. */
+static int64_t
+bucket(const struct rowset *rs, size_t i)
+{
+	int64_t v;
+
+	return i < rs->nrows && rows_get_i64(rs, i, HI_COST_MICROS, &v) ? v : -1;
+}
+
+static void
+test_days(void **state)
+{
+	struct costdb *db;
+	struct rowset *rs = NULL;
+	struct cost_period p = { D0 - DAY, D0 + 3 * DAY };
+
+	(void)state;
+	assert_int_equal(costdb_open_path(":memory:", &db, NULL), ST_OK);
+	add(db, 1, D0 - HR - 1, "s1", 1);
+	add(db, 2, D0 - 30 * MIN, "s1", 2);
+	add(db, 3, D0 + 5 * HR, "s1", 4);
+	add(db, 4, D0 + DAY + 2 * HR, "s1", 8);
+	add(db, 5, D0 + 2 * DAY + 10 * MIN, "s1", 16);
+	add(db, 6, D0 + 2 * DAY + 3 * HR + 1, "s1", 32);
+	/* Records, whole days, whole hours and records again. */
+	expect(db, D0 - 45 * MIN, D0 + 2 * DAY + 3 * HR, 30, -1, 1);
+	expect(db, D0 - 2 * HR, D0 + 3 * DAY, 63, -1, 1);
+	expect(db, D0 + DAY, D0 + 2 * DAY, 8, -1, 1);
+	expect(db, D0 + 5 * HR + 1, D0 + 2 * DAY + 3 * HR + 2, 56, -1, 1);
+	assert_int_equal(costdb_history(db, &p, DAY, NULL, &rs, NULL), ST_OK);
+	assert_int_equal(rs->nrows, 4);
+	assert_int_equal(bucket(rs, 0), 3);
+	assert_int_equal(bucket(rs, 1), 4);
+	assert_int_equal(bucket(rs, 2), 8);
+	assert_int_equal(bucket(rs, 3), 48);
+	rows_free(rs);
+	p = (struct cost_period){ D0 + 2 * DAY, D0 + 2 * DAY + 4 * HR };
+	assert_int_equal(costdb_history(db, &p, HR, NULL, &rs, NULL), ST_OK);
+	assert_int_equal(rs->nrows, 2);
+	assert_int_equal(bucket(rs, 0), 16);
+	assert_int_equal(bucket(rs, 1), 32);
+	rows_free(rs);
+	costdb_close(db);
+}
+
 static void
 test_period(void **state)
 {
@@ -199,6 +247,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_report),
+		cmocka_unit_test(test_days),
 		cmocka_unit_test(test_period),
 	};
 
