@@ -34,12 +34,12 @@ static const char cost_schema[] =
 	" n INTEGER, tokens_in INTEGER, tokens_out INTEGER, tokens_cached INTEGER,"
 	" duration_ms INTEGER, latency_ms INTEGER, cost_micros INTEGER,"
 	" PRIMARY KEY (level, slot, swarm, provider, model, operation)) WITHOUT ROWID;"
-	/* An index from before schema 2 (an hourly rollup only) is copied again. */
-	"DROP TABLE IF EXISTS cost_hour;"
-	"DELETE FROM cost_usage WHERE (SELECT value FROM cost_meta WHERE key = 'schema') IS NULL;"
-	"DELETE FROM cost_meta WHERE key = 'seq' AND"
-	" (SELECT value FROM cost_meta WHERE key = 'schema') IS NULL;"
-	"INSERT OR IGNORE INTO cost_meta VALUES ('schema', 2);";
+	"";
+
+/* An index from before schema 2 (an hourly rollup only) is emptied and copied again. */
+static const char cost_migrate[] =
+	"DROP TABLE IF EXISTS cost_hour; DELETE FROM cost_usage; DELETE FROM cost_roll;"
+	"DELETE FROM cost_meta WHERE key = 'seq'; INSERT INTO cost_meta VALUES ('schema', 2);";
 
 #define DAY_MS (24 * HOUR_MS)
 static const int64_t level_ms[] = { HOUR_MS, DAY_MS };
@@ -58,6 +58,7 @@ enum status
 costdb_open_path(const char *path, struct costdb **out, struct err *e)
 {
 	struct costdb *d = xcalloc(1, sizeof *d);
+	uint64_t schema = 0;
 	enum status st;
 	int rc, fd;
 
@@ -75,6 +76,8 @@ costdb_open_path(const char *path, struct costdb **out, struct err *e)
 		rc = sqlite3_exec(d->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(d->db, cost_schema, NULL, NULL, NULL);
+	if (rc == SQLITE_OK && costdb_get_pos(d, "schema", &schema, NULL) == ST_OK && schema != 2)
+		rc = sqlite3_exec(d->db, cost_migrate, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(d->db, "INSERT OR IGNORE INTO cost_usage VALUES "
 					"(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &d->put, NULL);
