@@ -21,6 +21,8 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_capabilities_entry,
 	&cmd_witness_entry,
 	&cmd_slo_entry,
+	&cmd_optimise_entry,
+	&cmd_cost_entry,
 	&cmd_index_entry,
 	&cmd_doctor_entry,
 	&cmd_config_entry,

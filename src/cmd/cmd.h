@@ -195,5 +195,6 @@ extern const struct cmd_entry cmd_up_entry, cmd_down_entry, cmd_status_entry,
 	cmd_user_entry, cmd_slo_entry;
 extern const struct cmd_entry cmd_swarm_entry, cmd_governor_entry, cmd_policy_entry,
 	cmd_capabilities_entry;
+extern const struct cmd_entry cmd_cost_entry, cmd_optimise_entry;
 
 #endif

@@ -91,7 +91,9 @@ enum cfg_type { CFG_STRING, CFG_INT, CFG_BOOL, CFG_ENUM, CFG_PATH };
 	X(GOV_POLICY, "governor.policy", CFG_PATH, "", 0, 0, NULL, "IF_GOVERNOR_POLICY", \
 	  "resource policy file (YAML); empty means $XDG_CONFIG_HOME/ifctl/policy.yaml, or the built-in defaults when it is missing") \
 	X(GOV_PROFILE, "governor.profile", CFG_STRING, "", 0, 0, NULL, "IF_GOVERNOR_PROFILE", \
-	  "policy profile in force; empty means the file's default_profile, else default")
+	  "policy profile in force; empty means the file's default_profile, else default") \
+	X(COST_PRICES, "cost.prices", CFG_PATH, "", 0, 0, NULL, "IF_COST_PRICES", \
+	  "price table (YAML) whose models replace or add to the built-in prices; empty: built-in only")
 
 #define CFG_ENUM_ID(id, name, type, def, min, max, choices, env, help) CK_##id,
 enum cfg_id { CONFIG_TABLE(CFG_ENUM_ID) CK__COUNT };

@@ -135,6 +135,37 @@ conforms checkpoint-row '[]'
 run 0 index rebuild -o json
 conforms index-rebuild
 
+# Cost and optimise: records, budgets, reports, history, prices, suggestions.
+run 0 cost allocate sch 5 -o json
+conforms budget-row
+run 0 optimise record --swarm sch --provider openai --model gpt-4o --tokens-in 10 -o json
+conforms usage
+run 0 cost budget -o json
+conforms budget-row '[]'
+run 0 cost report -o json
+conforms cost-report-row '[]'
+run 0 cost report -o jsonl --by model
+lines_conform cost-report-row
+run 0 cost history -o json
+conforms cost-history-row '[]'
+run 0 optimise prices -o json
+conforms price-row '[]'
+run 0 optimise suggest -o json --swarms fixtures/cost/swarms.json
+conforms suggestion-row '[]'
+run 0 optimise settle -o json
+conforms cost-settle
+run 0 cost sync --rebuild -o json
+conforms cost-sync
+out_has '"added":1,'
+for f in fixtures/cost/usage-*.json; do
+	sed 's/AT/1796000000000/' "$f" >"$OUT"
+	conforms usage-record
+done
+refused usage-record '{"v":1,"id":"a","swarm":"s","provider":"p","model":"m","at":1,"tokens_in":-5}'
+refused usage-record '{"v":1,"id":"a","swarm":"s","provider":"p","model":"m","at":1,"colour":1}'
+refused budget-record '{"v":1,"swarm":"s","allocated_micros":1.5,"reserved_micros":0,"spent_micros":0}'
+refused budget-row '{"key":"swarm.s"}'
+
 # Offline verification of a fixture: the same verdict record.
 run 0 witness verify -f fixtures/witness/good.jsonl --key @fixtures/witness/key.vkey -o json
 conforms witness-verify

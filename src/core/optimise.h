@@ -1,0 +1,68 @@
+/*
+ * The optimiser: cheaper ways to do the work recently done.
+ *
+ * Models: for each model used in the period, the model of the same tier
+ * (price table) that has every capability of the one used and would have
+ * cost the least for the same tokens and run time, priced exactly as the
+ * records were.
+ *
+ * Swarms: for each swarm that spent in the period and has a profile, the
+ * qualified swarm (every capability of the one used, reputation at least
+ * its own and at least a floor) with the lowest cost per hour; the saving
+ * is the difference in hourly cost over the hours the swarm worked
+ * (duration_ms of its records, else latency_ms). Candidates are plain
+ * structs, so the governor's registry (swarm_list) can feed them; until
+ * then they come from IF_SWARMS records read with a tolerant typed reader,
+ * or from a JSON file.
+ */
+#ifndef IF_OPTIMISE_H
+#define IF_OPTIMISE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/bus.h"
+#include "core/costdb.h"
+#include "core/opctx.h"
+#include "core/price.h"
+#include "core/rows.h"
+
+struct swarm_candidate {
+	char *id;
+	char **caps;			/* sorted */
+	size_t ncaps;
+	int64_t cost_per_hour_micros;	/* -1: unknown */
+	double reputation;		/* 0..1 */
+};
+
+void swarm_candidates_free(struct swarm_candidate *v, size_t n);
+
+/*
+ * Candidates from a JSON array of profiles (a file, the bus): each object
+ * with "id", "capabilities" (array of strings), and the cost per hour as
+ * "cost_per_hour_micros" (integer) or "cost_per_hour" (USD, a number or
+ * decimal string), "reputation" in 0..1 (or 0..100). A profile that does
+ * not read is skipped and counted in *bad.
+ */
+enum status swarm_candidates_parse(const char *json, size_t len, struct swarm_candidate **out,
+				   size_t *n, size_t *bad, struct err *e);
+/* The same from every record of IF_SWARMS (none when the bucket is missing). */
+enum status swarm_candidates_load(struct bus *b, struct swarm_candidate **out, size_t *n,
+				  size_t *bad, struct err *e);
+
+enum suggest_col {
+	SG_KIND, SG_CURRENT, SG_SUGGESTED, SG_RECORDS, SG_COST, SG_COST_THERE, SG_SAVING,
+	SG_SAVING_PCT, SG_REASON, SG_SAVING_MICROS, SG__COUNT
+};
+/* An empty suggestions view ("suggestions"). */
+struct rowset *optimise_view(void);
+
+/* Model suggestions for sums by model (costdb_sums DIM_MODEL); each explained in op. */
+void optimise_models(const struct price_table *t, const struct cost_sum *s, size_t n,
+		     struct opctx *op, struct rowset *out);
+
+/* Swarm suggestions for sums by swarm, over candidates c[0..nc). */
+void optimise_swarms(const struct swarm_candidate *c, size_t nc, const struct cost_sum *s,
+		     size_t n, double min_reputation, struct opctx *op, struct rowset *out);
+
+#endif
