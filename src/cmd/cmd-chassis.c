@@ -248,8 +248,6 @@ run_run(struct cmd_ctx *ctx)
 static enum status
 validate_serve(struct cmd_ctx *ctx)
 {
-	if (ctx->argc > 1)
-		return err_set(&ctx->err, ST_USAGE, "chassis serve takes one MODULE at most");
 	if (ctx->argc == 0 && !cmd_opt(ctx, "modules"))
 		return err_set(&ctx->err, ST_USAGE, "chassis serve needs a MODULE, or --modules DIR "
 			       "for tasks that name theirs");
@@ -288,11 +286,13 @@ run_serve(struct cmd_ctx *ctx)
 	    (st = cmd_opt_int(ctx, "max-tasks", 0, INT64_MAX, 0, &so.max_tasks)) != ST_OK ||
 	    (st = cred_token_opt(ctx, cmd_opt(ctx, "cred"), &token)) != ST_OK)
 		return st;
-	if (ctx->argc == 1 && (st = program_arg(ctx, ctx->argv[0])) != ST_OK) {
+	if (ctx->argc >= 1 && (st = program_arg(ctx, ctx->argv[0])) != ST_OK) {
 		token_free(token);
 		return st;
 	}
 	o.spec.program = ctx->argc ? ctx->argv[0] : NULL;
+	o.spec.args = ctx->argc ? ctx->argv + 1 : NULL;
+	o.spec.nargs = ctx->argc ? (size_t)ctx->argc - 1 : 0;
 	o.swarm = cmd_opt(ctx, "swarm");
 	o.modules = cmd_opt(ctx, "modules");
 	o.token = token;
@@ -422,7 +422,7 @@ static const struct cmd_entry chassis_run_entry = {
 };
 static const struct cmd_entry chassis_serve_entry = {
 	.name = "serve", .args = "--swarm S [-c CAP,...] [--drain] [--max-tasks N] "
-	"[--modules DIR] [MODULE]",
+	"[--modules DIR] [MODULE [-- ARG...]]",
 	.summary = "a worker: claim a task, run it in the sandbox, settle it, repeat",
 	.flags = CMD_NEEDS_BUS | CMD_MUTATES, .opts = serve_opts,
 	.validate = validate_serve, .run = run_serve,
