@@ -227,7 +227,8 @@ allowed(struct conn *c, const char *head, const char *endpoint)
 	struct cred rec;
 	struct err e = ERR_INIT;
 
-	if (!header(head, "Proxy-Authorization", auth, sizeof auth) || strncmp(auth, "Bearer ", 7)) {
+	if (!header(head, "Proxy-Authorization", auth, sizeof auth) || strncmp(auth, "Bearer ", 7) ||
+	    auth[7] == '\0') {
 		reply(c->fd, 407, "Proxy Authentication Required", "no-token",
 		      "egress: a credential is required (Proxy-Authorization: Bearer TOKEN)");
 		count(g, &g->stats.denied, 1);
