@@ -129,7 +129,7 @@ $(BUILD)/tests/test-dispatch: tests/integ/test-dispatch.c $(HELPER_OBJ) $(DISPAT
 TEST_TOOLS := $(BUILD)/tests/freeport $(BUILD)/tests/jsoncheck $(BUILD)/tests/mkledger \
 	      $(BUILD)/tests/jcscheck $(BUILD)/tests/rawput \
 	      $(BUILD)/tests/forge-ledger $(BUILD)/tests/fill-ledger $(BUILD)/tests/schemacheck \
-	      $(BUILD)/tests/loadtasks
+	      $(BUILD)/tests/loadtasks $(BUILD)/tests/chassisbench
 $(TEST_TOOLS): $(BUILD)/tests/%: tests/helper/%.c $(HELPER_OBJ) $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
