@@ -9,7 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sodium.h>
 
 #include "cmd/cmd.h"
 #include "core/chassis.h"
@@ -84,14 +83,6 @@ cred_token_opt(struct cmd_ctx *ctx, const char *v, char **out)
 	return ST_OK;
 }
 
-static void
-token_free(char *t)
-{
-	if (t) {
-		sodium_memzero(t, strlen(t));
-		free(t);
-	}
-}
 
 /* Limits from the options over the configuration's. */
 static enum status
@@ -237,7 +228,7 @@ run_run(struct cmd_ctx *ctx)
 	rs->single = true;
 	doc_add(&ctx->out, rs);
 	free(input);
-	token_free(token);
+	cred_token_free(token);
 	if (st != ST_OK || ctx->op.falsify)
 		return st;
 	return run_outcome(ctx, rs, ok, limit);
@@ -252,22 +243,6 @@ validate_serve(struct cmd_ctx *ctx)
 		return err_set(&ctx->err, ST_USAGE, "chassis serve needs a MODULE, or --modules DIR "
 			       "for tasks that name theirs");
 	return swarm_opt(ctx, true);
-}
-
-/* Split a comma list (capabilities) into a vector; free with strv_free. */
-static char **
-split_caps(const char *s, size_t *n)
-{
-	char **v = xcalloc(s ? strlen(s) / 2 + 2 : 1, sizeof *v), *copy, *tok, *save = NULL;
-
-	*n = 0;
-	if (s == NULL)
-		return v;
-	copy = xstrdup(s);
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-		v[(*n)++] = xstrdup(tok);
-	free(copy);
-	return v;
 }
 
 static enum status
@@ -287,7 +262,7 @@ run_serve(struct cmd_ctx *ctx)
 	    (st = cred_token_opt(ctx, cmd_opt(ctx, "cred"), &token)) != ST_OK)
 		return st;
 	if (ctx->argc >= 1 && (st = program_arg(ctx, ctx->argv[0])) != ST_OK) {
-		token_free(token);
+		cred_token_free(token);
 		return st;
 	}
 	o.spec.program = ctx->argc ? ctx->argv[0] : NULL;
@@ -296,7 +271,7 @@ run_serve(struct cmd_ctx *ctx)
 	o.swarm = cmd_opt(ctx, "swarm");
 	o.modules = cmd_opt(ctx, "modules");
 	o.token = token;
-	caps = split_caps(cmd_opt(ctx, "capability"), &so.ncaps);
+	caps = strv_split(cmd_opt(ctx, "capability"), ',', &so.ncaps);
 	so.caps = caps;
 	so.drain = cmd_flag(ctx, "drain");
 	coord_cfg_of(&ctx->cfg, &cc);
@@ -310,7 +285,7 @@ run_serve(struct cmd_ctx *ctx)
 	doc_add(&ctx->out, rs);
 	ctx->output_on_error = true;
 	strv_free(caps, so.ncaps);
-	token_free(token);
+	cred_token_free(token);
 	if (st == ST_OK && stop_flag)
 		session_notice(ctx->session, NOTICE_INFO, "ifctl: chassis serve stopped by a signal "
 			       "after %zu tasks", rs->nrows);

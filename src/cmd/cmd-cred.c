@@ -7,28 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
 
 #include "cmd/cmd.h"
 #include "core/cred.h"
 #include "core/task.h"
 #include "core/util.h"
-
-/* Split the --allow values (joined with commas) into patterns; free with strv_free. */
-static char **
-split_allow(const char *s, size_t *n)
-{
-	char **v = xcalloc(s ? strlen(s) + 2 : 1, sizeof *v), *copy, *tok, *save = NULL;
-
-	*n = 0;
-	if (s == NULL)
-		return v;
-	copy = xstrdup(s);
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-		v[(*n)++] = xstrdup(tok);
-	free(copy);
-	return v;
-}
 
 /* The record and its token (once) as the command's output. */
 static void
@@ -45,14 +28,6 @@ add_issued(struct cmd_ctx *ctx, const struct cred *c, const char *token)
 		       "store it now (only its hash is kept)", c->id);
 }
 
-static void
-token_free(char *t)
-{
-	if (t) {
-		sodium_memzero(t, strlen(t));
-		free(t);
-	}
-}
 
 static enum status
 validate_issue(struct cmd_ctx *ctx)
@@ -79,7 +54,7 @@ run_issue(struct cmd_ctx *ctx)
 	enum status st;
 
 	cred_ttl_parse(cmd_opt(ctx, "ttl"), &s.ttl_ms, NULL);
-	allow = split_allow(cmd_opt(ctx, "allow"), &s.nallow);
+	allow = strv_split(cmd_opt(ctx, "allow"), ',', &s.nallow);
 	s.allow = allow;
 	if (s.nallow == 0)
 		session_notice(ctx->session, NOTICE_WARN, "ifctl: warning: no --allow: this "
@@ -89,7 +64,7 @@ run_issue(struct cmd_ctx *ctx)
 		add_issued(ctx, &c, token);
 	if (st == ST_OK)
 		cred_release(&c);
-	token_free(token);
+	cred_token_free(token);
 	strv_free(allow, s.nallow);
 	return st;
 }
@@ -128,7 +103,7 @@ run_check(struct cmd_ctx *ctx)
 		return st;
 	st = cred_check(ctx->bus, &ctx->op, token, ctx->argv[1], &v, reason, sizeof reason, &c,
 			&ctx->err);
-	token_free(token);
+	cred_token_free(token);
 	if (st != ST_OK)
 		return st;
 	why_add(&ctx->op, "verdict", cred_verdict_name(v), "%s", reason);
@@ -207,7 +182,7 @@ run_rotate(struct cmd_ctx *ctx)
 		add_issued(ctx, &c, token);
 	if (st == ST_OK)
 		cred_release(&c);
-	token_free(token);
+	cred_token_free(token);
 	return st;
 }
 

@@ -311,6 +311,15 @@ out:
 	return st;
 }
 
+void
+cred_token_free(char *token)
+{
+	if (token) {
+		sodium_memzero(token, strlen(token));
+		free(token);
+	}
+}
+
 bool
 cred_token_hash(const char *token, char id[22], char hash[65])
 {
@@ -538,8 +547,7 @@ cred_issue(struct bus *b, struct opctx *op, const struct cred_spec *s, char **to
 	*token = token_new(id, hash);
 	cred_fill(out, s, id, hash, op->actor);
 	if ((st = cred_put(b, out, e)) != ST_OK) {
-		sodium_memzero(*token, strlen(*token));
-		free(*token);
+		cred_token_free(*token);
 		*token = NULL;
 		cred_release(out);
 		return st;
@@ -639,8 +647,7 @@ cred_rotate(struct bus *b, struct opctx *op, const char *id, int64_t ttl_ms, cha
 				old.allow, old.nallow };
 	if ((st = cred_issue(b, op, &s, token, out, e)) == ST_OK &&
 	    (st = revoke_one(b, op, &old, out->id, e)) != ST_OK && *token) {
-		sodium_memzero(*token, strlen(*token));
-		free(*token);
+		cred_token_free(*token);
 		*token = NULL;
 		cred_release(out);
 	}

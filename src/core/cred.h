@@ -82,6 +82,9 @@ void cred_release(struct cred *c);
 void cred_to_json(const struct cred *c, struct buf *out);
 enum status cred_from_json(const char *text, size_t len, struct cred *c, struct err *e);
 
+/* Wipe a token and free it (NULL: nothing). */
+void cred_token_free(char *token);
+
 /* The id and hash of a token; false when it is not a well-formed token. */
 bool cred_token_hash(const char *token, char id[22], char hash[65]);
 

@@ -509,3 +509,19 @@ trace_id_new(char out[33])
 	randombytes_buf(raw, sizeof raw);
 	hex_encode(out, raw, sizeof raw);
 }
+
+char **
+strv_split(const char *s, char sep, size_t *n)
+{
+	char **v = xcalloc(s ? strlen(s) / 2 + 2 : 1, sizeof *v);
+	const char *p, *end;
+
+	*n = 0;
+	for (p = s; p && *p; p = *end ? end + 1 : end) {
+		end = strchr(p, sep);
+		end = end ? end : p + strlen(p);
+		if (end > p)
+			v[(*n)++] = xstrndup(p, (size_t)(end - p));
+	}
+	return v;
+}
