@@ -205,6 +205,7 @@ test_records(void **state)
 	assert_int_equal(cred_from_json(a.s, a.len, &d, &e), ST_OK);
 	cred_to_json(&d, &b);
 	assert_string_equal(a.s, b.s);
+	cred_release(&d);
 	for (i = 0; i < ARRAY_SIZE(hostile); i++)
 		if (cred_from_json(hostile[i], strlen(hostile[i]), &d, &e) == ST_OK)
 			fail_msg("hostile record %zu accepted", i);
