@@ -351,6 +351,7 @@ struct beat {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool done, lost;
+	volatile sig_atomic_t cancel;	/* the lease is lost: stop the sandbox */
 	struct err err;
 };
 
@@ -378,6 +379,7 @@ beat_main(void *arg)
 			task_release(&t);
 		pthread_mutex_lock(&bt->mu);
 		bt->lost = st == ST_NOT_OWNER || st == ST_CONFLICT || st == ST_NOT_FOUND;
+		bt->cancel = bt->lost;
 	}
 	pthread_mutex_unlock(&bt->mu);
 	opctx_release(&op);
@@ -462,7 +464,7 @@ run_held(struct bus *b, const struct coord_cfg *cc, struct opctx *op, const stru
 	 const struct task *t, struct rowset *out, bool *ok, bool *limit_hit, struct err *e)
 {
 	struct beat bt = { b, cc, t->id, o->swarm, op->trace_id, t->token,
-			   PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false, ERR_INIT };
+			   PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false, 0, ERR_INIT };
 	struct chassis_opts run = *o;
 	pthread_t th;
 	bool started;
@@ -475,6 +477,7 @@ run_held(struct bus *b, const struct coord_cfg *cc, struct opctx *op, const stru
 		goto refused;
 	}
 	run.spec.program = prog;
+	run.spec.cancel = &bt.cancel;
 	started = pthread_create(&th, NULL, beat_main, &bt) == 0;
 	rst = chassis_run(b, op, &run, t->payload ? t->payload : "", t->payload ? strlen(t->payload) : 0,
 			  out, ok, limit_hit, e);

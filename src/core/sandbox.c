@@ -27,7 +27,7 @@ enum { FD_SECCOMP = 3, FD_PROGRAM = 4, FD_STATUS = 5, FD_TOKEN = 6, FD__END = 7 
 
 static const char *const limit_names[] = {
 	[LIMIT_NONE] = "none", [LIMIT_WALL] = "wall", [LIMIT_CPU] = "cpu",
-	[LIMIT_MEMORY] = "memory", [LIMIT_SECCOMP] = "seccomp",
+	[LIMIT_MEMORY] = "memory", [LIMIT_SECCOMP] = "seccomp", [LIMIT_CANCEL] = "cancel",
 };
 _Static_assert(ARRAY_SIZE(limit_names) == LIMIT__COUNT, "one name per limit");
 
@@ -117,6 +117,9 @@ sandbox_reason(const struct sandbox_result *r, const struct sandbox_limits *lim,
 	case LIMIT_SECCOMP:
 		buf_adds(out, "killed by the seccomp filter: a refused system call (a network "
 			 "socket, mount, ptrace, ...)");
+		return;
+	case LIMIT_CANCEL:
+		buf_adds(out, "stopped from outside: the task was cancelled or its lease lost");
 		return;
 	default:
 		break;
@@ -551,14 +554,18 @@ kill_all(struct run *ru)
 static void
 supervise(struct run *ru, struct report *rep)
 {
-	int64_t start = mono_ms(), deadline = start + ru->s->lim.wall_ms, now;
+	int64_t start = mono_ms(), deadline = start + ru->s->lim.wall_ms, now, wait_ms;
 	bool reaped = false;
 	struct pollfd p[5];
 	int n, i, *fds[4] = { &ru->out_fd, &ru->err_fd, &ru->status_fd[0], &ru->in_fd };
 
 	while (!reaped || ru->out_fd >= 0 || ru->err_fd >= 0 || ru->status_fd[0] >= 0) {
 		now = mono_ms();
-		if (!reaped && now >= deadline && ru->r->killed_by != LIMIT_WALL) {
+		if (!reaped && ru->r->killed_by == LIMIT_NONE && ru->s->cancel && *ru->s->cancel) {
+			ru->r->killed_by = LIMIT_CANCEL;
+			kill_all(ru);
+			deadline = now + 1000;
+		} else if (!reaped && now >= deadline && ru->r->killed_by == LIMIT_NONE) {
 			ru->r->killed_by = LIMIT_WALL;
 			kill_all(ru);
 			deadline = now + 1000;
@@ -571,8 +578,10 @@ supervise(struct run *ru, struct report *rep)
 				p[n++] = (struct pollfd){ *fds[i], i == 3 ? POLLOUT : POLLIN, 0 };
 		if (!reaped)
 			p[n++] = (struct pollfd){ ru->pidfd, POLLIN, 0 };
-		if (poll(p, (nfds_t)n, reaped ? 1000 : (int)(deadline > now ? deadline - now : 50)) <= 0 &&
-		    reaped)
+		wait_ms = reaped ? 1000 : deadline > now ? deadline - now : 50;
+		if (ru->s->cancel && wait_ms > 100)
+			wait_ms = 100;
+		if (poll(p, (nfds_t)n, (int)wait_ms) <= 0 && reaped)
 			break;		/* the pipes stay open past the end: something kept them */
 		for (i = 0; i < 3; i++)
 			if (*fds[i] >= 0)
@@ -613,7 +622,7 @@ conclude(struct run *ru, const struct report *rep, struct err *e)
 	r->exited = WIFEXITED(wstatus) && WEXITSTATUS(wstatus) <= 128;
 	r->exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
 	r->signal = r->exited ? 0 : r->exit_code - 128;
-	if (!strstr(ru->status.s, "\"child-pid\"") && r->killed_by != LIMIT_WALL) {
+	if (!strstr(ru->status.s, "\"child-pid\"") && r->killed_by == LIMIT_NONE) {
 		first_line(msg, line, sizeof line);
 		if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 125)
 			return err_set(e, ST_PERMISSION, "cannot switch to uid %ld to run the sandbox",
@@ -624,7 +633,7 @@ conclude(struct run *ru, const struct report *rep, struct err *e)
 				       "(never unsandboxed): %s", line);
 		return err_set(e, ST_FAIL, "the sandbox did not start: %s", *line ? line : "bwrap failed");
 	}
-	if (r->killed_by == LIMIT_WALL)
+	if (r->killed_by != LIMIT_NONE)
 		return ST_OK;
 	if (r->signal == SIGSYS)
 		r->killed_by = LIMIT_SECCOMP;

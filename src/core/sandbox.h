@@ -36,6 +36,7 @@
 #ifndef IF_SANDBOX_H
 #define IF_SANDBOX_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,7 +54,9 @@ enum sandbox_kind { SANDBOX_NATIVE, SANDBOX_WASM, SANDBOX__KINDS };
 
 /* What stopped a run. */
 enum sandbox_limit {
-	LIMIT_NONE, LIMIT_WALL, LIMIT_CPU, LIMIT_MEMORY, LIMIT_SECCOMP, LIMIT__COUNT
+	LIMIT_NONE, LIMIT_WALL, LIMIT_CPU, LIMIT_MEMORY, LIMIT_SECCOMP,
+	LIMIT_CANCEL,		/* stopped from outside: *cancel became non-zero */
+	LIMIT__COUNT
 };
 
 struct sandbox_limits {
@@ -77,6 +80,8 @@ struct sandbox_spec {
 	const char *bwrap;		/* bubblewrap program (searched in PATH) */
 	const char *wasm_interp;	/* wabt's interpreter (searched in PATH) */
 	long run_as;			/* when root: the uid (and gid) to run as; -1: stay */
+	const volatile sig_atomic_t *cancel;	/* or NULL: non-zero stops the run (looked at
+						   every 100 ms, from any thread's writes) */
 };
 
 struct sandbox_result {
@@ -97,7 +102,7 @@ struct sandbox_result {
 void sandbox_result_init(struct sandbox_result *r);
 void sandbox_result_release(struct sandbox_result *r);
 
-/* "none", "wall", "cpu", "memory", "seccomp"; static. */
+/* "none", "wall", "cpu", "memory", "seccomp", "cancel"; static. */
 const char *sandbox_limit_name(enum sandbox_limit l);
 /* "native", "wasm"; static. */
 const char *sandbox_kind_name(enum sandbox_kind k);

@@ -146,4 +146,20 @@ run 0 task show t-long -o json
 out_has '"state":"done"'
 out_has '"attempts":1'
 
+# a task cancelled while it runs: the lease is lost, the sandbox stopped
+run 0 task push t-cancel --to w5 --max-attempts 1
+run 0 task claim --swarm w5
+IF_COORDINATOR_LEASE_MS=300 "$IFCTL" chassis run --task t-cancel --swarm w5 --wall 20000 "$FIX/spin" \
+	-- sleep >"$T_DIR/cancel.out" 2>&1 &
+cancel_pid=$!
+sleep 0.3
+run 0 task cancel t-cancel
+t0=$(date +%s%N)
+wait $cancel_pid
+rc=$?
+check "[ $rc = 7 ] && [ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 5000 ]"
+run 0 witness query --event chassis.run --task t-cancel -o json
+out_has '"killed_by":"cancel"'
+out_has 'the task was cancelled or its lease lost'
+
 finish
