@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 
 #include "cmd/cmd.h"
 #include "core/chassis.h"
@@ -18,6 +20,7 @@
 #include "core/proc.h"
 #include "core/task.h"
 #include "core/util.h"
+#include "core/vault.h"
 
 static volatile sig_atomic_t stop_flag;
 
@@ -83,6 +86,53 @@ cred_token_opt(struct cmd_ctx *ctx, const char *v, char **out)
 	return ST_OK;
 }
 
+
+/* The vault's secrets a run gets as files (--secret NAME,...). */
+struct secrets {
+	char **names, **values;
+	size_t *lens, n;
+};
+
+/* Read the --secret names from the vault into o's spec; free with secrets_free. */
+static enum status
+secrets_load(struct cmd_ctx *ctx, struct chassis_opts *o, struct secrets *sc)
+{
+	enum status st = ST_OK;
+	size_t i;
+
+	sc->names = strv_split(cmd_opt(ctx, "secret"), ',', &sc->n);
+	sc->values = xcalloc(sc->n + 1, sizeof *sc->values);
+	sc->lens = xcalloc(sc->n + 1, sizeof *sc->lens);
+	if (sc->n > SANDBOX_SECRETS_MAX)
+		return err_set(&ctx->err, ST_USAGE, "--secret: at most %d secrets per run",
+			       SANDBOX_SECRETS_MAX);
+	for (i = 0; i < sc->n && st == ST_OK; i++)
+		st = vault_get(&ctx->cfg, sc->names[i], &sc->values[i], &sc->lens[i], NULL, &ctx->err);
+	o->spec.secret_names = (const char *const *)sc->names;
+	o->spec.secret_values = (const char *const *)sc->values;
+	o->spec.secret_lens = sc->lens;
+	o->spec.nsecrets = sc->n;
+	if (sc->n)
+		why_add(&ctx->op, "secrets", "", "%zu from the vault, as files in "
+			SANDBOX_SECRETS_DIR, sc->n);
+	return st;
+}
+
+/* Wipe and free what secrets_load read. */
+static void
+secrets_free(struct secrets *sc)
+{
+	size_t i;
+
+	for (i = 0; i < sc->n; i++)
+		if (sc->values[i]) {
+			sodium_memzero(sc->values[i], sc->lens[i]);
+			free(sc->values[i]);
+		}
+	free(sc->values);
+	free(sc->lens);
+	strv_free(sc->names, sc->n);
+}
 
 /* Limits from the options over the configuration's. */
 static enum status
@@ -194,6 +244,7 @@ run_checks(struct cmd_ctx *ctx, const struct chassis_opts *o)
 static enum status
 run_run(struct cmd_ctx *ctx)
 {
+	struct secrets sc = { 0 };
 	struct chassis_opts o;
 	struct coord_cfg cc;
 	struct rowset *rs;
@@ -205,6 +256,11 @@ run_run(struct cmd_ctx *ctx)
 	if ((st = limit_opts(ctx, &o)) != ST_OK ||
 	    (st = cred_token_opt(ctx, cmd_opt(ctx, "cred"), &token)) != ST_OK)
 		return st;
+	if ((st = secrets_load(ctx, &o, &sc)) != ST_OK) {
+		secrets_free(&sc);
+		cred_token_free(token);
+		return st;
+	}
 	o.spec.program = ctx->argv[0];
 	o.spec.args = ctx->argv + 1;
 	o.spec.nargs = (size_t)ctx->argc - 1;
@@ -229,6 +285,7 @@ run_run(struct cmd_ctx *ctx)
 	doc_add(&ctx->out, rs);
 	free(input);
 	cred_token_free(token);
+	secrets_free(&sc);
 	if (st != ST_OK || ctx->op.falsify)
 		return st;
 	return run_outcome(ctx, rs, ok, limit);
@@ -249,6 +306,7 @@ static enum status
 run_serve(struct cmd_ctx *ctx)
 {
 	struct chassis_serve_opts so = { .stop = &stop_flag };
+	struct secrets sc = { 0 };
 	struct chassis_opts o;
 	struct coord_cfg cc;
 	struct sigaction old[2];
@@ -261,7 +319,9 @@ run_serve(struct cmd_ctx *ctx)
 	    (st = cmd_opt_int(ctx, "max-tasks", 0, INT64_MAX, 0, &so.max_tasks)) != ST_OK ||
 	    (st = cred_token_opt(ctx, cmd_opt(ctx, "cred"), &token)) != ST_OK)
 		return st;
-	if (ctx->argc >= 1 && (st = program_arg(ctx, ctx->argv[0])) != ST_OK) {
+	if ((ctx->argc >= 1 && (st = program_arg(ctx, ctx->argv[0])) != ST_OK) ||
+	    (st = secrets_load(ctx, &o, &sc)) != ST_OK) {
+		secrets_free(&sc);
 		cred_token_free(token);
 		return st;
 	}
@@ -286,6 +346,7 @@ run_serve(struct cmd_ctx *ctx)
 	ctx->output_on_error = true;
 	strv_free(caps, so.ncaps);
 	cred_token_free(token);
+	secrets_free(&sc);
 	if (st == ST_OK && stop_flag)
 		session_notice(ctx->session, NOTICE_INFO, "ifctl: chassis serve stopped by a signal "
 			       "after %zu tasks", rs->nrows);
@@ -362,7 +423,9 @@ run_proxy(struct cmd_ctx *ctx)
 	{ "procs", 0, "N", "process limit (default chassis.procs)" }, \
 	{ "files", 0, "N", "open-file limit (default chassis.files)" }, \
 	{ "cred", 0, "TOKEN|@FILE|env", "a credential for the sandbox: $IF_CRED_TOKEN and " \
-	  SANDBOX_CRED_PATH " inside, and an egress proxy that accepts it" }
+	  SANDBOX_CRED_PATH " inside, and an egress proxy that accepts it" }, \
+	{ "secret", 0, "NAME", "a vault secret as the file " SANDBOX_SECRETS_DIR "/NAME inside " \
+	  "(repeatable)" }
 
 static const struct cmd_opt run_opts[] = {
 	LIMIT_OPTS,

@@ -53,6 +53,7 @@ static const struct view_col run_cols[] = {
 	[RC_FILES] = { "files", COL_NUM, COL_WIDE },
 	[RC_PROGRAM_SHA256] = { "program_sha256", COL_TEXT, COL_WIDE },
 	[RC_CRED] = { "cred", COL_TEXT, COL_WIDE },
+	[RC_SECRETS] = { "secrets", COL_JSON, COL_WIDE },
 	[RC_EGRESS_ALLOWED] = { "egress_allowed", COL_NUM, COL_WIDE },
 	[RC_EGRESS_DENIED] = { "egress_denied", COL_NUM, COL_WIDE },
 	[RC_TRAP] = { "trap", COL_TEXT, COL_WIDE },
@@ -193,6 +194,7 @@ record_row(struct rowset *rs, const struct run_meta *m, const struct sandbox_res
 	rows_set_int(rs, r, RC_FILES, l->files);
 	rows_set(rs, r, RC_PROGRAM_SHA256, sha[0] ? sha : NULL);
 	rows_set(rs, r, RC_CRED, m->cred_id);
+	rows_set_list(rs, r, RC_SECRETS, m->o->spec.secret_names, m->o->spec.nsecrets);
 	rows_set_u64(rs, r, RC_EGRESS_ALLOWED, m->eg.allowed);
 	rows_set_u64(rs, r, RC_EGRESS_DENIED, m->eg.denied);
 	rows_set(rs, r, RC_TRAP, res->trap);
@@ -211,7 +213,8 @@ record_summary(const struct rowset *rs, size_t r, struct buf *out)
 	static const enum chassis_col keep[] = {
 		RC_ID, RC_PROGRAM, RC_KIND, RC_OUTCOME, RC_REASON, RC_EXIT_CODE, RC_KILLED_BY,
 		RC_DURATION_MS, RC_CPU_MS, RC_PEAK_RSS_KIB, RC_MEMORY_MB, RC_CPU_S, RC_WALL_MS,
-		RC_PROCS, RC_FILES, RC_PROGRAM_SHA256, RC_CRED, RC_EGRESS_ALLOWED, RC_EGRESS_DENIED,
+		RC_PROCS, RC_FILES, RC_PROGRAM_SHA256, RC_CRED, RC_SECRETS, RC_EGRESS_ALLOWED,
+		RC_EGRESS_DENIED,
 	};
 	struct buf raw = BUF_INIT;
 	const char *v;

@@ -23,7 +23,8 @@
 #include "core/util.h"
 
 /* Fixed descriptors the bwrap command line names (sandbox_argv). */
-enum { FD_SECCOMP = 3, FD_PROGRAM = 4, FD_STATUS = 5, FD_TOKEN = 6, FD__END = 7 };
+enum { FD_SECCOMP = 3, FD_PROGRAM = 4, FD_STATUS = 5, FD_TOKEN = 6, FD_SECRET = 7,
+       FD__END = FD_SECRET + SANDBOX_SECRETS_MAX };
 
 static const char *const limit_names[] = {
 	[LIMIT_NONE] = "none", [LIMIT_WALL] = "wall", [LIMIT_CPU] = "cpu",
@@ -221,6 +222,13 @@ sandbox_argv(const struct sandbox_spec *s, enum sandbox_kind kind, const char *b
 	if (s->token)
 		argv_addv(argv, argc, &cap, (const char *const[]){ "--perms", "0444", "--ro-bind-data",
 				fd, SANDBOX_CRED_PATH, NULL });
+	for (i = 0; i < s->nsecrets && i < SANDBOX_SECRETS_MAX; i++) {
+		char dest[300];
+		snprintf(fd, sizeof fd, "%d", FD_SECRET + (int)i);
+		snprintf(dest, sizeof dest, "%s/%s", SANDBOX_SECRETS_DIR, s->secret_names[i]);
+		argv_addv(argv, argc, &cap, (const char *const[]){ "--perms", "0444",
+				"--ro-bind-data", fd, dest, NULL });
+	}
 	if (s->egress)
 		argv_addv(argv, argc, &cap, (const char *const[]){ "--bind", s->egress,
 				SANDBOX_EGRESS_PATH, NULL });
@@ -280,6 +288,7 @@ struct run {
 	const struct sandbox_spec *s;
 	struct sandbox_result *r;
 	int prog_fd, seccomp_fd, token_fd, status_fd[2];
+	int secret_fd[SANDBOX_SECRETS_MAX];	/* memfds holding the secrets */
 	int report_fd[2];		/* the monitor's report (child) */
 	int in_fd, out_fd, err_fd, pidfd;	/* our ends */
 	pid_t pid;
@@ -361,6 +370,30 @@ token_pipe(struct run *ru, struct err *e)
 	return ST_OK;
 }
 
+/* Each secret in a memfd of its own, for --ro-bind-data (never on a command line). */
+static enum status
+secret_fds(struct run *ru, struct err *e)
+{
+	const struct sandbox_spec *s = ru->s;
+	size_t i;
+
+	if (s->nsecrets > SANDBOX_SECRETS_MAX)
+		return err_set(e, ST_BAD_VALUE, "at most %d secrets per run", SANDBOX_SECRETS_MAX);
+	for (i = 0; i < s->nsecrets; i++) {
+		int fd;
+		if (strchr(s->secret_names[i], '/') || s->secret_names[i][0] == '.' ||
+		    !*s->secret_names[i])
+			return err_set(e, ST_BAD_VALUE, "secret name '%s' is not a file name",
+				       s->secret_names[i]);
+		ru->secret_fd[i] = fd = memfd_create("ifctl-secret", MFD_CLOEXEC);
+		if (fd < 0 || write(fd, s->secret_values[i], s->secret_lens[i]) !=
+			      (ssize_t)s->secret_lens[i] || lseek(fd, 0, SEEK_SET) < 0)
+			return err_set(e, ST_IO, "cannot pass secret '%s' to the sandbox: %s",
+				       s->secret_names[i], strerror(errno));
+	}
+	return ST_OK;
+}
+
 /* The environment inside: bwrap passes its own on. */
 static char **
 sandbox_env(const struct sandbox_spec *s, size_t *n)
@@ -395,6 +428,9 @@ exec_bwrap(const struct run *ru, int in, int out, int err, char **argv, char **e
 			     ru->token_fd };
 	int hi[FD__END], i;
 	struct rlimit rl;
+
+	for (i = 0; i < SANDBOX_SECRETS_MAX; i++)
+		src[FD_SECRET + i] = ru->secret_fd[i];
 
 	for (i = 0; i < FD__END; i++)
 		hi[i] = src[i] >= 0 ? fcntl(src[i], F_DUPFD, 100 + i) : -1;
@@ -734,9 +770,12 @@ sandbox_run(const struct sandbox_spec *s, struct sandbox_result *r, struct err *
 			  .pidfd = -1, .pid = -1, .status = BUF_INIT, .errall = BUF_INIT };
 	struct report rep = { 0, 0, 0 };
 	char *bwrap = NULL, *interp = NULL;
+	size_t i;
 	bool wasi;
 	enum status st;
 
+	for (i = 0; i < SANDBOX_SECRETS_MAX; i++)
+		ru.secret_fd[i] = -1;
 	sandbox_result_release(r);
 	if ((st = sandbox_limits_check(&s->lim, e)) != ST_OK ||
 	    (st = find_tools(s, &bwrap, &interp, e)) != ST_OK ||
@@ -749,6 +788,7 @@ sandbox_run(const struct sandbox_spec *s, struct sandbox_result *r, struct err *
 	}
 	if ((st = sandbox_seccomp_fd(&ru.seccomp_fd, e)) != ST_OK ||
 	    (s->token && (st = token_pipe(&ru, e)) != ST_OK) ||
+	    (st = secret_fds(&ru, e)) != ST_OK ||
 	    (st = start(&ru, bwrap, interp, wasi, e)) != ST_OK)
 		goto out;
 	supervise(&ru, &rep);
@@ -761,6 +801,8 @@ out:
 	close_fd(&ru.prog_fd);
 	close_fd(&ru.seccomp_fd);
 	close_fd(&ru.token_fd);
+	for (i = 0; i < SANDBOX_SECRETS_MAX; i++)
+		close_fd(&ru.secret_fd[i]);
 	close_fd(&ru.status_fd[0]);
 	close_fd(&ru.status_fd[1]);
 	close_fd(&ru.report_fd[0]);

@@ -49,6 +49,8 @@
 #define SANDBOX_PROGRAM_MAX	((size_t)256 << 20)	/* largest program or module */
 #define SANDBOX_EGRESS_PATH	"/run/ifctl/egress.sock"	/* the proxy, inside */
 #define SANDBOX_CRED_PATH	"/run/ifctl/cred"		/* the token, inside */
+#define SANDBOX_SECRETS_DIR	"/run/ifctl/secrets"		/* vault secrets, inside */
+#define SANDBOX_SECRETS_MAX	16				/* secrets per run */
 
 enum sandbox_kind { SANDBOX_NATIVE, SANDBOX_WASM, SANDBOX__KINDS };
 
@@ -80,6 +82,10 @@ struct sandbox_spec {
 	const char *bwrap;		/* bubblewrap program (searched in PATH) */
 	const char *wasm_interp;	/* wabt's interpreter (searched in PATH) */
 	long run_as;			/* when root: the uid (and gid) to run as; -1: stay */
+	const char *const *secret_names;	/* files SANDBOX_SECRETS_DIR/NAME (0400), */
+	const char *const *secret_values;	/* holding these values (secret_lens bytes) */
+	const size_t *secret_lens;
+	size_t nsecrets;			/* at most SANDBOX_SECRETS_MAX */
 	const volatile sig_atomic_t *cancel;	/* or NULL: non-zero stops the run (looked at
 						   every 100 ms, from any thread's writes) */
 };
@@ -132,7 +138,8 @@ enum status sandbox_kind_of(const char *what, const unsigned char *data, size_t 
  * The bwrap command line of a run (argv[0] the bwrap path), NULL-terminated,
  * in *argv (*argc entries): fd 3 holds the seccomp program, fd 4 the
  * program or module, fd 5 takes bwrap's JSON status, fd 6 (when a token is
- * given) holds the token. wasi: run the module with --wasi. The caller
+ * given) holds the token, fds 7 and on the secrets. No token or secret
+ * value is ever on it (it is public: /proc/PID/cmdline). wasi: run the module with --wasi. The caller
  * frees with strv_free(*argv, *argc).
  */
 void sandbox_argv(const struct sandbox_spec *s, enum sandbox_kind kind, const char *bwrap,

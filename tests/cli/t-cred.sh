@@ -193,6 +193,15 @@ run 2 vault put db extra-value
 err_has 'never the command line'
 run 2 vault put 'bad name'
 run 3 vault get nope
+# a secret reaches the sandbox as a file, and nothing else: not the record's
+# summary in the ledger, not the environment, not bwrap's command line
+run 0 chassis run --secret db /usr/bin/sh -o json -- -c 'cat /run/ifctl/secrets/db; env | grep -c 3cr3t || true'
+out_has '"stdout":"s3cr3t-value0\\n"'
+out_has '"secrets":\["db"\]'
+run 3 chassis run --secret nope /usr/bin/sh -- -c true
+err_has "no secret 'nope'"
+"$IFCTL" witness export --file "$T_DIR/w3.jsonl" >/dev/null 2>&1
+check "! grep -q 's3cr3t' '$T_DIR/w3.jsonl' && grep -q '\"secrets\":\[\"db\"\]' '$T_DIR/w3.jsonl'"
 run 0 vault rm db
 run 3 vault rm db
 
