@@ -513,15 +513,16 @@ trace_id_new(char out[33])
 char **
 strv_split(const char *s, char sep, size_t *n)
 {
-	char **v = xcalloc(s ? strlen(s) / 2 + 2 : 1, sizeof *v);
+	size_t cap = s ? strlen(s) / 2 + 2 : 1, k = 0;	/* "a,b": at most half, and NULL */
+	char **v = xcalloc(cap, sizeof *v);
 	const char *p, *end;
 
-	*n = 0;
-	for (p = s; p && *p; p = *end ? end + 1 : end) {
+	for (p = s; p && *p && k + 1 < cap; p = *end ? end + 1 : end) {
 		end = strchr(p, sep);
 		end = end ? end : p + strlen(p);
 		if (end > p)
-			v[(*n)++] = xstrndup(p, (size_t)(end - p));
+			v[k++] = xstrndup(p, (size_t)(end - p));
 	}
+	*n = k;
 	return v;
 }

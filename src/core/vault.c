@@ -108,9 +108,11 @@ secret_path(const struct config *c, const char *name, char **path, struct err *e
 	char *dir;
 
 	*path = NULL;
-	if (!vault_name_valid(name))
-		return err_set(e, ST_BAD_VALUE, "invalid secret name '%s': use 1-128 letters, digits, "
-			       "'-', '_' or '.'", name ? name : "");
+	if (!vault_name_valid(name)) {
+		err_set(e, ST_BAD_VALUE, "invalid secret name '%s': use 1-128 letters, digits, "
+			"'-', '_' or '.'", name ? name : "");
+		return ST_BAD_VALUE;	/* stated here: the analyzer cannot see err_set's value */
+	}
 	dir = home_path(c, HOME_VAULT);
 	*path = xasprintf("%s/%s", dir, name);
 	free(dir);
