@@ -375,7 +375,7 @@ run_proxy(struct cmd_ctx *ctx)
 	struct egress *g = NULL;
 	struct sigaction old[2];
 	struct rowset *rs;
-	int64_t secs, until;
+	int64_t secs, until, tick;
 	size_t r;
 	enum status st;
 
@@ -394,8 +394,11 @@ run_proxy(struct cmd_ctx *ctx)
 		session_notice(ctx->session, NOTICE_WARN, "ifctl: egress proxy on %s (Ctrl-C stops it)",
 			       eo.path);
 		until = secs ? mono_ms() + secs * 1000 : INT64_MAX;
-		while (!stop_flag && mono_ms() < until)
+		for (tick = 0; !stop_flag && mono_ms() < until; tick++) {
 			usleep(50000);
+			if (ctx->witness && tick % 20 == 19)	/* the checks land every second */
+				ledger_flush(ctx->witness, NULL);
+		}
 		egress_get_stats(g, &s);
 		egress_stop(g);
 		rs = rows_view(&proxy_view);
