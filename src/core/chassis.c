@@ -268,12 +268,11 @@ egress_open(struct bus *b, const struct opctx *op, const char *cred_id, char **d
 	    struct egress **g, struct err *e)
 {
 	struct egress_opts eo = { .bus = b, .op = op, .only_id = cred_id };
-	const char *tmp = getenv("TMPDIR");
 	char *path;
 	enum status st;
 
 	*g = NULL;
-	*dir = xasprintf("%s/ifctl-egress-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	*dir = xstrdup("/tmp/ifctl-egress-XXXXXX");	/* not $TMPDIR: run_as must reach it */
 	if (mkdtemp(*dir) == NULL || chmod(*dir, 0711) != 0) {
 		free(*dir);
 		*dir = NULL;

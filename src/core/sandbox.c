@@ -52,7 +52,9 @@ static const struct {
  * System calls a guest never needs, refused by killing the process: they
  * change mounts, namespaces, other processes, the kernel or its keys. A
  * socket of a family other than AF_UNIX is refused the same way (the
- * egress proxy's Unix socket is the only way out).
+ * egress proxy's Unix socket is the only way out); io_uring too, which can
+ * make sockets without the socket call. System calls of another
+ * architecture (int 0x80 on x86-64) kill as well: libseccomp's default.
  */
 static const char *const denied_calls[] = {
 	"mount", "umount2", "pivot_root", "chroot", "unshare", "setns", "ptrace",
@@ -63,6 +65,7 @@ static const char *const denied_calls[] = {
 	"fanotify_init", "lookup_dcookie", "iopl", "ioperm", "settimeofday",
 	"clock_settime", "adjtimex", "sethostname", "setdomainname", "mount_setattr",
 	"fsopen", "fsmount", "fsconfig", "move_mount", "open_tree",
+	"io_uring_setup", "io_uring_enter", "io_uring_register",	/* IORING_OP_SOCKET */
 };
 
 void
