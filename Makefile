@@ -26,7 +26,7 @@ ZSHCOMP  ?= $(PREFIX)/share/zsh/vendor-completions
 FISHCOMP ?= $(PREFIX)/share/fish/vendor_completions.d
 
 VERSION  := 0.1.0
-PKGS     := libnats libcjson yaml-0.1 sqlite3 libsodium ncursesw libcrypt
+PKGS     := libnats libcjson yaml-0.1 sqlite3 libsodium ncursesw libcrypt libseccomp
 DEB_PKGS := gcc make pkg-config libnats-dev nats-server libcjson-dev \
 	    libyaml-dev libsqlite3-dev libsodium-dev libncurses-dev \
 	    libcmocka-dev tmux bubblewrap libseccomp-dev wabt libcrypt-dev \
@@ -72,7 +72,7 @@ HELPER_OBJ := $(BUILD)/tests/harness.o
 .SECONDARY: $(HELPER_OBJ)
 IFCTL := $(BUILD)/ifctl
 
-.PHONY: all deps deps-node check check-tsan test test-unit test-cli test-integ bench bench-check run \
+.PHONY: all deps deps-node check check-tsan test test-unit test-cli test-integ bench bench-check run chassis-fixtures \
 	install uninstall clean layering analyze fuzz fuzz-build
 all: $(IFCTL)
 
@@ -138,12 +138,28 @@ $(BUILD)/tests/test-dispatch: tests/integ/test-dispatch.c $(HELPER_OBJ) $(DISPAT
 TEST_TOOLS := $(BUILD)/tests/freeport $(BUILD)/tests/jsoncheck $(BUILD)/tests/mkledger \
 	      $(BUILD)/tests/jcscheck $(BUILD)/tests/rawput \
 	      $(BUILD)/tests/forge-ledger $(BUILD)/tests/fill-ledger $(BUILD)/tests/schemacheck \
-	      $(BUILD)/tests/loadtasks $(BUILD)/tests/slopub
+	      $(BUILD)/tests/loadtasks $(BUILD)/tests/slopub $(BUILD)/tests/chassisbench
 $(TEST_TOOLS): $(BUILD)/tests/%: tests/helper/%.c $(HELPER_OBJ) $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Itests/helper $(ALL_LDFLAGS) -o $@ $< \
 		$(HELPER_OBJ) $(BUILD)/libcore.a $(LIBS)
+
+# The sandbox's fixture programs (tests/cli/t-chassis.sh, bench/bench-chassis.sh):
+# WASM modules from WAT, native programs from C, built without sanitizers
+# (ASan's shadow memory does not fit under the sandbox's memory limit).
+CHASSIS_FIX := $(patsubst fixtures/chassis/%.wat,$(BUILD)/fixtures/chassis/%.wasm,\
+	$(wildcard fixtures/chassis/*.wat)) \
+	$(patsubst fixtures/chassis/%.c,$(BUILD)/fixtures/chassis/%,$(wildcard fixtures/chassis/*.c))
+$(BUILD)/fixtures/chassis/%.wasm: fixtures/chassis/%.wat
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  WAT     $<")
+	$(Q)wat2wasm -o $@ $<
+$(BUILD)/fixtures/chassis/%: fixtures/chassis/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) -O1 -Wall -Werror -o $@ $<
+chassis-fixtures: $(CHASSIS_FIX)
 
 # The fuzz targets replayed without libFuzzer: tests/cli/t-fuzz-regress.sh
 # feeds them the inputs under fixtures/fuzz/regress/.
@@ -225,7 +241,7 @@ deps-node: deps
 check: deps-node
 	$(Q)$(MAKE) --no-print-directory test
 
-test: all $(UNIT_BIN) $(INTEG_BIN) $(TEST_TOOLS) $(FUZZ_DRIVERS) layering
+test: all $(UNIT_BIN) $(INTEG_BIN) $(TEST_TOOLS) $(FUZZ_DRIVERS) $(CHASSIS_FIX) layering
 	$(Q)tests/run-tests $(BUILD)
 
 layering:
@@ -248,7 +264,7 @@ check-tsan: deps
 	done
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all $(TEST_TOOLS)
+	$(Q)$(MAKE) --no-print-directory all $(TEST_TOOLS) chassis-fixtures
 	$(Q)bench/run $(BUILD)
 
 # A short benchmark compared with bench/baseline-coord.txt (CI runs it).

@@ -196,5 +196,6 @@ extern const struct cmd_entry cmd_up_entry, cmd_down_entry, cmd_status_entry,
 extern const struct cmd_entry cmd_swarm_entry, cmd_governor_entry, cmd_policy_entry,
 	cmd_capabilities_entry;
 extern const struct cmd_entry cmd_cost_entry, cmd_optimise_entry;
+extern const struct cmd_entry cmd_chassis_entry, cmd_cred_entry, cmd_vault_entry;
 
 #endif

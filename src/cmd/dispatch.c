@@ -361,7 +361,7 @@ secret_option(const char *arg)
 	memcpy(name, arg, n);
 	name[n] = '\0';
 	return strstr(name, "password") || strstr(name, "secret") || strstr(name, "passphrase") ||
-	       strstr(name, "credential");
+	       strstr(name, "credential") || strcmp(name, "--cred") == 0;
 }
 
 /*

@@ -93,7 +93,23 @@ enum cfg_type { CFG_STRING, CFG_INT, CFG_BOOL, CFG_ENUM, CFG_PATH };
 	X(GOV_PROFILE, "governor.profile", CFG_STRING, "", 0, 0, NULL, "IF_GOVERNOR_PROFILE", \
 	  "policy profile in force; empty means the file's default_profile, else default") \
 	X(COST_PRICES, "cost.prices", CFG_PATH, "", 0, 0, NULL, "IF_COST_PRICES", \
-	  "price table (YAML) whose models replace or add to the built-in prices; empty: built-in only")
+	  "price table (YAML) whose models replace or add to the built-in prices; empty: built-in only") \
+	X(CHASSIS_MEMORY_MB, "chassis.memory_mb", CFG_INT, "256", 16, 1048576, NULL, "IF_CHASSIS_MEMORY_MB", \
+	  "address space of a sandboxed run (RLIMIT_AS), in MiB; also the size of its /tmp and /work") \
+	X(CHASSIS_CPU_S, "chassis.cpu_s", CFG_INT, "10", 1, 86400, NULL, "IF_CHASSIS_CPU_S", \
+	  "CPU seconds of a sandboxed run (RLIMIT_CPU)") \
+	X(CHASSIS_WALL_MS, "chassis.wall_ms", CFG_INT, "30000", 10, 86400000, NULL, "IF_CHASSIS_WALL_MS", \
+	  "wall time of a sandboxed run before it is killed") \
+	X(CHASSIS_PROCS, "chassis.procs", CFG_INT, "64", 1, 1048576, NULL, "IF_CHASSIS_PROCS", \
+	  "processes of the sandbox's user (RLIMIT_NPROC, counted per real uid)") \
+	X(CHASSIS_FILES, "chassis.files", CFG_INT, "64", 8, 1048576, NULL, "IF_CHASSIS_FILES", \
+	  "open files per sandboxed process (RLIMIT_NOFILE)") \
+	X(CHASSIS_RUN_AS, "chassis.run_as", CFG_INT, "65534", -1, 2147483647, NULL, "IF_CHASSIS_RUN_AS", \
+	  "uid (and gid) a sandbox runs as when ifctl runs as root; -1 keeps root's (then the process limit does not hold)") \
+	X(CHASSIS_BWRAP, "chassis.bwrap", CFG_PATH, "bwrap", 0, 0, NULL, "IF_CHASSIS_BWRAP", \
+	  "bubblewrap program (searched in PATH)") \
+	X(CHASSIS_WASM_INTERP, "chassis.wasm_interp", CFG_PATH, "wasm-interp", 0, 0, NULL, "IF_CHASSIS_WASM_INTERP", \
+	  "wabt's WASM interpreter (searched in PATH)")
 
 #define CFG_ENUM_ID(id, name, type, def, min, max, choices, env, help) CK_##id,
 enum cfg_id { CONFIG_TABLE(CFG_ENUM_ID) CK__COUNT };

@@ -17,6 +17,8 @@ static const char *const rel[] = {
 	[HOME_NATS_IDENT] = "nats/nats.ident",
 	[HOME_NATS_LOG] = "nats/nats.log",
 	[HOME_NATS_USERS] = "nats/users",
+	[HOME_VAULT_KEY] = "keys/vault.key",
+	[HOME_VAULT] = "vault",
 };
 _Static_assert(ARRAY_SIZE(rel) == HOME__COUNT, "one path per enum home_path");
 

@@ -13,6 +13,8 @@
  *   nats/nats.log       its log
  *   nats/ROLE.yaml      with server.auth, each role's login (0600)
  *   nats/users/NAME.yaml  with server.auth, each added user's login (0600)
+ *   keys/vault.key      the vault's secretbox key (0600): vault.c
+ *   vault/NAME          one encrypted secret each (0600; the dir 0700): vault.c
  *
  * Who creates what: 'ifctl up' the keys and nats/, the first index user
  * index.db. Nothing here creates anything; these only name the paths.
@@ -34,6 +36,8 @@ enum home_path {
 	HOME_NATS_IDENT,
 	HOME_NATS_LOG,
 	HOME_NATS_USERS,
+	HOME_VAULT_KEY,
+	HOME_VAULT,
 	HOME__COUNT
 };
 

@@ -109,7 +109,13 @@ enum exit_code {
 	X(NOT_OURS, "not-ours", EXIT_PERMISSION, "the pid file names a process ifctl did not start", \
 	  "nothing was signalled; if that process is not yours to keep, stop it yourself, remove the pid file, and run 'ifctl up'") \
 	X(SLO_BREACH, "slo-breach", EXIT_REFUSED, "a service level objective is breached (or warns, with --fail-on=warn)", \
-	  "run 'ifctl slo status SWARM --why' for the windows and arithmetic; 'ifctl slo violations' lists the episodes")
+	  "run 'ifctl slo status SWARM --why' for the windows and arithmetic; 'ifctl slo violations' lists the episodes") \
+	X(NO_USERNS, "no-userns", EXIT_PERMISSION, "the sandbox cannot create user namespaces", \
+	  "allow unprivileged user namespaces (sysctl user.max_user_namespaces above 0, kernel.unprivileged_userns_clone=1); ifctl never runs code unsandboxed") \
+	X(SANDBOX_LIMIT, "sandbox-limit", EXIT_REFUSED, "the sandboxed run was stopped by a limit or the seccomp filter", \
+	  "read 'killed_by' in the run record; raise that limit (--memory, --cpu, --wall) or fix the program") \
+	X(CRED_DENIED, "cred-denied", EXIT_REFUSED, "the credential does not allow this", \
+	  "'ifctl cred list' shows its scope and state; issue one that allows the endpoint ('ifctl cred issue --allow')")
 
 #define STATUS_ENUM(sym, name, exitc, text, remedy) ST_##sym,
 enum status { STATUS_TABLE(STATUS_ENUM) ST__COUNT };

@@ -509,3 +509,20 @@ trace_id_new(char out[33])
 	randombytes_buf(raw, sizeof raw);
 	hex_encode(out, raw, sizeof raw);
 }
+
+char **
+strv_split(const char *s, char sep, size_t *n)
+{
+	size_t cap = s ? strlen(s) / 2 + 2 : 1, k = 0;	/* "a,b": at most half, and NULL */
+	char **v = xcalloc(cap, sizeof *v);
+	const char *p, *end;
+
+	for (p = s; p && *p && k + 1 < cap; p = *end ? end + 1 : end) {
+		end = strchr(p, sep);
+		end = end ? end : p + strlen(p);
+		if (end > p)
+			v[k++] = xstrndup(p, (size_t)(end - p));
+	}
+	*n = k;
+	return v;
+}

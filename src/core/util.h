@@ -27,6 +27,12 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Free n strings of v, then v itself (NULL with n 0 is a no-op). */
 void strv_free(char **v, size_t n);
 
+/*
+ * Split s at each sep into a NULL-terminated vector of the non-empty
+ * pieces (*n of them; s NULL: none); free with strv_free(v, *n).
+ */
+char **strv_split(const char *s, char sep, size_t *n);
+
 /* Grow *p (an array of *cap elements of size elem) to hold at least n. */
 void xgrow(void *pp, size_t *cap, size_t n, size_t elem);
 

@@ -27,6 +27,8 @@ test_layout(void **state)
 		{ HOME_NATS_IDENT, "/srv/ifctl/nats/nats.ident" },
 		{ HOME_NATS_LOG, "/srv/ifctl/nats/nats.log" },
 		{ HOME_NATS_USERS, "/srv/ifctl/nats/users" },
+		{ HOME_VAULT_KEY, "/srv/ifctl/keys/vault.key" },
+		{ HOME_VAULT, "/srv/ifctl/vault" },
 	};
 	struct config c;
 	struct err e = ERR_INIT;

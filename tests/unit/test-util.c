@@ -156,6 +156,28 @@ teardown(void **state)
 	return rc;
 }
 
+/* strv_split: empty pieces dropped, NULL and "" give none. */
+static void
+test_strv_split(void **state)
+{
+	size_t n;
+	char **v;
+
+	(void)state;
+	v = strv_split("a,,bc,", ',', &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0], "a");
+	assert_string_equal(v[1], "bc");
+	assert_null(v[2]);
+	strv_free(v, n);
+	v = strv_split(NULL, ',', &n);
+	assert_int_equal(n, 0);
+	strv_free(v, n);
+	v = strv_split(",", ',', &n);
+	assert_int_equal(n, 0);
+	strv_free(v, n);
+}
+
 int
 main(void)
 {
@@ -165,6 +187,7 @@ main(void)
 		cmocka_unit_test(test_nul),
 		cmocka_unit_test(test_stdin),
 		cmocka_unit_test(test_fmt_size),
+		cmocka_unit_test(test_strv_split),
 	};
 	return cmocka_run_group_tests_name("util", tests, setup, teardown);
 }
