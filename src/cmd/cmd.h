@@ -179,5 +179,6 @@ extern const struct cmd_entry cmd_up_entry, cmd_down_entry, cmd_status_entry,
 	cmd_config_entry, cmd_completion_entry, cmd_version_entry, cmd_help_entry,
 	cmd_coordinator_entry, cmd_witness_entry, cmd_index_entry, cmd_doctor_entry,
 	cmd_user_entry;
+extern const struct cmd_entry cmd_console_entry, cmd_demo_entry;
 
 #endif
