@@ -109,6 +109,15 @@ $(BUILD)/tests/test-render: tests/unit/test-render.c $(BUILD)/cmd/render.o $(BUI
 	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/helper $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
 		$(BUILD)/cmd/render.o $(BUILD)/libcore.a $(LIBS) -lcmocka
 
+# The console's parts that need no terminal (pane formatting, the model, the
+# pane table, themes): their unit test links them with the core.
+TUI_PURE_OBJ := $(patsubst %,$(BUILD)/tui/%.o,pane model panes theme)
+$(BUILD)/tests/test-pane: tests/unit/test-pane.c $(TUI_PURE_OBJ) $(BUILD)/libcore.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/helper $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+		$(TUI_PURE_OBJ) $(BUILD)/libcore.a $(LIBS) -lcmocka
+
 $(BUILD)/tests/test-%: tests/integ/test-%.c $(HELPER_OBJ) $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")

@@ -117,10 +117,14 @@ pane_widths(const struct pane_col *cols, size_t n, int width, int *w)
 			need -= w[i] + 1;
 			w[i] = 0;
 		}
-	if (flex >= 0 && need < width)
+	if (flex > 0 && need > width) {	/* then the flexible one */
+		need -= w[flex] + 1;
+		w[flex] = 0;
+	}
+	if (flex >= 0 && w[flex] && need < width)
 		w[flex] += width - need;
 	if (need > width)
-		w[0] -= need - width;
+		w[0] = width;
 }
 
 /* A time cell (RFC 3339) as an age, a time left or a clock time. */

@@ -216,7 +216,7 @@ static const struct pane_col witness_cols[] = {
 	{ WE_SEQ, "SEQ", 7, PC_RIGHT, PF_TEXT },
 	{ WE_TIME, "TIME", 8, 0, PF_CLOCK },
 	{ WE_COMPONENT, "COMPONENT", 11, 0, PF_TEXT },
-	{ WE_EVENT, "EVENT", 22, 0, PF_TEXT },
+	{ WE_EVENT, "EVENT", 26, 0, PF_TEXT },
 	{ WE_ACTOR, "ACTOR", 16, PC_OPTIONAL, PF_TEXT },
 	{ WE_TASK, "TASK", 18, 0, PF_TEXT },
 	{ WE_TRACE, "TRACE", 10, PC_FLEX | PC_OPTIONAL, PF_TEXT },
