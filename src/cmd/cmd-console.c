@@ -134,6 +134,9 @@ run_console(struct cmd_ctx *ctx)
 	o.read_only = ctx->op.read_only;
 	o.pane = cmd_opt(ctx, "pane");
 	o.exit_after_ms = exit_after * 1000;
+	o.stats = cmd_opt(ctx, "stats");
+	if (o.stats && (st = cmd_may_write_file(ctx, o.stats)) != ST_OK)
+		return st;
 	return console_run(ctx->session, &o, &ctx->err);
 }
 
@@ -142,6 +145,7 @@ static const struct cmd_opt console_opts[] = {
 	{ "at", 0, "TIME", "open rewound to TIME (RFC 3339, 14:02[:31] today, or 5m, 2h ago)" },
 	{ "pane", 0, "NAME", "the pane focused first: tasks or witness" },
 	{ "exit-after", 0, "SECONDS", "quit by itself after SECONDS (benchmarks, scripts)" },
+	{ "stats", 0, "FILE", "write timings to FILE on the way out (bench/bench-console.sh)" },
 	{ NULL, 0, NULL, NULL },
 };
 

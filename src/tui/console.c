@@ -29,6 +29,8 @@
 #define BIG_STEP_MS 600000	/* { and }: ten minutes */
 #define MIN_ROWS 12
 #define MIN_COLS 40
+#define COLLECT_BIG 20000	/* rows beyond which a pane re-sorts at most ... */
+#define COLLECT_EVERY_MS 1000	/* ... this often */
 
 static struct evloop *sig_loop;
 static volatile sig_atomic_t got_winch, got_quit;
@@ -216,16 +218,27 @@ reselect(struct pane *p)
 	buf_release(&id);
 }
 
-/* Make p's items current for f; under f's lock. */
+/*
+ * Make p's items current for f; under f's lock. A big pane (more than
+ * COLLECT_BIG rows) filters and sorts again at most once a second while
+ * data flows, as htop does: its rows are updated in place meanwhile (the
+ * model keeps their addresses), only their order waits. A new filter or
+ * sort, or another fleet, applies at once.
+ */
 static void
 pane_sync(struct fleet *f, struct pane *p)
 {
-	if (p->of == f && p->gen == f->gen && !p->stale)
+	bool now = p->of != f || p->stale;
+
+	if (!now && p->gen == f->gen)
+		return;
+	if (!now && p->n > COLLECT_BIG && mono_ms() - p->collected_ms < COLLECT_EVERY_MS)
 		return;
 	p->src->collect(f, p);
 	p->of = f;
 	p->gen = f->gen;
 	p->stale = false;
+	p->collected_ms = mono_ms();
 	reselect(p);
 }
 
@@ -424,6 +437,12 @@ paint(struct ui *ui)
 	}
 	full = ui->rows >= 30 && ui->cols >= 100;
 	pthread_mutex_lock(&ui->live.mu);
+	if (ui->first_frame_ms == 0)
+		ui->first_frame_ms = wall_ms();
+	if (ui->live_ms == 0 && f->ntasks)
+		ui->live_ms = wall_ms();
+	if (ui->synced_ms == 0 && f->tasks_synced)
+		ui->synced_ms = wall_ms();
 	if (f != &ui->live)
 		pthread_mutex_lock(&f->mu);
 	f->dirty = 0;
@@ -951,6 +970,7 @@ static void
 on_input(struct evloop *l, int fd, short revents, void *arg)
 {
 	struct ui *ui = arg;
+	int64_t t0 = mono_us();
 	int key, n = 0;
 
 	(void)l;
@@ -968,6 +988,76 @@ on_input(struct evloop *l, int fd, short revents, void *arg)
 		ui->full_redraw = ui->resized = false;
 	}
 	ui_paint_now(ui);
+	if (ui->opts.stats && n > 0) {
+		if (ui->nkey == ui->keycap)
+			xgrow(&ui->key_us, &ui->keycap, ui->nkey + 1, sizeof *ui->key_us);
+		ui->key_us[ui->nkey++] = mono_us() - t0;
+	}
+}
+
+/*
+ * --stats: what the benchmark reads, one "name value" a line: the wall
+ * times of the first frame and of the first frame with the tasks' snapshot,
+ * the frames painted, and key-to-screen in microseconds (from the terminal
+ * becoming readable to doupdate() returned; nearest-rank percentiles).
+ */
+static void
+write_stats(struct ui *ui)
+{
+	FILE *f = fopen(ui->opts.stats, "w");
+
+	if (f == NULL)
+		return;
+	fprintf(f, "first_frame_wall_ms %lld\nlive_wall_ms %lld\nsynced_wall_ms %lld\n"
+		"frames %llu\nkeys %zu\n", (long long)ui->first_frame_ms, (long long)ui->live_ms,
+		(long long)ui->synced_ms,
+		(unsigned long long)ui->frames, ui->nkey);
+	if (ui->nkey) {
+		sort_i64(ui->key_us, ui->nkey);
+		fprintf(f, "key_us_p50 %lld\nkey_us_p99 %lld\nkey_us_max %lld\n",
+			(long long)percentile(ui->key_us, ui->nkey, 50),
+			(long long)percentile(ui->key_us, ui->nkey, 99),
+			(long long)ui->key_us[ui->nkey - 1]);
+	}
+	fclose(f);
+}
+
+/* The starter thread: the feeds' watches, then a wake. */
+static void *
+starter_main(void *arg)
+{
+	struct ui *ui = arg;
+	struct err e = ERR_INIT;
+	enum status st = fleet_start(&ui->live, ui->bus, &e);
+
+	pthread_mutex_lock(&ui->live.mu);
+	ui->starting = false;
+	ui->start_err = st == ST_OK ? (struct err)ERR_INIT : e;
+	ui->live.dirty |= FLEET_D_HEADER;
+	pthread_mutex_unlock(&ui->live.mu);
+	evloop_wake(ui->loop);
+	return NULL;
+}
+
+/* Start the feeds off the loop's thread (once at a time); the loop goes on drawing. */
+static void
+start_feeds(struct ui *ui)
+{
+	if (ui->starter_made) {
+		pthread_join(ui->starter, NULL);
+		ui->starter_made = false;
+	}
+	pthread_mutex_lock(&ui->live.mu);
+	ui->starting = true;
+	pthread_mutex_unlock(&ui->live.mu);
+	if (pthread_create(&ui->starter, NULL, starter_main, ui) == 0) {
+		ui->starter_made = true;
+		return;
+	}
+	pthread_mutex_lock(&ui->live.mu);
+	ui->starting = false;
+	pthread_mutex_unlock(&ui->live.mu);
+	ui_say(ui, true, "cannot start the feeds: no thread");
 }
 
 /* The feeds say the model changed (or a signal came). */
@@ -994,13 +1084,15 @@ on_wake(struct evloop *l, void *arg)
 		if (ui->live.reconnects > 1 || ui->live.tasks_w)
 			ui->reconnect_banner_until = wall_ms() + BANNER_MS;
 	}
-	restart = ui->live.conn == BUS_CONNECTED && ui->live.tasks_w == NULL;
-	pthread_mutex_unlock(&ui->live.mu);
-	if (restart) {
-		struct err e = ERR_INIT;
-		if (fleet_start(&ui->live, ui->bus, &e) != ST_OK)
-			ui_say(ui, true, "cannot watch the fleet: %s", e.msg);
+	restart = ui->live.conn == BUS_CONNECTED && ui->live.tasks_w == NULL && !ui->starting;
+	if (ui->start_err.code != ST_OK) {
+		ui_say(ui, true, "cannot watch the fleet: %s", ui->start_err.msg);
+		ui->start_err = (struct err)ERR_INIT;
+		restart = false;	/* the next change of connection tries again */
 	}
+	pthread_mutex_unlock(&ui->live.mu);
+	if (restart)
+		start_feeds(ui);
 	(void)l;
 	if (dirty)
 		ui_paint_soon(ui);
@@ -1104,6 +1196,7 @@ ui_release(struct ui *ui)
 	for (i = 0; i < ui->nhistory; i++)
 		free(ui->history[i]);
 	ui_free_words(ui->confirm_argv);
+	free(ui->key_us);
 	buf_release(&ui->line);
 	evloop_free(ui->loop);
 }
@@ -1145,13 +1238,20 @@ ui_loop(struct ui *ui, struct err *e)
 	evloop_add_fd(ui->loop, STDIN_FILENO, POLLIN, on_input, ui);
 	evloop_on_wake(ui->loop, on_wake, ui);
 	evloop_add_timer(ui->loop, TICK_MS, on_tick, ui);
-	paint(ui);
+	paint(ui);	/* the first frame: before the feeds, whose consumers take a while */
+	if (bus_get_state(ui->bus) == BUS_CONNECTED) {
+		fleet_prefill(&ui->live, ui->bus, ui->rows > 0 ? (size_t)ui->rows : 60);
+		paint(ui);	/* rows before the snapshot: what changed last */
+		start_feeds(ui);
+	}
 	if (ui->opts.at_ms > 0)
 		travel(ui, ui->opts.at_ms);
 	ui_paint_now(ui);
 	st = evloop_run(ui->loop, e);
 	restore_signals(saved);
 	term_close();
+	if (ui->opts.stats)
+		write_stats(ui);
 	return st;
 }
 
@@ -1183,13 +1283,14 @@ console_run(struct session *s, const struct console_opts *o, struct err *e)
 	}
 	ui.live.wake = fleet_wake;
 	ui.live.wake_arg = ui.loop;
-	if (bus_get_state(ui.bus) == BUS_CONNECTED && fleet_start(&ui.live, ui.bus, e) != ST_OK)
-		ui_say(&ui, true, "cannot watch the fleet: %s", e->msg);
 	s->notice = ui_notice;
 	s->notice_arg = &ui;
 	st = ui_loop(&ui, e);
 	s->notice = notice;
 	s->notice_arg = notice_arg;
+	if (ui.starter_made)
+		pthread_join(ui.starter, NULL);
+	ui.starter_made = false;
 	ui.live.wake = NULL;
 	fleet_stop(&ui.live);
 	if (own_bus)	/* its state callback points at this fleet */

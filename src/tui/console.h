@@ -25,6 +25,7 @@ struct console_opts {
 	int64_t at_ms;			/* > 0: start rewound to this moment */
 	const char *pane;		/* the pane focused first, or NULL */
 	int64_t exit_after_ms;		/* > 0: quit after this long (benchmarks) */
+	const char *stats;		/* write timings here on the way out (benchmarks), or NULL */
 };
 
 /*

@@ -41,6 +41,7 @@ fleet_release(struct fleet *f)
 			trow_free(r);
 		}
 	free(f->buckets);
+	fleet_reap(f);
 	for (i = 0; i < f->ntail; i++)
 		wentry_release(&f->tail[i]);
 	free(f->tail);
@@ -122,20 +123,38 @@ count(struct fleet *f, const struct trow *r, int sign)
 	f->ntasks = sign > 0 ? f->ntasks + 1 : f->ntasks - 1;
 }
 
-/* Put r in place of the task with its id (NULL r: take the task away). */
+/*
+ * Put r in place of the task with its id (NULL r: take the task away). A
+ * task already there is updated in place, so a pane's pointers to rows stay
+ * good between its collections; one taken away waits in the graveyard until
+ * fleet_reap(). A revision older than the one held is ignored (the first
+ * rows read straight from the stream, then the watch's snapshot).
+ */
 static void
 replace(struct fleet *f, const char *id, struct trow *r)
 {
-	struct trow **p = slot(f, id), *old = *p;
+	struct trow **p = slot(f, id), *old = *p, *next;
 
-	if (old) {
-		count(f, old, -1);
-		*p = old->next;
-		trow_free(old);
+	if (old && r && r->t.rev && old->t.rev > r->t.rev) {
+		trow_free(r);
+		return;
 	}
-	if (r) {
+	if (old)
+		count(f, old, -1);
+	if (old && r) {	/* in place: the row keeps its address */
+		next = old->next;
+		task_release(&old->t);
+		coord_invalid_release(&old->bad);
+		*old = *r;
+		old->next = next;
+		free(r);
+		count(f, old, +1);
+	} else if (old) {
+		*p = old->next;
+		old->next = f->graveyard;
+		f->graveyard = old;
+	} else if (r) {
 		count(f, r, +1);
-		p = slot(f, id);
 		r->next = NULL;
 		*p = r;
 		if (f->ntasks > f->nbuckets)
@@ -143,6 +162,18 @@ replace(struct fleet *f, const char *id, struct trow *r)
 	}
 	f->dirty |= FLEET_D_TASKS | FLEET_D_HEADER;
 	f->gen++;
+}
+
+void
+fleet_reap(struct fleet *f)
+{
+	struct trow *r, *next;
+
+	for (r = f->graveyard; r; r = next) {
+		next = r->next;
+		trow_free(r);
+	}
+	f->graveyard = NULL;
 }
 
 /* A task row from a record: what the panes show, or why it is not a task. */
@@ -334,6 +365,7 @@ enum status
 fleet_start(struct fleet *f, struct bus *b, struct err *e)
 {
 	struct bus_stream_stat ss;
+	struct bus_watch *tw = NULL, *ww = NULL;
 	struct err we = ERR_INIT;
 	enum status st;
 
@@ -341,18 +373,62 @@ fleet_start(struct fleet *f, struct bus *b, struct err *e)
 	f->conn = bus_get_state(b);
 	f->conn_since_ms = wall_ms();
 	pthread_mutex_unlock(&f->mu);
-	st = bus_kv_watch(b, COORD_BUCKET, 0, on_task, f, &f->tasks_w, e);
-	if (st != ST_OK)
+	if ((st = bus_kv_watch(b, COORD_BUCKET, 0, on_task, f, &tw, e)) != ST_OK)
 		return st;
 	if (bus_stream_stat(b, LEDGER_STREAM, &ss, &we) != ST_OK) {
+		ss.last_seq = 0;
+		pthread_mutex_lock(&f->mu);
 		f->witness_missing = we.code == ST_NO_SCHEMA;
-		return ST_OK;	/* the pane says so; the tasks still show */
+		pthread_mutex_unlock(&f->mu);
+	} else {
+		pthread_mutex_lock(&f->mu);
+		f->chain.target = ss.last_seq;
+		pthread_mutex_unlock(&f->mu);
+		st = bus_stream_watch(b, LEDGER_STREAM, LEDGER_SUBJECT, 1, on_witness, f, &ww, e);
 	}
 	pthread_mutex_lock(&f->mu);
-	f->chain.target = ss.last_seq;
+	f->tasks_w = tw;
+	f->witness_w = ww;
 	pthread_mutex_unlock(&f->mu);
-	return bus_stream_watch(b, LEDGER_STREAM, LEDGER_SUBJECT, 1, on_witness, f,
-				&f->witness_w, e);
+	return st;
+}
+
+/*
+ * The rows changed last, read straight from the bucket's stream (newest
+ * first, a round trip each), so that the first frames have data while the
+ * watch's snapshot of every task is still on its way; the snapshot then
+ * replaces them (revisions never go back).
+ */
+void
+fleet_prefill(struct fleet *f, struct bus *b, size_t n)
+{
+	struct bus_stream_stat ss;
+	struct buf data = BUF_INIT;
+	struct err e = ERR_INIT;
+	struct task t;
+	uint64_t seq;
+	size_t got = 0;
+
+	if (bus_stream_stat(b, "KV_" COORD_BUCKET, &ss, &e) != ST_OK)
+		return;
+	for (seq = ss.last_seq; seq >= ss.first_seq && seq > 0 && got < n; seq--) {
+		buf_reset(&data);
+		task_init(&t);
+		if (bus_stream_get(b, "KV_" COORD_BUCKET, seq, &data, &e) == ST_OK && data.len &&
+		    task_from_json(data.s, data.len, &t, &e) == ST_OK) {
+			struct bus_kv_event ev = { .key = t.id, .value = data.s, .len = data.len,
+						   .revision = seq, .op = BUS_KV_PUT };
+			pthread_mutex_lock(&f->mu);
+			bool known = fleet_task(f, t.id) != NULL;
+			pthread_mutex_unlock(&f->mu);
+			if (!known) {
+				fleet_task_event(f, &ev);
+				got++;
+			}
+		}
+		task_release(&t);
+	}
+	buf_release(&data);
 }
 
 void

@@ -71,6 +71,7 @@ struct fleet {
 	fleet_wake_fn wake;		/* called after a change (any thread), or NULL */
 	void *wake_arg;
 	struct bus_watch *tasks_w, *witness_w;
+	struct trow *graveyard;		/* rows taken away, freed by fleet_reap() */
 };
 
 #define FLEET_D_TASKS	0x1
@@ -91,6 +92,12 @@ enum status fleet_start(struct fleet *f, struct bus *b, struct err *e);
 void fleet_stop(struct fleet *f);
 /* The bus's state callback (bus_opts.on_state, arg the fleet). */
 void fleet_on_state(void *arg, enum bus_state st);
+
+/* Free the rows taken away since the last call; the loop's thread, under f->mu. */
+void fleet_reap(struct fleet *f);
+
+/* Read the n tasks changed last straight from the bucket's stream (fast first frames). */
+void fleet_prefill(struct fleet *f, struct bus *b, size_t n);
 
 /* Apply one KV event of IF_TASKS / one witness entry (the feeds, tests, rewinds). */
 void fleet_task_event(struct fleet *f, const struct bus_kv_event *ev);

@@ -121,6 +121,7 @@ static void
 task_collect(struct fleet *f, struct pane *p)
 {
 	p->n = 0;
+	fleet_reap(f);	/* rows taken away: no pane points at them after this */
 	fleet_each(f, task_pick, p);
 	sort_vcol = p->src->cols[p->sort].vcol;
 	sort_desc = p->desc;

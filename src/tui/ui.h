@@ -13,6 +13,7 @@
 #ifndef IF_TUI_UI_H
 #define IF_TUI_UI_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -67,6 +68,7 @@ struct pane {
 	struct fleet *of;		/* the fleet items point into */
 	uint64_t gen;			/* its gen when items were collected */
 	bool stale;			/* filter or sort changed: collect again */
+	int64_t collected_ms;		/* monotonic time of the last collection */
 	int y, x, h, w;			/* where it is drawn; h == 0: hidden */
 };
 
@@ -90,6 +92,10 @@ struct ui {
 	struct evloop *loop;
 	struct fleet live, past;	/* past: a rewound fleet when view == &past */
 	struct fleet *view;		/* what the panes show */
+	pthread_t starter;		/* starts the feeds (their consumers take a while) */
+	bool starter_made;		/* starter was created and not joined yet */
+	bool starting;			/* under live.mu: the starter is at work */
+	struct err start_err;		/* under live.mu: why it failed (code ST_OK: it did not) */
 	struct theme theme;
 	struct pane panes[8];
 	size_t npanes, focus;
@@ -110,6 +116,10 @@ struct ui {
 	int64_t reconnect_banner_until;	/* wall ms */
 	uint64_t reconnects_seen;
 	uint64_t frames;
+	int64_t first_frame_ms, live_ms;	/* wall times: the first paint, the first with data */
+	int64_t synced_ms;		/* the first paint with every task (the snapshot) */
+	int64_t *key_us;		/* key to screen, per batch of keys (--stats) */
+	size_t nkey, keycap;
 };
 
 /* Ask for a paint: at once (keys) or throttled to 10 a second (data). */
