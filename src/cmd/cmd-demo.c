@@ -234,26 +234,33 @@ demo_stop(struct demo *d)
 	}
 }
 
+/* The run's counts (schemas/demo.schema.json). */
+enum demo_col { DC_PUSHED, DC_CLAIMED, DC_COMPLETED, DC_FAILED, DC_ERRORS, DC_SECONDS, DC__COUNT };
+static const struct view_col demo_cols[] = {
+	[DC_PUSHED] = { "pushed", COL_NUM, 0 },
+	[DC_CLAIMED] = { "claimed", COL_NUM, 0 },
+	[DC_COMPLETED] = { "completed", COL_NUM, 0 },
+	[DC_FAILED] = { "failed", COL_NUM, 0 },
+	[DC_ERRORS] = { "errors", COL_NUM, 0 },
+	[DC_SECONDS] = { "seconds", COL_NUM, 0 },
+};
+_Static_assert(ARRAY_SIZE(demo_cols) == DC__COUNT, "one column per demo_col");
+static const struct view demo_view = VIEW("demo", demo_cols);
+
 /* The run's counts as the command's output. */
 static void
 demo_summary(struct demo *d, int64_t ms)
 {
-	struct rowset *rs = rows_new("demo");
+	struct rowset *rs = rows_view(&demo_view);
 	size_t r = rows_add(rs);
 
 	rs->single = true;
-	rows_col(rs, "pushed", COL_NUM, 0);
-	rows_col(rs, "claimed", COL_NUM, 0);
-	rows_col(rs, "completed", COL_NUM, 0);
-	rows_col(rs, "failed", COL_NUM, 0);
-	rows_col(rs, "errors", COL_NUM, 0);
-	rows_col(rs, "seconds", COL_NUM, 0);
-	rows_set_u64(rs, r, 0, d->pushed);
-	rows_set_u64(rs, r, 1, d->claimed);
-	rows_set_u64(rs, r, 2, d->completed);
-	rows_set_u64(rs, r, 3, d->failed);
-	rows_set_u64(rs, r, 4, d->failures);
-	rows_set_num(rs, r, 5, (double)ms / 1000.0);
+	rows_set_u64(rs, r, DC_PUSHED, d->pushed);
+	rows_set_u64(rs, r, DC_CLAIMED, d->claimed);
+	rows_set_u64(rs, r, DC_COMPLETED, d->completed);
+	rows_set_u64(rs, r, DC_FAILED, d->failed);
+	rows_set_u64(rs, r, DC_ERRORS, d->failures);
+	rows_set_num(rs, r, DC_SECONDS, (double)ms / 1000.0);
 	doc_add(&d->ctx->out, rs);
 }
 
