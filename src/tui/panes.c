@@ -125,7 +125,8 @@ task_collect(struct fleet *f, struct pane *p)
 	fleet_each(f, task_pick, p);
 	sort_vcol = p->src->cols[p->sort].vcol;
 	sort_desc = p->desc;
-	qsort(p->items, p->n, sizeof *p->items, task_cmp);
+	if (p->n > 1)
+		qsort(p->items, p->n, sizeof *p->items, task_cmp);
 }
 
 static void
