@@ -232,7 +232,7 @@ pane_sync(struct fleet *f, struct pane *p)
 
 	if (!now && p->gen == f->gen)
 		return;
-	if (!now && p->n > COLLECT_BIG && mono_ms() - p->collected_ms < COLLECT_EVERY_MS)
+	if (!now && p->src->size(f) > COLLECT_BIG && mono_ms() - p->collected_ms < COLLECT_EVERY_MS)
 		return;
 	p->src->collect(f, p);
 	p->of = f;
@@ -1008,8 +1008,9 @@ write_stats(struct ui *ui)
 
 	if (f == NULL)
 		return;
-	fprintf(f, "first_frame_wall_ms %lld\nlive_wall_ms %lld\nsynced_wall_ms %lld\n"
-		"frames %llu\nkeys %zu\n", (long long)ui->first_frame_ms, (long long)ui->live_ms,
+	fprintf(f, "start_wall_ms %lld\nfirst_frame_wall_ms %lld\nlive_wall_ms %lld\n"
+		"synced_wall_ms %lld\nframes %llu\nkeys %zu\n", (long long)ui->start_ms,
+		(long long)ui->first_frame_ms, (long long)ui->live_ms,
 		(long long)ui->synced_ms,
 		(unsigned long long)ui->frames, ui->nkey);
 	if (ui->nkey) {
@@ -1258,7 +1259,7 @@ ui_loop(struct ui *ui, struct err *e)
 enum status
 console_run(struct session *s, const struct console_opts *o, struct err *e)
 {
-	struct ui ui = { .s = s, .opts = *o };
+	struct ui ui = { .s = s, .opts = *o, .start_ms = wall_ms() };
 	session_notice_fn notice = s->notice;
 	void *notice_arg = s->notice_arg;
 	bool own_bus = s->bus == NULL;

@@ -186,6 +186,12 @@ task_status(struct fleet *f, const struct pane *p, struct buf *out)
 		buf_addf(out, ", %zu from their own history", f->from_history);
 }
 
+static size_t
+task_size(struct fleet *f)
+{
+	return f->ntasks;
+}
+
 static bool
 task_drill(const void *item, struct buf *cmd)
 {
@@ -208,6 +214,7 @@ static const struct pane_src tasks_pane = {
 	.ident = task_ident,
 	.rows = task_rows,
 	.role = task_role,
+	.size = task_size,
 	.status = task_status,
 	.drill = task_drill,
 };
@@ -298,6 +305,12 @@ witness_status(struct fleet *f, const struct pane *p, struct buf *out)
 		buf_addf(out, "chain OK up to seq %llu", (unsigned long long)c->ok_to);
 }
 
+static size_t
+witness_size(struct fleet *f)
+{
+	return f->ntail;
+}
+
 static bool
 witness_drill(const void *item, struct buf *cmd)
 {
@@ -324,6 +337,7 @@ static const struct pane_src witness_pane = {
 	.ident = witness_ident,
 	.rows = witness_rows,
 	.role = witness_role,
+	.size = witness_size,
 	.status = witness_status,
 	.drill = witness_drill,
 };

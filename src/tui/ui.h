@@ -47,6 +47,8 @@ struct pane_src {
 	struct rowset *(*rows)(void *const *items, size_t n);
 	/* The role of row r of such a set. */
 	enum theme_role (*role)(const struct rowset *rs, size_t r);
+	/* How many rows the pane's source holds (big ones re-sort at most once a second). */
+	size_t (*size)(struct fleet *f);
 	/* What the title says after the name (counts, the chain's state). */
 	void (*status)(struct fleet *f, const struct pane *p, struct buf *out);
 	/* Enter: the command line that drills into item (argv words, NULL-terminated), or false. */
@@ -118,6 +120,7 @@ struct ui {
 	uint64_t frames;
 	int64_t first_frame_ms, live_ms;	/* wall times: the first paint, the first with data */
 	int64_t synced_ms;		/* the first paint with every task (the snapshot) */
+	int64_t start_ms;		/* wall time console_run() began */
 	int64_t *key_us;		/* key to screen, per batch of keys (--stats) */
 	size_t nkey, keycap;
 };
