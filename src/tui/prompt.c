@@ -23,6 +23,8 @@ static const struct {
 } refused[] = {
 	{ "console", NULL, NULL, "the console is already open" },
 	{ "demo", NULL, NULL, "it runs until stopped: start it in another terminal" },
+	{ "down", NULL, NULL, "it closes the connection the console's feeds run on: run it in "
+	  "another terminal (the console then shows the server down, and back when it is up)" },
 	{ "coordinator", "watch", NULL, "it follows until Ctrl-C: the tasks pane is this watch" },
 	{ "witness", "tail", "-f", "it follows until Ctrl-C: the witness pane is this tail" },
 	{ "witness", "tail", "--follow", "it follows until Ctrl-C: the witness pane is this tail" },

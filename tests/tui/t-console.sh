@@ -117,6 +117,12 @@ keys Escape
 keys : 'nosuch' Enter
 wait_for 'unknown command'
 keys Escape
+wait_for '> tasks \(4\)'
+keys : 'down -q' Enter
+wait_for "not run here: 'down -q'"
+keys : 'task watch' Enter
+wait_for "not run here: 'task watch'"
+
 
 # A change asks first, runs through the dispatcher and is witnessed.
 keys / alpha Enter
