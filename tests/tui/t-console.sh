@@ -95,6 +95,13 @@ keys '?'
 wait_for 'KEYS'
 wait_for 'rewind a minute'
 wait_for 'tasks +fed by KV watch of IF_TASKS'
+# Every key the help lists (it is built from the key table) is in the man page.
+sed -n '/^KEYS/,/^PANES/p' "$SCREEN" | sed -n 's/^  \([^ ][^ ]*\).*/\1/p' | tr -d , >"$T_DIR/keys"
+check "[ \$(wc -l <'$T_DIR/keys') -ge 20 ]"
+while read -r k; do
+	grep -qF -- "$(printf '%s' "$k" | sed 's/-/\\-/g')" man/ifctl-console.1 && ok ||
+		not_ok "ifctl-console.1 lacks key '$k'"
+done <"$T_DIR/keys"
 keys Escape
 wait_for '> tasks \(4\)'
 
