@@ -6,7 +6,7 @@
 #   make bench    deps, build, then the benchmarks under bench/
 #   make bench-check  a short benchmark against the stored baseline
 #   make analyze  build with gcc -fanalyzer (every report is an error)
-#   make run      deps, build, start the local server, show the fleet
+#   make run      deps, build, start the local server and the demo, open the console
 #   make fuzz     deps, build the libFuzzer targets with clang into build-fuzz/,
 #                 run each for FUZZ_SECONDS (default 60)
 #   make install  PREFIX=/usr/local DESTDIR=
@@ -117,6 +117,15 @@ $(BUILD)/tests/test-render: tests/unit/test-render.c $(BUILD)/cmd/render.o $(BUI
 	@$(if $(Q),echo "  TEST    $@")
 	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/helper $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
 		$(BUILD)/cmd/render.o $(BUILD)/libcore.a $(LIBS) -lcmocka
+
+# The console's parts that need no terminal (pane formatting, the model, the
+# pane table, themes): their unit test links them with the core.
+TUI_PURE_OBJ := $(patsubst %,$(BUILD)/tui/%.o,pane model panes theme)
+$(BUILD)/tests/test-pane: tests/unit/test-pane.c $(TUI_PURE_OBJ) $(BUILD)/libcore.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/helper $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+		$(TUI_PURE_OBJ) $(BUILD)/libcore.a $(LIBS) -lcmocka
 
 $(BUILD)/tests/test-%: tests/integ/test-%.c $(HELPER_OBJ) $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
@@ -272,10 +281,16 @@ bench-check: deps
 	$(Q)$(MAKE) --no-print-directory all $(TEST_TOOLS)
 	$(Q)BUILD=$(BUILD) bash bench/bench-check.sh
 
+# The console over the demo fleet (the demo stops with it); without a
+# terminal, the server's status.
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(IFCTL) up
-	$(Q)$(IFCTL) status
+	$(Q)if [ -t 0 ] && [ -t 1 ]; then \
+		$(IFCTL) demo -q >/dev/null 2>&1 & demo=$$!; \
+		$(IFCTL) console; st=$$?; \
+		kill -TERM $$demo 2>/dev/null; wait $$demo; exit $$st; \
+	else $(IFCTL) status; fi
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

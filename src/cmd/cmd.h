@@ -197,5 +197,6 @@ extern const struct cmd_entry cmd_swarm_entry, cmd_governor_entry, cmd_policy_en
 	cmd_capabilities_entry;
 extern const struct cmd_entry cmd_cost_entry, cmd_optimise_entry;
 extern const struct cmd_entry cmd_chassis_entry, cmd_cred_entry, cmd_vault_entry;
+extern const struct cmd_entry cmd_console_entry, cmd_demo_entry;
 
 #endif

@@ -37,7 +37,7 @@ static enum status
 read_price(const struct json_value *v, void *dst, struct err *e)
 {
 	static const char *const names[] = { "input", "output", "cached", "hourly" };
-	struct usage *u = (struct usage *)((char *)dst - offsetof(struct usage, price));
+	struct usage *u = (void *)((char *)dst - offsetof(struct usage, price));
 	int64_t *slot[] = { &u->price.input, &u->price.output, &u->price.cached, &u->price.hourly };
 	bool cached = false;
 	size_t i, k;

@@ -259,6 +259,11 @@ sandbox_seccomp_fd(int *fd, struct err *e)
 	int rc = 0, sys;
 	size_t i;
 
+	/* Spelled out: clang's -Wmissing-field-initializers rejects SCMP_A0(). */
+	const struct scmp_arg_cmp not_unix = {
+		.arg = 0, .op = SCMP_CMP_NE, .datum_a = AF_UNIX, .datum_b = 0,
+	};
+
 	*fd = -1;
 	if (f == NULL)
 		return err_set(e, ST_FAIL, "cannot build the seccomp filter: seccomp_init failed");
@@ -266,8 +271,8 @@ sandbox_seccomp_fd(int *fd, struct err *e)
 		if ((sys = seccomp_syscall_resolve_name(denied_calls[i])) != __NR_SCMP_ERROR)
 			rc = seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, sys, 0);
 	if (rc == 0)
-		rc = seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(socket), 1,
-				      SCMP_A0(SCMP_CMP_NE, AF_UNIX));
+		rc = seccomp_rule_add_array(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(socket), 1,
+					    &not_unix);
 	if (rc == 0 && (*fd = memfd_create("ifctl-seccomp", MFD_CLOEXEC)) < 0)
 		rc = -errno;
 	if (rc == 0)

@@ -24,7 +24,7 @@ run 2 stauts
 err_is_one_error
 err_has "unknown command: stauts \(did you mean 'status'\?\)"
 run 2 c
-err_has 'ambiguous command: c, could be: coordinator, (.*, )?config, completion'
+err_has 'ambiguous command: c, could be: (.*, )?coordinator, (.*, )?config, completion'
 run 2 config shwo
 err_has "unknown command: config shwo \(did you mean 'show'\?\)"
 run 2 config
@@ -102,8 +102,8 @@ err_has '1 of 1 checks would fail, the first: .*already exists'
 run 0 completion bash
 out_has 'complete -F _ifctl ifctl'
 bash -n "$OUT" && ok || not_ok "bash completion does not parse"
-(. "$OUT"; COMP_WORDS=(ifctl con); COMP_CWORD=1; _ifctl; [ "${COMPREPLY[*]}" = "config" ]) \
-	2>/dev/null && ok || { bash -c ". $OUT; COMP_WORDS=(ifctl con); COMP_CWORD=1; _ifctl; [ \"\${COMPREPLY[*]}\" = config ]" && ok || not_ok "bash completion of 'con'"; }
+(. "$OUT"; COMP_WORDS=(ifctl conf); COMP_CWORD=1; _ifctl; [ "${COMPREPLY[*]}" = "config" ]) \
+	2>/dev/null && ok || { bash -c ". $OUT; COMP_WORDS=(ifctl conf); COMP_CWORD=1; _ifctl; [ \"\${COMPREPLY[*]}\" = config ]" && ok || not_ok "bash completion of 'conf'"; }
 bash -c ". $OUT; COMP_WORDS=(ifctl config s); COMP_CWORD=2; _ifctl; [ \"\${COMPREPLY[*]}\" = 'show schema' ]" \
 	&& ok || not_ok "bash completion of 'config s'"
 bash -c ". $OUT; COMP_WORDS=(ifctl status -o j); COMP_CWORD=3; _ifctl; [ \"\${COMPREPLY[*]}\" = 'json jsonl' ]" \
