@@ -11,8 +11,10 @@
 #include "core/chassis.h"
 #include "core/cred.h"
 #include "core/egress.h"
+#include "core/governor.h"
 #include "core/json.h"
 #include "core/ledger.h"
+#include "core/slo.h"
 #include "core/util.h"
 
 void
@@ -534,30 +536,27 @@ chassis_task_run(struct bus *b, const struct coord_cfg *cc, struct opctx *op,
 enum status
 chassis_may_claim(struct bus *b, struct opctx *op, const char *swarm, struct err *e)
 {
-	(void)b;
-	/*
-	 * The governor's breaker (governor_may_claim) and the cost engine's
-	 * budgets decide here once they are part of the tree; until then no
-	 * swarm has a budget or a breaker that could refuse it.
-	 */
-	if (!check(op, "budget and breaker allow a claim", ST_OK, NULL, swarm))
-		return check_failure(op, e);
-	return ST_OK;
+	/* Budget exhaustion opens the breaker, so the governor's gate covers both. */
+	return governor_may_claim(b, op, swarm, NULL, e);
 }
 
 enum status
 chassis_slo_sample(struct bus *b, const struct rowset *rs, size_t r, struct err *e)
 {
-	/*
-	 * The SLO engine's slo_sample_publish() takes the sample (latency:
-	 * duration_ms, outcome: ok or not) once it is part of the tree; the
-	 * run is on if.v1.evt.chassis.run meanwhile.
-	 */
-	(void)b;
-	(void)rs;
-	(void)r;
-	(void)e;
-	return ST_OK;
+	struct slo_sample sm = { .kind = SLO_SAMPLE_RUN, .ts = wall_ms() };
+	const char *outcome = rows_get(rs, r, RC_OUTCOME);
+	int64_t ms = 0;
+
+	sm.swarm = rows_get(rs, r, RC_SWARM);
+	if (sm.swarm == NULL || *sm.swarm == '\0')
+		return ST_OK;		/* a run for no swarm counts towards no objective */
+	rows_get_i64(rs, r, RC_DURATION_MS, &ms);
+	sm.latency_ms = (double)ms;
+	sm.ok = outcome != NULL && strcmp(outcome, "ok") == 0;
+	sm.task = rows_get(rs, r, RC_TASK);
+	if (sm.task != NULL && *sm.task == '\0')
+		sm.task = NULL;
+	return slo_sample_publish(b, &sm, e);
 }
 
 /* Claim one task; ST_NOT_FOUND when none is ready. */

@@ -162,4 +162,14 @@ run 0 witness query --event chassis.run --task t-cancel -o json
 out_has '"killed_by":"cancel"'
 out_has 'the task was cancelled or its lease lost'
 
+# a run for a swarm is an SLO sample of its swarm; a retired swarm's worker claims nothing
+run 0 chassis run --swarm w9 "$FIX/print.wasm" -o json
+run 0 slo define w9 --success 0.5 --window 1d
+run 0 slo status w9 -o json
+out_has '"objective":"success","target":0.5,"measured":1,"met":true,"samples":1'
+run 0 swarm register --id w8 -c code-analysis:general
+run 0 swarm retire w8
+run 4 chassis serve --swarm w8 --drain "$FIX/print.wasm"
+err_has 'retired'
+
 finish
