@@ -27,6 +27,7 @@ const struct bus_kv_def schema_buckets[] = {
 	{ "IF_SWARMS", "swarm profiles", 8 },
 	{ "IF_BUDGETS", "allocated, reserved and spent per swarm", 16 },
 	{ "IF_CREDS", "credential metadata and token hashes, never tokens", 4 },
+	{ "IF_ARCHIVE", "finished tasks moved out of IF_TASKS, by id (ifctl-protocol(7), ARCHIVE)", 1 },
 };
 const size_t schema_nbuckets = ARRAY_SIZE(schema_buckets);
 

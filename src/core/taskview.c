@@ -52,6 +52,7 @@ static const struct view_col stats_cols[] = {
 	[TS_CLAIMS_PER_S] = { "claims_per_s_60s", COL_NUM, 0 },
 	[TS_LEASE_EXPIRIES] = { "lease_expiries", COL_NUM, 0 },
 	[TS_INVALID] = { "invalid", COL_NUM, 0 },
+	[TS_ARCHIVED] = { "archived", COL_NUM, 0 },
 };
 _Static_assert(sizeof stats_cols / sizeof *stats_cols == TS__COUNT, "one column per stats_col");
 _Static_assert(TS_DEAD - TS_QUEUED + 1 == TASK__COUNT, "one count per task state");
@@ -69,6 +70,30 @@ static const struct view_col page_cols[] = {
 };
 _Static_assert(ARRAY_SIZE(page_cols) == TP__COUNT, "one column per page field");
 static const struct view task_page_view = VIEW("metadata", page_cols);
+
+/* What an archive sweep or a purge did (schemas/task-moved.json). */
+static const struct view_col moved_cols[] = {
+	[TM_ACTION] = { "action", COL_TEXT, 0 },
+	[TM_TASKS] = { "tasks", COL_NUM, 0 },
+	[TM_RACED] = { "changed_meanwhile", COL_NUM, 0 },
+	[TM_DRY_RUN] = { "dry_run", COL_BOOL, 0 },
+};
+_Static_assert(ARRAY_SIZE(moved_cols) == TM__COUNT, "one column per moved field");
+static const struct view task_moved_view = VIEW("moved", moved_cols);
+
+struct rowset *
+task_view_moved(const char *action, size_t n, size_t raced, bool dry_run)
+{
+	struct rowset *rs = rows_view(&task_moved_view);
+	size_t r = rows_add(rs);
+
+	rs->single = true;
+	rows_set(rs, r, TM_ACTION, action);
+	rows_set_u64(rs, r, TM_TASKS, n);
+	rows_set_u64(rs, r, TM_RACED, raced);
+	rows_set_bool(rs, r, TM_DRY_RUN, dry_run);
+	return rs;
+}
 
 struct rowset *
 task_view_list(void)
@@ -220,6 +245,7 @@ task_view_stats(const struct task_stats *s)
 	rows_showf(rs, r, TS_CLAIMS_PER_S, "%.2f", (double)s->claims_60s / 60.0);
 	rows_set_u64(rs, r, TS_LEASE_EXPIRIES, s->takeovers + s->expired_dead);
 	rows_set_u64(rs, r, TS_INVALID, s->invalid);
+	rows_set_u64(rs, r, TS_ARCHIVED, s->archived);
 	return rs;
 }
 
