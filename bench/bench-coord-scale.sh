@@ -4,7 +4,8 @@
 # puts in batches, not the CLI), and Q queued tasks (BENCH_QUEUED, default
 # 100000 when A > 0, 0 when A = 0) into IF_TASKS with their ids on the ready
 # queue; then 20 one-shot 'ifctl task claim' runs, wall time of each
-# (process start to exit), median and max reported. At the largest size also
+# (process start to exit), median and max reported, after 5 s for the server
+# to settle and one warm-up claim. At the largest size also
 # the wall time of 'task list --limit 100', 'task list --state done --limit 100'
 # (reads the archive) and 'task stats'. Times from date +%s%N, milliseconds.
 set -u
@@ -34,6 +35,9 @@ for a in $SIZES; do
 	[ "$a" -eq 0 ] && q=0
 	[ "$a" -gt 0 ] && "$LOAD" "$url" IF_ARCHIVE "$a" arc done
 	[ "$q" -gt 0 ] && "$LOAD" "$url" IF_TASKS "$q" q queued if.v1.queue.task
+	# let the server settle after the load (it writes its blocks out), one warm-up claim
+	sleep 5
+	"$IFCTL" task claim --swarm warm -c gpu >/dev/null 2>&1
 	i=0
 	while [ $i -lt 20 ]; do
 		timed "$IFCTL" task claim --swarm bench -c gpu

@@ -1573,9 +1573,9 @@ once_prio(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, const st
 
 	snprintf(durable, sizeof durable, "claim-p%d", prio);
 	snprintf(filter, sizeof filter, "%s.%d", cfg->queue, prio);
-	if ((st = bus_pull(b, COORD_QUEUE_STREAM, durable, filter, ONCE_ACK_WAIT_MS, ONCE_BATCH,
-			   msgs, &n, e)) != ST_OK)
-		return st;
+	if (bus_pull(b, COORD_QUEUE_STREAM, durable, filter, ONCE_ACK_WAIT_MS, ONCE_BATCH, msgs,
+		     &n, NULL) != ST_OK)
+		return ST_NOT_FOUND;	/* no queue (or not allowed to read it): the index */
 	for (i = 0, st = ST_NOT_FOUND; i < n; i++) {
 		if (st == ST_NOT_FOUND)
 			st = once_try(b, cfg, op, c, msgs[i], out, e);
