@@ -1575,7 +1575,7 @@ once_prio(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, const st
 	snprintf(filter, sizeof filter, "%s.%d", cfg->queue, prio);
 	if (bus_pull(b, COORD_QUEUE_STREAM, durable, filter, ONCE_ACK_WAIT_MS, ONCE_BATCH, msgs,
 		     &n, NULL) != ST_OK)
-		return ST_NOT_FOUND;	/* no queue (or not allowed to read it): the index */
+		return ST_NO_SCHEMA;	/* no queue (or not allowed to read it): the index */
 	for (i = 0, st = ST_NOT_FOUND; i < n; i++) {
 		if (st == ST_NOT_FOUND)
 			st = once_try(b, cfg, op, c, msgs[i], out, e);
@@ -1611,9 +1611,12 @@ coord_claim_once(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 		for (prio = TASK_PRIORITY_MAX; prio >= 0 && st == ST_NOT_FOUND; prio--)
 			if (by_prio[prio])
 				st = once_prio(b, cfg, op, c, prio, out, e);
-	if (st != ST_NOT_FOUND)
+	if (st != ST_NOT_FOUND && st != ST_NO_SCHEMA)
 		return st;
-	/* Nothing in the queue for this claimer: the live set, by index. */
+	/*
+	 * Nothing in the queue for this claimer, or a priority's queue it cannot
+	 * read (a lower one must not go first): the live set, by index.
+	 */
 	if ((st = coord_index_open(b, cfg, &ix, e)) != ST_OK)
 		return st;
 	why_add(op, "candidates", "", "none in the ready queue; %zu live tasks known, ready ones "
