@@ -464,6 +464,13 @@ run_show(struct cmd_ctx *ctx)
 	return ST_OK;
 }
 
+/* coord_scan's callback: one more task into the counts. */
+static void
+stats_add(void *arg, const struct task *t)
+{
+	task_stats_add(arg, t);
+}
+
 static enum status
 run_stats(struct cmd_ctx *ctx)
 {
@@ -473,9 +480,11 @@ run_stats(struct cmd_ctx *ctx)
 	enum status st;
 
 	coord_cfg_from(&ctx->cfg, &cc);
-	if ((st = coord_list(ctx->bus, &cc, NULL, &l, &ctx->err)) != ST_OK)
+	memset(&s, 0, sizeof s);
+	s.now_ms = wall_ms();
+	if ((st = coord_scan(ctx->bus, &cc, stats_add, &s, &l, &ctx->err)) != ST_OK)
 		return st;
-	task_stats_count(&l, wall_ms(), &s);
+	s.invalid = l.nbad;
 	st = coord_archived(ctx->bus, &cc, &s.archived, &ctx->err);
 	if (st != ST_OK && st != ST_NO_SCHEMA) {
 		coord_listing_release(&l);

@@ -2,6 +2,7 @@
  * The event bus over nats.c: removal of KV keys by compare-and-swap, pull
  * consumers of work-queue streams, subject counts (see busx.h).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,9 +69,25 @@ bus_kv_remove(struct bus *b, const char *bucket, const char *key, uint64_t rev, 
 
 /* --- pull consumers ----------------------------------------------------- */
 
+/*
+ * A message kept past its subscription (bus_pull ends it at once): it is
+ * settled by publishing the JetStream ack protocol on its reply subject,
+ * which needs no subscription, where natsMsg_Ack() needs the one it came on.
+ */
 struct bus_msg {
 	natsMsg *m;
+	struct bus *b;
 };
+
+/* Send one ack-protocol word (and body) to the server for m. */
+static void
+msg_settle(struct bus_msg *m, const char *word)
+{
+	const char *reply = natsMsg_GetReply(m->m);
+
+	if (reply && *reply)
+		natsConnection_PublishString(m->b->nc, reply, word);
+}
 
 const char *
 bus_msg_subject(const struct bus_msg *m)
@@ -88,13 +105,20 @@ bus_msg_data(const struct bus_msg *m, size_t *len)
 void
 bus_msg_ack(struct bus_msg *m)
 {
-	natsMsg_Ack(m->m, NULL);
+	msg_settle(m, "+ACK");
 }
 
 void
 bus_msg_nak(struct bus_msg *m, int64_t delay_ms)
 {
-	natsMsg_NakWithDelay(m->m, delay_ms, NULL);
+	char word[64];
+
+	if (delay_ms <= 0) {
+		msg_settle(m, "-NAK");
+		return;
+	}
+	snprintf(word, sizeof word, "-NAK {\"delay\":%lld}", (long long)delay_ms * 1000000);
+	msg_settle(m, word);
 }
 
 void
@@ -162,7 +186,8 @@ bus_pull(struct bus *b, const char *stream, const char *durable, const char *fil
 			s = NATS_OK;	/* nothing there */
 	}
 	for (i = 0; i < list.Count; i++) {
-		msgs[(*n)] = xcalloc(1, sizeof **msgs);
+		msgs[*n] = xcalloc(1, sizeof **msgs);
+		msgs[*n]->b = b;
 		msgs[(*n)++]->m = list.Msgs[i];
 		list.Msgs[i] = NULL;
 	}

@@ -531,23 +531,32 @@ struct coord_index {
 	bool snapshot;			/* the watch has delivered the bucket */
 };
 
-/* The watch's callback: take in a put or a delete. */
+/*
+ * The watch's callback: take in a put or a delete. A record is parsed
+ * before the index is locked, so claimers' picks do not wait on the parse.
+ */
 static void
 ix_on_event(void *arg, const struct bus_kv_event *ev)
 {
 	struct coord_index *ix = arg;
+	bool task = !ev->snapshot_done && !has_prefix(ev->key, COORD_IDEM_PREFIX);
+	bool valid = false;
+	struct task t;
 
+	if (task && ev->op == BUS_KV_PUT)
+		valid = coord_record_parse(ev->key, ev->value, ev->len, &t, NULL) == ST_OK;
 	pthread_mutex_lock(&ix->mu);
-	if (ev->snapshot_done) {
+	if (ev->snapshot_done)
 		ix->snapshot = true;
-	} else if (!has_prefix(ev->key, COORD_IDEM_PREFIX)) {
-		if (ev->op == BUS_KV_PUT)
-			readyq_put(ix->q, ev->key, ev->value, ev->len, ev->revision);
-		else
-			readyq_drop(ix->q, ev->key, ev->revision);
-	}
-	pthread_cond_broadcast(&ix->cv);
+	else if (valid)
+		readyq_update(ix->q, ev->key, &t, ev->value, ev->len, ev->revision);
+	else if (task)		/* a delete, or a record that is not a task: never offered */
+		readyq_drop(ix->q, ev->key, ev->revision);
+	if (ix->snapshot)	/* while the snapshot loads only its end is waited for */
+		pthread_cond_broadcast(&ix->cv);
 	pthread_mutex_unlock(&ix->mu);
+	if (valid)
+		task_release(&t);
 }
 
 /* Read key again from the server and take in what it holds now. */
@@ -809,7 +818,8 @@ claim_settle(struct bus *b, const struct coord_cfg *cfg, struct coord_index *ix,
 	else if (st == ST_OK && !op->falsify)
 		readyq_update(ix->q, key, t, written->s, written->len, t->rev);
 	readyq_unmark(ix->q, key);
-	pthread_cond_broadcast(&ix->cv);
+	if (st != ST_OK)	/* the task may be ready again: waiters look */
+		pthread_cond_broadcast(&ix->cv);
 	pthread_mutex_unlock(&ix->mu);
 }
 
@@ -1112,6 +1122,8 @@ struct list_scan {
 	const struct coord_filter *f;
 	struct coord_listing *out;
 	size_t cap, badcap;
+	void (*each)(void *arg, const struct task *t);	/* set: tasks are passed, not kept */
+	void *each_arg;
 };
 
 /* Does t require capability cap? */
@@ -1202,7 +1214,9 @@ list_take(struct list_scan *s, const struct bus_kv_event *ev)
 	} else if (coord_record_parse(ev->key, ev->value, ev->len, &t, &why) == ST_OK) {
 		t.rev = ev->revision;
 		t.archived = s->archived;
-		if (!list_keeps(s->f, &t)) {
+		if (s->each)
+			s->each(s->each_arg, &t);
+		if (s->each || !list_keeps(s->f, &t)) {
 			task_release(&t);
 			return;
 		}
@@ -1224,11 +1238,12 @@ list_on_event(void *arg, const struct bus_kv_event *ev)
 	struct list_scan *s = arg;
 
 	pthread_mutex_lock(&s->mu);
-	if (!s->done && ev->snapshot_done)
+	if (!s->done && ev->snapshot_done) {
 		s->done = true;
-	else if (!s->done && ev->op == BUS_KV_PUT && !has_prefix(ev->key, COORD_IDEM_PREFIX))
+		pthread_cond_broadcast(&s->cv);	/* the one thing the reader waits for */
+	} else if (!s->done && ev->op == BUS_KV_PUT && !has_prefix(ev->key, COORD_IDEM_PREFIX)) {
 		list_take(s, ev);
-	pthread_cond_broadcast(&s->cv);
+	}
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -1286,7 +1301,7 @@ coord_list(struct bus *b, const struct coord_cfg *cfg, const struct coord_filter
 	   struct coord_listing *out, struct err *e)
 {
 	struct list_scan s = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false,
-			       f, out, 0, 0 };
+			       f, out, 0, 0, NULL, NULL };
 	enum status st;
 
 	memset(out, 0, sizeof *out);
@@ -1308,6 +1323,23 @@ coord_list(struct bus *b, const struct coord_cfg *cfg, const struct coord_filter
 	return ST_OK;
 }
 
+
+enum status
+coord_scan(struct bus *b, const struct coord_cfg *cfg,
+	   void (*fn)(void *arg, const struct task *t), void *arg, struct coord_listing *bad,
+	   struct err *e)
+{
+	struct list_scan s = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false,
+			       NULL, bad, 0, 0, fn, arg };
+	enum status st;
+
+	memset(bad, 0, sizeof *bad);
+	if ((st = list_bucket(b, cfg->bucket, &s, e)) != ST_OK)
+		coord_listing_release(bad);
+	else if (bad->nbad)
+		qsort(bad->bad, bad->nbad, sizeof *bad->bad, by_key);
+	return st;
+}
 
 enum status
 coord_scan_invalid(struct bus *b, const struct coord_cfg *cfg, struct coord_invalid **out,
@@ -1421,7 +1453,7 @@ coord_purge(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, enum t
 	struct coord_listing l;
 	struct coord_filter f = { .state = &state, .finished_before = before_ms };
 	struct list_scan s = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, true,
-			       &f, &l, 0, 0 };
+			       &f, &l, 0, 0, NULL, NULL };
 	enum status st;
 	size_t i;
 
@@ -1500,6 +1532,7 @@ coord_duration_parse(const char *v, int64_t *ms)
 /* --- one-shot claims ---------------------------------------------------- */
 
 #define ONCE_BATCH 8		/* ids taken from the queue at a time */
+#define ONCE_SCAN_MAX 4096	/* ids looked at per priority and claim */
 #define ONCE_ACK_WAIT_MS 30000	/* an id taken by a claimer that died comes back then */
 
 /* Per priority: how many ids the queue holds. */
@@ -1521,7 +1554,7 @@ queue_count(void *arg, const char *subject, uint64_t n)
  */
 static enum status
 once_try(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, const struct claimer *c,
-	 struct bus_msg *m, struct task *out, struct err *e)
+	 struct bus_msg *m, struct task *out, bool *handed_back, struct err *e)
 {
 	struct readyq_pick p = { 0 };
 	struct buf written = BUF_INIT, rec = BUF_INIT;
@@ -1540,6 +1573,7 @@ once_try(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, const str
 	}
 	if (!claimable(out, c, now, &why)) {
 		bus_msg_nak(m, out->not_before > now ? out->not_before - now : 0);
+		*handed_back = true;
 		st = ST_NOT_FOUND;
 		goto out;
 	}
@@ -1555,33 +1589,47 @@ once_try(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, const str
 	else
 		bus_msg_nak(m, 0);
 	buf_release(&written);
-	return st;
+	if (st != ST_OK)
+		task_release(out);
+	return task_local(st) ? ST_NOT_FOUND : st;	/* lost the race: the next id */
 out:
 	task_release(out);
 	return st == ST_OK ? ST_NOT_FOUND : st;
 }
 
-/* Take up to ONCE_BATCH ids of priority prio and try them in order. */
+/*
+ * Take ids of priority prio, ONCE_BATCH at a time, and try them in order,
+ * until one is claimed. Stale ids are dropped and the next batch taken (up
+ * to ONCE_SCAN_MAX ids, and no more than the queue held), so ids left by
+ * claims through an index do not hide the tasks behind them; a batch whose
+ * ids were all handed back ends the look at this priority.
+ */
 static enum status
 once_prio(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, const struct claimer *c,
-	  int prio, struct task *out, struct err *e)
+	  int prio, uint64_t queued, struct task *out, struct err *e)
 {
 	struct bus_msg *msgs[ONCE_BATCH];
 	char durable[32], filter[64];
-	size_t n = 0, i;
-	enum status st;
+	size_t n = 0, i, seen = 0;
+	enum status st = ST_NOT_FOUND;
+	bool handed_back = false;
 
 	snprintf(durable, sizeof durable, "claim-p%d", prio);
 	snprintf(filter, sizeof filter, "%s.%d", cfg->queue, prio);
-	if (bus_pull(b, COORD_QUEUE_STREAM, durable, filter, ONCE_ACK_WAIT_MS, ONCE_BATCH, msgs,
-		     &n, NULL) != ST_OK)
-		return ST_NO_SCHEMA;	/* no queue (or not allowed to read it): the index */
-	for (i = 0, st = ST_NOT_FOUND; i < n; i++) {
-		if (st == ST_NOT_FOUND)
-			st = once_try(b, cfg, op, c, msgs[i], out, e);
-		else
-			bus_msg_nak(msgs[i], 0);	/* done with the batch: hand the rest back */
-		bus_msg_free(msgs[i]);
+	while (st == ST_NOT_FOUND && !handed_back && seen < queued && seen < ONCE_SCAN_MAX) {
+		if (bus_pull(b, COORD_QUEUE_STREAM, durable, filter, ONCE_ACK_WAIT_MS, ONCE_BATCH,
+			     msgs, &n, NULL) != ST_OK)
+			return ST_NO_SCHEMA;	/* no queue (or not allowed to read it): the index */
+		if (n == 0)
+			break;
+		for (i = 0; i < n; i++) {
+			if (st == ST_NOT_FOUND)
+				st = once_try(b, cfg, op, c, msgs[i], out, &handed_back, e);
+			else
+				bus_msg_nak(msgs[i], 0);	/* done: hand the rest back */
+			bus_msg_free(msgs[i]);
+		}
+		seen += n;
 	}
 	return st;
 }
@@ -1610,7 +1658,7 @@ coord_claim_once(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 	    bus_stream_subjects(b, COORD_QUEUE_STREAM, filter, queue_count, by_prio, NULL) == ST_OK)
 		for (prio = TASK_PRIORITY_MAX; prio >= 0 && st == ST_NOT_FOUND; prio--)
 			if (by_prio[prio])
-				st = once_prio(b, cfg, op, c, prio, out, e);
+				st = once_prio(b, cfg, op, c, prio, by_prio[prio], out, e);
 	if (st != ST_NOT_FOUND && st != ST_NO_SCHEMA)
 		return st;
 	/*

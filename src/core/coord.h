@@ -253,6 +253,15 @@ enum status coord_list(struct bus *b, const struct coord_cfg *cfg, const struct 
 		       struct coord_listing *out, struct err *e);
 
 /*
+ * Every valid task of the live bucket passed to fn (valid during the call
+ * only), none kept: counts over the live set without holding it. The
+ * invalid records go into bad (bad->n is 0), released by the caller.
+ */
+enum status coord_scan(struct bus *b, const struct coord_cfg *cfg,
+		       void (*fn)(void *arg, const struct task *t), void *arg,
+		       struct coord_listing *bad, struct err *e);
+
+/*
  * Continue tokens (ifctl task list --continue): "1.<created>.<filter>.<id>",
  * the place after the last task of a page and a hash of the state, swarm
  * and capability filters it was made under. The place holds when tasks

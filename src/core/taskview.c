@@ -210,25 +210,33 @@ task_view_history(const struct task *t)
 }
 
 void
+task_stats_add(struct task_stats *out, const struct task *t)
+{
+	size_t j;
+
+	out->tasks++;
+	out->by_state[t->state]++;
+	for (j = 0; j < t->nhist; j++) {
+		const struct task_event *ev = &t->hist[j];
+		if (ev->state == TASK_CLAIMED && ev->at > out->now_ms - 60000)
+			out->claims_60s++;
+		if (coord_hist_event(t, j) == COORD_EV_TAKEOVER)
+			out->takeovers++;
+		if (ev->note && has_prefix(ev->note, "lease expired"))
+			out->expired_dead++;
+	}
+}
+
+void
 task_stats_count(const struct coord_listing *l, int64_t now_ms, struct task_stats *out)
 {
-	size_t i, j;
+	size_t i;
 
 	memset(out, 0, sizeof *out);
-	out->tasks = l->n;
+	out->now_ms = now_ms;
 	out->invalid = l->nbad;
-	for (i = 0; i < l->n; i++) {
-		out->by_state[l->tasks[i].state]++;
-		for (j = 0; j < l->tasks[i].nhist; j++) {
-			const struct task_event *ev = &l->tasks[i].hist[j];
-			if (ev->state == TASK_CLAIMED && ev->at > now_ms - 60000)
-				out->claims_60s++;
-			if (coord_hist_event(&l->tasks[i], j) == COORD_EV_TAKEOVER)
-				out->takeovers++;
-			if (ev->note && has_prefix(ev->note, "lease expired"))
-				out->expired_dead++;
-		}
-	}
+	for (i = 0; i < l->n; i++)
+		task_stats_add(out, &l->tasks[i]);
 }
 
 struct rowset *

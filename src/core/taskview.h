@@ -47,6 +47,7 @@ struct task_stats {
 	size_t takeovers;	/* claims of a task whose lease had expired */
 	size_t expired_dead;	/* tasks dead after their last lease expired */
 	uint64_t archived;	/* finished tasks moved out of the live set (not in the rest) */
+	int64_t now_ms;		/* the time "the last 60 s" ends at */
 };
 
 enum task_stats_col {
@@ -55,6 +56,8 @@ enum task_stats_col {
 };
 
 void task_stats_count(const struct coord_listing *l, int64_t now_ms, struct task_stats *out);
+/* Count one more task into out (out->now_ms set, the rest zero at the start). */
+void task_stats_add(struct task_stats *out, const struct task *t);
 /* The counts as one record ("stats"). */
 struct rowset *task_view_stats(const struct task_stats *s);
 

@@ -57,6 +57,7 @@ struct run {
 	atomic_bool stop;
 	atomic_size_t errors;
 	bool complete;			/* claimers finish what they claim */
+	bool once;			/* one-shot claims (the ready queue), not the index */
 	size_t target;			/* stop when this many claims are logged */
 };
 
@@ -109,7 +110,8 @@ claimer(void *arg)
 		enum status st;
 
 		opctx_init(&op, NULL);
-		st = coord_claim(b, ix, &r->cfg, &op, &c, &t, &e);
+		st = r->once ? coord_claim_once(b, &r->cfg, &op, &c, &t, &e) :
+			       coord_claim(b, ix, &r->cfg, &op, &c, &t, &e);
 		opctx_release(&op);
 		if (st == ST_OK) {
 			log_add(&r->log, &t);
@@ -332,6 +334,58 @@ test_server_restart(void **state)
 	bus_close(b);
 }
 
+
+/*
+ * One-shot claims through the ready queue: 8 claimers, each claim a fresh
+ * coord_claim_once (the queue's counts, a pull, a CAS), race for 1,000
+ * tasks of all priorities, plus 100 whose ids are stale in the queue
+ * (claimed by an index claimer first, ahead of the other priority-9 ids).
+ * Each task is claimed once, by a claimer that knows it; the first
+ * one-shot claim takes priority 9 past the stale ids.
+ */
+static void
+test_one_shot_queue(void **state)
+{
+	static struct run r;
+	pthread_t th[8];
+	struct worker w[8];
+	struct bus *b = connect_srv();
+	struct err e = ERR_INIT;
+	struct opctx op;
+	struct task t;
+	struct claimer c = { .swarm = "early" };
+	size_t pushed, unknown = 0, i;
+	bool created;
+
+	(void)state;
+	run_init(&r, b, "T_ONCE", 600000);
+	r.cfg.queue = COORD_QUEUE_PREFIX;
+	assert_int_equal(bus_stream_ensure(b, &schema_streams[0], &created, &e), ST_OK);
+	assert_string_equal(schema_streams[0].name, COORD_QUEUE_STREAM);
+	pushed = push_many(b, &r.cfg, "o", 1100);
+	for (i = 0; i < 100; i++) {	/* claimed by the index: their ids go stale */
+		opctx_init(&op, NULL);
+		assert_int_equal(coord_claim(b, r.ix[0], &r.cfg, &op, &c, &t, &e), ST_OK);
+		log_add(&r.log, &t);
+		task_release(&t);
+		opctx_release(&op);
+	}
+	opctx_init(&op, NULL);
+	assert_int_equal(coord_claim_once(b, &r.cfg, &op, &c, &t, &e), ST_OK);
+	assert_int_equal(t.priority, 9);	/* the highest priority left */
+	log_add(&r.log, &t);
+	task_release(&t);
+	opctx_release(&op);
+	r.once = true;
+	r.target = pushed;
+	run_claimers(&r, 8, th, w);
+	join_claimers(8, th);
+	verify(b, &r, pushed, TASK_CLAIMED, &unknown);
+	assert_int_equal(unknown, 0);
+	run_release(&r);
+	bus_kv_drop(b, "T_ONCE", NULL);
+	bus_close(b);
+}
 
 /* --- hostile and failed writes ------------------------------------------ */
 
@@ -1066,6 +1120,7 @@ main(void)
 		cmocka_unit_test(test_pages),
 		cmocka_unit_test(test_cancel_requeue),
 		cmocka_unit_test(test_archive_crash),
+		cmocka_unit_test(test_one_shot_queue),
 	};
 	int rc = cmocka_run_group_tests_name("coord", tests, setup, teardown);
 
