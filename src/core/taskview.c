@@ -28,6 +28,7 @@ static const struct view_col task_cols[] = {
 	[TC_TRACE] = { "trace", COL_TEXT, COL_WIDE },
 	[TC_MAX_ATTEMPTS] = { "max_attempts", COL_NUM, COL_DATA },
 	[TC_IDEMPOTENCY_KEY] = { "idempotency_key", COL_TEXT, COL_DATA },
+	[TC_ARCHIVED] = { "archived", COL_BOOL, COL_WIDE },	/* read from IF_ARCHIVE */
 	[TC_HISTORY] = { "history", COL_JSON, COL_DATA },
 };
 _Static_assert(sizeof task_cols / sizeof *task_cols == TC__COUNT, "one column per task_col");
@@ -173,6 +174,7 @@ task_view_add(struct rowset *rs, const struct task *t)
 	rows_set(rs, r, TC_TRACE, t->trace);
 	rows_set_int(rs, r, TC_MAX_ATTEMPTS, t->max_attempts);
 	rows_set(rs, r, TC_IDEMPOTENCY_KEY, t->idem);
+	rows_set_bool(rs, r, TC_ARCHIVED, t->archived);
 	if (rs->ncols > TC_HISTORY) {
 		history_json(&h, t);
 		rows_set(rs, r, TC_HISTORY, h.s);

@@ -345,6 +345,8 @@ run 0 task list --all -o jsonl
 out_has "\"id\":\"$arid\""
 run 0 task show "$arid" -o json
 out_has '"state":"done"'
+out_has '"archived":true'
+check "$BUILD/tests/schemacheck schemas/task.schema.json <'$OUT'"
 run 0 task stats -o json
 conforms_stats=$(grep -c '"archived":1' "$OUT"); check "[ $conforms_stats -eq 1 ]"
 run 1 task cancel "$arid"
@@ -361,6 +363,7 @@ run 0 task list --state dead -o json
 dead_live=$(grep -o '"id"' "$OUT" | wc -l)
 run 0 task archive --retain 0 -o json
 out_has '"action":"archived","tasks":[1-9]'
+check "$BUILD/tests/schemacheck schemas/task-moved.schema.json <'$OUT'"
 run 0 task list --state dead -o json
 check "[ $(grep -o '"id"' "$OUT" | wc -l) -eq $dead_live ]"
 run 0 task list -o json
