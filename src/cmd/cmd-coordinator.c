@@ -608,21 +608,25 @@ struct watch_out {
 	bool snapshot;		/* still in the initial snapshot */
 	int64_t count, limit;	/* events printed; stop after limit (0: never) */
 	int64_t interval_ms;	/* heartbeat period */
-	const enum task_state *state;	/* --state: only changes into it */
+	const enum task_state *state;	/* --state: only records in it */
+	int64_t since;		/* --since: only records changed after (ms; 0: all) */
 };
 
-/* Does the --state filter keep this change (a delete has no state: kept)? */
+/*
+ * Do the --state and --since filters keep this record? A delete has no
+ * state or time: kept; an invalid record only when neither filter is set.
+ */
 static bool
 watch_wants(const struct watch_out *w, const struct bus_kv_event *ev)
 {
 	struct task t;
 	bool keep;
 
-	if (!w->state || ev->op != BUS_KV_PUT)
+	if ((!w->state && !w->since) || ev->op != BUS_KV_PUT)
 		return true;
 	if (coord_record_parse(ev->key, ev->value, ev->len, &t, NULL) != ST_OK)
 		return false;
-	keep = t.state == *w->state;
+	keep = (!w->state || t.state == *w->state) && t.updated >= w->since;
 	task_release(&t);
 	return keep;
 }
@@ -701,6 +705,7 @@ run_watch(struct cmd_ctx *ctx)
 	struct watch_out w = { .bus = ctx->bus };
 	struct bus_watch *bw = NULL;
 	enum task_state state;
+	int64_t since;
 	int64_t resume, interval, limit;
 	enum status st;
 
@@ -712,6 +717,9 @@ run_watch(struct cmd_ctx *ctx)
 		return bad_opt(ctx, ST_USAGE, "state", cmd_opt(ctx, "state"), "is not one of "
 			       "queued, claimed, done, failed, dead");
 	w.state = cmd_opt(ctx, "state") ? &state : NULL;
+	if ((st = opt_age(ctx, "since", &since)) != ST_OK)
+		return st;
+	w.since = since ? wall_ms() - since : 0;
 	w.jsonl = ctx->format == OUT_JSON || ctx->format == OUT_JSONL;
 	w.snapshot = resume == 0;
 	w.limit = limit;
@@ -831,6 +839,7 @@ static const struct cmd_opt watch_opts[] = {
 	{ "heartbeat", 0, "SECONDS", "heartbeat line interval with -o jsonl (0: none; default 10)" },
 	{ "count", 0, "N", "stop after N changes" },
 	{ "state", 0, "STATE", "only records in this state (snapshot and changes)" },
+	{ "since", 0, "AGE", "only records changed less than AGE ago (90s, 30m, 12h, 7d)" },
 	OPT_END,
 };
 static const struct cmd_opt bench_opts[] = {
@@ -869,7 +878,7 @@ SUB(cancel, "ID [--why=TEXT]", "end a queued or claimed task: dead, reason 'canc
 SUB(requeue, "ID [--why=TEXT]", "put a failed or dead task back in the queue, attempts reset",
     CMD_MUTATES, NULL, run_requeue, NULL);
 SUB(show, "ID", "a task and its history of states, owners and tokens", 0, NULL, run_show, NULL);
-SUB(watch, "[-o jsonl] [--resume REV] [--count N] [--state STATE]",
+SUB(watch, "[-o jsonl] [--resume REV] [--count N] [--state STATE] [--since AGE]",
     "follow every change of every task, one line each", 0, watch_opts, run_watch, NULL);
 SUB(stats, "", "counts by state, claim rate, lease expiries", 0, NULL, run_stats, NULL);
 SUB(archive, "[--retain DURATION]", "move tasks finished longer ago than coordinator.retain "

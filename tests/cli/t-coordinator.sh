@@ -397,6 +397,13 @@ out_has '"action":"purged","tasks":1'
 run 3 task show "$arid"
 run 0 witness trace tr-purge -o json
 out_has 'purge'
+run 0 task watch -o jsonl --heartbeat 0 --state queued --count 1
+out_has '"state":"queued"'
+run 0 task watch -o jsonl --heartbeat 0 --since 1h --count 1
+out_has '"type":"put","snapshot":true'
+run 2 task watch --since 1y
+err_has -- "--since: '1y' is not an age"
+run 2 task watch --state archived
 run 2 task archive --retain forever
 IF_COORDINATOR_RETAIN=soon run 2 task archive
 err_has "coordinator.retain: 'soon' is not a duration"
