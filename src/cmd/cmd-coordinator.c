@@ -524,7 +524,56 @@ validate_archive(struct cmd_ctx *ctx)
 	if (v && !coord_duration_parse(v, &ms))
 		return bad_opt(ctx, ST_USAGE, "retain", v, "is not a duration such as 0, 90s, 12h "
 			       "or 7d");
+	if (opt_age(ctx, "every", &ms) != ST_OK)
+		return ST_USAGE;
 	return v ? ST_OK : check_retain(ctx);
+}
+
+/* A sweep every --every: its state between the loop's timer calls. */
+struct sweep_loop {
+	struct follow f;
+	struct cmd_ctx *ctx;
+	struct coord_cfg cc;
+	int64_t every_ms;
+	enum status st;		/* the last sweep's, when it failed */
+};
+
+/* The timer: one sweep, one line (time, moved, changed meanwhile); a failure ends the loop. */
+static int64_t
+sweep_tick(struct evloop *l, uint64_t id, void *arg)
+{
+	struct sweep_loop *sl = arg;
+	size_t moved, raced;
+	char line[160], when[32];
+
+	(void)l;
+	(void)id;
+	sl->st = coord_archive_sweep(sl->ctx->bus, &sl->cc, &sl->ctx->op, wall_ms(), &moved, &raced,
+				     &sl->ctx->err);
+	if (sl->st != ST_OK) {
+		follow_finish(&sl->f);
+		return 0;
+	}
+	fmt_time_ms(when, wall_ms());
+	snprintf(line, sizeof line, "%s archived %zu task%s (%zu changed meanwhile)", when, moved,
+		 moved == 1 ? "" : "s", raced);
+	follow_push(&sl->f, line);
+	return sl->every_ms;
+}
+
+/* --every: sweep at once, then every DURATION until Ctrl-C; a line per sweep. */
+static enum status
+archive_every(struct cmd_ctx *ctx, const struct coord_cfg *cc, int64_t every_ms)
+{
+	struct sweep_loop sl = { .ctx = ctx, .cc = *cc, .every_ms = every_ms, .st = ST_OK };
+	enum status st;
+
+	if ((st = follow_open(&sl.f, &ctx->err)) != ST_OK)
+		return st;
+	evloop_add_timer(sl.f.loop, 0, sweep_tick, &sl);
+	st = follow_run(&sl.f, "archive", &ctx->err);
+	follow_close(&sl.f);
+	return sl.st != ST_OK ? sl.st : st;
 }
 
 static enum status
@@ -532,6 +581,7 @@ run_archive(struct cmd_ctx *ctx)
 {
 	struct coord_cfg cc;
 	size_t moved, raced;
+	int64_t every = 0;
 	enum status st;
 
 	if ((st = validate_archive(ctx)) != ST_OK)
@@ -539,6 +589,10 @@ run_archive(struct cmd_ctx *ctx)
 	coord_cfg_from(&ctx->cfg, &cc);
 	if (cmd_opt(ctx, "retain"))
 		coord_duration_parse(cmd_opt(ctx, "retain"), &cc.retain_ms);
+	if (cmd_opt(ctx, "every") && !ctx->op.falsify) {
+		opt_age(ctx, "every", &every);
+		return archive_every(ctx, &cc, every);
+	}
 	why_add(&ctx->op, "retain", "", "tasks finished more than %lld ms ago move to %s",
 		(long long)cc.retain_ms, COORD_ARCHIVE);
 	st = coord_archive_sweep(ctx->bus, &cc, &ctx->op, wall_ms(), &moved, &raced, &ctx->err);
@@ -827,6 +881,7 @@ static const struct cmd_opt list_opts[] = {
 static const struct cmd_opt archive_opts[] = {
 	{ "retain", 0, "DURATION", "move tasks finished longer ago than this (default "
 	  "coordinator.retain; 0: every finished task)" },
+	{ "every", 0, "DURATION", "sweep again every DURATION until Ctrl-C, a line per sweep" },
 	OPT_END,
 };
 static const struct cmd_opt purge_opts[] = {
@@ -881,7 +936,7 @@ SUB(show, "ID", "a task and its history of states, owners and tokens", 0, NULL, 
 SUB(watch, "[-o jsonl] [--resume REV] [--count N] [--state STATE] [--since AGE]",
     "follow every change of every task, one line each", 0, watch_opts, run_watch, NULL);
 SUB(stats, "", "counts by state, claim rate, lease expiries", 0, NULL, run_stats, NULL);
-SUB(archive, "[--retain DURATION]", "move tasks finished longer ago than coordinator.retain "
+SUB(archive, "[--retain DURATION] [--every DURATION]", "move tasks finished longer ago than coordinator.retain "
     "to the archive", CMD_MUTATES, archive_opts, run_archive, validate_archive);
 SUB(purge, "--state done|failed|dead --older-than AGE",
     "delete archived tasks for good", CMD_MUTATES, purge_opts, run_purge, validate_purge);

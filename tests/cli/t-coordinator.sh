@@ -404,6 +404,16 @@ out_has '"type":"put","snapshot":true'
 run 2 task watch --since 1y
 err_has -- "--since: '1y' is not an age"
 run 2 task watch --state archived
+run 2 task archive --every 0
+err_has -- "--every: '0' is not an age"
+# --every: a line per sweep until a signal ends it (exit 130)
+"$IFCTL" task archive --retain 1h --every 100ms >"$OUT" 2>"$ERR" &
+apid=$!
+until [ "$(wc -l <"$OUT")" -ge 2 ]; do sleep 0.05; done
+kill -INT $apid
+wait $apid
+check "[ $? -eq 130 ]"
+out_has 'archived 0 tasks \(0 changed meanwhile\)'
 run 2 task archive --retain forever
 IF_COORDINATOR_RETAIN=soon run 2 task archive
 err_has "coordinator.retain: 'soon' is not a duration"
