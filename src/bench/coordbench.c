@@ -488,7 +488,8 @@ bench_init(struct bench *bn, const struct bus_opts *bo)
 {
 	bn->bo = bo;
 	bench_names_new(&bn->names);
-	bn->cfg = (struct coord_cfg){ bn->names.bucket, 24LL * 3600 * 1000, 5, 1000 };
+	bn->cfg = (struct coord_cfg){ .bucket = bn->names.bucket, .lease_ms = 24LL * 3600 * 1000,
+				     .max_attempts = 5, .retry_backoff_ms = 1000 };
 	pthread_mutex_init(&bn->claim_us.mu, NULL);
 	pthread_mutex_init(&bn->push_us.mu, NULL);
 	pthread_mutex_init(&bn->dispatch_us.mu, NULL);

@@ -49,14 +49,6 @@ restore_stop(const struct sigaction old[2])
 	sigaction(SIGTERM, &old[1], NULL);
 }
 
-static void
-coord_cfg_of(const struct config *c, struct coord_cfg *cc)
-{
-	*cc = (struct coord_cfg){ COORD_BUCKET, cfg_int(c, CK_COORD_LEASE_MS),
-				  (int)cfg_int(c, CK_COORD_MAX_ATTEMPTS),
-				  cfg_int(c, CK_COORD_RETRY_BACKOFF_MS) };
-}
-
 /*
  * A token from --cred: the token itself, @FILE (its first line) or
  * $IF_CRED_TOKEN when the option is "env". The caller wipes and frees it.
@@ -268,7 +260,7 @@ run_run(struct cmd_ctx *ctx)
 	o.token = token;
 	rs = chassis_view_runs();
 	if (cmd_opt(ctx, "task")) {
-		coord_cfg_of(&ctx->cfg, &cc);
+		coord_cfg_load(&ctx->cfg, &cc);
 		if (ctx->op.falsify)
 			run_checks(ctx, &o);
 		st = chassis_task_run(ctx->bus, &cc, &ctx->op, &o, cmd_opt(ctx, "task"), rs, &ok,
@@ -334,7 +326,7 @@ run_serve(struct cmd_ctx *ctx)
 	caps = strv_split(cmd_opt(ctx, "capability"), ',', &so.ncaps);
 	so.caps = caps;
 	so.drain = cmd_flag(ctx, "drain");
-	coord_cfg_of(&ctx->cfg, &cc);
+	coord_cfg_load(&ctx->cfg, &cc);
 	rs = chassis_view_runs();
 	catch_stop(old);
 	st = chassis_serve(ctx->bus, &cc, &ctx->op, &o, &so, rs, &ctx->err);

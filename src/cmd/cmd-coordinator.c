@@ -21,13 +21,17 @@
 #include "core/taskview.h"
 #include "core/util.h"
 
-static void
-coord_cfg_from(const struct config *c, struct coord_cfg *cc)
+/* coordinator.retain must parse before anything is written under it. */
+static enum status
+check_retain(struct cmd_ctx *ctx)
 {
-	cc->bucket = COORD_BUCKET;
-	cc->lease_ms = cfg_int(c, CK_COORD_LEASE_MS);
-	cc->max_attempts = (int)cfg_int(c, CK_COORD_MAX_ATTEMPTS);
-	cc->retry_backoff_ms = cfg_int(c, CK_COORD_RETRY_BACKOFF_MS);
+	const char *v = cfg_str(&ctx->cfg, CK_COORD_RETAIN);
+	int64_t ms;
+
+	if (coord_duration_parse(v, &ms))
+		return ST_OK;
+	return err_set(&ctx->err, ST_BAD_VALUE, "coordinator.retain: '%s' is not a duration such "
+		       "as 0, 90s, 12h or 7d", v);
 }
 
 /* Split "a,b,c" into a NULL-terminated vector (caller frees with free_list). */
@@ -195,7 +199,7 @@ run_push(struct cmd_ctx *ctx)
 		free(payload);
 		return st;
 	}
-	coord_cfg_from(&ctx->cfg, &cc);
+	coord_cfg_load(&ctx->cfg, &cc);
 	st = coord_push(ctx->bus, &cc, &ctx->op, &s, &t, &existed, &ctx->err);
 	if (st == ST_OK && !ctx->op.falsify) {
 		why_add(&ctx->op, "idempotency", s.idem ? s.idem : "none",
@@ -219,10 +223,25 @@ validate_claim(struct cmd_ctx *ctx)
 	return check_caps_opt(ctx);
 }
 
+/*
+ * Nothing was claimable: read the live set once (only on this path) so the
+ * remedy can name what is in the way (claimwhy.h).
+ */
+static void
+claim_remedy(struct cmd_ctx *ctx, const struct coord_cfg *cc, const struct claimer *c)
+{
+	struct coord_index *ix = NULL;
+	struct err ie = ERR_INIT;
+
+	if (coord_index_open(ctx->bus, cc, &ix, &ie) != ST_OK)
+		return;
+	claim_why_remedy(ix, c, &ctx->err);
+	coord_index_free(ix);
+}
+
 static enum status
 run_claim(struct cmd_ctx *ctx)
 {
-	struct coord_index *ix = NULL;
 	struct coord_cfg cc;
 	struct claimer c = { 0 };
 	struct task t;
@@ -232,7 +251,7 @@ run_claim(struct cmd_ctx *ctx)
 
 	if ((st = cmd_need(ctx, "swarm")) != ST_OK)
 		return st;
-	coord_cfg_from(&ctx->cfg, &cc);
+	coord_cfg_load(&ctx->cfg, &cc);
 	c.swarm = cmd_opt(ctx, "swarm");
 	/* the governor: a registered swarm's profile, retired, breaker (gov-cmd.h) */
 	if ((st = gov_cmd_claimer(ctx, c.swarm, &caps, &c.ncaps, &registered)) != ST_OK) {
@@ -240,23 +259,17 @@ run_claim(struct cmd_ctx *ctx)
 		return st;
 	}
 	c.caps = caps;
-	st = coord_index_open(ctx->bus, &cc, &ix, &ctx->err);
-	if (st == ST_OK) {
-		why_add(&ctx->op, "candidates", "", "%zu tasks known; ready tasks (queued, or "
-			"with an expired lease) by priority, then age", coord_index_size(ix));
-		st = coord_claim(ctx->bus, ix, &cc, &ctx->op, &c, &t, &ctx->err);
-		if (st == ST_NOT_FOUND && !ctx->op.falsify)
-			claim_why_remedy(ix, &c, &ctx->err);
-		if (ctx->op.falsify && st == ST_NOT_FOUND)
-			st = ST_OK;	/* the failed check says it */
-	}
+	st = coord_claim_once(ctx->bus, &cc, &ctx->op, &c, &t, &ctx->err);
+	if (st == ST_NOT_FOUND && !ctx->op.falsify)
+		claim_remedy(ctx, &cc, &c);
+	if (ctx->op.falsify && st == ST_NOT_FOUND)
+		st = ST_OK;	/* the failed check says it */
 	if (st == ST_OK && !ctx->op.falsify)
 		add_task(ctx, &t);
 	if (st == ST_OK && registered)
 		gov_cmd_after_owner(ctx, c.swarm, GOV_OUTCOME_NONE);	/* last_seen */
 	if (st == ST_OK)
 		task_release(&t);
-	coord_index_free(ix);
 	free_list(caps);
 	return st;
 }
@@ -298,7 +311,7 @@ run_owner(struct cmd_ctx *ctx, enum owner_verb verb)
 	cmd_opt_int(ctx, "token", 1, INT64_MAX, 0, &token);
 	if (verb == OWNER_COMPLETE && (st = cmd_opt_json(ctx, "result", &result)) != ST_OK)
 		return st;
-	coord_cfg_from(&ctx->cfg, &cc);
+	coord_cfg_load(&ctx->cfg, &cc);
 	r.id = ctx->argv[0];
 	r.swarm = cmd_opt(ctx, "swarm");
 	r.token = (uint64_t)token;
@@ -335,7 +348,7 @@ run_operator(struct cmd_ctx *ctx, enum op_verb v)
 	if (ctx->argc != 1)
 		return err_set(&ctx->err, ST_USAGE, "task %s needs one task id",
 			       v == OP_CANCEL ? "cancel" : "requeue");
-	coord_cfg_from(&ctx->cfg, &cc);
+	coord_cfg_load(&ctx->cfg, &cc);
 	st = coord_operator(ctx->bus, &cc, &ctx->op, v, ctx->argv[0], &t, &ctx->err);
 	if (st == ST_OK && !ctx->op.falsify)
 		add_task(ctx, &t);
@@ -349,32 +362,15 @@ static enum status run_requeue(struct cmd_ctx *ctx) { return run_operator(ctx, O
 
 /* --- list, show, stats -------------------------------------------------- */
 
-/* Units of an age (--older-than 7d): a number then one of these, no space. */
-static const struct { const char *unit; int64_t ms; } age_units[] = {
-	{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
-	{ "w", 604800000 },
-};
-
 /* Parse option name's age ("90s", "7d") into *ms; 0 when not given. */
 static enum status
 opt_age(struct cmd_ctx *ctx, const char *name, int64_t *ms)
 {
 	const char *v = cmd_opt(ctx, name);
-	char *end;
-	long long n;
-	size_t i;
 
 	*ms = 0;
-	if (v == NULL)
+	if (v == NULL || (coord_duration_parse(v, ms) && *ms > 0))
 		return ST_OK;
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	for (i = 0; end != v && *v >= '0' && *v <= '9' && errno == 0 && n > 0 &&
-		    i < ARRAY_SIZE(age_units); i++)
-		if (strcmp(end, age_units[i].unit) == 0 && n <= INT64_MAX / 1000 / age_units[i].ms) {
-			*ms = n * age_units[i].ms;
-			return ST_OK;
-		}
 	return err_set(&ctx->err, ST_USAGE, "--%s: '%s' is not an age such as 90s, 30m, 12h "
 		       "or 7d (a positive whole number and one of ms, s, m, h, d, w)", name, v);
 }
@@ -398,9 +394,12 @@ list_filter(struct cmd_ctx *ctx, struct coord_filter *f, enum task_state *state,
 	if ((st = opt_age(ctx, "older-than", &older)) != ST_OK ||
 	    (st = opt_age(ctx, "newer-than", &newer)) != ST_OK)
 		return st;
-	*f = (struct coord_filter){ sname && !*only_invalid ? state : NULL, cmd_opt(ctx, "swarm"),
-				    cmd_opt(ctx, "capability"), older ? now - older : 0,
-				    newer ? now - newer : 0, NULL, (size_t)limit };
+	*f = (struct coord_filter){ .state = sname && !*only_invalid ? state : NULL,
+				    .swarm = cmd_opt(ctx, "swarm"), .cap = cmd_opt(ctx, "capability"),
+				    .created_before = older ? now - older : 0,
+				    .created_after = newer ? now - newer : 0, .limit = (size_t)limit };
+	/* finished tasks may be archived: a list of them reads the archive too */
+	f->archived = cmd_flag(ctx, "all") || (f->state && *f->state >= TASK_DONE);
 	if (tok && (st = coord_token_parse(tok, f, cur, &ctx->err)) != ST_OK)
 		return st;
 	f->after = tok ? cur : NULL;
@@ -440,7 +439,7 @@ run_list(struct cmd_ctx *ctx)
 	/* invalid records have no owner, capabilities or age: only unfiltered lists show them */
 	show_invalid = !cmd_flag(ctx, "hide-invalid") && !f.swarm && !f.cap && !f.after &&
 		       !f.created_before && !f.created_after && (!f.state || only_invalid);
-	coord_cfg_from(&ctx->cfg, &cc);
+	coord_cfg_load(&ctx->cfg, &cc);
 	if ((st = coord_list(ctx->bus, &cc, &f, &l, &ctx->err)) == ST_OK) {
 		rs = task_view_list();
 		for (i = 0; !only_invalid && i < l.n; i++)
@@ -467,7 +466,7 @@ run_show(struct cmd_ctx *ctx)
 
 	if (ctx->argc != 1)
 		return err_set(&ctx->err, ST_USAGE, "task show needs one task id");
-	coord_cfg_from(&ctx->cfg, &cc);
+	coord_cfg_load(&ctx->cfg, &cc);
 	if ((st = coord_read(ctx->bus, &cc, ctx->argv[0], &t, &bad, &ctx->err)) != ST_OK)
 		return st;
 	if (bad.key) {		/* shown as it is: state invalid, and why */
@@ -483,6 +482,13 @@ run_show(struct cmd_ctx *ctx)
 	return ST_OK;
 }
 
+/* coord_scan's callback: one more task into the counts. */
+static void
+stats_add(void *arg, const struct task *t)
+{
+	task_stats_add(arg, t);
+}
+
 static enum status
 run_stats(struct cmd_ctx *ctx)
 {
@@ -491,10 +497,21 @@ run_stats(struct cmd_ctx *ctx)
 	struct task_stats s;
 	enum status st;
 
-	coord_cfg_from(&ctx->cfg, &cc);
-	if ((st = coord_list(ctx->bus, &cc, NULL, &l, &ctx->err)) != ST_OK)
+	coord_cfg_load(&ctx->cfg, &cc);
+	memset(&s, 0, sizeof s);
+	s.now_ms = wall_ms();
+	if ((st = coord_scan(ctx->bus, &cc, stats_add, &s, &l, &ctx->err)) != ST_OK)
 		return st;
-	task_stats_count(&l, wall_ms(), &s);
+	s.invalid = l.nbad;
+	st = coord_archived(ctx->bus, &cc, &s.archived, &ctx->err);
+	if (st != ST_OK && st != ST_NO_SCHEMA) {
+		coord_listing_release(&l);
+		return st;
+	}
+	why_add(&ctx->op, "tasks", "", "the live set (%s): queued, claimed, and finished tasks not "
+		"yet archived; one snapshot of the bucket", COORD_BUCKET);
+	why_add(&ctx->op, "archived", "", "messages of the archive's stream (KV_%s): one round "
+		"trip, not a scan", COORD_ARCHIVE);
 	why_add(&ctx->op, "invalid", "", "records in %s that are not valid tasks (never "
 		"claimed; not in tasks)", COORD_BUCKET);
 	warn_invalid(ctx, l.nbad, true);
@@ -505,6 +522,148 @@ run_stats(struct cmd_ctx *ctx)
 		"dead after their last lease expired", s.takeovers, s.expired_dead);
 	doc_add(&ctx->out, task_view_stats(&s));
 	return ST_OK;
+}
+
+/* --- archive, purge ---------------------------------------------------- */
+
+/* The count of a sweep or purge as one record. */
+static void
+add_count(struct cmd_ctx *ctx, const char *verb, size_t n, size_t raced)
+{
+	doc_add(&ctx->out, task_view_moved(verb, n, raced, ctx->op.falsify));
+}
+
+static enum status
+validate_archive(struct cmd_ctx *ctx)
+{
+	const char *v = cmd_opt(ctx, "retain");
+	int64_t ms;
+
+	if (v && !coord_duration_parse(v, &ms))
+		return bad_opt(ctx, ST_USAGE, "retain", v, "is not a duration such as 0, 90s, 12h "
+			       "or 7d");
+	if (opt_age(ctx, "every", &ms) != ST_OK)
+		return ST_USAGE;
+	return v ? ST_OK : check_retain(ctx);
+}
+
+/* A sweep every --every: its state between the loop's timer calls. */
+struct sweep_loop {
+	struct follow f;
+	struct cmd_ctx *ctx;
+	struct coord_cfg cc;
+	int64_t every_ms;
+	enum status st;		/* the last sweep's, when it failed */
+};
+
+/* The timer: one sweep, one line (time, moved, changed meanwhile); a failure ends the loop. */
+static int64_t
+sweep_tick(struct evloop *l, uint64_t id, void *arg)
+{
+	struct sweep_loop *sl = arg;
+	size_t moved, raced;
+	char line[160], when[32];
+
+	(void)l;
+	(void)id;
+	sl->st = coord_archive_sweep(sl->ctx->bus, &sl->cc, &sl->ctx->op, wall_ms(), &moved, &raced,
+				     &sl->ctx->err);
+	if (sl->st != ST_OK) {
+		follow_finish(&sl->f);
+		return 0;
+	}
+	fmt_time_ms(when, wall_ms());
+	snprintf(line, sizeof line, "%s archived %zu task%s (%zu changed meanwhile)", when, moved,
+		 moved == 1 ? "" : "s", raced);
+	follow_push(&sl->f, line);
+	return sl->every_ms;
+}
+
+/* --every: sweep at once, then every DURATION until Ctrl-C; a line per sweep. */
+static enum status
+archive_every(struct cmd_ctx *ctx, const struct coord_cfg *cc, int64_t every_ms)
+{
+	struct sweep_loop sl = { .ctx = ctx, .cc = *cc, .every_ms = every_ms, .st = ST_OK };
+	enum status st;
+
+	if ((st = follow_open(&sl.f, &ctx->err)) != ST_OK)
+		return st;
+	evloop_add_timer(sl.f.loop, 0, sweep_tick, &sl);
+	st = follow_run(&sl.f, "archive", &ctx->err);
+	follow_close(&sl.f);
+	return sl.st != ST_OK ? sl.st : st;
+}
+
+static enum status
+run_archive(struct cmd_ctx *ctx)
+{
+	struct coord_cfg cc;
+	size_t moved, raced;
+	int64_t every = 0;
+	enum status st;
+
+	if ((st = validate_archive(ctx)) != ST_OK)
+		return st;
+	coord_cfg_load(&ctx->cfg, &cc);
+	if (cmd_opt(ctx, "retain"))
+		coord_duration_parse(cmd_opt(ctx, "retain"), &cc.retain_ms);
+	if (cmd_opt(ctx, "every") && !ctx->op.falsify) {
+		opt_age(ctx, "every", &every);
+		return archive_every(ctx, &cc, every);
+	}
+	why_add(&ctx->op, "retain", "", "tasks finished more than %lld ms ago move to %s",
+		(long long)cc.retain_ms, COORD_ARCHIVE);
+	st = coord_archive_sweep(ctx->bus, &cc, &ctx->op, wall_ms(), &moved, &raced, &ctx->err);
+	if (st == ST_OK && ctx->op.falsify)
+		check(&ctx->op, "tasks to archive", ST_OK, NULL, moved ? "some" : "none");
+	if (st == ST_OK)
+		add_count(ctx, "archived", moved, raced);
+	return st;
+}
+
+/* purge: --state (done, failed or dead) and --older-than are both required. */
+static enum status
+validate_purge(struct cmd_ctx *ctx)
+{
+	const char *sname;
+	enum task_state state;
+	int64_t age;
+	enum status st;
+
+	if (ctx->argc)
+		return err_set(&ctx->err, ST_USAGE, "task purge takes no arguments, only --state "
+			       "and --older-than");
+	if ((st = cmd_need(ctx, "state")) != ST_OK || (st = cmd_need(ctx, "older-than")) != ST_OK)
+		return st;
+	sname = cmd_opt(ctx, "state");
+	if (!task_state_parse(sname, &state) || state < TASK_DONE)
+		return bad_opt(ctx, ST_USAGE, "state", sname, "is not done, failed or dead (only "
+			       "finished tasks are archived)");
+	return opt_age(ctx, "older-than", &age);
+}
+
+static enum status
+run_purge(struct cmd_ctx *ctx)
+{
+	struct coord_cfg cc;
+	enum task_state state;
+	int64_t age;
+	size_t n;
+	enum status st;
+
+	if ((st = validate_purge(ctx)) != ST_OK)
+		return st;
+	task_state_parse(cmd_opt(ctx, "state"), &state);
+	opt_age(ctx, "older-than", &age);
+	coord_cfg_load(&ctx->cfg, &cc);
+	why_add(&ctx->op, "selection", task_state_name(state), "archived tasks whose last change "
+		"(when they finished) is older than %lld ms", (long long)age);
+	st = coord_purge(ctx->bus, &cc, &ctx->op, state, wall_ms() - age, &n, &ctx->err);
+	if (st == ST_OK && ctx->op.falsify)
+		check(&ctx->op, "tasks to purge", ST_OK, NULL, n ? "some" : "none");
+	if (st == ST_OK)
+		add_count(ctx, "purged", n, 0);
+	return st;
 }
 
 /* --- watch -------------------------------------------------------------- */
@@ -521,7 +680,28 @@ struct watch_out {
 	bool snapshot;		/* still in the initial snapshot */
 	int64_t count, limit;	/* events printed; stop after limit (0: never) */
 	int64_t interval_ms;	/* heartbeat period */
+	const enum task_state *state;	/* --state: only records in it */
+	int64_t since;		/* --since: only records changed after (ms; 0: all) */
 };
+
+/*
+ * Do the --state and --since filters keep this record? A delete has no
+ * state or time: kept; an invalid record only when neither filter is set.
+ */
+static bool
+watch_wants(const struct watch_out *w, const struct bus_kv_event *ev)
+{
+	struct task t;
+	bool keep;
+
+	if ((!w->state && !w->since) || ev->op != BUS_KV_PUT)
+		return true;
+	if (coord_record_parse(ev->key, ev->value, ev->len, &t, NULL) != ST_OK)
+		return false;
+	keep = (!w->state || t.state == *w->state) && t.updated >= w->since;
+	task_release(&t);
+	return keep;
+}
 
 /* One line per change: a JSON object with -o json/jsonl, else a table line. */
 static void
@@ -539,7 +719,8 @@ watch_event(void *arg, const struct bus_kv_event *ev)
 			follow_push(&w->f, "{\"type\":\"snapshot_done\"}");
 		return;
 	}
-	if (has_prefix(ev->key, "idem.") || (w->limit && w->count >= w->limit))
+	if (has_prefix(ev->key, "idem.") || (w->limit && w->count >= w->limit) ||
+	    !watch_wants(w, ev))
 		return;
 	fmt_time_ms(when, ev->time_ns / 1000000);
 	if (w->jsonl) {
@@ -595,6 +776,8 @@ run_watch(struct cmd_ctx *ctx)
 {
 	struct watch_out w = { .bus = ctx->bus };
 	struct bus_watch *bw = NULL;
+	enum task_state state;
+	int64_t since;
 	int64_t resume, interval, limit;
 	enum status st;
 
@@ -602,6 +785,13 @@ run_watch(struct cmd_ctx *ctx)
 	    (st = cmd_opt_int(ctx, "heartbeat", 0, 3600, 10, &interval)) != ST_OK ||
 	    (st = cmd_opt_int(ctx, "count", 0, INT64_MAX, 0, &limit)) != ST_OK)
 		return st;
+	if (cmd_opt(ctx, "state") && !task_state_parse(cmd_opt(ctx, "state"), &state))
+		return bad_opt(ctx, ST_USAGE, "state", cmd_opt(ctx, "state"), "is not one of "
+			       "queued, claimed, done, failed, dead");
+	w.state = cmd_opt(ctx, "state") ? &state : NULL;
+	if ((st = opt_age(ctx, "since", &since)) != ST_OK)
+		return st;
+	w.since = since ? wall_ms() - since : 0;
 	w.jsonl = ctx->format == OUT_JSON || ctx->format == OUT_JSONL;
 	w.snapshot = resume == 0;
 	w.limit = limit;
@@ -703,12 +893,26 @@ static const struct cmd_opt list_opts[] = {
 	{ "limit", 0, "N", "at most N tasks (1 to 1000000; default: all), then a continue token" },
 	{ "continue", 0, "TOKEN", "the next page: the token the previous page printed" },
 	{ "hide-invalid", 0, NULL, "leave out invalid records (a warning still counts them)" },
+	{ "all", 'A', NULL, "the archive too (always with --state done, failed or dead)" },
+	OPT_END,
+};
+static const struct cmd_opt archive_opts[] = {
+	{ "retain", 0, "DURATION", "move tasks finished longer ago than this (default "
+	  "coordinator.retain; 0: every finished task)" },
+	{ "every", 0, "DURATION", "sweep again every DURATION until Ctrl-C, a line per sweep" },
+	OPT_END,
+};
+static const struct cmd_opt purge_opts[] = {
+	{ "state", 0, "STATE", "done, failed or dead (required)" },
+	{ "older-than", 0, "AGE", "finished more than AGE ago: 90s, 12h, 7d (required)" },
 	OPT_END,
 };
 static const struct cmd_opt watch_opts[] = {
 	{ "resume", 0, "REV", "start at this revision instead of a snapshot" },
 	{ "heartbeat", 0, "SECONDS", "heartbeat line interval with -o jsonl (0: none; default 10)" },
 	{ "count", 0, "N", "stop after N changes" },
+	{ "state", 0, "STATE", "only records in this state (snapshot and changes)" },
+	{ "since", 0, "AGE", "only records changed less than AGE ago (90s, 30m, 12h, 7d)" },
 	OPT_END,
 };
 static const struct cmd_opt bench_opts[] = {
@@ -753,6 +957,12 @@ static const struct cmd_opt bench_opts[] = {
 #define coord_requeue_help HELP("ifctl task requeue t-42 --why=\"input fixed\"\n" \
      "ifctl task list --state dead -o json", \
      "task cancel, task fail", "task")
+#define coord_archive_help HELP("ifctl task archive --retain 1h\n" \
+     "ifctl task archive --every 5m   # a sweeper that runs until interrupted", \
+     "task purge, task show, config show coordinator.retain", "task-moved")
+#define coord_purge_help HELP("ifctl task purge --state done --older-than 7d --why=\"retention\"\n" \
+     "ifctl task purge --state dead --older-than 30d --mode=falsify", \
+     "task archive, task list --state done", "task-moved")
 #define coord_show_help HELP("ifctl task show t-42\n" \
      "ifctl task show t-42 -o json", \
      "task list, witness query --task, witness trace", "task")
@@ -786,15 +996,19 @@ SUB(fail, "ID --swarm ID --token N [--reason TEXT] [--no-retry]",
 SUB(release, "ID --swarm ID --token N", "give a task back to the queue",
     CMD_MUTATES, owner_opts, run_release, validate_owner);
 SUB(list, "[--state STATE] [--swarm ID] [-c CAP] [--older-than AGE] [--newer-than AGE] "
-    "[--limit N] [--continue TOKEN] [--hide-invalid]", "list tasks, oldest first", 0, list_opts, run_list, NULL);
+    "[--limit N] [--continue TOKEN] [--hide-invalid] [--all]", "list tasks, oldest first", 0, list_opts, run_list, NULL);
 SUB(cancel, "ID [--why=TEXT]", "end a queued or claimed task: dead, reason 'cancelled by ...'",
     CMD_MUTATES, NULL, run_cancel, NULL);
 SUB(requeue, "ID [--why=TEXT]", "put a failed or dead task back in the queue, attempts reset",
     CMD_MUTATES, NULL, run_requeue, NULL);
 SUB(show, "ID", "a task and its history of states, owners and tokens", 0, NULL, run_show, NULL);
-SUB(watch, "[-o jsonl] [--resume REV] [--count N]",
+SUB(watch, "[-o jsonl] [--resume REV] [--count N] [--state STATE] [--since AGE]",
     "follow every change of every task, one line each", 0, watch_opts, run_watch, NULL);
 SUB(stats, "", "counts by state, claim rate, lease expiries", 0, NULL, run_stats, NULL);
+SUB(archive, "[--retain DURATION] [--every DURATION]", "move tasks finished longer ago than coordinator.retain "
+    "to the archive", CMD_MUTATES, archive_opts, run_archive, validate_archive);
+SUB(purge, "--state done|failed|dead --older-than AGE",
+    "delete archived tasks for good", CMD_MUTATES, purge_opts, run_purge, validate_purge);
 SUB(bench, "[--quick] [--tasks N] [--duration S]",
     "measure claim and push latency, throughput and correctness against the server",
     CMD_WRITES, bench_opts, run_bench, NULL);
@@ -802,13 +1016,15 @@ SUB(bench, "[--quick] [--tasks N] [--duration S]",
 static const struct cmd_entry *const coord_subs[] = {
 	&coord_push_entry, &coord_claim_entry, &coord_heartbeat_entry, &coord_complete_entry,
 	&coord_fail_entry, &coord_release_entry, &coord_cancel_entry, &coord_requeue_entry, &coord_list_entry, &coord_show_entry,
-	&coord_watch_entry, &coord_stats_entry, &coord_bench_entry, NULL,
+	&coord_watch_entry, &coord_stats_entry, &coord_archive_entry, &coord_purge_entry,
+	&coord_bench_entry, NULL,
 };
 
 const struct cmd_entry cmd_coordinator_entry = {
 	.name = "coordinator",
 	.alias = "task",
-	.args = "push|claim|heartbeat|complete|fail|release|cancel|requeue|list|show|watch|stats|bench",
+	.args = "push|claim|heartbeat|complete|fail|release|cancel|requeue|list|show|watch|stats|"
+		"archive|purge|bench",
 	.summary = "the task queue: atomic claims, leases, fencing tokens, retries",
 	.subs = coord_subs,
 	.examples =

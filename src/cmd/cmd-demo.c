@@ -284,9 +284,7 @@ demo_setup(struct demo *d, struct cmd_ctx *ctx)
 	d->rng = (uint64_t)seed;
 	d->nsw = (size_t)nsw;
 	d->until = secs ? mono_ms() + secs * 1000 : 0;
-	d->cc = (struct coord_cfg){ COORD_BUCKET, cfg_int(&ctx->cfg, CK_COORD_LEASE_MS),
-				    (int)cfg_int(&ctx->cfg, CK_COORD_MAX_ATTEMPTS),
-				    cfg_int(&ctx->cfg, CK_COORD_RETRY_BACKOFF_MS) };
+	coord_cfg_load(&ctx->cfg, &d->cc);
 	for (i = 0; i < d->nsw; i++) {
 		task_init(&d->sw[i].held);
 		copy = xstrdup(demo_swarms[i].caps);

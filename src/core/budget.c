@@ -700,7 +700,7 @@ budget_check_allocation(struct bus *bus, struct opctx *op, enum budget_kind kind
 			const char *id, int64_t amount, struct err *e)
 {
 	static const enum task_state claimed = TASK_CLAIMED;
-	struct coord_cfg cc = { COORD_BUCKET, 0, 1, 0 };
+	struct coord_cfg cc = { .bucket = COORD_BUCKET, .max_attempts = 1 };
 	struct coord_filter f = { .state = &claimed, .swarm = id };
 	struct coord_listing l = { 0 };
 	struct budget b;

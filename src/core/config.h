@@ -78,6 +78,8 @@ enum cfg_type { CFG_STRING, CFG_INT, CFG_BOOL, CFG_ENUM, CFG_PATH };
 	  "claims of one task before it goes to the dead state") \
 	X(COORD_RETRY_BACKOFF_MS, "coordinator.retry_backoff_ms", CFG_INT, "1000", 0, TASK_BACKOFF_MAX_MS, NULL, "IF_COORDINATOR_RETRY_BACKOFF_MS", \
 	  "first delay before a failed task may be claimed again; doubles per attempt") \
+	X(COORD_RETAIN, "coordinator.retain", CFG_STRING, "24h", 0, 0, NULL, "IF_COORDINATOR_RETAIN", \
+	  "how long finished tasks stay live before they move to the archive (90s, 12h, 7d; 0: at once)") \
 	X(WITNESS_CHECKPOINT_EVERY, "witness.checkpoint_every", CFG_INT, "1000", 1, 100000000, NULL, "IF_WITNESS_CHECKPOINT_EVERY", \
 	  "entries between signed checkpoints of the witness ledger") \
 	X(CONSOLE_THEME, "console.theme", CFG_STRING, "default", 0, 0, NULL, "IF_CONSOLE_THEME", \

@@ -1,4 +1,5 @@
 /* The coordinator: see coord.h. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,8 @@
 
 #include "core/capability.h"
 #include "core/coord.h"
+#include "core/config.h"
+#include "core/busx.h"
 #include "core/json.h"
 #include "core/ledger.h"
 #include "core/readyq.h"
@@ -120,6 +123,41 @@ publish_event(struct bus *b, const struct opctx *op, const struct task *t,
 	buf_release(&ev);
 }
 
+/* Is s a state a task ends in? */
+static bool
+finished(enum task_state s)
+{
+	return s == TASK_DONE || s == TASK_FAILED || s == TASK_DEAD;
+}
+
+/* Tell the ready queue that t is queued: its id on the subject of its priority. */
+static void
+queue_ready(struct bus *b, const struct coord_cfg *cfg, const struct task *t)
+{
+	char subject[64];
+
+	if (cfg->queue == NULL || t->state != TASK_QUEUED)
+		return;
+	snprintf(subject, sizeof subject, "%s.%d", cfg->queue, t->priority);
+	bus_publish(b, subject, t->id, strlen(t->id), NULL);
+}
+
+/*
+ * After a change other than a claim was written: the event and witness
+ * entry, the ready queue when t is queued again, and with nothing to
+ * retain the move of a finished task to the archive (a failed move is left
+ * to the next sweep: the change itself stands).
+ */
+static void
+changed(struct bus *b, const struct coord_cfg *cfg, const struct opctx *op, const struct task *t,
+	enum coord_event kind, const char *by)
+{
+	publish_event(b, op, t, kind, by);
+	queue_ready(b, cfg, t);
+	if (cfg->archive && cfg->retain_ms == 0 && finished(t->state))
+		coord_archive_move(b, cfg, t, NULL);
+}
+
 /* --- records ------------------------------------------------------------ */
 
 /* Is id usable as a task id, and so as a KV key? what names it in the error. */
@@ -181,6 +219,7 @@ coord_read(struct bus *b, const struct coord_cfg *cfg, const char *id, struct ta
 	struct bus_kv_entry ent = BUS_KV_ENTRY_INIT;
 	struct err why = ERR_INIT;
 	enum status st;
+	bool archived;
 
 	task_init(out);
 	if (bad)
@@ -188,10 +227,19 @@ coord_read(struct bus *b, const struct coord_cfg *cfg, const char *id, struct ta
 	if ((st = check_id(id, "task id", e)) != ST_OK)
 		return st;
 	st = bus_kv_get(b, cfg->bucket, id, &ent, e);
+	if (st == ST_NOT_FOUND && cfg->archive) {	/* finished and moved: one more get */
+		st = bus_kv_get(b, cfg->archive, id, &ent, e);
+		out->archived = st == ST_OK;
+		if (st == ST_NO_SCHEMA)
+			st = ST_NOT_FOUND;	/* no archive yet */
+	}
 	if (st == ST_NOT_FOUND)
 		err_set(e, ST_NOT_FOUND, "task '%s' not found", id);
-	if (st == ST_OK && (st = coord_record_parse(id, ent.value.s, ent.value.len, out, &why)) == ST_OK)
+	archived = out->archived;
+	if (st == ST_OK && (st = coord_record_parse(id, ent.value.s, ent.value.len, out, &why)) == ST_OK) {
 		out->rev = ent.revision;
+		out->archived = archived;
+	}
 	if (st == ST_INVALID_RECORD && bad) {
 		bad->key = xstrdup(id);
 		bad->rev = ent.revision;
@@ -439,7 +487,7 @@ coord_push(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 	if (st != ST_OK && ikey && st != ST_TIMEOUT && st != ST_DISCONNECTED)
 		bus_kv_delete(b, cfg->bucket, ikey, NULL);	/* refused: free the key */
 	if (st == ST_OK) {
-		publish_event(b, op, &t, COORD_EV_PUSH, op->actor);
+		changed(b, cfg, op, &t, COORD_EV_PUSH, op->actor);
 		*out = t;
 		task_init(&t);
 	}
@@ -487,23 +535,32 @@ struct coord_index {
 	bool snapshot;			/* the watch has delivered the bucket */
 };
 
-/* The watch's callback: take in a put or a delete. */
+/*
+ * The watch's callback: take in a put or a delete. A record is parsed
+ * before the index is locked, so claimers' picks do not wait on the parse.
+ */
 static void
 ix_on_event(void *arg, const struct bus_kv_event *ev)
 {
 	struct coord_index *ix = arg;
+	bool task = !ev->snapshot_done && !has_prefix(ev->key, COORD_IDEM_PREFIX);
+	bool valid = false;
+	struct task t;
 
+	if (task && ev->op == BUS_KV_PUT)
+		valid = coord_record_parse(ev->key, ev->value, ev->len, &t, NULL) == ST_OK;
 	pthread_mutex_lock(&ix->mu);
-	if (ev->snapshot_done) {
+	if (ev->snapshot_done)
 		ix->snapshot = true;
-	} else if (!has_prefix(ev->key, COORD_IDEM_PREFIX)) {
-		if (ev->op == BUS_KV_PUT)
-			readyq_put(ix->q, ev->key, ev->value, ev->len, ev->revision);
-		else
-			readyq_drop(ix->q, ev->key, ev->revision);
-	}
-	pthread_cond_broadcast(&ix->cv);
+	else if (valid)
+		readyq_update(ix->q, ev->key, &t, ev->value, ev->len, ev->revision);
+	else if (task)		/* a delete, or a record that is not a task: never offered */
+		readyq_drop(ix->q, ev->key, ev->revision);
+	if (ix->snapshot)	/* while the snapshot loads only its end is waited for */
+		pthread_cond_broadcast(&ix->cv);
 	pthread_mutex_unlock(&ix->mu);
+	if (valid)
+		task_release(&t);
 }
 
 /* Read key again from the server and take in what it holds now. */
@@ -596,6 +653,57 @@ coord_index_size(struct coord_index *ix)
 	return n;
 }
 
+/* --- archive ------------------------------------------------------------ */
+
+/*
+ * Bring the archived task t (requeued: t->rev is its archive revision)
+ * back to the live bucket: created there first, then removed from the
+ * archive by CAS; t->rev becomes its live revision. A crash in between
+ * leaves it in both, and readers take the live record.
+ */
+static enum status
+restore(struct bus *b, const struct coord_cfg *cfg, struct task *t, struct err *e)
+{
+	struct buf json = BUF_INIT;
+	uint64_t arev = t->rev;
+	enum status st;
+
+	if ((st = task_encode(t, &json, e)) == ST_OK &&
+	    (st = bus_kv_create(b, cfg->bucket, t->id, json.s, json.len, &t->rev, e)) == ST_OK) {
+		t->archived = false;
+		bus_kv_remove(b, cfg->archive, t->id, arev, NULL);
+	}
+	if (st == ST_EXISTS)
+		st = err_set(e, ST_CONFLICT, "task '%s' is live again", t->id);
+	buf_release(&json);
+	return st;
+}
+
+enum status
+coord_archive_move(struct bus *b, const struct coord_cfg *cfg, const struct task *t,
+		   struct err *e)
+{
+	struct bus_kv_entry ent = BUS_KV_ENTRY_INIT;
+	struct buf json = BUF_INIT;
+	uint64_t arev = 0;
+	enum status st;
+
+	if ((st = task_encode(t, &json, e)) != ST_OK ||
+	    (st = bus_kv_put(b, cfg->archive, t->id, json.s, json.len, &arev, e)) != ST_OK)
+		goto out;
+	if ((st = bus_kv_remove(b, cfg->bucket, t->id, t->rev, e)) != ST_CONFLICT)
+		goto out;
+	/* Changed since read: gone (another mover finished the move) or live again. */
+	if (bus_kv_get(b, cfg->bucket, t->id, &ent, NULL) == ST_OK)
+		bus_kv_remove(b, cfg->archive, t->id, arev, NULL);	/* not if rewritten since */
+	else
+		st = ST_OK;
+out:
+	buf_release(&ent.value);
+	buf_release(&json);
+	return st;
+}
+
 /* --- claim -------------------------------------------------------------- */
 
 /* May c take t now? Evidence in why when it may not. */
@@ -633,7 +741,7 @@ claim_kill(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, struct 
 	task_history_add(t, now, TASK_DEAD, COORD_ACTOR, t->token, note);
 	if (cas_write(b, cfg, t, NULL, e) != ST_OK)
 		return ST_CONFLICT;
-	publish_event(b, op, t, COORD_EV_DEAD, COORD_ACTOR);
+	changed(b, cfg, op, t, COORD_EV_DEAD, COORD_ACTOR);
 	return ST_OK;
 }
 
@@ -714,7 +822,8 @@ claim_settle(struct bus *b, const struct coord_cfg *cfg, struct coord_index *ix,
 	else if (st == ST_OK && !op->falsify)
 		readyq_update(ix->q, key, t, written->s, written->len, t->rev);
 	readyq_unmark(ix->q, key);
-	pthread_cond_broadcast(&ix->cv);
+	if (st != ST_OK)	/* the task may be ready again: waiters look */
+		pthread_cond_broadcast(&ix->cv);
 	pthread_mutex_unlock(&ix->mu);
 }
 
@@ -893,7 +1002,7 @@ coord_owner(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 			task_history_add(out, now, out->state, r->swarm, out->token, note);
 		st = cas_write(b, cfg, out, NULL, e);
 		if (st == ST_OK) {
-			publish_event(b, op, out, owner_events[r->verb], r->swarm);
+			changed(b, cfg, op, out, owner_events[r->verb], r->swarm);
 			return ST_OK;
 		}
 		task_release(out);
@@ -972,8 +1081,9 @@ coord_operator(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, enu
 			return op->falsify ? ST_OK : st;
 		}
 		op_apply(v, out, op, wall_ms(), &note);
-		if ((st = cas_write(b, cfg, out, NULL, e)) == ST_OK) {
-			publish_event(b, op, out, op_verbs[v].ev, op->actor ? op->actor : "operator");
+		st = out->archived ? restore(b, cfg, out, e) : cas_write(b, cfg, out, NULL, e);
+		if (st == ST_OK) {
+			changed(b, cfg, op, out, op_verbs[v].ev, op->actor ? op->actor : "operator");
 			break;
 		}
 		task_release(out);
@@ -1012,9 +1122,12 @@ struct list_scan {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool done;			/* snapshot_done seen: ignore what follows */
+	bool archived;			/* reading the archive */
 	const struct coord_filter *f;
 	struct coord_listing *out;
 	size_t cap, badcap;
+	void (*each)(void *arg, const struct task *t);	/* set: tasks are passed, not kept */
+	void *each_arg;
 };
 
 /* Does t require capability cap? */
@@ -1039,7 +1152,8 @@ list_keeps(const struct coord_filter *f, const struct task *t)
 	    (f->swarm && (!t->owner || strcmp(t->owner, f->swarm) != 0)) ||
 	    (f->cap && !task_needs(t, f->cap)) ||
 	    (f->created_before && t->created >= f->created_before) ||
-	    (f->created_after && t->created <= f->created_after))
+	    (f->created_after && t->created <= f->created_after) ||
+	    (f->finished_before && (!finished(t->state) || t->updated >= f->finished_before)))
 		return false;
 	return f->after == NULL || t->created > f->after->created ||
 	       (t->created == f->after->created && strcmp(t->id, f->after->id) > 0);
@@ -1103,7 +1217,10 @@ list_take(struct list_scan *s, const struct bus_kv_event *ev)
 		snprintf(why.msg, sizeof why.msg, "its key is not a valid task id");
 	} else if (coord_record_parse(ev->key, ev->value, ev->len, &t, &why) == ST_OK) {
 		t.rev = ev->revision;
-		if (!list_keeps(s->f, &t)) {
+		t.archived = s->archived;
+		if (s->each)
+			s->each(s->each_arg, &t);
+		if (s->each || !list_keeps(s->f, &t)) {
 			task_release(&t);
 			return;
 		}
@@ -1125,41 +1242,107 @@ list_on_event(void *arg, const struct bus_kv_event *ev)
 	struct list_scan *s = arg;
 
 	pthread_mutex_lock(&s->mu);
-	if (!s->done && ev->snapshot_done)
+	if (!s->done && ev->snapshot_done) {
 		s->done = true;
-	else if (!s->done && ev->op == BUS_KV_PUT && !has_prefix(ev->key, COORD_IDEM_PREFIX))
+		pthread_cond_broadcast(&s->cv);	/* the one thing the reader waits for */
+	} else if (!s->done && ev->op == BUS_KV_PUT && !has_prefix(ev->key, COORD_IDEM_PREFIX)) {
 		list_take(s, ev);
-	pthread_cond_broadcast(&s->cv);
+	}
 	pthread_mutex_unlock(&s->mu);
+}
+
+/*
+ * A task both live and archived (a move or a restore cut short) is listed
+ * once, live: the live record is the truth. Sorted input, in place.
+ */
+static void
+list_dedupe(struct coord_listing *out)
+{
+	size_t i, j;
+
+	for (i = j = 0; i < out->n; i++) {
+		if (j && strcmp(out->tasks[j - 1].id, out->tasks[i].id) == 0 &&
+		    out->tasks[j - 1].created == out->tasks[i].created) {
+			struct task *keep = &out->tasks[j - 1], *t = &out->tasks[i];
+			if (keep->archived && !t->archived) {
+				task_release(keep);
+				*keep = *t;
+			} else {
+				task_release(t);
+			}
+			continue;
+		}
+		out->tasks[j++] = out->tasks[i];
+	}
+	out->n = j;
+}
+
+/* Read one bucket's snapshot into the scan. */
+static enum status
+list_bucket(struct bus *b, const char *bucket, struct list_scan *scan, struct err *e)
+{
+	struct list_scan *sp = scan;	/* shared by the live and archive scans */
+	struct timespec ts = deadline_ts(INDEX_LOAD_MS + bus_timeout_ms(b));
+	struct bus_watch *w = NULL;
+	enum status st;
+
+	sp->done = false;
+	st = bus_kv_watch(b, bucket, 0, list_on_event, sp, &w, e);
+	pthread_mutex_lock(&sp->mu);
+	while (st == ST_OK && !sp->done && pthread_cond_timedwait(&sp->cv, &sp->mu, &ts) == 0)
+		;
+	if (st == ST_OK && !sp->done)
+		st = err_set(e, ST_TIMEOUT, "the task list did not load in %d s",
+			     (int)((INDEX_LOAD_MS + bus_timeout_ms(b)) / 1000));
+	sp->done = true;
+	pthread_mutex_unlock(&sp->mu);
+	bus_watch_free(w);	/* no call of list_on_event runs after this */
+	return st;
 }
 
 enum status
 coord_list(struct bus *b, const struct coord_cfg *cfg, const struct coord_filter *f,
 	   struct coord_listing *out, struct err *e)
 {
-	struct list_scan s = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, f, out,
-			       0, 0 };
-	struct timespec ts = deadline_ts(INDEX_LOAD_MS + bus_timeout_ms(b));
-	struct bus_watch *w = NULL;
+	struct list_scan s = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false,
+			       f, out, 0, 0, NULL, NULL };
 	enum status st;
 
 	memset(out, 0, sizeof *out);
-	st = bus_kv_watch(b, cfg->bucket, 0, list_on_event, &s, &w, e);
-	pthread_mutex_lock(&s.mu);
-	while (st == ST_OK && !s.done && pthread_cond_timedwait(&s.cv, &s.mu, &ts) == 0)
-		;
-	if (st == ST_OK && !s.done)
-		st = err_set(e, ST_TIMEOUT, "the task list did not load in %d s",
-			     (int)((INDEX_LOAD_MS + bus_timeout_ms(b)) / 1000));
-	s.done = true;
-	pthread_mutex_unlock(&s.mu);
-	bus_watch_free(w);	/* no call of list_on_event runs after this */
+	st = list_bucket(b, cfg->bucket, &s, e);
+	if (st == ST_OK && f && f->archived && cfg->archive) {
+		s.archived = true;
+		st = list_bucket(b, cfg->archive, &s, e);
+		if (st == ST_NO_SCHEMA)
+			st = ST_OK;	/* nothing archived yet */
+	}
 	if (st != ST_OK) {
 		coord_listing_release(out);
 		return st;
 	}
+	if (out->n)
+		qsort(out->tasks, out->n, sizeof *out->tasks, by_created);
+	list_dedupe(out);
 	list_cut(f, out);
 	return ST_OK;
+}
+
+
+enum status
+coord_scan(struct bus *b, const struct coord_cfg *cfg,
+	   void (*fn)(void *arg, const struct task *t), void *arg, struct coord_listing *bad,
+	   struct err *e)
+{
+	struct list_scan s = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false,
+			       NULL, bad, 0, 0, fn, arg };
+	enum status st;
+
+	memset(bad, 0, sizeof *bad);
+	if ((st = list_bucket(b, cfg->bucket, &s, e)) != ST_OK)
+		coord_listing_release(bad);
+	else if (bad->nbad)
+		qsort(bad->bad, bad->nbad, sizeof *bad->bad, by_key);
+	return st;
 }
 
 enum status
@@ -1230,4 +1413,282 @@ coord_token_parse(const char *tok, const struct coord_filter *f, struct coord_cu
 	out->created = created;
 	out->id = xstrdup(tok + used);
 	return ST_OK;
+}
+
+/* --- archive sweep and purge -------------------------------------------- */
+
+enum status
+coord_archive_sweep(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, int64_t now,
+		    size_t *moved, size_t *raced, struct err *e)
+{
+	struct coord_filter f = { .finished_before = now - cfg->retain_ms + 1 };
+	struct coord_listing l;
+	enum status st;
+	size_t i;
+
+	*moved = *raced = 0;
+	if (cfg->archive == NULL)
+		return err_set(e, ST_USAGE, "no archive configured");
+	if ((st = opctx_may_write(op, "archive tasks", e)) != ST_OK && !op->falsify)
+		return st;
+	if ((st = coord_list(b, cfg, &f, &l, e)) != ST_OK)
+		return st;
+	for (i = 0; i < l.n && st == ST_OK; i++) {
+		if (op->falsify) {
+			(*moved)++;
+			continue;
+		}
+		st = coord_archive_move(b, cfg, &l.tasks[i], e);
+		if (st == ST_CONFLICT || st == ST_BAD_VALUE) {
+			(*raced)++;	/* changed under us, or cannot be re-encoded: stays live */
+			st = ST_OK;
+		} else if (st == ST_OK) {
+			(*moved)++;
+		}
+	}
+	coord_listing_release(&l);
+	return st;
+}
+
+enum status
+coord_purge(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, enum task_state state,
+	    int64_t before_ms, size_t *n, struct err *e)
+{
+	struct coord_listing l;
+	struct coord_filter f = { .state = &state, .finished_before = before_ms };
+	struct list_scan s = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, true,
+			       &f, &l, 0, 0, NULL, NULL };
+	enum status st;
+	size_t i;
+
+	*n = 0;
+	memset(&l, 0, sizeof l);
+	if (!finished(state))
+		return err_set(e, ST_USAGE, "--state: only done, failed or dead tasks are archived, "
+			       "not %s", task_state_name(state));
+	if ((st = opctx_may_write(op, "purge tasks", e)) != ST_OK && !op->falsify)
+		return st;
+	st = cfg->archive ? list_bucket(b, cfg->archive, &s, e) : ST_NO_SCHEMA;
+	if (st == ST_NO_SCHEMA)
+		st = ST_OK;	/* nothing archived */
+	for (i = 0; i < l.n && st == ST_OK; i++) {
+		if (!op->falsify)
+			st = bus_kv_remove(b, cfg->archive, l.tasks[i].id, l.tasks[i].rev, e);
+		if (st == ST_CONFLICT)
+			st = ST_OK;	/* rewritten meanwhile (a requeue or a move): left */
+		else if (st == ST_OK)
+			(*n)++;
+	}
+	coord_listing_release(&l);
+	return st;
+}
+
+enum status
+coord_archived(struct bus *b, const struct coord_cfg *cfg, uint64_t *n, struct err *e)
+{
+	struct bus_stream_stat s;
+	char *stream;
+	enum status st;
+
+	*n = 0;
+	if (cfg->archive == NULL)
+		return ST_OK;
+	stream = xasprintf("KV_%s", cfg->archive);
+	st = bus_stream_stat(b, stream, &s, e);
+	free(stream);
+	if (st == ST_OK)
+		*n = s.msgs;
+	return st;
+}
+
+/* Units of a duration: a number then one of these, no space. */
+static const struct { const char *unit; int64_t ms; } duration_units[] = {
+	{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
+	{ "w", 604800000 },
+};
+
+bool
+coord_duration_parse(const char *v, int64_t *ms)
+{
+	char *end;
+	long long n;
+	size_t i;
+
+	if (v == NULL || *v < '0' || *v > '9')
+		return false;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno || n < 0)
+		return false;
+	if (n == 0 && *end == '\0') {
+		*ms = 0;
+		return true;
+	}
+	for (i = 0; i < ARRAY_SIZE(duration_units); i++)
+		if (strcmp(end, duration_units[i].unit) == 0 &&
+		    n <= INT64_MAX / 1000 / duration_units[i].ms) {
+			*ms = n * duration_units[i].ms;
+			return true;
+		}
+	return false;
+}
+
+/* --- one-shot claims ---------------------------------------------------- */
+
+#define ONCE_BATCH 8		/* ids taken from the queue at a time */
+#define ONCE_SCAN_MAX 4096	/* ids looked at per priority and claim */
+#define ONCE_ACK_WAIT_MS 30000	/* an id taken by a claimer that died comes back then */
+
+/* Per priority: how many ids the queue holds. */
+static void
+queue_count(void *arg, const char *subject, uint64_t n)
+{
+	uint64_t *by_prio = arg;
+	const char *p = strrchr(subject, '.');
+
+	if (p && p[1] >= '0' && p[1] <= '9' && p[2] == '\0')
+		by_prio[p[1] - '0'] += n;
+}
+
+/*
+ * What to do with one id from the queue: claim it (ST_OK, *out filled), or
+ * settle the message: dropped when its task is not queued any more (gone,
+ * claimed, finished: the change that queues it again sends a new id),
+ * handed back when this claimer may not take it, or not yet.
+ */
+static enum status
+once_try(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, const struct claimer *c,
+	 struct bus_msg *m, struct task *out, bool *handed_back, struct err *e)
+{
+	struct readyq_pick p = { 0 };
+	struct buf written = BUF_INIT, rec = BUF_INIT;
+	char id[130];
+	const char *data, *why = NULL;
+	size_t len;
+	int64_t now = wall_ms();
+	enum status st;
+
+	data = bus_msg_data(m, &len);
+	snprintf(id, sizeof id, "%.*s", (int)(len < sizeof id - 1 ? len : sizeof id - 1), data);
+	st = len < sizeof id - 1 ? coord_get(b, cfg, id, out, NULL) : ST_NOT_FOUND;
+	if (st != ST_OK || out->state != TASK_QUEUED) {
+		bus_msg_ack(m);
+		goto out;
+	}
+	if (!claimable(out, c, now, &why)) {
+		bus_msg_nak(m, out->not_before > now ? out->not_before - now : 0);
+		*handed_back = true;
+		st = ST_NOT_FOUND;
+		goto out;
+	}
+	task_to_json(out, &rec);
+	p = (struct readyq_pick){ id, rec.s, rec.len, out->rev };
+	task_release(out);
+	st = claim_one(b, cfg, op, c, &p, out, &written, e);
+	buf_release(&rec);
+	if (op->falsify)
+		bus_msg_nak(m, 0);
+	else if (st == ST_OK || task_local(st))
+		bus_msg_ack(m);	/* claimed, or claimed by another: the id is spent */
+	else
+		bus_msg_nak(m, 0);
+	buf_release(&written);
+	if (st != ST_OK)
+		task_release(out);
+	return task_local(st) ? ST_NOT_FOUND : st;	/* lost the race: the next id */
+out:
+	task_release(out);
+	return st == ST_OK ? ST_NOT_FOUND : st;
+}
+
+/*
+ * Take ids of priority prio, ONCE_BATCH at a time, and try them in order,
+ * until one is claimed. Stale ids are dropped and the next batch taken (up
+ * to ONCE_SCAN_MAX ids, and no more than the queue held), so ids left by
+ * claims through an index do not hide the tasks behind them; a batch whose
+ * ids were all handed back ends the look at this priority.
+ */
+static enum status
+once_prio(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, const struct claimer *c,
+	  int prio, uint64_t queued, struct task *out, struct err *e)
+{
+	struct bus_msg *msgs[ONCE_BATCH];
+	char durable[32], filter[64];
+	size_t n = 0, i, seen = 0;
+	enum status st = ST_NOT_FOUND;
+	bool handed_back = false;
+
+	snprintf(durable, sizeof durable, "claim-p%d", prio);
+	snprintf(filter, sizeof filter, "%s.%d", cfg->queue, prio);
+	while (st == ST_NOT_FOUND && !handed_back && seen < queued && seen < ONCE_SCAN_MAX) {
+		if (bus_pull(b, COORD_QUEUE_STREAM, durable, filter, ONCE_ACK_WAIT_MS, ONCE_BATCH,
+			     msgs, &n, NULL) != ST_OK)
+			return ST_NO_SCHEMA;	/* no queue (or not allowed to read it): the index */
+		if (n == 0)
+			break;
+		for (i = 0; i < n; i++) {
+			if (st == ST_NOT_FOUND)
+				st = once_try(b, cfg, op, c, msgs[i], out, &handed_back, e);
+			else
+				bus_msg_nak(msgs[i], 0);	/* done: hand the rest back */
+			bus_msg_free(msgs[i]);
+		}
+		seen += n;
+	}
+	return st;
+}
+
+/*
+ * See coord.h. The queue's counts per priority come first (one round
+ * trip), so an empty queue costs one look; then the ids of the highest
+ * priority that has any. An id this claimer may not take goes back.
+ */
+enum status
+coord_claim_once(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
+		 const struct claimer *c, struct task *out, struct err *e)
+{
+	uint64_t by_prio[TASK_PRIORITY_MAX + 1] = { 0 };
+	struct coord_index *ix = NULL;
+	char filter[64];
+	enum status st;
+	int prio;
+
+	task_init(out);
+	if ((st = opctx_may_write(op, "claim", e)) != ST_OK && !op->falsify)
+		return st;
+	st = ST_NOT_FOUND;
+	snprintf(filter, sizeof filter, "%s.*", cfg->queue ? cfg->queue : "");
+	if (cfg->queue &&
+	    bus_stream_subjects(b, COORD_QUEUE_STREAM, filter, queue_count, by_prio, NULL) == ST_OK)
+		for (prio = TASK_PRIORITY_MAX; prio >= 0 && st == ST_NOT_FOUND; prio--)
+			if (by_prio[prio])
+				st = once_prio(b, cfg, op, c, prio, by_prio[prio], out, e);
+	if (st != ST_NOT_FOUND && st != ST_NO_SCHEMA)
+		return st;
+	/*
+	 * Nothing in the queue for this claimer, or a priority's queue it cannot
+	 * read (a lower one must not go first): the live set, by index.
+	 */
+	if ((st = coord_index_open(b, cfg, &ix, e)) != ST_OK)
+		return st;
+	why_add(op, "candidates", "", "none in the ready queue; %zu live tasks known, ready ones "
+		"(queued, or with an expired lease) by priority, then age", coord_index_size(ix));
+	st = coord_claim(b, ix, cfg, op, c, out, e);
+	coord_index_free(ix);
+	return st;
+}
+
+void
+coord_cfg_load(const struct config *c, struct coord_cfg *cc)
+{
+	*cc = (struct coord_cfg){
+		.bucket = COORD_BUCKET,
+		.lease_ms = cfg_int(c, CK_COORD_LEASE_MS),
+		.max_attempts = (int)cfg_int(c, CK_COORD_MAX_ATTEMPTS),
+		.retry_backoff_ms = cfg_int(c, CK_COORD_RETRY_BACKOFF_MS),
+		.archive = COORD_ARCHIVE,
+		.queue = COORD_QUEUE_PREFIX,
+	};
+	if (!coord_duration_parse(cfg_str(c, CK_COORD_RETAIN), &cc->retain_ms))
+		cc->retain_ms = COORD_RETAIN_DEFAULT_MS;
 }

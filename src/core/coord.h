@@ -66,12 +66,46 @@ const char *coord_event_name(enum coord_event ev);
  */
 enum coord_event coord_hist_event(const struct task *t, size_t i);
 
+struct config;
+
 struct coord_cfg {
 	const char *bucket;	/* COORD_BUCKET, or a benchmark's own */
 	int64_t lease_ms;
 	int max_attempts;
 	int64_t retry_backoff_ms;
+	const char *archive;	/* COORD_ARCHIVE, or NULL: finished tasks stay live */
+	int64_t retain_ms;	/* finished tasks stay live this long (0: archived at once) */
+	const char *queue;	/* COORD_QUEUE_PREFIX, or NULL: no ready messages */
 };
+
+/*
+ * The coordinator's settings from the configuration: every client of the
+ * fleet's own bucket (CLI, chassis, demo, console) uses these, so all of
+ * them archive finished tasks and publish ready ids alike. A
+ * coordinator.retain that does not parse keeps the default (commands check
+ * it before writing).
+ */
+void coord_cfg_load(const struct config *c, struct coord_cfg *cc);
+
+/*
+ * The archive: finished tasks (done, failed, dead) move out of the live
+ * bucket into COORD_ARCHIVE, same key, same record, once they have been
+ * finished for retain_ms (see coord_archive_sweep; with retain_ms 0 the
+ * transition that finishes a task moves it). A move writes the archive
+ * first, then removes the live record by compare-and-swap on the revision
+ * read (bus_kv_remove), so a crash leaves the task in both places, never in
+ * neither; readers prefer the live record, the next sweep ends the move.
+ *
+ * The ready queue: every change that makes a task queued also publishes
+ * its id on COORD_QUEUE_PREFIX.<priority> (stream IF_QUEUE, work queue).
+ * A one-shot claim (coord_claim_once) takes a few ids from the highest
+ * priority that has any and claims by the same CAS; an id whose task is no
+ * longer queued is dropped. The queue is a hint: the record decides.
+ */
+#define COORD_ARCHIVE "IF_ARCHIVE"
+#define COORD_QUEUE_STREAM "IF_QUEUE"
+#define COORD_QUEUE_PREFIX "if.v1.queue.task"
+#define COORD_RETAIN_DEFAULT_MS (24LL * 3600 * 1000)
 
 struct task_spec {
 	const char *id;		/* NULL: generated */
@@ -202,6 +236,8 @@ struct coord_filter {
 	int64_t created_after;		/* only tasks created after (ms; --newer-than) */
 	const struct coord_cursor *after;	/* only tasks after this place (a page) */
 	size_t limit;			/* at most this many tasks (0: all) */
+	bool archived;			/* the archive too (cfg->archive) */
+	int64_t finished_before;	/* only finished tasks last changed before (ms) */
 };
 
 /*
@@ -228,6 +264,15 @@ enum status coord_list(struct bus *b, const struct coord_cfg *cfg, const struct 
 		       struct coord_listing *out, struct err *e);
 
 /*
+ * Every valid task of the live bucket passed to fn (valid during the call
+ * only), none kept: counts over the live set without holding it. The
+ * invalid records go into bad (bad->n is 0), released by the caller.
+ */
+enum status coord_scan(struct bus *b, const struct coord_cfg *cfg,
+		       void (*fn)(void *arg, const struct task *t), void *arg,
+		       struct coord_listing *bad, struct err *e);
+
+/*
  * Continue tokens (ifctl task list --continue): "1.<created>.<filter>.<id>",
  * the place after the last task of a page and a hash of the state, swarm
  * and capability filters it was made under. The place holds when tasks
@@ -247,5 +292,48 @@ enum status coord_token_parse(const char *tok, const struct coord_filter *f,
 enum status coord_scan_invalid(struct bus *b, const struct coord_cfg *cfg,
 			       struct coord_invalid **out, size_t *n, size_t *records,
 			       struct err *e);
+
+/*
+ * Parse a duration such as 90s, 30m, 12h, 7d (a whole number and one of
+ * ms, s, m, h, d, w; "0" is zero) into *ms; false when it does not parse.
+ */
+bool coord_duration_parse(const char *s, int64_t *ms);
+
+/*
+ * Move the finished task t (t->rev its live revision) to the archive:
+ * archive first, then the live record removed by CAS. ST_CONFLICT when the
+ * task changed meanwhile (it stays live; an archive copy made is removed).
+ */
+enum status coord_archive_move(struct bus *b, const struct coord_cfg *cfg, const struct task *t,
+			       struct err *e);
+
+/*
+ * Move every task finished more than cfg->retain_ms before now to the
+ * archive (*moved counts them; *raced those that changed meanwhile). Under
+ * op->falsify nothing moves and *moved counts what would.
+ */
+enum status coord_archive_sweep(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
+				int64_t now, size_t *moved, size_t *raced, struct err *e);
+
+/*
+ * Remove from the archive every task of state st (done, failed or dead)
+ * last changed before before_ms; *n counts them. Each removal is by CAS on
+ * the archive revision read. Under op->falsify nothing is removed.
+ */
+enum status coord_purge(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
+			enum task_state st, int64_t before_ms, size_t *n, struct err *e);
+
+/*
+ * A one-shot claim: ids from the ready queue (cfg->queue), highest priority
+ * first, each checked against its record and claimed by CAS; when the queue
+ * has nothing this claimer may take, the claim of coord_claim over an index
+ * of the live set. Same contract as coord_claim.
+ */
+enum status coord_claim_once(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
+			     const struct claimer *c, struct task *out, struct err *e);
+
+/* Tasks in the archive (one round trip); ST_NO_SCHEMA when there is none. */
+enum status coord_archived(struct bus *b, const struct coord_cfg *cfg, uint64_t *n,
+			   struct err *e);
 
 #endif

@@ -30,6 +30,7 @@ const struct bus_kv_def schema_buckets[] = {
 	{ "IF_SLO_OBJECTIVES", "SLO objectives per swarm (operators only)", 8 },
 	{ "IF_SLO_EPISODES", "SLO breach episodes: the current one per swarm and objective, "
 	  "and each episode's record", 4 },
+	{ "IF_ARCHIVE", "finished tasks moved out of IF_TASKS, by id (ifctl-protocol(7), ARCHIVE)", 1 },
 };
 const size_t schema_nbuckets = ARRAY_SIZE(schema_buckets);
 

@@ -54,6 +54,7 @@ struct task {
 	struct task_event *hist;
 	size_t nhist, histcap;
 	uint64_t rev;		/* KV revision read (not stored in the record) */
+	bool archived;		/* read from the archive, rev is its revision there (not stored) */
 };
 
 const char *task_state_name(enum task_state s);

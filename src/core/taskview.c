@@ -28,6 +28,7 @@ static const struct view_col task_cols[] = {
 	[TC_TRACE] = { "trace", COL_TEXT, COL_WIDE },
 	[TC_MAX_ATTEMPTS] = { "max_attempts", COL_NUM, COL_DATA },
 	[TC_IDEMPOTENCY_KEY] = { "idempotency_key", COL_TEXT, COL_DATA },
+	[TC_ARCHIVED] = { "archived", COL_BOOL, COL_WIDE },	/* read from IF_ARCHIVE */
 	[TC_HISTORY] = { "history", COL_JSON, COL_DATA },
 };
 _Static_assert(sizeof task_cols / sizeof *task_cols == TC__COUNT, "one column per task_col");
@@ -52,6 +53,7 @@ static const struct view_col stats_cols[] = {
 	[TS_CLAIMS_PER_S] = { "claims_per_s_60s", COL_NUM, 0 },
 	[TS_LEASE_EXPIRIES] = { "lease_expiries", COL_NUM, 0 },
 	[TS_INVALID] = { "invalid", COL_NUM, 0 },
+	[TS_ARCHIVED] = { "archived", COL_NUM, 0 },
 };
 _Static_assert(sizeof stats_cols / sizeof *stats_cols == TS__COUNT, "one column per stats_col");
 _Static_assert(TS_DEAD - TS_QUEUED + 1 == TASK__COUNT, "one count per task state");
@@ -69,6 +71,30 @@ static const struct view_col page_cols[] = {
 };
 _Static_assert(ARRAY_SIZE(page_cols) == TP__COUNT, "one column per page field");
 static const struct view task_page_view = VIEW("metadata", page_cols);
+
+/* What an archive sweep or a purge did (schemas/task-moved.json). */
+static const struct view_col moved_cols[] = {
+	[TM_ACTION] = { "action", COL_TEXT, 0 },
+	[TM_TASKS] = { "tasks", COL_NUM, 0 },
+	[TM_RACED] = { "changed_meanwhile", COL_NUM, 0 },
+	[TM_DRY_RUN] = { "dry_run", COL_BOOL, 0 },
+};
+_Static_assert(ARRAY_SIZE(moved_cols) == TM__COUNT, "one column per moved field");
+static const struct view task_moved_view = VIEW("moved", moved_cols);
+
+struct rowset *
+task_view_moved(const char *action, size_t n, size_t raced, bool dry_run)
+{
+	struct rowset *rs = rows_view(&task_moved_view);
+	size_t r = rows_add(rs);
+
+	rs->single = true;
+	rows_set(rs, r, TM_ACTION, action);
+	rows_set_u64(rs, r, TM_TASKS, n);
+	rows_set_u64(rs, r, TM_RACED, raced);
+	rows_set_bool(rs, r, TM_DRY_RUN, dry_run);
+	return rs;
+}
 
 struct rowset *
 task_view_list(void)
@@ -148,6 +174,7 @@ task_view_add(struct rowset *rs, const struct task *t)
 	rows_set(rs, r, TC_TRACE, t->trace);
 	rows_set_int(rs, r, TC_MAX_ATTEMPTS, t->max_attempts);
 	rows_set(rs, r, TC_IDEMPOTENCY_KEY, t->idem);
+	rows_set_bool(rs, r, TC_ARCHIVED, t->archived);
 	if (rs->ncols > TC_HISTORY) {
 		history_json(&h, t);
 		rows_set(rs, r, TC_HISTORY, h.s);
@@ -185,25 +212,33 @@ task_view_history(const struct task *t)
 }
 
 void
+task_stats_add(struct task_stats *out, const struct task *t)
+{
+	size_t j;
+
+	out->tasks++;
+	out->by_state[t->state]++;
+	for (j = 0; j < t->nhist; j++) {
+		const struct task_event *ev = &t->hist[j];
+		if (ev->state == TASK_CLAIMED && ev->at > out->now_ms - 60000)
+			out->claims_60s++;
+		if (coord_hist_event(t, j) == COORD_EV_TAKEOVER)
+			out->takeovers++;
+		if (ev->note && has_prefix(ev->note, "lease expired"))
+			out->expired_dead++;
+	}
+}
+
+void
 task_stats_count(const struct coord_listing *l, int64_t now_ms, struct task_stats *out)
 {
-	size_t i, j;
+	size_t i;
 
 	memset(out, 0, sizeof *out);
-	out->tasks = l->n;
+	out->now_ms = now_ms;
 	out->invalid = l->nbad;
-	for (i = 0; i < l->n; i++) {
-		out->by_state[l->tasks[i].state]++;
-		for (j = 0; j < l->tasks[i].nhist; j++) {
-			const struct task_event *ev = &l->tasks[i].hist[j];
-			if (ev->state == TASK_CLAIMED && ev->at > now_ms - 60000)
-				out->claims_60s++;
-			if (coord_hist_event(&l->tasks[i], j) == COORD_EV_TAKEOVER)
-				out->takeovers++;
-			if (ev->note && has_prefix(ev->note, "lease expired"))
-				out->expired_dead++;
-		}
-	}
+	for (i = 0; i < l->n; i++)
+		task_stats_add(out, &l->tasks[i]);
 }
 
 struct rowset *
@@ -220,6 +255,7 @@ task_view_stats(const struct task_stats *s)
 	rows_showf(rs, r, TS_CLAIMS_PER_S, "%.2f", (double)s->claims_60s / 60.0);
 	rows_set_u64(rs, r, TS_LEASE_EXPIRIES, s->takeovers + s->expired_dead);
 	rows_set_u64(rs, r, TS_INVALID, s->invalid);
+	rows_set_u64(rs, r, TS_ARCHIVED, s->archived);
 	return rs;
 }
 

@@ -20,7 +20,7 @@ enum task_col {
 	TC_ID, TC_STATE, TC_PRIORITY, TC_OWNER, TC_TOKEN, TC_ATTEMPTS, TC_LEASE_UNTIL,
 	TC_TITLE, TC_CAPABILITIES, TC_TO, TC_BUDGET, TC_NOT_BEFORE, TC_CREATED, TC_UPDATED,
 	TC_REVISION, TC_REASON, TC_PAYLOAD, TC_RESULT, TC_TRACE, TC_MAX_ATTEMPTS,
-	TC_IDEMPOTENCY_KEY,
+	TC_IDEMPOTENCY_KEY, TC_ARCHIVED,
 	TC_HISTORY,		/* the record only: not in the list */
 	TC__COUNT
 };
@@ -46,14 +46,18 @@ struct task_stats {
 	size_t claims_60s;	/* claims recorded in the minute before now */
 	size_t takeovers;	/* claims of a task whose lease had expired */
 	size_t expired_dead;	/* tasks dead after their last lease expired */
+	uint64_t archived;	/* finished tasks moved out of the live set (not in the rest) */
+	int64_t now_ms;		/* the time "the last 60 s" ends at */
 };
 
 enum task_stats_col {
 	TS_TASKS, TS_QUEUED, TS_CLAIMED, TS_DONE, TS_FAILED, TS_DEAD, TS_CLAIMS_PER_S,
-	TS_LEASE_EXPIRIES, TS_INVALID, TS__COUNT
+	TS_LEASE_EXPIRIES, TS_INVALID, TS_ARCHIVED, TS__COUNT
 };
 
 void task_stats_count(const struct coord_listing *l, int64_t now_ms, struct task_stats *out);
+/* Count one more task into out (out->now_ms set, the rest zero at the start). */
+void task_stats_add(struct task_stats *out, const struct task *t);
 /* The counts as one record ("stats"). */
 struct rowset *task_view_stats(const struct task_stats *s);
 
@@ -63,5 +67,13 @@ struct rowset *task_view_stats(const struct task_stats *s);
  */
 enum task_page_col { TP_CONTINUE, TP_REMAINING, TP__COUNT };
 struct rowset *task_view_page(const char *token, size_t remaining);
+
+/*
+ * What an archive sweep or a purge did: the action ("archived", "purged"),
+ * tasks moved or removed (under falsify: that would be), and tasks left
+ * because they changed meanwhile.
+ */
+enum task_moved_col { TM_ACTION, TM_TASKS, TM_RACED, TM_DRY_RUN, TM__COUNT };
+struct rowset *task_view_moved(const char *action, size_t n, size_t raced, bool dry_run);
 
 #endif

@@ -329,6 +329,95 @@ run 0 witness trace tr-requeue -o json
 out_has '"event":"task.requeue",.*"task":"op-1"'
 run 0 witness verify -q
 
+# The archive: with coordinator.retain 0 a finished task leaves IF_TASKS at
+# once; show, list --state done, requeue and witness trace still reach it.
+run 0 task push ar-1 -q --trace=tr-archive
+run 0 task push ar-2 -q
+run 0 task claim --swarm sa -o json
+tok=$(sed -n 's/.*"token":\([0-9]*\).*/\1/p' "$OUT")
+arid=$(sed -n 's/.*"id":"\([^"]*\)".*/\1/p' "$OUT")
+IF_COORDINATOR_RETAIN=0 run 0 task complete "$arid" --swarm sa --token "$tok" -q
+run 0 task list -o json
+out_lacks "\"id\":\"$arid\""
+run 0 task list --state done -o json
+out_has "\"id\":\"$arid\",\"state\":\"done\""
+run 0 task list --all -o jsonl
+out_has "\"id\":\"$arid\""
+run 0 task show "$arid" -o json
+out_has '"state":"done"'
+out_has '"archived":true'
+check "$BUILD/tests/schemacheck schemas/task.schema.json <'$OUT'"
+run 0 task stats -o json
+conforms_stats=$(grep -c '"archived":1' "$OUT"); check "[ $conforms_stats -eq 1 ]"
+run 1 task cancel "$arid"
+err_has "it is done, not queued or claimed"
+run 7 task complete "$arid" --swarm sa --token "$tok"
+err_has "it is done"
+# A sweep with the default retain (24h) moves nothing; --retain 0 moves op-1's
+# neighbours once finished; a falsified sweep moves nothing.
+run 0 task cancel ar-2 -q
+run 0 task archive -o json
+out_has '"action":"archived","tasks":0'
+run 0 task archive --retain 0 --mode=falsify -o json
+run 0 task list --state dead -o json
+dead_live=$(grep -o '"id"' "$OUT" | wc -l)
+run 0 task archive --retain 0 -o json
+out_has '"action":"archived","tasks":[1-9]'
+check "$BUILD/tests/schemacheck schemas/task-moved.schema.json <'$OUT'"
+run 0 task list --state dead -o json
+check "[ $(grep -o '"id"' "$OUT" | wc -l) -eq $dead_live ]"
+run 0 task list -o json
+out_lacks '"state":"dead"'
+# requeue of an archived task brings it back live
+run 0 task list --state dead -o json
+deadid=$(grep -o '"id":"[^"]*","state":"dead"' "$OUT" | head -1 | sed 's/"id":"\([^"]*\)".*/\1/')
+run 0 task requeue "$deadid" --why=again -o json
+out_has '"state":"queued"'
+run 0 task list --state queued -o json
+out_has "\"id\":\"$deadid\""
+# purge: bad arguments are usage errors (2), nothing changed; then it purges.
+run 0 task stats -o json
+cp "$OUT" "$T_DIR/stats-before"
+run 2 task purge --state done
+err_has -- '--older-than'
+run 2 task purge --state queued --older-than 7d
+err_has "is not done, failed or dead"
+run 2 task purge --state done --older-than yesterday
+err_has "is not an age"
+run 2 task purge --state done --older-than 0
+run 2 task purge x --state done --older-than 1s
+run 0 task stats -o json
+check "cmp -s '$T_DIR/stats-before' '$OUT' || diff '$T_DIR/stats-before' '$OUT' | grep -q claims_per_s"
+run 0 task purge --state done --older-than 1ms --mode=falsify
+out_has 'tasks to purge +pass'
+run 0 task show "$arid" -q
+sleep 0.01
+run 0 task purge --state done --older-than 1ms -o json --trace=tr-purge
+out_has '"action":"purged","tasks":1'
+run 3 task show "$arid"
+run 0 witness trace tr-purge -o json
+out_has 'purge'
+run 0 task watch -o jsonl --heartbeat 0 --state queued --count 1
+out_has '"state":"queued"'
+run 0 task watch -o jsonl --heartbeat 0 --since 1h --count 1
+out_has '"type":"put","snapshot":true'
+run 2 task watch --since 1y
+err_has -- "--since: '1y' is not an age"
+run 2 task watch --state archived
+run 2 task archive --every 0
+err_has -- "--every: '0' is not an age"
+# --every: a line per sweep until a signal ends it (exit 130)
+"$IFCTL" task archive --retain 1h --every 100ms >"$OUT" 2>"$ERR" &
+apid=$!
+until [ "$(wc -l <"$OUT")" -ge 2 ]; do sleep 0.05; done
+kill -INT $apid
+wait $apid
+check "[ $? -eq 130 ]"
+out_has 'archived 0 tasks \(0 changed meanwhile\)'
+run 2 task archive --retain forever
+IF_COORDINATOR_RETAIN=soon run 2 task archive
+err_has "coordinator.retain: 'soon' is not a duration"
+
 # A full store: store-full with a remedy about the limits (exit 1).
 fport=$($FREEPORT)
 mkdir -p "$T_DIR/full"

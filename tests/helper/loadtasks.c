@@ -1,11 +1,13 @@
 /*
- * loadtasks URL BUCKET N [PREFIX [STATE]]
+ * loadtasks URL BUCKET N [PREFIX [STATE [QUEUE]]]
  *
  * Fill a task bucket fast, for tests and measurements at scale: N queued
  * tasks PREFIX-0000001 ... written as KV puts published in batches of 1,000
  * (bus_js_publish_many), not one round trip each. Every second task needs
  * capability "gpu", every third is held (last) by swarm "s-<i % 4>" in the
- * record's owner field when STATE is claimed. The bucket must exist.
+ * record's owner field when STATE is claimed. The bucket must exist. With
+ * QUEUE (a subject prefix such as if.v1.queue.task) each task's id is also
+ * published on QUEUE.<priority>, as a push does for the ready queue.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +58,28 @@ make_task(const char *bucket, const char *prefix, long i, enum task_state st, in
 	task_release(&t);
 }
 
+/* Publish the id of each task in m (its key: the subject's last token) on queue.5. */
+static enum status
+queue_ids(struct bus *b, const char *queue, struct bus_pub_msg *m, size_t k)
+{
+	struct bus_pub_msg *q = xcalloc(k, sizeof *q);
+	struct err e = ERR_INIT;
+	char *subj = xasprintf("%s.5", queue);
+	enum status st;
+	size_t j;
+
+	for (j = 0; j < k; j++) {
+		q[j].subject = subj;
+		q[j].data = strrchr(m[j].subject, '.') + 1;
+		q[j].len = strlen(q[j].data);
+	}
+	if ((st = bus_js_publish_many(b, q, k, &e)) != ST_OK)
+		fprintf(stderr, "loadtasks: queue: %s\n", e.msg);
+	free(subj);
+	free(q);
+	return st;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -68,9 +92,9 @@ main(int argc, char **argv)
 	int64_t t0;
 	int rc = 0;
 
-	if (argc < 4 || argc > 6 || (n = atol(argv[3])) <= 0 ||
-	    (argc == 6 && !task_state_parse(argv[5], &st))) {
-		fprintf(stderr, "usage: loadtasks URL BUCKET N [PREFIX [STATE]]\n");
+	if (argc < 4 || argc > 7 || (n = atol(argv[3])) <= 0 ||
+	    (argc >= 6 && !task_state_parse(argv[5], &st))) {
+		fprintf(stderr, "usage: loadtasks URL BUCKET N [PREFIX [STATE [QUEUE]]]\n");
 		return 2;
 	}
 	if ((b = hconnect(argv[1], 30000, 100, NULL, NULL)) == NULL)
@@ -93,6 +117,8 @@ main(int argc, char **argv)
 			fprintf(stderr, "loadtasks: %s\n", e.msg);
 			rc = 1;
 		}
+		if (rc == 0 && argc == 7 && queue_ids(b, argv[6], m, (size_t)k) != ST_OK)
+			rc = 1;
 	}
 	for (j = 0; j < BATCH; j++) {
 		buf_release(&subj[j]);

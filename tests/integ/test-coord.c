@@ -57,6 +57,7 @@ struct run {
 	atomic_bool stop;
 	atomic_size_t errors;
 	bool complete;			/* claimers finish what they claim */
+	bool once;			/* one-shot claims (the ready queue), not the index */
 	size_t target;			/* stop when this many claims are logged */
 };
 
@@ -109,7 +110,8 @@ claimer(void *arg)
 		enum status st;
 
 		opctx_init(&op, NULL);
-		st = coord_claim(b, ix, &r->cfg, &op, &c, &t, &e);
+		st = r->once ? coord_claim_once(b, &r->cfg, &op, &c, &t, &e) :
+			       coord_claim(b, ix, &r->cfg, &op, &c, &t, &e);
 		opctx_release(&op);
 		if (st == ST_OK) {
 			log_add(&r->log, &t);
@@ -250,7 +252,7 @@ run_init(struct run *r, struct bus *b, const char *bucket, int64_t lease_ms)
 
 	memset(r, 0, sizeof *r);
 	pthread_mutex_init(&r->log.mu, NULL);
-	r->cfg = (struct coord_cfg){ bucket, lease_ms, 1000, 100 };
+	r->cfg = (struct coord_cfg){ bucket, lease_ms, 1000, 100, NULL, 0, NULL };
 	assert_int_equal(bus_kv_ensure(b, &def, &created, &e), ST_OK);
 	assert_int_equal(coord_index_open(b, &r->cfg, &r->ix[0], &e), ST_OK);
 	assert_int_equal(coord_index_open(b, &r->cfg, &r->ix[1], &e), ST_OK);
@@ -333,6 +335,58 @@ test_server_restart(void **state)
 }
 
 
+/*
+ * One-shot claims through the ready queue: 8 claimers, each claim a fresh
+ * coord_claim_once (the queue's counts, a pull, a CAS), race for 1,000
+ * tasks of all priorities, plus 100 whose ids are stale in the queue
+ * (claimed by an index claimer first, ahead of the other priority-9 ids).
+ * Each task is claimed once, by a claimer that knows it; the first
+ * one-shot claim takes priority 9 past the stale ids.
+ */
+static void
+test_one_shot_queue(void **state)
+{
+	static struct run r;
+	pthread_t th[8];
+	struct worker w[8];
+	struct bus *b = connect_srv();
+	struct err e = ERR_INIT;
+	struct opctx op;
+	struct task t;
+	struct claimer c = { .swarm = "early" };
+	size_t pushed, unknown = 0, i;
+	bool created;
+
+	(void)state;
+	run_init(&r, b, "T_ONCE", 600000);
+	r.cfg.queue = COORD_QUEUE_PREFIX;
+	assert_int_equal(bus_stream_ensure(b, &schema_streams[0], &created, &e), ST_OK);
+	assert_string_equal(schema_streams[0].name, COORD_QUEUE_STREAM);
+	pushed = push_many(b, &r.cfg, "o", 1100);
+	for (i = 0; i < 100; i++) {	/* claimed by the index: their ids go stale */
+		opctx_init(&op, NULL);
+		assert_int_equal(coord_claim(b, r.ix[0], &r.cfg, &op, &c, &t, &e), ST_OK);
+		log_add(&r.log, &t);
+		task_release(&t);
+		opctx_release(&op);
+	}
+	opctx_init(&op, NULL);
+	assert_int_equal(coord_claim_once(b, &r.cfg, &op, &c, &t, &e), ST_OK);
+	assert_int_equal(t.priority, 9);	/* the highest priority left */
+	log_add(&r.log, &t);
+	task_release(&t);
+	opctx_release(&op);
+	r.once = true;
+	r.target = pushed;
+	run_claimers(&r, 8, th, w);
+	join_claimers(8, th);
+	verify(b, &r, pushed, TASK_CLAIMED, &unknown);
+	assert_int_equal(unknown, 0);
+	run_release(&r);
+	bus_kv_drop(b, "T_ONCE", NULL);
+	bus_close(b);
+}
+
 /* --- hostile and failed writes ------------------------------------------ */
 
 /* A raw write under key, as any NATS client could make it. */
@@ -407,7 +461,7 @@ test_foreign_records(void **state)
 {
 	struct bus *b = connect_srv();
 	struct bus_kv_def def = { "T_FOREIGN", "test", 8 };
-	struct coord_cfg cfg = { "T_FOREIGN", 60000, 5, 100 };
+	struct coord_cfg cfg = { "T_FOREIGN", 60000, 5, 100, NULL, 0, NULL };
 	struct task_spec lo = { .id = "lo", .priority = 1 }, mid = { .id = "mid", .priority = 3 },
 			 hi = { .id = "hi", .priority = 8 };
 	struct coord_index *ix = NULL;
@@ -553,7 +607,7 @@ test_idem_never_stranded(void **state)
 {
 	struct bus *b = hconnect(srv.url, 500, 50, NULL, NULL);	/* grace: 1.5 s */
 	struct bus_kv_def def = { "T_IDEM", "test", 8 };
-	struct coord_cfg cfg = { "T_IDEM", 60000, 5, 100 };
+	struct coord_cfg cfg = { "T_IDEM", 60000, 5, 100, NULL, 0, NULL };
 	size_t big = (size_t)bus_max_payload(b) + 16;
 	char *payload = xmalloc(big + 3), id[64];
 	struct task_spec s = { .id = "t1", .idem = "k1", .priority = 5, .payload = payload };
@@ -628,7 +682,7 @@ static void
 test_store_full(void **state)
 {
 	struct bus *b = connect_srv();
-	struct coord_cfg cfg = { "T_FULL", 60000, 5, 100 };
+	struct coord_cfg cfg = { "T_FULL", 60000, 5, 100, NULL, 0, NULL };
 	char *payload = xmalloc(20003), id[16];
 	struct task_spec s = { .id = id, .priority = 5, .payload = payload };
 	struct err e = ERR_INIT;
@@ -678,7 +732,7 @@ static void
 test_pages(void **state)
 {
 	struct bus_kv_def def = { "T_PAGES", "test", 8 };
-	struct coord_cfg cfg = { "T_PAGES", 60000, 3, 100 };
+	struct coord_cfg cfg = { "T_PAGES", 60000, 3, 100, NULL, 0, NULL };
 	struct coord_cursor cur = { 0, NULL }, other;
 	struct coord_filter f, g;
 	struct coord_listing l;
@@ -793,7 +847,7 @@ static void
 test_cancel_requeue(void **state)
 {
 	struct bus_kv_def def = { "T_OPS", "test", 8 };
-	struct coord_cfg cfg = { "T_OPS", 60000, 3, 100 };
+	struct coord_cfg cfg = { "T_OPS", 60000, 3, 100, NULL, 0, NULL };
 	struct claimer c = { .swarm = "sw" };
 	struct coord_index *ix;
 	struct bus *b = connect_srv();
@@ -865,6 +919,180 @@ test_cancel_requeue(void **state)
 	bus_close(b);
 }
 
+/* --- the archive ------------------------------------------------------- */
+
+/* Write n done tasks PREFIX-i straight into bucket, in batches (no push). */
+static void
+load_done(struct bus *b, const char *bucket, const char *prefix, size_t n)
+{
+	enum { BATCH = 500 };
+	struct bus_pub_msg m[BATCH];
+	struct buf subj[BATCH], data[BATCH];
+	struct err e = ERR_INIT;
+	int64_t now = wall_ms();
+	size_t i, j, k;
+
+	for (j = 0; j < BATCH; j++)
+		subj[j] = data[j] = (struct buf)BUF_INIT;
+	for (i = 0; i < n; i += k) {
+		k = n - i < BATCH ? n - i : BATCH;
+		for (j = 0; j < k; j++) {
+			struct task t;
+			char id[64];
+			snprintf(id, sizeof id, "%s-%06zu", prefix, i + j);
+			task_init(&t);
+			t.id = xstrdup(id);
+			t.title = xstrdup("x");
+			t.caps = xcalloc(1, sizeof *t.caps);
+			t.state = TASK_DONE;
+			t.max_attempts = 3;
+			t.attempts = 1;
+			t.created = now - 10000 + (int64_t)((i + j) % 5000);
+			t.updated = now - 5000;
+			t.trace = xstrdup("load");
+			task_history_add(&t, t.created, TASK_QUEUED, "loader", 0, NULL);
+			buf_reset(&data[j]);
+			task_to_json(&t, &data[j]);
+			buf_reset(&subj[j]);
+			buf_addf(&subj[j], "$KV.%s.%s", bucket, id);
+			task_release(&t);
+			m[j] = (struct bus_pub_msg){ .subject = subj[j].s, .data = data[j].s,
+						     .len = data[j].len };
+		}
+		assert_int_equal(bus_js_publish_many(b, m, k, &e), ST_OK);
+	}
+	for (j = 0; j < BATCH; j++) {
+		buf_release(&subj[j]);
+		buf_release(&data[j]);
+	}
+}
+
+struct sweeper {
+	struct bus *b;
+	const struct coord_cfg *cfg;
+	atomic_size_t moved;
+	atomic_bool done;
+};
+
+/* Sweep until a sweep finds nothing left to move, through a server crash. */
+static void *
+sweep_main(void *arg)
+{
+	struct sweeper *sw = arg;
+	struct opctx op;
+	size_t moved, raced;
+	enum status st;
+
+	opctx_init(&op, NULL);
+	for (;;) {
+		struct err e = ERR_INIT;
+		st = coord_archive_sweep(sw->b, sw->cfg, &op, wall_ms(), &moved, &raced, &e);
+		atomic_fetch_add(&sw->moved, moved);
+		if (st == ST_OK && moved == 0 && raced == 0)
+			break;
+		if (st != ST_OK)
+			usleep(100 * 1000);	/* the server is down: again */
+	}
+	opctx_release(&op);
+	atomic_store(&sw->done, true);
+	return NULL;
+}
+
+/* Read one bucket's ids (live or archive listing) into a sorted vector. */
+static size_t
+ids_of(struct bus *b, const struct coord_cfg *cfg, bool archive, char ***out)
+{
+	struct coord_cfg only = *cfg;
+	struct coord_listing l;
+	struct err e = ERR_INIT;
+	size_t i;
+
+	if (archive)
+		only.bucket = cfg->archive;
+	assert_int_equal(coord_list(b, &only, NULL, &l, &e), ST_OK);
+	*out = xcalloc(l.n + 1, sizeof **out);
+	for (i = 0; i < l.n; i++)
+		(*out)[i] = xstrdup(l.tasks[i].id);
+	qsort(*out, l.n, sizeof **out, by_str);
+	i = l.n;
+	coord_listing_release(&l);
+	return i;
+}
+
+/*
+ * 20,000 done tasks swept into the archive while the server is killed
+ * (SIGKILL) and restarted: afterwards every task is in exactly one of the
+ * live bucket and the archive (none lost, none in both), none finished is
+ * left live, and the archive reads back in pages with --state done, each
+ * task once. Mutation: remove the live record before writing the archive
+ * in coord_archive_move and tasks are lost.
+ */
+static void
+test_archive_crash(void **state)
+{
+	struct bus_kv_def live = { "T_LIVE", "test", 8 }, arch = { "T_ARCH", "test", 1 };
+	struct coord_cfg cfg = { .bucket = "T_LIVE", .lease_ms = 60000, .max_attempts = 3,
+				 .retry_backoff_ms = 100, .archive = "T_ARCH", .retain_ms = 0 };
+	struct sweeper sw = { .cfg = &cfg };
+	enum { N = 20000 };
+	enum task_state done = TASK_DONE;
+	struct coord_cursor cur = { 0, NULL };
+	struct coord_filter f = { .state = &done, .archived = true, .limit = 1500 };
+	struct coord_listing l;
+	struct bus *b = connect_srv();
+	struct err e = ERR_INIT;
+	char **lv, **ar, *tok;
+	size_t nl, na, i, j, pages = 0, listed = 0;
+	uint64_t n = 0;
+	pthread_t th;
+	bool created;
+
+	(void)state;
+	sw.b = b;
+	assert_int_equal(bus_kv_ensure(b, &live, &created, &e), ST_OK);
+	assert_int_equal(bus_kv_ensure(b, &arch, &created, &e), ST_OK);
+	load_done(b, "T_LIVE", "a", N);
+	pthread_create(&th, NULL, sweep_main, &sw);
+	while (coord_archived(b, &cfg, &n, NULL) != ST_OK || n < N / 4)
+		usleep(2000);
+	hserver_kill(&srv);	/* mid-sweep */
+	usleep(200 * 1000);
+	assert_int_equal(hserver_start(&srv), 0);
+	pthread_join(th, NULL);
+	nl = ids_of(b, &cfg, false, &lv);
+	na = ids_of(b, &cfg, true, &ar);
+	assert_int_equal(nl, 0);		/* nothing finished left live */
+	assert_int_equal(na, N);		/* none lost */
+	for (i = 1; i < na; i++)
+		assert_true(strcmp(ar[i - 1], ar[i]) < 0);	/* none twice */
+	for (i = 0; i < na; i++)
+		assert_true(has_prefix(ar[i], "a-"));
+	/* Pages over live and archive: each task once, in order. */
+	do {
+		assert_int_equal(coord_list(b, &cfg, &f, &l, &e), ST_OK);
+		for (j = 0; j < l.n; j++)
+			assert_true(l.tasks[j].archived && l.tasks[j].state == TASK_DONE);
+		listed += l.n;
+		pages++;
+		tok = l.more ? coord_token_make(&f, &l.tasks[l.n - 1]) : NULL;
+		coord_listing_release(&l);
+		free(cur.id);
+		cur.id = NULL;
+		if (tok)
+			assert_int_equal(coord_token_parse(tok, &f, &cur, &e), ST_OK);
+		f.after = &cur;
+		free(tok);
+	} while (tok);
+	assert_int_equal(listed, N);
+	assert_int_equal(pages, (N + 1499) / 1500);
+	free(cur.id);
+	strv_free(lv, nl);
+	strv_free(ar, na);
+	bus_kv_drop(b, "T_LIVE", NULL);
+	bus_kv_drop(b, "T_ARCH", NULL);
+	bus_close(b);
+}
+
 static int
 setup(void **state)
 {
@@ -891,6 +1119,8 @@ main(void)
 		cmocka_unit_test(test_store_full),
 		cmocka_unit_test(test_pages),
 		cmocka_unit_test(test_cancel_requeue),
+		cmocka_unit_test(test_archive_crash),
+		cmocka_unit_test(test_one_shot_queue),
 	};
 	int rc = cmocka_run_group_tests_name("coord", tests, setup, teardown);
 

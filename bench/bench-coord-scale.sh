@@ -1,0 +1,52 @@
+# The coordinator at fleet scale, against a local nats-server started for the
+# run. For each archive size A in BENCH_SIZES (default 0 10000 100000 1000000):
+# A done tasks loaded straight into IF_ARCHIVE by tests/helper/loadtasks (KV
+# puts in batches, not the CLI), and Q queued tasks (BENCH_QUEUED, default
+# 100000 when A > 0, 0 when A = 0) into IF_TASKS with their ids on the ready
+# queue; then 20 one-shot 'ifctl task claim' runs, wall time of each
+# (process start to exit), median and max reported, after 5 s for the server
+# to settle and one warm-up claim. At the largest size also
+# the wall time of 'task list --limit 100', 'task list --state done --limit 100'
+# (reads the archive) and 'task stats'. Times from date +%s%N, milliseconds.
+set -u
+BUILD=${BUILD:-build}
+IFCTL=$BUILD/ifctl
+LOAD=$BUILD/tests/loadtasks
+SIZES=${BENCH_SIZES:-0 10000 100000 1000000}
+tmp=$(mktemp -d /tmp/ifctl-bench-XXXXXX)
+export IF_HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/config"
+export IF_SERVER_PORT=$("$BUILD/tests/freeport")
+export IF_SERVER_STORE_MAX_MB=16384
+url="nats://127.0.0.1:$IF_SERVER_PORT"
+trap '"$IFCTL" down -q >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+# timed CMD...: wall time of one run in ms on stdout (its output dropped).
+timed() { t0=$(ms); "$@" >/dev/null 2>&1; echo $(( $(ms) - t0 )); }
+# median of the numbers on stdin
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] " " a[NR] }'; }
+
+printf 'archived\tqueued\tclaim_median_ms\tclaim_max_ms\truns\n'
+for a in $SIZES; do
+	"$IFCTL" down -q >/dev/null 2>&1
+	rm -rf "$IF_HOME/nats"
+	"$IFCTL" up -q >/dev/null || { echo "bench: ifctl up failed" >&2; exit 1; }
+	q=${BENCH_QUEUED:-100000}
+	[ "$a" -eq 0 ] && q=0
+	[ "$a" -gt 0 ] && "$LOAD" "$url" IF_ARCHIVE "$a" arc done
+	[ "$q" -gt 0 ] && "$LOAD" "$url" IF_TASKS "$q" q queued if.v1.queue.task
+	# let the server settle after the load (it writes its blocks out), one warm-up claim
+	sleep 5
+	"$IFCTL" task claim --swarm warm -c gpu >/dev/null 2>&1
+	i=0
+	while [ $i -lt 20 ]; do
+		timed "$IFCTL" task claim --swarm bench -c gpu
+		i=$((i + 1))
+	done | median | { read -r med max; printf '%s\t%s\t%s\t%s\t20\n' "$a" "$q" "$med" "$max"; }
+	last=$a
+done
+printf '\nat %s archived, %s queued:\n' "$last" "${q:-0}"
+printf 'list --limit 100\t%s ms\n' "$(timed "$IFCTL" task list --limit 100)"
+printf 'list --state done --limit 100\t%s ms\n' "$(timed "$IFCTL" task list --state done --limit 100)"
+printf 'stats\t%s ms\n' "$(timed "$IFCTL" task stats)"
+"$IFCTL" task stats
