@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/bus-int.h"
 #include "core/json.h"
@@ -453,6 +454,108 @@ kv_last(struct bus *b, const char *bucket, const char *key, uint64_t *seq,
 	return bus_map_err(b, s, jerr, "read last revision", e);
 }
 
+/* An outcome that says nothing of whether the write landed: its answer was lost. */
+static bool
+answer_lost(enum status st)
+{
+	return st == ST_TIMEOUT || st == ST_DISCONNECTED;
+}
+
+#define SETTLE_TIMEOUTS 5	/* a lost answer is settled within this many bus timeouts */
+#define SETTLE_PAUSE_US (100 * 1000)
+
+/*
+ * What the stream leader holds as key's last message: its sequence (0:
+ * none, or a delete marker when *deleted), and whether it is exactly data
+ * (*ours). Retried while the answer is lost, until the deadline.
+ */
+static enum status
+kv_readback(struct bus *b, const char *bucket, const char *key, const void *data, size_t len,
+	    int64_t deadline, uint64_t *seq, bool *ours, struct err *e)
+{
+	char *subject = xasprintf("$KV.%s.%s", bucket, key);
+	char *stream = xasprintf("KV_%s", bucket);
+	const char *op = NULL;
+	natsMsg *m = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s;
+	enum status st;
+
+	for (;;) {
+		*seq = 0;
+		*ours = false;
+		if ((st = bus_ready(b, "read back", e)) == ST_OK) {
+			s = js_GetLastMsg(&m, b->js, stream, subject, NULL, &jerr);
+			if (s == NATS_OK) {
+				*seq = natsMsg_GetSequence(m);
+				*ours = natsMsgHeader_Get(m, "KV-Operation", &op) != NATS_OK &&
+					(size_t)natsMsg_GetDataLength(m) == len &&
+					memcmp(natsMsg_GetData(m), data, len) == 0;
+			}
+			natsMsg_Destroy(m);
+			m = NULL;
+			st = s == NATS_NOT_FOUND ? ST_OK : bus_map_err(b, s, jerr, "read back", e);
+		}
+		if (!answer_lost(st) || mono_ms() >= deadline)
+			break;
+		usleep(SETTLE_PAUSE_US);
+	}
+	free(subject);
+	free(stream);
+	return st;
+}
+
+/*
+ * A conditional KV write (expectation in pub) that survives a lost answer:
+ * on a cluster, a leader that dies or a connection that breaks between the
+ * write and its acknowledgement leaves the write landed or not. Then the
+ * key is read back from the stream's leader: our bytes there mean it
+ * landed (*rev is their revision); the key still at the expected revision
+ * means it did not (yet), and the same conditional write is sent again --
+ * safe, since at most one of the two can match the expectation; anything
+ * else is ST_CONFLICT. Only the expectation makes the retry safe, so plain
+ * puts are never retried. Gives up with the lost answer's status after
+ * SETTLE_TIMEOUTS bus timeouts.
+ */
+static enum status
+kv_cas(struct bus *b, const char *bucket, const char *key, const void *data, size_t len,
+       struct bus_pub *pub, uint64_t *rev, struct err *e)
+{
+	int64_t deadline = mono_ms() + SETTLE_TIMEOUTS * b->timeout_ms;
+	uint64_t want = pub->expect_no_message ? 0 : pub->expect_last_subject_seq, seq = 0;
+	struct err le = ERR_INIT;
+	enum status st, lost = ST_OK;
+	bool ours;
+
+	for (;;) {
+		st = kv_write(b, bucket, key, data, len, pub, rev, &le);
+		if (st == ST_OK || !(answer_lost(st) || (lost != ST_OK && st == ST_CONFLICT)))
+			break;
+		if (answer_lost(st))
+			lost = st;
+		if (kv_readback(b, bucket, key, data, len, deadline, &seq, &ours, NULL) != ST_OK) {
+			st = lost;
+			break;
+		}
+		if (ours) {
+			if (rev)
+				*rev = seq;
+			return ST_OK;
+		}
+		if (seq != want) {
+			st = ST_CONFLICT;
+			break;
+		}
+		if (mono_ms() >= deadline) {
+			st = lost;
+			break;
+		}
+	}
+	if (st != ST_OK && e)
+		*e = le;
+	return st;
+}
+
 enum status
 bus_kv_create(struct bus *b, const char *bucket, const char *key, const void *data,
 	      size_t len, uint64_t *rev, struct err *e)
@@ -462,7 +565,7 @@ bus_kv_create(struct bus *b, const char *bucket, const char *key, const void *da
 	bool deleted = false;
 	enum status st;
 
-	st = kv_write(b, bucket, key, data, len, &pub, rev, e);
+	st = kv_cas(b, bucket, key, data, len, &pub, rev, e);
 	if (st != ST_CONFLICT)
 		return st;
 	/* The key has history. Create over a delete marker, never over a value. */
@@ -471,7 +574,7 @@ bus_kv_create(struct bus *b, const char *bucket, const char *key, const void *da
 	if (deleted) {
 		pub.expect_no_message = false;
 		pub.expect_last_subject_seq = last;
-		st = kv_write(b, bucket, key, data, len, &pub, rev, e);
+		st = kv_cas(b, bucket, key, data, len, &pub, rev, e);
 		if (st != ST_CONFLICT)
 			return st;
 	}
@@ -487,7 +590,7 @@ bus_kv_update(struct bus *b, const char *bucket, const char *key, const void *da
 
 	if (last_rev == 0)
 		return err_set(e, ST_BAD_VALUE, "update of '%s' needs a revision", key);
-	st = kv_write(b, bucket, key, data, len, &pub, rev, e);
+	st = kv_cas(b, bucket, key, data, len, &pub, rev, e);
 	if (st == ST_CONFLICT)
 		return err_set(e, ST_CONFLICT, "key '%s' in bucket '%s' is no longer at "
 			       "revision %llu", key, bucket, (unsigned long long)last_rev);

@@ -231,7 +231,9 @@ void
 bus_opts_from_config(struct bus_opts *o, const struct config *c)
 {
 	memset(o, 0, sizeof *o);
-	o->url = config_nats_url(c);
+	o->url = server_local_urls(c);	/* a local cluster: every node */
+	if (o->url == NULL)
+		o->url = config_nats_url(c);
 	o->timeout_ms = cfg_int(c, CK_NATS_TIMEOUT_MS);
 	o->name = xstrdup(cfg_str(c, CK_NATS_NAME));
 	o->creds = opt_dup(c, CK_NATS_CREDS);
@@ -353,6 +355,29 @@ on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus s, void *ar
 		bus_watch_reset_sub(arg, sub);
 }
 
+#define BUS_URLS_MAX 16	/* servers of one list */
+
+/*
+ * Give nats.c every server of a comma-separated list: it connects to one
+ * and, when that one fails, reconnects to another (natsOptions_SetURL
+ * takes only one URL; servers a cluster announces are added to the list).
+ */
+static natsStatus
+set_servers(natsOptions *no, const char *list)
+{
+	char *copy = xstrdup(list), *save = NULL, *tok;
+	const char *urls[BUS_URLS_MAX];
+	natsStatus s;
+	int n = 0;
+
+	for (tok = strtok_r(copy, ", \t", &save); tok && n < BUS_URLS_MAX;
+	     tok = strtok_r(NULL, ", \t", &save))
+		urls[n++] = tok;
+	s = n > 1 ? natsOptions_SetServers(no, urls, n) : natsOptions_SetURL(no, n ? urls[0] : list);
+	free(copy);
+	return s;
+}
+
 static natsStatus
 build_options(struct bus *b, const struct bus_opts *o)
 {
@@ -363,7 +388,7 @@ build_options(struct bus *b, const struct bus_opts *o)
 	if (s == NATS_OK)
 		s = natsOptions_SetServers(no, NULL, 0);
 	if (s == NATS_OK)
-		s = natsOptions_SetURL(no, o->url);
+		s = set_servers(no, o->url);
 	if (s == NATS_OK)
 		s = natsOptions_SetTimeout(no, o->timeout_ms);
 	if (s == NATS_OK)
@@ -537,6 +562,14 @@ bus_reconnects(struct bus *b)
 }
 
 const char *bus_url(const struct bus *b) { return b->url; }
+
+void
+bus_connected_url(struct bus *b, char *out, size_t n)
+{
+	out[0] = '\0';
+	if (b->nc && natsConnection_GetConnectedUrl(b->nc, out, n) != NATS_OK)
+		out[0] = '\0';
+}
 int64_t bus_timeout_ms(const struct bus *b) { return b->timeout_ms; }
 
 /*
