@@ -132,7 +132,7 @@ up_cluster(struct cmd_ctx *ctx, struct rowset *created)
 	for (k = 1; k <= r.nodes; k++) {
 		char *url = xasprintf("nats://%s:%lld", cfg_str(&ctx->cfg, CK_SERVER_HOST),
 				      (long long)cfg_int(&ctx->cfg, CK_SERVER_PORT) + k - 1);
-		node_row(nodes, k, url, r.started == 0 ? "already running" : "running",
+		node_row(nodes, k, url, r.fresh[k - 1] ? "started" : "already running",
 			 r.pids[k - 1]);
 		free(url);
 	}
@@ -225,7 +225,7 @@ run_up(struct cmd_ctx *ctx)
 
 /* Stop the nodes of a local cluster, one row each. */
 static enum status
-down_cluster(struct cmd_ctx *ctx)
+down_cluster(struct cmd_ctx *ctx, int *nodes)
 {
 	pid_t pids[SERVER_CLUSTER_MAX] = { 0 };
 	struct rowset *rs;
@@ -233,6 +233,7 @@ down_cluster(struct cmd_ctx *ctx)
 	int n = 0, k;
 
 	st = server_cluster_down(&ctx->cfg, &ctx->op, pids, &n, &ctx->err);
+	*nodes = n;
 	if (n == 0 || ctx->op.falsify)
 		return st;
 	rs = rows_view(&node_view);
@@ -249,25 +250,26 @@ run_down(struct cmd_ctx *ctx)
 	enum status st;
 	pid_t pid = 0;
 	size_t r;
+	int nodes = 0;
 
 	if (!ctx->op.falsify) {
 		/* Witnessed before the ledger's server goes away; a sick server still stops. */
 		struct server_paths p;
 		struct err keep = ctx->err;
+		char *urls = server_local_urls(&ctx->cfg);
 		server_paths_init(&p, &ctx->cfg);
-		char *nodes = server_local_urls(&ctx->cfg);
-		if ((server_running(&p) || nodes) && cmd_witness_now(ctx, "stopping") != ST_OK &&
+		if ((server_running(&p) || urls) && cmd_witness_now(ctx, "stopping") != ST_OK &&
 		    !ctx->quiet)
 			session_notice(ctx->session, NOTICE_WARN, "ifctl: notice: the stop is not "
 				       "witnessed: %s", ctx->err.msg);
-		free(nodes);
+		free(urls);
 		server_paths_release(&p);
 		ctx->err = keep;
 	}
 	st = server_down(&ctx->cfg, &ctx->op, &pid, &ctx->err);
 	if (st == ST_OK)
-		st = down_cluster(ctx);
-	if (st != ST_OK || ctx->op.falsify)
+		st = down_cluster(ctx, &nodes);
+	if (st != ST_OK || ctx->op.falsify || (nodes && !pid))
 		return st;
 	rs = rows_view(&down_view);
 	rs->single = true;

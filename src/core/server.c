@@ -693,6 +693,8 @@ start(const struct config *c, const struct server_paths *p, const char *prog,
 	return st;
 }
 
+static int cluster_running(const struct config *c);
+
 enum status
 server_up(const struct config *c, struct opctx *op, struct server_up_result *r,
 	  struct rowset *created, struct err *e)
@@ -720,6 +722,11 @@ server_up(const struct config *c, struct opctx *op, struct server_up_result *r,
 		goto refused;
 	st = dir_writable(p.dir, &ce);
 	if (!check(op, "data directory writable", st, &ce, p.dir))
+		goto refused;
+	st = cluster_running(c) == 0 ? ST_OK :
+	     err_set(&ce, ST_SERVER_RUNNING, "a local cluster runs in '%s'; stop it with "
+		     "'ifctl down' before starting the single server", p.home);
+	if (!check(op, "no local cluster runs", st, &ce, NULL))
 		goto refused;
 	pid = server_running(&p);
 	st = port_check(c, pid, &ev, &ce);
@@ -1351,6 +1358,23 @@ server_cluster_leader(const struct server_node *nodes, size_t n)
 	return leader;	/* what most answering nodes name (one vote per node) */
 }
 
+/* How many nodes of the local cluster run (0: none, or no cluster here). */
+static int
+cluster_running(const struct config *c)
+{
+	struct server_paths p;
+	int n, first, k, up = 0;
+
+	if (!cluster_read(c, &n, &first))
+		return 0;
+	for (k = 1; k <= n; k++) {
+		server_node_paths_init(&p, c, k);
+		up += server_running(&p) != 0;
+		server_paths_release(&p);
+	}
+	return up;
+}
+
 /* The checks of a cluster start; *running counts the nodes of ours already up. */
 static enum status
 cluster_checks(const struct config *c, struct opctx *op, int n, int *running, struct err *e)
@@ -1367,19 +1391,14 @@ cluster_checks(const struct config *c, struct opctx *op, int n, int *running, st
 	pid = server_running(&p);
 	server_paths_release(&p);
 	if (pid)
-		st = err_set(&ce, ST_EXISTS, "the single local server runs (pid %ld); stop it with "
+		st = err_set(&ce, ST_SERVER_RUNNING, "the single local server runs (pid %ld); stop it with "
 			     "'ifctl down' before starting a cluster", (long)pid);
 	if (!check(op, "no single server runs", st, &ce, pid ? NULL : "none"))
 		goto refused;
-	if (cluster_read(c, &have_n, &have_port) && (have_n != n || have_port != first)) {
-		for (k = 1; k <= have_n; k++) {
-			server_node_paths_init(&p, c, k);
-			if (server_running(&p))
-				st = err_set(&ce, ST_EXISTS, "a local cluster of %d nodes from port %d "
-					     "runs; stop it with 'ifctl down' first", have_n, have_port);
-			server_paths_release(&p);
-		}
-	}
+	if (cluster_read(c, &have_n, &have_port) && (have_n != n || have_port != first) &&
+	    cluster_running(c))
+		st = err_set(&ce, ST_SERVER_RUNNING, "a local cluster of %d nodes from port %d runs; "
+			     "stop it with 'ifctl down' first", have_n, have_port);
 	if (!check(op, "no other cluster runs", st, &ce, NULL))
 		goto refused;
 	if (first + MONITOR_OFFSET + n - 1 > 65535)
@@ -1563,6 +1582,7 @@ cluster_start(const struct config *c, const char *prog, int n, struct server_clu
 			return st;
 		}
 		started[k - 1] = r->pids[k - 1];
+		r->fresh[k - 1] = true;
 		r->started++;
 	}
 	for (k = 1; k <= n; k++)

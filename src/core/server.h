@@ -133,6 +133,7 @@ struct server_cluster_result {
 	int nodes;
 	int started;			/* how many this call started */
 	pid_t pids[SERVER_CLUSTER_MAX];	/* node K's pid at K - 1 */
+	bool fresh[SERVER_CLUSTER_MAX];	/* node K was started by this call */
 	char meta_leader[64];		/* server name */
 	char version[32];
 	char *url;			/* every node's URL; caller frees */

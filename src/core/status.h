@@ -107,7 +107,9 @@ enum exit_code {
 	X(NOT_PERMITTED, "nats-permission", EXIT_PERMISSION, "the NATS server refused this user", \
 	  "connect as a user allowed to do it (nats.user, nats.password); ifctl-protocol(7) lists what each role may do") \
 	X(NOT_OURS, "not-ours", EXIT_PERMISSION, "the pid file names a process ifctl did not start", \
-	  "nothing was signalled; if that process is not yours to keep, stop it yourself, remove the pid file, and run 'ifctl up'")
+	  "nothing was signalled; if that process is not yours to keep, stop it yourself, remove the pid file, and run 'ifctl up'") \
+	X(SERVER_RUNNING, "server-running", EXIT_FAILURE_, "another local server or cluster runs in this home", \
+	  "stop it with 'ifctl down' first, or use another IF_HOME")
 
 #define STATUS_ENUM(sym, name, exitc, text, remedy) ST_##sym,
 enum status { STATUS_TABLE(STATUS_ENUM) ST__COUNT };
