@@ -133,6 +133,9 @@ parse_ack(natsMsg *msg, struct bus_pub_msg *m, const char *what, struct err *e)
 		st = err_set(e, ST_PROTOCOL, "%s: %s", what, why.msg);
 	else if (a.error)
 		st = bus_map_refusal(a.err_code, a.description, what, e);
+	else if (a.seq == 0 && a.duplicate)	/* a duplicate of a write still being replicated */
+		st = err_set(e, ST_TIMEOUT, "%s: a message with this id is still being stored",
+			     what);
 	else if (a.seq == 0)
 		st = err_set(e, ST_PROTOCOL, "%s: the acknowledgement has no sequence", what);
 	else {
@@ -400,19 +403,31 @@ bus_kv_get(struct bus *b, const char *bucket, const char *key,
 	return ST_OK;
 }
 
-/* Write a KV value through a JetStream publish with the given expectation. */
+/*
+ * Write a KV value through a JetStream publish with the given expectation;
+ * *duplicate (may be NULL) says the server already held a message with
+ * this publish's Nats-Msg-Id, at *rev.
+ */
 static enum status
 kv_write(struct bus *b, const char *bucket, const char *key, const void *data,
-	 size_t len, const struct bus_pub *pub, uint64_t *rev, struct err *e)
+	 size_t len, const struct bus_pub *pub, uint64_t *rev, bool *duplicate, struct err *e)
 {
+	struct bus_pub_msg m = { .data = data, .len = len };
 	char *subject;
 	enum status st;
 
 	if (!bus_kv_key_valid(key))
 		return err_set(e, ST_BAD_VALUE, "invalid key '%s'", key);
 	subject = xasprintf("$KV.%s.%s", bucket, key);
-	st = bus_js_publish(b, subject, data, len, pub, rev, e);
+	m.subject = subject;
+	if (pub)
+		m.pub = *pub;
+	st = bus_js_publish_many(b, &m, 1, e);
 	free(subject);
+	if (st == ST_OK && rev)
+		*rev = m.seq;
+	if (duplicate)
+		*duplicate = st == ST_OK && m.duplicate;
 	if (st == ST_NO_JETSTREAM || st == ST_NO_SCHEMA)
 		return err_set(e, ST_NO_SCHEMA, "bucket '%s' does not exist", bucket);
 	return st;
@@ -422,7 +437,7 @@ enum status
 bus_kv_put(struct bus *b, const char *bucket, const char *key, const void *data,
 	   size_t len, uint64_t *rev, struct err *e)
 {
-	return kv_write(b, bucket, key, data, len, NULL, rev, e);
+	return kv_write(b, bucket, key, data, len, NULL, rev, NULL, e);
 }
 
 /* The sequence and operation of the last message of a key, if any. */
@@ -506,16 +521,27 @@ kv_readback(struct bus *b, const char *bucket, const char *key, const void *data
 }
 
 /*
- * A conditional KV write (expectation in pub) that survives a lost answer:
- * on a cluster, a leader that dies or a connection that breaks between the
- * write and its acknowledgement leaves the write landed or not. Then the
- * key is read back from the stream's leader: our bytes there mean it
- * landed (*rev is their revision); the key still at the expected revision
- * means it did not (yet), and the same conditional write is sent again --
- * safe, since at most one of the two can match the expectation; anything
- * else is ST_CONFLICT. Only the expectation makes the retry safe, so plain
- * puts are never retried. Gives up with the lost answer's status after
- * SETTLE_TIMEOUTS bus timeouts.
+ * A conditional KV write (expectation in pub) that is safe on a cluster.
+ *
+ * Serialised: nats-server before 2.9.21 checks a clustered stream's
+ * Nats-Expected-Last-Subject-Sequence against what it has stored, not
+ * against writes still being replicated, so two updates made on the same
+ * revision can both be taken (nats-server issue 4320): two claimers would
+ * both own a task. Each update therefore also carries Nats-Msg-Id
+ * "cas.<key>.<revision>": of two writes on the same revision the server
+ * de-duplicates the second (within the stream's duplicate window), so at
+ * most one lands, on any version. (A create, on no revision, has no such
+ * id: a key purged and created again must not look like a duplicate.)
+ *
+ * Settled: a leader that dies or a connection that breaks between the
+ * write and its acknowledgement leaves the write landed or not. Then, as
+ * after a duplicate, the key is read back from the stream's leader: our
+ * bytes there mean it landed (*rev is their revision); the key still at the
+ * expected revision means it did not (yet), and the same write is sent
+ * again -- safe, since at most one of the two can match the expectation
+ * and the id; anything else is ST_CONFLICT. Only the expectation makes the
+ * retry safe, so plain puts are never retried. Gives up with the lost
+ * answer's status after SETTLE_TIMEOUTS bus timeouts.
  */
 static enum status
 kv_cas(struct bus *b, const char *bucket, const char *key, const void *data, size_t len,
@@ -525,16 +551,23 @@ kv_cas(struct bus *b, const char *bucket, const char *key, const void *data, siz
 	uint64_t want = pub->expect_no_message ? 0 : pub->expect_last_subject_seq, seq = 0;
 	struct err le = ERR_INIT;
 	enum status st, lost = ST_OK;
-	bool ours;
+	char id[300];
+	bool ours, dup = false;
 
+	if (want) {
+		snprintf(id, sizeof id, "cas.%s.%llu", key, (unsigned long long)want);
+		pub->msg_id = id;
+	}
 	for (;;) {
-		st = kv_write(b, bucket, key, data, len, pub, rev, &le);
-		if (st == ST_OK || !(answer_lost(st) || (lost != ST_OK && st == ST_CONFLICT)))
+		st = kv_write(b, bucket, key, data, len, pub, rev, &dup, &le);
+		if (st == ST_OK && !dup)
+			break;
+		if (!(dup || answer_lost(st) || (lost != ST_OK && st == ST_CONFLICT)))
 			break;
 		if (answer_lost(st))
 			lost = st;
 		if (kv_readback(b, bucket, key, data, len, deadline, &seq, &ours, NULL) != ST_OK) {
-			st = lost;
+			st = lost != ST_OK ? lost : ST_TIMEOUT;
 			break;
 		}
 		if (ours) {
@@ -547,12 +580,18 @@ kv_cas(struct bus *b, const char *bucket, const char *key, const void *data, siz
 			break;
 		}
 		if (mono_ms() >= deadline) {
-			st = lost;
+			st = lost != ST_OK ? lost : ST_TIMEOUT;
 			break;
 		}
+		if (dup)
+			usleep(SETTLE_PAUSE_US);	/* the other write is still being replicated */
 	}
+	pub->msg_id = NULL;
 	if (st != ST_OK && e)
 		*e = le;
+	if (st == ST_TIMEOUT && le.code == ST_OK)
+		err_set(e, ST_TIMEOUT, "key '%s' in bucket '%s': a write on revision %llu is "
+			"still being replicated", key, bucket, (unsigned long long)want);
 	return st;
 }
 

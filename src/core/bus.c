@@ -94,9 +94,9 @@ refused_lately(struct bus *b)
 {
 	bool yes;
 
-	pthread_mutex_lock(&b->mu);
-	yes = b->refused_ms && mono_ms() - b->refused_ms <= b->timeout_ms + 1000;
-	pthread_mutex_unlock(&b->mu);
+	int64_t at = atomic_load(&b->refused_seen);
+
+	yes = at && mono_ms() - at <= b->timeout_ms + 1000;
 	return yes;
 }
 
@@ -105,7 +105,7 @@ enum status
 bus_map_err(struct bus *b, natsStatus s, jsErrCode jerr, const char *what, struct err *e)
 {
 	const char *last = nats_GetLastError(NULL);
-	enum bus_state state = b ? bus_get_state(b) : BUS_CONNECTED;
+	enum bus_state state = b ? (enum bus_state)atomic_load(&b->state_seen) : BUS_CONNECTED;
 
 	if (s == NATS_OK)
 		return ST_OK;
@@ -281,6 +281,7 @@ set_state(struct bus *b, enum bus_state s)
 		bus_watches_reset_all(b);
 	}
 	b->state = s;
+	atomic_store(&b->state_seen, (int)s);
 	fn = b->on_state;
 	pthread_cond_broadcast(&b->cv);
 	pthread_mutex_unlock(&b->mu);
@@ -342,6 +343,7 @@ note_refusal(struct bus *b, natsConnection *nc)
 	for (i = 0; b->refused[i] && b->refused[i] != '"'; i++)
 		b->refused[i] = (char)tolower((unsigned char)b->refused[i]);
 	b->refused_ms = mono_ms();
+	atomic_store(&b->refused_seen, b->refused_ms);
 	pthread_mutex_unlock(&b->mu);
 	atomic_fetch_add(&b->refusals, 1);
 }
@@ -448,6 +450,7 @@ bus_open(struct bus **out, const struct bus_opts *o, struct err *e)
 	b->on_state = o->on_state;
 	b->state_arg = o->state_arg;
 	b->state = BUS_RECONNECTING;
+	atomic_store(&b->state_seen, (int)BUS_RECONNECTING);
 	s = build_options(b, o);
 	if (s != NATS_OK) {
 		st = bus_map_err(NULL, s, 0, "invalid connection options", e);
@@ -462,6 +465,7 @@ bus_open(struct bus **out, const struct bus_opts *o, struct err *e)
 		if (b->state == BUS_RECONNECTING &&
 		    natsConnection_Status(b->nc) == NATS_CONN_STATUS_CONNECTED)
 			b->state = BUS_CONNECTED;
+		atomic_store(&b->state_seen, (int)b->state);
 		pthread_mutex_unlock(&b->mu);
 	} else {
 		char what[300];
