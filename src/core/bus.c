@@ -358,6 +358,7 @@ on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus s, void *ar
 }
 
 #define BUS_URLS_MAX 16	/* servers of one list */
+#define BUS_PING_MIN_MS 1000	/* ping interval: the timeout, at least this */
 
 /*
  * Give nats.c every server of a comma-separated list: it connects to one
@@ -397,6 +398,11 @@ build_options(struct bus *b, const struct bus_opts *o)
 		s = natsOptions_SetName(no, o->name ? o->name : "ifctl");
 	if (s == NATS_OK)
 		s = natsOptions_SetSendAsap(no, true);
+	if (s == NATS_OK)	/* a hung server (paused, cut off) is left in seconds */
+		s = natsOptions_SetPingInterval(no, o->timeout_ms > BUS_PING_MIN_MS ?
+						 o->timeout_ms : BUS_PING_MIN_MS);
+	if (s == NATS_OK)
+		s = natsOptions_SetMaxPingsOut(no, 2);
 	if (s == NATS_OK)
 		s = natsOptions_SetMaxReconnect(no, o->max_reconnects);
 	if (s == NATS_OK)
