@@ -203,14 +203,18 @@ repl_one(struct bus *b, struct rowset *rs, const char *kind, const char *name,
 		repl_row(rs, kind, name, &sc, sum);
 		return ST_OK;
 	}
-	if (st != ST_NO_SCHEMA)
+	if (st != ST_NO_SCHEMA && st != ST_TIMEOUT)
 		return st;
-	r = rows_add(rs);
+	r = rows_add(rs);	/* no answer: its group is electing a leader, or lost its majority */
 	rows_set(rs, r, RP_KIND, kind);
 	rows_set(rs, r, RP_NAME, name);
-	rows_set(rs, r, RP_STATE, "missing");
+	rows_set(rs, r, RP_STATE, st == ST_TIMEOUT ? "no-leader" : "missing");
 	rows_set(rs, r, RP_PEERS, "[]");
-	sum->missing++;
+	rows_show(rs, r, RP_PEERS, "");
+	if (st == ST_TIMEOUT)
+		sum->leaderless++, sum->clustered = true;
+	else
+		sum->missing++;
 	return ST_OK;
 }
 

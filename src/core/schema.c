@@ -146,12 +146,13 @@ status_row(struct bus *b, struct rowset *out, const char *kind, const char *name
 	enum status st = bus_stream_stat(b, stream, &s, e);
 	size_t r;
 
-	if (st != ST_OK && st != ST_NO_SCHEMA)
+	if (st != ST_OK && st != ST_NO_SCHEMA && st != ST_TIMEOUT)
 		return st;
 	r = rows_add(out);
 	rows_set(out, r, RC_KIND, kind);
 	rows_set(out, r, RC_NAME, name);
-	rows_set(out, r, RC_STATE, st == ST_OK ? "ok" : "missing");
+	/* No answer for one stream (its cluster electing a leader) is not the end of status. */
+	rows_set(out, r, RC_STATE, st == ST_OK ? "ok" : st == ST_TIMEOUT ? "unavailable" : "missing");
 	if (st == ST_OK) {
 		rows_set_u64(out, r, RC_MESSAGES, s.msgs);
 		rows_set_u64(out, r, RC_BYTES, s.bytes);
