@@ -440,10 +440,14 @@ bus_kv_put(struct bus *b, const char *bucket, const char *key, const void *data,
 	return kv_write(b, bucket, key, data, len, NULL, rev, NULL, e);
 }
 
-/* The sequence and operation of the last message of a key, if any. */
+/*
+ * The sequence and operation of the last message of a key, as the stream's
+ * leader holds it (0 and *deleted when there is none), and whether it is a
+ * put of exactly data (*ours; data may be NULL).
+ */
 static enum status
-kv_last(struct bus *b, const char *bucket, const char *key, uint64_t *seq,
-	bool *deleted, struct err *e)
+kv_last(struct bus *b, const char *bucket, const char *key, const void *data, size_t len,
+	uint64_t *seq, bool *deleted, bool *ours, struct err *e)
 {
 	char *subject = xasprintf("$KV.%s.%s", bucket, key);
 	char *stream = xasprintf("KV_%s", bucket);
@@ -452,11 +456,14 @@ kv_last(struct bus *b, const char *bucket, const char *key, uint64_t *seq,
 	jsErrCode jerr = 0;
 	natsStatus s;
 
+	*ours = false;
 	s = js_GetLastMsg(&m, b->js, stream, subject, NULL, &jerr);
 	if (s == NATS_OK) {
 		*seq = natsMsg_GetSequence(m);
 		*deleted = natsMsgHeader_Get(m, "KV-Operation", &op) == NATS_OK &&
 			   (strcmp(op, "DEL") == 0 || strcmp(op, "PURGE") == 0);
+		*ours = data && op == NULL && (size_t)natsMsg_GetDataLength(m) == len &&
+			memcmp(natsMsg_GetData(m), data, len) == 0;
 	}
 	natsMsg_Destroy(m);
 	free(subject);
@@ -488,36 +495,16 @@ static enum status
 kv_readback(struct bus *b, const char *bucket, const char *key, const void *data, size_t len,
 	    int64_t deadline, uint64_t *seq, bool *ours, struct err *e)
 {
-	char *subject = xasprintf("$KV.%s.%s", bucket, key);
-	char *stream = xasprintf("KV_%s", bucket);
-	const char *op = NULL;
-	natsMsg *m = NULL;
-	jsErrCode jerr = 0;
-	natsStatus s;
 	enum status st;
+	bool deleted;
 
 	for (;;) {
-		*seq = 0;
-		*ours = false;
-		if ((st = bus_ready(b, "read back", e)) == ST_OK) {
-			s = js_GetLastMsg(&m, b->js, stream, subject, NULL, &jerr);
-			if (s == NATS_OK) {
-				*seq = natsMsg_GetSequence(m);
-				*ours = natsMsgHeader_Get(m, "KV-Operation", &op) != NATS_OK &&
-					(size_t)natsMsg_GetDataLength(m) == len &&
-					memcmp(natsMsg_GetData(m), data, len) == 0;
-			}
-			natsMsg_Destroy(m);
-			m = NULL;
-			st = s == NATS_NOT_FOUND ? ST_OK : bus_map_err(b, s, jerr, "read back", e);
-		}
+		if ((st = bus_ready(b, "read back", e)) == ST_OK)
+			st = kv_last(b, bucket, key, data, len, seq, &deleted, ours, e);
 		if (!answer_lost(st) || mono_ms() >= deadline)
-			break;
+			return st;
 		usleep(SETTLE_PAUSE_US);
 	}
-	free(subject);
-	free(stream);
-	return st;
 }
 
 /*
@@ -601,14 +588,14 @@ bus_kv_create(struct bus *b, const char *bucket, const char *key, const void *da
 {
 	struct bus_pub pub = { .expect_no_message = true };
 	uint64_t last = 0;
-	bool deleted = false;
+	bool deleted = false, ours;
 	enum status st;
 
 	st = kv_cas(b, bucket, key, data, len, &pub, rev, e);
 	if (st != ST_CONFLICT)
 		return st;
 	/* The key has history. Create over a delete marker, never over a value. */
-	if ((st = kv_last(b, bucket, key, &last, &deleted, e)) != ST_OK)
+	if ((st = kv_last(b, bucket, key, NULL, 0, &last, &deleted, &ours, e)) != ST_OK)
 		return st;
 	if (deleted) {
 		pub.expect_no_message = false;

@@ -10,25 +10,35 @@
 
 /* --- streams and buckets ----------------------------------------------- */
 
-enum status
-bus_stream_stat(struct bus *b, const char *stream, struct bus_stream_stat *out,
-		struct err *e)
+/* A stream's info (the caller destroys *si); ST_NO_SCHEMA when it does not exist. */
+static enum status
+stream_info(struct bus *b, const char *stream, jsStreamInfo **si, struct err *e)
 {
-	jsStreamInfo *si = NULL;
 	jsErrCode jerr = 0;
 	natsStatus s;
 	enum status st;
 	char what[128];
 
-	memset(out, 0, sizeof *out);
+	*si = NULL;
 	snprintf(what, sizeof what, "stream '%s'", stream);
 	if ((st = bus_ready(b, what, e)) != ST_OK)
 		return st;
-	s = js_GetStreamInfo(&si, b->js, stream, NULL, &jerr);
+	s = js_GetStreamInfo(si, b->js, stream, NULL, &jerr);
 	if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr)
 		return err_set(e, ST_NO_SCHEMA, "stream '%s' does not exist", stream);
-	if (s != NATS_OK)
-		return bus_map_err(b, s, jerr, what, e);
+	return s == NATS_OK ? ST_OK : bus_map_err(b, s, jerr, what, e);
+}
+
+enum status
+bus_stream_stat(struct bus *b, const char *stream, struct bus_stream_stat *out,
+		struct err *e)
+{
+	jsStreamInfo *si = NULL;
+	enum status st;
+
+	memset(out, 0, sizeof *out);
+	if ((st = stream_info(b, stream, &si, e)) != ST_OK)
+		return st;
 	out->msgs = si->State.Msgs;
 	out->bytes = si->State.Bytes;
 	out->first_seq = si->State.FirstSeq;
@@ -192,21 +202,12 @@ bus_stream_cluster(struct bus *b, const char *stream, struct bus_stream_cluster 
 		   struct err *e)
 {
 	jsStreamInfo *si = NULL;
-	jsErrCode jerr = 0;
-	natsStatus s;
 	enum status st;
-	char what[128];
 	int i;
 
 	memset(out, 0, sizeof *out);
-	snprintf(what, sizeof what, "stream '%s'", stream);
-	if ((st = bus_ready(b, what, e)) != ST_OK)
+	if ((st = stream_info(b, stream, &si, e)) != ST_OK)
 		return st;
-	s = js_GetStreamInfo(&si, b->js, stream, NULL, &jerr);
-	if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr)
-		return err_set(e, ST_NO_SCHEMA, "stream '%s' does not exist", stream);
-	if (s != NATS_OK)
-		return bus_map_err(b, s, jerr, what, e);
 	out->replicas = si->Config ? si->Config->Replicas : 1;
 	out->msgs = si->State.Msgs;
 	out->last_seq = si->State.LastSeq;

@@ -546,6 +546,25 @@ conf_refuse(const struct config *c, const struct server_paths *p, struct err *e)
 	return ST_OK;
 }
 
+/* What every nats.conf 'up' writes holds: name, client port, files, JetStream. */
+static void
+conf_base(const struct config *c, const struct server_paths *p, const char *by,
+	  const char *name, int64_t port, struct buf *out)
+{
+	buf_addf(out, "# Written by '%s' from the ifctl configuration; edits are overwritten.\n"
+		 "server_name: ", by);
+	conf_str(out, name);
+	buf_addf(out, "\nlisten: \"%s:%lld\"\npid_file: ", cfg_str(c, CK_SERVER_HOST),
+		 (long long)port);
+	conf_str(out, p->pid);
+	buf_adds(out, "\nlog_file: ");
+	conf_str(out, p->log);
+	buf_adds(out, "\nmax_payload: 8MB\njetstream {\n  store_dir: ");
+	conf_str(out, p->store);
+	buf_addf(out, "\n  max_file_store: %lldMB\n  max_memory_store: 256MB\n}\n",
+		 (long long)cfg_int(c, CK_SERVER_STORE_MAX_MB));
+}
+
 /* nats.conf for c, with the authorization block when auth. */
 static enum status
 write_conf(const struct config *c, const struct server_paths *p, bool auth, struct buf *out,
@@ -555,18 +574,7 @@ write_conf(const struct config *c, const struct server_paths *p, bool auth, stru
 
 	gethostname(host + 6, sizeof host - 6);
 	host[sizeof host - 1] = '\0';
-	buf_adds(out, "# Written by 'ifctl up' from the ifctl configuration; edits are overwritten.\n"
-		 "server_name: ");
-	conf_str(out, host);
-	buf_addf(out, "\nlisten: \"%s:%lld\"\npid_file: ", cfg_str(c, CK_SERVER_HOST),
-		 (long long)cfg_int(c, CK_SERVER_PORT));
-	conf_str(out, p->pid);
-	buf_adds(out, "\nlog_file: ");
-	conf_str(out, p->log);
-	buf_adds(out, "\nmax_payload: 8MB\njetstream {\n  store_dir: ");
-	conf_str(out, p->store);
-	buf_addf(out, "\n  max_file_store: %lldMB\n  max_memory_store: 256MB\n}\n",
-		 (long long)cfg_int(c, CK_SERVER_STORE_MAX_MB));
+	conf_base(c, p, "ifctl up", host, cfg_int(c, CK_SERVER_PORT), out);
 	return auth ? write_auth(c, p, out, created, e) : ST_OK;
 }
 
@@ -1131,18 +1139,8 @@ node_conf(const struct config *c, const struct server_paths *p, int n, int first
 	char *name = node_name(k);
 	int j;
 
-	buf_adds(out, "# Written by 'ifctl up --cluster' from the ifctl configuration; "
-		 "edits are overwritten.\nserver_name: ");
-	conf_str(out, name);
-	buf_addf(out, "\nlisten: \"%s:%d\"\nhttp: \"%s:%d\"\npid_file: ", host,
-		 node_port(first, k, 0), host, node_port(first, k, MONITOR_OFFSET));
-	conf_str(out, p->pid);
-	buf_adds(out, "\nlog_file: ");
-	conf_str(out, p->log);
-	buf_adds(out, "\nmax_payload: 8MB\njetstream {\n  store_dir: ");
-	conf_str(out, p->store);
-	buf_addf(out, "\n  max_file_store: %lldMB\n  max_memory_store: 256MB\n}\n",
-		 (long long)cfg_int(c, CK_SERVER_STORE_MAX_MB));
+	conf_base(c, p, "ifctl up --cluster", name, node_port(first, k, 0), out);
+	buf_addf(out, "http: \"%s:%d\"\n", host, node_port(first, k, MONITOR_OFFSET));
 	buf_addf(out, "cluster {\n  name: \"%s\"\n  listen: \"%s:%d\"\n  routes: [\n",
 		 CLUSTER_NAME, host, node_port(first, k, ROUTE_OFFSET));
 	for (j = 1; j <= n; j++)

@@ -507,10 +507,10 @@ test_kills(void **state)
 	wait_claims(&r, 800);
 	k = hcluster_stream_leader(&cl, b, "KV_" COORD_BUCKET);
 	kill_restart(k, "leader of IF_TASKS");
-	wait_claims(&r, log_count(&r.log) + 800);
+	wait_claims(&r, log_count(&r.log) + 600);
 	k = other_than(hcluster_stream_leader(&cl, b, "KV_" COORD_BUCKET));
 	kill_restart(k, "a follower of IF_TASKS");
-	wait_claims(&r, log_count(&r.log) + 800);
+	wait_claims(&r, log_count(&r.log) + 600);
 	k = hcluster_meta_leader(&cl);
 	kill_restart(k, "meta leader");
 	wait_done(b, &r, "k", pushed);
@@ -539,8 +539,8 @@ test_pause(void **state)
 
 	(void)state;
 	run_init(&r, ixb);
-	pushed = push_many(&r.cfg, "p", 1500);
-	assert_int_equal(pushed, 1500);
+	pushed = push_many(&r.cfg, "p", 800);
+	assert_int_equal(pushed, 800);
 	for (i = 0; i < 8; i++)
 		pthread_create(&th[i], NULL, claimer, &r);
 	wait_claims(&r, 200);
