@@ -1226,7 +1226,7 @@ http_get(const char *host, int port, const char *path, int64_t timeout_ms, struc
 	if (fd >= 0)
 		close(fd);
 	freeaddrinfo(res);
-	if (st == ST_OK && (strncmp(all.s ? all.s : "", "HTTP/1.", 7) != 0 ||
+	if (st == ST_OK && (all.len < 12 || strncmp(all.s, "HTTP/1.", 7) != 0 ||
 			    strncmp(all.s + 8, " 200", 4) != 0 ||
 			    (body = strstr(all.s, "\r\n\r\n")) == NULL))
 		st = ST_PROTOCOL;
