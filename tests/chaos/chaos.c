@@ -62,6 +62,13 @@ static int64_t phase_start[PH__COUNT + 1];
 static struct lat lat_claim, lat_push, lat_witness;
 static atomic_size_t errors[3];
 
+/* Monotonic milliseconds to the microsecond, for latencies. */
+static double
+now_ms(void)
+{
+	return (double)mono_us() / 1000.0;
+}
+
 static void
 lat_add(struct lat *l, double ms)
 {
@@ -148,11 +155,11 @@ pusher(void *arg)
 		struct task t;
 		struct err e = ERR_INIT;
 		bool existed;
-		int64_t t0 = mono_ms();
+		double t0 = now_ms();
 		snprintf(id, sizeof id, "c%d-%d", n, i++);
 		opctx_init(&op, NULL);
 		if (coord_push(b, &cfg, &op, &s, &t, &existed, &e) == ST_OK) {
-			lat_add(&lat_push, (double)(mono_ms() - t0));
+			lat_add(&lat_push, now_ms() - t0);
 			log_add(&pushes, id, 0);
 		} else {
 			atomic_fetch_add(&errors[1], 1);
@@ -179,7 +186,7 @@ claimer(void *arg)
 		struct opctx op;
 		struct task t;
 		struct err e = ERR_INIT;
-		int64_t t0 = mono_ms();
+		double t0 = now_ms();
 		enum status st;
 		opctx_init(&op, NULL);
 		st = coord_claim(b, ix[n % 2], &cfg, &op, &c, &t, &e);
@@ -188,7 +195,7 @@ claimer(void *arg)
 			struct owner_req req = { OWNER_COMPLETE, t.id, swarm, t.token, NULL, NULL,
 						 false };
 			struct task done;
-			lat_add(&lat_claim, (double)(mono_ms() - t0));
+			lat_add(&lat_claim, now_ms() - t0);
 			log_add(&claims, t.id, t.token);
 			opctx_init(&op, NULL);
 			if (coord_owner(b, &cfg, &op, &req, &done, &e) == ST_OK)
@@ -222,7 +229,7 @@ writer(void *arg)
 	ledger_writer_init(&w, b);
 	ledger_writer_start(&w);
 	while (!atomic_load(&stop)) {
-		int64_t t0 = mono_ms();
+		double t0 = now_ms();
 		int k;
 		for (k = 0; k < 10; k++, i++) {
 			struct wentry en;
@@ -241,7 +248,7 @@ writer(void *arg)
 		}
 		if (ledger_flush(&w, &e) == ST_OK) {
 			atomic_store(&acked[n], (size_t)i);
-			lat_add(&lat_witness, (double)(mono_ms() - t0));
+			lat_add(&lat_witness, now_ms() - t0);
 		}
 		usleep(100 * 1000);
 	}
@@ -442,10 +449,10 @@ cmp_claimer(void *arg)
 		struct opctx op;
 		struct task t;
 		struct err e = ERR_INIT;
-		int64_t t0 = mono_ms();
+		double t0 = now_ms();
 		opctx_init(&op, NULL);
 		if (coord_claim(b, c->ix, &cfg, &op, &cl_, &t, &e) == ST_OK) {
-			lat_add(c->l, (double)(mono_ms() - t0));
+			lat_add(c->l, now_ms() - t0);
 			atomic_fetch_sub(c->left, 1);
 			task_release(&t);
 		}
@@ -494,7 +501,7 @@ claim_bench(const char *what, const char *url, const char *bucket, int replicas)
 	for (i = 0; i < CLAIMERS; i++)
 		pthread_join(th[i], NULL);
 	printf("healthy %-18s 2000 claims by %d claimers in %.1f s: %.0f claims/s, "
-	       "p50 %.1f ms, p99 %.1f ms\n", what, CLAIMERS, (double)(mono_ms() - t0) / 1000,
+	       "p50 %.2f ms, p99 %.2f ms\n", what, CLAIMERS, (double)(mono_ms() - t0) / 1000,
 	       2000.0 * 1000 / (double)(mono_ms() - t0 + 1), pct(l.v[0], l.n[0], 50),
 	       pct(l.v[0], l.n[0], 99));
 	coord_index_free(c[0].ix);
@@ -518,7 +525,7 @@ report(void)
 		double secs = (double)(phase_start[p + 1] - phase_start[p]) / 1000.0;
 		printf("%-6s (%.0f s):", phase_names[p], secs);
 		for (i = 0; i < ARRAY_SIZE(ls); i++)
-			printf("  %s %.1f/s p50 %.1f p99 %.1f ms;", names[i],
+			printf("  %s %.1f/s p50 %.2f p99 %.2f ms;", names[i],
 			       (double)ls[i]->n[p] / secs, pct(ls[i]->v[p], ls[i]->n[p], 50),
 			       pct(ls[i]->v[p], ls[i]->n[p], 99));
 		printf("\n");
@@ -577,6 +584,8 @@ main(void)
 	while (mono_ms() - phase_start[PH_DURING] < (int64_t)seconds * 1000) {
 		sleep(3 + randombytes_uniform(8));
 		fault(b);
+		printf("        %7.1f s  %zu pushes, %zu claims so far; IF_TASKS led by node %d\n",
+		       now_s(), pushes.n, claims.n, hcluster_stream_leader(&cl, b, "KV_" COORD_BUCKET));
 	}
 	phase_start[PH_AFTER] = mono_ms();
 	atomic_store(&phase, PH_AFTER);
