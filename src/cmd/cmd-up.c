@@ -104,7 +104,10 @@ node_row(struct rowset *rs, int k, const char *url, const char *state, pid_t pid
 		rows_set_int(rs, row, ND_PID, pid);
 }
 
-/* --cluster N: start (or complete) a local cluster and create the schema with N replicas. */
+/*
+ * --cluster N: start (or complete) a local cluster and create the schema
+ * with N replicas. Takes created: into the output, or freed.
+ */
 static enum status
 up_cluster(struct cmd_ctx *ctx, struct rowset *created)
 {
@@ -115,16 +118,21 @@ up_cluster(struct cmd_ctx *ctx, struct rowset *created)
 	int k;
 
 	if ((st = cmd_opt_int(ctx, "cluster", 1, 99, 3, &n)) != ST_OK ||
-	    (st = cmd_opt_int(ctx, "replicas", 1, REPLICAS_MAX, n, &replicas)) != ST_OK)
+	    (st = cmd_opt_int(ctx, "replicas", 1, REPLICAS_MAX, n, &replicas)) != ST_OK) {
+		rows_free(created);
 		return st;
-	if (replicas != n)
+	}
+	if (replicas != n) {
+		rows_free(created);
 		return err_set(&ctx->err, ST_USAGE, "--replicas %lld: a local cluster of %lld "
 			       "nodes keeps %lld replicas of everything (use --schema-only for "
 			       "another count)", (long long)replicas, (long long)n, (long long)n);
+	}
 	why_add(&ctx->op, "cluster", "--cluster", "%lld nodes, each stream and bucket with %lld "
 		"replicas", (long long)n, (long long)n);
 	st = server_cluster_up(&ctx->cfg, &ctx->op, (int)n, &r, created, &ctx->err);
 	if (st != ST_OK || ctx->op.falsify) {
+		rows_free(created);
 		free(r.url);
 		return st == ST_FALSIFIED ? ST_OK : st;
 	}
@@ -175,9 +183,7 @@ run_up(struct cmd_ctx *ctx)
 	}
 	if (cmd_opt(ctx, "cluster")) {
 		free(home);
-		if ((st = up_cluster(ctx, created)) != ST_OK || ctx->op.falsify)
-			rows_free(created);
-		return st;
+		return up_cluster(ctx, created);	/* it owns created */
 	}
 	if (cmd_flag(ctx, "auth"))
 		(void)config_set(&ctx->cfg, CK_SERVER_AUTH, "true", CFG_SRC_FLAG, NULL);
