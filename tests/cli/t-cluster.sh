@@ -28,14 +28,18 @@ python3 -c "
 import socket, time, sys
 s = socket.socket(); s.bind(('127.0.0.1', $IF_SERVER_PORT + 2001)); s.listen(1)
 open('$T_DIR/listening', 'w').close(); time.sleep(60)" &
-T_PIDS="$T_PIDS $!"
+LPID=$!
+T_PIDS="$T_PIDS $LPID"
 while [ ! -e "$T_DIR/listening" ]; do sleep 0.05; done
 run 1 up --cluster 3
 err_is_one_error
 err_has "node 2: port $((IF_SERVER_PORT + 2001)) on 127.0.0.1 is in use"
 err_has '\[port-in-use\]'
 no_node
-kill $! 2>/dev/null
+# Stopped and reaped here, and no longer the cleanup's: a pid is soon reused.
+kill "$LPID" 2>/dev/null
+wait "$LPID" 2>/dev/null
+T_PIDS=${T_PIDS% $LPID}
 
 # A node that will not start (a binary that exits at once): the others are stopped.
 printf '#!/bin/sh\ncase "$3" in *node2*) exit 3;; esac\nexec nats-server "$@"\n' >"$T_DIR/flaky"

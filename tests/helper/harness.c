@@ -146,6 +146,21 @@ hc_track(pid_t pid)
 		}
 }
 
+/*
+ * Forget a node's pid before it is reaped: once reaped the pid may be
+ * given to another process (pid_max can be as low as 32768), which the
+ * exit handlers must never signal.
+ */
+static void
+hc_untrack(pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; pid > 0 && i < HC_PIDS_MAX; i++)
+		if (hc_pids[i] == pid)
+			hc_pids[i] = 0;
+}
+
 /* Kill whatever node is left (async-signal-safe: kill only). */
 static void
 hc_kill_all(void)
@@ -270,6 +285,7 @@ hcluster_kill(struct hcluster *c, int k)
 
 	if (pid > 0) {
 		kill(pid, SIGKILL);
+		hc_untrack(pid);
 		waitpid(pid, NULL, 0);	/* our child when we started it */
 		while (proc_alive(pid))
 			usleep(1000);
@@ -355,10 +371,13 @@ hcluster_destroy(struct hcluster *c)
 	if (server_cluster_down(&c->cfg, &op, pids, &n, &e) != ST_OK)
 		fprintf(stderr, "harness: cluster down: %s\n", e.msg);
 	opctx_release(&op);
-	for (k = 0; k < n; k++)
+	for (k = 1; k <= c->n; k++)	/* what still runs (a down that failed) */
+		hcluster_signal(c, k, SIGKILL);
+	for (k = 0; k < n; k++) {
+		hc_untrack(pids[k]);
 		if (pids[k] > 0)
-			waitpid(pids[k], NULL, WNOHANG);
-	hc_kill_all();
+			waitpid(pids[k], NULL, 0);
+	}
 	config_release(&c->cfg);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", c->home);
 	if (system(cmd) != 0)
