@@ -72,7 +72,7 @@ HELPER_OBJ := $(BUILD)/tests/harness.o
 .SECONDARY: $(HELPER_OBJ)
 IFCTL := $(BUILD)/ifctl
 
-.PHONY: all deps deps-node check check-tsan test test-unit test-cli test-integ bench bench-check run chassis-fixtures \
+.PHONY: all deps deps-node check check-tsan test test-unit test-cli test-integ bench bench-check run chassis-fixtures chaos \
 	install uninstall clean layering analyze fuzz fuzz-build
 all: $(IFCTL)
 
@@ -275,6 +275,17 @@ check-tsan: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(TEST_TOOLS) chassis-fixtures
 	$(Q)bench/run $(BUILD)
+
+# A Jepsen-style run on a local 3-node cluster (minutes; not in check):
+# CHAOS_SECONDS of faults (default 600) between two quiet minutes.
+$(BUILD)/tests/chaos: tests/chaos/chaos.c $(HELPER_OBJ) $(BUILD)/libcore.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/helper $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+		$(HELPER_OBJ) $(BUILD)/libcore.a $(LIBS)
+
+chaos: deps $(BUILD)/tests/chaos
+	$(Q)$(BUILD)/tests/chaos
 
 # A short benchmark compared with bench/baseline-coord.txt (CI runs it).
 bench-check: deps

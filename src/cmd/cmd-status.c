@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "cmd/cmd.h"
+#include "core/clusterview.h"
 #include "core/probe.h"
 #include "core/schema.h"
 #include "core/server.h"
@@ -30,17 +31,79 @@ median_rtt(struct bus *b, int64_t *us, struct err *e)
 static struct rowset *
 server_rows(struct cmd_ctx *ctx, const struct bus_server_info *info, int64_t rtt_us)
 {
+	char on[256];
 	struct server_status s = {
-		.url = bus_url(ctx->bus), .state = bus_state_name(bus_get_state(ctx->bus)),
+		.url = on, .state = bus_state_name(bus_get_state(ctx->bus)),
 		.version = info->version, .name = info->server_name,
 		.server_id = info->server_id, .jetstream = info->jetstream, .rtt_us = rtt_us,
 	};
 	struct server_paths p;
 
+	bus_connected_url(ctx->bus, on, sizeof on);	/* of a list: the one it is on */
+	if (!on[0])
+		snprintf(on, sizeof on, "%s", bus_url(ctx->bus));
 	server_paths_init(&p, &ctx->cfg);
 	s.local_pid = (long)server_running(&p);
 	server_paths_release(&p);
 	return schema_server_view(&s);
+}
+
+/* The local cluster's nodes, when 'up --cluster' started one here; a warning per node down. */
+static void
+local_nodes(struct cmd_ctx *ctx)
+{
+	struct server_node *nodes = NULL;
+	const char *leader;
+	size_t n = 0, i, down = 0;
+
+	if (server_cluster_nodes(&ctx->cfg, &nodes, &n) != ST_OK)
+		return;
+	doc_add(&ctx->out, clusterview_nodes(nodes, n));
+	leader = server_cluster_leader(nodes, n);
+	why_add(&ctx->op, "meta leader", leader ? leader : "none",
+		"named by the nodes' monitoring endpoints (/jsz), one vote each");
+	for (i = 0; i < n; i++)
+		down += nodes[i].pid == 0;
+	if (!ctx->quiet && down)
+		session_notice(ctx->session, NOTICE_WARN, "ifctl: warning: %zu of the local "
+			       "cluster's %zu nodes are not running; start them with 'ifctl up "
+			       "--cluster %zu'", down, n, n);
+	if (!ctx->quiet && !leader)
+		session_notice(ctx->session, NOTICE_WARN, "ifctl: warning: the local cluster has "
+			       "no JetStream meta leader: streams cannot be created or changed");
+	free(nodes);
+}
+
+/* Where each stream lives on a cluster, with a warning for each kind of trouble. */
+static enum status
+replication(struct cmd_ctx *ctx)
+{
+	struct clusterview_summary sum;
+	struct rowset *rs = NULL;
+	enum status st = clusterview_replication(ctx->bus, &rs, &sum, &ctx->err);
+
+	if (st != ST_OK || !sum.clustered) {
+		rows_free(rs);
+		return st;
+	}
+	doc_add(&ctx->out, rs);
+	why_add(&ctx->op, "replication", "stream info", "%zu without a leader, %zu with fewer "
+		"replicas than configured, %zu with a replica behind", sum.leaderless,
+		sum.degraded, sum.lagging);
+	if (ctx->quiet)
+		return ST_OK;
+	if (sum.leaderless)
+		session_notice(ctx->session, NOTICE_WARN, "ifctl: warning: %zu streams or buckets "
+			       "have no leader (an election, or a majority of their replicas is "
+			       "down): writes to them wait", sum.leaderless);
+	if (sum.degraded)
+		session_notice(ctx->session, NOTICE_WARN, "ifctl: warning: %zu streams or buckets "
+			       "have fewer replicas than configured; start the missing nodes",
+			       sum.degraded);
+	if (sum.lagging)
+		session_notice(ctx->session, NOTICE_WARN, "ifctl: warning: %zu streams or buckets "
+			       "have a replica that lags behind its leader", sum.lagging);
+	return ST_OK;
 }
 
 static enum status
@@ -52,7 +115,11 @@ run_status(struct cmd_ctx *ctx)
 	enum status st;
 	size_t missing = 0;
 
-	st = bus_probe(bus_url(ctx->bus), bus_timeout_ms(ctx->bus), &info, &ctx->err);
+	char on[256];
+
+	bus_connected_url(ctx->bus, on, sizeof on);	/* of a list: the one it is on */
+	st = bus_probe(on[0] ? on : bus_url(ctx->bus), bus_timeout_ms(ctx->bus), &info,
+		       &ctx->err);
 	if (st == ST_OK)
 		st = median_rtt(ctx->bus, &rtt_us, &ctx->err);
 	if (st != ST_OK)
@@ -71,12 +138,14 @@ run_status(struct cmd_ctx *ctx)
 	if (missing && !ctx->quiet)
 		session_notice(ctx->session, NOTICE_WARN, "ifctl: %zu of the fleet's streams and "
 			"buckets are missing; run 'ifctl up' (or 'ifctl up --schema-only')", missing);
-	return ST_OK;
+	local_nodes(ctx);
+	return replication(ctx);
 }
 
 const struct cmd_entry cmd_status_entry = {
 	.name = "status",
-	.summary = "show the server, its round-trip time and every stream and bucket",
+	.summary = "show the server, its round-trip time, every stream and bucket and, on a "
+		   "cluster, every node and each stream's leader and replicas",
 	.flags = CMD_NEEDS_BUS,
 	.run = run_status,
 	.examples =

@@ -32,6 +32,19 @@ static const struct view_col down_cols[] = {
 };
 _Static_assert(ARRAY_SIZE(down_cols) == DOWN__COUNT, "one column per down_col");
 
+/* One row per node of a local cluster, from up and down. */
+enum node_col { ND_NODE, ND_NAME, ND_URL, ND_STATE, ND_PID, ND__COUNT };
+
+static const struct view_col node_cols[] = {
+	[ND_NODE] = { "node", COL_NUM, 0 },
+	[ND_NAME] = { "name", COL_TEXT, 0 },
+	[ND_URL] = { "url", COL_TEXT, 0 },
+	[ND_STATE] = { "state", COL_TEXT, 0 },
+	[ND_PID] = { "pid", COL_NUM, 0 },
+};
+_Static_assert(ARRAY_SIZE(node_cols) == ND__COUNT, "one column per node_col");
+
+static const struct view node_view = VIEW("nodes", node_cols);
 static const struct view up_view = VIEW("server", up_cols);
 static const struct view down_view = VIEW("server", down_cols);
 
@@ -46,14 +59,19 @@ explain_config(struct cmd_ctx *ctx, enum cfg_id id)
 		src == CFG_SRC_ENV ? k->env : "");
 }
 
-/* --schema-only: create the streams and buckets on a running server. */
+#define REPLICAS_MAX 5	/* JetStream's limit */
+
+/* --schema-only: create the streams and buckets on a running server (or cluster). */
 static enum status
 up_schema_only(struct cmd_ctx *ctx, struct rowset *created)
 {
-	enum status st = cmd_connect(ctx);
+	int64_t replicas = 0;
+	enum status st = cmd_opt_int(ctx, "replicas", 1, REPLICAS_MAX, 0, &replicas);
 
+	if (st == ST_OK)
+		st = cmd_connect(ctx);
 	if (st == ST_OK && !ctx->op.falsify)
-		st = schema_ensure(ctx->bus, created, &ctx->err);
+		st = schema_ensure_r(ctx->bus, (int)replicas, created, &ctx->err);
 	check(&ctx->op, "server reachable", st, &ctx->err, st == ST_OK ? bus_url(ctx->bus) : NULL);
 	return st;
 }
@@ -108,6 +126,71 @@ up_elsewhere(struct cmd_ctx *ctx)
 	return st;
 }
 
+/* One node's row: its number, name, URL, what up or down did, pid. */
+static void
+node_row(struct rowset *rs, int k, const char *url, const char *state, pid_t pid)
+{
+	size_t row = rows_add(rs);
+	char *name = NULL;
+
+	rows_set_int(rs, row, ND_NODE, k);
+	name = xasprintf("node%d", k);
+	rows_set(rs, row, ND_NAME, name);
+	free(name);
+	if (url)
+		rows_set(rs, row, ND_URL, url);
+	rows_set(rs, row, ND_STATE, state);
+	if (pid)
+		rows_set_int(rs, row, ND_PID, pid);
+}
+
+/*
+ * --cluster N: start (or complete) a local cluster and create the schema
+ * with N replicas. Takes created: into the output, or freed.
+ */
+static enum status
+up_cluster(struct cmd_ctx *ctx, struct rowset *created)
+{
+	struct server_cluster_result r;
+	struct rowset *nodes;
+	int64_t n = 0, replicas = 0;
+	enum status st;
+	int k;
+
+	if ((st = cmd_opt_int(ctx, "cluster", 1, 99, 3, &n)) != ST_OK ||
+	    (st = cmd_opt_int(ctx, "replicas", 1, REPLICAS_MAX, n, &replicas)) != ST_OK) {
+		rows_free(created);
+		return st;
+	}
+	if (replicas != n) {
+		rows_free(created);
+		return err_set(&ctx->err, ST_USAGE, "--replicas %lld: a local cluster of %lld "
+			       "nodes keeps %lld replicas of everything (use --schema-only for "
+			       "another count)", (long long)replicas, (long long)n, (long long)n);
+	}
+	why_add(&ctx->op, "cluster", "--cluster", "%lld nodes, each stream and bucket with %lld "
+		"replicas", (long long)n, (long long)n);
+	st = server_cluster_up(&ctx->cfg, &ctx->op, (int)n, &r, created, &ctx->err);
+	if (st != ST_OK || ctx->op.falsify) {
+		rows_free(created);
+		free(r.url);
+		return st == ST_FALSIFIED ? ST_OK : st;
+	}
+	nodes = rows_view(&node_view);
+	for (k = 1; k <= r.nodes; k++) {
+		char *url = xasprintf("nats://%s:%lld", cfg_str(&ctx->cfg, CK_SERVER_HOST),
+				      (long long)cfg_int(&ctx->cfg, CK_SERVER_PORT) + k - 1);
+		node_row(nodes, k, url, r.fresh[k - 1] ? "started" : "already running",
+			 r.pids[k - 1]);
+		free(url);
+	}
+	why_add(&ctx->op, "meta leader", r.meta_leader, "every node names it");
+	doc_add(&ctx->out, nodes);
+	doc_add(&ctx->out, created);
+	free(r.url);
+	return witnessed(ctx);
+}
+
 static enum status
 run_up(struct cmd_ctx *ctx)
 {
@@ -125,6 +208,22 @@ run_up(struct cmd_ctx *ctx)
 		free(home);
 		return err_set(&ctx->err, ST_USAGE, "--auth configures the local server; "
 			       "--schema-only does not start one");
+	}
+	if (cmd_opt(ctx, "cluster") && (cmd_flag(ctx, "auth") || cmd_flag(ctx, "schema-only"))) {
+		rows_free(created);
+		free(home);
+		return err_set(&ctx->err, ST_USAGE, "--cluster starts local nodes without users; "
+			       "it takes neither --auth nor --schema-only");
+	}
+	if (cmd_opt(ctx, "replicas") && !cmd_opt(ctx, "cluster") && !cmd_flag(ctx, "schema-only")) {
+		rows_free(created);
+		free(home);
+		return err_set(&ctx->err, ST_USAGE, "--replicas needs --schema-only (an existing "
+			       "cluster) or --cluster N (a local one)");
+	}
+	if (cmd_opt(ctx, "cluster")) {
+		free(home);
+		return up_cluster(ctx, created);	/* it owns created */
 	}
 	if (cmd_flag(ctx, "auth"))
 		(void)config_set(&ctx->cfg, CK_SERVER_AUTH, "true", CFG_SRC_FLAG, NULL);
@@ -175,6 +274,26 @@ run_up(struct cmd_ctx *ctx)
 	return st == ST_FALSIFIED ? ST_OK : st;	/* finish() turns failed checks into exit 8 */
 }
 
+/* Stop the nodes of a local cluster, one row each. */
+static enum status
+down_cluster(struct cmd_ctx *ctx, int *nodes)
+{
+	pid_t pids[SERVER_CLUSTER_MAX] = { 0 };
+	struct rowset *rs;
+	enum status st;
+	int n = 0, k;
+
+	st = server_cluster_down(&ctx->cfg, &ctx->op, pids, &n, &ctx->err);
+	*nodes = n;
+	if (n == 0 || ctx->op.falsify)
+		return st;
+	rs = rows_view(&node_view);
+	for (k = 1; k <= n; k++)
+		node_row(rs, k, NULL, pids[k - 1] ? "stopped" : "not running", pids[k - 1]);
+	doc_add(&ctx->out, rs);
+	return st;
+}
+
 static enum status
 run_down(struct cmd_ctx *ctx)
 {
@@ -182,20 +301,26 @@ run_down(struct cmd_ctx *ctx)
 	enum status st;
 	pid_t pid = 0;
 	size_t r;
+	int nodes = 0;
 
 	if (!ctx->op.falsify) {
 		/* Witnessed before the ledger's server goes away; a sick server still stops. */
 		struct server_paths p;
 		struct err keep = ctx->err;
+		char *urls = server_local_urls(&ctx->cfg);
 		server_paths_init(&p, &ctx->cfg);
-		if (server_running(&p) && cmd_witness_now(ctx, "stopping") != ST_OK && !ctx->quiet)
+		if ((server_running(&p) || urls) && cmd_witness_now(ctx, "stopping") != ST_OK &&
+		    !ctx->quiet)
 			session_notice(ctx->session, NOTICE_WARN, "ifctl: notice: the stop is not "
 				       "witnessed: %s", ctx->err.msg);
+		free(urls);
 		server_paths_release(&p);
 		ctx->err = keep;
 	}
 	st = server_down(&ctx->cfg, &ctx->op, &pid, &ctx->err);
-	if (st != ST_OK || ctx->op.falsify)
+	if (st == ST_OK)
+		st = down_cluster(ctx, &nodes);
+	if (st != ST_OK || ctx->op.falsify || (nodes && !pid))
 		return st;
 	rs = rows_view(&down_view);
 	rs->single = true;
@@ -212,12 +337,16 @@ static const struct cmd_opt up_opts[] = {
 	  "--server/nats.url instead of starting a local one" },
 	{ "auth", 0, NULL, "give the local server operator, swarm and viewer users "
 	  "(server.auth for this run; see PERMISSIONS in ifctl-protocol(7))" },
+	{ "cluster", 0, "N", "start a local cluster of N (3 or 5) nodes under $IF_HOME/nats/nodeK "
+	  "and create everything with N replicas" },
+	{ "replicas", 0, "N", "with --schema-only: keep N (1-5) copies of every stream and "
+	  "bucket on the cluster --server names" },
 	{ NULL, 0, NULL, NULL },
 };
 
 const struct cmd_entry cmd_up_entry = {
 	.name = "up",
-	.args = "[--auth] [--schema-only]",
+	.args = "[--auth] [--cluster N] [--schema-only [--replicas N]]",
 	.summary = "start the local NATS server (JetStream) and create the fleet's streams and buckets",
 	.flags = CMD_MUTATES,
 	.opts = up_opts,
@@ -232,7 +361,7 @@ const struct cmd_entry cmd_up_entry = {
 
 const struct cmd_entry cmd_down_entry = {
 	.name = "down",
-	.summary = "stop the local NATS server started by 'ifctl up'",
+	.summary = "stop the local NATS server (or every node of the cluster) started by 'ifctl up'",
 	.flags = CMD_MUTATES | CMD_NO_WITNESS,	/* witnessed before it stops the server */
 	.run = run_down,
 	.examples =

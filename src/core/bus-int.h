@@ -34,6 +34,13 @@ struct bus {
 	void *state_arg;
 	atomic_int drop_answers;	/* fault injection: JetStream answers to ignore */
 	atomic_uint refusals;		/* permission violations the server reported */
+	/*
+	 * Copies of state and refused_ms, read without b->mu: bus_map_err runs
+	 * under a watch's lock (re-creating its consumer), and b->mu is taken
+	 * before a watch's lock elsewhere, so it must not take b->mu there.
+	 */
+	atomic_int state_seen;
+	_Atomic int64_t refused_seen;
 
 	pthread_mutex_t mu;		/* guards everything below */
 	pthread_cond_t cv;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/bus-int.h"
 #include "core/json.h"
@@ -132,6 +133,9 @@ parse_ack(natsMsg *msg, struct bus_pub_msg *m, const char *what, struct err *e)
 		st = err_set(e, ST_PROTOCOL, "%s: %s", what, why.msg);
 	else if (a.error)
 		st = bus_map_refusal(a.err_code, a.description, what, e);
+	else if (a.seq == 0 && a.duplicate)	/* a duplicate of a write still being replicated */
+		st = err_set(e, ST_TIMEOUT, "%s: a message with this id is still being stored",
+			     what);
 	else if (a.seq == 0)
 		st = err_set(e, ST_PROTOCOL, "%s: the acknowledgement has no sequence", what);
 	else {
@@ -399,19 +403,31 @@ bus_kv_get(struct bus *b, const char *bucket, const char *key,
 	return ST_OK;
 }
 
-/* Write a KV value through a JetStream publish with the given expectation. */
+/*
+ * Write a KV value through a JetStream publish with the given expectation;
+ * *duplicate (may be NULL) says the server already held a message with
+ * this publish's Nats-Msg-Id, at *rev.
+ */
 static enum status
 kv_write(struct bus *b, const char *bucket, const char *key, const void *data,
-	 size_t len, const struct bus_pub *pub, uint64_t *rev, struct err *e)
+	 size_t len, const struct bus_pub *pub, uint64_t *rev, bool *duplicate, struct err *e)
 {
+	struct bus_pub_msg m = { .data = data, .len = len };
 	char *subject;
 	enum status st;
 
 	if (!bus_kv_key_valid(key))
 		return err_set(e, ST_BAD_VALUE, "invalid key '%s'", key);
 	subject = xasprintf("$KV.%s.%s", bucket, key);
-	st = bus_js_publish(b, subject, data, len, pub, rev, e);
+	m.subject = subject;
+	if (pub)
+		m.pub = *pub;
+	st = bus_js_publish_many(b, &m, 1, e);
 	free(subject);
+	if (st == ST_OK && rev)
+		*rev = m.seq;
+	if (duplicate)
+		*duplicate = st == ST_OK && m.duplicate;
 	if (st == ST_NO_JETSTREAM || st == ST_NO_SCHEMA)
 		return err_set(e, ST_NO_SCHEMA, "bucket '%s' does not exist", bucket);
 	return st;
@@ -421,13 +437,17 @@ enum status
 bus_kv_put(struct bus *b, const char *bucket, const char *key, const void *data,
 	   size_t len, uint64_t *rev, struct err *e)
 {
-	return kv_write(b, bucket, key, data, len, NULL, rev, e);
+	return kv_write(b, bucket, key, data, len, NULL, rev, NULL, e);
 }
 
-/* The sequence and operation of the last message of a key, if any. */
+/*
+ * The sequence and operation of the last message of a key, as the stream's
+ * leader holds it (0 and *deleted when there is none), and whether it is a
+ * put of exactly data (*ours; data may be NULL).
+ */
 static enum status
-kv_last(struct bus *b, const char *bucket, const char *key, uint64_t *seq,
-	bool *deleted, struct err *e)
+kv_last(struct bus *b, const char *bucket, const char *key, const void *data, size_t len,
+	uint64_t *seq, bool *deleted, bool *ours, struct err *e)
 {
 	char *subject = xasprintf("$KV.%s.%s", bucket, key);
 	char *stream = xasprintf("KV_%s", bucket);
@@ -436,11 +456,14 @@ kv_last(struct bus *b, const char *bucket, const char *key, uint64_t *seq,
 	jsErrCode jerr = 0;
 	natsStatus s;
 
+	*ours = false;
 	s = js_GetLastMsg(&m, b->js, stream, subject, NULL, &jerr);
 	if (s == NATS_OK) {
 		*seq = natsMsg_GetSequence(m);
 		*deleted = natsMsgHeader_Get(m, "KV-Operation", &op) == NATS_OK &&
 			   (strcmp(op, "DEL") == 0 || strcmp(op, "PURGE") == 0);
+		*ours = data && op == NULL && (size_t)natsMsg_GetDataLength(m) == len &&
+			memcmp(natsMsg_GetData(m), data, len) == 0;
 	}
 	natsMsg_Destroy(m);
 	free(subject);
@@ -453,25 +476,131 @@ kv_last(struct bus *b, const char *bucket, const char *key, uint64_t *seq,
 	return bus_map_err(b, s, jerr, "read last revision", e);
 }
 
+/* An outcome that says nothing of whether the write landed: its answer was lost. */
+static bool
+answer_lost(enum status st)
+{
+	return st == ST_TIMEOUT || st == ST_DISCONNECTED;
+}
+
+#define SETTLE_TIMEOUTS 5	/* a lost answer is settled within this many bus timeouts */
+#define SETTLE_PAUSE_US (100 * 1000)
+
+/*
+ * What the stream leader holds as key's last message: its sequence (0:
+ * none, or a delete marker when *deleted), and whether it is exactly data
+ * (*ours). Retried while the answer is lost, until the deadline.
+ */
+static enum status
+kv_readback(struct bus *b, const char *bucket, const char *key, const void *data, size_t len,
+	    int64_t deadline, uint64_t *seq, bool *ours, struct err *e)
+{
+	enum status st;
+	bool deleted;
+
+	for (;;) {
+		if ((st = bus_ready(b, "read back", e)) == ST_OK)
+			st = kv_last(b, bucket, key, data, len, seq, &deleted, ours, e);
+		if (!answer_lost(st) || mono_ms() >= deadline)
+			return st;
+		usleep(SETTLE_PAUSE_US);
+	}
+}
+
+/*
+ * A conditional KV write (expectation in pub) that is safe on a cluster.
+ *
+ * Serialised: nats-server before 2.9.21 checks a clustered stream's
+ * Nats-Expected-Last-Subject-Sequence against what it has stored, not
+ * against writes still being replicated, so two updates made on the same
+ * revision can both be taken (nats-server issue 4320): two claimers would
+ * both own a task. Each update therefore also carries Nats-Msg-Id
+ * "cas.<key>.<revision>": of two writes on the same revision the server
+ * de-duplicates the second (within the stream's duplicate window), so at
+ * most one lands, on any version. (A create, on no revision, has no such
+ * id: a key purged and created again must not look like a duplicate.)
+ *
+ * Settled: a leader that dies or a connection that breaks between the
+ * write and its acknowledgement leaves the write landed or not. Then, as
+ * after a duplicate, the key is read back from the stream's leader: our
+ * bytes there mean it landed (*rev is their revision); the key still at the
+ * expected revision means it did not (yet), and the same write is sent
+ * again -- safe, since at most one of the two can match the expectation
+ * and the id; anything else is ST_CONFLICT. Only the expectation makes the
+ * retry safe, so plain puts are never retried. Gives up with the lost
+ * answer's status after SETTLE_TIMEOUTS bus timeouts.
+ */
+static enum status
+kv_cas(struct bus *b, const char *bucket, const char *key, const void *data, size_t len,
+       struct bus_pub *pub, uint64_t *rev, struct err *e)
+{
+	int64_t deadline = mono_ms() + SETTLE_TIMEOUTS * b->timeout_ms;
+	uint64_t want = pub->expect_no_message ? 0 : pub->expect_last_subject_seq, seq = 0;
+	struct err le = ERR_INIT;
+	enum status st, lost = ST_OK;
+	char id[300];
+	bool ours, dup = false;
+
+	if (want) {
+		snprintf(id, sizeof id, "cas.%s.%llu", key, (unsigned long long)want);
+		pub->msg_id = id;
+	}
+	for (;;) {
+		st = kv_write(b, bucket, key, data, len, pub, rev, &dup, &le);
+		if (st == ST_OK && !dup)
+			break;
+		if (!(dup || answer_lost(st) || (lost != ST_OK && st == ST_CONFLICT)))
+			break;
+		if (answer_lost(st))
+			lost = st;
+		if (kv_readback(b, bucket, key, data, len, deadline, &seq, &ours, NULL) != ST_OK) {
+			st = lost != ST_OK ? lost : ST_TIMEOUT;
+			break;
+		}
+		if (ours) {
+			if (rev)
+				*rev = seq;
+			return ST_OK;
+		}
+		if (seq != want) {
+			st = ST_CONFLICT;
+			break;
+		}
+		if (mono_ms() >= deadline) {
+			st = lost != ST_OK ? lost : ST_TIMEOUT;
+			break;
+		}
+		if (dup)
+			usleep(SETTLE_PAUSE_US);	/* the other write is still being replicated */
+	}
+	pub->msg_id = NULL;
+	if (st != ST_OK && e)
+		*e = le;
+	if (st == ST_TIMEOUT && le.code == ST_OK)
+		err_set(e, ST_TIMEOUT, "key '%s' in bucket '%s': a write on revision %llu is "
+			"still being replicated", key, bucket, (unsigned long long)want);
+	return st;
+}
+
 enum status
 bus_kv_create(struct bus *b, const char *bucket, const char *key, const void *data,
 	      size_t len, uint64_t *rev, struct err *e)
 {
 	struct bus_pub pub = { .expect_no_message = true };
 	uint64_t last = 0;
-	bool deleted = false;
+	bool deleted = false, ours;
 	enum status st;
 
-	st = kv_write(b, bucket, key, data, len, &pub, rev, e);
+	st = kv_cas(b, bucket, key, data, len, &pub, rev, e);
 	if (st != ST_CONFLICT)
 		return st;
 	/* The key has history. Create over a delete marker, never over a value. */
-	if ((st = kv_last(b, bucket, key, &last, &deleted, e)) != ST_OK)
+	if ((st = kv_last(b, bucket, key, NULL, 0, &last, &deleted, &ours, e)) != ST_OK)
 		return st;
 	if (deleted) {
 		pub.expect_no_message = false;
 		pub.expect_last_subject_seq = last;
-		st = kv_write(b, bucket, key, data, len, &pub, rev, e);
+		st = kv_cas(b, bucket, key, data, len, &pub, rev, e);
 		if (st != ST_CONFLICT)
 			return st;
 	}
@@ -487,7 +616,7 @@ bus_kv_update(struct bus *b, const char *bucket, const char *key, const void *da
 
 	if (last_rev == 0)
 		return err_set(e, ST_BAD_VALUE, "update of '%s' needs a revision", key);
-	st = kv_write(b, bucket, key, data, len, &pub, rev, e);
+	st = kv_cas(b, bucket, key, data, len, &pub, rev, e);
 	if (st == ST_CONFLICT)
 		return err_set(e, ST_CONFLICT, "key '%s' in bucket '%s' is no longer at "
 			       "revision %llu", key, bucket, (unsigned long long)last_rev);

@@ -10,25 +10,35 @@
 
 /* --- streams and buckets ----------------------------------------------- */
 
-enum status
-bus_stream_stat(struct bus *b, const char *stream, struct bus_stream_stat *out,
-		struct err *e)
+/* A stream's info (the caller destroys *si); ST_NO_SCHEMA when it does not exist. */
+static enum status
+stream_info(struct bus *b, const char *stream, jsStreamInfo **si, struct err *e)
 {
-	jsStreamInfo *si = NULL;
 	jsErrCode jerr = 0;
 	natsStatus s;
 	enum status st;
 	char what[128];
 
-	memset(out, 0, sizeof *out);
+	*si = NULL;
 	snprintf(what, sizeof what, "stream '%s'", stream);
 	if ((st = bus_ready(b, what, e)) != ST_OK)
 		return st;
-	s = js_GetStreamInfo(&si, b->js, stream, NULL, &jerr);
+	s = js_GetStreamInfo(si, b->js, stream, NULL, &jerr);
 	if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr)
 		return err_set(e, ST_NO_SCHEMA, "stream '%s' does not exist", stream);
-	if (s != NATS_OK)
-		return bus_map_err(b, s, jerr, what, e);
+	return s == NATS_OK ? ST_OK : bus_map_err(b, s, jerr, what, e);
+}
+
+enum status
+bus_stream_stat(struct bus *b, const char *stream, struct bus_stream_stat *out,
+		struct err *e)
+{
+	jsStreamInfo *si = NULL;
+	enum status st;
+
+	memset(out, 0, sizeof *out);
+	if ((st = stream_info(b, stream, &si, e)) != ST_OK)
+		return st;
 	out->msgs = si->State.Msgs;
 	out->bytes = si->State.Bytes;
 	out->first_seq = si->State.FirstSeq;
@@ -38,9 +48,58 @@ bus_stream_stat(struct bus *b, const char *stream, struct bus_stream_stat *out,
 	return ST_OK;
 }
 
+/* A refusal of a replica count as a clear error about what. */
+static enum status
+replicas_err(struct bus *b, natsStatus s, jsErrCode jerr, int replicas, const char *what,
+	     struct err *e)
+{
+	if (jerr == JSClusterNoPeersErr || jerr == JSInsufficientResourcesErr)
+		return err_set(e, ST_BAD_VALUE, "%s: %d replicas need a cluster of at least %d "
+			       "JetStream servers, and the server's cluster has fewer", what,
+			       replicas, replicas);
+	if (jerr == JSStreamReplicasNotSupportedErr || jerr == JSClusterNotActiveErr)
+		return err_set(e, ST_BAD_VALUE, "%s: %d replicas need a cluster, and the server "
+			       "runs alone (use --replicas 1, or a cluster)", what, replicas);
+	return bus_map_err(b, s, jerr, what, e);
+}
+
+/*
+ * Give an existing stream replicas copies when it has another count:
+ * *updated tells whether it changed.
+ */
+static enum status
+stream_replicas(struct bus *b, const char *stream, int replicas, bool *updated, struct err *e)
+{
+	jsStreamInfo *si = NULL, *nsi = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s;
+	char what[128];
+
+	*updated = false;
+	snprintf(what, sizeof what, "cannot give stream '%s' %d replicas", stream, replicas);
+	s = js_GetStreamInfo(&si, b->js, stream, NULL, &jerr);
+	if (s == NATS_OK && si->Config->Replicas != replicas && replicas > 0) {
+		si->Config->Replicas = replicas;
+		s = js_UpdateStream(&nsi, b->js, si->Config, NULL, &jerr);
+		*updated = s == NATS_OK;
+	}
+	jsStreamInfo_Destroy(nsi);
+	jsStreamInfo_Destroy(si);
+	return s == NATS_OK ? ST_OK : replicas_err(b, s, jerr, replicas, what, e);
+}
+
 enum status
 bus_stream_ensure(struct bus *b, const struct bus_stream_def *d, bool *created,
 		  struct err *e)
+{
+	bool updated;
+
+	return bus_stream_ensure_r(b, d, 0, created, &updated, e);	/* 0: as it is */
+}
+
+enum status
+bus_stream_ensure_r(struct bus *b, const struct bus_stream_def *d, int replicas,
+		    bool *created, bool *updated, struct err *e)
 {
 	struct bus_stream_stat stat;
 	jsStreamConfig cfg;
@@ -49,9 +108,12 @@ bus_stream_ensure(struct bus *b, const struct bus_stream_def *d, bool *created,
 	natsStatus s;
 	enum status st;
 	int n = 0;
+	char what[128];
 
-	*created = false;
+	*created = *updated = false;
 	st = bus_stream_stat(b, d->name, &stat, e);
+	if (st == ST_OK)
+		return stream_replicas(b, d->name, replicas, updated, e);
 	if (st != ST_NO_SCHEMA)
 		return st;
 	while (n < 4 && d->subjects[n])
@@ -66,12 +128,12 @@ bus_stream_ensure(struct bus *b, const struct bus_stream_def *d, bool *created,
 	cfg.MaxAge = d->max_age_s * 1000000000LL;
 	cfg.MaxBytes = d->max_bytes;
 	cfg.Duplicates = 120LL * 1000000000;	/* de-duplication window */
+	cfg.Replicas = replicas;
 	s = js_AddStream(&si, b->js, &cfg, NULL, &jerr);
 	jsStreamInfo_Destroy(si);
 	if (s != NATS_OK) {
-		char what[128];
 		snprintf(what, sizeof what, "cannot create stream '%s'", d->name);
-		return bus_map_err(b, s, jerr, what, e);
+		return replicas_err(b, s, jerr, replicas, what, e);
 	}
 	*created = true;
 	return ST_OK;
@@ -80,17 +142,32 @@ bus_stream_ensure(struct bus *b, const struct bus_stream_def *d, bool *created,
 enum status
 bus_kv_ensure(struct bus *b, const struct bus_kv_def *d, bool *created, struct err *e)
 {
+	bool updated;
+
+	return bus_kv_ensure_r(b, d, 0, created, &updated, e);	/* 0: as it is */
+}
+
+enum status
+bus_kv_ensure_r(struct bus *b, const struct bus_kv_def *d, int replicas, bool *created,
+		bool *updated, struct err *e)
+{
 	kvStore *kv = NULL;
 	kvConfig cfg;
 	natsStatus s;
 	enum status st;
 	struct err ignore = ERR_INIT;
-	char what[128];
+	char what[128], *stream;
 
-	*created = false;
+	*created = *updated = false;
 	st = bus_kv_handle(b, d->bucket, &kv, &ignore);
+	if (st == ST_OK) {
+		stream = xasprintf("KV_%s", d->bucket);
+		st = stream_replicas(b, stream, replicas, updated, e);
+		free(stream);
+		return st;
+	}
 	if (st != ST_NO_SCHEMA) {
-		if (st != ST_OK && e)
+		if (e)
 			*e = ignore;
 		return st;
 	}
@@ -99,12 +176,51 @@ bus_kv_ensure(struct bus *b, const struct bus_kv_def *d, bool *created, struct e
 	cfg.Description = d->description;
 	cfg.History = (uint8_t)d->history;
 	cfg.StorageType = js_FileStorage;
+	cfg.Replicas = replicas;
 	s = js_CreateKeyValue(&kv, b->js, &cfg);
 	snprintf(what, sizeof what, "cannot create bucket '%s'", d->bucket);
 	if (s != NATS_OK)
-		return bus_map_err(b, s, 0, what, e);
+		return replicas_err(b, s, 0, replicas, what, e);
 	kvStore_Destroy(kv);
 	*created = true;
+	return ST_OK;
+}
+
+/* One peer of a stream's group, from what its leader reports. */
+static void
+peer_take(struct bus_peer *p, const jsPeerInfo *pi)
+{
+	snprintf(p->name, sizeof p->name, "%s", pi->Name ? pi->Name : "");
+	p->current = pi->Current;
+	p->offline = pi->Offline;
+	p->active_ns = pi->Active;
+	p->lag = pi->Lag;
+}
+
+enum status
+bus_stream_cluster(struct bus *b, const char *stream, struct bus_stream_cluster *out,
+		   struct err *e)
+{
+	jsStreamInfo *si = NULL;
+	enum status st;
+	int i;
+
+	memset(out, 0, sizeof *out);
+	if ((st = stream_info(b, stream, &si, e)) != ST_OK)
+		return st;
+	out->replicas = si->Config ? si->Config->Replicas : 1;
+	out->msgs = si->State.Msgs;
+	out->last_seq = si->State.LastSeq;
+	if (si->Cluster) {
+		snprintf(out->cluster, sizeof out->cluster, "%s",
+			 si->Cluster->Name ? si->Cluster->Name : "");
+		snprintf(out->leader, sizeof out->leader, "%s",
+			 si->Cluster->Leader ? si->Cluster->Leader : "");
+		for (i = 0; i < si->Cluster->ReplicasLen && out->npeers < BUS_PEERS_MAX; i++)
+			if (si->Cluster->Replicas[i])
+				peer_take(&out->peers[out->npeers++], si->Cluster->Replicas[i]);
+	}
+	jsStreamInfo_Destroy(si);
 	return ST_OK;
 }
 

@@ -94,9 +94,9 @@ refused_lately(struct bus *b)
 {
 	bool yes;
 
-	pthread_mutex_lock(&b->mu);
-	yes = b->refused_ms && mono_ms() - b->refused_ms <= b->timeout_ms + 1000;
-	pthread_mutex_unlock(&b->mu);
+	int64_t at = atomic_load(&b->refused_seen);
+
+	yes = at && mono_ms() - at <= b->timeout_ms + 1000;
 	return yes;
 }
 
@@ -105,7 +105,7 @@ enum status
 bus_map_err(struct bus *b, natsStatus s, jsErrCode jerr, const char *what, struct err *e)
 {
 	const char *last = nats_GetLastError(NULL);
-	enum bus_state state = b ? bus_get_state(b) : BUS_CONNECTED;
+	enum bus_state state = b ? (enum bus_state)atomic_load(&b->state_seen) : BUS_CONNECTED;
 
 	if (s == NATS_OK)
 		return ST_OK;
@@ -231,7 +231,9 @@ void
 bus_opts_from_config(struct bus_opts *o, const struct config *c)
 {
 	memset(o, 0, sizeof *o);
-	o->url = config_nats_url(c);
+	o->url = server_local_urls(c);	/* a local cluster: every node */
+	if (o->url == NULL)
+		o->url = config_nats_url(c);
 	o->timeout_ms = cfg_int(c, CK_NATS_TIMEOUT_MS);
 	o->name = xstrdup(cfg_str(c, CK_NATS_NAME));
 	o->creds = opt_dup(c, CK_NATS_CREDS);
@@ -279,6 +281,7 @@ set_state(struct bus *b, enum bus_state s)
 		bus_watches_reset_all(b);
 	}
 	b->state = s;
+	atomic_store(&b->state_seen, (int)s);
 	fn = b->on_state;
 	pthread_cond_broadcast(&b->cv);
 	pthread_mutex_unlock(&b->mu);
@@ -340,6 +343,7 @@ note_refusal(struct bus *b, natsConnection *nc)
 	for (i = 0; b->refused[i] && b->refused[i] != '"'; i++)
 		b->refused[i] = (char)tolower((unsigned char)b->refused[i]);
 	b->refused_ms = mono_ms();
+	atomic_store(&b->refused_seen, b->refused_ms);
 	pthread_mutex_unlock(&b->mu);
 	atomic_fetch_add(&b->refusals, 1);
 }
@@ -353,6 +357,30 @@ on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus s, void *ar
 		bus_watch_reset_sub(arg, sub);
 }
 
+#define BUS_URLS_MAX 16	/* servers of one list */
+#define BUS_PING_MIN_MS 1000	/* ping interval: the timeout, at least this */
+
+/*
+ * Give nats.c every server of a comma-separated list: it connects to one
+ * and, when that one fails, reconnects to another (natsOptions_SetURL
+ * takes only one URL; servers a cluster announces are added to the list).
+ */
+static natsStatus
+set_servers(natsOptions *no, const char *list)
+{
+	char *copy = xstrdup(list), *save = NULL, *tok;
+	const char *urls[BUS_URLS_MAX];
+	natsStatus s;
+	int n = 0;
+
+	for (tok = strtok_r(copy, ", \t", &save); tok && n < BUS_URLS_MAX;
+	     tok = strtok_r(NULL, ", \t", &save))
+		urls[n++] = tok;
+	s = n > 1 ? natsOptions_SetServers(no, urls, n) : natsOptions_SetURL(no, n ? urls[0] : list);
+	free(copy);
+	return s;
+}
+
 static natsStatus
 build_options(struct bus *b, const struct bus_opts *o)
 {
@@ -363,13 +391,18 @@ build_options(struct bus *b, const struct bus_opts *o)
 	if (s == NATS_OK)
 		s = natsOptions_SetServers(no, NULL, 0);
 	if (s == NATS_OK)
-		s = natsOptions_SetURL(no, o->url);
+		s = set_servers(no, o->url);
 	if (s == NATS_OK)
 		s = natsOptions_SetTimeout(no, o->timeout_ms);
 	if (s == NATS_OK)
 		s = natsOptions_SetName(no, o->name ? o->name : "ifctl");
 	if (s == NATS_OK)
 		s = natsOptions_SetSendAsap(no, true);
+	if (s == NATS_OK)	/* a hung server (paused, cut off) is left in seconds */
+		s = natsOptions_SetPingInterval(no, o->timeout_ms > BUS_PING_MIN_MS ?
+						 o->timeout_ms : BUS_PING_MIN_MS);
+	if (s == NATS_OK)
+		s = natsOptions_SetMaxPingsOut(no, 2);
 	if (s == NATS_OK)
 		s = natsOptions_SetMaxReconnect(no, o->max_reconnects);
 	if (s == NATS_OK)
@@ -423,6 +456,7 @@ bus_open(struct bus **out, const struct bus_opts *o, struct err *e)
 	b->on_state = o->on_state;
 	b->state_arg = o->state_arg;
 	b->state = BUS_RECONNECTING;
+	atomic_store(&b->state_seen, (int)BUS_RECONNECTING);
 	s = build_options(b, o);
 	if (s != NATS_OK) {
 		st = bus_map_err(NULL, s, 0, "invalid connection options", e);
@@ -437,6 +471,7 @@ bus_open(struct bus **out, const struct bus_opts *o, struct err *e)
 		if (b->state == BUS_RECONNECTING &&
 		    natsConnection_Status(b->nc) == NATS_CONN_STATUS_CONNECTED)
 			b->state = BUS_CONNECTED;
+		atomic_store(&b->state_seen, (int)b->state);
 		pthread_mutex_unlock(&b->mu);
 	} else {
 		char what[300];
@@ -537,6 +572,14 @@ bus_reconnects(struct bus *b)
 }
 
 const char *bus_url(const struct bus *b) { return b->url; }
+
+void
+bus_connected_url(struct bus *b, char *out, size_t n)
+{
+	out[0] = '\0';
+	if (b->nc && natsConnection_GetConnectedUrl(b->nc, out, n) != NATS_OK)
+		out[0] = '\0';
+}
 int64_t bus_timeout_ms(const struct bus *b) { return b->timeout_ms; }
 
 /*

@@ -83,6 +83,8 @@ const char *bus_state_name(enum bus_state s);
 uint64_t bus_reconnects(struct bus *b);		/* reconnections so far */
 const char *bus_url(const struct bus *b);	/* URL actually connected (or configured) */
 int64_t bus_timeout_ms(const struct bus *b);
+/* The one server of the list the connection is on now ("" when none), into out. */
+void bus_connected_url(struct bus *b, char *out, size_t n);
 /*
  * The largest message the server takes (its max_payload, from its INFO),
  * in bytes; headers count too. A publish larger than this is refused with
@@ -264,6 +266,43 @@ enum status bus_stream_ensure(struct bus *b, const struct bus_stream_def *d,
 			      bool *created, struct err *e);
 enum status bus_kv_ensure(struct bus *b, const struct bus_kv_def *d, bool *created,
 			  struct err *e);
+
+/*
+ * The same with replicas copies of each message (1: a single server; a
+ * cluster's servers hold them with Raft). A stream or bucket that exists
+ * with another replica count is changed to replicas (*updated). More
+ * replicas than the cluster has JetStream servers, or more than one on a
+ * server that runs alone, is ST_BAD_VALUE, and nothing is created.
+ */
+enum status bus_stream_ensure_r(struct bus *b, const struct bus_stream_def *d, int replicas,
+				bool *created, bool *updated, struct err *e);
+enum status bus_kv_ensure_r(struct bus *b, const struct bus_kv_def *d, int replicas,
+			    bool *created, bool *updated, struct err *e);
+
+/*
+ * Where a stream lives on a cluster (a bucket's stream is KV_<bucket>):
+ * its configured replicas, its Raft group's leader ("" when it has none:
+ * an election is under way, or a server alone) and the other peers as the
+ * leader reports them (current: caught up; lag: operations behind;
+ * offline: unreachable). ST_NO_SCHEMA when the stream does not exist.
+ */
+#define BUS_PEERS_MAX 8
+struct bus_peer {
+	char name[64];
+	bool current, offline;
+	int64_t active_ns;	/* since it was last heard from */
+	uint64_t lag;
+};
+struct bus_stream_cluster {
+	int64_t replicas;
+	uint64_t msgs, last_seq;
+	char cluster[64];	/* the cluster's name, "" on a server alone */
+	char leader[64];
+	struct bus_peer peers[BUS_PEERS_MAX];
+	size_t npeers;
+};
+enum status bus_stream_cluster(struct bus *b, const char *stream,
+			       struct bus_stream_cluster *out, struct err *e);
 
 /*
  * Read a stream message: by sequence, or the last one on a subject.

@@ -120,6 +120,12 @@ seal_batch(struct ledger_writer *w, struct wentry *e, size_t n, struct buf *json
 			m[i].pub.expect_last_subject_seq = e[i].seq - 1;
 		if (i > 0)	/* must follow exactly the entry before it */
 			m[i].pub.expect_last_msg_id = e[i - 1].hash;
+		/*
+		 * The same place as a stream sequence (one entry per message): a
+		 * cluster checks this one against writes still being replicated,
+		 * the subject's only against stored ones (nats-server issue 4320).
+		 */
+		m[i].pub.expect_last_seq = e[i].seq - 1;
 	}
 }
 

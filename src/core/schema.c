@@ -74,9 +74,9 @@ schema_created_rows(void)
 	return rows_view(&created_view);
 }
 
-/* Note what schema_ensure found or made, when the caller asked. */
+/* Note what schema_ensure found, made or changed, when the caller asked. */
 static void
-add_created(struct rowset *rs, const char *kind, const char *name, bool created)
+add_created(struct rowset *rs, const char *kind, const char *name, bool created, bool updated)
 {
 	size_t r;
 
@@ -85,25 +85,33 @@ add_created(struct rowset *rs, const char *kind, const char *name, bool created)
 	r = rows_add(rs);
 	rows_set(rs, r, CR_KIND, kind);
 	rows_set(rs, r, CR_NAME, name);
-	rows_set(rs, r, CR_ACTION, created ? "created" : "exists");
+	rows_set(rs, r, CR_ACTION, created ? "created" : updated ? "replicas changed" : "exists");
 }
 
 enum status
 schema_ensure(struct bus *b, struct rowset *created, struct err *e)
 {
+	return schema_ensure_r(b, 0, created, e);
+}
+
+enum status
+schema_ensure_r(struct bus *b, int replicas, struct rowset *created, struct err *e)
+{
 	enum status st;
-	bool made;
+	bool made, changed;
 	size_t i;
 
 	for (i = 0; i < schema_nstreams; i++) {
-		if ((st = bus_stream_ensure(b, &schema_streams[i], &made, e)) != ST_OK)
+		st = bus_stream_ensure_r(b, &schema_streams[i], replicas, &made, &changed, e);
+		if (st != ST_OK)
 			return st;
-		add_created(created, "stream", schema_streams[i].name, made);
+		add_created(created, "stream", schema_streams[i].name, made, changed);
 	}
 	for (i = 0; i < schema_nbuckets; i++) {
-		if ((st = bus_kv_ensure(b, &schema_buckets[i], &made, e)) != ST_OK)
+		st = bus_kv_ensure_r(b, &schema_buckets[i], replicas, &made, &changed, e);
+		if (st != ST_OK)
 			return st;
-		add_created(created, "bucket", schema_buckets[i].bucket, made);
+		add_created(created, "bucket", schema_buckets[i].bucket, made, changed);
 	}
 	return ST_OK;
 }
@@ -142,12 +150,13 @@ status_row(struct bus *b, struct rowset *out, const char *kind, const char *name
 	enum status st = bus_stream_stat(b, stream, &s, e);
 	size_t r;
 
-	if (st != ST_OK && st != ST_NO_SCHEMA)
+	if (st != ST_OK && st != ST_NO_SCHEMA && st != ST_TIMEOUT)
 		return st;
 	r = rows_add(out);
 	rows_set(out, r, RC_KIND, kind);
 	rows_set(out, r, RC_NAME, name);
-	rows_set(out, r, RC_STATE, st == ST_OK ? "ok" : "missing");
+	/* No answer for one stream (its cluster electing a leader) is not the end of status. */
+	rows_set(out, r, RC_STATE, st == ST_OK ? "ok" : st == ST_TIMEOUT ? "unavailable" : "missing");
 	if (st == ST_OK) {
 		rows_set_u64(out, r, RC_MESSAGES, s.msgs);
 		rows_set_u64(out, r, RC_BYTES, s.bytes);

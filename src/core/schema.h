@@ -26,6 +26,14 @@ struct rowset *schema_created_rows(void);
  * NULL (from schema_created_rows()), it receives one row per resource.
  */
 enum status schema_ensure(struct bus *b, struct rowset *created, struct err *e);
+/*
+ * The same with replicas copies of each (0: as they are, new ones with the
+ * server's default of 1); one that exists with another count is changed
+ * (action "replicas changed"). More replicas than the cluster has servers
+ * is ST_BAD_VALUE before anything is created.
+ */
+enum status schema_ensure_r(struct bus *b, int replicas, struct rowset *created,
+			    struct err *e);
 
 /* Columns of the resources view: one stream or bucket each. */
 enum resource_col {

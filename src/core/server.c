@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "core/buf.h"
 #include "core/bus.h"
 #include "core/home.h"
+#include "core/json.h"
 #include "core/proc.h"
 #include "core/probe.h"
 #include "core/schema.h"
@@ -544,6 +546,25 @@ conf_refuse(const struct config *c, const struct server_paths *p, struct err *e)
 	return ST_OK;
 }
 
+/* What every nats.conf 'up' writes holds: name, client port, files, JetStream. */
+static void
+conf_base(const struct config *c, const struct server_paths *p, const char *by,
+	  const char *name, int64_t port, struct buf *out)
+{
+	buf_addf(out, "# Written by '%s' from the ifctl configuration; edits are overwritten.\n"
+		 "server_name: ", by);
+	conf_str(out, name);
+	buf_addf(out, "\nlisten: \"%s:%lld\"\npid_file: ", cfg_str(c, CK_SERVER_HOST),
+		 (long long)port);
+	conf_str(out, p->pid);
+	buf_adds(out, "\nlog_file: ");
+	conf_str(out, p->log);
+	buf_adds(out, "\nmax_payload: 8MB\njetstream {\n  store_dir: ");
+	conf_str(out, p->store);
+	buf_addf(out, "\n  max_file_store: %lldMB\n  max_memory_store: 256MB\n}\n",
+		 (long long)cfg_int(c, CK_SERVER_STORE_MAX_MB));
+}
+
 /* nats.conf for c, with the authorization block when auth. */
 static enum status
 write_conf(const struct config *c, const struct server_paths *p, bool auth, struct buf *out,
@@ -553,18 +574,7 @@ write_conf(const struct config *c, const struct server_paths *p, bool auth, stru
 
 	gethostname(host + 6, sizeof host - 6);
 	host[sizeof host - 1] = '\0';
-	buf_adds(out, "# Written by 'ifctl up' from the ifctl configuration; edits are overwritten.\n"
-		 "server_name: ");
-	conf_str(out, host);
-	buf_addf(out, "\nlisten: \"%s:%lld\"\npid_file: ", cfg_str(c, CK_SERVER_HOST),
-		 (long long)cfg_int(c, CK_SERVER_PORT));
-	conf_str(out, p->pid);
-	buf_adds(out, "\nlog_file: ");
-	conf_str(out, p->log);
-	buf_adds(out, "\nmax_payload: 8MB\njetstream {\n  store_dir: ");
-	conf_str(out, p->store);
-	buf_addf(out, "\n  max_file_store: %lldMB\n  max_memory_store: 256MB\n}\n",
-		 (long long)cfg_int(c, CK_SERVER_STORE_MAX_MB));
+	conf_base(c, p, "ifctl up", host, cfg_int(c, CK_SERVER_PORT), out);
 	return auth ? write_auth(c, p, out, created, e) : ST_OK;
 }
 
@@ -691,6 +701,8 @@ start(const struct config *c, const struct server_paths *p, const char *prog,
 	return st;
 }
 
+static int cluster_running(const struct config *c);
+
 enum status
 server_up(const struct config *c, struct opctx *op, struct server_up_result *r,
 	  struct rowset *created, struct err *e)
@@ -718,6 +730,11 @@ server_up(const struct config *c, struct opctx *op, struct server_up_result *r,
 		goto refused;
 	st = dir_writable(p.dir, &ce);
 	if (!check(op, "data directory writable", st, &ce, p.dir))
+		goto refused;
+	st = cluster_running(c) == 0 ? ST_OK :
+	     err_set(&ce, ST_SERVER_RUNNING, "a local cluster runs in '%s'; stop it with "
+		     "'ifctl down' before starting the single server", p.home);
+	if (!check(op, "no local cluster runs", st, &ce, NULL))
 		goto refused;
 	pid = server_running(&p);
 	st = port_check(c, pid, &ev, &ce);
@@ -1009,4 +1026,680 @@ server_users(const struct config *c,
 	}
 	(void)users_each(p.users, list_added, &w);
 	server_paths_release(&p);
+}
+
+/* --- a local cluster ----------------------------------------------------- */
+
+/*
+ * 'up --cluster N' starts N nats-server processes on this host, node K
+ * under $IF_HOME/nats/nodeK with its own store, config, pid, log and
+ * ident, exactly like the single server's. Ports count from server.port:
+ * node K takes client port server.port + K - 1, route port + ROUTE_OFFSET
+ * and monitoring port + MONITOR_OFFSET (4222, 6222 and 8222 for node 1 by
+ * default, as NATS numbers them). $IF_HOME/nats/cluster records the size
+ * and the first port, so 'down', 'status' and every client find the nodes.
+ */
+#define CLUSTER_NAME "ifctl"
+#define ROUTE_OFFSET 2000
+#define MONITOR_OFFSET 4000
+#define HTTP_MAX ((size_t)1 << 20)
+
+static const int cluster_sizes[] = { 3, 5 };
+
+bool
+server_cluster_size_valid(int n)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cluster_sizes); i++)
+		if (cluster_sizes[i] == n)
+			return true;
+	return false;
+}
+
+/* The file that says a local cluster was started here. */
+static char *
+cluster_file(const struct config *c)
+{
+	char *dir = home_path(c, HOME_NATS), *path = xasprintf("%s/cluster", dir);
+
+	free(dir);
+	return path;
+}
+
+/* The size and first client port of the local cluster; false when there is none. */
+static bool
+cluster_read(const struct config *c, int *n, int *port)
+{
+	char *path = cluster_file(c), *text = NULL;
+	bool ok;
+
+	ok = read_file(path, READ_MAX_SMALL, READ_TEXT, &text, NULL, NULL) == ST_OK &&
+	     sscanf(text, "nodes %d\nport %d", n, port) == 2 && server_cluster_size_valid(*n) &&
+	     *port > 0 && *port + MONITOR_OFFSET + *n - 1 <= 65535;
+	free(text);
+	free(path);
+	return ok;
+}
+
+void
+server_node_paths_init(struct server_paths *p, const struct config *c, int k)
+{
+	char *nats = home_path(c, HOME_NATS);
+
+	p->home = home_path(c, HOME_DIR);
+	p->dir = xasprintf("%s/node%d", nats, k);
+	p->store = xasprintf("%s/jetstream", p->dir);
+	p->conf = xasprintf("%s/nats.conf", p->dir);
+	p->pid = xasprintf("%s/nats.pid", p->dir);
+	p->log = xasprintf("%s/nats.log", p->dir);
+	p->ident = xasprintf("%s/nats.ident", p->dir);
+	p->users = home_path(c, HOME_NATS_USERS);
+	free(nats);
+}
+
+/* Node k's port of a kind: client (offset 0), route or monitoring. */
+static int
+node_port(int first, int k, int offset)
+{
+	return first + offset + k - 1;
+}
+
+/* Node k's server name: unique in the cluster, as Raft and 'status' name it. */
+static char *
+node_name(int k)
+{
+	char host[200] = "";
+
+	gethostname(host, sizeof host);
+	host[sizeof host - 1] = '\0';
+	return xasprintf("ifctl-%s-n%d", host, k);
+}
+
+char *
+server_local_urls(const struct config *c)
+{
+	struct buf b = BUF_INIT;
+	int n, port, k;
+
+	if (cfg_str(c, CK_NATS_URL)[0] || !cluster_read(c, &n, &port))
+		return NULL;
+	for (k = 1; k <= n; k++)
+		buf_addf(&b, "%snats://%s:%d", k > 1 ? "," : "", cfg_str(c, CK_SERVER_HOST),
+			 node_port(port, k, 0));
+	return buf_detach(&b);
+}
+
+/* Node k's nats.conf: the single server's, plus monitoring and the cluster block. */
+static void
+node_conf(const struct config *c, const struct server_paths *p, int n, int first, int k,
+	  struct buf *out)
+{
+	const char *host = cfg_str(c, CK_SERVER_HOST);
+	char *name = node_name(k);
+	int j;
+
+	conf_base(c, p, "ifctl up --cluster", name, node_port(first, k, 0), out);
+	buf_addf(out, "http: \"%s:%d\"\n", host, node_port(first, k, MONITOR_OFFSET));
+	buf_addf(out, "cluster {\n  name: \"%s\"\n  listen: \"%s:%d\"\n  routes: [\n",
+		 CLUSTER_NAME, host, node_port(first, k, ROUTE_OFFSET));
+	for (j = 1; j <= n; j++)
+		if (j != k)
+			buf_addf(out, "    \"nats-route://%s:%d\"\n", host,
+				 node_port(first, j, ROUTE_OFFSET));
+	buf_adds(out, "  ]\n}\n");
+	free(name);
+}
+
+/* Write node k's store directory and nats.conf (0600), then start it. */
+static enum status
+node_spawn(const struct config *c, const char *prog, int n, int first, int k, pid_t *pid,
+	   struct err *e)
+{
+	struct server_paths p;
+	struct buf conf = BUF_INIT;
+	enum status st;
+
+	server_node_paths_init(&p, c, k);
+	node_conf(c, &p, n, first, k, &conf);
+	if ((st = mkdir_p(p.store, 0700, e)) == ST_OK &&
+	    (st = write_file_atomic(p.conf, conf.s, conf.len, 0600, e)) == ST_OK)
+		st = spawn(prog, &p, pid, e);
+	buf_release(&conf);
+	server_paths_release(&p);
+	return st;
+}
+
+/* Stop node k when a server of ours runs there; *pid is the one stopped, or 0. */
+static enum status
+node_stop(const struct config *c, int k, pid_t *pid, struct err *e)
+{
+	struct server_paths p;
+	enum status st = ST_OK;
+	const char *why = NULL;
+	int fd = -1;
+
+	server_node_paths_init(&p, c, k);
+	*pid = server_pid(&p, &why);
+	if (*pid && (fd = proc_pidfd(*pid)) >= 0 && server_pid(&p, &why) != *pid)
+		*pid = 0;	/* gone or replaced meanwhile */
+	if (*pid && why)
+		st = err_set(e, ST_NOT_OURS, "refusing to stop pid %ld named in '%s': %s",
+			     (long)*pid, p.pid, why);
+	else if (*pid)
+		st = stop(c, &p, *pid, fd, e);
+	if (fd >= 0)
+		close(fd);
+	server_paths_release(&p);
+	return st;
+}
+
+/* A plain HTTP/1.0 GET of a monitoring endpoint on host:port; the body into out. */
+static enum status
+http_get(const char *host, int port, const char *path, int64_t timeout_ms, struct buf *out,
+	 struct err *e)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	char ports[16], chunk[4096], *body;
+	enum status st = ST_UNREACHABLE;
+	struct buf all = BUF_INIT;
+	ssize_t got;
+	int fd = -1;
+
+	buf_reset(out);
+	snprintf(ports, sizeof ports, "%d", port);
+	if (getaddrinfo(host, ports, &hints, &res) != 0 || res == NULL)
+		return err_set(e, ST_UNREACHABLE, "cannot resolve '%s'", host);
+	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
+	if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == 0 &&
+	    connect(fd, res->ai_addr, res->ai_addrlen) == 0) {
+		buf_addf(&all, "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, host);
+		if (write(fd, all.s, all.len) == (ssize_t)all.len) {
+			buf_reset(&all);
+			while (all.len < HTTP_MAX && (got = read(fd, chunk, sizeof chunk)) > 0)
+				buf_add(&all, chunk, (size_t)got);
+			st = ST_OK;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(res);
+	if (st == ST_OK && (all.len < 12 || strncmp(all.s, "HTTP/1.", 7) != 0 ||
+			    strncmp(all.s + 8, " 200", 4) != 0 ||
+			    (body = strstr(all.s, "\r\n\r\n")) == NULL))
+		st = ST_PROTOCOL;
+	else if (st == ST_OK)
+		buf_adds(out, body + 4);
+	buf_release(&all);
+	return st == ST_OK ? ST_OK : err_set(e, st, "monitoring endpoint %s:%d%s does not answer",
+					     host, port, path);
+}
+
+/* A string member of obj into out ("" when absent or not a string). */
+static void
+member_str(const struct json_value *obj, const char *key, char *out, size_t n)
+{
+	const struct json_value *v = obj ? json_member(obj, key) : NULL;
+
+	snprintf(out, n, "%s", v && v->type == JSON_STRING ? v->str : "");
+}
+
+/* The peers a meta leader's /jsz lists, into the node rows that match them by name. */
+static void
+meta_replicas(const struct json_value *meta, struct server_node *nodes, size_t n)
+{
+	const struct json_value *reps = json_member(meta, "replicas"), *v;
+	char name[64];
+	size_t i, j;
+
+	if (reps == NULL || reps->type != JSON_ARRAY)
+		return;
+	for (i = 0; i < reps->len; i++) {
+		if (reps->kids[i].type != JSON_OBJECT)
+			continue;
+		member_str(&reps->kids[i], "name", name, sizeof name);
+		for (j = 0; j < n; j++) {
+			if (strcmp(nodes[j].name, name) != 0)
+				continue;
+			nodes[j].reported = true;
+			v = json_member(&reps->kids[i], "current");
+			nodes[j].current = v && v->type == JSON_TRUE;
+			v = json_member(&reps->kids[i], "offline");
+			nodes[j].offline = v && v->type == JSON_TRUE;
+			v = json_member(&reps->kids[i], "lag");
+			nodes[j].lag = v && v->type == JSON_NUMBER && v->integer && v->num >= 0 &&
+				       v->num <= (double)JSON_INT_MAX ? (uint64_t)v->num : 0;
+		}
+	}
+}
+
+/* Read node's /jsz: the meta leader it knows, and the peers when it is the leader. */
+static void
+node_jsz(const struct config *c, struct server_node *node, struct server_node *all, size_t n)
+{
+	struct json_doc doc = JSON_DOC_INIT;
+	const struct json_value *meta;
+	struct buf body = BUF_INIT;
+
+	if (http_get(cfg_str(c, CK_SERVER_HOST), node->monitor_port, "/jsz", 1000, &body,
+		     NULL) == ST_OK && json_parse(body.s, body.len, "/jsz", &doc, NULL) == ST_OK &&
+	    doc.root->type == JSON_OBJECT &&
+	    (meta = json_member(doc.root, "meta_cluster")) != NULL && meta->type == JSON_OBJECT) {
+		node->answers = true;
+		member_str(meta, "leader", node->meta_leader, sizeof node->meta_leader);
+		if (node->meta_leader[0] && strcmp(node->meta_leader, node->name) == 0) {
+			node->current = true;
+			meta_replicas(meta, all, n);
+		}
+	}
+	json_doc_release(&doc);
+	buf_release(&body);
+}
+
+enum status
+server_cluster_nodes(const struct config *c, struct server_node **out, size_t *count)
+{
+	struct server_node *nodes;
+	int n, port, k;
+	size_t i;
+
+	*out = NULL;
+	*count = 0;
+	if (!cluster_read(c, &n, &port))
+		return ST_NOT_FOUND;
+	nodes = xcalloc((size_t)n, sizeof *nodes);
+	for (k = 1; k <= n; k++) {
+		struct server_node *nd = &nodes[k - 1];
+		struct server_paths p;
+		char *name = node_name(k);
+		snprintf(nd->name, sizeof nd->name, "%s", name);
+		free(name);
+		nd->index = k;
+		nd->client_port = node_port(port, k, 0);
+		nd->route_port = node_port(port, k, ROUTE_OFFSET);
+		nd->monitor_port = node_port(port, k, MONITOR_OFFSET);
+		snprintf(nd->url, sizeof nd->url, "nats://%s:%d", cfg_str(c, CK_SERVER_HOST),
+			 nd->client_port);
+		server_node_paths_init(&p, c, k);
+		nd->pid = server_running(&p);
+		server_paths_release(&p);
+	}
+	for (i = 0; i < (size_t)n; i++)
+		if (nodes[i].pid)
+			node_jsz(c, &nodes[i], nodes, (size_t)n);
+	*out = nodes;
+	*count = (size_t)n;
+	return ST_OK;
+}
+
+const char *
+server_cluster_leader(const struct server_node *nodes, size_t n)
+{
+	const char *leader = NULL;
+	size_t i, votes = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!nodes[i].answers || !nodes[i].meta_leader[0])
+			continue;
+		if (leader == NULL || strcmp(leader, nodes[i].meta_leader) != 0) {
+			if (leader && votes > 0) {
+				votes--;
+				continue;
+			}
+			leader = nodes[i].meta_leader;
+			votes = 0;
+		}
+		votes++;
+	}
+	return leader;	/* what most answering nodes name (one vote per node) */
+}
+
+/* How many nodes of the local cluster run (0: none, or no cluster here). */
+static int
+cluster_running(const struct config *c)
+{
+	struct server_paths p;
+	int n, first, k, up = 0;
+
+	if (!cluster_read(c, &n, &first))
+		return 0;
+	for (k = 1; k <= n; k++) {
+		server_node_paths_init(&p, c, k);
+		up += server_running(&p) != 0;
+		server_paths_release(&p);
+	}
+	return up;
+}
+
+/* The checks of a cluster start; *running counts the nodes of ours already up. */
+static enum status
+cluster_checks(const struct config *c, struct opctx *op, int n, int *running, struct err *e)
+{
+	struct server_paths p;
+	struct buf ev = BUF_INIT;
+	struct err ce = ERR_INIT;
+	enum status st = ST_OK;
+	int have_n, have_port, first = (int)cfg_int(c, CK_SERVER_PORT), k, port;
+	pid_t pid;
+
+	*running = 0;
+	server_paths_init(&p, c);
+	pid = server_running(&p);
+	server_paths_release(&p);
+	if (pid)
+		st = err_set(&ce, ST_SERVER_RUNNING, "the single local server runs (pid %ld); stop it with "
+			     "'ifctl down' before starting a cluster", (long)pid);
+	if (!check(op, "no single server runs", st, &ce, pid ? NULL : "none"))
+		goto refused;
+	if (cluster_read(c, &have_n, &have_port) && (have_n != n || have_port != first) &&
+	    cluster_running(c))
+		st = err_set(&ce, ST_SERVER_RUNNING, "a local cluster of %d nodes from port %d runs; "
+			     "stop it with 'ifctl down' first", have_n, have_port);
+	if (!check(op, "no other cluster runs", st, &ce, NULL))
+		goto refused;
+	if (first + MONITOR_OFFSET + n - 1 > 65535)
+		st = err_set(&ce, ST_BAD_VALUE, "server.port %d leaves no room for %d nodes' "
+			     "monitoring ports (port + %d + node - 1 must be at most 65535)",
+			     first, n, MONITOR_OFFSET);
+	for (k = 1; k <= n && st == ST_OK; k++) {
+		server_node_paths_init(&p, c, k);
+		if (server_running(&p))
+			(*running)++;
+		else
+			for (port = 0; port <= MONITOR_OFFSET && st == ST_OK;
+			     port += ROUTE_OFFSET) {
+				char ps[16];
+				snprintf(ps, sizeof ps, "%d", node_port(first, k, port));
+				buf_addf(&ev, "%s%s", ev.len ? "," : "", ps);
+				st = port_free(cfg_str(c, CK_SERVER_HOST), ps, &ce);
+			}
+		server_paths_release(&p);
+	}
+	if (st != ST_OK)
+		err_prefix(&ce, "node %d", k - 1);
+	if (!check(op, "cluster ports available", st, &ce, ev.len ? ev.s : "every node runs"))
+		goto refused;
+	buf_release(&ev);
+	return ST_OK;
+refused:
+	buf_release(&ev);
+	if (e)
+		*e = ce;
+	return ce.code;
+}
+
+/*
+ * Wait until every node's /jsz names the same meta leader and that leader
+ * reports every other node current: the cluster can place streams now.
+ */
+static enum status
+wait_meta_leader(const struct config *c, int n, char *leader, size_t len, struct err *e)
+{
+	int64_t deadline = mono_ms() + cfg_int(c, CK_SERVER_START_TIMEOUT_MS);
+	struct server_node *nodes = NULL;
+	size_t count = 0, i, agree;
+	const char *l;
+
+	leader[0] = '\0';
+	while (mono_ms() < deadline) {
+		if (server_cluster_nodes(c, &nodes, &count) == ST_OK) {
+			l = server_cluster_leader(nodes, count);
+			for (i = 0, agree = 0; l && i < count; i++)
+				agree += nodes[i].answers && strcmp(nodes[i].meta_leader, l) == 0 &&
+					 (nodes[i].current || strcmp(nodes[i].name, l) == 0);
+			if (l && agree == (size_t)n) {
+				snprintf(leader, len, "%s", l);
+				free(nodes);
+				return ST_OK;
+			}
+		}
+		free(nodes);
+		nodes = NULL;
+		usleep(100 * 1000);
+	}
+	return err_set(e, ST_SERVER_START, "the %d nodes did not elect a JetStream meta leader "
+		       "within %lld ms (logs under '%s/nodeK/nats.log')", n,
+		       (long long)cfg_int(c, CK_SERVER_START_TIMEOUT_MS), "$IF_HOME/nats");
+}
+
+/* Create the schema with n replicas over every node's URL, retrying while JetStream settles. */
+static enum status
+cluster_schema(const struct config *c, int n, struct rowset *created, struct err *e)
+{
+	int64_t deadline = mono_ms() + cfg_int(c, CK_SERVER_START_TIMEOUT_MS);
+	struct bus_opts o;
+	struct bus *b = NULL;
+	enum status st;
+
+	struct rowset *try = NULL;
+	size_t i, col;
+
+	bus_opts_from_config(&o, c);
+	do {
+		rows_free(try);
+		try = schema_created_rows();	/* a failed try's rows are not kept */
+		st = bus_open(&b, &o, e);
+		if (st == ST_OK)
+			st = schema_ensure_r(b, n, try, e);
+		bus_close(b);
+		b = NULL;
+		if (st != ST_NO_JETSTREAM && st != ST_TIMEOUT && st != ST_UNREACHABLE &&
+		    st != ST_DISCONNECTED && st != ST_PROTOCOL)
+			break;
+		usleep(200 * 1000);
+	} while (mono_ms() < deadline);
+	for (i = 0; st == ST_OK && created && i < try->nrows; i++) {
+		size_t row = rows_add(created);
+		for (col = 0; col < CR__COUNT; col++)
+			rows_set(created, row, col, rows_get(try, i, col));
+	}
+	rows_free(try);
+	bus_opts_release(&o);
+	return st;
+}
+
+/* Wait until node k answers with JetStream; its death is an error naming its log. */
+static enum status
+node_ready(const struct config *c, int first, int k, pid_t pid, char *version, struct err *e)
+{
+	struct server_up_result r;
+	struct server_paths p;
+	enum status st;
+	char *url = xasprintf("nats://%s:%d", cfg_str(c, CK_SERVER_HOST), node_port(first, k, 0));
+
+	memset(&r, 0, sizeof r);
+	server_node_paths_init(&p, c, k);
+	st = wait_ready(c, &p, pid, url, &r, e);
+	if (st == ST_OK && version)
+		memcpy(version, r.version, sizeof r.version);
+	if (st != ST_OK)
+		err_prefix(e, "node %d", k);
+	server_paths_release(&p);
+	free(url);
+	return st;
+}
+
+/* Stop every node this start started; nothing it began is left running. */
+static void
+cluster_undo(const struct config *c, const pid_t *started, int n)
+{
+	struct err ignore = ERR_INIT;
+	pid_t pid;
+	int k;
+
+	for (k = 1; k <= n; k++) {
+		if (!started[k - 1])
+			continue;
+		if (node_stop(c, k, &pid, &ignore) != ST_OK || pid == 0) {
+			kill(started[k - 1], SIGKILL);	/* not yet identified, or stuck */
+			waitpid(started[k - 1], NULL, 0);
+		}
+	}
+}
+
+/* Record the cluster's size and first port ($IF_HOME/nats/cluster, 0600). */
+static enum status
+cluster_write(const struct config *c, int n, struct err *e)
+{
+	char *path = cluster_file(c), *dir = home_path(c, HOME_NATS), text[64];
+	enum status st = mkdir_p(dir, 0700, e);
+
+	free(dir);
+	if (st != ST_OK) {
+		free(path);
+		return st;
+	}
+	snprintf(text, sizeof text, "nodes %d\nport %lld\n", n,
+		 (long long)cfg_int(c, CK_SERVER_PORT));
+	st = write_file_atomic(path, text, strlen(text), 0600, e);
+	free(path);
+	return st;
+}
+
+/* Start the nodes not running yet, then wait for each, the meta leader and the schema. */
+static enum status
+cluster_start(const struct config *c, const char *prog, int n, struct server_cluster_result *r,
+	      pid_t *started, struct rowset *created, struct err *e)
+{
+	int first = (int)cfg_int(c, CK_SERVER_PORT), k;
+	struct server_paths p;
+	enum status st;
+
+	if ((st = cluster_write(c, n, e)) != ST_OK)
+		return st;
+	for (k = 1; k <= n; k++) {
+		server_node_paths_init(&p, c, k);
+		r->pids[k - 1] = server_running(&p);
+		server_paths_release(&p);
+		if (r->pids[k - 1])
+			continue;
+		if ((st = node_spawn(c, prog, n, first, k, &r->pids[k - 1], e)) != ST_OK) {
+			err_prefix(e, "node %d", k);
+			return st;
+		}
+		started[k - 1] = r->pids[k - 1];
+		r->fresh[k - 1] = true;
+		r->started++;
+	}
+	for (k = 1; k <= n; k++)
+		if ((st = node_ready(c, first, k, started[k - 1], r->version, e)) != ST_OK)
+			return st;
+	if ((st = wait_meta_leader(c, n, r->meta_leader, sizeof r->meta_leader, e)) != ST_OK)
+		return st;
+	return cluster_schema(c, n, created, e);
+}
+
+enum status
+server_cluster_up(const struct config *c, struct opctx *op, int n,
+		  struct server_cluster_result *r, struct rowset *created, struct err *e)
+{
+	struct err ce = ERR_INIT;
+	struct server_paths p;
+	pid_t started[SERVER_CLUSTER_MAX] = { 0 };
+	char *prog = NULL, *file;
+	enum status st;
+	int failed = op->failed_checks, running = 0;
+
+	memset(r, 0, sizeof *r);
+	r->nodes = n;
+	st = server_cluster_size_valid(n) ? ST_OK :
+	     err_set(&ce, ST_USAGE, "--cluster %d: a local cluster has 3 or 5 nodes (a Raft "
+		     "majority then survives 1 or 2 failed nodes)", n);
+	if (!check(op, "cluster size", st, &ce, NULL))
+		goto refused;
+	prog = proc_find(cfg_str(c, CK_SERVER_BINARY));
+	st = prog ? ST_OK : err_set(&ce, ST_NO_PROGRAM, "'%s' not found in PATH or /usr/sbin",
+				    cfg_str(c, CK_SERVER_BINARY));
+	if (!check(op, "nats-server installed", st, &ce, prog))
+		goto refused;
+	server_paths_init(&p, c);
+	st = conf_refuse(c, &p, &ce);
+	if (st == ST_OK)
+		st = dir_writable(p.dir, &ce);
+	server_paths_release(&p);
+	if (!check(op, "data directory writable", st, &ce, NULL))
+		goto refused;
+	if ((st = cluster_checks(c, op, n, &running, &ce)) != ST_OK && !op->falsify)
+		goto refused;
+	if (op->falsify) {
+		st = op->failed_checks == failed ? ST_OK : ST_FALSIFIED;
+		goto out;
+	}
+	r->url = server_local_urls(c);
+	if (r->url == NULL)
+		r->url = xstrdup("");
+	st = cluster_start(c, prog, n, r, started, created, e);
+	if (st == ST_OK) {
+		free(r->url);
+		r->url = server_local_urls(c);
+	} else {
+		cluster_undo(c, started, n);
+		if (running == 0) {	/* none of it was there before */
+			file = cluster_file(c);
+			unlink(file);
+			free(file);
+		}
+	}
+	goto out;
+refused:
+	if (e)
+		*e = ce;
+	st = ce.code;
+out:
+	free(prog);
+	return st;
+}
+
+enum status
+server_node_start(const struct config *c, int k, pid_t *pid, struct err *e)
+{
+	char *prog = proc_find(cfg_str(c, CK_SERVER_BINARY));
+	enum status st;
+	int n, first;
+
+	*pid = 0;
+	if (!cluster_read(c, &n, &first) || k < 1 || k > n)
+		st = err_set(e, ST_NOT_FOUND, "no node %d in a local cluster", k);
+	else if (prog == NULL)
+		st = err_set(e, ST_NO_PROGRAM, "'%s' not found", cfg_str(c, CK_SERVER_BINARY));
+	else if ((st = node_spawn(c, prog, n, first, k, pid, e)) == ST_OK)
+		st = node_ready(c, first, k, *pid, NULL, e);
+	free(prog);
+	return st;
+}
+
+enum status
+server_cluster_down(const struct config *c, struct opctx *op, pid_t *pids, int *n,
+		    struct err *e)
+{
+	enum status st = ST_OK, one;
+	int first, k;
+	char *file;
+	struct err ce = ERR_INIT;
+
+	*n = 0;
+	if (!cluster_read(c, n, &first)) {
+		*n = 0;
+		return ST_OK;
+	}
+	if (op->falsify) {
+		check(op, "cluster nodes are ours", ST_OK, NULL, "stopped by pid file and identity");
+		return ST_OK;
+	}
+	for (k = 1; k <= *n; k++) {
+		one = node_stop(c, k, &pids[k - 1], &ce);
+		if (one != ST_OK && st == ST_OK) {
+			st = one;
+			if (e)
+				*e = ce;
+		}
+	}
+	if (st == ST_OK) {
+		file = cluster_file(c);
+		unlink(file);
+		free(file);
+	}
+	return st;
 }

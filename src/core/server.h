@@ -18,6 +18,7 @@
 #define IF_SERVER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "core/config.h"
@@ -109,5 +110,75 @@ void server_users(const struct config *c,
 		  void (*fn)(void *arg, const char *name, const char *kind, const char *role,
 			     const char *file),
 		  void *arg);
+
+/*
+ * A local cluster ('up --cluster N', N in 3 or 5): see the comment above
+ * the cluster code in server.c for where each node lives and which ports
+ * it takes. Checks go to op; under op->falsify nothing is written.
+ */
+#define SERVER_CLUSTER_MAX 5
+
+bool server_cluster_size_valid(int n);
+
+/* Paths of node k (1..N) of the local cluster: $IF_HOME/nats/nodeK/. */
+void server_node_paths_init(struct server_paths *p, const struct config *c, int k);
+
+/*
+ * Every node's client URL, comma-separated, when a local cluster was
+ * started here and nats.url is empty (caller frees); else NULL.
+ */
+char *server_local_urls(const struct config *c);
+
+struct server_cluster_result {
+	int nodes;
+	int started;			/* how many this call started */
+	pid_t pids[SERVER_CLUSTER_MAX];	/* node K's pid at K - 1 */
+	bool fresh[SERVER_CLUSTER_MAX];	/* node K was started by this call */
+	char meta_leader[64];		/* server name */
+	char version[32];
+	char *url;			/* every node's URL; caller frees */
+};
+
+/*
+ * Start the nodes of an N-node cluster that do not run yet, wait until each
+ * answers with JetStream and all agree on a meta leader, then create the
+ * schema with N replicas. On any failure every node this call started is
+ * stopped again. N other than 3 or 5 is ST_USAGE; a port of a node taken
+ * is ST_PORT_IN_USE; a single server or another cluster running is ST_EXISTS.
+ */
+enum status server_cluster_up(const struct config *c, struct opctx *op, int n,
+			      struct server_cluster_result *r, struct rowset *created,
+			      struct err *e);
+
+/* Start node k of the local cluster again (after a crash); waits until it answers. */
+enum status server_node_start(const struct config *c, int k, pid_t *pid, struct err *e);
+
+/*
+ * Stop every node of the local cluster that is ours; pids[K - 1] is the
+ * one stopped at node K or 0, *n the cluster's size (0: none here).
+ */
+enum status server_cluster_down(const struct config *c, struct opctx *op, pid_t *pids, int *n,
+				struct err *e);
+
+/* What 'status' shows of one node of the local cluster. */
+struct server_node {
+	int index;			/* K */
+	char name[64];			/* server_name */
+	char url[80];
+	int client_port, route_port, monitor_port;
+	pid_t pid;			/* 0: not running */
+	bool answers;			/* its monitoring endpoint answered */
+	char meta_leader[64];		/* whom it names, "" when none */
+	bool reported;			/* the meta leader reported on it */
+	bool current, offline;		/* as the meta leader reports it (the leader: current) */
+	uint64_t lag;
+};
+
+/* The local cluster's nodes (caller frees *out); ST_NOT_FOUND when there is none. */
+enum status server_cluster_nodes(const struct config *c, struct server_node **out,
+				 size_t *count);
+
+/* The meta leader most answering nodes name, or NULL. */
+const char *server_cluster_leader(const struct server_node *nodes, size_t n);
 
 #endif

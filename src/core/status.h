@@ -115,7 +115,9 @@ enum exit_code {
 	X(SANDBOX_LIMIT, "sandbox-limit", EXIT_REFUSED, "the sandboxed run was stopped by a limit or the seccomp filter", \
 	  "read 'killed_by' in the run record; raise that limit (--memory, --cpu, --wall) or fix the program") \
 	X(CRED_DENIED, "cred-denied", EXIT_REFUSED, "the credential does not allow this", \
-	  "'ifctl cred list' shows its scope and state; issue one that allows the endpoint ('ifctl cred issue --allow')")
+	  "'ifctl cred list' shows its scope and state; issue one that allows the endpoint ('ifctl cred issue --allow')") \
+	X(SERVER_RUNNING, "server-running", EXIT_FAILURE_, "another local server or cluster runs in this home", \
+	  "stop it with 'ifctl down' first, or use another IF_HOME")
 
 #define STATUS_ENUM(sym, name, exitc, text, remedy) ST_##sym,
 enum status { STATUS_TABLE(STATUS_ENUM) ST__COUNT };

@@ -9,9 +9,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "core/bus.h"
 #include "core/proc.h"
 #include "core/probe.h"
+#include "core/server.h"
 #include "core/util.h"
 #include "harness.h"
 
@@ -121,4 +124,263 @@ hserver_destroy(struct hserver *s)
 		if (system(cmd) != 0)
 			fprintf(stderr, "harness: cannot remove %s\n", s->dir);
 	}
+}
+
+/* --- a local cluster ---------------------------------------------------- */
+
+#define HC_PIDS_MAX 64
+
+/* Every node pid any cluster of this process started, for the exit handlers. */
+static volatile pid_t hc_pids[HC_PIDS_MAX];
+
+/* Note a node's pid so that nothing outlives the test. */
+static void
+hc_track(pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; pid > 0 && i < HC_PIDS_MAX; i++)
+		if (hc_pids[i] == 0 || hc_pids[i] == pid) {
+			hc_pids[i] = pid;
+			return;
+		}
+}
+
+/*
+ * Forget a node's pid before it is reaped: once reaped the pid may be
+ * given to another process (pid_max can be as low as 32768), which the
+ * exit handlers must never signal.
+ */
+static void
+hc_untrack(pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; pid > 0 && i < HC_PIDS_MAX; i++)
+		if (hc_pids[i] == pid)
+			hc_pids[i] = 0;
+}
+
+/* Kill whatever node is left (async-signal-safe: kill only). */
+static void
+hc_kill_all(void)
+{
+	size_t i;
+
+	for (i = 0; i < HC_PIDS_MAX; i++)
+		if (hc_pids[i] > 0) {
+			kill(hc_pids[i], SIGCONT);
+			kill(hc_pids[i], SIGKILL);
+			hc_pids[i] = 0;
+		}
+}
+
+static void
+hc_on_signal(int sig)
+{
+	hc_kill_all();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Exit and crash handlers, once. */
+static void
+hc_guard(void)
+{
+	static bool done;
+	static const int sigs[] = { SIGABRT, SIGSEGV, SIGBUS, SIGTERM, SIGINT, SIGFPE };
+	size_t i;
+
+	if (done)
+		return;
+	done = true;
+	atexit(hc_kill_all);
+	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		signal(sigs[i], hc_on_signal);
+}
+
+/* Are the 3n ports of a cluster from port free on the loopback? */
+static bool
+hc_ports_free(int port, int n)
+{
+	int k, off;
+
+	for (k = 0; k < n; k++)
+		for (off = 0; off <= 4000; off += 2000) {
+			struct sockaddr_in a = { .sin_family = AF_INET };
+			int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+			a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			a.sin_port = htons((uint16_t)(port + off + k));
+			ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+			if (fd >= 0)
+				close(fd);
+			if (!ok)
+				return false;
+		}
+	return true;
+}
+
+int
+hcluster_start(struct hcluster *c, int n)
+{
+	struct server_cluster_result r;
+	struct opctx op;
+	struct err e = ERR_INIT;
+	char port[16];
+	enum status st;
+	int tries, k;
+
+	memset(c, 0, sizeof *c);
+	hc_guard();
+	c->n = n;
+	gethostname(c->host, sizeof c->host);
+	c->host[sizeof c->host - 1] = '\0';
+	snprintf(c->home, sizeof c->home, "/tmp/ifctl-cluster-XXXXXX");
+	if (mkdtemp(c->home) == NULL)
+		return -1;
+	for (tries = 0; tries < 50; tries++) {
+		c->port = 20000 + (int)(randombytes_uniform(9000));
+		if (hc_ports_free(c->port, n))
+			break;
+	}
+	config_init(&c->cfg);
+	snprintf(port, sizeof port, "%d", c->port);
+	if (config_set(&c->cfg, CK_HOME, c->home, CFG_SRC_FLAG, &e) != ST_OK ||
+	    config_set(&c->cfg, CK_SERVER_PORT, port, CFG_SRC_FLAG, &e) != ST_OK) {
+		fprintf(stderr, "harness: %s\n", e.msg);
+		return -1;
+	}
+	opctx_init(&op, NULL);
+	st = server_cluster_up(&c->cfg, &op, n, &r, NULL, &e);
+	opctx_release(&op);
+	for (k = 0; k < n; k++)
+		hc_track(r.pids[k]);
+	free(r.url);
+	if (st != ST_OK) {
+		fprintf(stderr, "harness: cluster: %s\n", e.msg);
+		return -1;
+	}
+	for (k = 1; k <= n; k++)
+		snprintf(c->urls + strlen(c->urls), sizeof c->urls - strlen(c->urls),
+			 "%snats://127.0.0.1:%d", k > 1 ? "," : "", c->port + k - 1);
+	return 0;
+}
+
+pid_t
+hcluster_pid(struct hcluster *c, int k)
+{
+	struct server_paths p;
+	pid_t pid;
+
+	server_node_paths_init(&p, &c->cfg, k);
+	pid = server_running(&p);
+	server_paths_release(&p);
+	return pid;
+}
+
+void
+hcluster_kill(struct hcluster *c, int k)
+{
+	pid_t pid = hcluster_pid(c, k);
+
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		hc_untrack(pid);
+		waitpid(pid, NULL, 0);	/* our child when we started it */
+		while (proc_alive(pid))
+			usleep(1000);
+	}
+}
+
+int
+hcluster_restart(struct hcluster *c, int k)
+{
+	struct err e = ERR_INIT;
+	pid_t pid = 0;
+
+	if (server_node_start(&c->cfg, k, &pid, &e) != ST_OK) {
+		fprintf(stderr, "harness: node %d: %s\n", k, e.msg);
+		return -1;
+	}
+	hc_track(pid);
+	return 0;
+}
+
+void
+hcluster_signal(struct hcluster *c, int k, int sig)
+{
+	pid_t pid = hcluster_pid(c, k);
+
+	if (pid > 0)
+		kill(pid, sig);
+}
+
+int
+hcluster_node_of(struct hcluster *c, const char *name)
+{
+	char want[300];
+	int k;
+
+	for (k = 1; k <= c->n; k++) {
+		snprintf(want, sizeof want, "ifctl-%s-n%d", c->host, k);
+		if (strcmp(want, name) == 0)
+			return k;
+	}
+	return 0;
+}
+
+int
+hcluster_stream_leader(struct hcluster *c, struct bus *b, const char *stream)
+{
+	struct bus_stream_cluster sc;
+
+	if (bus_stream_cluster(b, stream, &sc, NULL) != ST_OK)
+		return 0;
+	return hcluster_node_of(c, sc.leader);
+}
+
+int
+hcluster_meta_leader(struct hcluster *c)
+{
+	struct server_node *nodes = NULL;
+	const char *l;
+	size_t n = 0;
+	int k = 0;
+
+	if (server_cluster_nodes(&c->cfg, &nodes, &n) == ST_OK &&
+	    (l = server_cluster_leader(nodes, n)) != NULL)
+		k = hcluster_node_of(c, l);
+	free(nodes);
+	return k;
+}
+
+void
+hcluster_destroy(struct hcluster *c)
+{
+	pid_t pids[SERVER_CLUSTER_MAX];
+	struct opctx op;
+	struct err e = ERR_INIT;
+	char cmd[300];
+	int n = 0, k;
+
+	if (!c->home[0])
+		return;
+	for (k = 1; k <= c->n; k++)
+		hcluster_signal(c, k, SIGCONT);
+	opctx_init(&op, NULL);
+	if (server_cluster_down(&c->cfg, &op, pids, &n, &e) != ST_OK)
+		fprintf(stderr, "harness: cluster down: %s\n", e.msg);
+	opctx_release(&op);
+	for (k = 1; k <= c->n; k++)	/* what still runs (a down that failed) */
+		hcluster_signal(c, k, SIGKILL);
+	for (k = 0; k < n; k++) {
+		hc_untrack(pids[k]);
+		if (pids[k] > 0)
+			waitpid(pids[k], NULL, 0);
+	}
+	config_release(&c->cfg);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", c->home);
+	if (system(cmd) != 0)
+		fprintf(stderr, "harness: cannot remove %s\n", c->home);
+	c->home[0] = '\0';
 }

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "core/bus.h"
+#include "core/config.h"
 
 struct hserver {
 	int port;
@@ -29,5 +30,40 @@ int hfree_port(void);
 /* Connect to url with reconnects forever; NULL (and a message) on failure. */
 struct bus *hconnect(const char *url, int64_t timeout_ms, int64_t backoff_ms,
 		     bus_state_fn on_state, void *arg);
+
+/*
+ * A local JetStream cluster of n nodes, started by the product's own
+ * server_cluster_up() in a fresh temporary IF_HOME on free loopback ports,
+ * with every stream and bucket at n replicas. Every node started is stopped
+ * at exit, on a crash signal, and by hcluster_destroy(): none is left
+ * running, whatever the test does.
+ */
+struct hcluster {
+	int n;
+	int port;		/* node 1's client port; node K: port + K - 1 */
+	char home[256];		/* IF_HOME */
+	char urls[512];		/* every node's URL, comma-separated */
+	char host[200];		/* this host's name, in node names */
+	struct config cfg;
+};
+
+/* Start the cluster; 0 on success. */
+int hcluster_start(struct hcluster *c, int n);
+/* Node k's pid (0 when it is not running). */
+pid_t hcluster_pid(struct hcluster *c, int k);
+/* SIGKILL node k and reap it. */
+void hcluster_kill(struct hcluster *c, int k);
+/* Start node k again on its store; 0 when it answers. */
+int hcluster_restart(struct hcluster *c, int k);
+/* Send sig (SIGSTOP, SIGCONT) to node k. */
+void hcluster_signal(struct hcluster *c, int k, int sig);
+/* The node that leads a stream's Raft group as b sees it, or 0. */
+int hcluster_stream_leader(struct hcluster *c, struct bus *b, const char *stream);
+/* The node the cluster's nodes name as meta leader, or 0. */
+int hcluster_meta_leader(struct hcluster *c);
+/* The node whose server name is name, or 0. */
+int hcluster_node_of(struct hcluster *c, const char *name);
+/* Stop every node ('ifctl down') and remove the home. */
+void hcluster_destroy(struct hcluster *c);
 
 #endif
