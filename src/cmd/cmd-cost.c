@@ -10,6 +10,7 @@
 #include "core/budget.h"
 #include "core/costdb.h"
 #include "core/price.h"
+#include "core/swarm.h"
 #include "core/task.h"
 #include "core/util.h"
 
@@ -315,6 +316,36 @@ validate_allocate(struct cmd_ctx *ctx)
 	return change_args(ctx, "budget", &k, &id, &a);
 }
 
+/*
+ * A new allocation does not close a circuit breaker the governor opened
+ * (budget exhausted, failures): a check under --mode=falsify, a warning
+ * otherwise, naming the command that does.
+ */
+static void
+breaker_notice(struct cmd_ctx *ctx, const char *id)
+{
+	struct swarm_state s;
+	struct buf d = BUF_INIT;
+	bool open;
+
+	if (swarm_state_get(ctx->bus, id, &s, NULL) != ST_OK)
+		return;	/* unregistered, or no state: nothing to say */
+	open = s.retired || s.breaker == BREAKER_OPEN;
+	if (s.retired)
+		buf_addf(&d, "swarm '%s' is retired: no allocation lets it claim", id);
+	else if (open)
+		buf_addf(&d, "swarm '%s''s circuit breaker is open (%s); an allocation does not "
+			 "close it: 'ifctl governor reset %s --budget USD' does", id,
+			 s.reason ? s.reason : "no reason recorded", id);
+	if (ctx->op.falsify)
+		check(&ctx->op, "swarm may claim after the change", open ? ST_REFUSED : ST_OK, NULL,
+		      open ? d.s : breaker_name(s.breaker));
+	else if (open)
+		session_notice(ctx->session, NOTICE_WARN, "ifctl: warning: %s", d.s);
+	swarm_state_release(&s);
+	buf_release(&d);
+}
+
 static enum status
 run_allocate(struct cmd_ctx *ctx)
 {
@@ -331,6 +362,8 @@ run_allocate(struct cmd_ctx *ctx)
 		return st;
 	st = budget_allocate(ctx->bus, &ctx->op, kind, id, cmd_opt(ctx, "swarm"), amount, &b,
 			     &ctx->err);
+	if (st == ST_OK && kind == BUDGET_SWARM)
+		breaker_notice(ctx, id);
 	return changed(ctx, st, &b);
 }
 

@@ -1,4 +1,5 @@
 /* Shared by the governor's commands: see gov-cmd.h. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,11 +89,13 @@ enum status
 gov_cmd_usd(struct cmd_ctx *ctx, const char *name, int64_t def, int64_t *out)
 {
 	const char *v = cmd_opt(ctx, name);
+	struct err pe = ERR_INIT;
+	char what[40];
 
 	*out = def;
-	if (v && !usd_parse(v, out))
-		return err_set(&ctx->err, ST_USAGE, "--%s: '%.40s' is not an amount in USD (digits, "
-			       "at most 6 decimal places, e.g. 12.50)", name, v);
+	snprintf(what, sizeof what, "--%s", name);
+	if (v && money_parse(v, what, out, &pe) != ST_OK)
+		return err_set(&ctx->err, ST_USAGE, "%s", pe.msg);
 	return ST_OK;
 }
 

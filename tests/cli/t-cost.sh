@@ -112,7 +112,7 @@ for n in 500 250 150 100 50; do
 	run 0 optimise record --swarm thr --provider acme --model own --price-in 1.00 --tokens-in $n
 done
 run 0 witness query --event budget.threshold --swarm thr -o json
-check "[ \$(grep -o '\"event\":\"budget.threshold\"' '$OUT' | wc -l) -eq 4 ]"
+check "[ \$(grep -o '\"event\":\"budget.threshold\"' '$OUT' | wc -l) -eq 5 ]"
 out_has '"pct":50'
 out_has '"pct":75'
 out_has '"pct":90'
