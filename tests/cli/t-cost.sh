@@ -106,6 +106,34 @@ out_lacks '"current":"sb"'
 out_lacks 'cheaper-but-weak'
 err_has '1 swarm profile could not be read'
 
+# Suggestions from the governor's registry: a cheaper swarm with every
+# capability and no lower reputation; the governor's filters leave out a
+# swarm whose breaker is open, a retired one and one without budget left.
+run 0 swarm register --id auto-pricey -c cli:automation --cost-per-hour 4 --reputation 0.6
+run 0 swarm register --id auto-cheap -c cli:automation,cli:testing --cost-per-hour 1 --reputation 0.8
+run 0 swarm register --id auto-tripped -c cli:automation --cost-per-hour 0.20 --reputation 0.9
+run 0 swarm register --id auto-retired -c cli:automation --cost-per-hour 0.10 --reputation 0.95
+run 0 swarm register --id auto-broke -c cli:automation --cost-per-hour 0.30 --reputation 0.9
+run 0 swarm register --id auto-weak -c cli:automation --cost-per-hour 0.05 --reputation 0.3
+run 0 governor trip auto-tripped --reason flaky
+run 0 swarm retire auto-retired
+run 0 cost allocate auto-broke 0
+run 0 optimise record --swarm auto-pricey --provider acme --model own --price-in 1.00 --tokens-in 10 --duration-ms 1800000
+run 0 optimise record --swarm auto-pricey --provider acme --model own --price-in 1.00 --tokens-in 10 --duration-ms 1800000
+run 0 optimise suggest --kind swarm --why -o json
+out_has '"kind":"swarm","current":"auto-pricey","suggested":"auto-cheap","records":2,"cost_usd":4.00,"suggested_cost_usd":1.00,"saving_usd":3.00,"saving_pct":75.0'
+out_has '"factor":"auto-pricey","value":"auto-tripped","detail":"cheaper .* left out: breaker-open"'
+out_has '"factor":"auto-pricey","value":"auto-retired","detail":"cheaper .* left out: retired"'
+out_has '"factor":"auto-pricey","value":"auto-broke","detail":"cheaper .* left out: budget-exhausted"'
+out_lacks '"suggested":"auto-(weak|tripped|retired|broke)"'
+out_has '"factor":"sa","value":"no profile"'
+err_has '1 swarm profile could not be read'
+run 0 governor reset auto-tripped
+run 0 optimise suggest --kind swarm --no-sync -o json
+out_has '"current":"auto-pricey","suggested":"auto-tripped",.*"saving_usd":3.80'
+run 2 optimise suggest --kind swarms
+run 2 optimise suggest --min-reputation 101
+
 # Budgets: one event per threshold crossed, exhaustion, refusal.
 run 0 cost allocate thr 0.001
 for n in 500 250 150 100 50; do
