@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "cmd/gov-cmd.h"
 #include "bench/costbench.h"
 #include "core/budget.h"
 #include "core/costdb.h"
@@ -347,7 +348,7 @@ breaker_notice(struct cmd_ctx *ctx, const char *id)
 }
 
 static enum status
-run_allocate(struct cmd_ctx *ctx)
+allocate(struct cmd_ctx *ctx)
 {
 	enum budget_kind kind;
 	struct budget b;
@@ -400,8 +401,12 @@ run_hold(struct cmd_ctx *ctx, bool reserve)
 	return changed(ctx, st, &b);
 }
 
-static enum status run_reserve(struct cmd_ctx *ctx) { return run_hold(ctx, true); }
-static enum status run_unreserve(struct cmd_ctx *ctx) { return run_hold(ctx, false); }
+static enum status hold(struct cmd_ctx *ctx) { return run_hold(ctx, true); }
+static enum status unhold(struct cmd_ctx *ctx) { return run_hold(ctx, false); }
+
+/* Changes of budgets under the policy's rules (its warning threshold, the breaker). */
+static enum status run_reserve(struct cmd_ctx *ctx) { return gov_cmd_with_rules(ctx, hold); }
+static enum status run_unreserve(struct cmd_ctx *ctx) { return gov_cmd_with_rules(ctx, unhold); }
 
 static enum status
 validate_settle(struct cmd_ctx *ctx)
@@ -416,7 +421,7 @@ validate_settle(struct cmd_ctx *ctx)
 }
 
 static enum status
-run_settle(struct cmd_ctx *ctx)
+settle(struct cmd_ctx *ctx)
 {
 	enum budget_kind kind;
 	struct budget b;
@@ -432,6 +437,9 @@ run_settle(struct cmd_ctx *ctx)
 	st = budget_settle(ctx->bus, &ctx->op, kind, id, held, amount, 0, &b, NULL, &ctx->err);
 	return changed(ctx, st, &b);
 }
+
+static enum status run_allocate(struct cmd_ctx *ctx) { return gov_cmd_with_rules(ctx, allocate); }
+static enum status run_settle(struct cmd_ctx *ctx) { return gov_cmd_with_rules(ctx, settle); }
 
 /* --- sync, bench --------------------------------------------------------- */
 

@@ -51,6 +51,27 @@ gov_cmd_policy_release(struct policy *pol)
 	policy_release(pol);
 }
 
+enum status
+gov_cmd_with_rules(struct cmd_ctx *ctx, enum status (*fn)(struct cmd_ctx *))
+{
+	struct cap_registry reg = CAP_REGISTRY_INIT;
+	struct policy pol;
+	bool loaded = gov_cmd_registry(ctx, &reg) == ST_OK &&
+		      gov_cmd_policy(ctx, &reg, &pol) == ST_OK;
+	enum status st;
+
+	if (!loaded) {
+		session_notice(ctx->session, NOTICE_WARN, "ifctl: warning: the policy's built-in "
+			       "defaults are in force: %s", ctx->err.msg);
+		err_clear(&ctx->err);
+	}
+	st = fn(ctx);
+	if (loaded)
+		gov_cmd_policy_release(&pol);
+	capreg_release(&reg);
+	return st;
+}
+
 char **
 gov_cmd_split(const char *s, size_t *n)
 {

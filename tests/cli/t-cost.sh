@@ -149,6 +149,19 @@ run 0 witness query --event budget.exhausted --swarm thr -o json
 check "[ \$(grep -o '\"event\":\"budget.exhausted\"' '$OUT' | wc -l) -eq 1 ]"
 run 0 cost budget thr -o json
 out_has '"spent_micros":1050,'
+# The policy's budget_warning_threshold is one of the crossings: 0.6 here.
+sed 's/budget_warning_threshold: 0.8/budget_warning_threshold: 0.6/' \
+	"$FIX/../policies/good.yaml" >"$T_DIR/policy.yaml"
+run 0 cost allocate warn 0.001
+IF_GOVERNOR_POLICY="$T_DIR/policy.yaml" run 0 optimise record --swarm warn --provider acme --model own --price-in 1.00 --tokens-in 650
+run 0 witness query --event budget.threshold --swarm warn -o json
+out_has '"pct":60'
+out_lacks '"pct":80'
+printf 'version: [' >"$T_DIR/bad-policy.yaml"
+IF_GOVERNOR_POLICY="$T_DIR/bad-policy.yaml" run 0 cost settle warn 0.0001
+err_has "warning: the policy's built-in defaults are in force"
+run 0 witness query --event budget.threshold --swarm warn -o json
+out_has '"pct":75'
 run 4 cost reserve thr 0.01
 err_has "cannot reserve 0.01 USD from budget 'swarm.thr'"
 run 0 cost allocate thr 1
