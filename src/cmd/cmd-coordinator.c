@@ -18,6 +18,7 @@
 #include "core/claimwhy.h"
 #include "core/coord.h"
 #include "core/json.h"
+#include "core/price.h"
 #include "core/taskview.h"
 #include "core/util.h"
 
@@ -140,8 +141,8 @@ static enum status
 push_spec(struct cmd_ctx *ctx, struct task_spec *s, char ***caps, char **payload)
 {
 	const char *budget = cmd_opt(ctx, "budget");
-	int64_t prio, attempts;
-	char *end = NULL;
+	int64_t prio, attempts, micros;
+	struct err pe = ERR_INIT;
 	enum status st;
 
 	memset(s, 0, sizeof *s);
@@ -153,11 +154,10 @@ push_spec(struct cmd_ctx *ctx, struct task_spec *s, char ***caps, char **payload
 	    (st = cmd_opt_int(ctx, "max-attempts", 1, TASK_ATTEMPTS_MAX, 0, &attempts)) != ST_OK ||
 	    (st = cmd_opt_json(ctx, "payload", payload)) != ST_OK)
 		return st;
-	if (budget) {
-		errno = 0;
-		s->budget = strtod(budget, &end);
-		if (errno || *end || end == budget)
-			return err_set(&ctx->err, ST_USAGE, "--budget: '%s' is not a number", budget);
+	if (budget) {	/* exact micro-USD; the record holds USD */
+		if (money_parse(budget, "--budget", &micros, &pe) != ST_OK)
+			return err_set(&ctx->err, ST_USAGE, "%s", pe.msg);
+		s->budget = (double)micros / (double)MICROS_PER_USD;
 	}
 	*caps = split_list(cmd_opt(ctx, "capability"), &s->ncaps);
 	s->caps = *caps;

@@ -6,10 +6,12 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "cmd/gov-cmd.h"
 #include "bench/costbench.h"
 #include "core/budget.h"
 #include "core/costdb.h"
 #include "core/price.h"
+#include "core/swarm.h"
 #include "core/task.h"
 #include "core/util.h"
 
@@ -315,8 +317,38 @@ validate_allocate(struct cmd_ctx *ctx)
 	return change_args(ctx, "budget", &k, &id, &a);
 }
 
+/*
+ * A new allocation does not close a circuit breaker the governor opened
+ * (budget exhausted, failures): a check under --mode=falsify, a warning
+ * otherwise, naming the command that does.
+ */
+static void
+breaker_notice(struct cmd_ctx *ctx, const char *id)
+{
+	struct swarm_state s;
+	struct buf d = BUF_INIT;
+	bool open;
+
+	if (swarm_state_get(ctx->bus, id, &s, NULL) != ST_OK)
+		return;	/* unregistered, or no state: nothing to say */
+	open = s.retired || s.breaker == BREAKER_OPEN;
+	if (s.retired)
+		buf_addf(&d, "swarm '%s' is retired: no allocation lets it claim", id);
+	else if (open)
+		buf_addf(&d, "swarm '%s''s circuit breaker is open (%s); an allocation does not "
+			 "close it: 'ifctl governor reset %s --budget USD' does", id,
+			 s.reason ? s.reason : "no reason recorded", id);
+	if (ctx->op.falsify)
+		check(&ctx->op, "swarm may claim after the change", open ? ST_REFUSED : ST_OK, NULL,
+		      open ? d.s : breaker_name(s.breaker));
+	else if (open)
+		session_notice(ctx->session, NOTICE_WARN, "ifctl: warning: %s", d.s);
+	swarm_state_release(&s);
+	buf_release(&d);
+}
+
 static enum status
-run_allocate(struct cmd_ctx *ctx)
+allocate(struct cmd_ctx *ctx)
 {
 	enum budget_kind kind;
 	struct budget b;
@@ -331,6 +363,8 @@ run_allocate(struct cmd_ctx *ctx)
 		return st;
 	st = budget_allocate(ctx->bus, &ctx->op, kind, id, cmd_opt(ctx, "swarm"), amount, &b,
 			     &ctx->err);
+	if (st == ST_OK && kind == BUDGET_SWARM)
+		breaker_notice(ctx, id);
 	return changed(ctx, st, &b);
 }
 
@@ -367,8 +401,12 @@ run_hold(struct cmd_ctx *ctx, bool reserve)
 	return changed(ctx, st, &b);
 }
 
-static enum status run_reserve(struct cmd_ctx *ctx) { return run_hold(ctx, true); }
-static enum status run_unreserve(struct cmd_ctx *ctx) { return run_hold(ctx, false); }
+static enum status hold(struct cmd_ctx *ctx) { return run_hold(ctx, true); }
+static enum status unhold(struct cmd_ctx *ctx) { return run_hold(ctx, false); }
+
+/* Changes of budgets under the policy's rules (its warning threshold, the breaker). */
+static enum status run_reserve(struct cmd_ctx *ctx) { return gov_cmd_with_rules(ctx, hold); }
+static enum status run_unreserve(struct cmd_ctx *ctx) { return gov_cmd_with_rules(ctx, unhold); }
 
 static enum status
 validate_settle(struct cmd_ctx *ctx)
@@ -383,7 +421,7 @@ validate_settle(struct cmd_ctx *ctx)
 }
 
 static enum status
-run_settle(struct cmd_ctx *ctx)
+settle(struct cmd_ctx *ctx)
 {
 	enum budget_kind kind;
 	struct budget b;
@@ -399,6 +437,9 @@ run_settle(struct cmd_ctx *ctx)
 	st = budget_settle(ctx->bus, &ctx->op, kind, id, held, amount, 0, &b, NULL, &ctx->err);
 	return changed(ctx, st, &b);
 }
+
+static enum status run_allocate(struct cmd_ctx *ctx) { return gov_cmd_with_rules(ctx, allocate); }
+static enum status run_settle(struct cmd_ctx *ctx) { return gov_cmd_with_rules(ctx, settle); }
 
 /* --- sync, bench --------------------------------------------------------- */
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "cmd/gov-cmd.h"
 #include "cmd/follow.h"
 #include "core/cost.h"
 #include "core/costdb.h"
@@ -113,7 +114,7 @@ validate_record(struct cmd_ctx *ctx)
 }
 
 static enum status
-run_record(struct cmd_ctx *ctx)
+record(struct cmd_ctx *ctx)
 {
 	struct price_table t = PRICE_TABLE_INIT;
 	struct usage u;
@@ -243,7 +244,7 @@ settle_watch(struct cmd_ctx *ctx, struct settler *s)
 }
 
 static enum status
-run_settle(struct cmd_ctx *ctx)
+settle(struct cmd_ctx *ctx)
 {
 	struct settler s = { .mu = PTHREAD_MUTEX_INITIALIZER, .ctx = ctx, .t = PRICE_TABLE_INIT,
 			     .st = ST_OK };
@@ -280,6 +281,10 @@ out:
 	price_table_release(&s.t);
 	return st;
 }
+
+/* Usage settles against budgets under the policy's rules (warning threshold, breaker). */
+static enum status run_record(struct cmd_ctx *ctx) { return gov_cmd_with_rules(ctx, record); }
+static enum status run_settle(struct cmd_ctx *ctx) { return gov_cmd_with_rules(ctx, settle); }
 
 /* --- suggest ------------------------------------------------------------- */
 

@@ -165,7 +165,7 @@ run_show(struct cmd_ctx *ctx)
 		return st;
 	add_swarm(ctx, &s);
 	if (gov_budget_remaining(ctx->bus, s.p.id, &left, &has, &ctx->err) == ST_OK) {
-		usd_format(left, usd);
+		money_str(left, usd);
 		why_add(&ctx->op, "budget", has ? usd : "none", has ? "left to spend (IF_BUDGETS "
 			"swarm.%s)" : "no budget record: no limit", s.p.id);
 	}

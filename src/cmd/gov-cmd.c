@@ -1,4 +1,5 @@
 /* Shared by the governor's commands: see gov-cmd.h. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,27 @@ gov_cmd_policy_release(struct policy *pol)
 	policy_release(pol);
 }
 
+enum status
+gov_cmd_with_rules(struct cmd_ctx *ctx, enum status (*fn)(struct cmd_ctx *))
+{
+	struct cap_registry reg = CAP_REGISTRY_INIT;
+	struct policy pol;
+	bool loaded = gov_cmd_registry(ctx, &reg) == ST_OK &&
+		      gov_cmd_policy(ctx, &reg, &pol) == ST_OK;
+	enum status st;
+
+	if (!loaded) {
+		session_notice(ctx->session, NOTICE_WARN, "ifctl: warning: the policy's built-in "
+			       "defaults are in force: %s", ctx->err.msg);
+		err_clear(&ctx->err);
+	}
+	st = fn(ctx);
+	if (loaded)
+		gov_cmd_policy_release(&pol);
+	capreg_release(&reg);
+	return st;
+}
+
 char **
 gov_cmd_split(const char *s, size_t *n)
 {
@@ -88,11 +110,13 @@ enum status
 gov_cmd_usd(struct cmd_ctx *ctx, const char *name, int64_t def, int64_t *out)
 {
 	const char *v = cmd_opt(ctx, name);
+	struct err pe = ERR_INIT;
+	char what[40];
 
 	*out = def;
-	if (v && !usd_parse(v, out))
-		return err_set(&ctx->err, ST_USAGE, "--%s: '%.40s' is not an amount in USD (digits, "
-			       "at most 6 decimal places, e.g. 12.50)", name, v);
+	snprintf(what, sizeof what, "--%s", name);
+	if (v && money_parse(v, what, out, &pe) != ST_OK)
+		return err_set(&ctx->err, ST_USAGE, "%s", pe.msg);
 	return ST_OK;
 }
 

@@ -23,6 +23,13 @@ enum status gov_cmd_policy(struct cmd_ctx *ctx, const struct cap_registry *reg,
 void gov_cmd_policy_release(struct policy *pol);
 
 /*
+ * Run fn with the policy in force for what it needs on the side (the
+ * breaker, the budgets' warning threshold): when the policy does not load,
+ * the built-in defaults and a warning, and fn runs all the same.
+ */
+enum status gov_cmd_with_rules(struct cmd_ctx *ctx, enum status (*fn)(struct cmd_ctx *));
+
+/*
  * The capabilities of option name (comma-separated, repeatable), each
  * checked against reg ("--capability: "x" is not a known capability (did
  * you mean "y"?)"). *caps is freed with strv_free(*caps, *n).

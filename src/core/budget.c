@@ -9,6 +9,7 @@
 
 #include "core/budget.h"
 #include "core/coord.h"
+#include "core/governor.h"
 #include "core/json.h"
 #include "core/ledger.h"
 #include "core/price.h"
@@ -33,17 +34,45 @@ budget_key(enum budget_kind kind, const char *id)
 	return xasprintf("%s%s", kind_prefix[kind], id);
 }
 
-int
-budget_threshold(int64_t spent, int64_t allocated)
+/*
+ * The thresholds of a budget, ascending: 50, 75, 90, 100 and warn_pct (the
+ * policy's budget_warning_threshold; 0: none) among them; how many.
+ */
+static size_t
+thresholds_with(int warn_pct, int out[ARRAY_SIZE(thresholds) + 1])
 {
-	int pct = 0;
-	size_t i;
+	size_t i, n = 0;
+	bool added = warn_pct <= 0 || warn_pct > 100;
+
+	for (i = 0; i < ARRAY_SIZE(thresholds); i++) {
+		if (!added && warn_pct <= thresholds[i]) {
+			added = true;
+			if (warn_pct < thresholds[i])
+				out[n++] = warn_pct;
+		}
+		out[n++] = thresholds[i];
+	}
+	return n;
+}
+
+/* The policy's warning threshold for a budget's swarm, in percent. */
+static int
+warn_pct_of(const struct budget *b)
+{
+	return governor_budget_warning_pct(b->swarm);
+}
+
+int
+budget_threshold(int64_t spent, int64_t allocated, int warn_pct)
+{
+	int t[ARRAY_SIZE(thresholds) + 1], pct = 0;
+	size_t i, n = thresholds_with(warn_pct, t);
 
 	if (spent <= 0)
 		return 0;
-	for (i = 0; i < ARRAY_SIZE(thresholds); i++)
-		if (allocated <= 0 || spent * 100 >= allocated * thresholds[i])	/* < 2^63 */
-			pct = thresholds[i];
+	for (i = 0; i < n; i++)
+		if (allocated <= 0 || spent * 100 >= allocated * t[i])	/* < 2^63 */
+			pct = t[i];
 	return pct;
 }
 
@@ -234,30 +263,75 @@ budget_witness(const struct opctx *op, const struct budget *b, const char *event
 }
 
 void
-budget_on_exhausted(struct bus *bus, const struct opctx *op, const struct budget *b)
+budget_on_exhausted(struct bus *bus, struct opctx *op, const struct budget *b)
 {
+	struct opctx trip;
+	struct buf reason = BUF_INIT;
+
 	budget_event(bus, op, b, "exhausted", 100);
 	budget_witness(op, b, "budget.exhausted", 0);
-	/* The governor's circuit breaker for the swarm trips here (governor.h). */
+	if (b->kind != BUDGET_SWARM)
+		return;	/* a task's budget: the task stops, its swarm goes on */
+	/* Under op's trace and actor, but its checks stay out of the caller's. */
+	opctx_init(&trip, op->trace_id);
+	trip.actor = op->actor;
+	trip.witness = op->witness;
+	trip.justification = op->justification;
+	buf_adds(&reason, "budget exhausted: spent ");
+	money_format(&reason, b->spent);
+	buf_adds(&reason, " of ");
+	money_format(&reason, b->allocated);
+	buf_adds(&reason, " USD");
+	governor_breaker_trip(bus, &trip, b->id, reason.s, NULL);	/* unregistered: no breaker */
+	trip.justification = NULL;
+	opctx_release(&trip);
+	buf_release(&reason);
+}
+
+/*
+ * The policy's budget_warning_threshold crossed: also published as
+ * if.v1.evt.governor.budget-warning.<swarm>, what the governor documents.
+ */
+static void
+budget_warning_event(struct bus *bus, const struct opctx *op, const struct budget *b, int pct)
+{
+	struct buf ev = BUF_INIT;
+	char *subject = xasprintf("if.v1.evt.governor.budget-warning.%s", b->swarm ? b->swarm : b->id);
+
+	buf_addc(&ev, '{');
+	json_kv_int(&ev, "allocated_micros", b->allocated);
+	json_kv_int(&ev, "reserved_micros", b->reserved);
+	json_kv_int(&ev, "spent_micros", b->spent);
+	json_kv_str(&ev, "swarm", b->swarm ? b->swarm : b->id);
+	json_kv_num(&ev, "threshold", pct / 100.0);
+	json_kv_str(&ev, "trace", op->trace_id);
+	json_kv_str(&ev, "type", "budget-warning");
+	json_kv_int(&ev, "v", 1);
+	buf_addc(&ev, '}');
+	bus_publish(bus, subject, ev.s, ev.len, NULL);
+	buf_release(&ev);
+	free(subject);
 }
 
 /* One event per threshold crossed between old and b's (exclusive, inclusive). */
 static void
-raise_crossings(struct bus *bus, const struct opctx *op, const struct budget *b, int old)
+raise_crossings(struct bus *bus, struct opctx *op, const struct budget *b, int old)
 {
 	char *key = budget_key(b->kind, b->id), payload[160];
 	struct witness_note n = { .component = "cost", .event = "budget.threshold",
 				  .actor = op->actor, .swarm = b->swarm, .task = b->task,
 				  .payload = payload };
-	size_t i;
+	int t[ARRAY_SIZE(thresholds) + 1], warn = warn_pct_of(b);
+	size_t i, nt = thresholds_with(warn, t);
 
-	for (i = 0; i < ARRAY_SIZE(thresholds); i++)
-		if (thresholds[i] > old && thresholds[i] <= b->threshold_pct) {
-			budget_event(bus, op, b, "threshold", thresholds[i]);
-			snprintf(payload, sizeof payload, "{\"key\":\"%s\",\"pct\":%d}", key,
-				 thresholds[i]);
+	for (i = 0; i < nt; i++)
+		if (t[i] > old && t[i] <= b->threshold_pct) {
+			budget_event(bus, op, b, "threshold", t[i]);
+			snprintf(payload, sizeof payload, "{\"key\":\"%s\",\"pct\":%d}", key, t[i]);
 			ledger_witness(op, &n);
-			if (thresholds[i] == 100)
+			if (t[i] == warn)
+				budget_warning_event(bus, op, b, t[i]);
+			if (t[i] == 100)
 				budget_on_exhausted(bus, op, b);
 		}
 	free(key);
@@ -398,7 +472,8 @@ apply_batch(struct budget *b, bool *exists, struct change *batch)
 		err_clear(&ch->err);
 		ch->st = ch->fn(b, *exists, ch->arg, &ch->err);
 		if (ch->st == ST_OK) {
-			b->threshold_pct = budget_threshold(b->spent, b->allocated);
+			b->threshold_pct = budget_threshold(b->spent, b->allocated,
+							    warn_pct_of(b));
 			b->updated = wall_ms();
 			*exists = write = true;
 		}
@@ -539,14 +614,25 @@ budget_change(struct bus *bus, struct opctx *op, enum budget_kind kind, const ch
 struct alloc_arg {
 	const char *swarm;
 	int64_t amount;
+	bool from_now;		/* amount is what is left to spend, over spent and reserved */
+	bool only_if_missing;	/* an existing budget stays as it is */
+	bool created;
 };
 
 static enum status
 do_allocate(struct budget *b, bool exists, void *arg, struct err *e)
 {
 	struct alloc_arg *a = arg;
+	int64_t amount = a->amount;
 
-	(void)e;
+	a->created = !exists;
+	if (exists && a->only_if_missing)
+		return ST_EXISTS;
+	if (exists && a->from_now && (!money_add(amount, b->reserved, &amount) ||
+				      !money_add(amount, b->spent, &amount)))
+		return err_set(e, ST_BAD_VALUE, "budget '%s%s': %lld micro-USD over what is spent "
+			       "and reserved passes the largest amount", kind_prefix[b->kind], b->id,
+			       (long long)a->amount);
 	if (!exists) {
 		b->swarm = xstrdup_or_null(b->kind == BUDGET_SWARM ? b->id : a->swarm);
 		b->task = b->kind == BUDGET_TASK ? xstrdup(b->id) : NULL;
@@ -554,22 +640,43 @@ do_allocate(struct budget *b, bool exists, void *arg, struct err *e)
 		free(b->swarm);
 		b->swarm = xstrdup(a->swarm);
 	}
-	b->allocated = a->amount;
+	b->allocated = amount;
 	return ST_OK;
+}
+
+/* Both ways of setting an allocation: one change function, one writer. */
+static enum status
+allocate(struct bus *bus, struct opctx *op, enum budget_kind kind, const char *id,
+	 struct alloc_arg *a, struct budget *out, struct err *e)
+{
+	if (a->amount < 0 || a->amount > MONEY_MAX)
+		return err_set(e, ST_BAD_VALUE, "an allocation is 0 or more (got %lld micro-USD)",
+			       (long long)a->amount);
+	if (a->swarm && !task_id_valid(a->swarm))
+		return err_set(e, ST_BAD_VALUE, "'%s' is not a swarm id", a->swarm);
+	return budget_change(bus, op, kind, id, do_allocate, a, "budget.allocate", 0, out, e);
 }
 
 enum status
 budget_allocate(struct bus *bus, struct opctx *op, enum budget_kind kind, const char *id,
 		const char *swarm, int64_t amount, struct budget *out, struct err *e)
 {
-	struct alloc_arg a = { swarm, amount };
+	struct alloc_arg a = { .swarm = swarm, .amount = amount };
 
-	if (amount < 0 || amount > MONEY_MAX)
-		return err_set(e, ST_BAD_VALUE, "an allocation is 0 or more (got %lld micro-USD)",
-			       (long long)amount);
-	if (swarm && !task_id_valid(swarm))
-		return err_set(e, ST_BAD_VALUE, "'%s' is not a swarm id", swarm);
-	return budget_change(bus, op, kind, id, do_allocate, &a, "budget.allocate", 0, out, e);
+	return allocate(bus, op, kind, id, &a, out, e);
+}
+
+enum status
+budget_allocate_left(struct bus *bus, struct opctx *op, const char *swarm_id, int64_t left,
+		     bool only_if_missing, bool *created, struct budget *out, struct err *e)
+{
+	struct alloc_arg a = { .amount = left, .from_now = true,
+			       .only_if_missing = only_if_missing };
+	enum status st = allocate(bus, op, BUDGET_SWARM, swarm_id, &a, out, e);
+
+	if (created)
+		*created = st == ST_OK && a.created;
+	return st;
 }
 
 struct spend_arg {

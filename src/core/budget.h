@@ -22,13 +22,15 @@
  *  - release: give a hold back unspent.
  *  - allocate: set the allocation (creating the record).
  *
- * Thresholds 50, 75, 90 and 100 % of the allocation spent: the highest one
+ * Thresholds 50, 75, 90 and 100 % of the allocation spent, and the
+ * governor policy's budget_warning_threshold: the highest one
  * crossed is stored in the record (threshold_pct) by the same CAS that
  * crosses it, so exactly one writer sees each crossing and raises its event
  * (if.v1.evt.budget.<swarm>.threshold) once, however many spenders race.
  * Crossing 100 % calls budget_on_exhausted(): the event
  * if.v1.evt.budget.<swarm>.exhausted, a witness entry, and the governor's
- * circuit breaker for the swarm.
+ * circuit breaker for the swarm (governor_breaker_trip; a task budget's
+ * exhaustion trips nothing, and an unregistered swarm has no breaker).
  *
  * Records another client wrote are read with a strict typed reader: a
  * record that does not parse is ST_INVALID_RECORD and is never rewritten.
@@ -82,8 +84,14 @@ enum status budget_get(struct bus *bus, enum budget_kind kind, const char *id,
 enum status budget_list(struct bus *bus, struct budget **out, size_t *n, size_t *bad,
 			struct err *e);
 
-/* The highest threshold spent crosses of allocated. */
-int budget_threshold(int64_t spent, int64_t allocated);
+/*
+ * The highest threshold spent crosses of allocated: 50, 75, 90, 100 and
+ * warn_pct, the governor policy's budget_warning_threshold in percent
+ * (governor_budget_warning_pct; 0: none). One mechanism for both: crossing
+ * warn_pct raises the threshold event like the others, and also
+ * if.v1.evt.governor.budget-warning.<swarm>, once per crossing.
+ */
+int budget_threshold(int64_t spent, int64_t allocated, int warn_pct);
 
 /*
  * Set the allocation (creating the budget; swarm is the swarm of a task
@@ -92,6 +100,16 @@ int budget_threshold(int64_t spent, int64_t allocated);
 enum status budget_allocate(struct bus *bus, struct opctx *op, enum budget_kind kind,
 			    const char *id, const char *swarm, int64_t amount,
 			    struct budget *out, struct err *e);
+
+/*
+ * Give swarm_id `left` to spend from now: allocated becomes spent +
+ * reserved + left, by the same compare-and-swap change as
+ * budget_allocate (the governor's reset --budget and spawn's budget).
+ * only_if_missing: an existing budget stays as it is (*created false).
+ */
+enum status budget_allocate_left(struct bus *bus, struct opctx *op, const char *swarm_id,
+				 int64_t left, bool only_if_missing, bool *created,
+				 struct budget *out, struct err *e);
 
 /*
  * The checks of a change of allocation (--mode=falsify on 'cost allocate'):
@@ -127,7 +145,7 @@ enum status budget_unreserve(struct bus *bus, struct opctx *op, enum budget_kind
  * witness budget.exhausted and trip the swarm's circuit breaker. The one
  * place exhaustion acts.
  */
-void budget_on_exhausted(struct bus *bus, const struct opctx *op, const struct budget *b);
+void budget_on_exhausted(struct bus *bus, struct opctx *op, const struct budget *b);
 
 /* Columns of the budget view. */
 enum budget_col {

@@ -6,82 +6,40 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/budget.h"
 #include "core/governor.h"
 #include "core/ledger.h"
 #include "core/util.h"
 
-/* --- budgets ------------------------------------------------------------- */
+/* --- budgets: read and written by the cost code (budget.h) ----------------- */
 
-/* Where a budget record's fields go. */
-struct budget_rec {
-	char *swarm;
-	int v;
-	int64_t allocated, reserved, spent;
-};
-
-static const struct json_field budget_fields[] = {
-	{ "v", JF_INT, JF_REQUIRED, offsetof(struct budget_rec, v), 1, 1, NULL },
-	{ "swarm", JF_STR, JF_REQUIRED, offsetof(struct budget_rec, swarm), 0, 0, NULL },
-	{ "allocated_micros", JF_I64, JF_REQUIRED, offsetof(struct budget_rec, allocated), 0,
-	  (double)JSON_INT_MAX, NULL },
-	{ "reserved_micros", JF_I64, 0, offsetof(struct budget_rec, reserved), 0,
-	  (double)JSON_INT_MAX, NULL },
-	{ "spent_micros", JF_I64, 0, offsetof(struct budget_rec, spent), 0, (double)JSON_INT_MAX,
-	  NULL },
-};
-
-enum status
-gov_budget_parse(const char *id, const char *json, size_t len, struct gov_budget *out,
-		 struct err *e)
-{
-	struct budget_rec r = { 0 };
-	struct json_doc doc = JSON_DOC_INIT;
-	struct err pe = ERR_INIT;
-	enum status st;
-
-	memset(out, 0, sizeof *out);
-	st = json_parse(json, len, "budget record", &doc, &pe);
-	if (st == ST_OK && doc.root->type != JSON_OBJECT)
-		st = err_set(&pe, ST_BAD_JSON, "budget record: not an object");
-	if (st == ST_OK)
-		st = json_read_fields(doc.root, budget_fields, ARRAY_SIZE(budget_fields), 0, &r,
-				      "budget record", &pe);
-	if (st == ST_OK && strcmp(r.swarm, id) != 0)
-		st = err_set(&pe, ST_BAD_VALUE, "budget record: its swarm is not its key");
-	json_doc_release(&doc);
-	free(r.swarm);
-	if (st != ST_OK)
-		return err_set(e, ST_INVALID_RECORD, "budget of swarm '%s': %s", id, pe.msg);
-	out->allocated = r.allocated;
-	out->reserved = r.reserved;
-	out->spent = r.spent;
-	return ST_OK;
-}
-
-/* The KV key of a swarm's budget; out holds 80 bytes. */
+/* The fleet's figures of a budget record. */
 static void
-budget_key(const char *id, char out[80])
+gov_budget_of(const struct budget *bu, uint64_t rev, struct gov_budget *out)
 {
-	snprintf(out, 80, "%s%s", GOV_BUDGET_PREFIX, id);
+	out->allocated = bu->allocated;
+	out->reserved = bu->reserved;
+	out->spent = bu->spent;
+	out->rev = rev;
 }
 
-/* Read a swarm's budget record; *found false when there is none. */
+/* Read a swarm's budget (budget_get); *found false when there is none. */
 static enum status
 budget_read(struct bus *b, const char *id, struct gov_budget *out, bool *found, struct err *e)
 {
-	struct bus_kv_entry ent = BUS_KV_ENTRY_INIT;
-	char key[80];
-	enum status st;
+	struct budget bu;
+	enum status st = budget_get(b, BUDGET_SWARM, id, &bu, e);
 
 	memset(out, 0, sizeof *out);
-	budget_key(id, key);
-	st = kv_get_maybe(b, GOV_BUDGET_BUCKET, key, &ent, found, e);
-	if (st == ST_OK && *found) {
-		st = gov_budget_parse(id, ent.value.s, ent.value.len, out, e);
-		out->rev = ent.revision;
-		*found = st == ST_OK;
+	*found = st == ST_OK;
+	if (st == ST_NOT_FOUND) {
+		err_clear(e);
+		return ST_OK;
 	}
-	buf_release(&ent.value);
+	if (st == ST_OK) {
+		gov_budget_of(&bu, bu.rev, out);
+		budget_release(&bu);
+	}
 	return st;
 }
 
@@ -97,34 +55,15 @@ gov_budget_remaining(struct bus *b, const char *swarm_id, int64_t *micros, bool 
 }
 
 enum status
-gov_budget_assign(struct bus *b, const char *swarm_id, int64_t allocated, bool only_if_missing,
-		  bool *created, struct err *e)
+gov_budget_assign(struct bus *b, struct opctx *op, const char *swarm_id, int64_t allocated,
+		  bool only_if_missing, bool *created, struct err *e)
 {
-	struct gov_budget g;
-	struct buf rec = BUF_INIT;
-	bool found;
-	char key[80];
-	enum status st;
+	struct budget out;
+	enum status st = budget_allocate_left(b, op, swarm_id, allocated, only_if_missing, created,
+					      &out, e);
 
-	*created = false;
-	if ((st = budget_read(b, swarm_id, &g, &found, e)) != ST_OK || (found && only_if_missing))
-		return st;
-	if (found && allocated > JSON_INT_MAX - g.reserved - g.spent)
-		return err_set(e, ST_BAD_VALUE, "budget of swarm '%s' would overflow", swarm_id);
-	buf_addc(&rec, '{');
-	json_kv_int(&rec, "allocated_micros", found ? allocated + g.reserved + g.spent : allocated);
-	json_kv_int(&rec, "reserved_micros", g.reserved);
-	json_kv_int(&rec, "spent_micros", g.spent);
-	json_kv_str(&rec, "swarm", swarm_id);
-	json_kv_int(&rec, "v", 1);
-	buf_addc(&rec, '}');
-	budget_key(swarm_id, key);
-	if (found)
-		st = bus_kv_update(b, GOV_BUDGET_BUCKET, key, rec.s, rec.len, g.rev, NULL, e);
-	else
-		st = bus_kv_create(b, GOV_BUDGET_BUCKET, key, rec.s, rec.len, NULL, e);
-	*created = st == ST_OK && !found;
-	buf_release(&rec);
+	if (st == ST_OK)
+		budget_release(&out);
 	return st;
 }
 
@@ -137,15 +76,18 @@ fleet_budget(void *arg, const char *key, const char *value, size_t len, uint64_t
 	struct swarm *s;
 	size_t i;
 
+	struct budget bu;
+
 	if (!has_prefix(key, GOV_BUDGET_PREFIX) ||
 	    (s = swarm_list_find(&f->swarms, key + strlen(GOV_BUDGET_PREFIX))) == NULL)
 		return;
 	i = (size_t)(s - f->swarms.v);
-	if (gov_budget_parse(s->p.id, value, len, &f->budgets[i], NULL) != ST_OK) {
+	if (budget_parse(key, value, len, &bu, NULL) != ST_OK) {
 		f->nbad_budgets++;
 		return;
 	}
-	f->budgets[i].rev = rev;
+	gov_budget_of(&bu, rev, &f->budgets[i]);
+	budget_release(&bu);
 	f->has_budget[i] = true;
 }
 
@@ -237,8 +179,8 @@ gov_candidate_detail(const struct gov_candidate *c, char *out, size_t n)
 {
 	char a[32], b[32];
 
-	usd_format(c->est_cost, a);
-	usd_format(c->excluded == GR_OVER_COST_CAP ? c->max_cost : c->remaining, b);
+	money_str(c->est_cost, a);
+	money_str(c->excluded == GR_OVER_COST_CAP ? c->max_cost : c->remaining, b);
 	switch (c->excluded) {
 	case GR_NONE:
 		if (c->budget_warn)
@@ -307,8 +249,7 @@ candidate(const struct gov_fleet *f, const struct policy *p, const struct gov_ru
 	if (c->has_budget) {
 		const struct gov_budget *g = &f->budgets[i];
 		c->remaining = g->allocated - g->reserved - g->spent;
-		c->budget_used = g->allocated > 0 ? (double)(g->reserved + g->spent) /
-				 (double)g->allocated : 1.0;
+		c->budget_used = g->allocated > 0 ? (double)g->spent / (double)g->allocated : 1.0;
 		c->warn_at = r.budget_warning_threshold;
 		c->budget_warn = c->budget_used >= r.budget_warning_threshold;
 	}
@@ -405,7 +346,7 @@ governor_match_explain(struct opctx *op, struct gov_match *m, char *const *caps,
 		return;
 	gov_match_rank_all(m);
 	caps_text(&c, caps, ncaps);
-	usd_format(r->max_cost_per_task_micros, cap);
+	money_str(r->max_cost_per_task_micros, cap);
 	why_add(op, "required", c.s, "%zu capabilities; coverage = matched / %zu", ncaps, ncaps);
 	why_add(op, "weights", "", "score = %g * coverage + %g * reputation + %g * cost_score; "
 		"cost_score = 1 - min(1, cost_per_hour / max_cost_per_task %s)", r->w_capability,
@@ -514,10 +455,10 @@ gov_match_view(struct gov_match *m, bool all, size_t limit)
 		rows_set_num(rs, r, GM_CAPABILITY_SCORE, round6(k->s_cap));
 		rows_set_num(rs, r, GM_REPUTATION_SCORE, round6(k->s_rep));
 		rows_set_num(rs, r, GM_COST_SCORE, round6(k->s_cost));
-		usd_format(k->est_cost, usd);
+		money_str(k->est_cost, usd);
 		rows_set(rs, r, GM_COST_PER_HOUR, usd);
 		if (k->has_budget) {
-			usd_format(k->remaining, usd);
+			money_str(k->remaining, usd);
 			rows_set(rs, r, GM_BUDGET_LEFT, usd);
 		}
 		rows_set(rs, r, GM_STATUS, k->probe && k->excluded == GR_NONE ? "probe" :
@@ -894,17 +835,17 @@ check_swarms(const struct gov_fleet *f, const struct gov_assignment *a,
 		k = (size_t)(s - f->swarms.v);
 		if (f->has_budget[k] &&
 		    f->budgets[k].allocated - f->budgets[k].reserved - f->budgets[k].spent < cost) {
-			usd_format(f->budgets[k].allocated - f->budgets[k].reserved -
+			money_str(f->budgets[k].allocated - f->budgets[k].reserved -
 				   f->budgets[k].spent, x);
-			usd_format(cost, y);
+			money_str(cost, y);
 			violation(c, "over-budget", "'%s' has %s left, its share costs %s", s->p.id, x, y);
 		}
 	}
 	if (a->cost_micros >= 0)
 		total = a->cost_micros;
 	if (total > r->max_cost_per_task_micros) {
-		usd_format(total, x);
-		usd_format(r->max_cost_per_task_micros, y);
+		money_str(total, x);
+		money_str(r->max_cost_per_task_micros, y);
 		violation(c, "over-cost-cap", "the task costs %s, max_cost_per_task is %s", x, y);
 	}
 }
@@ -1159,6 +1100,15 @@ breaker_rules(const char *id, struct gov_rules *r)
 	policy_release(&d);
 }
 
+int
+governor_budget_warning_pct(const char *swarm_id)
+{
+	struct gov_rules r;
+
+	breaker_rules(swarm_id ? swarm_id : "", &r);
+	return (int)lround(r.budget_warning_threshold * 100.0);
+}
+
 /* Publish and witness a change of a swarm's state (breaker or retirement). */
 static void
 state_changed(struct bus *b, const struct opctx *op, const char *id, const char *from,
@@ -1352,6 +1302,8 @@ governor_reset(struct bus *b, struct opctx *op, const char *swarm_id, int64_t bu
 	       struct err *e)
 {
 	struct swarm sw;
+	struct gov_budget g;
+	int64_t alloc;
 	bool created;
 	char usd[32];
 	enum status st;
@@ -1369,10 +1321,14 @@ governor_reset(struct bus *b, struct opctx *op, const char *swarm_id, int64_t bu
 		sw.st.failures, sw.st.reason ? sw.st.reason : "no reason recorded");
 	swarm_release(&sw);
 	if (budget_micros >= 0) {
-		usd_format(budget_micros, usd);
+		money_str(budget_micros, usd);
 		why_add(op, "budget", usd, "the swarm may spend this much from now");
-		if (!op->falsify &&
-		    (st = gov_budget_assign(b, swarm_id, budget_micros, false, &created, e)) != ST_OK)
+		if (op->falsify && (st = budget_read(b, swarm_id, &g, &created, e)) == ST_OK &&
+		    money_add(budget_micros, g.reserved + g.spent, &alloc))
+			st = budget_check_allocation(b, op, BUDGET_SWARM, swarm_id, alloc, e);
+		if (st != ST_OK ||
+		    (st = gov_budget_assign(b, op, swarm_id, budget_micros, false, &created, e)) !=
+		    ST_OK)
 			return st;
 	}
 	return state_update(b, op, swarm_id, do_reset, NULL, e);
@@ -1406,36 +1362,19 @@ refuse_witness(const struct opctx *op, const char *id, const char *rule, const c
 }
 
 /*
- * A claim by a swarm that has used budget_warning_threshold of its
- * allocation: said in --why and published on
- * if.v1.evt.governor.budget-warning.<id> (the claim goes on).
+ * A claim by a swarm that has spent budget_warning_threshold of its
+ * allocation: said in --why (the claim goes on). The event is the budget's
+ * threshold crossing (budget.h), raised once when the spending crossed it.
  */
 static void
-budget_warning(struct bus *b, struct opctx *op, const char *id, const struct gov_budget *g,
-	       const struct gov_rules *r)
+budget_warning(struct opctx *op, const struct gov_budget *g, const struct gov_rules *r)
 {
-	double used = g->allocated > 0 ? (double)(g->reserved + g->spent) / (double)g->allocated : 1;
-	struct buf ev = BUF_INIT;
-	char subject[160];
+	double used = g->allocated > 0 ? (double)g->spent / (double)g->allocated : 1;
 
 	if (used < r->budget_warning_threshold)
 		return;
-	why_add(op, "budget warning", "", "%.0f%% of the allocation used "
+	why_add(op, "budget warning", "", "%.0f%% of the allocation spent "
 		"(budget_warning_threshold %g)", used * 100.0, r->budget_warning_threshold);
-	buf_addc(&ev, '{');
-	json_kv_int(&ev, "allocated_micros", g->allocated);
-	json_kv_int(&ev, "reserved_micros", g->reserved);
-	json_kv_int(&ev, "spent_micros", g->spent);
-	json_kv_str(&ev, "swarm", id);
-	json_kv_num(&ev, "threshold", r->budget_warning_threshold);
-	json_kv_str(&ev, "trace", op->trace_id);
-	json_kv_str(&ev, "type", "budget-warning");
-	json_kv_int(&ev, "v", 1);
-	buf_addc(&ev, '}');
-	snprintf(subject, sizeof subject, "if.v1.evt.governor.budget-warning.%s", id);
-	if (!op->falsify)
-		bus_publish(b, subject, ev.s, ev.len, NULL);
-	buf_release(&ev);
 }
 
 enum status
@@ -1492,7 +1431,7 @@ governor_may_claim(struct bus *b, struct opctx *op, const char *swarm_id,
 	} else {
 		check(op, "swarm may claim", ST_OK, NULL, breaker_name(s.breaker));
 		if (has)
-			budget_warning(b, op, swarm_id, &g, &r);
+			budget_warning(op, &g, &r);
 	}
 	if (st == ST_REFUSED) {
 		refuse_witness(op, swarm_id, s.invalid ? "state-invalid" : s.retired ? "retired" :

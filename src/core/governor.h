@@ -48,32 +48,39 @@
 #define GOV_SUBJECT_VIOLATION "if.v1.evt.governor.violation"
 #define GOV_SUBJECT_ESCALATION "if.v1.evt.governor.escalation"
 
-/* --- budgets (IF_BUDGETS, swarm.<id>) ----------------------------------- */
+/* --- budgets (IF_BUDGETS, swarm.<id>; budget.h reads and writes them) ---- */
 
+/* A budget's figures as the fleet snapshot holds them. */
 struct gov_budget {
 	int64_t allocated, reserved, spent;	/* micro-USD */
 	uint64_t rev;
 };
 
-/* Parse {"v":1,"swarm":ID,"allocated_micros":N,"reserved_micros":N,"spent_micros":N}. */
-enum status gov_budget_parse(const char *id, const char *json, size_t len, struct gov_budget *out,
-			     struct err *e);
-
 /*
  * What swarm_id may still spend: allocated - reserved - spent (may be
- * negative). *has_budget false (and *micros 0) when no budget is set: no
- * limit unless the policy says otherwise. The one reader of budget records.
+ * negative), read by budget_get(). *has_budget false (and *micros 0) when
+ * no budget is set: no limit unless the policy says otherwise.
  */
 enum status gov_budget_remaining(struct bus *b, const char *swarm_id, int64_t *micros,
 				 bool *has_budget, struct err *e);
 
 /*
- * Give swarm_id a budget of allocated micro-USD: create the record when
- * there is none (only_if_missing: leave an existing one as it is, *created
- * false), else set allocated so that remaining is exactly `allocated`.
+ * Give swarm_id allocated micro-USD to spend from now (budget_allocate_left:
+ * the cost code's one writer): create the record when there is none
+ * (only_if_missing: leave an existing one as it is, *created false), else
+ * set allocated so that remaining is exactly `allocated`. Witnessed as
+ * budget.allocate under op; nothing written under op->falsify.
  */
-enum status gov_budget_assign(struct bus *b, const char *swarm_id, int64_t allocated,
-			      bool only_if_missing, bool *created, struct err *e);
+enum status gov_budget_assign(struct bus *b, struct opctx *op, const char *swarm_id,
+			      int64_t allocated, bool only_if_missing, bool *created,
+			      struct err *e);
+
+/*
+ * The policy's budget_warning_threshold for swarm_id (NULL: the policy's
+ * rules) in whole percent, 0 for none: one of the crossing thresholds of
+ * every budget of the swarm (budget_threshold).
+ */
+int governor_budget_warning_pct(const char *swarm_id);
 
 /* --- the fleet as one snapshot ------------------------------------------- */
 
@@ -112,7 +119,7 @@ struct gov_candidate {
 	int64_t remaining;		/* budget left, when has_budget */
 	bool has_budget;
 	bool probe;			/* a half-open breaker's probe */
-	double budget_used;		/* (reserved + spent) / allocated, when has_budget */
+	double budget_used;		/* spent / allocated, when has_budget (budget.h) */
 	bool budget_warn;		/* budget_used past the policy's budget_warning_threshold */
 	double warn_at;
 	enum gov_rule excluded;		/* GR_NONE: qualified */

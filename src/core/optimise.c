@@ -3,12 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/governor.h"
 #include "core/json.h"
 #include "core/optimise.h"
 #include "core/task.h"
 #include "core/util.h"
-
-#define SWARM_BUCKET "IF_SWARMS"
 
 void
 swarm_candidates_free(struct swarm_candidate *v, size_t n)
@@ -109,35 +108,54 @@ swarm_candidates_parse(const char *json, size_t len, struct swarm_candidate **ou
 	return st;
 }
 
+/* The governor rule that keeps swarm i of f from new work, or NULL. */
+static const char *
+fleet_excluded(const struct gov_fleet *f, size_t i)
+{
+	const struct swarm *s = &f->swarms.v[i];
+	const struct gov_budget *g = &f->budgets[i];
+
+	if (s->st.retired)
+		return gov_rule_name(GR_RETIRED);
+	if (s->st.invalid || s->st.breaker != BREAKER_CLOSED)
+		return gov_rule_name(GR_BREAKER_OPEN);
+	if (f->has_budget[i] && g->allocated - g->reserved - g->spent <= 0)
+		return gov_rule_name(GR_BUDGET_EXHAUSTED);
+	return NULL;
+}
+
 enum status
 swarm_candidates_load(struct bus *b, struct swarm_candidate **out, size_t *n, size_t *bad,
 		      struct err *e)
 {
-	char **keys = NULL;
-	size_t nkeys = 0, cap = 0, i;
+	struct gov_fleet f;
+	size_t i;
 	enum status st;
 
 	*out = NULL;
 	*n = *bad = 0;
-	st = bus_kv_keys(b, SWARM_BUCKET, &keys, &nkeys, e);
-	if (st == ST_NO_SCHEMA || st == ST_NOT_FOUND)
+	if ((st = gov_fleet_load(b, &f, e)) == ST_NO_SCHEMA || st == ST_NOT_FOUND) {
+		err_clear(e);
 		return ST_OK;
-	for (i = 0; st == ST_OK && i < nkeys; i++) {
-		struct bus_kv_entry ent = BUS_KV_ENTRY_INIT;
-		struct json_doc doc = JSON_DOC_INIT;
-		st = bus_kv_get(b, SWARM_BUCKET, keys[i], &ent, e);
-		if (st == ST_OK && ent.value.len <= 65536 &&
-		    json_parse(ent.value.s, ent.value.len, keys[i], &doc, NULL) == ST_OK)
-			add_candidate(doc.root, out, n, &cap, bad);
-		else if (st == ST_OK)
-			(*bad)++;
-		if (st == ST_NOT_FOUND)
-			st = ST_OK;
-		json_doc_release(&doc);
-		buf_release(&ent.value);
 	}
-	strv_free(keys, nkeys);
-	return st;
+	if (st != ST_OK)
+		return st;
+	*out = xcalloc(f.swarms.n + 1, sizeof **out);
+	for (i = 0; i < f.swarms.n; i++) {
+		const struct swarm_profile *p = &f.swarms.v[i].p;
+		struct swarm_candidate *c = &(*out)[i];
+		c->id = xstrdup(p->id);
+		c->caps = xcalloc(p->ncaps + 1, sizeof *c->caps);	/* sorted, as in the profile */
+		for (c->ncaps = 0; c->ncaps < p->ncaps; c->ncaps++)
+			c->caps[c->ncaps] = xstrdup(p->caps[c->ncaps]);
+		c->cost_per_hour_micros = p->cost_per_hour_micros;
+		c->reputation = p->reputation;
+		c->excluded = fleet_excluded(&f, i);
+	}
+	*n = f.swarms.n;
+	*bad = f.swarms.nbad;
+	gov_fleet_release(&f);
+	return ST_OK;
 }
 
 static const struct view_col suggest_cols[] = {
@@ -233,7 +251,7 @@ optimise_models(const struct price_table *t, const struct cost_sum *s, size_t n,
 /* The cheapest qualified stand-in for c among v[0..n), or NULL. */
 static const struct swarm_candidate *
 best_swarm(const struct swarm_candidate *v, size_t n, const struct swarm_candidate *c,
-	   double floor)
+	   double floor, struct opctx *op)
 {
 	const struct swarm_candidate *best = NULL;
 	size_t i;
@@ -245,6 +263,12 @@ best_swarm(const struct swarm_candidate *v, size_t n, const struct swarm_candida
 		    q->reputation < c->reputation || q->reputation < floor ||
 		    !caps_cover(q->caps, q->ncaps, c->caps, c->ncaps))
 			continue;
+		if (q->excluded) {	/* qualified and cheaper, but the governor says no */
+			why_add(op, c->id, q->id, "cheaper (%lld micro-USD per hour) with every "
+				"capability, but left out: %s", (long long)q->cost_per_hour_micros,
+				q->excluded);
+			continue;
+		}
 		if (best == NULL || q->cost_per_hour_micros < best->cost_per_hour_micros ||
 		    (q->cost_per_hour_micros == best->cost_per_hour_micros &&
 		     q->reputation > best->reputation))
@@ -271,7 +295,7 @@ optimise_swarms(const struct swarm_candidate *v, size_t nv, const struct cost_su
 			why_add(op, s[i].key, "no profile", "no swarm profile with a cost per hour");
 			continue;
 		}
-		if ((best = best_swarm(v, nv, c, floor)) == NULL) {
+		if ((best = best_swarm(v, nv, c, floor, op)) == NULL) {
 			why_add(op, s[i].key, "no cheaper swarm", "none with its capabilities, "
 				"reputation >= %.2f and a lower cost per hour", c->reputation);
 			continue;

@@ -10,10 +10,9 @@
  * qualified swarm (every capability of the one used, reputation at least
  * its own and at least a floor) with the lowest cost per hour; the saving
  * is the difference in hourly cost over the hours the swarm worked
- * (duration_ms of its records, else latency_ms). Candidates are plain
- * structs, so the governor's registry (swarm_list) can feed them; until
- * then they come from IF_SWARMS records read with a tolerant typed reader,
- * or from a JSON file.
+ * (duration_ms of its records, else latency_ms). Candidates come from the
+ * governor's registry (swarm_candidates_load), whose filters leave out
+ * swarms that may not take work, or from a JSON file of profiles.
  */
 #ifndef IF_OPTIMISE_H
 #define IF_OPTIMISE_H
@@ -33,6 +32,9 @@ struct swarm_candidate {
 	size_t ncaps;
 	int64_t cost_per_hour_micros;	/* -1: unknown */
 	double reputation;		/* 0..1 */
+	const char *excluded;		/* the governor's rule that keeps it from new work
+					   (gov_rule_name: retired, breaker-open,
+					   budget-exhausted), or NULL */
 };
 
 void swarm_candidates_free(struct swarm_candidate *v, size_t n);
@@ -46,7 +48,13 @@ void swarm_candidates_free(struct swarm_candidate *v, size_t n);
  */
 enum status swarm_candidates_parse(const char *json, size_t len, struct swarm_candidate **out,
 				   size_t *n, size_t *bad, struct err *e);
-/* The same from every record of IF_SWARMS (none when the bucket is missing). */
+/*
+ * The same from the governor's registry (gov_fleet_load: swarm_list's
+ * schema-checked profiles, their state, their budgets): a retired swarm,
+ * one whose breaker is not closed and one whose budget is exhausted keep
+ * their profile but are never suggested (excluded says why). Records that
+ * fail the schema are counted in *bad. None when the bucket is missing.
+ */
 enum status swarm_candidates_load(struct bus *b, struct swarm_candidate **out, size_t *n,
 				  size_t *bad, struct err *e);
 

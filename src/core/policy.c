@@ -249,7 +249,7 @@ amount(struct pctx *c, const char *ptr, int64_t *out)
 
 	if (n == NULL || n->value == NULL)
 		return false;
-	if (!usd_parse(n->value, out)) {
+	if (money_parse(n->value, "amount", out, NULL) != ST_OK) {
 		problem(c, ptr, "%s is not an amount in USD with at most 6 decimal places", n->value);
 		return false;
 	}
@@ -591,8 +591,8 @@ profile_rows(struct rowset *rs, const char *scope, const struct gov_rules *r, bo
 {
 	char a[32], b[32];
 
-	usd_format(r->max_cost_per_task_micros, a);
-	usd_format(r->default_budget_micros, b);
+	money_str(r->max_cost_per_task_micros, a);
+	money_str(r->default_budget_micros, b);
 	rule_row(rs, scope, "max_swarms_per_task", in_force, "%d", r->max_swarms_per_task);
 	rule_row(rs, scope, "max_cost_per_task", in_force, "%s", a);
 	rule_row(rs, scope, "min_capability_match", in_force, "%g", r->min_capability_match);
@@ -612,7 +612,7 @@ override_rows(struct rowset *rs, const char *kind, const struct policy_override 
 	char scope[200], a[32];
 
 	snprintf(scope, sizeof scope, "%s %s", kind, o->name);
-	usd_format(o->set & OV_MAX_COST ? o->max_cost_micros : o->default_budget_micros, a);
+	money_str(o->set & OV_MAX_COST ? o->max_cost_micros : o->default_budget_micros, a);
 	if (o->set & OV_MAX_SWARMS)
 		rule_row(rs, scope, "max_swarms_per_task", true, "%d", o->max_swarms);
 	if (o->set & OV_MAX_COST)
@@ -622,7 +622,7 @@ override_rows(struct rowset *rs, const char *kind, const struct policy_override 
 	if (o->set & OV_THRESHOLD)
 		rule_row(rs, scope, "circuit_breaker_threshold", true, "%d", o->threshold);
 	if (o->set & OV_BUDGET) {
-		usd_format(o->default_budget_micros, a);
+		money_str(o->default_budget_micros, a);
 		rule_row(rs, scope, "default_budget", true, "%s", a);
 	}
 }

@@ -85,8 +85,8 @@ money_parse(const char *s, const char *what, int64_t *out, struct err *e)
 	return ST_OK;
 }
 
-void
-money_format(struct buf *out, int64_t micros)
+const char *
+money_str(int64_t micros, char out[MONEY_TEXT])
 {
 	uint64_t u = micros < 0 ? (uint64_t)0 - (uint64_t)micros : (uint64_t)micros;
 	char frac[8];
@@ -95,8 +95,17 @@ money_format(struct buf *out, int64_t micros)
 	snprintf(frac, sizeof frac, "%06llu", (unsigned long long)(u % MICROS_PER_USD));
 	while (n > 2 && frac[n - 1] == '0')
 		n--;
-	buf_addf(out, "%s%llu.%.*s", micros < 0 ? "-" : "",
+	snprintf(out, MONEY_TEXT, "%s%llu.%.*s", micros < 0 ? "-" : "",
 		 (unsigned long long)(u / MICROS_PER_USD), n, frac);
+	return out;
+}
+
+void
+money_format(struct buf *out, int64_t micros)
+{
+	char text[MONEY_TEXT];
+
+	buf_adds(out, money_str(micros, text));
 }
 
 bool
@@ -451,17 +460,17 @@ price_cost(const struct price *p, const struct price_usage *u, int64_t *micros, 
 /* --- the view ------------------------------------------------------------ */
 
 static const struct view_col price_cols[] = {
-	[PC_MODEL] = { "model", COL_TEXT, 0 },
-	[PC_PROVIDER] = { "provider", COL_TEXT, 0 },
-	[PC_TIER] = { "tier", COL_TEXT, 0 },
-	[PC_INPUT] = { "input_usd_per_mtok", COL_NUM, 0 },
-	[PC_OUTPUT] = { "output_usd_per_mtok", COL_NUM, 0 },
-	[PC_CACHED] = { "cached_usd_per_mtok", COL_NUM, 0 },
-	[PC_HOURLY] = { "hourly_usd", COL_NUM, 0 },
-	[PC_CAPABILITIES] = { "capabilities", COL_JSON, COL_WIDE },
-	[PC_SOURCE] = { "source", COL_TEXT, COL_WIDE },
+	[PRC_MODEL] = { "model", COL_TEXT, 0 },
+	[PRC_PROVIDER] = { "provider", COL_TEXT, 0 },
+	[PRC_TIER] = { "tier", COL_TEXT, 0 },
+	[PRC_INPUT] = { "input_usd_per_mtok", COL_NUM, 0 },
+	[PRC_OUTPUT] = { "output_usd_per_mtok", COL_NUM, 0 },
+	[PRC_CACHED] = { "cached_usd_per_mtok", COL_NUM, 0 },
+	[PRC_HOURLY] = { "hourly_usd", COL_NUM, 0 },
+	[PRC_CAPABILITIES] = { "capabilities", COL_JSON, COL_WIDE },
+	[PRC_SOURCE] = { "source", COL_TEXT, COL_WIDE },
 };
-_Static_assert(ARRAY_SIZE(price_cols) == PC__COUNT, "one column per price_col");
+_Static_assert(ARRAY_SIZE(price_cols) == PRC__COUNT, "one column per price_col");
 static const struct view price_view_def = VIEW("prices", price_cols);
 
 struct rowset *
@@ -473,15 +482,15 @@ price_view(const struct price_table *t)
 	for (i = 0; i < t->n; i++) {
 		const struct price *p = &t->v[i];
 		r = rows_add(rs);
-		rows_set(rs, r, PC_MODEL, p->model);
-		rows_set(rs, r, PC_PROVIDER, p->provider);
-		rows_set(rs, r, PC_TIER, p->tier);
-		money_cell(rs, r, PC_INPUT, p->input);
-		money_cell(rs, r, PC_OUTPUT, p->output);
-		money_cell(rs, r, PC_CACHED, p->cached);
-		money_cell(rs, r, PC_HOURLY, p->hourly);
-		rows_set_list(rs, r, PC_CAPABILITIES, (const char *const *)p->caps, p->ncaps);
-		rows_set(rs, r, PC_SOURCE, p->from_file ? "file" : "built-in");
+		rows_set(rs, r, PRC_MODEL, p->model);
+		rows_set(rs, r, PRC_PROVIDER, p->provider);
+		rows_set(rs, r, PRC_TIER, p->tier);
+		money_cell(rs, r, PRC_INPUT, p->input);
+		money_cell(rs, r, PRC_OUTPUT, p->output);
+		money_cell(rs, r, PRC_CACHED, p->cached);
+		money_cell(rs, r, PRC_HOURLY, p->hourly);
+		rows_set_list(rs, r, PRC_CAPABILITIES, (const char *const *)p->caps, p->ncaps);
+		rows_set(rs, r, PRC_SOURCE, p->from_file ? "file" : "built-in");
 	}
 	return rs;
 }

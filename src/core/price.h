@@ -51,6 +51,9 @@
 enum status money_parse(const char *s, const char *what, int64_t *out, struct err *e);
 /* Append micros as USD with at least two decimals ("12.50", "0.000125", "-3.00"). */
 void money_format(struct buf *out, int64_t micros);
+/* The same into out (MONEY_TEXT bytes, always enough); returns out. */
+#define MONEY_TEXT 32
+const char *money_str(int64_t micros, char out[MONEY_TEXT]);
 /* *out = a + b, false on overflow past MONEY_MAX (or below -MONEY_MAX). */
 bool money_add(int64_t a, int64_t b, int64_t *out);
 /*
@@ -123,8 +126,8 @@ enum status price_cost(const struct price *p, const struct price_usage *u, int64
 
 /* Columns of the prices view. */
 enum price_col {
-	PC_MODEL, PC_PROVIDER, PC_TIER, PC_INPUT, PC_OUTPUT, PC_CACHED, PC_HOURLY,
-	PC_CAPABILITIES, PC_SOURCE, PC__COUNT
+	PRC_MODEL, PRC_PROVIDER, PRC_TIER, PRC_INPUT, PRC_OUTPUT, PRC_CACHED, PRC_HOURLY,
+	PRC_CAPABILITIES, PRC_SOURCE, PRC__COUNT
 };
 /* The table as a view ("prices"), one row per model. */
 struct rowset *price_view(const struct price_table *t);

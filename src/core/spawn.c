@@ -635,12 +635,12 @@ spawn_run(struct bus *b, struct opctx *op, const struct cap_registry *reg, const
 		return st;
 	policy_rules_for(p, out->p.caps, out->p.ncaps, req->id, &r);
 	out->budget_micros = req->budget_micros >= 0 ? req->budget_micros : r.default_budget_micros;
-	usd_format(out->budget_micros, usd);
+	money_str(out->budget_micros, usd);
 	why_add(op, "budget", usd, req->budget_micros >= 0 ? "--budget" :
 		"the policy's default_budget (profile %s)", p->profile);
 	if ((st = swarm_register(b, op, &out->p, false, e)) != ST_OK || op->falsify)
 		return st;
-	st = gov_budget_assign(b, req->id, out->budget_micros, true, &out->budget_created, &ce);
+	st = gov_budget_assign(b, op, req->id, out->budget_micros, true, &out->budget_created, &ce);
 	if (!check(op, "budget assigned", st, &ce, usd)) {
 		swarm_unregister(b, req->id, NULL);	/* nothing half-way */
 		return err_set(e, st, "swarm '%s' not spawned: its budget could not be written: %s",

@@ -18,52 +18,6 @@ breaker_name(enum breaker_state b)
 	return breaker_names[b];
 }
 
-/* --- money -------------------------------------------------------------- */
-
-bool
-usd_parse(const char *s, int64_t *micros)
-{
-	int64_t whole = 0, frac = 0;
-	int places = 0;
-	const char *p = s;
-
-	if (*p < '0' || *p > '9')
-		return false;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (whole > (JSON_INT_MAX / 1000000 - 9) / 10)
-			return false;
-		whole = whole * 10 + (*p - '0');
-	}
-	if (*p == '.') {
-		for (p++; *p >= '0' && *p <= '9'; p++) {
-			if (++places > 6)
-				return false;
-			frac = frac * 10 + (*p - '0');
-		}
-		if (places == 0)
-			return false;
-	}
-	if (*p)
-		return false;
-	while (places++ < 6)
-		frac *= 10;
-	*micros = whole * 1000000 + frac;
-	return true;
-}
-
-void
-usd_format(int64_t micros, char out[32])
-{
-	int64_t a = micros < 0 ? -micros : micros;
-	char frac[8];
-	int n;
-
-	snprintf(frac, sizeof frac, "%06lld", (long long)(a % 1000000));
-	for (n = 6; n > 2 && frac[n - 1] == '0'; n--)
-		frac[n - 1] = '\0';
-	snprintf(out, 32, "%s%lld.%s", micros < 0 ? "-" : "", (long long)(a / 1000000), frac);
-}
-
 /* --- records ------------------------------------------------------------ */
 
 void
@@ -792,7 +746,7 @@ swarm_view_add(struct rowset *rs, const struct swarm *s)
 	rows_set(rs, r, SW_STATUS, swarm_status(s));
 	rows_set(rs, r, SW_BREAKER, breaker_name(s->st.breaker));
 	rows_set_list(rs, r, SW_CAPABILITIES, (const char *const *)s->p.caps, s->p.ncaps);
-	usd_format(s->p.cost_per_hour_micros, usd);
+	money_str(s->p.cost_per_hour_micros, usd);
 	rows_set(rs, r, SW_COST_PER_HOUR, usd);
 	rows_set_num(rs, r, SW_REPUTATION, s->p.reputation);
 	rows_set(rs, r, SW_MODEL, s->p.model);

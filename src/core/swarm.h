@@ -31,6 +31,7 @@
 #include "core/json.h"
 #include "core/jschema.h"
 #include "core/opctx.h"
+#include "core/price.h"	/* money_parse, money_str */
 #include "core/rows.h"
 
 #define SWARM_BUCKET "IF_SWARMS"
@@ -190,9 +191,5 @@ void swarm_view_add_invalid(struct rowset *rs, const struct swarm_invalid *bad);
 /* "active", "retired", "breaker-open", "half-open". */
 const char *swarm_status(const struct swarm *s);
 
-/* Money: micro-USD from a decimal ("12.5", "0.000001"; at most 6 places, no sign). */
-bool usd_parse(const char *s, int64_t *micros);
-/* "12.50": at least 2 places, at most 6; out holds 32 bytes. */
-void usd_format(int64_t micros, char out[32]);
 
 #endif

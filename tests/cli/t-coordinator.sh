@@ -21,9 +21,9 @@ run 2 task push t-3 --payload '{"a": [1, }'
 err_is_one_error
 err_has "payload: invalid JSON at line 1, column 11, near '}'"
 run 2 task push t-3 --budget -3
-err_has 'budget -3 is out of range'
+err_has "'-3' is not an amount of USD"
 run 2 task push t-3 --budget abc
-err_has "not a number"
+err_has "'abc' is not an amount of USD"
 run 2 task push t-3 -p 12
 err_has -- '--priority: 12 is out of range 0..9'
 run 2 task push 'bad id!'

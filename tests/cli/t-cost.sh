@@ -106,13 +106,41 @@ out_lacks '"current":"sb"'
 out_lacks 'cheaper-but-weak'
 err_has '1 swarm profile could not be read'
 
+# Suggestions from the governor's registry: a cheaper swarm with every
+# capability and no lower reputation; the governor's filters leave out a
+# swarm whose breaker is open, a retired one and one without budget left.
+run 0 swarm register --id auto-pricey -c cli:automation --cost-per-hour 4 --reputation 0.6
+run 0 swarm register --id auto-cheap -c cli:automation,cli:testing --cost-per-hour 1 --reputation 0.8
+run 0 swarm register --id auto-tripped -c cli:automation --cost-per-hour 0.20 --reputation 0.9
+run 0 swarm register --id auto-retired -c cli:automation --cost-per-hour 0.10 --reputation 0.95
+run 0 swarm register --id auto-broke -c cli:automation --cost-per-hour 0.30 --reputation 0.9
+run 0 swarm register --id auto-weak -c cli:automation --cost-per-hour 0.05 --reputation 0.3
+run 0 governor trip auto-tripped --reason flaky
+run 0 swarm retire auto-retired
+run 0 cost allocate auto-broke 0
+run 0 optimise record --swarm auto-pricey --provider acme --model own --price-in 1.00 --tokens-in 10 --duration-ms 1800000
+run 0 optimise record --swarm auto-pricey --provider acme --model own --price-in 1.00 --tokens-in 10 --duration-ms 1800000
+run 0 optimise suggest --kind swarm --why -o json
+out_has '"kind":"swarm","current":"auto-pricey","suggested":"auto-cheap","records":2,"cost_usd":4.00,"suggested_cost_usd":1.00,"saving_usd":3.00,"saving_pct":75.0'
+out_has '"factor":"auto-pricey","value":"auto-tripped","detail":"cheaper .* left out: breaker-open"'
+out_has '"factor":"auto-pricey","value":"auto-retired","detail":"cheaper .* left out: retired"'
+out_has '"factor":"auto-pricey","value":"auto-broke","detail":"cheaper .* left out: budget-exhausted"'
+out_lacks '"suggested":"auto-(weak|tripped|retired|broke)"'
+out_has '"factor":"sa","value":"no profile"'
+err_has '1 swarm profile could not be read'
+run 0 governor reset auto-tripped
+run 0 optimise suggest --kind swarm --no-sync -o json
+out_has '"current":"auto-pricey","suggested":"auto-tripped",.*"saving_usd":3.80'
+run 2 optimise suggest --kind swarms
+run 2 optimise suggest --min-reputation 101
+
 # Budgets: one event per threshold crossed, exhaustion, refusal.
 run 0 cost allocate thr 0.001
 for n in 500 250 150 100 50; do
 	run 0 optimise record --swarm thr --provider acme --model own --price-in 1.00 --tokens-in $n
 done
 run 0 witness query --event budget.threshold --swarm thr -o json
-check "[ \$(grep -o '\"event\":\"budget.threshold\"' '$OUT' | wc -l) -eq 4 ]"
+check "[ \$(grep -o '\"event\":\"budget.threshold\"' '$OUT' | wc -l) -eq 5 ]"
 out_has '"pct":50'
 out_has '"pct":75'
 out_has '"pct":90'
@@ -121,6 +149,19 @@ run 0 witness query --event budget.exhausted --swarm thr -o json
 check "[ \$(grep -o '\"event\":\"budget.exhausted\"' '$OUT' | wc -l) -eq 1 ]"
 run 0 cost budget thr -o json
 out_has '"spent_micros":1050,'
+# The policy's budget_warning_threshold is one of the crossings: 0.6 here.
+sed 's/budget_warning_threshold: 0.8/budget_warning_threshold: 0.6/' \
+	"$FIX/../policies/good.yaml" >"$T_DIR/policy.yaml"
+run 0 cost allocate warn 0.001
+IF_GOVERNOR_POLICY="$T_DIR/policy.yaml" run 0 optimise record --swarm warn --provider acme --model own --price-in 1.00 --tokens-in 650
+run 0 witness query --event budget.threshold --swarm warn -o json
+out_has '"pct":60'
+out_lacks '"pct":80'
+printf 'version: [' >"$T_DIR/bad-policy.yaml"
+IF_GOVERNOR_POLICY="$T_DIR/bad-policy.yaml" run 0 cost settle warn 0.0001
+err_has "warning: the policy's built-in defaults are in force"
+run 0 witness query --event budget.threshold --swarm warn -o json
+out_has '"pct":75'
 run 4 cost reserve thr 0.01
 err_has "cannot reserve 0.01 USD from budget 'swarm.thr'"
 run 0 cost allocate thr 1

@@ -68,7 +68,7 @@ run 0 swarm register --id ndi-bridge -c integration:ndi,integration:rtsp --cost-
 run 0 swarm register --id generalist -c code-analysis:python -c code-analysis:rust,integration:sip --cost-per-hour 0.50 --reputation 0.7
 run 0 swarm register --id docs -c docs:technical-writing --reputation 0.8
 run 2 swarm register --id x -c integration:sip --cost-per-hour 1.2345678
-err_has 'not an amount in USD'
+err_has 'more than six decimal places'
 run 0 swarm list -o json
 out_has '"id":"docs".*"id":"generalist".*"id":"ndi-bridge".*"id":"sip-expert"'
 run 0 swarm show sip-expert --why
@@ -236,5 +236,52 @@ out_has 'at least one capability +fail'
 run 0 swarm spawn dry --dir $S/go --mode=falsify
 run 3 swarm show dry
 run 7 swarm spawn ro --dir $S/go --read-only
+
+# Budgets: the cost code's one record. Spawn's budget is budget_allocate's;
+# a settle that exhausts a swarm's budget opens its breaker (a claim is
+# refused, witnessed); reset --budget closes it and allocates from now.
+run 0 cost budget py-probe -o json
+out_has '"allocated_micros":7500000,"reserved_micros":0,"spent_micros":0'
+run 0 swarm register --id spender -c cli:automation --cost-per-hour 0.10 --reputation 0.5
+run 0 cost allocate spender 0.001
+run 0 task push t-spend -c cli:automation --budget 0.000500
+run 2 task push t-bad -c cli:automation --budget 1e3
+err_has "'1e3' is not an amount of USD"
+run 2 task push t-bad -c cli:automation --budget 0.0000001
+err_has 'more than six decimal places'
+run 0 optimise record --swarm spender --provider acme --model own --price-in 1.00 --tokens-in 850 --trace=11112222333344445555666677778888
+run 0 witness trace 11112222333344445555666677778888 -o json
+out_has '"payload":\{"key":"swarm.spender","pct":80\}'
+out_lacks '"event":"breaker.open"'
+run 0 swarm show spender -o json
+out_has '"breaker":"closed"'
+run 0 optimise record --swarm spender --provider acme --model own --price-in 1.00 --tokens-in 200 --trace=22223333444455556666777788889999
+run 0 witness trace 22223333444455556666777788889999 -o json
+out_has '"event":"budget.exhausted"'
+out_has '"event":"breaker.open"'
+run 0 swarm show spender -o json
+out_has '"status":"breaker-open","breaker":"open"'
+out_has '"reason":"budget exhausted: spent 0.00105 of 0.001 USD"'
+run 4 task claim --swarm spender --trace=33334444555566667777888899990000
+err_has "circuit breaker open \(budget exhausted"
+run 0 witness trace 33334444555566667777888899990000 -o json
+out_has '"event":"governor.refuse"'
+run 0 cost allocate spender 0.01
+err_has "circuit breaker is open .*'ifctl governor reset spender --budget USD'"
+run 8 cost allocate spender 0.02 --mode=falsify
+out_has 'swarm may claim after the change +fail'
+run 0 governor reset spender --budget 2 -o json
+out_has '"status":"active","breaker":"closed"'
+run 0 cost budget spender -o json
+out_has '"allocated_micros":2001050,"reserved_micros":0,"spent_micros":1050,.*"remaining_micros":2000000'
+run 0 task claim --swarm spender -o json
+out_has '"id":"t-spend","state":"claimed"'
+# --mode=falsify on reset --budget: the running tasks the new budget could not fund.
+run 8 governor reset spender --budget 0.0001 --mode=falsify
+out_has "running task 't-spend' can still be funded +fail +needs 500 micro-USD, 100 left"
+run 0 governor reset spender --budget 0.001 --mode=falsify
+run 0 cost budget spender -o json
+out_has '"allocated_micros":2001050,'
+run 2 governor reset spender --budget -1
 
 finish

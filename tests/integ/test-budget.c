@@ -157,9 +157,12 @@ test_16_spenders(void **state)
 	assert_int_equal(fin.spent, atomic_load(&r.settled));
 	assert_true(fin.spent <= fin.allocated);
 	assert_int_equal(fin.overrun, 0);
-	/* Each threshold crossed: one event, however many spenders raced over it. */
-	for (i = 0; i < 4; i++)
-		want += fin.threshold_pct >= (int[]){ 50, 75, 90, 100 }[i];
+	/*
+	 * Each threshold crossed: one event, however many spenders raced over
+	 * it; 80 is the default policy's budget_warning_threshold.
+	 */
+	for (i = 0; i < 5; i++)
+		want += fin.threshold_pct >= (int[]){ 50, 75, 80, 90, 100 }[i];
 	assert_true(want >= 2);
 	for (waited = 0; waited < 5000; waited += 50) {
 		pthread_mutex_lock(&seen.mu);
@@ -174,6 +177,7 @@ test_16_spenders(void **state)
 	assert_int_equal(seen.total, want);
 	assert_int_equal(seen.count[50], 1);
 	assert_int_equal(seen.count[75], 1);
+	assert_int_equal(seen.count[80], fin.threshold_pct >= 80);
 	budget_release(&fin);
 	opctx_release(&op);
 	bus_close(b);

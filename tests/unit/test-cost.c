@@ -12,7 +12,10 @@
 
 #include <cmocka.h>
 
+#include "core/budget.h"
 #include "core/costdb.h"
+#include "core/governor.h"
+#include "core/optimise.h"
 #include "core/util.h"
 
 #define H0 1794999600000LL	/* an hour's start */
@@ -241,6 +244,61 @@ test_period(void **state)
 			fail_msg("accepted period '%s'", bad[i]);
 }
 
+/* The crossings: 50, 75, 90, 100 and the policy's warning threshold among them. */
+static void
+test_thresholds(void **state)
+{
+	(void)state;
+	assert_int_equal(budget_threshold(0, 1000, 80), 0);
+	assert_int_equal(budget_threshold(499, 1000, 80), 0);
+	assert_int_equal(budget_threshold(500, 1000, 80), 50);
+	assert_int_equal(budget_threshold(799, 1000, 80), 75);
+	assert_int_equal(budget_threshold(800, 1000, 80), 80);
+	assert_int_equal(budget_threshold(899, 1000, 80), 80);
+	assert_int_equal(budget_threshold(900, 1000, 80), 90);
+	assert_int_equal(budget_threshold(2000, 1000, 80), 100);
+	assert_int_equal(budget_threshold(800, 1000, 0), 75);	/* no warning threshold */
+	assert_int_equal(budget_threshold(750, 1000, 75), 75);	/* one of the four */
+	assert_int_equal(budget_threshold(100, 1000, 10), 10);
+	assert_int_equal(budget_threshold(1, 0, 80), 100);	/* nothing allocated */
+	/* The governor's default policy: budget_warning_threshold 0.8. */
+	governor_set_policy(NULL);
+	assert_int_equal(governor_budget_warning_pct("s1"), 80);
+	assert_int_equal(governor_budget_warning_pct(NULL), 80);
+}
+
+/* Swarm suggestions skip the candidates the governor keeps from work. */
+static void
+test_suggest_filters(void **state)
+{
+	static char cap[] = "cli:automation", n1[] = "pricey", n2[] = "cheap", n3[] = "tripped",
+		    n4[] = "weak";
+	static char *auto_caps[] = { cap };
+	struct swarm_candidate v[] = {
+		{ n1, auto_caps, 1, 4000000, 0.6, NULL },
+		{ n2, auto_caps, 1, 1000000, 0.8, NULL },
+		{ n3, auto_caps, 1, 200000, 0.9, "breaker-open" },
+		{ n4, auto_caps, 1, 50000, 0.3, NULL },
+	};
+	struct cost_sum s = { .key = n1, .records = 1, .duration_ms = 3600000 };
+	struct rowset *out = optimise_view();
+	struct opctx op;
+
+	(void)state;
+	opctx_init(&op, NULL);
+	optimise_swarms(v, 4, &s, 1, 0.0, &op, out);
+	assert_int_equal(out->nrows, 1);
+	assert_string_equal(rows_get(out, 0, SG_SUGGESTED), "cheap");
+	assert_string_equal(rows_get(out, 0, SG_SAVING_MICROS), "3000000");
+	v[2].excluded = NULL;
+	rows_free(out);
+	out = optimise_view();
+	optimise_swarms(v, 4, &s, 1, 0.0, &op, out);
+	assert_string_equal(rows_get(out, 0, SG_SUGGESTED), "tripped");
+	rows_free(out);
+	opctx_release(&op);
+}
+
 int
 main(void)
 {
@@ -249,6 +307,8 @@ main(void)
 		cmocka_unit_test(test_report),
 		cmocka_unit_test(test_days),
 		cmocka_unit_test(test_period),
+		cmocka_unit_test(test_thresholds),
+		cmocka_unit_test(test_suggest_filters),
 	};
 
 	return cmocka_run_group_tests_name("cost", tests, NULL, NULL);

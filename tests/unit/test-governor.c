@@ -144,22 +144,22 @@ test_usd(void **state)
 	char out[32];
 
 	(void)state;
-	assert_true(usd_parse("12.5", &m));
+	assert_int_equal(money_parse("12.5", "x", &m, NULL), ST_OK);
 	assert_int_equal(m, 12500000);
-	assert_true(usd_parse("0.000001", &m));
+	assert_int_equal(money_parse("0.000001", "x", &m, NULL), ST_OK);
 	assert_int_equal(m, 1);
-	assert_true(usd_parse("7", &m));
+	assert_int_equal(money_parse("7", "x", &m, NULL), ST_OK);
 	assert_int_equal(m, 7000000);
-	assert_false(usd_parse("0.0000001", &m));
-	assert_false(usd_parse("-1", &m));
-	assert_false(usd_parse("1e3", &m));
-	assert_false(usd_parse("1.", &m));
-	assert_false(usd_parse("99999999999999999999", &m));
-	usd_format(12500000, out);
+	assert_int_equal(money_parse("0.0000001", "x", &m, NULL), ST_BAD_VALUE);
+	assert_int_equal(money_parse("-1", "x", &m, NULL), ST_BAD_VALUE);
+	assert_int_equal(money_parse("1e3", "x", &m, NULL), ST_BAD_VALUE);
+	assert_int_equal(money_parse("1.", "x", &m, NULL), ST_BAD_VALUE);
+	assert_int_equal(money_parse("99999999999999999999", "x", &m, NULL), ST_BAD_VALUE);
+	money_str(12500000, out);
 	assert_string_equal(out, "12.50");
-	usd_format(1, out);
+	money_str(1, out);
 	assert_string_equal(out, "0.000001");
-	usd_format(0, out);
+	money_str(0, out);
 	assert_string_equal(out, "0.00");
 }
 
