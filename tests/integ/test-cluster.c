@@ -144,7 +144,8 @@ run_init(struct run *r, struct bus *ixb[2])
 
 	memset(r, 0, sizeof *r);
 	pthread_mutex_init(&r->log.mu, NULL);
-	r->cfg = (struct coord_cfg){ COORD_BUCKET, LEASE_MS, 1000, 100 };
+	r->cfg = (struct coord_cfg){ .bucket = COORD_BUCKET, .lease_ms = LEASE_MS,
+				    .max_attempts = 1000, .retry_backoff_ms = 100 };
 	for (i = 0; i < 2; i++) {
 		ixb[i] = connect_cluster();
 		assert_int_equal(coord_index_open(ixb[i], &r->cfg, &r->ix[i], &e), ST_OK);
