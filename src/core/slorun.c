@@ -510,6 +510,10 @@ slo_status(struct slodb *d, const struct config *c, const struct slo_objectives 
 		why_add(op, "rollups", "malformed", "%llu sketches in '%s' did not decode and were "
 			"left out", (unsigned long long)s.malformed, slodb_path(d));
 	for (i = 0; i < l->n; i++) {
+		if (st == ST_OK && op && op->explain && l->v[i].has[SLO_AVAILABILITY] && s.a[i].seen)
+			why_add(op, "slots", l->v[i].swarm, "availability in heartbeat slots of %lld "
+				"ms (the interval in force at its last sample: its profile's, else "
+				"slo.heartbeat_interval_ms)", (long long)s.a[i].sw.interval_ms);
 		if (st == ST_OK)
 			slo_evaluate(&l->v[i], s.a[i].c, s.a[i].lat, op, &r[i]);
 		free(s.a[i].lat);

@@ -238,8 +238,9 @@ out_has '"heartbeat_interval_ms":null'
 } | pub
 run 0 slo define slowbeat --availability 0.9 --window 1h
 run 0 slo define plainbeat --availability 0.9 --window 1h
-run 0 slo status slowbeat -o json
+run 0 slo status slowbeat -o json --why
 out_has '"objective":"availability","target":0.9,"measured":1,"met":true'
+out_has '"factor":"slots","value":"slowbeat","detail":"availability in heartbeat slots of 60000 ms'
 run 4 slo status plainbeat -o json
 out_has '"objective":"availability","target":0.9,"measured":0\.5[0-9]*,"met":false'
 
@@ -262,6 +263,8 @@ err_has "\-\-heartbeat-interval: '0s' is not a duration"
 run 2 swarm register --id hb-bad -c code-analysis:go --heartbeat-interval 1w
 run 2 swarm register --id hb-bad -c code-analysis:go --heartbeat-interval 500
 err_has '/heartbeat_interval_ms: 500 is below the minimum 1000'
+run 8 swarm register --id hb-bad -c code-analysis:go --heartbeat-interval 500 --mode=falsify
+out_has 'profile rule +fail +/heartbeat_interval_ms: 500 is below the minimum 1000'
 run 2 swarm register --id hb-bad -c code-analysis:go --heartbeat-interval 2d
 err_has '/heartbeat_interval_ms'
 run 2 swarm register -f '{"id":"hb-bad","capabilities":["code-analysis:go"],"cost_per_hour_micros":0,"reputation":0.5,"model":"m","max_concurrent_tasks":1,"heartbeat_interval_ms":"30s"}'
