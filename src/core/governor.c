@@ -286,12 +286,12 @@ gov_candidate_detail(const struct gov_candidate *c, char *out, size_t n)
 		snprintf(out, n, "budget exhausted (%s left)", b);
 		break;
 	case GR_SLO_PAGING:
+		fmt_time_ms(a, c->slo->s.since);
 		if (c->slo->invalid)
 			snprintf(out, n, "its SLO standing is invalid (slo_block_paging)");
 		else
-			snprintf(out, n, "its SLO standing pages (verdict %s since %lld; "
-				 "slo_block_paging)", slo_verdict_name(c->slo->s.verdict),
-				 (long long)c->slo->s.since);
+			snprintf(out, n, "its SLO standing pages (verdict %s since %s; "
+				 "slo_block_paging)", slo_verdict_name(c->slo->s.verdict), a);
 		break;
 	default:
 		snprintf(out, n, "%s left, the task costs %s", b, a);
@@ -1481,16 +1481,17 @@ slo_gate(struct bus *b, struct opctx *op, const char *id, struct buf *d, struct 
 	struct err se = ERR_INIT;
 	bool found = false;
 	enum status st = slo_standing_get(b, id, &s, &found, &se);
+	char since[32];
 
 	if (st == ST_INVALID_RECORD)
 		buf_addf(d, "swarm '%s': its SLO standing is invalid (%s); 'ifctl slo status %s' "
 			 "rewrites it", id, se.msg, id);
-	else if (st == ST_OK && found && s.alert == SLO_ALERT_PAGE)
-		buf_addf(d, "swarm '%s' is in a paging SLO burn (verdict %s, standing since %lld): "
+	else if (st == ST_OK && found && s.alert == SLO_ALERT_PAGE) {
+		fmt_time_ms(since, s.since);
+		buf_addf(d, "swarm '%s' is in a paging SLO burn (verdict %s, standing since %s): "
 			 "policy slo_block_paging refuses new claims until 'ifctl slo status %s' "
-			 "finds the burn over", id, slo_verdict_name(s.verdict), (long long)s.since,
-			 id);
-	else if (st != ST_OK) {
+			 "finds the burn over", id, slo_verdict_name(s.verdict), since, id);
+	} else if (st != ST_OK) {
 		if (e)
 			*e = se;
 		return st;

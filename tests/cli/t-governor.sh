@@ -264,10 +264,10 @@ out_has 'slo_block_paging +on'
 run 0 governor match -c infra:monitoring --all --policy "$T_DIR/slo-policy.yaml" -o json --why
 out_has '"swarm":"slo-pager".*"status":"slo-paging"'
 out_has '"factor":"filters","value":"","detail":"retired, breaker open, SLO standing pages \(slo_block_paging\),'
-out_has 'its SLO standing pages \(verdict breach since [0-9]+; slo_block_paging\)'
+out_has 'its SLO standing pages \(verdict breach since [0-9T:.-]+Z; slo_block_paging\)'
 run 0 task push t-mon-1 -c infra:monitoring
 IF_GOVERNOR_POLICY="$T_DIR/slo-policy.yaml" run 4 task claim --swarm slo-pager --trace=aaaa1111222233334444555566667777
-err_has "swarm 'slo-pager' is in a paging SLO burn \(verdict breach, standing since [0-9]+\): policy slo_block_paging refuses new claims"
+err_has "swarm 'slo-pager' is in a paging SLO burn \(verdict breach, standing since [0-9T:.-]+Z\): policy slo_block_paging refuses new claims"
 run 0 witness trace aaaa1111222233334444555566667777 -o json
 out_has '"event":"governor.refuse"'
 out_has 'slo-paging'
