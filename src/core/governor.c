@@ -919,6 +919,10 @@ check_swarms(const struct gov_fleet *f, const struct gov_assignment *a,
 		}
 		if (s->st.retired || s->st.breaker == BREAKER_OPEN)
 			violation(c, "unavailable-swarm", "'%s' is %s", s->p.id, swarm_status(s));
+		else if (r->slo_block_paging && f->slo &&
+			 slo_pages(slo_standings_find(f->slo, s->p.id)))
+			violation(c, "unavailable-swarm", "'%s' is in a paging SLO burn "
+				  "(slo_block_paging)", s->p.id);
 		cost = a->cost_micros >= 0 ? a->cost_micros / (int64_t)a->nswarms :
 		       s->p.cost_per_hour_micros;
 		total += cost;
@@ -1003,7 +1007,7 @@ static const char *const check_kinds[][2] = {
 	{ "duplicate-swarm", "no swarm is assigned twice" },
 	{ "too-many-swarms", "within max_swarms_per_task" },
 	{ "unknown-swarm", "every swarm is registered" },
-	{ "unavailable-swarm", "no swarm is retired or breaker-open" },
+	{ "unavailable-swarm", "no swarm is retired, breaker-open or paging (slo_block_paging)" },
 	{ "over-budget", "every swarm's budget covers its share" },
 	{ "over-cost-cap", "within max_cost_per_task" },
 };

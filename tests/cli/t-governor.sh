@@ -273,6 +273,9 @@ out_has '"event":"governor.refuse"'
 out_has 'slo-paging'
 IF_GOVERNOR_POLICY="$T_DIR/slo-policy.yaml" run 8 task claim --swarm slo-pager --mode=falsify
 out_has 'SLO standing does not page +fail'
+run 4 policy check --swarm slo-pager --policy "$T_DIR/slo-policy.yaml"
+err_has "'slo-pager' is in a paging SLO burn \(slo_block_paging\)"
+run 0 policy check --swarm slo-pager
 # A standing nobody can read keeps the swarm out until an evaluation rewrites it.
 printf '{"v":1,"swarm":"slo-good","verdict":"ok","alert":"loud","reputation_delta":0,"since":1,"trace":null}' >"$T_DIR/standing.json"
 "$BUILD/tests/rawput" "nats://127.0.0.1:$IF_SERVER_PORT" kv IF_SLO_EPISODES standing.slo-good "$T_DIR/standing.json" >/dev/null
