@@ -579,12 +579,14 @@ name_index(const char *name, const char *(*fn)(int), int n)
 	return -1;
 }
 
+/* Names for name_index(). */
 static const char *
 verdict_at(int i)
 {
 	return slo_verdict_name((enum slo_verdict)i);
 }
 
+/* The same for alerts. */
 static const char *
 alert_at(int i)
 {
@@ -659,6 +661,7 @@ take_standing(struct slo_standings *l, const char *key, const char *value, size_
 	l->v[l->n++] = en;
 }
 
+/* Standings by swarm. */
 static int
 by_standing(const void *a, const void *b)
 {
@@ -666,6 +669,7 @@ by_standing(const void *a, const void *b)
 		      ((const struct slo_standing_entry *)b)->swarm);
 }
 
+/* Sort l for slo_standings_find(). */
 static void
 standings_sort(struct slo_standings *l)
 {
@@ -673,6 +677,7 @@ standings_sort(struct slo_standings *l)
 		qsort(l->v, l->n, sizeof *l->v, by_standing);
 }
 
+/* A key of the episodes bucket: only standings are taken. */
 static void
 take_standing_only(void *arg, const char *key, const char *value, size_t len, uint64_t rev)
 {
