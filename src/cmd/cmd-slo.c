@@ -307,7 +307,10 @@ status_objectives(struct cmd_ctx *ctx, const char *swarm, struct slo_objectives 
 	return ST_OK;
 }
 
-/* Open or close breach episodes, witnessing them: only when one is due. */
+/*
+ * Open or close breach episodes, witnessing them: only when one is due.
+ * Then the standings the governor reads (slo.h), where they changed.
+ */
 static enum status
 status_episodes(struct cmd_ctx *ctx, const struct slo_result *r, size_t n, int64_t now)
 {
@@ -317,7 +320,7 @@ status_episodes(struct cmd_ctx *ctx, const struct slo_result *r, size_t n, int64
 
 	if (writes_nothing(ctx)) {
 		why_add(&ctx->op, "episodes", "not recorded", "--read-only or --mode=falsify: breach "
-			"episodes are neither opened nor closed");
+			"episodes and standings are not written");
 		return ST_OK;
 	}
 	if ((st = slo_episodes_load(ctx->bus, &eps, &ctx->err)) != ST_OK)
@@ -327,6 +330,11 @@ status_episodes(struct cmd_ctx *ctx, const struct slo_result *r, size_t n, int64
 		why_add(&ctx->op, "episodes", "", "%zu breach episode%s opened or closed by this "
 			"evaluation", changed, changed == 1 ? "" : "s");
 	}
+	if (st == ST_OK &&
+	    (st = slo_standings_apply(ctx->bus, &ctx->op, eps, r, n, now, &changed, &ctx->err)) ==
+	    ST_OK && changed)
+		why_add(&ctx->op, "standings", SLO_EPISODE_BUCKET, "%zu standing%s the governor reads "
+			"changed (standing.<swarm>)", changed, changed == 1 ? "" : "s");
 	slo_episodes_free(eps);
 	return st;
 }

@@ -7,6 +7,7 @@
 #include "cmd/gov-cmd.h"
 #include "core/governor.h"
 #include "core/json.h"
+#include "core/slo.h"
 #include "core/spawn.h"
 #include "core/swarm.h"
 #include "core/util.h"
@@ -23,12 +24,44 @@ add_swarm(struct cmd_ctx *ctx, const struct swarm *s)
 
 /* --- register ------------------------------------------------------------- */
 
+/*
+ * --heartbeat-interval: "30s", "2m", "1h" or milliseconds ("30000") into
+ * *ms (0 when absent); the schema then holds it to [1s, 1d].
+ */
+static enum status
+heartbeat_flag(struct cmd_ctx *ctx, int64_t *ms)
+{
+	static const struct { char unit; int64_t ms; } units[] = {
+		{ 's', 1000 }, { 'm', 60000 }, { 'h', 3600000 }, { 'd', 86400000 },
+	};
+	const char *v = cmd_opt(ctx, "heartbeat-interval");
+	char *end;
+	long long n;
+	size_t i;
+
+	*ms = 0;
+	if (v == NULL)
+		return ST_OK;
+	n = (*v >= '0' && *v <= '9') ? strtoll(v, &end, 10) : -1;
+	if (n > 0 && n <= 86400000 && *end == '\0') {
+		*ms = n;
+		return ST_OK;
+	}
+	for (i = 0; n > 0 && n <= 86400 && end[0] && !end[1] && i < ARRAY_SIZE(units); i++)
+		if (end[0] == units[i].unit) {
+			*ms = n * units[i].ms;
+			return ST_OK;
+		}
+	return err_set(&ctx->err, ST_USAGE, "--heartbeat-interval: '%.40s' is not a duration "
+		       "(30s, 2m, 1h or milliseconds)", v);
+}
+
 /* The profile from the flags, as JSON (the schema checks it like a file). */
 static enum status
 profile_from_flags(struct cmd_ctx *ctx, struct buf *out)
 {
 	char *meta = NULL, **caps;
-	int64_t cost, max;
+	int64_t cost, max, hb = 0;
 	double rep = 0.5;
 	char *end;
 	size_t n, i;
@@ -37,7 +70,8 @@ profile_from_flags(struct cmd_ctx *ctx, struct buf *out)
 	if ((st = cmd_need(ctx, "id")) != ST_OK || (st = cmd_need(ctx, "capability")) != ST_OK ||
 	    (st = gov_cmd_usd(ctx, "cost-per-hour", 0, &cost)) != ST_OK ||
 	    (st = cmd_opt_int(ctx, "max-concurrent", 1, 10000, 1, &max)) != ST_OK ||
-	    (st = cmd_opt_json(ctx, "metadata", &meta)) != ST_OK)
+	    (st = cmd_opt_json(ctx, "metadata", &meta)) != ST_OK ||
+	    (st = heartbeat_flag(ctx, &hb)) != ST_OK)
 		return st;
 	if (cmd_opt(ctx, "reputation")) {
 		rep = strtod(cmd_opt(ctx, "reputation"), &end);
@@ -55,6 +89,8 @@ profile_from_flags(struct cmd_ctx *ctx, struct buf *out)
 	}
 	buf_addc(out, ']');
 	json_kv_int(out, "cost_per_hour_micros", cost);
+	if (hb > 0)
+		json_kv_int(out, "heartbeat_interval_ms", hb);
 	json_kv_str(out, "id", cmd_opt(ctx, "id"));
 	json_kv_int(out, "max_concurrent_tasks", max);
 	if (meta)
@@ -190,6 +226,11 @@ run_heartbeat(struct cmd_ctx *ctx)
 	if ((st = swarm_touch(ctx->bus, ctx->argv[0], &ctx->err)) != ST_OK)
 		return st;
 	swarm_event(ctx->bus, &ctx->op, ctx->argv[0], "heartbeat", NULL);
+	/* as a claim's heartbeat does: an idle swarm that heartbeats is available */
+	if ((st = slo_heartbeat(ctx->bus, ctx->argv[0], wall_ms(), &ctx->err)) != ST_OK)
+		return st;
+	why_add(&ctx->op, "slo", SLO_SUBJECT_PREFIX "<swarm>", "a heartbeat sample for its SLO "
+		"availability");
 	return gov_cmd_show_swarm(ctx, ctx->argv[0]);
 }
 
@@ -277,6 +318,8 @@ static const struct cmd_opt register_opts[] = {
 	{ "reputation", 0, "0-1", "how far its results are trusted (default 0.5)" },
 	{ "model", 0, "NAME", "the model it runs (default unknown)" },
 	{ "max-concurrent", 0, "N", "tasks it takes at once (default 1)" },
+	{ "heartbeat-interval", 0, "DURATION", "how often it heartbeats (30s, 2m, or ms; the slot "
+	  "of its SLO availability; default slo.heartbeat_interval_ms)" },
 	{ "metadata", 0, "JSON", "an object of strings" },
 	{ "replace", 0, NULL, "update the profile of a registered swarm" },
 	OPT_END,
@@ -300,12 +343,13 @@ static const struct cmd_opt spawn_opts[] = {
 		.run = r }
 
 SUB(register, "(-f JSON|@FILE | --id ID -c CAP,... [--cost-per-hour USD] [--reputation R] "
-    "[--model M]) [--replace]", "register a swarm's profile, checked against the schema and "
+    "[--model M] [--heartbeat-interval D]) [--replace]", "register a swarm's profile, checked against the schema and "
     "the registry", CMD_NEEDS_BUS | CMD_MUTATES, register_opts, run_register, NULL);
 SUB(list, "[--status S] [-c CAP]", "every registered swarm: status, breaker, capabilities, "
     "last seen", CMD_NEEDS_BUS, list_opts, run_list, NULL);
 SUB(show, "ID", "one swarm's profile and state", CMD_NEEDS_BUS, NULL, run_show, NULL);
-SUB(heartbeat, "ID", "record that the swarm is alive (its last_seen)",
+SUB(heartbeat, "ID", "record that the swarm is alive (its last_seen and an SLO heartbeat "
+    "sample)",
     CMD_NEEDS_BUS | CMD_MUTATES, NULL, run_heartbeat, NULL);
 SUB(retire, "ID [--why=TEXT]", "retire a swarm: it may no longer claim work",
     CMD_NEEDS_BUS | CMD_MUTATES, NULL, run_retire, NULL);

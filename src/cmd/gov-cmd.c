@@ -203,9 +203,9 @@ profile_caps(struct cmd_ctx *ctx, const struct swarm *s, char ***caps, size_t *n
 	return ST_OK;
 }
 
-enum status
-gov_cmd_claimer(struct cmd_ctx *ctx, const char *swarm, char ***caps, size_t *ncaps,
-		bool *registered)
+/* gov_cmd_claimer() under the policy in force. */
+static enum status
+claimer(struct cmd_ctx *ctx, const char *swarm, char ***caps, size_t *ncaps, bool *registered)
 {
 	struct err ge = ERR_INIT;
 	struct swarm s;
@@ -238,6 +238,33 @@ gov_cmd_claimer(struct cmd_ctx *ctx, const char *swarm, char ***caps, size_t *nc
 		why_add(&ctx->op, "capabilities", "profile", "%zu from swarm '%s''s profile%s", *ncaps,
 			swarm, cmd_opt(ctx, "capability") ? ", narrowed by --capability" : "");
 	swarm_release(&s);
+	return st;
+}
+
+/*
+ * The policy (governor.policy, else the default file, else the built-in
+ * rules) is in force for the claim: its half-open timeout and
+ * slo_block_paging. A policy that does not load refuses the claim: a rule
+ * that cannot be read is not waived.
+ */
+enum status
+gov_cmd_claimer(struct cmd_ctx *ctx, const char *swarm, char ***caps, size_t *ncaps,
+		bool *registered)
+{
+	struct cap_registry reg = CAP_REGISTRY_INIT;
+	struct policy pol;
+	enum status st;
+
+	*registered = false;
+	*caps = NULL;
+	*ncaps = 0;
+	if ((st = gov_cmd_registry(ctx, &reg)) != ST_OK)
+		return st;
+	if ((st = gov_cmd_policy(ctx, &reg, &pol)) == ST_OK) {
+		st = claimer(ctx, swarm, caps, ncaps, registered);
+		gov_cmd_policy_release(&pol);
+	}
+	capreg_release(&reg);
 	return st;
 }
 

@@ -9,6 +9,7 @@
 #include "core/budget.h"
 #include "core/governor.h"
 #include "core/ledger.h"
+#include "core/slo.h"
 #include "core/util.h"
 
 /* --- budgets: read and written by the cost code (budget.h) ----------------- */
@@ -108,7 +109,8 @@ gov_fleet_load_having(struct bus *b, char *const *caps, size_t ncaps, struct gov
 		return st;
 	out->budgets = xcalloc(out->swarms.n + 1, sizeof *out->budgets);
 	out->has_budget = xcalloc(out->swarms.n + 1, sizeof *out->has_budget);
-	if ((st = kv_snapshot(b, GOV_BUDGET_BUCKET, fleet_budget, out, e)) != ST_OK)
+	if ((st = kv_snapshot(b, GOV_BUDGET_BUCKET, fleet_budget, out, e)) != ST_OK ||
+	    (st = slo_standings_load(b, out->slo = xcalloc(1, sizeof *out->slo), e)) != ST_OK)
 		gov_fleet_release(out);
 	return st;
 }
@@ -119,6 +121,9 @@ gov_fleet_release(struct gov_fleet *f)
 	swarm_list_release(&f->swarms);
 	free(f->budgets);
 	free(f->has_budget);
+	if (f->slo)
+		slo_standings_release(f->slo);
+	free(f->slo);
 	memset(f, 0, sizeof *f);
 }
 
@@ -134,6 +139,7 @@ static const char *const rule_names[] = {
 	[GR_OVER_COST_CAP] = "over-cost-cap",
 	[GR_BUDGET_EXHAUSTED] = "budget-exhausted",
 	[GR_OVER_BUDGET] = "over-budget",
+	[GR_SLO_PAGING] = "slo-paging",
 };
 _Static_assert(ARRAY_SIZE(rule_names) == GR__COUNT, "one name per rule");
 
@@ -151,6 +157,13 @@ probe_due(const struct swarm_state *st, const struct gov_rules *r, int64_t now)
 	       now - st->opened_at >= r->half_open_after_s * 1000;
 }
 
+/* Does an SLO standing keep its swarm out under slo_block_paging: it pages, or is malformed? */
+static bool
+slo_pages(const struct slo_standing_entry *se)
+{
+	return se && (se->invalid || se->s.alert == SLO_ALERT_PAGE);
+}
+
 /* The first rule that leaves swarm s out, or GR_NONE. */
 static enum gov_rule
 exclusion(const struct swarm *s, const struct gov_rules *r, struct gov_candidate *c, int64_t now)
@@ -161,6 +174,8 @@ exclusion(const struct swarm *s, const struct gov_rules *r, struct gov_candidate
 		return GR_BREAKER_OPEN;	/* its reason says the record is invalid */
 	if (s->st.breaker == BREAKER_OPEN && !(c->probe = probe_due(&s->st, r, now)))
 		return GR_BREAKER_OPEN;
+	if (r->slo_block_paging && slo_pages(c->slo))
+		return GR_SLO_PAGING;
 	if (c->matched == 0)
 		return GR_NO_MATCH;
 	if (c->coverage < r->min_capability_match)
@@ -212,6 +227,14 @@ gov_candidate_detail(const struct gov_candidate *c, char *out, size_t n)
 	case GR_BUDGET_EXHAUSTED:
 		snprintf(out, n, "budget exhausted (%s left)", b);
 		break;
+	case GR_SLO_PAGING:
+		fmt_time_ms(a, c->slo->s.since);
+		if (c->slo->invalid)
+			snprintf(out, n, "its SLO standing is invalid (slo_block_paging)");
+		else
+			snprintf(out, n, "its SLO standing pages (verdict %s since %s; "
+				 "slo_block_paging)", slo_verdict_name(c->slo->s.verdict), a);
+		break;
 	default:
 		snprintf(out, n, "%s left, the task costs %s", b, a);
 		break;
@@ -242,7 +265,10 @@ candidate(const struct gov_fleet *f, const struct policy *p, const struct gov_ru
 	c->est_cost = s->p.cost_per_hour_micros;
 	c->cost_score = 1.0 - fmin(1.0, (double)c->est_cost / (double)r.max_cost_per_task_micros);
 	c->s_cap = r.w_capability * c->coverage;
-	c->s_rep = r.w_reputation * s->p.reputation;
+	c->slo = f->slo ? slo_standings_find(f->slo, s->p.id) : NULL;
+	c->reputation = slo_reputation_apply(s->p.reputation, c->slo && !c->slo->invalid ?
+					     &c->slo->s : NULL);
+	c->s_rep = r.w_reputation * c->reputation;
 	c->s_cost = r.w_cost * c->cost_score;
 	c->score = c->s_cap + c->s_rep + c->s_cost;
 	c->has_budget = f->has_budget[i];
@@ -351,17 +377,22 @@ governor_match_explain(struct opctx *op, struct gov_match *m, char *const *caps,
 	why_add(op, "weights", "", "score = %g * coverage + %g * reputation + %g * cost_score; "
 		"cost_score = 1 - min(1, cost_per_hour / max_cost_per_task %s)", r->w_capability,
 		r->w_reputation, r->w_cost, cap);
-	why_add(op, "filters", "", "retired, breaker open, coverage 0, coverage < "
+	why_add(op, "reputation", "", "the profile's + the reputation_delta of its SLO standing "
+		"(IF_SLO_EPISODES standing.<swarm>), clamped to [0, 1]");
+	why_add(op, "filters", "", "retired, breaker open,%s coverage 0, coverage < "
 		"min_capability_match %g, cost per hour > max_cost_per_task, budget exhausted or "
-		"below the cost", r->min_capability_match);
+		"below the cost", r->slo_block_paging ? " SLO standing pages (slo_block_paging)," :
+		"", r->min_capability_match);
 	why_add(op, "ties", "", "higher coverage, then lower cost, then id");
 	for (i = 0; i < m->n && (limit == 0 || i < limit); i++) {
 		const struct gov_candidate *k = &m->v[i];
 		if (k->excluded == GR_NONE)
 			why_add(op, k->s->p.id, "qualified", "score %.4f = capability %.4f (%zu/%zu) + "
-				"reputation %.4f (%g) + cost %.4f (cost_score %.4f)%s", k->score,
-				k->s_cap, k->matched, ncaps, k->s_rep, k->s->p.reputation, k->s_cost,
-				k->cost_score, k->probe ? "; half-open probe" : "");
+				"reputation %.4f (%g = profile %g %+g SLO) + cost %.4f (cost_score "
+				"%.4f)%s", k->score, k->s_cap, k->matched, ncaps, k->s_rep,
+				k->reputation, k->s->p.reputation, k->slo && !k->slo->invalid ?
+				k->slo->s.delta : 0.0, k->s_cost, k->cost_score,
+				k->probe ? "; half-open probe" : "");
 		else {
 			gov_candidate_detail(k, detail, sizeof detail);
 			why_add(op, k->s->p.id, gov_rule_name(k->excluded), "%s", detail);
@@ -829,6 +860,10 @@ check_swarms(const struct gov_fleet *f, const struct gov_assignment *a,
 		}
 		if (s->st.retired || s->st.breaker == BREAKER_OPEN)
 			violation(c, "unavailable-swarm", "'%s' is %s", s->p.id, swarm_status(s));
+		else if (r->slo_block_paging && f->slo &&
+			 slo_pages(slo_standings_find(f->slo, s->p.id)))
+			violation(c, "unavailable-swarm", "'%s' is in a paging SLO burn "
+				  "(slo_block_paging)", s->p.id);
 		cost = a->cost_micros >= 0 ? a->cost_micros / (int64_t)a->nswarms :
 		       s->p.cost_per_hour_micros;
 		total += cost;
@@ -913,7 +948,7 @@ static const char *const check_kinds[][2] = {
 	{ "duplicate-swarm", "no swarm is assigned twice" },
 	{ "too-many-swarms", "within max_swarms_per_task" },
 	{ "unknown-swarm", "every swarm is registered" },
-	{ "unavailable-swarm", "no swarm is retired or breaker-open" },
+	{ "unavailable-swarm", "no swarm is retired, breaker-open or paging (slo_block_paging)" },
 	{ "over-budget", "every swarm's budget covers its share" },
 	{ "over-cost-cap", "within max_cost_per_task" },
 };
@@ -1377,6 +1412,40 @@ budget_warning(struct opctx *op, const struct gov_budget *g, const struct gov_ru
 		"(budget_warning_threshold %g)", used * 100.0, r->budget_warning_threshold);
 }
 
+/*
+ * Policy slo_block_paging at a claim: one KV get of the swarm's SLO
+ * standing (slo.h), never a sync of the stream. ST_REFUSED (why in d) when
+ * it pages or is malformed; a check() of op either way.
+ */
+static enum status
+slo_gate(struct bus *b, struct opctx *op, const char *id, struct buf *d, struct err *e)
+{
+	struct slo_standing s;
+	struct err se = ERR_INIT;
+	bool found = false;
+	enum status st = slo_standing_get(b, id, &s, &found, &se);
+	char since[32];
+
+	if (st == ST_INVALID_RECORD)
+		buf_addf(d, "swarm '%s': its SLO standing is invalid (%s); 'ifctl slo status %s' "
+			 "rewrites it", id, se.msg, id);
+	else if (st == ST_OK && found && s.alert == SLO_ALERT_PAGE) {
+		fmt_time_ms(since, s.since);
+		buf_addf(d, "swarm '%s' is in a paging SLO burn (verdict %s, standing since %s): "
+			 "policy slo_block_paging refuses new claims until 'ifctl slo status %s' "
+			 "finds the burn over", id, slo_verdict_name(s.verdict), since, id);
+	} else if (st != ST_OK) {
+		if (e)
+			*e = se;
+		return st;
+	}
+	if (d->len)
+		st = ST_REFUSED;
+	check(op, "SLO standing does not page", st, NULL, d->len ? d->s : found ?
+	      slo_alert_name(s.alert) : "no SLO standing");
+	return st;
+}
+
 enum status
 governor_may_claim(struct bus *b, struct opctx *op, const char *swarm_id,
 		   const struct swarm_state *known, struct err *e)
@@ -1386,7 +1455,7 @@ governor_may_claim(struct bus *b, struct opctx *op, const char *swarm_id,
 	struct gov_rules r;
 	struct buf d = BUF_INIT;
 	int64_t left = 0;
-	bool has = false;
+	bool has = false, slo_refused = false;
 	enum status st = ST_OK;
 
 	if (known) {
@@ -1428,6 +1497,8 @@ governor_may_claim(struct bus *b, struct opctx *op, const char *swarm_id,
 		check(op, "budget is not exhausted", st, NULL, d.s);
 		if (!op->falsify)
 			governor_breaker_trip(b, op, swarm_id, "budget exhausted", NULL);
+	} else if (r.slo_block_paging && (st = slo_gate(b, op, swarm_id, &d, e)) != ST_OK) {
+		slo_refused = st == ST_REFUSED;
 	} else {
 		check(op, "swarm may claim", ST_OK, NULL, breaker_name(s.breaker));
 		if (has)
@@ -1435,7 +1506,8 @@ governor_may_claim(struct bus *b, struct opctx *op, const char *swarm_id,
 	}
 	if (st == ST_REFUSED) {
 		refuse_witness(op, swarm_id, s.invalid ? "state-invalid" : s.retired ? "retired" :
-			       has && left <= 0 ? "budget-exhausted" : "breaker-open", d.s);
+			       has && left <= 0 ? "budget-exhausted" : slo_refused ? "slo-paging" :
+			       "breaker-open", d.s);
 		err_set(e, ST_REFUSED, "%s", d.s);
 	}
 	swarm_state_release(&s);

@@ -22,6 +22,10 @@
  *	             (max_cost_per_task > 0 by the schema; a free swarm scores 1)
  *	score      = P.w_capability * coverage + P.w_reputation * reputation(s)
  *	             + P.w_cost * cost_score
+ *	reputation(s) = clamp(profile reputation + reputation_delta of its SLO
+ *	             standing (slo.h; 0 without one), 0, 1)
+ * With P.slo_block_paging, a swarm whose SLO standing pages (or is
+ * malformed) is left out (slo-paging) and may not claim.
  * A task's estimated cost is one hour of the swarm's time. Ties: higher
  * coverage, then lower cost, then the id in byte order.
  *
@@ -42,6 +46,9 @@
 #include "core/policy.h"
 #include "core/rows.h"
 #include "core/swarm.h"
+
+struct slo_standings;
+struct slo_standing_entry;
 
 #define GOV_BUDGET_BUCKET "IF_BUDGETS"
 #define GOV_BUDGET_PREFIX "swarm."	/* key swarm.<id> */
@@ -89,6 +96,8 @@ struct gov_fleet {
 	struct gov_budget *budgets;	/* per swarm, same order */
 	bool *has_budget;
 	size_t nbad_budgets;		/* budget records that did not parse (ignored: no limit) */
+	struct slo_standings *slo;	/* SLO standings (slo.h): reputation, slo_block_paging;
+					   NULL: none */
 };
 enum status gov_fleet_load(struct bus *b, struct gov_fleet *out, struct err *e);
 /*
@@ -105,7 +114,7 @@ void gov_fleet_release(struct gov_fleet *f);
 /* Why a swarm was left out: the rule's name (stable; in --why and -o json). */
 enum gov_rule {
 	GR_NONE, GR_BLOCKED, GR_RETIRED, GR_BREAKER_OPEN, GR_NO_MATCH, GR_BELOW_MIN_MATCH,
-	GR_OVER_COST_CAP, GR_BUDGET_EXHAUSTED, GR_OVER_BUDGET, GR__COUNT
+	GR_OVER_COST_CAP, GR_BUDGET_EXHAUSTED, GR_OVER_BUDGET, GR_SLO_PAGING, GR__COUNT
 };
 const char *gov_rule_name(enum gov_rule r);
 
@@ -114,6 +123,8 @@ struct gov_candidate {
 	size_t index;			/* in the fleet */
 	size_t matched;			/* required capabilities it has */
 	double coverage, cost_score, score;
+	double reputation;		/* effective: the profile's moved by its SLO standing */
+	const struct slo_standing_entry *slo;	/* its SLO standing, or NULL */
 	double s_cap, s_rep, s_cost;	/* weighted parts of the score */
 	int64_t est_cost;		/* micro-USD: one hour */
 	int64_t remaining;		/* budget left, when has_budget */
@@ -248,6 +259,8 @@ void governor_set_policy(const struct policy *p);
  * May swarm_id claim work? Refuses (ST_REFUSED, exit 4) a retired swarm and
  * one whose breaker is open (or whose budget is exhausted, which opens it);
  * an open breaker past half_open_after_s lets one probe through (half-open).
+ * With the policy's slo_block_paging, a swarm whose SLO standing pages (one
+ * KV get of standing.<id>, never a sync of the stream) is refused too.
  * Each rule is a check() of op; a refusal is witnessed as governor.refuse.
  * An unregistered swarm may claim (it has no state). known (may be NULL)
  * is the state already read, to save a round trip.

@@ -20,6 +20,7 @@ static const struct gov_rules builtin_rules = {
 	.default_budget_micros = 10000000,
 	.enforcement = true,
 	.half_open_after_s = 0,
+	.slo_block_paging = false,
 };
 
 void
@@ -287,6 +288,8 @@ rules_read(struct pctx *c, const struct json_value *v, const char *base, struct 
 		r->enforcement = m->type == JSON_TRUE;
 	if ((m = json_member(v, "half_open_after_s")) != NULL)
 		r->half_open_after_s = (int64_t)m->num;
+	if ((m = json_member(v, "slo_block_paging")) != NULL)
+		r->slo_block_paging = m->type == JSON_TRUE;
 }
 
 /* A profile's rules: the built-in ones, then the default profile's, then its own. */
@@ -603,6 +606,7 @@ profile_rows(struct rowset *rs, const char *scope, const struct gov_rules *r, bo
 	rule_row(rs, scope, "default_budget", in_force, "%s", b);
 	rule_row(rs, scope, "enforcement", in_force, "%s", r->enforcement ? "on" : "off");
 	rule_row(rs, scope, "half_open_after_s", in_force, "%lld", (long long)r->half_open_after_s);
+	rule_row(rs, scope, "slo_block_paging", in_force, "%s", r->slo_block_paging ? "on" : "off");
 }
 
 /* The rows of one override. */

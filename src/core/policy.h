@@ -19,6 +19,7 @@
  *	    default_budget: 25.00
  *	    enforcement: true
  *	    half_open_after_s: 0            # 0: an open breaker waits for reset
+ *	    slo_block_paging: false         # true: a paging SLO burn keeps a swarm from claims
  *	  production: { min_capability_match: 0.75 }
  *	capabilities:
  *	  integration:sip: { max_cost_per_task: 20 }
@@ -58,6 +59,7 @@ struct gov_rules {
 	int64_t default_budget_micros;		/* what spawn assigns without --budget */
 	bool enforcement;			/* refuse, rather than warn */
 	int64_t half_open_after_s;		/* 0: never */
+	bool slo_block_paging;			/* a paging SLO burn keeps a swarm from claims */
 };
 
 /* Which members of an override are set. */

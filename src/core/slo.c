@@ -434,10 +434,30 @@ slo_note_task(struct bus *b, const struct task *t, const char *verb, const char 
 }
 
 int64_t
-slo_heartbeat_interval_ms(const struct config *c, const char *swarm)
+slo_heartbeat_interval_ms(const struct config *c, const struct slo_intervals *iv,
+			  const char *swarm)
 {
-	(void)swarm;	/* the swarm's profile will carry its own (governor) */
+	size_t lo = 0, hi = iv ? iv->n : 0;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int cmp = strcmp(swarm, iv->swarm[mid]);
+		if (cmp == 0)
+			return iv->ms[mid];
+		if (cmp < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
 	return cfg_int(c, CK_SLO_HEARTBEAT_INTERVAL_MS);
+}
+
+void
+slo_intervals_release(struct slo_intervals *iv)
+{
+	strv_free(iv->swarm, iv->n);
+	free(iv->ms);
+	memset(iv, 0, sizeof *iv);
 }
 
 /* --- evaluation ------------------------------------------------------------ */
@@ -666,6 +686,35 @@ slo_reputation_delta(const struct slo_result *r)
 		return 0;
 	d = 0.05 * sum / n;
 	return page ? d - 0.05 : d;
+}
+
+void
+slo_standing_of(const struct slo_result *r, int64_t now, struct slo_standing *out)
+{
+	int k;
+
+	memset(out, 0, sizeof *out);
+	out->verdict = r->verdict;
+	for (k = 0; k < SLO__KINDS; k++)
+		if (r->o[k].defined && r->o[k].alert > out->alert)
+			out->alert = r->o[k].alert;
+	out->delta = round(slo_reputation_delta(r) * 100.0) / 100.0;
+	out->since = now;
+}
+
+bool
+slo_standing_differs(const struct slo_standing *a, const struct slo_standing *b)
+{
+	return a->verdict != b->verdict || a->alert != b->alert ||
+	       fabs(a->delta - b->delta) >= 0.005;
+}
+
+double
+slo_reputation_apply(double reputation, const struct slo_standing *s)
+{
+	double r = s ? reputation + s->delta : reputation;
+
+	return r < 0 ? 0 : r > 1 ? 1 : r;
 }
 
 bool

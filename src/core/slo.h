@@ -150,11 +150,27 @@ struct task;
 void slo_note_task(struct bus *b, const struct task *t, const char *verb, const char *by);
 
 /*
- * The heartbeat interval of swarm, in ms: the slot length of its
- * availability. Today config key slo.heartbeat_interval_ms; the swarm's
- * profile will say it once profiles carry one (the one place to change).
+ * Heartbeat intervals of swarms, from their profiles (swarm.h,
+ * heartbeat_interval_ms): read once per sync with swarm_list() (one watch
+ * snapshot of IF_SWARMS), then looked up per sample by binary search. Only
+ * profiles that say one are held.
  */
-int64_t slo_heartbeat_interval_ms(const struct config *c, const char *swarm);
+struct slo_intervals {
+	char **swarm;		/* sorted */
+	int64_t *ms;
+	size_t n;
+};
+/* A missing IF_SWARMS bucket is no profiles (ST_OK, none held). */
+enum status slo_intervals_load(struct bus *b, struct slo_intervals *out, struct err *e);
+void slo_intervals_release(struct slo_intervals *iv);
+
+/*
+ * The heartbeat interval of swarm, in ms: the slot length of its
+ * availability. Its profile's (iv may be NULL), else config key
+ * slo.heartbeat_interval_ms.
+ */
+int64_t slo_heartbeat_interval_ms(const struct config *c, const struct slo_intervals *iv,
+				  const char *swarm);
 
 /* --- windows and evaluation (pure) ------------------------------------- */
 
@@ -295,6 +311,68 @@ bool slo_episodes_due(const struct slo_episodes *s, const struct slo_result *r, 
 enum status slo_episodes_apply(struct bus *b, struct opctx *op, const struct slo_episodes *s,
 			       const struct slo_result *r, size_t n, int64_t now, size_t *changed,
 			       struct err *e);
+
+/*
+ * Standings: what the governor reads of a swarm's SLO results, so that a
+ * match or a claim never syncs the stream. Key "standing.<swarm>" of
+ * SLO_EPISODE_BUCKET (schemas/slo-standing.schema.json): the verdict, the
+ * worst alert of its objectives, slo_reputation_delta() rounded to 0.01,
+ * since when it holds these values, and the evaluation's trace. An
+ * evaluation that records episodes (slo status, slo watch; not under
+ * --read-only or falsify) writes the standings that changed (CAS on what
+ * slo_episodes_load() read: of two evaluators one writes); a removed
+ * objective leaves no-data, none, 0. A standing stays as the last
+ * evaluation left it ('slo watch' keeps it current).
+ *
+ * The governor: effective reputation = clamp(profile reputation +
+ * reputation_delta, 0, 1) in matching; policy slo_block_paging keeps a
+ * swarm whose standing pages (or is malformed) from claims and matches.
+ */
+struct slo_standing {
+	enum slo_verdict verdict;
+	enum slo_alert alert;
+	double delta;			/* reputation delta, rounded to 0.01 */
+	int64_t since;			/* ms */
+	uint64_t rev;			/* KV revision read (not stored) */
+};
+/* The standing r gives at now (since = now). */
+void slo_standing_of(const struct slo_result *r, int64_t now, struct slo_standing *out);
+/* Does b say something other than a (verdict, alert, delta)? */
+bool slo_standing_differs(const struct slo_standing *a, const struct slo_standing *b);
+/* clamp(reputation + s->delta, 0, 1); reputation itself when s is NULL. */
+double slo_reputation_apply(double reputation, const struct slo_standing *s);
+/* Parse a stored standing of swarm (hostile); ST_INVALID_RECORD says why. */
+enum status slo_standing_parse(const char *swarm, const char *json, size_t len,
+			       struct slo_standing *out, struct err *e);
+/*
+ * One swarm's standing, one KV get: *found false when it has none (or the
+ * bucket does not exist); ST_INVALID_RECORD when it is malformed.
+ */
+enum status slo_standing_get(struct bus *b, const char *swarm, struct slo_standing *out,
+			     bool *found, struct err *e);
+/* Every standing: one watch snapshot of the bucket, sorted by swarm. */
+struct slo_standing_entry {
+	char *swarm;
+	struct slo_standing s;
+	bool invalid;			/* malformed: s is zero */
+};
+struct slo_standings {
+	struct slo_standing_entry *v;
+	size_t n, cap;
+};
+/* A missing bucket is no standings. */
+enum status slo_standings_load(struct bus *b, struct slo_standings *out, struct err *e);
+void slo_standings_release(struct slo_standings *l);
+/* swarm's entry in l (binary search), or NULL. */
+const struct slo_standing_entry *slo_standings_find(const struct slo_standings *l,
+						    const char *swarm);
+/*
+ * Write the standings of r[0..n) that differ from those s holds (none
+ * under falsify or read-only); *changed counts those this call wrote.
+ */
+enum status slo_standings_apply(struct bus *b, const struct opctx *op,
+				const struct slo_episodes *s, const struct slo_result *r, size_t n,
+				int64_t now, size_t *changed, struct err *e);
 
 /* A violation (breach episode) record. */
 struct slo_violation {

@@ -11,54 +11,18 @@
 #include "core/ledger.h"
 #include "core/slo.h"
 #include "core/slodb.h"
+#include "core/swarm.h"
 #include "core/util.h"
 
-#define SNAPSHOT_WAIT_MS 30000	/* beyond the bus timeout, for a bucket's snapshot */
 
 /* --- a bucket's snapshot -------------------------------------------------- */
 
-typedef void (*snap_fn)(void *arg, const char *key, const char *value, size_t len,
-			uint64_t rev);
-
-struct snap {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool done;
-	snap_fn fn;
-	void *arg;
-};
-
-static void
-snap_event(void *arg, const struct bus_kv_event *ev)
-{
-	struct snap *s = arg;
-
-	pthread_mutex_lock(&s->mu);
-	if (!s->done && ev->snapshot_done)
-		s->done = true;
-	else if (!s->done && ev->op == BUS_KV_PUT)
-		s->fn(s->arg, ev->key, ev->value, ev->len, ev->revision);
-	pthread_cond_broadcast(&s->cv);
-	pthread_mutex_unlock(&s->mu);
-}
-
-/* Call fn with the last value of every live key of bucket, through one watch. */
+/* kv_snapshot() (swarm.h), saying how to make a bucket that does not exist. */
 static enum status
-kv_snapshot(struct bus *b, const char *bucket, snap_fn fn, void *arg, struct err *e)
+slo_snapshot(struct bus *b, const char *bucket, kv_snapshot_fn fn, void *arg, struct err *e)
 {
-	struct snap s = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, fn, arg };
-	struct timespec ts = deadline_ts(SNAPSHOT_WAIT_MS + bus_timeout_ms(b));
-	struct bus_watch *w = NULL;
-	enum status st = bus_kv_watch(b, bucket, 0, snap_event, &s, &w, e);
+	enum status st = kv_snapshot(b, bucket, fn, arg, e);
 
-	pthread_mutex_lock(&s.mu);
-	while (st == ST_OK && !s.done && pthread_cond_timedwait(&s.cv, &s.mu, &ts) == 0)
-		;
-	if (st == ST_OK && !s.done)
-		st = err_set(e, ST_TIMEOUT, "bucket '%s' did not load", bucket);
-	s.done = true;
-	pthread_mutex_unlock(&s.mu);
-	bus_watch_free(w);
 	if (st == ST_NO_SCHEMA)
 		err_set(e, ST_NO_SCHEMA, "bucket '%s' does not exist: run 'ifctl up' (or "
 			"'ifctl status') to create the fleet's buckets", bucket);
@@ -127,7 +91,7 @@ slo_objective_list(struct bus *b, struct slo_objectives *out, struct err *e)
 	enum status st;
 
 	memset(out, 0, sizeof *out);
-	st = kv_snapshot(b, SLO_BUCKET, take_objective, out, e);
+	st = slo_snapshot(b, SLO_BUCKET, take_objective, out, e);
 	if (st != ST_OK)
 		slo_objectives_release(out);
 	else if (out->n)
@@ -201,8 +165,10 @@ close_episodes(struct bus *b, struct opctx *op, const char *swarm)
 	struct slo_episodes *s = NULL;
 	size_t changed;
 
-	if (slo_episodes_load(b, &s, NULL) == ST_OK)
+	if (slo_episodes_load(b, &s, NULL) == ST_OK) {
 		slo_episodes_apply(b, op, s, &none, 1, wall_ms(), &changed, NULL);
+		slo_standings_apply(b, op, s, &none, 1, wall_ms(), &changed, NULL);
+	}
 	slo_episodes_free(s);
 }
 
@@ -238,6 +204,7 @@ struct syncer {
 	pthread_cond_t cv;
 	struct slodb *d;
 	const struct config *c;
+	const struct slo_intervals *iv;	/* the profiles' heartbeat intervals */
 	uint64_t last, got, added, rejected, unflushed_rejected;
 	int64_t progress_ms;
 	enum status st;
@@ -272,7 +239,7 @@ sync_event(void *arg, const struct bus_kv_event *ev)
 		return;
 	}
 	if (sample_ok(ev, &s, &doc)) {
-		slodb_add(y->d, &s, slo_heartbeat_interval_ms(y->c, s.swarm));
+		slodb_add(y->d, &s, slo_heartbeat_interval_ms(y->c, y->iv, s.swarm));
 		y->added++;
 	} else {
 		y->rejected++;
@@ -309,6 +276,30 @@ sync_wait(struct syncer *y, struct bus *b)
 	pthread_mutex_unlock(&y->mu);
 }
 
+enum status
+slo_intervals_load(struct bus *b, struct slo_intervals *out, struct err *e)
+{
+	struct swarm_list l;
+	enum status st;
+	size_t i;
+
+	memset(out, 0, sizeof *out);
+	st = swarm_list(b, &l, e);
+	if (st == ST_NO_SCHEMA)		/* no IF_SWARMS: no profiles */
+		return ST_OK;
+	if (st != ST_OK)
+		return st;
+	out->swarm = xcalloc(l.n + 1, sizeof *out->swarm);
+	out->ms = xcalloc(l.n + 1, sizeof *out->ms);
+	for (i = 0; i < l.n; i++)	/* sorted by id */
+		if (l.v[i].p.heartbeat_interval_ms > 0) {
+			out->swarm[out->n] = xstrdup(l.v[i].p.id);
+			out->ms[out->n++] = l.v[i].p.heartbeat_interval_ms;
+		}
+	swarm_list_release(&l);
+	return ST_OK;
+}
+
 /* One pass of slo_sync: ST_CONFLICT when another process flushed meanwhile. */
 static enum status
 sync_once(struct bus *b, const struct config *c, struct slodb *d, uint64_t *added,
@@ -316,6 +307,7 @@ sync_once(struct bus *b, const struct config *c, struct slodb *d, uint64_t *adde
 {
 	struct syncer y = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
 			    .d = d, .c = c, .st = ST_OK };
+	struct slo_intervals iv = { 0 };
 	struct bus_stream_stat ss;
 	struct bus_watch *w = NULL;
 	enum status st;
@@ -331,13 +323,19 @@ sync_once(struct bus *b, const struct config *c, struct slodb *d, uint64_t *adde
 	y.last = ss.last_seq;
 	if (y.got >= y.last)
 		return ST_OK;
+	if ((st = slo_intervals_load(b, &iv, e)) != ST_OK)
+		return st;
+	y.iv = &iv;
 	y.progress_ms = mono_ms();
 	st = bus_stream_watch(b, SLO_STREAM, "if.v1.slo.>", y.got + 1 > ss.first_seq ? y.got + 1 :
 			      ss.first_seq, sync_event, &y, &w, e);
-	if (st != ST_OK)
+	if (st != ST_OK) {
+		slo_intervals_release(&iv);
 		return st;
+	}
 	sync_wait(&y, b);
 	bus_watch_free(w);	/* no callback after this */
+	slo_intervals_release(&iv);
 	if (y.st == ST_OK)
 		y.st = slodb_flush(d, y.got, y.unflushed_rejected, wall_ms(), &y.err);
 	*added = y.added;
@@ -512,6 +510,10 @@ slo_status(struct slodb *d, const struct config *c, const struct slo_objectives 
 		why_add(op, "rollups", "malformed", "%llu sketches in '%s' did not decode and were "
 			"left out", (unsigned long long)s.malformed, slodb_path(d));
 	for (i = 0; i < l->n; i++) {
+		if (st == ST_OK && op && op->explain && l->v[i].has[SLO_AVAILABILITY] && s.a[i].seen)
+			why_add(op, "slots", l->v[i].swarm, "availability in heartbeat slots of %lld "
+				"ms (the interval in force at its last sample: its profile's, else "
+				"slo.heartbeat_interval_ms)", (long long)s.a[i].sw.interval_ms);
 		if (st == ST_OK)
 			slo_evaluate(&l->v[i], s.a[i].c, s.a[i].lat, op, &r[i]);
 		free(s.a[i].lat);
@@ -524,6 +526,7 @@ slo_status(struct slodb *d, const struct config *c, const struct slo_objectives 
 
 #define EP_CUR "cur."
 #define EP_REC "ep."
+#define EP_STANDING "standing."
 
 /* The current episode of one swarm and objective, as loaded. */
 struct episode {
@@ -539,7 +542,250 @@ struct episode {
 struct slo_episodes {
 	struct episode *v;
 	size_t n, cap;
+	struct slo_standings standings;
 };
+
+/* --- standings ------------------------------------------------------------ */
+
+/* A standing as read. */
+struct standing_rec {
+	int v;
+	char *swarm, *verdict, *alert, *trace;
+	double delta;
+	int64_t since;
+};
+
+#define SF(name, type, flags, field, min, max) \
+	{ name, type, flags, offsetof(struct standing_rec, field), min, max, NULL }
+static const struct json_field standing_fields[] = {
+	SF("v", JF_INT, JF_REQUIRED, v, 1, 1),
+	SF("swarm", JF_STR, JF_REQUIRED, swarm, 0, 0),
+	SF("verdict", JF_STR, JF_REQUIRED, verdict, 0, 0),
+	SF("alert", JF_STR, JF_REQUIRED, alert, 0, 0),
+	SF("reputation_delta", JF_NUM, JF_REQUIRED, delta, -0.1, 0.05),
+	SF("since", JF_I64, JF_REQUIRED, since, 0, JSON_INT_MAX),
+	SF("trace", JF_STR, JF_NULLABLE, trace, 0, 0),
+};
+
+/* The index of name among n names given by fn, or -1. */
+static int
+name_index(const char *name, const char *(*fn)(int), int n)
+{
+	int i;
+
+	for (i = 0; name && i < n; i++)
+		if (strcmp(name, fn(i)) == 0)
+			return i;
+	return -1;
+}
+
+/* Names for name_index(). */
+static const char *
+verdict_at(int i)
+{
+	return slo_verdict_name((enum slo_verdict)i);
+}
+
+/* The same for alerts. */
+static const char *
+alert_at(int i)
+{
+	return slo_alert_name((enum slo_alert)i);
+}
+
+enum status
+slo_standing_parse(const char *swarm, const char *json, size_t len, struct slo_standing *out,
+		   struct err *e)
+{
+	struct standing_rec r = { 0 };
+	struct json_doc doc = JSON_DOC_INIT;
+	struct err pe = ERR_INIT;
+	enum status st;
+	int v = -1, a = -1;
+
+	memset(out, 0, sizeof *out);
+	if ((st = json_parse(json, len, "slo standing", &doc, &pe)) == ST_OK)
+		st = json_read_fields(doc.root, standing_fields, ARRAY_SIZE(standing_fields),
+				      JF_STRICT, &r, "slo standing", &pe);
+	json_doc_release(&doc);
+	if (st == ST_OK) {
+		v = name_index(r.verdict, verdict_at, SLO_BREACH + 1);
+		a = name_index(r.alert, alert_at, SLO_ALERT_PAGE + 1);
+	}
+	if (st == ST_OK && (v < 0 || a < 0))
+		st = err_set(e, ST_INVALID_RECORD, "slo standing: unknown verdict or alert");
+	else if (st == ST_OK && strcmp(r.swarm, swarm) != 0)
+		st = err_set(e, ST_INVALID_RECORD, "slo standing: its swarm is not its key");
+	else if (st != ST_OK)
+		st = err_set(e, ST_INVALID_RECORD, "%s", pe.msg);
+	if (st == ST_OK) {
+		out->verdict = (enum slo_verdict)v;
+		out->alert = (enum slo_alert)a;
+		out->delta = r.delta;
+		out->since = r.since;
+	}
+	free(r.swarm);
+	free(r.verdict);
+	free(r.alert);
+	free(r.trace);
+	return st;
+}
+
+/* The record of a standing. */
+static void
+standing_json(const char *swarm, const struct slo_standing *s, const char *trace,
+	      struct buf *out)
+{
+	buf_addc(out, '{');
+	json_kv_str(out, "alert", slo_alert_name(s->alert));
+	json_kv_num(out, "reputation_delta", s->delta);
+	json_kv_int(out, "since", s->since);
+	json_kv_str(out, "swarm", swarm);
+	json_kv_str(out, "trace", trace);
+	json_kv_int(out, "v", 1);
+	json_kv_str(out, "verdict", slo_verdict_name(s->verdict));
+	buf_addc(out, '}');
+}
+
+/* Add the standing of key (standing.<swarm>) to l, malformed or not. */
+static void
+take_standing(struct slo_standings *l, const char *key, const char *value, size_t len,
+	      uint64_t rev)
+{
+	struct slo_standing_entry en = { 0 };
+
+	en.swarm = xstrdup(key + sizeof EP_STANDING - 1);
+	en.invalid = slo_standing_parse(en.swarm, value, len, &en.s, NULL) != ST_OK;
+	en.s.rev = rev;
+	xgrow(&l->v, &l->cap, l->n + 1, sizeof *l->v);
+	l->v[l->n++] = en;
+}
+
+/* Standings by swarm. */
+static int
+by_standing(const void *a, const void *b)
+{
+	return strcmp(((const struct slo_standing_entry *)a)->swarm,
+		      ((const struct slo_standing_entry *)b)->swarm);
+}
+
+/* Sort l for slo_standings_find(). */
+static void
+standings_sort(struct slo_standings *l)
+{
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof *l->v, by_standing);
+}
+
+/* A key of the episodes bucket: only standings are taken. */
+static void
+take_standing_only(void *arg, const char *key, const char *value, size_t len, uint64_t rev)
+{
+	if (has_prefix(key, EP_STANDING))
+		take_standing(arg, key, value, len, rev);
+}
+
+enum status
+slo_standings_load(struct bus *b, struct slo_standings *out, struct err *e)
+{
+	enum status st;
+
+	memset(out, 0, sizeof *out);
+	st = kv_snapshot(b, SLO_EPISODE_BUCKET, take_standing_only, out, e);
+	if (st == ST_NO_SCHEMA)		/* no SLO buckets yet: no standings */
+		st = ST_OK;
+	if (st != ST_OK)
+		slo_standings_release(out);
+	standings_sort(out);
+	return st;
+}
+
+void
+slo_standings_release(struct slo_standings *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i].swarm);
+	free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
+const struct slo_standing_entry *
+slo_standings_find(const struct slo_standings *l, const char *swarm)
+{
+	struct slo_standing_entry probe = { .swarm = (char *)swarm };
+
+	return l->n ? bsearch(&probe, l->v, l->n, sizeof *l->v, by_standing) : NULL;
+}
+
+enum status
+slo_standing_get(struct bus *b, const char *swarm, struct slo_standing *out, bool *found,
+		 struct err *e)
+{
+	struct bus_kv_entry ent = BUS_KV_ENTRY_INIT;
+	char *key = xasprintf(EP_STANDING "%s", swarm);
+	enum status st = kv_get_maybe(b, SLO_EPISODE_BUCKET, key, &ent, found, e);
+
+	memset(out, 0, sizeof *out);
+	if (st == ST_NO_SCHEMA) {	/* no SLO buckets yet */
+		*found = false;
+		st = ST_OK;
+	}
+	if (st == ST_OK && *found)
+		st = slo_standing_parse(swarm, ent.value.s, ent.value.len, out, e);
+	out->rev = ent.revision;
+	buf_release(&ent.value);
+	free(key);
+	return st;
+}
+
+/* Write one standing by CAS on rev (0: create); a lost race is the winner's. */
+static enum status
+standing_put(struct bus *b, const char *swarm, const struct slo_standing *s, uint64_t rev,
+	     const char *trace, bool *made, struct err *e)
+{
+	char *key = xasprintf(EP_STANDING "%s", swarm);
+	struct buf rec = BUF_INIT;
+	enum status st;
+
+	standing_json(swarm, s, trace, &rec);
+	st = rev ? bus_kv_update(b, SLO_EPISODE_BUCKET, key, rec.s, rec.len, rev, NULL, e)
+		 : bus_kv_create(b, SLO_EPISODE_BUCKET, key, rec.s, rec.len, NULL, e);
+	*made = st == ST_OK;
+	if (st == ST_CONFLICT || st == ST_EXISTS)
+		st = ST_OK;
+	buf_release(&rec);
+	free(key);
+	return st;
+}
+
+enum status
+slo_standings_apply(struct bus *b, const struct opctx *op, const struct slo_episodes *s,
+		    const struct slo_result *r, size_t n, int64_t now, size_t *changed,
+		    struct err *e)
+{
+	enum status st = ST_OK;
+	struct slo_standing now_s;
+	size_t i;
+	bool made;
+
+	*changed = 0;
+	if (op->falsify || op->read_only)
+		return ST_OK;
+	for (i = 0; i < n && st == ST_OK; i++) {
+		const struct slo_standing_entry *was = slo_standings_find(&s->standings,
+									   r[i].swarm);
+		slo_standing_of(&r[i], now, &now_s);
+		if (was && !was->invalid && !slo_standing_differs(&was->s, &now_s))
+			continue;
+		if (!was && now_s.verdict == SLO_NO_DATA && now_s.alert == SLO_ALERT_NONE)
+			continue;	/* nothing to say of a swarm never judged */
+		st = standing_put(b, r[i].swarm, &now_s, was ? was->s.rev : 0, op->trace_id, &made, e);
+		*changed += made;
+	}
+	return st;
+}
 
 static char *
 cur_key(const char *swarm, enum slo_kind k)
@@ -554,6 +800,8 @@ take_episode(void *arg, const char *key, const char *value, size_t len, uint64_t
 	struct slo_violation v;
 	struct episode ep = { .rev = rev };
 
+	if (has_prefix(key, EP_STANDING))
+		take_standing(&s->standings, key, value, len, rev);
 	if (!has_prefix(key, EP_CUR))
 		return;
 	if (slo_violation_parse(value, len, &v, NULL) == ST_OK) {
@@ -583,7 +831,7 @@ enum status
 slo_episodes_load(struct bus *b, struct slo_episodes **out, struct err *e)
 {
 	struct slo_episodes *s = xcalloc(1, sizeof *s);
-	enum status st = kv_snapshot(b, SLO_EPISODE_BUCKET, take_episode, s, e);
+	enum status st = slo_snapshot(b, SLO_EPISODE_BUCKET, take_episode, s, e);
 
 	if (st != ST_OK) {
 		slo_episodes_free(s);
@@ -591,6 +839,7 @@ slo_episodes_load(struct bus *b, struct slo_episodes **out, struct err *e)
 	}
 	if (s->n)
 		qsort(s->v, s->n, sizeof *s->v, by_ep_key);
+	standings_sort(&s->standings);
 	*out = s;
 	return ST_OK;
 }
@@ -608,6 +857,7 @@ slo_episodes_free(struct slo_episodes *s)
 		free(s->v[i].trace);
 	}
 	free(s->v);
+	slo_standings_release(&s->standings);
 	free(s);
 }
 
@@ -880,7 +1130,7 @@ slo_violations_list(struct bus *b, const char *swarm, struct slo_violations *out
 	enum status st;
 
 	memset(out, 0, sizeof *out);
-	if ((st = kv_snapshot(b, SLO_EPISODE_BUCKET, take_violation, &s, e)) != ST_OK) {
+	if ((st = slo_snapshot(b, SLO_EPISODE_BUCKET, take_violation, &s, e)) != ST_OK) {
 		slo_violations_release(out);
 		return st;
 	}

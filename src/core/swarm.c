@@ -104,6 +104,8 @@ profile_take(const struct json_value *v, struct swarm_profile *out)
 	out->reputation = json_member(v, "reputation")->num;
 	out->model = xstrdup(json_member(v, "model")->str);
 	out->max_concurrent = (int)json_member(v, "max_concurrent_tasks")->num;
+	if ((m = json_member(v, "heartbeat_interval_ms")) != NULL)
+		out->heartbeat_interval_ms = (int64_t)m->num;
 	if ((m = json_member(v, "metadata")) != NULL) {
 		json_canonical_value(m, &meta);
 		out->metadata = buf_detach(&meta);
@@ -161,6 +163,8 @@ swarm_profile_json(const struct swarm_profile *p, struct buf *out)
 	}
 	buf_addc(out, ']');
 	json_kv_int(out, "cost_per_hour_micros", p->cost_per_hour_micros);
+	if (p->heartbeat_interval_ms > 0)
+		json_kv_int(out, "heartbeat_interval_ms", p->heartbeat_interval_ms);
 	json_kv_str(out, "id", p->id);
 	json_kv_int(out, "max_concurrent_tasks", p->max_concurrent);
 	if (p->metadata)
@@ -701,6 +705,7 @@ static const struct view_col swarm_cols[] = {
 	[SW_REGISTERED_AT] = { "registered_at", COL_TIME, COL_WIDE },
 	[SW_COST_MICROS] = { "cost_per_hour_micros", COL_NUM, COL_DATA },
 	[SW_REASON] = { "reason", COL_TEXT, COL_WIDE },
+	[SW_HEARTBEAT_INTERVAL] = { "heartbeat_interval_ms", COL_NUM, COL_WIDE },
 };
 _Static_assert(ARRAY_SIZE(swarm_cols) == SW__COUNT, "one column per swarm_col");
 
@@ -756,6 +761,8 @@ swarm_view_add(struct rowset *rs, const struct swarm *s)
 	rows_set_time(rs, r, SW_REGISTERED_AT, s->registered_at);
 	rows_set_int(rs, r, SW_COST_MICROS, s->p.cost_per_hour_micros);
 	rows_set(rs, r, SW_REASON, s->st.reason);
+	if (s->p.heartbeat_interval_ms > 0)	/* else null: slo.heartbeat_interval_ms */
+		rows_set_int(rs, r, SW_HEARTBEAT_INTERVAL, s->p.heartbeat_interval_ms);
 }
 
 void

@@ -50,6 +50,8 @@ struct swarm_profile {
 	double reputation;		/* 0..1 */
 	char *model;
 	int max_concurrent;
+	int64_t heartbeat_interval_ms;	/* how often it heartbeats; 0: not said (SLO
+					   availability then uses slo.heartbeat_interval_ms) */
 	char *metadata;			/* canonical JSON object, or NULL */
 };
 
@@ -182,7 +184,7 @@ void swarm_event(struct bus *b, const struct opctx *op, const char *id, const ch
 enum swarm_col {
 	SW_ID, SW_STATUS, SW_BREAKER, SW_CAPABILITIES, SW_COST_PER_HOUR, SW_REPUTATION,
 	SW_MODEL, SW_MAX_CONCURRENT, SW_FAILURES, SW_LAST_SEEN, SW_REGISTERED_AT,
-	SW_COST_MICROS, SW_REASON, SW__COUNT
+	SW_COST_MICROS, SW_REASON, SW_HEARTBEAT_INTERVAL, SW__COUNT
 };
 struct rowset *swarm_view_list(void);
 struct rowset *swarm_view_record(void);

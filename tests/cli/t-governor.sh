@@ -283,5 +283,63 @@ run 0 governor reset spender --budget 0.001 --mode=falsify
 run 0 cost budget spender -o json
 out_has '"allocated_micros":2001050,'
 run 2 governor reset spender --budget -1
+# SLO results feed the governor (ifctl-slo(1), STANDINGS): a swarm meeting
+# its objectives gains reputation, one in a paging burn loses it and, under
+# slo_block_paging, may neither claim nor be matched.
+SLOPUB=$BUILD/tests/slopub
+pub() { "$SLOPUB" "nats://127.0.0.1:$IF_SERVER_PORT" pub 2>"$T_DIR/pub.err" || not_ok "slopub: $(cat "$T_DIR/pub.err")"; }
+standing() { "$BUILD/tests/rawput" "nats://127.0.0.1:$IF_SERVER_PORT" get IF_SLO_EPISODES "standing.$1"; }
+run 0 swarm register --id slo-good -c infra:monitoring --reputation 0.5
+run 0 swarm register --id slo-pager -c infra:monitoring --reputation 0.5
+{
+	i=0; while [ $i -lt 40 ]; do echo "slo-good task $((i * 30000 + 2000)) 40 1"; i=$((i + 1)); done
+	i=0; while [ $i -lt 20 ]; do echo "slo-pager task $((i * 5000 + 1000)) 40 0"; i=$((i + 1)); done
+} | pub
+run 0 slo define slo-good --success 0.9 --window 6h
+run 0 slo define slo-pager --success 0.99 --window 6h
+run 4 slo status
+out_has 'slo-pager +success .* page +breach'
+check 'standing slo-pager | grep -q "\"alert\":\"page\",\"reputation_delta\":-0.1,"'
+run 0 governor match -c infra:monitoring --all --why -o json
+out_has '"factor":"slo-good","value":"qualified","detail":"score 0.8650 = [^"]* reputation 0.1650 \(0.55 = profile 0.5 \+0.05 SLO\)'
+out_has '"factor":"slo-pager","value":"qualified","detail":"score 0.8200 = [^"]* reputation 0.1200 \(0.4 = profile 0.5 -0.1 SLO\)'
+out_has '"factor":"reputation","value":"","detail":"the profile.s \+ the reputation_delta of its SLO standing'
+printf 'version: 1\nprofiles:\n  default:\n    slo_block_paging: true\n' >"$T_DIR/slo-policy.yaml"
+run 0 policy show --policy "$T_DIR/slo-policy.yaml"
+out_has 'slo_block_paging +on'
+run 0 governor match -c infra:monitoring --all --policy "$T_DIR/slo-policy.yaml" -o json --why
+out_has '"swarm":"slo-pager".*"status":"slo-paging"'
+out_has '"factor":"filters","value":"","detail":"retired, breaker open, SLO standing pages \(slo_block_paging\),'
+out_has 'its SLO standing pages \(verdict breach since [0-9T:.-]+Z; slo_block_paging\)'
+run 0 task push t-mon-1 -c infra:monitoring
+IF_GOVERNOR_POLICY="$T_DIR/slo-policy.yaml" run 4 task claim --swarm slo-pager --trace=aaaa1111222233334444555566667777
+err_has "swarm 'slo-pager' is in a paging SLO burn \(verdict breach, standing since [0-9T:.-]+Z\): policy slo_block_paging refuses new claims"
+run 0 witness trace aaaa1111222233334444555566667777 -o json
+out_has '"event":"governor.refuse"'
+out_has 'slo-paging'
+IF_GOVERNOR_POLICY="$T_DIR/slo-policy.yaml" run 8 task claim --swarm slo-pager --mode=falsify
+out_has 'SLO standing does not page +fail'
+run 4 policy check --swarm slo-pager --policy "$T_DIR/slo-policy.yaml"
+err_has "'slo-pager' is in a paging SLO burn \(slo_block_paging\)"
+run 0 policy check --swarm slo-pager
+# A standing nobody can read keeps the swarm out until an evaluation rewrites it.
+printf '{"v":1,"swarm":"slo-good","verdict":"ok","alert":"loud","reputation_delta":0,"since":1,"trace":null}' >"$T_DIR/standing.json"
+"$BUILD/tests/rawput" "nats://127.0.0.1:$IF_SERVER_PORT" kv IF_SLO_EPISODES standing.slo-good "$T_DIR/standing.json" >/dev/null
+IF_GOVERNOR_POLICY="$T_DIR/slo-policy.yaml" run 4 task claim --swarm slo-good
+err_has "swarm 'slo-good': its SLO standing is invalid .*'ifctl slo status slo-good' rewrites it"
+run 4 governor match -c infra:monitoring --all --policy "$T_DIR/slo-policy.yaml" -o json
+out_has '"swarm":"slo-good".*"status":"slo-paging","detail":"its SLO standing is invalid'
+err_has "no swarm qualifies: nearest 'slo-good' is excluded by slo-paging"
+run 0 slo status slo-good
+IF_GOVERNOR_POLICY="$T_DIR/slo-policy.yaml" run 0 task claim --swarm slo-good -o json
+out_has '"id":"t-mon-1","state":"claimed"'
+# Without the policy a paging swarm may claim (its reputation still moved).
+run 0 task push t-mon-2 -c infra:monitoring
+run 0 task claim --swarm slo-pager -o json
+out_has '"id":"t-mon-2","state":"claimed"'
+printf 'version: 1\nprofiles:\n  default:\n    slo_block_paging: maybe\n' >"$T_DIR/bad-slo-policy.yaml"
+run 2 policy validate "$T_DIR/bad-slo-policy.yaml"
+err_has '/profiles/default/slo_block_paging'
+IF_GOVERNOR_POLICY="$T_DIR/bad-slo-policy.yaml" run 2 task claim --swarm slo-good
 
 finish

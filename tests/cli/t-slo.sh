@@ -226,4 +226,61 @@ run 3 slo show ghost
 run 3 slo rm ghost
 run 0 witness query --event slo.remove -o jsonl
 out_has '"swarm":"ghost"'
+# Availability's slots are the heartbeat interval of the swarm's profile:
+# heartbeats every 60 s for 20 minutes fill every slot of a swarm whose
+# profile says 60s, half of those of one that falls back to the config's 30 s.
+run 0 swarm register --id slowbeat -c code-analysis:python --heartbeat-interval 60s -o json
+out_has '"heartbeat_interval_ms":60000'
+run 0 swarm register --id plainbeat -c code-analysis:python -o json
+out_has '"heartbeat_interval_ms":null'
+{
+	i=0; while [ $i -lt 20 ]; do echo "slowbeat heartbeat $((i * 60000 + 1000))"; echo "plainbeat heartbeat $((i * 60000 + 1000))"; i=$((i + 1)); done
+} | pub
+run 0 slo define slowbeat --availability 0.9 --window 1h
+run 0 slo define plainbeat --availability 0.9 --window 1h
+run 0 slo status slowbeat -o json --why
+out_has '"objective":"availability","target":0.9,"measured":1,"met":true'
+out_has '"factor":"slots","value":"slowbeat","detail":"availability in heartbeat slots of 60000 ms'
+run 4 slo status plainbeat -o json
+out_has '"objective":"availability","target":0.9,"measured":0\.5[0-9]*,"met":false'
+
+# 'swarm heartbeat' is an SLO heartbeat: an idle registered swarm that
+# heartbeats is available; before it, there is no data.
+run 0 swarm register --id idle -c code-analysis:go --heartbeat-interval 5000
+run 0 slo define idle --availability 0.5 --window 1h
+run 0 slo status idle
+out_has 'idle +availability .* no data'
+run 0 swarm heartbeat idle --why
+out_has 'slo +if\.v1\.slo\.sample\.<swarm> +a heartbeat sample'
+run 0 slo status idle -o json
+out_has '"objective":"availability","target":0.5,"measured":1,"met":true,"samples":1'
+run 8 swarm heartbeat nosuch --mode=falsify
+out_has 'swarm is registered +fail'
+
+# Bad heartbeat intervals: refused, nothing registered.
+run 2 swarm register --id hb-bad -c code-analysis:go --heartbeat-interval 0s
+err_has "\-\-heartbeat-interval: '0s' is not a duration"
+run 2 swarm register --id hb-bad -c code-analysis:go --heartbeat-interval 1w
+run 2 swarm register --id hb-bad -c code-analysis:go --heartbeat-interval 500
+err_has '/heartbeat_interval_ms: 500 is below the minimum 1000'
+run 8 swarm register --id hb-bad -c code-analysis:go --heartbeat-interval 500 --mode=falsify
+out_has 'profile rule +fail +/heartbeat_interval_ms: 500 is below the minimum 1000'
+run 2 swarm register --id hb-bad -c code-analysis:go --heartbeat-interval 2d
+err_has '/heartbeat_interval_ms'
+run 2 swarm register -f '{"id":"hb-bad","capabilities":["code-analysis:go"],"cost_per_hour_micros":0,"reputation":0.5,"model":"m","max_concurrent_tasks":1,"heartbeat_interval_ms":"30s"}'
+err_has '/heartbeat_interval_ms'
+run 3 swarm show hb-bad
+
+# Standings: an evaluation leaves what the governor reads (standing.<swarm>).
+run 0 slo status slowbeat
+"$BUILD/tests/rawput" "nats://127.0.0.1:$IF_SERVER_PORT" get IF_SLO_EPISODES standing.slowbeat >"$OUT" 2>/dev/null
+conforms slo-standing
+out_has '"alert":"none","reputation_delta":0.05,"since":[0-9]+,"swarm":"slowbeat",.*"verdict":"ok"'
+"$BUILD/tests/rawput" "nats://127.0.0.1:$IF_SERVER_PORT" get IF_SLO_EPISODES standing.plainbeat >"$OUT" 2>/dev/null
+conforms slo-standing
+out_has '"alert":"ticket","reputation_delta":-0.05,.*"swarm":"plainbeat",.*"verdict":"breach"'
+run 4 slo status plainbeat --read-only
+run 0 slo rm plainbeat
+"$BUILD/tests/rawput" "nats://127.0.0.1:$IF_SERVER_PORT" get IF_SLO_EPISODES standing.plainbeat >"$OUT" 2>/dev/null
+out_has '"alert":"none","reputation_delta":0,.*"verdict":"no-data"'
 finish

@@ -1,9 +1,10 @@
 /*
- * rawput URL kv BUCKET KEY FILE | rawput URL pub SUBJECT FILE
+ * rawput URL kv BUCKET KEY FILE | rawput URL pub SUBJECT FILE | rawput URL get BUCKET KEY
  *
  * Write FILE's bytes as they are, as a careless or hostile client would:
  * a KV put, or a JetStream publish to a stream's subject. For tests of what
- * ifctl does with records and messages it did not write.
+ * ifctl does with records and messages it did not write. get prints a KV
+ * record as it is stored (exit 1 when there is none).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,26 @@
 #include "core/bus.h"
 #include "core/util.h"
 #include "harness.h"
+
+/* Print the value of key in bucket as stored. */
+static int
+get(const char *url, const char *bucket, const char *key)
+{
+	struct bus_kv_entry ent = BUS_KV_ENTRY_INIT;
+	struct err e = ERR_INIT;
+	struct bus *b;
+	enum status st;
+
+	if ((b = hconnect(url, 5000, 100, NULL, NULL)) == NULL)
+		return 1;
+	if ((st = bus_kv_get(b, bucket, key, &ent, &e)) == ST_OK)
+		printf("%.*s\n", (int)ent.value.len, ent.value.s);
+	else
+		fprintf(stderr, "rawput: %s\n", e.msg);
+	buf_release(&ent.value);
+	bus_close(b);
+	return st != ST_OK;
+}
 
 int
 main(int argc, char **argv)
@@ -24,8 +45,11 @@ main(int argc, char **argv)
 	enum status st;
 	bool kv = argc == 6 && strcmp(argv[2], "kv") == 0;
 
+	if (argc == 5 && strcmp(argv[2], "get") == 0)
+		return get(argv[1], argv[3], argv[4]);
 	if (!kv && !(argc == 5 && strcmp(argv[2], "pub") == 0)) {
-		fprintf(stderr, "usage: rawput URL kv BUCKET KEY FILE | rawput URL pub SUBJECT FILE\n");
+		fprintf(stderr, "usage: rawput URL kv BUCKET KEY FILE | rawput URL pub SUBJECT FILE | "
+			"rawput URL get BUCKET KEY\n");
 		return 2;
 	}
 	if (read_file(argv[argc - 1], READ_MAX_JSON, 0, &data, &len, &e) != ST_OK) {

@@ -18,6 +18,7 @@
 #include "core/governor.h"
 #include "core/jschema.h"
 #include "core/policy.h"
+#include "core/slo.h"
 #include "core/spawn.h"
 #include "core/swarm.h"
 #include "core/util.h"
@@ -191,12 +192,14 @@ test_policy_good(void **state)
 	assert_int_equal(p.rules.max_cost_per_task_micros, 10000000);
 	assert_int_equal(p.rules.default_budget_micros, 25000000);
 	assert_int_equal(p.nprofiles, 3);
+	assert_false(p.rules.slo_block_paging);
 	policy_release(&p);
 	assert_int_equal(load("good", "production", &p, &e), ST_OK);
 	assert_int_equal(p.rules.max_swarms_per_task, 2);
 	assert_true(fabs(p.rules.min_capability_match - 0.75) < 1e-12);
 	assert_true(fabs(p.rules.w_capability - 0.6) < 1e-12);
 	assert_int_equal(p.rules.default_budget_micros, 25000000);	/* from default */
+	assert_true(p.rules.slo_block_paging);
 	policy_rules_for(&p, sip, 1, NULL, &r);
 	assert_int_equal(r.max_cost_per_task_micros, 10000000);	/* an override never loosens */
 	policy_rules_for(&p, sec, 1, NULL, &r);
@@ -437,6 +440,70 @@ test_match_weights_and_filters(void **state)
 	gov_fleet_release(&f);
 }
 
+/* Give f the SLO standings of two swarms (ids in order). */
+static void
+fleet_standings(struct gov_fleet *f, const char *a, struct slo_standing sa, bool a_invalid,
+		const char *b, struct slo_standing sb)
+{
+	f->slo = xcalloc(1, sizeof *f->slo);
+	f->slo->v = xcalloc(2, sizeof *f->slo->v);
+	f->slo->v[0] = (struct slo_standing_entry){ xstrdup(a), sa, a_invalid };
+	f->slo->v[1] = (struct slo_standing_entry){ xstrdup(b), sb, false };
+	f->slo->n = f->slo->cap = 2;
+}
+
+/*
+ * SLO standings: reputation moves by the standing's delta (clamped), and
+ * slo_block_paging leaves a paging or malformed standing out.
+ */
+static void
+test_match_slo(void **state)
+{
+	struct slo_standing ok = { SLO_OK, SLO_ALERT_NONE, 0.05, 1, 0 };
+	struct slo_standing page = { SLO_BREACH, SLO_ALERT_PAGE, -0.1, 1, 0 };
+	struct gov_fleet f;
+	struct gov_match m;
+	struct policy p;
+	char detail[240];
+
+	(void)state;
+	fleet_make(&f);
+	policy_defaults(&p);
+	assert_false(p.rules.slo_block_paging);
+	fleet_standings(&f, "generalist", ok, false, "sip-expert", page);
+	/* generalist 0.5 + 0.3 * 0.75 + 0.2 * 0.95 = 0.915; sip-expert 0.5 + 0.3 * 0.85 + 0.16 */
+	match(&f, &p, "integration:sip", &m);
+	assert_int_equal(m.nqualified, 2);
+	assert_true(fabs(cand(&m, "generalist")->reputation - 0.75) < 1e-9);
+	assert_true(fabs(cand(&m, "generalist")->score - 0.915) < 1e-9);
+	assert_true(fabs(cand(&m, "sip-expert")->reputation - 0.85) < 1e-9);
+	assert_true(fabs(cand(&m, "sip-expert")->score - 0.915) < 1e-9);
+	gov_match_release(&m);
+	/* the policy keeps the paging swarm out */
+	p.rules.slo_block_paging = true;
+	match(&f, &p, "integration:sip", &m);
+	assert_int_equal(m.nqualified, 1);
+	assert_string_equal(m.v[0].s->p.id, "generalist");
+	assert_int_equal(cand(&m, "sip-expert")->excluded, GR_SLO_PAGING);
+	assert_string_equal(gov_rule_name(GR_SLO_PAGING), "slo-paging");
+	gov_candidate_detail(cand(&m, "sip-expert"), detail, sizeof detail);
+	assert_non_null(strstr(detail, "its SLO standing pages (verdict breach"));
+	gov_match_release(&m);
+	/* a malformed standing: out under the policy; no delta either way */
+	f.slo->v[0].invalid = true;
+	match(&f, &p, "integration:sip", &m);
+	assert_int_equal(m.nqualified, 0);
+	assert_int_equal(cand(&m, "generalist")->excluded, GR_SLO_PAGING);
+	gov_match_release(&m);
+	p.rules.slo_block_paging = false;
+	match(&f, &p, "integration:sip", &m);
+	assert_int_equal(cand(&m, "generalist")->excluded, GR_NONE);
+	assert_true(fabs(cand(&m, "generalist")->reputation - 0.7) < 1e-9);
+	gov_match_release(&m);
+	policy_release(&p);
+	gov_fleet_release(&f);
+}
+
 /* Ties: equal scores fall to coverage, cost, then id. */
 static void
 test_match_ties(void **state)
@@ -586,6 +653,7 @@ main(void)
 		cmocka_unit_test(test_policy_bad),
 		cmocka_unit_test(test_match_shapes),
 		cmocka_unit_test(test_match_weights_and_filters),
+		cmocka_unit_test(test_match_slo),
 		cmocka_unit_test(test_match_ties),
 		cmocka_unit_test(test_assignment),
 		cmocka_unit_test(test_spawn_detect),

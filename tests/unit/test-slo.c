@@ -139,6 +139,7 @@ test_steady(void **state)
 static void
 test_spike(void **state)
 {
+	struct slo_standing st;
 	struct slodb *d = db();
 	struct slo_objective o;
 	struct slo_result r;
@@ -165,6 +166,11 @@ test_spike(void **state)
 	assert_true(slo_blocks_claims(&r, &e));
 	assert_int_equal(e.code, ST_REFUSED);
 	assert_true(slo_reputation_delta(&r) < -0.09);	/* -0.05 (clamped -1) - 0.05 */
+	slo_standing_of(&r, 42, &st);
+	assert_int_equal(st.verdict, SLO_BREACH);
+	assert_int_equal(st.alert, SLO_ALERT_PAGE);
+	assert_true(st.delta == -0.1);			/* rounded to 0.01 */
+	assert_int_equal(st.since, 42);
 	slo_result_release(&r);
 	slo_objective_release(&o);
 	slodb_close(d);
@@ -443,6 +449,68 @@ test_round_trip(void **state)
 	buf_release(&b);
 }
 
+/*
+ * Standings: parsed as hostile records, compared at 0.01, applied to a
+ * reputation with clamping; heartbeat intervals from profiles, else the
+ * config's.
+ */
+static void
+test_standing(void **state)
+{
+	static const struct { const char *json, *want; } bad[] = {
+		{ "{\"v\":1,\"swarm\":\"a\",\"verdict\":\"fine\",\"alert\":\"none\","
+		  "\"reputation_delta\":0,\"since\":1,\"trace\":null}", "unknown verdict" },
+		{ "{\"v\":1,\"swarm\":\"a\",\"verdict\":\"ok\",\"alert\":\"none\","
+		  "\"reputation_delta\":0.5,\"since\":1,\"trace\":null}", "reputation_delta" },
+		{ "{\"v\":1,\"swarm\":\"b\",\"verdict\":\"ok\",\"alert\":\"none\","
+		  "\"reputation_delta\":0,\"since\":1,\"trace\":null}", "not its key" },
+		{ "{\"v\":1,\"swarm\":\"a\",\"verdict\":\"ok\",\"alert\":\"none\","
+		  "\"reputation_delta\":0,\"since\":1,\"trace\":null,\"x\":1}", "x" },
+		{ "{\"v\":2,\"swarm\":\"a\",\"verdict\":\"ok\",\"alert\":\"none\","
+		  "\"reputation_delta\":0,\"since\":1,\"trace\":null}", "v" },
+		{ "[1]", "" },
+	};
+	const char *good = "{\"alert\":\"ticket\",\"reputation_delta\":-0.03,\"since\":5,"
+			   "\"swarm\":\"a\",\"trace\":\"t\",\"v\":1,\"verdict\":\"warn\"}";
+	char fast[] = "fast", slow[] = "slow", *ids[] = { fast, slow };
+	int64_t ms[] = { 5000, 60000 };
+	struct slo_intervals iv = { ids, ms, 2 };
+	struct slo_standing s, t;
+	struct err e;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		err_clear(&e);
+		assert_int_equal(slo_standing_parse("a", bad[i].json, strlen(bad[i].json), &s, &e),
+				 ST_INVALID_RECORD);
+		if (strstr(e.msg, bad[i].want) == NULL)
+			fail_msg("%zu: '%s' lacks '%s'", i, e.msg, bad[i].want);
+	}
+	assert_int_equal(slo_standing_parse("a", good, strlen(good), &s, NULL), ST_OK);
+	assert_int_equal(s.alert, SLO_ALERT_TICKET);
+	assert_int_equal(s.verdict, SLO_WARN);
+	assert_int_equal(s.since, 5);
+	t = s;
+	t.delta = -0.034;		/* the same at 0.01 */
+	assert_false(slo_standing_differs(&s, &t));
+	t.delta = -0.04;
+	assert_true(slo_standing_differs(&s, &t));
+	t = s;
+	t.alert = SLO_ALERT_PAGE;
+	assert_true(slo_standing_differs(&s, &t));
+	near(slo_reputation_apply(0.5, &s), 0.47);
+	near(slo_reputation_apply(0.5, NULL), 0.5);
+	t.delta = 0.05;
+	near(slo_reputation_apply(0.98, &t), 1);
+	t.delta = -0.1;
+	near(slo_reputation_apply(0.05, &t), 0);
+	assert_int_equal(slo_heartbeat_interval_ms(&cfg, &iv, "slow"), 60000);
+	assert_int_equal(slo_heartbeat_interval_ms(&cfg, &iv, "fast"), 5000);
+	assert_int_equal(slo_heartbeat_interval_ms(&cfg, &iv, "other"), 30000);
+	assert_int_equal(slo_heartbeat_interval_ms(&cfg, NULL, "slow"), 30000);
+}
+
 int
 main(void)
 {
@@ -456,6 +524,7 @@ main(void)
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_standing),
 	};
 	int rc;
 
