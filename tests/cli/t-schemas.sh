@@ -185,6 +185,7 @@ conforms error-type-row '[]'
 run 0 swarm register -f @fixtures/swarms/profiles/good.json -o json
 conforms swarm-row
 run 0 swarm spawn gen-c --dir fixtures/swarms/c --why -o json
+conforms swarm-spawn
 conforms swarm-row swarm
 conforms detect-row 'detected[]'
 conforms why-item 'why[]'
