@@ -95,6 +95,7 @@ run_page() {
 	(
 		cd "$dir/work" || exit 1
 		unset IF_HOME XDG_CONFIG_HOME
+		unset IF_GOVERNOR_CAPABILITIES
 		HOME="$dir/home" PATH="$BIN_DIR:$PATH" IF_SERVER_PORT=$port NATS_URL=$NATS_URL \
 			EXAMPLES_TIME=${EXAMPLES_TIME:-} \
 			bash "$dir/script.sh"
