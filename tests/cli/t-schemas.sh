@@ -228,6 +228,12 @@ stored budget-record.schema.json get IF_BUDGETS swarm.gen-c
 stored usage-record.schema.json last IF_COST if.v1.cost.settled.sch
 stored slo-objective.schema.json get IF_SLO_OBJECTIVES gen-c
 stored cred-record.schema.json get IF_CREDS "$cred"
+# an SLO breach: samples as a swarm publishes them, the episode status opens
+printf 'gen-c task 1000 100 0\ngen-c task 900 100 0\ngen-c task 800 100 1\n' |
+	"$BUILD/tests/slopub" "$URL" pub 2>"$ERR" && ok || not_ok "slopub: $(cat "$ERR")"
+stored slo-sample.schema.json last IF_SLO if.v1.slo.sample.gen-c
+run 4 slo status gen-c
+stored slo-violation.schema.json get IF_SLO_EPISODES cur.success.gen-c
 
 run 0 down -o json
 conforms down
