@@ -523,7 +523,7 @@ static const struct cmd_opt bench_opts[] = {
      .see_also = "cost reserve, cost budget", .schema = "budget-row"
 #define cost_sync_help .examples = "ifctl cost sync\n" \
      "ifctl cost sync --rebuild -o json", \
-     .see_also = "cost report, cost.index in ifctl-config(5)", .schema = "cost-sync"
+     .see_also = "cost report, index rebuild", .schema = "cost-sync"
 #define cost_bench_help .examples = "ifctl cost bench --records 10000 --spenders 4 --settles 400\n" \
      "ifctl cost bench", \
      .see_also = "make bench, cost report", .schema = NULL

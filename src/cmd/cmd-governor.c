@@ -334,7 +334,7 @@ static const struct cmd_opt outcome_opts[] = {
      .see_also = "governor reset, swarm list --status breaker-open", .schema = "swarm-row"
 #define gov_outcome_help .examples = "ifctl governor outcome gen-c --success\n" \
      "ifctl governor outcome gen-c --failure -o json", \
-     .see_also = "governor reset, governor.breaker_failures in ifctl-config(5)", .schema = "swarm-row"
+     .see_also = "governor reset, policy show (circuit_breaker_threshold)", .schema = "swarm-row"
 #define gov_error_types_help .examples = "ifctl governor error-types\n" \
      "ifctl governor error-types -o json", \
      .see_also = "governor request-help", .schema = "error-type-row[]"

@@ -695,7 +695,7 @@ static const struct cmd_opt sync_opts[] = {
 #define slo_define_help .examples = "ifctl slo define gen-c --p99-ms 2000 --success 0.99\n" \
      "ifctl slo define gen-c --availability 0.999 --window 7d\n" \
      "ifctl slo define new-1 --new --success 0.95 --mode=falsify", \
-     .see_also = "slo status, slo show, ifctl-protocol(7) SLOS", .schema = "slo-objective-row"
+     .see_also = "slo status, slo show, ifctl-protocol(7) SLO SAMPLES", .schema = "slo-objective-row"
 #define slo_list_help .examples = "ifctl slo list\n" \
      "ifctl slo list -o json", \
      .see_also = "slo show, slo status", .schema = "slo-objective-row[]"
@@ -755,5 +755,5 @@ const struct cmd_entry cmd_slo_entry = {
 		"ifctl slo define gen-c --p99-ms 2000 --success 0.99\n"
 		"ifctl slo status\n"
 		"ifctl slo violations --open",
-	.see_also = "governor reset, ifctl-protocol(7) SLOS, ifctl-workflows(7)",
+	.see_also = "governor reset, ifctl-protocol(7) SLO SAMPLES, ifctl-workflows(7)",
 };

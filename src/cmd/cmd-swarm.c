@@ -308,7 +308,7 @@ static const struct cmd_opt spawn_opts[] = {
      .see_also = "swarm list, cost budget gen-c, slo show", .schema = "swarm-row"
 #define swarm_heartbeat_help .examples = "ifctl swarm heartbeat gen-c\n" \
      "ifctl swarm heartbeat gen-c -o json", \
-     .see_also = "swarm show, slo status, ifctl-protocol(7) SWARMS", .schema = "swarm-row"
+     .see_also = "swarm show, slo status, ifctl-protocol(7) SWARM RECORDS", .schema = "swarm-row"
 #define swarm_retire_help .examples = "ifctl swarm retire gen-c --why=\"replaced by gen-d\"\n" \
      "ifctl swarm retire gen-c --mode=falsify", \
      .see_also = "swarm list, governor trip", .schema = "swarm-row"
