@@ -112,11 +112,21 @@ static const struct cmd_entry caps_list_entry = {
 	.name = "list", .args = "[--category C]",
 	.summary = "every known capability: the built-in registry and the site's",
 	.opts = list_opts, .run = run_list,
+	.examples =
+		"ifctl capabilities list\n"
+		"ifctl capabilities list --category integration -o json",
+	.see_also = "capabilities check, governor.capabilities in ifctl-config(5)",
+	.schema = "capability-row[]",
 };
 static const struct cmd_entry caps_check_entry = {
 	.name = "check", .args = "NAME...",
 	.summary = "check names against the registry; an unknown one gets the nearest known name",
 	.run = run_check,
+	.examples =
+		"ifctl capabilities check code-analysis:general integration:sip\n"
+		"ifctl capabilities check integration:sipp   # exit 2, with the nearest known name",
+	.see_also = "capabilities list, swarm register",
+	.schema = "capability-row[]",
 };
 static const struct cmd_entry *const caps_subs[] = {
 	&caps_list_entry, &caps_check_entry, NULL,
@@ -127,4 +137,8 @@ const struct cmd_entry cmd_capabilities_entry = {
 	.args = "list|check",
 	.summary = "the capability registry: what swarms can do, named category:name",
 	.subs = caps_subs,
+	.examples =
+		"ifctl capabilities list\n"
+		"ifctl capabilities check integration:sip",
+	.see_also = "swarm spawn, governor match, ifctl-config(5) governor.capabilities",
 };

@@ -452,6 +452,12 @@ static const struct cmd_entry chassis_run_entry = {
 	.summary = "run a WASM module or a program in the sandbox; prints its run record",
 	.flags = CMD_NEEDS_BUS | CMD_MUTATES, .opts = run_opts,
 	.validate = validate_run, .run = run_run,
+	.examples =
+		"ifctl chassis run build/fixtures/chassis/print.wasm\n"
+		"ifctl chassis run --cred @cred.token --wall 2000 ./agent\n"
+		"ifctl chassis run --task t-42 --swarm gen-c module.wasm -o json",
+	.see_also = "chassis serve, cred issue, ifctl-security(7)",
+	.schema = "chassis-run",
 };
 static const struct cmd_entry chassis_serve_entry = {
 	.name = "serve", .args = "--swarm S [-c CAP,...] [--drain] [--max-tasks N] "
@@ -459,11 +465,21 @@ static const struct cmd_entry chassis_serve_entry = {
 	.summary = "a worker: claim a task, run it in the sandbox, settle it, repeat",
 	.flags = CMD_NEEDS_BUS | CMD_MUTATES, .opts = serve_opts,
 	.validate = validate_serve, .run = run_serve,
+	.examples =
+		"ifctl chassis serve --swarm gen-c --modules ./modules --drain\n"
+		"ifctl chassis serve --swarm gen-c -c cli:automation --max-tasks 10 ./agent",
+	.see_also = "chassis run, task claim",
+	.schema = "chassis-run[]",
 };
 static const struct cmd_entry chassis_proxy_entry = {
 	.name = "proxy", .args = "--socket PATH [--only CRED-ID] [--for SECONDS]",
 	.summary = "serve the egress proxy on a Unix socket (checks token and endpoint)",
 	.flags = CMD_NEEDS_BUS | CMD_NO_WITNESS, .opts = proxy_opts, .run = run_proxy,
+	.examples =
+		"ifctl chassis proxy --socket /tmp/egress.sock --for 60\n"
+		"ifctl chassis proxy --socket /tmp/egress.sock --only cred-0123456789abcdef",
+	.see_also = "cred check, chassis run --cred",
+	.schema = "chassis-proxy",
 };
 
 static const struct cmd_entry *const chassis_subs[] = {
@@ -475,4 +491,8 @@ const struct cmd_entry cmd_chassis_entry = {
 	.args = "run|serve|proxy",
 	.summary = "sandboxed runs of swarm code: limits, seccomp, egress through checked credentials",
 	.subs = chassis_subs,
+	.examples =
+		"ifctl chassis run build/fixtures/chassis/print.wasm\n"
+		"ifctl chassis serve --swarm gen-c --modules ./modules --drain",
+	.see_also = "cred, vault, ifctl-security(7), ifctl-workflows(7)",
 };

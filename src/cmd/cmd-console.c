@@ -157,4 +157,9 @@ const struct cmd_entry cmd_console_entry = {
 	.opts = console_opts,
 	.validate = validate_console,
 	.run = run_console,
+	.examples =
+		"ifctl console\n"
+		"ifctl console --theme okabe-ito --pane witness\n"
+		"ifctl console --at 5m   # open rewound five minutes",
+	.see_also = "demo, status, task watch, witness tail",
 };

@@ -928,11 +928,11 @@ static const struct cmd_opt bench_opts[] = {
 /* Help of each subcommand: examples, see also, the schema of its -o json. */
 #define HELP(ex, see, sch) .examples = ex, .see_also = see, .schema = sch
 
-#define coord_push_help HELP("ifctl task push --title \"summarise logs\" -c summarise -p 7 --payload '{\"file\":\"a.log\"}'\n" \
+#define coord_push_help HELP("ifctl task push --title \"summarise logs\" -c docs:technical-writing -p 7 --payload '{\"file\":\"a.log\"}'\n" \
      "ifctl task push job-1 --title retry-me --max-attempts 3 --to s2\n" \
      "ifctl task push -k nightly-2026-11-30 --title nightly   # the same key again returns the first task", \
      "task claim, task list, task show, ifctl-protocol(7)", "task")
-#define coord_claim_help HELP("ifctl task claim --swarm s1 -c summarise -o json   # the lease and fencing token\n" \
+#define coord_claim_help HELP("ifctl task claim --swarm s1 -c docs:technical-writing -o json   # the lease and fencing token\n" \
      "ifctl task claim --swarm s1 --mode=falsify", \
      "task heartbeat, task complete, task fail, task release", "task")
 #define coord_heartbeat_help HELP("ifctl task heartbeat t-42 --swarm s1 --token 18\n" \
@@ -1028,8 +1028,8 @@ const struct cmd_entry cmd_coordinator_entry = {
 	.summary = "the task queue: atomic claims, leases, fencing tokens, retries",
 	.subs = coord_subs,
 	.examples =
-		"ifctl task push --title \"summarise logs\" -c summarise\n"
-		"ifctl task claim --swarm s1 -c summarise -o json\n"
+		"ifctl task push --title \"summarise logs\" -c docs:technical-writing\n"
+		"ifctl task claim --swarm s1 -c docs:technical-writing -o json\n"
 		"ifctl task list --state claimed",
 	.see_also = "witness trace, ifctl-protocol(7), ifctl-workflows(7)",
 };

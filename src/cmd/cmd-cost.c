@@ -538,10 +538,41 @@ static const struct cmd_opt bench_opts[] = {
 	OPT_END,
 };
 
+/* Help of each subcommand: examples, see also, the schema of its -o json. */
+#define cost_report_help .examples = "ifctl cost report\n" \
+     "ifctl cost report --period 7d --by model\n" \
+     "ifctl cost report --period 30d --csv > spend.csv", \
+     .see_also = "cost history, cost budget, optimise suggest", .schema = "cost-report-row[]"
+#define cost_budget_help .examples = "ifctl cost budget\n" \
+     "ifctl cost budget gen-c -o json", \
+     .see_also = "cost allocate, cost report, governor reset", .schema = "budget-row[]"
+#define cost_history_help .examples = "ifctl cost history\n" \
+     "ifctl cost history --interval day --period 30d --csv > daily.csv", \
+     .see_also = "cost report", .schema = "cost-history-row[]"
+#define cost_allocate_help .examples = "ifctl cost allocate gen-c 50\n" \
+     "ifctl cost allocate --task t-42 --swarm gen-c 2.50\n" \
+     "ifctl cost allocate gen-c 5 --mode=falsify   # which running tasks would be refused", \
+     .see_also = "cost budget, cost reserve, ifctl-protocol(7) COST AND BUDGETS", .schema = "budget-row"
+#define cost_reserve_help .examples = "ifctl cost reserve gen-c 1.50\n" \
+     "ifctl cost reserve --task t-42 0.25 -o json", \
+     .see_also = "cost settle, cost release, cost budget", .schema = "budget-row"
+#define cost_settle_help .examples = "ifctl cost settle gen-c 0.80 --held 1.50\n" \
+     "ifctl cost settle --task t-42 0.20", \
+     .see_also = "cost reserve, optimise record", .schema = "budget-row"
+#define cost_release_help .examples = "ifctl cost release gen-c 1.50\n" \
+     "ifctl cost release --task t-42 0.25", \
+     .see_also = "cost reserve, cost budget", .schema = "budget-row"
+#define cost_sync_help .examples = "ifctl cost sync\n" \
+     "ifctl cost sync --rebuild -o json", \
+     .see_also = "cost report, index rebuild", .schema = "cost-sync"
+#define cost_bench_help .examples = "ifctl cost bench --records 10000 --spenders 4 --settles 400\n" \
+     "ifctl cost bench", \
+     .see_also = "make bench, cost report", .schema = NULL
+
 #define SUB(n, a, s, f, o, r, v) \
 	static const struct cmd_entry cost_##n##_entry = { \
 		.name = #n, .args = a, .summary = s, .flags = (f), .opts = o, \
-		.validate = v, .run = r }
+		.validate = v, .run = r, cost_##n##_help }
 
 SUB(report, "[--period P] [--by swarm|model|provider|task|operation] [--swarm ID] [--csv]",
     "spend over a period, grouped, most expensive first", 0, report_opts, run_report,
@@ -577,4 +608,9 @@ const struct cmd_entry cmd_cost_entry = {
 	.args = "report|budget|history|allocate|reserve|settle|release|sync|bench",
 	.summary = "spend reports, history and budgets (reserve, settle, release)",
 	.subs = cost_subs,
+	.examples =
+		"ifctl cost report --period 7d --by model\n"
+		"ifctl cost budget\n"
+		"ifctl cost allocate gen-c 50",
+	.see_also = "optimise, governor reset, ifctl-workflows(7)",
 };

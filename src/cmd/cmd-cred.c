@@ -209,25 +209,50 @@ static const struct cmd_entry cred_issue_entry = {
 	.name = "issue", .args = "--swarm S [--task T] --ttl 5m --allow PATTERN...",
 	.summary = "make a credential: its token is shown once", .opts = issue_opts,
 	.flags = CMD_NEEDS_BUS | CMD_MUTATES, .validate = validate_issue, .run = run_issue,
+	.examples =
+		"ifctl cred issue --swarm gen-c --ttl 5m --allow 'https://api.example.com/*'\n"
+		"ifctl cred issue --swarm gen-c --task t-42 --ttl 1h --allow 'https://*.example.com/v1/*' -o json",
+	.see_also = "cred check, chassis run --cred, cred revoke",
+	.schema = "credential",
 };
 static const struct cmd_entry cred_check_entry = {
 	.name = "check", .args = "TOKEN|@FILE|- ENDPOINT",
 	.summary = "allow or deny a token for an endpoint, with the reason (exit 4 when denied)",
 	.flags = CMD_NEEDS_BUS | CMD_NO_WITNESS, .run = run_check,
+	.examples =
+		"ifctl cred check @cred.token https://api.example.com/v1/chat\n"
+		"ifctl cred check - https://evil.example.org/   # exit 4: denied, with the reason",
+	.see_also = "cred issue, chassis proxy",
+	.schema = "cred-check",
 };
 static const struct cmd_entry cred_list_entry = {
 	.name = "list", .args = "[--swarm S] [--state active|revoked|expired]",
 	.summary = "credentials: scope, state, expiry (never tokens)", .opts = list_opts,
 	.flags = CMD_NEEDS_BUS, .run = run_list,
+	.examples =
+		"ifctl cred list\n"
+		"ifctl cred list --swarm gen-c --state active -o json",
+	.see_also = "cred issue, cred revoke",
+	.schema = "credential[]",
 };
 static const struct cmd_entry cred_revoke_entry = {
 	.name = "revoke", .args = "ID", .summary = "revoke a credential now",
 	.flags = CMD_NEEDS_BUS | CMD_MUTATES, .run = run_revoke,
+	.examples =
+		"ifctl cred revoke cred-0123456789abcdef\n"
+		"ifctl cred revoke cred-0123456789abcdef --why=\"leaked in a log\"",
+	.see_also = "cred list, cred rotate",
+	.schema = "credential",
 };
 static const struct cmd_entry cred_rotate_entry = {
 	.name = "rotate", .args = "ID [--ttl DURATION]",
 	.summary = "a new token of the same scope; the old one revoked", .opts = rotate_opts,
 	.flags = CMD_NEEDS_BUS | CMD_MUTATES, .run = run_rotate,
+	.examples =
+		"ifctl cred rotate cred-0123456789abcdef\n"
+		"ifctl cred rotate cred-0123456789abcdef --ttl 10m -o json",
+	.see_also = "cred revoke, cred issue",
+	.schema = "credential",
 };
 
 static const struct cmd_entry *const cred_subs[] = {
@@ -240,4 +265,9 @@ const struct cmd_entry cmd_cred_entry = {
 	.args = "issue|check|list|revoke|rotate",
 	.summary = "scoped credentials: TTL, endpoint allow-list, revocation",
 	.subs = cred_subs,
+	.examples =
+		"ifctl cred issue --swarm gen-c --ttl 5m --allow 'https://api.example.com/*'\n"
+		"ifctl cred list\n"
+		"ifctl cred check @cred.token https://api.example.com/v1",
+	.see_also = "chassis run, vault, ifctl-security(7)",
 };

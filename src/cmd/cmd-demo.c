@@ -340,4 +340,9 @@ const struct cmd_entry cmd_demo_entry = {
 	.flags = CMD_NEEDS_BUS | CMD_MUTATES,
 	.opts = demo_opts,
 	.run = run_demo,
+	.examples =
+		"ifctl demo --duration 60 --rate 120\n"
+		"ifctl demo --swarms 3 --seed 7 --duration 10 -o json",
+	.see_also = "console, task stats, make run",
+	.schema = "demo",
 };

@@ -317,10 +317,35 @@ static const struct cmd_opt outcome_opts[] = {
 	OPT_END,
 };
 
+/* Help of each subcommand: examples, see also, the schema of its -o json. */
+#define gov_match_help .examples = "ifctl governor match -c integration:sip,code-analysis:general\n" \
+     "ifctl governor match -c cli:automation --all   # the excluded swarms too, with the rule\n" \
+     "ifctl governor match -c infra:kubernetes --limit 3 -o json", \
+     .see_also = "governor request-help, policy show, capabilities list", .schema = "match-row[]"
+#define gov_help_help .examples = "ifctl governor request-help --blocked gen-c -c infra:kubernetes\n" \
+     "ifctl governor request-help --blocked gen-c --error-type timeout --why\n" \
+     "ifctl governor error-types", \
+     .see_also = "governor match, policy check, task list", .schema = "help-row[]"
+#define gov_reset_help .examples = "ifctl governor reset gen-c\n" \
+     "ifctl governor reset gen-c --budget 20 --why=\"fixed the prompt\"", \
+     .see_also = "governor trip, swarm show, slo status, cost budget", .schema = "swarm-row"
+#define gov_trip_help .examples = "ifctl governor trip gen-c --reason \"runaway spend\"\n" \
+     "ifctl governor trip gen-c --reason maintenance -o json", \
+     .see_also = "governor reset, swarm list --status breaker-open", .schema = "swarm-row"
+#define gov_outcome_help .examples = "ifctl governor outcome gen-c --success\n" \
+     "ifctl governor outcome gen-c --failure -o json", \
+     .see_also = "governor reset, policy show (circuit_breaker_threshold)", .schema = "swarm-row"
+#define gov_error_types_help .examples = "ifctl governor error-types\n" \
+     "ifctl governor error-types -o json", \
+     .see_also = "governor request-help", .schema = "error-type-row[]"
+#define gov_bench_help .examples = "ifctl governor bench --swarms 1000 --samples 200 --files 1000\n" \
+     "ifctl governor bench", \
+     .see_also = "make bench, swarm detect", .schema = NULL
+
 #define SUB(n, nm, a, s, f, o, r, v) \
 	static const struct cmd_entry gov_##n##_entry = { \
 		.name = nm, .args = a, .summary = s, .flags = f, .opts = o, .validate = v, \
-		.run = r }
+		.run = r, gov_##n##_help }
 
 SUB(match, "match", "-c CAP... [--all] [--limit N]", "rank the swarms that can do a task: "
     "coverage, then the policy's weighted score", CMD_NEEDS_BUS, match_opts, run_match, NULL);
@@ -351,4 +376,9 @@ const struct cmd_entry cmd_governor_entry = {
 	.args = "match|request-help|reset|trip|outcome|error-types|bench",
 	.summary = "the policy engine: matching, help for blockers, circuit breakers",
 	.subs = gov_subs,
+	.examples =
+		"ifctl governor match -c integration:sip,code-analysis:general\n"
+		"ifctl governor request-help --blocked gen-c -c infra:kubernetes --why\n"
+		"ifctl governor reset gen-c --budget 20",
+	.see_also = "swarm, policy, slo status, ifctl-workflows(7)",
 };

@@ -450,10 +450,28 @@ static const struct cmd_opt prices_opts[] = {
 	OPT_END,
 };
 
+/* Help of each subcommand: examples, see also, the schema of its -o json. */
+#define opt_record_help .examples = "ifctl optimise record --swarm gen-c --provider openai --model gpt-4o --tokens-in 1200 --tokens-out 300\n" \
+     "ifctl optimise record --json @fixtures/cost/usage-a1.json -o json\n" \
+     "ifctl optimise record --swarm gen-c --provider acme --model m1 --tokens-in 10 --price-in 2 --price-out 6", \
+     .see_also = "optimise settle, cost report, ifctl-protocol(7) COST AND BUDGETS", .schema = "usage"
+#define opt_settle_help .examples = "ifctl optimise settle\n" \
+     "ifctl optimise settle --follow -o jsonl\n" \
+     "ifctl optimise settle --from 1 -o json", \
+     .see_also = "optimise record, cost report, ifctl-protocol(7) COST AND BUDGETS", .schema = "cost-settle"
+#define opt_suggest_help .examples = "ifctl optimise suggest\n" \
+     "ifctl optimise suggest --period 30d --kind model\n" \
+     "ifctl optimise suggest --swarms fixtures/cost/swarms.json -o json", \
+     .see_also = "cost report, optimise prices", .schema = "suggestion-row[]"
+#define opt_prices_help .examples = "ifctl optimise prices\n" \
+     "ifctl optimise prices --defaults > prices.yaml   # a start for cost.prices\n" \
+     "ifctl optimise prices --prices fixtures/cost/prices.yaml -o json", \
+     .see_also = "optimise record, cost.prices in ifctl-config(5)", .schema = "price-row[]"
+
 #define SUB(n, a, s, f, o, r, v) \
 	static const struct cmd_entry opt_##n##_entry = { \
 		.name = #n, .args = a, .summary = s, .flags = (f), .opts = o, \
-		.validate = v, .run = r }
+		.validate = v, .run = r, opt_##n##_help }
 
 SUB(record, "--swarm ID --provider P --model M [--tokens-in N] [--tokens-out N] "
     "[--tokens-cached N] [--task ID] | --json RECORD",
@@ -478,4 +496,9 @@ const struct cmd_entry cmd_optimise_entry = {
 	.args = "record|settle|suggest|prices",
 	.summary = "metering: record and settle usage, suggest cheaper models and swarms, prices",
 	.subs = optimise_subs,
+	.examples =
+		"ifctl optimise record --swarm gen-c --provider openai --model gpt-4o --tokens-in 1200\n"
+		"ifctl optimise settle\n"
+		"ifctl optimise suggest --period 30d",
+	.see_also = "cost, ifctl-protocol(7) COST AND BUDGETS",
 };

@@ -174,21 +174,42 @@ static const struct cmd_entry policy_show_entry = {
 	.name = "show", .args = "[--policy FILE] [--profile NAME]",
 	.summary = "the rules of every profile and override; which are in force",
 	.opts = policy_opts, .run = run_show,
+	.examples =
+		"ifctl policy show\n"
+		"ifctl policy show --policy fixtures/policies/good.yaml --profile production -o json",
+	.see_also = "policy validate, governor match, ifctl-config(5) governor.policy",
+	.schema = "policy-rule-row[]",
 };
 static const struct cmd_entry policy_validate_entry = {
 	.name = "validate", .args = "[FILE]",
 	.summary = "check a policy file: every problem with its line",
 	.opts = policy_opts, .run = run_validate,
+	.examples =
+		"ifctl policy validate fixtures/policies/good.yaml\n"
+		"ifctl policy validate fixtures/policies/bad-range.yaml -o json   # exit 2, every problem with its line",
+	.see_also = "policy show, schemas/resource-policy.schema.json",
+	.schema = "policy-problem-row[]",
 };
 static const struct cmd_entry policy_check_entry = {
 	.name = "check", .args = "--swarm A,B [--task ID] [-c CAP] [--cost USD]",
 	.summary = "check an assignment against the policy; violations are recorded",
 	.flags = CMD_NEEDS_BUS | CMD_MUTATES, .opts = check_opts, .run = run_check,
+	.examples =
+		"ifctl policy check --swarm gen-c --cost 3 --why\n"
+		"ifctl policy check --swarm gen-c,py1 --task t-42 -c infra:kubernetes\n"
+		"ifctl policy check --swarm gen-c --mode=falsify",
+	.see_also = "policy violations, governor match, ifctl-workflows(7)",
+	.schema = "violation-row[]",
 };
 static const struct cmd_entry policy_violations_entry = {
 	.name = "violations", .args = "[--swarm ID] [--type T] [--limit N]",
 	.summary = "the violations recorded by assignment checks",
 	.flags = CMD_NEEDS_BUS, .opts = violations_opts, .run = run_violations,
+	.examples =
+		"ifctl policy violations\n"
+		"ifctl policy violations --swarm gen-c --type over-budget --limit 10 -o json",
+	.see_also = "policy check",
+	.schema = "violation-row[]",
 };
 static const struct cmd_entry *const policy_subs[] = {
 	&policy_show_entry, &policy_validate_entry, &policy_check_entry, &policy_violations_entry,
@@ -200,4 +221,9 @@ const struct cmd_entry cmd_policy_entry = {
 	.args = "show|validate|check|violations",
 	.summary = "resource policies: profiles, overrides, assignment checks, violations",
 	.subs = policy_subs,
+	.examples =
+		"ifctl policy show\n"
+		"ifctl policy validate fixtures/policies/good.yaml\n"
+		"ifctl policy check --swarm gen-c --why",
+	.see_also = "governor, swarm spawn, schemas/resource-policy.schema.json",
 };

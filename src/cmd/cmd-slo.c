@@ -699,10 +699,38 @@ static const struct cmd_opt sync_opts[] = {
 	OPT_END,
 };
 
+/* Help of each subcommand: examples, see also, the schema of its -o json. */
+#define slo_define_help .examples = "ifctl slo define gen-c --p99-ms 2000 --success 0.99\n" \
+     "ifctl slo define gen-c --availability 0.999 --window 7d\n" \
+     "ifctl slo define new-1 --new --success 0.95 --mode=falsify", \
+     .see_also = "slo status, slo show, ifctl-protocol(7) SLO SAMPLES", .schema = "slo-objective-row"
+#define slo_list_help .examples = "ifctl slo list\n" \
+     "ifctl slo list -o json", \
+     .see_also = "slo show, slo status", .schema = "slo-objective-row[]"
+#define slo_show_help .examples = "ifctl slo show gen-c\n" \
+     "ifctl slo show gen-c -o json", \
+     .see_also = "slo list, slo define", .schema = "slo-objective-row"
+#define slo_rm_help .examples = "ifctl slo rm gen-c\n" \
+     "ifctl slo rm gen-c --mode=falsify", \
+     .see_also = "slo define, slo list", .schema = NULL
+#define slo_status_help .examples = "ifctl slo status\n" \
+     "ifctl slo status gen-c --fail-on=warn   # exit 4 on a warning too\n" \
+     "ifctl slo status -o json --no-sync", \
+     .see_also = "slo violations, governor reset, ifctl-workflows(7)", .schema = "slo-status-row[]"
+#define slo_violations_help .examples = "ifctl slo violations\n" \
+     "ifctl slo violations gen-c --open -o json", \
+     .see_also = "slo status, slo watch", .schema = "slo-violation-row[]"
+#define slo_watch_help .examples = "ifctl slo watch --interval 30\n" \
+     "ifctl slo watch --count 1 -o jsonl", \
+     .see_also = "slo status, slo violations", .schema = "slo-watch-line"
+#define slo_sync_help .examples = "ifctl slo sync\n" \
+     "ifctl slo sync --rebuild -o json", \
+     .see_also = "slo status, cost sync", .schema = "slo-sync"
+
 #define SUB(n, a, s, f, o, r, v) \
 	static const struct cmd_entry slo_##n##_entry = { \
 		.name = #n, .args = a, .summary = s, .flags = CMD_NEEDS_BUS | (f), .opts = o, \
-		.validate = v, .run = r }
+		.validate = v, .run = r, slo_##n##_help }
 
 SUB(define, "SWARM [--p99-ms MS] [--success SHARE] [--availability SHARE] [--window LEN] [--new]",
     "set a swarm's objectives (falsify: would it be in breach now?)", CMD_MUTATES,
@@ -731,4 +759,9 @@ const struct cmd_entry cmd_slo_entry = {
 	.args = "define|list|show|rm|status|violations|watch|sync",
 	.summary = "service level objectives: p99 latency, success, availability, burn rates",
 	.subs = slo_subs,
+	.examples =
+		"ifctl slo define gen-c --p99-ms 2000 --success 0.99\n"
+		"ifctl slo status\n"
+		"ifctl slo violations --open",
+	.see_also = "governor reset, ifctl-protocol(7) SLO SAMPLES, ifctl-workflows(7)",
 };

@@ -337,10 +337,36 @@ static const struct cmd_opt spawn_opts[] = {
 	OPT_END,
 };
 
+/* Help of each subcommand: examples, see also, the schema of its -o json. */
+#define swarm_register_help .examples = "ifctl swarm register -f @fixtures/swarms/profiles/good.json\n" \
+     "ifctl swarm register --id s7 -c code-analysis:general,cli:automation --cost-per-hour 2\n" \
+     "ifctl swarm register -f @profile.json --replace -o json", \
+     .see_also = "swarm spawn, capabilities list, schemas/swarm-profile.schema.json", .schema = "swarm-row"
+#define swarm_list_help .examples = "ifctl swarm list\n" \
+     "ifctl swarm list --status breaker-open\n" \
+     "ifctl swarm list -c integration:sip -o json", \
+     .see_also = "swarm show, governor match, slo status", .schema = "swarm-row[]"
+#define swarm_show_help .examples = "ifctl swarm show gen-c\n" \
+     "ifctl swarm show gen-c -o json", \
+     .see_also = "swarm list, cost budget gen-c, slo show", .schema = "swarm-row"
+#define swarm_heartbeat_help .examples = "ifctl swarm heartbeat gen-c\n" \
+     "ifctl swarm heartbeat gen-c -o json", \
+     .see_also = "swarm show, slo status, ifctl-protocol(7) SWARM RECORDS", .schema = "swarm-row"
+#define swarm_retire_help .examples = "ifctl swarm retire gen-c --why=\"replaced by gen-d\"\n" \
+     "ifctl swarm retire gen-c --mode=falsify", \
+     .see_also = "swarm list, governor trip", .schema = "swarm-row"
+#define swarm_spawn_help .examples = "ifctl swarm spawn gen-c --dir fixtures/swarms/c --why\n" \
+     "ifctl swarm spawn py1 --dir fixtures/swarms/python --budget 25\n" \
+     "ifctl swarm spawn gen-c --dir . --mode=falsify", \
+     .see_also = "swarm detect, cost budget, policy show, ifctl-workflows(7)", .schema = "swarm-spawn"
+#define swarm_detect_help .examples = "ifctl swarm detect fixtures/swarms/python\n" \
+     "ifctl swarm detect . -o json", \
+     .see_also = "swarm spawn, capabilities list", .schema = "detect-row[]"
+
 #define SUB(n, a, s, f, o, r, v) \
 	static const struct cmd_entry swarm_##n##_entry = { \
 		.name = #n, .args = a, .summary = s, .flags = f, .opts = o, .validate = v, \
-		.run = r }
+		.run = r, swarm_##n##_help }
 
 SUB(register, "(-f JSON|@FILE | --id ID -c CAP,... [--cost-per-hour USD] [--reputation R] "
     "[--model M] [--heartbeat-interval D]) [--replace]", "register a swarm's profile, checked against the schema and "
@@ -369,4 +395,9 @@ const struct cmd_entry cmd_swarm_entry = {
 	.args = "register|list|show|heartbeat|retire|spawn|detect",
 	.summary = "swarm profiles in IF_SWARMS: register, spawn from code, heartbeat, retire",
 	.subs = swarm_subs,
+	.examples =
+		"ifctl swarm spawn gen-c --dir fixtures/swarms/c --budget 25 --why\n"
+		"ifctl swarm list\n"
+		"ifctl swarm show gen-c -o json",
+	.see_also = "governor, capabilities, cost budget, ifctl-workflows(7)",
 };

@@ -176,19 +176,38 @@ static const struct cmd_entry vault_put_entry = {
 	.name = "put", .args = "NAME [--from-file FILE] < VALUE",
 	.summary = "store a secret, encrypted (value from stdin or a file)", .opts = put_opts,
 	.flags = CMD_NEEDS_BUS | CMD_MUTATES, .run = run_put,
+	.examples =
+		"ifctl vault put openai-key --from-file key.txt\n"
+		"ifctl vault put gh-token --from-file token.txt -o json",
+	.see_also = "vault get, chassis run --secret",
+	.schema = "vault-secret",
 };
 static const struct cmd_entry vault_get_entry = {
 	.name = "get", .args = "NAME [--reveal]",
 	.summary = "a secret's metadata; its value with --reveal", .opts = get_opts,
 	.flags = CMD_NEEDS_BUS | CMD_NO_WITNESS, .run = run_get,
+	.examples =
+		"ifctl vault get openai-key\n"
+		"ifctl vault get openai-key --reveal   # the value, witnessed",
+	.see_also = "vault put, vault list",
+	.schema = "vault-secret",
 };
 static const struct cmd_entry vault_list_entry = {
 	.name = "list", .args = "", .summary = "secrets: name, size, times (never values)",
 	.run = run_list,
+	.examples =
+		"ifctl vault list\n"
+		"ifctl vault list -o json",
+	.see_also = "vault get, vault rm",
+	.schema = "vault-secret[]",
 };
 static const struct cmd_entry vault_rm_entry = {
 	.name = "rm", .args = "NAME", .summary = "remove a secret",
 	.flags = CMD_NEEDS_BUS | CMD_MUTATES, .run = run_rm,
+	.examples =
+		"ifctl vault rm openai-key\n"
+		"ifctl vault rm openai-key --why=\"rotated upstream\"",
+	.see_also = "vault put, vault list",
 };
 
 static const struct cmd_entry *const vault_subs[] = {
@@ -200,4 +219,9 @@ const struct cmd_entry cmd_vault_entry = {
 	.args = "put|get|list|rm",
 	.summary = "secrets encrypted at rest under a 0600 key in $IF_HOME/keys",
 	.subs = vault_subs,
+	.examples =
+		"ifctl vault put openai-key --from-file key.txt\n"
+		"ifctl vault list\n"
+		"ifctl chassis run --secret openai-key ./agent",
+	.see_also = "cred, chassis run, ifctl-security(7)",
 };

@@ -5,8 +5,8 @@
 #
 # Each page runs in a fresh environment of its own: HOME is a new directory
 # (so ~/.local/share/ifctl and ~/.config/ifctl are new), IF_SERVER_PORT a
-# free port, the working directory a new one with fixtures/ and
-# tests/interop/ (the nats.js client) in it, ifctl
+# free port, the working directory a new one with fixtures/,
+# build/fixtures/ (make chassis-fixtures) and tests/interop/ (the nats.js client) in it, ifctl
 # the binary under test first on PATH, and NATS_URL a bare JetStream
 # nats-server of its own standing for "another server". Examples run in order in one
 # bash, so a variable set by one is there for the next. Whatever a page
@@ -80,6 +80,9 @@ run_page() {
 	mkdir -p "$dir/home" "$dir/work/tests"
 	ln -s "$SRC/fixtures" "$dir/work/fixtures"
 	ln -s "$SRC/tests/interop" "$dir/work/tests/interop"
+	# what 'make chassis-fixtures' builds, where a checkout has it: build/fixtures/
+	mkdir -p "$dir/work/build"
+	ln -s "$(cd "$BUILD" && pwd)/fixtures" "$dir/work/build/fixtures"
 	{
 		echo ". '$T_DIR/exlib.sh'"
 		echo "__DIR='$dir'"
@@ -92,6 +95,7 @@ run_page() {
 	(
 		cd "$dir/work" || exit 1
 		unset IF_HOME XDG_CONFIG_HOME
+		unset IF_GOVERNOR_CAPABILITIES
 		HOME="$dir/home" PATH="$BIN_DIR:$PATH" IF_SERVER_PORT=$port NATS_URL=$NATS_URL \
 			EXAMPLES_TIME=${EXAMPLES_TIME:-} \
 			bash "$dir/script.sh"

@@ -23,6 +23,8 @@ fi
 # would turn an operation that succeeded into a failure and skew the counts.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 
+# The plain capability names this test uses, declared as a site declares its own.
+export IF_GOVERNOR_CAPABILITIES="$IF_GOVERNOR_CAPABILITIES,cross,solo,again"
 run 0 up -q
 URL="nats://127.0.0.1:$IF_SERVER_PORT"
 js() { node "$FLEET" "$URL" "$@"; }
@@ -154,5 +156,19 @@ check "grep -q '\"verb\":\"claim\".*\"by\":\"jsw-' '$T_DIR/ev.json'"
 check "grep -q '\"verb\":\"complete\".*\"by\":\"ifc-' '$T_DIR/ev.json'"
 check "grep -q '\"verb\":\"fail\".*\"by\":\"js-solo\"' '$T_DIR/ev.json'"
 check "grep -q '\"verb\":\"push\".*\"by\":\"js@interop\"' '$T_DIR/ev.json'"
+# A usage record published by the other client (COST AND BUDGETS), settled
+# by ifctl and in its report and budget.
+run 0 cost allocate js-u 5
+now=$(($(date +%s) * 1000))
+js usage "{\"v\":1,\"id\":\"js-u-1\",\"swarm\":\"js-u\",\"task\":null,\"trace\":null,\"provider\":\"openai\",\"model\":\"gpt-4o\",\"operation\":\"chat\",\"tokens_in\":1000000,\"tokens_out\":0,\"at\":$now}" \
+	>"$OUT" 2>"$ERR" && ok || not_ok "nats.js usage publish: $(cat "$ERR")"
+out_has '"stream":"IF_COST"'
+run 0 optimise settle -o json
+out_has '"settled":1,'
+run 0 cost report --swarm js-u -o json
+out_has '"key":"js-u","records":1,.*"cost_usd":2.5'
+run 0 cost budget js-u -o json
+out_has '"spent_usd":2.50,'
+
 echo "# nats.js and ifctl: $(wc -l <"$T_DIR/ev") events, $(wc -l <"$T_DIR/records") records, $(wc -l <"$T_DIR/drained") claims drained, none twice"
 finish

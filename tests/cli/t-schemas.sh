@@ -185,6 +185,7 @@ conforms error-type-row '[]'
 run 0 swarm register -f @fixtures/swarms/profiles/good.json -o json
 conforms swarm-row
 run 0 swarm spawn gen-c --dir fixtures/swarms/c --why -o json
+conforms swarm-spawn
 conforms swarm-row swarm
 conforms detect-row 'detected[]'
 conforms why-item 'why[]'
@@ -202,6 +203,37 @@ run 0 policy violations -o json
 conforms violation-row '[]'
 refused match-row '{"rank":"1","swarm":"a","score":1,"coverage":1,"matched":1,"capability_score":1,"reputation_score":0,"cost_score":0,"cost_per_hour":"0.00","budget_left":null,"status":"qualified","detail":null}'
 refused swarm-row '{"id":"a"}'
+
+# What ifctl writes on the server, read back as another client reads it
+# (ifctl-protocol(7)): every kind of record, against its schema.
+RAW=$BUILD/tests/rawput
+URL="nats://127.0.0.1:$IF_SERVER_PORT"
+# stored SCHEMA[#DEF] get BUCKET KEY | last STREAM SUBJECT
+stored() {
+	sch=$1; shift
+	LAST="stored $*"
+	"$RAW" "$URL" "$@" >"$OUT" 2>"$ERR" && ok || not_ok "$LAST: cannot read it"
+	if "$SCHEMACHECK" "schemas/$sch" <"$OUT" 2>"$T_DIR/schema.err"; then ok
+	else not_ok "$LAST: not $sch: $(head -3 "$T_DIR/schema.err")"; fi
+}
+run 0 governor trip gen-c --reason schema-check
+run 0 slo define gen-c --p99-ms 500 --success 0.99 --availability 0.9
+run 0 cred issue --swarm gen-c --ttl 5m --allow 'https://api.example.com/*' -o json
+cred=$(jq -r .id "$OUT")
+run 0 cred rotate "$cred"
+stored 'swarm-profile.schema.json#/$defs/record' get IF_SWARMS gen-c
+stored 'swarm-profile.schema.json#/$defs/state' get IF_SWARMS state.gen-c
+stored budget-record.schema.json get IF_BUDGETS swarm.sch
+stored budget-record.schema.json get IF_BUDGETS swarm.gen-c
+stored usage-record.schema.json last IF_COST if.v1.cost.settled.sch
+stored slo-objective.schema.json get IF_SLO_OBJECTIVES gen-c
+stored cred-record.schema.json get IF_CREDS "$cred"
+# an SLO breach: samples as a swarm publishes them, the episode status opens
+printf 'gen-c task 1000 100 0\ngen-c task 900 100 0\ngen-c task 800 100 1\n' |
+	"$BUILD/tests/slopub" "$URL" pub 2>"$ERR" && ok || not_ok "slopub: $(cat "$ERR")"
+stored slo-sample.schema.json last IF_SLO if.v1.slo.sample.gen-c
+run 4 slo status gen-c
+stored slo-violation.schema.json get IF_SLO_EPISODES cur.success.gen-c
 
 run 0 down -o json
 conforms down

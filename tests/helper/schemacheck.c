@@ -3,14 +3,16 @@
  * (draft 2020-12, the subset schemas/ uses), with the strict reader ifctl
  * itself uses.
  *
- *	schemacheck [-l] SCHEMA [PATH]
+ *	schemacheck [-l] SCHEMA[#/$defs/NAME] [PATH]
  *
+ * A fragment checks against one of the schema's definitions (a record kept
+ * under $defs, as swarm-profile's record and state).
  * PATH picks what is checked: "" the document, "name" a member of it,
  * "[]" each item of it, "name[]" each item of a member. With -l every line
  * of the input is one document. Keywords: type (one or a list), properties,
  * required, additionalProperties (false or a schema), items, enum, const,
  * minimum, maximum, minItems, format "date-time" (RFC 3339), $ref to
- * "#/$defs/NAME"; $schema, $id, $defs, title and description are notes.
+ * "#/$defs/NAME" or "#"; $schema, $id, $defs, title and description are notes.
  * Any other keyword is an error in the schema, so a typo cannot pass.
  *
  * Exit 0 when everything conforms; else one line per failure on stderr,
@@ -122,13 +124,15 @@ date_time(const char *s)
 
 static void check(const struct json_value *v, const struct json_value *schema, const char *where);
 
-/* The schema "#/$defs/NAME" names. */
+/* The schema "#/$defs/NAME" (or "#", the whole document) names. */
 static const struct json_value *
 resolve(const char *ref, const char *where)
 {
 	const struct json_value *defs = json_member(schema_root, "$defs"), *s = NULL;
 
-	if (strncmp(ref, "#/$defs/", 8) == 0 && defs)
+	if (strcmp(ref, "#") == 0)
+		s = schema_root;
+	else if (strncmp(ref, "#/$defs/", 8) == 0 && defs)
 		s = json_member(defs, ref + 8);
 	if (s == NULL)
 		fail(where, "schema: unknown $ref '%s'", ref);
@@ -269,21 +273,32 @@ main(int argc, char **argv)
 {
 	struct json_doc sdoc = JSON_DOC_INIT;
 	struct err e = ERR_INIT;
-	char *schema = NULL, *text = NULL, *line, *save = NULL;
+	char *schema = NULL, *text = NULL, *line, *save = NULL, *frag;
+	const struct json_value *top;
 	size_t len = 0, lines = 0;
 	int lflag = argc > 1 && strcmp(argv[1], "-l") == 0, c;
 	FILE *f;
 
 	if (argc < 2 + lflag || argc > 3 + lflag) {
-		fprintf(stderr, "usage: schemacheck [-l] SCHEMA [PATH]\n");
+		fprintf(stderr, "usage: schemacheck [-l] SCHEMA[#/$defs/NAME] [PATH]\n");
 		return 2;
 	}
+	if ((frag = strchr(argv[1 + lflag], '#')) != NULL)
+		*frag = '\0';
 	if (read_file(argv[1 + lflag], 1 << 20, READ_TEXT, &schema, NULL, &e) != ST_OK ||
 	    json_parse(schema, strlen(schema), argv[1 + lflag], &sdoc, &e) != ST_OK) {
 		fprintf(stderr, "schemacheck: %s\n", e.msg);
 		return 2;
 	}
 	schema_root = sdoc.root;
+	top = sdoc.root;
+	if (frag) {
+		*frag = '#';
+		if ((top = resolve(frag, "")) == NULL) {
+			fprintf(stderr, "schemacheck: no definition '%s'\n", frag);
+			return 2;
+		}
+	}
 	f = open_memstream(&text, &len);
 	if (f == NULL)
 		return 2;
@@ -291,11 +306,11 @@ main(int argc, char **argv)
 		fputc(c, f);
 	fclose(f);
 	if (!lflag) {
-		check_text(text, len, argc > 2 ? argv[2] : "", sdoc.root);
+		check_text(text, len, argc > 2 ? argv[2] : "", top);
 	} else {
 		for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 			lines++;
-			check_text(line, strlen(line), argc > 3 ? argv[3] : "", sdoc.root);
+			check_text(line, strlen(line), argc > 3 ? argv[3] : "", top);
 		}
 		if (lines == 0)
 			fail("", "%s", "no lines");

@@ -261,6 +261,10 @@ async function main() {
 			setTimeout(() => sub.unsubscribe(), Number(args[0]));
 			process.stdout.write('ready\n');
 			for await (const m of sub) process.stdout.write(m.subject + ' ' + sc.decode(m.data) + '\n');
+		} else if (cmd === 'usage') {	// usage JSON: one usage record on if.v1.cost.usage.<swarm> (COST AND BUDGETS)
+			const u = JSON.parse(args[0]);
+			const ack = await f.nc.jetstream().publish('if.v1.cost.usage.' + u.swarm, sc.encode(JSON.stringify(u)));
+			out({ stream: ack.stream, seq: ack.seq });
 		} else if (cmd === 'records') {	// records: every task record as stored, one per line
 			for (const k of await f.keys()) {
 				const e = await f.kv.get(k);

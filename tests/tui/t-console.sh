@@ -1,6 +1,8 @@
 # ifctl console in tmux against a real local server: send keys, capture the
 # screen, assert what it shows. Each wait polls the screen (no fixed sleeps).
 . "$(dirname "$0")/../cli/lib.sh"
+# The plain capability this test pushes with, declared as a site declares its own.
+export IF_GOVERNOR_CAPABILITIES="$IF_GOVERNOR_CAPABILITIES,code"
 
 command -v tmux >/dev/null || { echo "t-console: tmux missing (make deps)" >&2; exit 1; }
 SOCK="ifctl-t-console-$$"

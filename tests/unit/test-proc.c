@@ -128,7 +128,15 @@ test_ident_pidfd(void **state)
 	while (stat(file, &sb) != 0)
 		usleep(1000);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	assert_true(proc_ident_read(pid, &a));
+	/* the file is made before the shell's exec: wait (at most 5 s) for sleep */
+	for (int i = 0;; i++) {
+		assert_true(proc_ident_read(pid, &a));
+		if ((a.argv_len == sizeof "sleep\0" "30" && memcmp(a.argv, "sleep", 6) == 0) ||
+		    i == 4999)
+			break;
+		proc_ident_release(&a);
+		usleep(1000);
+	}
 	assert_true(proc_ident_read(getpid(), &b));
 	assert_true(a.start >= b.start);
 	assert_true(a.exe_ino != b.exe_ino || a.exe_dev != b.exe_dev);
