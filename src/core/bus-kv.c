@@ -520,9 +520,11 @@ kv_readback(struct bus *b, const char *bucket, const char *key, const void *data
  * most one lands, on any version. (A create, on no revision, has no such
  * id: a key purged and created again must not look like a duplicate.)
  *
- * Settled: a leader that dies or a connection that breaks between the
- * write and its acknowledgement leaves the write landed or not. Then, as
- * after a duplicate, the key is read back from the stream's leader: our
+ * A duplicate on a first send is another writer's id: a conflict, even
+ * when its bytes equal ours. Settled: a leader that dies or a connection
+ * that breaks between the write and its acknowledgement leaves the write
+ * landed or not. Then (and on a duplicate of a resent write) the key is
+ * read back from the stream's leader: our
  * bytes there mean it landed (*rev is their revision); the key still at the
  * expected revision means it did not (yet), and the same write is sent
  * again -- safe, since at most one of the two can match the expectation
@@ -551,6 +553,18 @@ kv_cas(struct bus *b, const char *bucket, const char *key, const void *data, siz
 			break;
 		if (!(dup || answer_lost(st) || (lost != ST_OK && st == ST_CONFLICT)))
 			break;
+		if (dup && lost == ST_OK) {
+			/*
+			 * No answer of ours was lost, so the id is another writer's:
+			 * it wrote on this revision first. Same bytes prove nothing
+			 * (two evaluators may write the same record), so this is a
+			 * conflict, as without the id.
+			 */
+			st = ST_CONFLICT;
+			err_set(&le, ST_CONFLICT, "key '%s' in bucket '%s' was changed by another "
+				"writer (revision %llu)", key, bucket, (unsigned long long)want);
+			break;
+		}
 		if (answer_lost(st))
 			lost = st;
 		if (kv_readback(b, bucket, key, data, len, deadline, &seq, &ours, NULL) != ST_OK) {
