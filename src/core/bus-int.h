@@ -53,6 +53,7 @@ struct bus {
 	pthread_t worker;
 	bool worker_started, stopping, work_pending;
 	bool closed_cb;			/* nats.c delivered its last callback */
+	unsigned subs_live;		/* watch subscriptions not yet complete */
 	int64_t refused_ms;		/* mono_ms() of the last permission violation */
 	char refused[200];		/* its text, lowercase */
 };

@@ -10,12 +10,24 @@
  * reconnect, the watch is marked for reset and the bus's worker thread
  * re-creates the consumer from last revision + 1.
  *
- * Lifetime. After natsSubscription_Unsubscribe() returns, nats.c may still
- * be inside, or about to enter, the subscription's message handler; only its
- * completion callback (natsSubscription_SetOnCompleteCB) says the handler
- * will not run again. So each subscription holds a reference on its watch,
- * dropped by that callback, the owner holds one until bus_watch_free(), the
- * worker one while it services the watch, and the memory goes with the last.
+ * Lifetime. After a subscription is unsubscribed or drained, nats.c may
+ * still be inside, or about to enter, the subscription's message handler;
+ * only its completion callback (natsSubscription_SetOnCompleteCB) says the
+ * handler will not run again. So each subscription holds a reference on its
+ * watch, dropped by that callback, the owner holds one until
+ * bus_watch_free(), the worker one while it services the watch, and the
+ * memory goes with the last.
+ *
+ * Ending a subscription. It is drained, not unsubscribed: the messages
+ * already received are handed to the handler (which drops them, the watch
+ * being stopped or the subscription replaced) instead of staying queued in
+ * nats.c. Our handle is destroyed in the completion callback, and
+ * bus_close() waits for every completion before closing the connection. A
+ * message still queued when the connection closes is freed by whichever
+ * nats.c thread drops the subscription last, and natsMsg_Destroy() hands it
+ * to the library's garbage collector: after nats_CloseAndWait() has stopped
+ * that thread, nats.c 3.4.1 loses it (LeakSanitizer reported one natsMsg,
+ * now and then, in commands that freed a watch just before exiting).
  *
  * Delivery. fn runs with w->deliver held and no other lock, so calls never
  * overlap, even while the old and the new subscription of a reset both
@@ -70,11 +82,29 @@ watch_unref(struct bus_watch *w)
 		watch_destroy(w);
 }
 
-/* nats.c's word that a subscription's handler has returned for good. */
+/* One nats.c subscription of a watch: the completion callback's closure. */
+struct watch_sub {
+	struct bus_watch *w;
+	natsSubscription *sub;
+};
+
+/*
+ * nats.c's word that a subscription's handler has returned for good: its
+ * queue is empty (drained), so our handle goes and bus_close() may go on.
+ */
 static void
 watch_on_complete(void *arg)
 {
-	watch_unref(arg);
+	struct watch_sub *ws = arg;
+	struct bus *b = ws->w->bus;
+
+	natsSubscription_Destroy(ws->sub);
+	pthread_mutex_lock(&b->mu);
+	b->subs_live--;
+	pthread_cond_broadcast(&b->cv);
+	pthread_mutex_unlock(&b->mu);	/* b may be freed from here on */
+	watch_unref(ws->w);
+	free(ws);
 }
 
 /* Call fn with ev unless the watch was stopped meanwhile. w->deliver held. */
@@ -178,6 +208,7 @@ static enum status
 watch_subscribe(struct bus_watch *w, uint64_t from_rev, struct err *e)
 {
 	struct bus *b = w->bus;
+	struct watch_sub *ws;
 	jsSubOptions so;
 	jsErrCode jerr = 0;
 	natsSubscription *sub = NULL;
@@ -202,13 +233,24 @@ watch_subscribe(struct bus_watch *w, uint64_t from_rev, struct err *e)
 	if (s != NATS_OK)
 		return bus_map_err(b, s, jerr, "watch", e);
 	atomic_fetch_add(&w->refs, 1);
+	ws = xcalloc(1, sizeof *ws);
+	ws->w = w;
+	ws->sub = sub;
 	/*
 	 * Refused only when the subscription is closed already (the connection
 	 * closed under us): then nats.c will never say when its handler is done,
 	 * so the reference stays and the watch is never freed, a small leak
 	 * rather than a use after free.
 	 */
-	(void)natsSubscription_SetOnCompleteCB(sub, watch_on_complete, w);
+	s = natsSubscription_SetOnCompleteCB(sub, watch_on_complete, ws);
+	if (s != NATS_OK) {
+		free(ws);
+		natsSubscription_Destroy(sub);
+		return bus_map_err(b, NATS_CONNECTION_CLOSED, 0, "watch", e);
+	}
+	pthread_mutex_lock(&b->mu);
+	b->subs_live++;
+	pthread_mutex_unlock(&b->mu);
 	w->sub = sub;
 	return ST_OK;
 }
@@ -288,14 +330,18 @@ bus_stream_watch(struct bus *b, const char *stream, const char *subject, uint64_
 	return watch_start(b, w, from_seq, out, e);
 }
 
-/* Unsubscribe; nats.c's completion callback then drops the reference. */
+/*
+ * Drain the subscription (unsubscribe when it cannot be drained, the
+ * connection being closed); its completion callback then destroys it and
+ * drops the watch's reference. Never waits, so a callback may drop its own.
+ */
 static void
-drop_sub(natsSubscription *sub)
+drop_sub(struct bus *b, natsSubscription *sub)
 {
 	if (sub == NULL)
 		return;
-	natsSubscription_Unsubscribe(sub);
-	natsSubscription_Destroy(sub);
+	if (natsSubscription_DrainTimeout(sub, b->timeout_ms) != NATS_OK)
+		natsSubscription_Unsubscribe(sub);
 }
 
 void
@@ -327,7 +373,7 @@ bus_watch_free(struct bus_watch *w)
 		pthread_mutex_lock(&w->deliver);
 		pthread_mutex_unlock(&w->deliver);
 	}
-	drop_sub(sub);
+	drop_sub(b, sub);
 	watch_unref(w);
 }
 
@@ -391,7 +437,7 @@ watch_reset(struct bus_watch *w)
 		atomic_fetch_add(&w->resets, 1);
 	}
 	pthread_mutex_unlock(&w->mu);
-	drop_sub(old);
+	drop_sub(w->bus, old);
 }
 
 /* Send snapshot_done of an empty bucket, unless a message did already. */

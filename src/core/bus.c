@@ -495,6 +495,23 @@ fail:
 	return st;
 }
 
+/*
+ * Wait (at most the timeout and a second) until every watch subscription
+ * has drained and completed, before the connection closes: a message
+ * nats.c still held then would be freed after nats_CloseAndWait() and lost
+ * (see bus-watch.c).
+ */
+static void
+bus_wait_subs(struct bus *b)
+{
+	struct timespec ts = deadline_ts(b->timeout_ms + 1000);
+
+	pthread_mutex_lock(&b->mu);
+	while (b->subs_live > 0 && pthread_cond_timedwait(&b->cv, &b->mu, &ts) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&b->mu);
+}
+
 void
 bus_close(struct bus *b)
 {
@@ -508,6 +525,7 @@ bus_close(struct bus *b)
 	pthread_mutex_unlock(&b->mu);
 	if (b->worker_started)
 		pthread_join(b->worker, NULL);
+	bus_wait_subs(b);
 	for (i = 0; i < b->nkvs; i++) {
 		kvStore_Destroy(b->kvs[i].kv);
 		free(b->kvs[i].bucket);

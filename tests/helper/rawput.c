@@ -64,8 +64,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "rawput: %s\n", e.msg);
 		return 1;
 	}
-	if ((b = hconnect(argv[1], 5000, 100, NULL, NULL)) == NULL)
+	if ((b = hconnect(argv[1], 5000, 100, NULL, NULL)) == NULL) {
+		free(data);
 		return 1;
+	}
 	if (kv)
 		st = bus_kv_put(b, argv[3], argv[4], data, len, &rev, &e);
 	else
