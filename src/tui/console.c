@@ -28,6 +28,7 @@
 #define STEP_MS 60000		/* [ and ]: a minute */
 #define BIG_STEP_MS 600000	/* { and }: ten minutes */
 #define MIN_ROWS 12
+#define PANE_MIN_H 4		/* title, header and two rows */
 #define MIN_COLS 40
 #define COLLECT_BIG 20000	/* rows beyond which a pane re-sorts at most ... */
 #define COLLECT_EVERY_MS 1000	/* ... this often */
@@ -138,7 +139,8 @@ draw_header(struct ui *ui, struct fleet *f, bool full, int64_t now)
 	bus_url_mask(bus_url(ui->bus), &h);
 	buf_adds(&h, " | ");
 	conn_text(&ui->live, now, &h);
-	buf_addf(&h, " | tasks %zu | witness %llu%s | %s", f->ntasks,
+	buf_addf(&h, " | tasks %zu | swarms %zu, breakers open %zu | witness %llu%s | %s",
+		 f->ntasks, f->swarms.n, fleet_breakers_open(f),
 		 (unsigned long long)f->witness_last, ui->opts.read_only ? " | read-only" : "",
 		 clock);
 	put_line(0, 0, ui->cols, h.s, ROLE_HEADER);
@@ -378,12 +380,12 @@ draw_status(struct ui *ui, int y)
 	buf_release(&s);
 }
 
-/* Place the panes shown (all at full size, two at 80x24, the focused one below). */
+/* Place the panes shown (all at full size, two at 80x24, the focused one below), by weight. */
 static void
 layout(struct ui *ui, int y0, int h, size_t show)
 {
 	size_t i, k = 0, first = ui->focus;
-	int each, y = y0;
+	int y = y0, weights = 0, left = h;
 
 	if (show > ui->npanes)
 		show = ui->npanes;
@@ -393,14 +395,21 @@ layout(struct ui *ui, int y0, int h, size_t show)
 		first = ui->npanes - show;
 	for (i = 0; i < ui->npanes; i++)
 		ui->panes[i].h = 0;
-	each = h / (int)show;
+	for (i = first; i < first + show; i++)
+		weights += ui->panes[i].src->weight > 0 ? ui->panes[i].src->weight : 1;
 	for (i = first; i < first + show; i++, k++) {
 		struct pane *p = &ui->panes[i];
+		int wt = p->src->weight > 0 ? p->src->weight : 1;
+		int share = weights ? left * wt / weights : left;
+		if (share < PANE_MIN_H && left >= PANE_MIN_H)
+			share = PANE_MIN_H;
 		p->y = y;
 		p->x = 0;
 		p->w = ui->cols;
-		p->h = k + 1 == show ? y0 + h - y : each;
+		p->h = k + 1 == show ? y0 + h - y : share;
 		y += p->h;
+		left -= p->h;
+		weights -= wt;
 	}
 }
 
@@ -550,6 +559,8 @@ travel(struct ui *ui, int64_t at_ms)
 		return;
 	}
 	past_chain(ui);
+	ui->past.cfg = &ui->s->cfg;
+	domains_rewind(&ui->past, ui->bus, at_ms);
 	ui->view = &ui->past;
 	ui_say(ui, false, "viewing %s (rebuilt in %lld ms); [ ] step, l: live", clock,
 	       (long long)(mono_ms() - t0));
@@ -772,6 +783,72 @@ task_action(struct ui *ui, const char *verb, bool owner)
 	buf_release(&q);
 }
 
+/* The selected swarm's id (and its row's state), or false when the swarms pane has none. */
+static bool
+selected_swarm(struct ui *ui, char *id, size_t len, enum breaker_state *breaker, bool *retired)
+{
+	struct fleet *f = ui->view;
+	struct pane *p = focused(ui);
+	const struct srow *r;
+	bool ok = false;
+
+	if (strcmp(p->src->name, "swarms") != 0) {
+		ui_say(ui, true, "select a swarm in the swarms pane first (Tab)");
+		return false;
+	}
+	pthread_mutex_lock(&f->mu);
+	pane_sync(f, p);
+	if (p->n && (r = p->items[p->sel]) != NULL && r->have_rec) {
+		snprintf(id, len, "%s", r->sw.p.id);
+		*breaker = r->sw.st.breaker;
+		*retired = r->sw.st.retired;
+		ok = true;
+	}
+	pthread_mutex_unlock(&f->mu);
+	if (!ok)
+		ui_say(ui, true, "no swarm selected");
+	return ok;
+}
+
+/* D: retire the selected swarm (it may no longer claim). */
+static void
+k_retire(struct ui *ui)
+{
+	char id[SWARM_ID_MAX + 1], cmd[256], q[256];
+	enum breaker_state br;
+	bool retired;
+
+	if (!selected_swarm(ui, id, sizeof id, &br, &retired))
+		return;
+	if (retired) {
+		ui_say(ui, true, "swarm '%s' is retired already", id);
+		return;
+	}
+	snprintf(cmd, sizeof cmd, "--trace swarm retire %s --why=retired-from-the-console", id);
+	snprintf(q, sizeof q, "retire swarm '%s'? it may no longer claim work (witnessed)", id);
+	ask(ui, cmd, q);
+}
+
+/* b: close the selected swarm's circuit breaker. */
+static void
+k_reset(struct ui *ui)
+{
+	char id[SWARM_ID_MAX + 1], cmd[256], q[256];
+	enum breaker_state br;
+	bool retired;
+
+	if (!selected_swarm(ui, id, sizeof id, &br, &retired))
+		return;
+	if (br == BREAKER_CLOSED) {
+		ui_say(ui, true, "swarm '%s': its breaker is closed already", id);
+		return;
+	}
+	snprintf(cmd, sizeof cmd, "--trace governor reset %s", id);
+	snprintf(q, sizeof q, "reset the %s breaker of swarm '%s'? (witnessed)", breaker_name(br),
+		 id);
+	ask(ui, cmd, q);
+}
+
 static void k_cancel(struct ui *ui) { task_action(ui, "cancel", false); }
 static void k_requeue(struct ui *ui) { task_action(ui, "requeue", false); }
 static void k_release(struct ui *ui) { task_action(ui, "release", true); }
@@ -812,6 +889,10 @@ const struct key_def key_table[] = {
 	  true, k_requeue },
 	{ 'R', "R", "release the selected claimed task as its owner (asks first; witnessed)",
 	  KW_PANE, true, k_release },
+	{ 'D', "D", "retire the selected swarm (asks first; witnessed)", KW_PANE, true,
+	  k_retire },
+	{ 'b', "b", "reset the selected swarm's circuit breaker (asks first; witnessed)",
+	  KW_PANE, true, k_reset },
 	{ '[', "[", "rewind a minute: every pane as the fleet was", KW_PANE, false, k_back1 },
 	{ ']', "]", "forward a minute (to live at the present)", KW_PANE, false, k_fwd1 },
 	{ '{', "{", "rewind ten minutes", KW_PANE, false, k_back10 },
@@ -1149,8 +1230,8 @@ ui_panes(struct ui *ui, struct err *e)
 			ui->focus = i;
 	}
 	if (ui->opts.pane && strcmp(ui->opts.pane, ui->panes[ui->focus].src->name) != 0)
-		return err_set(e, ST_USAGE, "--pane '%s': no such pane (tasks, witness)",
-			       ui->opts.pane);
+		return err_set(e, ST_USAGE, "--pane '%s': no such pane (tasks, swarms, budget, slo, "
+			       "witness)", ui->opts.pane);
 	return ST_OK;
 }
 
@@ -1282,6 +1363,7 @@ console_run(struct session *s, const struct console_opts *o, struct err *e)
 		ui_release(&ui);
 		return st;
 	}
+	ui.live.cfg = &s->cfg;
 	ui.live.wake = fleet_wake;
 	ui.live.wake_arg = ui.loop;
 	s->notice = ui_notice;

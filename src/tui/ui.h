@@ -39,6 +39,7 @@ struct pane_src {
 	unsigned sortable;		/* bit i: column i can be sorted on */
 	int state_col;			/* column painted in the row's role, or -1 */
 	bool follow_head;		/* a tail: a selection on the first row stays there */
+	int weight;			/* its share of the height when panes are stacked */
 	/* Fill p->items with the rows that pass p->filter, sorted; under the fleet's lock. */
 	void (*collect)(struct fleet *f, struct pane *p);
 	/* The identity of an item (a task id, a witness sequence), into out. */
@@ -56,6 +57,10 @@ struct pane_src {
 };
 
 extern const struct pane_src *const pane_table[];
+/* The rows of the swarms, budget and SLO panes' items (exposed for tests/unit/test-pane.c). */
+struct rowset *pane_swarm_rows(void *const *items, size_t n);
+struct rowset *pane_budget_rows(void *const *items, size_t n);
+struct rowset *pane_slo_rows(void *const *items, size_t n);
 extern const size_t pane_count;
 
 struct pane {
@@ -99,7 +104,7 @@ struct ui {
 	bool starting;			/* under live.mu: the starter is at work */
 	struct err start_err;		/* under live.mu: why it failed (code ST_OK: it did not) */
 	struct theme theme;
-	struct pane panes[8];
+	struct pane panes[8];	/* one per pane_table entry */
 	size_t npanes, focus;
 	struct docview *stack[UI_STACK_MAX];	/* drill-downs and results; top shown */
 	size_t depth;
