@@ -799,7 +799,7 @@ selected_swarm(struct ui *ui, char *id, size_t len, enum breaker_state *breaker,
 	pthread_mutex_lock(&f->mu);
 	pane_sync(f, p);
 	if (p->n && (r = p->items[p->sel]) != NULL && r->have_rec) {
-		snprintf(id, len, "%s", r->sw.p.id);
+		snprintf(id, len, "%s", r->id);
 		*breaker = r->sw.st.breaker;
 		*retired = r->sw.st.retired;
 		ok = true;

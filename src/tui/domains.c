@@ -102,6 +102,7 @@ srow_free(void *p)
 
 	swarm_release(&r->sw);
 	free(r->bad);
+	free(r->id);
 	free(r);
 }
 
@@ -242,6 +243,7 @@ srow_of(struct fleet *f, const char *id)
 
 	if (r == NULL) {
 		r = xcalloc(1, sizeof *r);
+		r->id = xstrdup(id);
 		kset_add(&f->swarms, id, r);
 	}
 	return r;

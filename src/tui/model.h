@@ -65,6 +65,7 @@ struct kset {
 
 /* A swarm as the panes know it: its record (key <id>) and its state (state.<id>). */
 struct srow {
+	char *id;			/* the key's id */
 	struct swarm sw;		/* sw.st: the state record's */
 	bool have_rec;			/* the record key exists */
 	char *bad;			/* the record is invalid: why */

@@ -368,7 +368,7 @@ static const struct pane_col swarm_cols[] = {
 static const char *
 srow_id(const struct srow *r)
 {
-	return r->sw.p.id ? r->sw.p.id : "";
+	return r->id;
 }
 
 /* Compare two swarms on the sorted column, then by id. */
