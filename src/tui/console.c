@@ -231,14 +231,15 @@ static void
 pane_sync(struct fleet *f, struct pane *p)
 {
 	bool now = p->of != f || p->stale;
+	uint64_t gen = p->src->gen ? p->src->gen(f) : f->gen;
 
-	if (!now && p->gen == f->gen)
+	if (!now && p->gen == gen)
 		return;
 	if (!now && p->src->size(f) > COLLECT_BIG && mono_ms() - p->collected_ms < COLLECT_EVERY_MS)
 		return;
 	p->src->collect(f, p);
 	p->of = f;
-	p->gen = f->gen;
+	p->gen = gen;
 	p->stale = false;
 	p->collected_ms = mono_ms();
 	reselect(p);

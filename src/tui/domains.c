@@ -193,7 +193,7 @@ static void
 changed(struct fleet *f, unsigned d)
 {
 	f->dirty |= d | FLEET_D_HEADER;
-	f->gen++;
+	f->dgen++;	/* not gen: the tasks pane need not sort again for these */
 	f->last_data_ms = wall_ms();
 	pthread_mutex_unlock(&f->mu);
 	if (f->wake)

@@ -112,7 +112,8 @@ struct fleet {
 	int64_t conn_since_ms;		/* wall time of the last change of conn */
 	uint64_t reconnects;
 	int64_t last_data_ms;		/* wall time of the last update from a feed */
-	uint64_t gen;			/* bumped by every change */
+	uint64_t gen;			/* bumped by every change of tasks, witness, connection */
+	uint64_t dgen;			/* bumped by every change of swarms, budgets, SLO */
 	unsigned dirty;			/* bits of the panes that changed (FLEET_D_*) */
 	int64_t at_ms;			/* 0: live; else the moment it shows */
 	size_t from_history;		/* rewound: tasks whose state came from their history */

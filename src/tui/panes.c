@@ -349,6 +349,19 @@ static const struct pane_src witness_pane = {
 
 /* --- swarms ------------------------------------------------------------- */
 
+/* The small panes' generation: their own feeds' (the swarms' load follows the tasks too). */
+static uint64_t
+domain_gen(const struct fleet *f)
+{
+	return f->dgen;
+}
+
+static uint64_t
+swarm_gen(const struct fleet *f)
+{
+	return f->dgen + f->gen;
+}
+
 /* The console's own columns after a core view's, by name (rows_col gives the index). */
 #define SW_LOAD SW__COUNT
 
@@ -516,6 +529,7 @@ static const struct pane_src swarms_pane = {
 	.sortable = 0x7f,
 	.state_col = 1,
 	.weight = 2,
+	.gen = swarm_gen,
 	.collect = swarm_collect,
 	.ident = swarm_ident,
 	.rows = pane_swarm_rows,
@@ -645,6 +659,7 @@ static const struct pane_src budgets_pane = {
 	.sortable = 0x1,
 	.state_col = 6,
 	.weight = 1,
+	.gen = domain_gen,
 	.collect = budget_collect,
 	.ident = budget_ident,
 	.rows = pane_budget_rows,
@@ -791,6 +806,7 @@ static const struct pane_src slo_pane = {
 	.sortable = 0x1,
 	.state_col = 4,
 	.weight = 2,
+	.gen = domain_gen,
 	.collect = slo_collect,
 	.ident = slo_ident,
 	.rows = pane_slo_rows,

@@ -48,6 +48,8 @@ struct pane_src {
 	struct rowset *(*rows)(void *const *items, size_t n);
 	/* The role of row r of such a set. */
 	enum theme_role (*role)(const struct rowset *rs, size_t r);
+	/* The generation of what the pane shows (NULL: f->gen); a change collects again. */
+	uint64_t (*gen)(const struct fleet *f);
 	/* How many rows the pane's source holds (big ones re-sort at most once a second). */
 	size_t (*size)(struct fleet *f);
 	/* What the title says after the name (counts, the chain's state). */
