@@ -123,3 +123,4 @@ awk -v r="$rss" -v h="$hwm" -v n="$n" 'BEGIN {
 TM send-keys -t c q
 wait_exit
 echo "key to screen:      p50 $(stat_of key_us_p50) us, p99 $(stat_of key_us_p99) us, max $(stat_of key_us_max) us over $(stat_of keys) key batches  [p99 <= 8 ms]"
+echo "  of which the loop thread's CPU: p50 $(stat_of key_cpu_us_p50) us, p99 $(stat_of key_cpu_us_p99) us, max $(stat_of key_cpu_us_max) us; $(stat_of key_big_collects) batches sorted the $TASKS tasks again; the rest is waiting for a core (load average $(cut -d' ' -f1 /proc/loadavg) on $(nproc) cores)"

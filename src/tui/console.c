@@ -220,6 +220,21 @@ reselect(struct pane *p)
 	buf_release(&id);
 }
 
+/* Collections of a big pane so far (--stats: how many key batches paid for one). */
+static size_t big_collects;
+/* A key's paint is under way: a big pane's deferred sort waits for the next tick's. */
+static bool painting_keys;
+
+/* The calling thread's CPU time in microseconds. */
+static int64_t
+thread_cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /*
  * Make p's items current for f; under f's lock. A big pane (more than
  * COLLECT_BIG rows) filters and sorts again at most once a second while
@@ -235,9 +250,12 @@ pane_sync(struct fleet *f, struct pane *p)
 
 	if (!now && p->gen == gen)
 		return;
-	if (!now && p->src->size(f) > COLLECT_BIG && mono_ms() - p->collected_ms < COLLECT_EVERY_MS)
+	if (!now && p->src->size(f) > COLLECT_BIG &&
+	    (painting_keys || mono_ms() - p->collected_ms < COLLECT_EVERY_MS))
 		return;
 	p->src->collect(f, p);
+	if (p->src->size(f) > COLLECT_BIG)
+		big_collects++;
 	p->of = f;
 	p->gen = gen;
 	p->stale = false;
@@ -333,6 +351,23 @@ draw_pane(struct fleet *f, struct pane *p, bool active, int64_t now)
 			put_line(y, p->x, p->w, r == 0 && p->n == 0 ? "  (none)" : "", ROLE_DIM);
 	}
 	rows_free(rs);
+}
+
+/*
+ * What a pane's drawing depends on, as text: the same as last time and the
+ * pane is left as curses holds it (a key that moves the selection in one
+ * pane redraws only that one).
+ */
+static void
+pane_sig(struct ui *ui, struct fleet *f, struct pane *p, bool active, int64_t now, char *out,
+	 size_t len)
+{
+	uint64_t gen = p->src->gen ? p->src->gen(f) : f->gen;
+
+	snprintf(out, len, "%p %llu %llu %zu %zu %zu %d %d %d %d %d %d %d %lld %llu %.32s",
+		 (void *)f, (unsigned long long)gen, (unsigned long long)p->gen, p->n, p->sel,
+		 p->top, p->y, p->h, p->w, active, p->sort, p->desc, f->dirty != 0,
+		 (long long)(now / 1000), (unsigned long long)ui->screen_epoch, p->filter);
 }
 
 /* The top view of the stack: its title and the lines that fit. */
@@ -441,6 +476,7 @@ paint(struct ui *ui)
 	ui->last_paint_ms = mono_ms();
 	ui->frames++;
 	if (ui->rows < MIN_ROWS || ui->cols < MIN_COLS) {
+		ui->screen_epoch++;
 		draw_too_small(ui);
 		term_flush();
 		return;
@@ -455,19 +491,33 @@ paint(struct ui *ui)
 		ui->synced_ms = wall_ms();
 	if (f != &ui->live)
 		pthread_mutex_lock(&f->mu);
-	f->dirty = 0;
 	y = draw_header(ui, f, full, now);
 	y += draw_banner(ui, y, now);
 	body = ui->rows - 1 - y;
+	if (y != ui->body_y) {	/* a banner came or went: the panes moved */
+		ui->body_y = y;
+		ui->screen_epoch++;
+	}
 	if (ui->depth) {
+		ui->screen_epoch++;
 		draw_doc(ui, y, body);
 	} else {
 		layout(ui, y, body, full ? ui->npanes : ui->rows >= 24 && ui->cols >= 80 ? 2 : 1);
-		for (i = 0; i < ui->npanes; i++)
-			if (ui->panes[i].h > 0)
-				draw_pane(f, &ui->panes[i], i == ui->focus,
-					  f->at_ms ? f->at_ms : now);
+		for (i = 0; i < ui->npanes; i++) {
+			struct pane *p = &ui->panes[i];
+			int64_t at = f->at_ms ? f->at_ms : now;
+			char sig[sizeof p->drawn];
+			if (p->h <= 0)
+				continue;
+			pane_sync(f, p);
+			pane_sig(ui, f, p, i == ui->focus, at, sig, sizeof sig);
+			if (strcmp(sig, p->drawn) == 0)
+				continue;
+			draw_pane(f, p, i == ui->focus, at);
+			pane_sig(ui, f, p, i == ui->focus, at, p->drawn, sizeof p->drawn);
+		}
 	}
+	f->dirty = 0;
 	if (f != &ui->live)
 		pthread_mutex_unlock(&f->mu);
 	pthread_mutex_unlock(&ui->live.mu);
@@ -1052,7 +1102,8 @@ static void
 on_input(struct evloop *l, int fd, short revents, void *arg)
 {
 	struct ui *ui = arg;
-	int64_t t0 = mono_us();
+	int64_t t0 = mono_us(), c0 = thread_cpu_us();
+	size_t big0 = big_collects;
 	int key, n = 0;
 
 	(void)l;
@@ -1061,19 +1112,28 @@ on_input(struct evloop *l, int fd, short revents, void *arg)
 		k_quit(ui);
 		return;
 	}
+	painting_keys = true;	/* keys move among the rows collected; the tick sorts again */
 	while (!ui->quit && (key = term_key()) != TK_NONE && n++ < 256)
 		on_key(ui, key);
-	if (ui->quit)
+	if (ui->quit) {
+		painting_keys = false;
 		return;
+	}
 	if (ui->full_redraw || ui->resized) {
 		term_resize();
+		ui->screen_epoch++;
 		ui->full_redraw = ui->resized = false;
 	}
 	ui_paint_now(ui);
+	painting_keys = false;
 	if (ui->opts.stats && n > 0) {
 		if (ui->nkey == ui->keycap)
 			xgrow(&ui->key_us, &ui->keycap, ui->nkey + 1, sizeof *ui->key_us);
-		ui->key_us[ui->nkey++] = mono_us() - t0;
+		if (ui->nkey == ui->cpucap)
+			xgrow(&ui->key_cpu_us, &ui->cpucap, ui->nkey + 1, sizeof *ui->key_cpu_us);
+		ui->key_us[ui->nkey] = mono_us() - t0;
+		ui->key_cpu_us[ui->nkey++] = thread_cpu_us() - c0;
+		ui->key_big_collects += big_collects != big0;
 	}
 }
 
@@ -1101,6 +1161,11 @@ write_stats(struct ui *ui)
 			(long long)percentile(ui->key_us, ui->nkey, 50),
 			(long long)percentile(ui->key_us, ui->nkey, 99),
 			(long long)ui->key_us[ui->nkey - 1]);
+		sort_i64(ui->key_cpu_us, ui->nkey);
+		fprintf(f, "key_cpu_us_p50 %lld\nkey_cpu_us_p99 %lld\nkey_cpu_us_max %lld\n"
+			"key_big_collects %zu\n", (long long)percentile(ui->key_cpu_us, ui->nkey, 50),
+			(long long)percentile(ui->key_cpu_us, ui->nkey, 99),
+			(long long)ui->key_cpu_us[ui->nkey - 1], ui->key_big_collects);
 	}
 	fclose(f);
 }
@@ -1157,6 +1222,7 @@ on_wake(struct evloop *l, void *arg)
 	if (got_winch) {
 		got_winch = 0;
 		term_resize();
+		ui->screen_epoch++;
 		ui_paint_now(ui);
 		return;
 	}
@@ -1280,6 +1346,7 @@ ui_release(struct ui *ui)
 		free(ui->history[i]);
 	ui_free_words(ui->confirm_argv);
 	free(ui->key_us);
+	free(ui->key_cpu_us);
 	buf_release(&ui->line);
 	evloop_free(ui->loop);
 }

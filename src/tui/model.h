@@ -147,7 +147,7 @@ struct fleet {
 #define FLEET_D_BUDGETS	0x10
 #define FLEET_D_SLO	0x20
 
-#define FIGS_EVERY_MS 5000	/* the figures worker's period; events kick it sooner */
+#define FIGS_EVERY_MS 15000	/* the figures worker's period; events kick it sooner */
 #define FIGS_MIN_MS 1000	/* ...but never more often than this */
 
 /* An empty fleet; fleet_release() frees it (after the feeds stopped). */

@@ -24,6 +24,19 @@ items_add(struct pane *p, void *item)
 	p->items[p->n++] = item;
 }
 
+/* The items the other way round. */
+static void
+items_reverse(struct pane *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n / 2; i++) {
+		void *t = p->items[i];
+		p->items[i] = p->items[p->n - 1 - i];
+		p->items[p->n - 1 - i] = t;
+	}
+}
+
 /* Does any of the texts hold the filter (case folded)? */
 static bool
 match(const char *filter, const char *const *texts, size_t n)
@@ -254,11 +267,7 @@ witness_collect(struct fleet *f, struct pane *p)
 			items_add(p, (void *)e);
 	}
 	if (!p->desc)	/* the tail is newest first; ascending is oldest first */
-		for (i = 0; i < p->n / 2; i++) {
-			void *t = p->items[i];
-			p->items[i] = p->items[p->n - 1 - i];
-			p->items[p->n - 1 - i] = t;
-		}
+		items_reverse(p);
 }
 
 static void
@@ -569,11 +578,7 @@ budget_collect(struct fleet *f, struct pane *p)
 			items_add(p, r);
 	}
 	if (p->desc)	/* the set is by key */
-		for (i = 0; i < p->n / 2; i++) {
-			void *t = p->items[i];
-			p->items[i] = p->items[p->n - 1 - i];
-			p->items[p->n - 1 - i] = t;
-		}
+		items_reverse(p);
 }
 
 static void
@@ -704,11 +709,7 @@ slo_collect(struct fleet *f, struct pane *p)
 			items_add(p, it);
 	}
 	if (p->desc)	/* by swarm, then objective */
-		for (i = 0; i < p->n / 2; i++) {
-			void *t = p->items[i];
-			p->items[i] = p->items[p->n - 1 - i];
-			p->items[p->n - 1 - i] = t;
-		}
+		items_reverse(p);
 }
 
 static void

@@ -79,6 +79,7 @@ struct pane {
 	bool stale;			/* filter or sort changed: collect again */
 	int64_t collected_ms;		/* monotonic time of the last collection */
 	int y, x, h, w;			/* where it is drawn; h == 0: hidden */
+	char drawn[160];		/* what was drawn last (pane_sig): the same is not drawn again */
 };
 
 /* A result or drill-down: a document rendered to lines. */
@@ -125,11 +126,15 @@ struct ui {
 	int64_t reconnect_banner_until;	/* wall ms */
 	uint64_t reconnects_seen;
 	uint64_t frames;
+	uint64_t screen_epoch;		/* bumped when something else drew over the panes */
+	int body_y;			/* where the panes began last frame */
 	int64_t first_frame_ms, live_ms;	/* wall times: the first paint, the first with data */
 	int64_t synced_ms;		/* the first paint with every task (the snapshot) */
 	int64_t start_ms;		/* wall time console_run() began */
 	int64_t *key_us;		/* key to screen, per batch of keys (--stats) */
-	size_t nkey, keycap;
+	int64_t *key_cpu_us;		/* ...of which the loop thread's CPU time */
+	size_t nkey, keycap, cpucap;
+	size_t key_big_collects;	/* batches that filtered and sorted a big pane */
 };
 
 /* Ask for a paint: at once (keys) or throttled to 10 a second (data). */
