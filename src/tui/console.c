@@ -310,7 +310,7 @@ draw_row(struct pane *p, const int *w, const struct rowset *rs, size_t r, int y,
 		for (i = 0; i < src->state_col; i++)
 			x += w[i] ? w[i] + 1 : 0;
 		pane_cell(&src->cols[src->state_col], rs, r, now, &cell);
-		pane_fit(&fit, cell.s, w[src->state_col], false);
+		pane_fit(&fit, cell.s, w[src->state_col], src->cols[src->state_col].flags & PC_RIGHT);
 		term_put(y, p->x + x, fit.s, src->role(rs, r));
 	}
 	buf_release(&line);

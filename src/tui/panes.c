@@ -681,8 +681,8 @@ static const struct pane_src budgets_pane = {
 static const struct pane_col slo_cols[] = {
 	{ SS_SWARM, "SWARM", 16, 0, PF_TEXT },
 	{ SS_OBJECTIVE, "OBJECTIVE", 12, 0, PF_TEXT },
-	{ SS_TARGET, "TARGET", 14, 0, PF_TEXT },
-	{ SS_MEASURED, "MEASURED", 10, PC_RIGHT, PF_TEXT },
+	{ SS_TARGET, "TARGET", 15, 0, PF_TEXT },
+	{ SS_MEASURED, "MEASURED", 11, PC_RIGHT, PF_TEXT },
 	{ SS_VERDICT, "VERDICT", 7, 0, PF_TEXT },
 	{ SS_ALERT, "ALERT", 6, 0, PF_TEXT },
 	{ SS_BURN_1H, "BURN1H", 6, PC_RIGHT | PC_OPTIONAL, PF_TEXT },
