@@ -6,7 +6,9 @@
  * slo_objective_put once at the start; then the coordinator's push, claim,
  * heartbeat, complete, fail and release (whose SLO samples the coordinator
  * publishes), swarm_touch and slo_heartbeat for each swarm's heartbeat,
- * and cost_record (priced from the price table) for each finished task.
+ * cost_record (priced from the price table) for each finished task, and
+ * every 15 s the SLO evaluation of 'slo watch' (slo_status over the
+ * rollups, breach episodes opened and closed).
  *
  * One loop (follow.h: evloop, Ctrl-C and SIGTERM) with a tick every
  * DEMO_TICK_MS: push at --rate while the queue is short, let each idle
@@ -26,12 +28,14 @@
 #include "core/cost.h"
 #include "core/json.h"
 #include "core/slo.h"
+#include "core/slodb.h"
 #include "core/swarm.h"
 #include "core/util.h"
 
 #define DEMO_TICK_MS 250
 #define DEMO_QUEUE_MAX 30	/* pushes pause while this many wait */
 #define DEMO_HEARTBEAT_MS 5000
+#define DEMO_EVALUATE_MS 15000	/* the SLO evaluation (as 'slo watch' does) */
 
 /* The swarms: capabilities of the registry (capability.h), a model of the price table. */
 static const struct {
@@ -95,6 +99,8 @@ struct demo {
 	size_t failures;
 	struct price_table prices;
 	size_t recorded;	/* usage records priced and settled */
+	struct slodb *rollups;	/* the evaluator's ($IF_HOME/slo.db), or NULL */
+	int64_t evaluate_at;	/* mono ms of the next evaluation */
 };
 
 /* xorshift64: the demo's randomness (no security in it). */
@@ -227,6 +233,52 @@ demo_alive(struct demo *d, size_t i, int64_t now)
 		demo_failed(d, &e);
 }
 
+/*
+ * Evaluate the objectives over the rollups and open or close breach
+ * episodes, as 'ifctl slo watch' does (each change witnessed), so that
+ * the console shows episodes as well as figures.
+ */
+static void
+demo_evaluate(struct demo *d, int64_t now)
+{
+	struct cmd_ctx *ctx = d->ctx;
+	struct slo_objectives l = { 0 };
+	struct slo_episodes *eps = NULL;
+	struct slo_result *r = NULL;
+	uint64_t added, rejected;
+	struct err e = ERR_INIT;
+	size_t changed = 0, i;
+	enum status st;
+	bool due;
+
+	if (now < d->evaluate_at)
+		return;
+	d->evaluate_at = now + DEMO_EVALUATE_MS;
+	act_as(d, ctx->session->actor, NULL);
+	if (d->rollups == NULL && slodb_open(&ctx->cfg, NULL, &d->rollups, &e) != ST_OK) {
+		demo_failed(d, &e);
+		return;
+	}
+	if ((st = slo_sync(ctx->bus, &ctx->cfg, d->rollups, &added, &rejected, &e)) == ST_OK &&
+	    (st = slo_objective_list(ctx->bus, &l, &e)) == ST_OK) {
+		r = xcalloc(l.n + 1, sizeof *r);
+		st = slo_status(d->rollups, &ctx->cfg, &l, wall_ms(), NULL, r, &e);
+	}
+	due = st == ST_OK && (st = slo_episodes_load(ctx->bus, &eps, &e)) == ST_OK &&
+	      slo_episodes_due(eps, r, l.n);
+	if (due && (st = cmd_witness_open(ctx)) != ST_OK)
+		e = ctx->err;
+	else if (due)
+		st = slo_episodes_apply(ctx->bus, &ctx->op, eps, r, l.n, wall_ms(), &changed, &e);
+	if (st != ST_OK)
+		demo_failed(d, &e);
+	slo_episodes_free(eps);
+	for (i = 0; r && i < l.n; i++)
+		slo_result_release(&r[i]);
+	free(r);
+	slo_objectives_release(&l);
+}
+
 /* Swarm i: claim when idle; finish, fail or heartbeat when working. */
 static void
 demo_swarm_tick(struct demo *d, size_t i, int64_t now)
@@ -286,6 +338,7 @@ demo_tick(struct evloop *l, uint64_t id, void *arg)
 		demo_alive(d, i, now);
 		demo_swarm_tick(d, i, now);
 	}
+	demo_evaluate(d, now);
 	if (d->ctx->witness && ledger_flush(d->ctx->witness, &e) != ST_OK)
 		demo_failed(d, &e);
 	if (d->until && now >= d->until) {
@@ -483,6 +536,7 @@ run_demo(struct cmd_ctx *ctx)
 	demo_stop(&d);
 	coord_index_free(d.ix);
 	price_table_release(&d.prices);
+	slodb_close(d.rollups);
 	if (st == ST_OK)
 		demo_summary(&d, mono_ms() - t0);
 	if (st == ST_OK && d.failures)
