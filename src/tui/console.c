@@ -611,6 +611,7 @@ travel(struct ui *ui, int64_t at_ms)
 	}
 	past_chain(ui);
 	ui->past.cfg = &ui->s->cfg;
+	ui->past.no_sync = ui->opts.read_only;
 	domains_rewind(&ui->past, ui->bus, at_ms);
 	ui->view = &ui->past;
 	ui_say(ui, false, "viewing %s (rebuilt in %lld ms); [ ] step, l: live", clock,
@@ -1432,6 +1433,7 @@ console_run(struct session *s, const struct console_opts *o, struct err *e)
 		return st;
 	}
 	ui.live.cfg = &s->cfg;
+	ui.live.no_sync = o->read_only;
 	ui.live.wake = fleet_wake;
 	ui.live.wake_arg = ui.loop;
 	s->notice = ui_notice;

@@ -192,12 +192,15 @@ fleet_breakers_open(const struct fleet *f)
 static void
 changed(struct fleet *f, unsigned d)
 {
+	fleet_wake_fn fn = f->wake;
+	void *arg = f->wake_arg;
+
 	f->dirty |= d | FLEET_D_HEADER;
 	f->dgen++;	/* not gen: the tasks pane need not sort again for these */
 	f->last_data_ms = wall_ms();
 	pthread_mutex_unlock(&f->mu);
-	if (f->wake)
-		f->wake(f->wake_arg);
+	if (fn)
+		fn(arg);
 }
 
 /* --- the SLO pane's items ----------------------------------------------------- */
@@ -548,7 +551,7 @@ worker_main(void *arg)
 	while (!f->worker_quit) {
 		f->worker_kick = false;
 		pthread_mutex_unlock(&f->mu);
-		fleet_figures(f, f->bus, wall_ms(), true);
+		fleet_figures(f, f->bus, wall_ms(), !f->no_sync);
 		pthread_mutex_lock(&f->mu);
 		until = deadline_ts(FIGS_MIN_MS);
 		while (!f->worker_quit && pthread_cond_timedwait(&f->worker_cv, &f->mu, &until) == 0)
@@ -694,5 +697,5 @@ domains_rewind(struct fleet *out, struct bus *b, int64_t at_ms)
 	replay_bucket(out, b, SLO_BUCKET, fleet_objective_event, at_ms);
 	replay_bucket(out, b, SLO_EPISODE_BUCKET, fleet_episode_event, at_ms);
 	out->swarms_synced = out->budgets_synced = out->slo_synced = true;
-	fleet_figures(out, b, at_ms, true);
+	fleet_figures(out, b, at_ms, !out->no_sync);
 }

@@ -134,6 +134,7 @@ struct fleet {
 	uint64_t slo_events;		/* if.v1.evt.slo.> seen */
 	struct bus_watch *swarms_w, *budgets_w, *objectives_w, *episodes_w, *sloevt_w;
 	const struct config *cfg;	/* for the rollups and the cost index; NULL: no figures */
+	bool no_sync;			/* read-only: the local files are read, never brought up to date */
 	struct bus *bus;		/* the figures worker's */
 	pthread_t worker;
 	bool worker_made, worker_quit, worker_kick;
