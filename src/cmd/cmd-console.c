@@ -152,6 +152,10 @@ static const struct cmd_opt console_opts[] = {
 const struct cmd_entry cmd_console_entry = {
 	.name = "console",
 	.args = "[--theme NAME|FILE] [--at TIME] [--pane NAME]",
+	.examples = "ifctl console\n"
+		    "ifctl console --pane swarms --theme okabe-ito\n"
+		    "ifctl console --at 14:02            # the fleet as it was at 14:02",
+	.see_also = "demo, swarm show, cost budget, slo status",
 	.summary = "live full-screen view of the fleet: tasks, witness; ':' runs commands; time travel",
 	.flags = 0,
 	.opts = console_opts,

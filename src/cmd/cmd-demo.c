@@ -556,6 +556,9 @@ static const struct cmd_opt demo_opts[] = {
 const struct cmd_entry cmd_demo_entry = {
 	.name = "demo",
 	.args = "[--rate N] [--swarms N] [--duration SECONDS] [--seed N]",
+	.examples = "ifctl demo &                         # then: ifctl console\n"
+		    "ifctl demo --duration 60 --rate 600 -o json",
+	.see_also = "console, swarm list, cost budget, slo status",
 	.summary = "run a small fleet (push, claim, complete, fail; witnessed) for the console to show",
 	.flags = CMD_NEEDS_BUS | CMD_MUTATES,
 	.opts = demo_opts,
