@@ -635,6 +635,7 @@ fleet_figures_kick(struct fleet *f)
 /* A rewind's read of one bucket: the revisions stored by at_ms, in order. */
 struct kreplay {
 	struct fleet *out;
+	struct fleet *later;	/* swarms: the first record of each after at_ms */
 	void (*apply)(struct fleet *f, const struct bus_kv_event *ev);
 	int64_t at_ms;
 	uint64_t last, seen;
@@ -651,18 +652,24 @@ on_kreplay(void *arg, const struct bus_kv_event *ev)
 		return;
 	if (ev->time_ns / NS_PER_MS <= rp->at_ms)
 		rp->apply(rp->out, ev);
+	else if (rp->later && ev->op == BUS_KV_PUT && !has_prefix(ev->key, SWARM_STATE_PREFIX) &&
+		 !kset_get(&rp->later->swarms, ev->key))
+		rp->apply(rp->later, ev);
 	pthread_mutex_lock(&rp->mu);
 	rp->seen = ev->revision;
 	pthread_cond_broadcast(&rp->cv);
 	pthread_mutex_unlock(&rp->mu);
 }
 
-/* Replay bucket's stored revisions up to at_ms into out (best effort: what is kept). */
+/*
+ * Replay bucket's stored revisions up to at_ms into out (best effort: what
+ * is kept); with later, the first record after at_ms of each swarm too.
+ */
 static void
-replay_bucket(struct fleet *out, struct bus *b, const char *bucket,
+replay_bucket(struct fleet *out, struct fleet *later, struct bus *b, const char *bucket,
 	      void (*apply)(struct fleet *, const struct bus_kv_event *), int64_t at_ms)
 {
-	struct kreplay rp = { .out = out, .apply = apply, .at_ms = at_ms };
+	struct kreplay rp = { .out = out, .later = later, .apply = apply, .at_ms = at_ms };
 	struct bus_stream_stat ss;
 	struct bus_watch *w = NULL;
 	struct timespec until;
@@ -689,13 +696,45 @@ replay_bucket(struct fleet *out, struct bus *b, const char *bucket,
 	pthread_mutex_destroy(&rp.mu);
 }
 
+/*
+ * A swarm registered by at_ms whose revisions from then are gone (its
+ * heartbeats rewrote its record more often than the bucket keeps): its
+ * profile from the first record kept after, its heartbeat age unknown.
+ */
+static void
+adopt_swarms(struct fleet *out, struct fleet *later, int64_t at_ms)
+{
+	struct srow *r, *have;
+	size_t i;
+
+	for (i = 0; i < later->swarms.n; i++) {
+		r = later->swarms.v[i].val;
+		have = kset_get(&out->swarms, r->id);
+		if (!r->have_rec || r->sw.registered_at > at_ms || (have && have->have_rec))
+			continue;
+		if (have == NULL)
+			have = srow_of(out, r->id);
+		swarm_profile_release(&have->sw.p);
+		have->sw.p = r->sw.p;
+		memset(&r->sw.p, 0, sizeof r->sw.p);
+		have->sw.registered_at = r->sw.registered_at;
+		have->sw.last_seen = 0;	/* not known for that moment */
+		have->have_rec = true;
+	}
+}
+
 void
 domains_rewind(struct fleet *out, struct bus *b, int64_t at_ms)
 {
-	replay_bucket(out, b, SWARM_BUCKET, fleet_swarm_event, at_ms);
-	replay_bucket(out, b, BUDGET_BUCKET, fleet_budget_event, at_ms);
-	replay_bucket(out, b, SLO_BUCKET, fleet_objective_event, at_ms);
-	replay_bucket(out, b, SLO_EPISODE_BUCKET, fleet_episode_event, at_ms);
+	struct fleet later;
+
+	fleet_init(&later);
+	replay_bucket(out, &later, b, SWARM_BUCKET, fleet_swarm_event, at_ms);
+	adopt_swarms(out, &later, at_ms);
+	fleet_release(&later);
+	replay_bucket(out, NULL, b, BUDGET_BUCKET, fleet_budget_event, at_ms);
+	replay_bucket(out, NULL, b, SLO_BUCKET, fleet_objective_event, at_ms);
+	replay_bucket(out, NULL, b, SLO_EPISODE_BUCKET, fleet_episode_event, at_ms);
 	out->swarms_synced = out->budgets_synced = out->slo_synced = true;
 	fleet_figures(out, b, at_ms, !out->no_sync);
 }
