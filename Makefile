@@ -120,7 +120,7 @@ $(BUILD)/tests/test-render: tests/unit/test-render.c $(BUILD)/cmd/render.o $(BUI
 
 # The console's parts that need no terminal (pane formatting, the model, the
 # pane table, themes): their unit test links them with the core.
-TUI_PURE_OBJ := $(patsubst %,$(BUILD)/tui/%.o,pane model panes theme)
+TUI_PURE_OBJ := $(patsubst %,$(BUILD)/tui/%.o,pane model panes theme domains)
 $(BUILD)/tests/test-pane: tests/unit/test-pane.c $(TUI_PURE_OBJ) $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")

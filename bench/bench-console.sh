@@ -15,6 +15,9 @@
 #    second (tests/helper/loadtasks); the console's CPU share [<= 10 %];
 #  - memory: VmRSS and VmHWM of the console after that, with the tasks it
 #    holds [<= 20 MB + 1 KB a task].
+# Every pane has rows: BENCH_CONSOLE_SWARMS swarms (default 20) registered,
+# each with a budget and an SLO objective, and SLO samples for them, so the
+# swarms, budget and SLO panes (and the figures worker) are live throughout.
 set -u
 BUILD=${BUILD:-build}
 IFCTL=$(cd "$(dirname "$BUILD/ifctl")" && pwd)/ifctl
@@ -32,6 +35,18 @@ command -v tmux >/dev/null || { echo "bench-console: tmux missing" >&2; exit 1; 
 URL="nats://127.0.0.1:$IF_SERVER_PORT"
 "$LOAD" "$URL" IF_TASKS "$TASKS" bench || exit 1
 echo "tasks in IF_TASKS: $TASKS"
+SWARMS=${BENCH_CONSOLE_SWARMS:-20}
+i=0
+while [ $i -lt "$SWARMS" ]; do
+	id=$(printf 'swarm-%04d' $i)	# slopub's flood names its swarms so
+	"$IFCTL" swarm register -q --id "$id" -c code-analysis:python --max-concurrent 4 >/dev/null &&
+	"$IFCTL" cost allocate -q "$id" 10 >/dev/null &&
+	"$IFCTL" slo define -q "$id" --p99-ms 5000 --success 0.9 >/dev/null ||
+		{ echo "bench-console: swarm $id not set up" >&2; exit 1; }
+	i=$((i + 1))
+done
+"$BUILD/tests/slopub" "$URL" flood 20000 "$SWARMS" 2>/dev/null || echo "bench-console: no SLO samples" >&2
+echo "swarms: $SWARMS registered, each with a budget and an SLO objective; 20,000 SLO samples"
 
 # start ARGS...: the console in a 200x60 tmux session "c"; sets PID.
 start() {
@@ -108,3 +123,4 @@ awk -v r="$rss" -v h="$hwm" -v n="$n" 'BEGIN {
 TM send-keys -t c q
 wait_exit
 echo "key to screen:      p50 $(stat_of key_us_p50) us, p99 $(stat_of key_us_p99) us, max $(stat_of key_us_max) us over $(stat_of keys) key batches  [p99 <= 8 ms]"
+echo "  of which the loop thread's CPU: p50 $(stat_of key_cpu_us_p50) us, p99 $(stat_of key_cpu_us_p99) us, max $(stat_of key_cpu_us_max) us; $(stat_of key_big_collects) batches sorted the $TASKS tasks again; the rest is waiting for a core (load average $(cut -d' ' -f1 /proc/loadavg) on $(nproc) cores)"

@@ -143,7 +143,7 @@ run_console(struct cmd_ctx *ctx)
 static const struct cmd_opt console_opts[] = {
 	{ "theme", 0, "NAME|FILE", "colour theme: default, light, mono, okabe-ito, or a YAML file" },
 	{ "at", 0, "TIME", "open rewound to TIME (RFC 3339, 14:02[:31] today, or 5m, 2h ago)" },
-	{ "pane", 0, "NAME", "the pane focused first: tasks or witness" },
+	{ "pane", 0, "NAME", "the pane focused first: tasks, swarms, budget, slo or witness" },
 	{ "exit-after", 0, "SECONDS", "quit by itself after SECONDS (benchmarks, scripts)" },
 	{ "stats", 0, "FILE", "write timings to FILE on the way out (bench/bench-console.sh)" },
 	{ NULL, 0, NULL, NULL },
@@ -152,6 +152,10 @@ static const struct cmd_opt console_opts[] = {
 const struct cmd_entry cmd_console_entry = {
 	.name = "console",
 	.args = "[--theme NAME|FILE] [--at TIME] [--pane NAME]",
+	.examples = "ifctl console\n"
+		    "ifctl console --pane swarms --theme okabe-ito\n"
+		    "ifctl console --at 14:02            # the fleet as it was at 14:02",
+	.see_also = "demo, swarm show, cost budget, slo status",
 	.summary = "live full-screen view of the fleet: tasks, witness; ':' runs commands; time travel",
 	.flags = 0,
 	.opts = console_opts,

@@ -1,10 +1,14 @@
 /*
  * ifctl demo: a small fleet at work, so that the console has something
- * alive to show. It drives the coordinator's own operations (push, claim,
- * heartbeat, complete, fail, release), each witnessed under the task's
- * trace as any client's would be; it never writes what a pane shows
- * directly. Swarm profiles, budgets, costs and SLO samples join when those
- * parts exist (the governor, cost and chassis work).
+ * alive to show. It drives the fleet's own operations, each witnessed as
+ * any client's would be, and never writes what a pane shows directly:
+ * swarm_register (capabilities from the registry), budget_allocate and
+ * slo_objective_put once at the start; then the coordinator's push, claim,
+ * heartbeat, complete, fail and release (whose SLO samples the coordinator
+ * publishes), swarm_touch and slo_heartbeat for each swarm's heartbeat,
+ * cost_record (priced from the price table) for each finished task, and
+ * every 15 s the SLO evaluation of 'slo watch' (slo_status over the
+ * rollups, breach episodes opened and closed).
  *
  * One loop (follow.h: evloop, Ctrl-C and SIGTERM) with a tick every
  * DEMO_TICK_MS: push at --rate while the queue is short, let each idle
@@ -18,30 +22,52 @@
 
 #include "cmd/cmd.h"
 #include "cmd/follow.h"
+#include "cmd/gov-cmd.h"
+#include "core/budget.h"
 #include "core/coord.h"
+#include "core/cost.h"
+#include "core/json.h"
+#include "core/slo.h"
+#include "core/slodb.h"
+#include "core/swarm.h"
 #include "core/util.h"
 
 #define DEMO_TICK_MS 250
 #define DEMO_QUEUE_MAX 30	/* pushes pause while this many wait */
 #define DEMO_HEARTBEAT_MS 5000
+#define DEMO_EVALUATE_MS 15000	/* the SLO evaluation (as 'slo watch' does) */
 
+/* The swarms: capabilities of the registry (capability.h), a model of the price table. */
 static const struct {
-	const char *id, *caps;
+	const char *id, *caps, *provider, *model;
+	int64_t budget_usd;	/* allocated at the start */
+	double p99_ms;		/* its latency objective (work takes 2 to 14 s: draco's breaks) */
 } demo_swarms[] = {
-	{ "swarm-atlas", "code,review" }, { "swarm-borealis", "research,summarise" },
-	{ "swarm-cygnus", "code,test" }, { "swarm-draco", "translate,summarise" },
-	{ "swarm-eridani", "test,review" }, { "swarm-fornax", "research,code" },
+	{ "swarm-atlas", "code-analysis:python,architecture:security", "anthropic",
+	  "claude-sonnet-4", 40, 30000 },
+	{ "swarm-borealis", "infra:databases,docs:technical-writing", "openai", "gpt-4o", 25, 25000 },
+	{ "swarm-cygnus", "code-analysis:python,cli:testing", "anthropic", "claude-opus-4", 15,
+	  30000 },
+	{ "swarm-draco", "docs:tutorials,docs:technical-writing", "openai", "gpt-4o-mini", 5, 6000 },
+	{ "swarm-eridani", "cli:testing,architecture:security", "openai", "gpt-4.1", 20, 25000 },
+	{ "swarm-fornax", "infra:databases,code-analysis:python", "openai", "o3", 30, 30000 },
 };
 
 static const struct {
 	const char *title, *cap;
 } demo_work[] = {
-	{ "refactor the billing module", "code" }, { "review pull request 4182", "review" },
-	{ "summarise the incident report", "summarise" }, { "translate the onboarding guide", "translate" },
-	{ "run the integration suite", "test" }, { "compare vector index options", "research" },
-	{ "fix the flaky login test", "test" }, { "write the release notes", "summarise" },
-	{ "port the CLI to the new API", "code" }, { "audit the access policies", "review" },
-	{ "survey pricing of three providers", "research" }, { "localise the error messages", "translate" },
+	{ "refactor the billing module", "code-analysis:python" },
+	{ "review pull request 4182", "architecture:security" },
+	{ "summarise the incident report", "docs:technical-writing" },
+	{ "write the onboarding guide", "docs:tutorials" },
+	{ "run the integration suite", "cli:testing" },
+	{ "compare vector index options", "infra:databases" },
+	{ "fix the flaky login test", "cli:testing" },
+	{ "write the release notes", "docs:technical-writing" },
+	{ "port the CLI to the new API", "code-analysis:python" },
+	{ "audit the access policies", "architecture:security" },
+	{ "migrate the orders schema", "infra:databases" },
+	{ "a tutorial for the new SDK", "docs:tutorials" },
 };
 
 static const char *const demo_failures[] = {
@@ -53,7 +79,8 @@ struct demo_swarm {
 	char *caps[3];
 	size_t ncaps;
 	struct task held;	/* held.id set: working on it */
-	int64_t done_at, beat_at;
+	int64_t done_at, beat_at, claimed_at;
+	int64_t alive_at;	/* mono ms of the swarm's next heartbeat */
 };
 
 struct demo {
@@ -70,6 +97,10 @@ struct demo {
 	size_t pushed, claimed, completed, failed;
 	struct err last;	/* the last failure, reported at the end */
 	size_t failures;
+	struct price_table prices;
+	size_t recorded;	/* usage records priced and settled */
+	struct slodb *rollups;	/* the evaluator's ($IF_HOME/slo.db), or NULL */
+	int64_t evaluate_at;	/* mono ms of the next evaluation */
 };
 
 /* xorshift64: the demo's randomness (no security in it). */
@@ -156,6 +187,98 @@ drop(struct demo_swarm *sw)
 	task_init(&sw->held);
 }
 
+/* The usage of the task swarm i finished: tokens by its length, priced from the table. */
+static void
+demo_usage(struct demo *d, size_t i, int64_t now)
+{
+	struct demo_swarm *sw = &d->sw[i];
+	struct err e = ERR_INIT;
+	struct usage u;
+	char id[64];
+	const char *saved = act_as(d, demo_swarms[i].id, sw->held.trace);
+
+	usage_init(&u);
+	snprintf(id, sizeof id, "demo-%s-%llu", sw->held.id, (unsigned long long)sw->held.token);
+	u.id = xstrdup(id);
+	u.swarm = xstrdup(demo_swarms[i].id);
+	u.task = xstrdup(sw->held.id);
+	u.trace = xstrdup_or_null(sw->held.trace[0] ? sw->held.trace : NULL);
+	u.provider = xstrdup(demo_swarms[i].provider);
+	u.model = xstrdup(demo_swarms[i].model);
+	u.operation = xstrdup("task");
+	u.duration_ms = now - sw->claimed_at;
+	u.latency_ms = u.duration_ms;
+	u.tokens_in = 2000 + (int64_t)rnd(d, 30000);
+	u.tokens_out = 500 + (int64_t)rnd(d, 6000);
+	u.at = wall_ms();
+	if (cost_record(d->ctx->bus, &d->ctx->op, &d->prices, &u, 0, &e) == ST_OK)
+		d->recorded++;
+	else
+		demo_failed(d, &e);
+	usage_release(&u);
+	d->ctx->op.actor = saved;
+}
+
+/* Swarm i's own heartbeat: its last_seen and its availability sample. */
+static void
+demo_alive(struct demo *d, size_t i, int64_t now)
+{
+	struct err e = ERR_INIT;
+
+	if (now < d->sw[i].alive_at)
+		return;
+	d->sw[i].alive_at = now + DEMO_HEARTBEAT_MS;
+	if (swarm_touch(d->ctx->bus, demo_swarms[i].id, &e) != ST_OK ||
+	    slo_heartbeat(d->ctx->bus, demo_swarms[i].id, wall_ms(), &e) != ST_OK)
+		demo_failed(d, &e);
+}
+
+/*
+ * Evaluate the objectives over the rollups and open or close breach
+ * episodes, as 'ifctl slo watch' does (each change witnessed), so that
+ * the console shows episodes as well as figures.
+ */
+static void
+demo_evaluate(struct demo *d, int64_t now)
+{
+	struct cmd_ctx *ctx = d->ctx;
+	struct slo_objectives l = { 0 };
+	struct slo_episodes *eps = NULL;
+	struct slo_result *r = NULL;
+	uint64_t added, rejected;
+	struct err e = ERR_INIT;
+	size_t changed = 0, i;
+	enum status st;
+	bool due;
+
+	if (now < d->evaluate_at)
+		return;
+	d->evaluate_at = now + DEMO_EVALUATE_MS;
+	act_as(d, ctx->session->actor, NULL);
+	if (d->rollups == NULL && slodb_open(&ctx->cfg, NULL, &d->rollups, &e) != ST_OK) {
+		demo_failed(d, &e);
+		return;
+	}
+	if ((st = slo_sync(ctx->bus, &ctx->cfg, d->rollups, &added, &rejected, &e)) == ST_OK &&
+	    (st = slo_objective_list(ctx->bus, &l, &e)) == ST_OK) {
+		r = xcalloc(l.n + 1, sizeof *r);
+		st = slo_status(d->rollups, &ctx->cfg, &l, wall_ms(), NULL, r, &e);
+	}
+	due = st == ST_OK && (st = slo_episodes_load(ctx->bus, &eps, &e)) == ST_OK &&
+	      slo_episodes_due(eps, r, l.n);
+	if (due && (st = cmd_witness_open(ctx)) != ST_OK)
+		e = ctx->err;
+	else if (due)
+		st = slo_episodes_apply(ctx->bus, &ctx->op, eps, r, l.n, wall_ms(), &changed, &e);
+	if (st != ST_OK)
+		demo_failed(d, &e);
+	slo_episodes_free(eps);
+	for (i = 0; r && i < l.n; i++)
+		slo_result_release(&r[i]);
+	free(r);
+	slo_objectives_release(&l);
+}
+
 /* Swarm i: claim when idle; finish, fail or heartbeat when working. */
 static void
 demo_swarm_tick(struct demo *d, size_t i, int64_t now)
@@ -174,6 +297,7 @@ demo_swarm_tick(struct demo *d, size_t i, int64_t now)
 			d->claimed++;
 			d->queued -= d->queued > 0;
 			sw->done_at = now + 2000 + (int64_t)rnd(d, 12000);
+			sw->claimed_at = now;
 			sw->beat_at = now + DEMO_HEARTBEAT_MS;
 		} else if (st != ST_NOT_FOUND) {
 			demo_failed(d, &e);
@@ -187,6 +311,8 @@ demo_swarm_tick(struct demo *d, size_t i, int64_t now)
 				fail ? NULL : "{\"ok\":true}");
 		if (st == ST_OK)
 			*(fail ? &d->failed : &d->completed) += 1;
+		if (st == ST_OK && !fail)
+			demo_usage(d, i, now);
 		drop(sw);
 	} else if (now >= sw->beat_at) {
 		if (demo_owner(d, i, OWNER_HEARTBEAT, NULL, NULL) != ST_OK)
@@ -208,8 +334,11 @@ demo_tick(struct evloop *l, uint64_t id, void *arg)
 	for (d->credit += d->rate * DEMO_TICK_MS / 1000.0; d->credit >= 1; d->credit -= 1)
 		if (d->queued < DEMO_QUEUE_MAX)
 			demo_push(d);
-	for (i = 0; i < d->nsw; i++)
+	for (i = 0; i < d->nsw; i++) {
+		demo_alive(d, i, now);
 		demo_swarm_tick(d, i, now);
+	}
+	demo_evaluate(d, now);
 	if (d->ctx->witness && ledger_flush(d->ctx->witness, &e) != ST_OK)
 		demo_failed(d, &e);
 	if (d->until && now >= d->until) {
@@ -264,6 +393,91 @@ demo_summary(struct demo *d, int64_t ms)
 	doc_add(&d->ctx->out, rs);
 }
 
+/* Register swarm i (its profile checked against the capability registry; kept when there). */
+static enum status
+demo_register(struct demo *d, size_t i, const struct cap_registry *reg, struct err *e)
+{
+	struct json_doc doc = JSON_DOC_INIT;
+	struct swarm_profile p;
+	struct buf json = BUF_INIT;
+	size_t j;
+	enum status st;
+
+	memset(&p, 0, sizeof p);
+	buf_adds(&json, "{\"capabilities\":[");
+	for (j = 0; j < d->sw[i].ncaps; j++) {
+		buf_adds(&json, j ? "," : "");
+		json_escape(&json, d->sw[i].caps[j]);
+	}
+	buf_addc(&json, ']');
+	json_kv_int(&json, "cost_per_hour_micros", 0);
+	json_kv_str(&json, "id", demo_swarms[i].id);
+	json_kv_int(&json, "max_concurrent_tasks", 1);
+	buf_adds(&json, ",\"model\":");
+	json_escape(&json, demo_swarms[i].model);
+	json_kv_num(&json, "reputation", 0.6 + 0.05 * (double)i);
+	buf_addc(&json, '}');
+	st = json_parse(json.s, json.len, "profile", &doc, e);
+	if (st == ST_OK)
+		st = swarm_profile_read(doc.root, reg, &p, NULL, e);
+	if (st == ST_OK)
+		st = swarm_register(d->ctx->bus, &d->ctx->op, &p, false, e);
+	if (st == ST_EXISTS)
+		st = ST_OK;	/* a demo before this one registered it */
+	swarm_profile_release(&p);
+	json_doc_release(&doc);
+	buf_release(&json);
+	return st;
+}
+
+/* Swarm i's budget and SLO objectives (set again each run). */
+static enum status
+demo_govern(struct demo *d, size_t i, struct err *e)
+{
+	struct slo_objective o, old;
+	enum status st;
+
+	st = budget_allocate(d->ctx->bus, &d->ctx->op, BUDGET_SWARM, demo_swarms[i].id, NULL,
+			     demo_swarms[i].budget_usd * 1000000, NULL, e);
+	if (st != ST_OK)
+		return st;
+	slo_objective_init(&o);
+	o.swarm = xstrdup(demo_swarms[i].id);
+	o.has[SLO_LATENCY] = o.has[SLO_SUCCESS] = o.has[SLO_AVAILABILITY] = true;
+	o.p99_ms = demo_swarms[i].p99_ms;
+	o.target[SLO_SUCCESS] = 0.8;	/* about 15 % of the work fails */
+	o.target[SLO_AVAILABILITY] = 0.95;
+	o.window_s = 3600;
+	st = slo_objective_get(d->ctx->bus, o.swarm, &old, e);
+	slo_objective_release(&old);
+	if (st == ST_NOT_FOUND)	/* defined before: an operator's edits stay */
+		st = slo_objective_put(d->ctx->bus, &d->ctx->op, &o, e);
+	slo_objective_release(&o);
+	return st;
+}
+
+/* The fleet's set-up through its own operations: swarms, budgets, objectives, prices. */
+static enum status
+demo_fleet(struct demo *d)
+{
+	struct cmd_ctx *ctx = d->ctx;
+	struct cap_registry reg;
+	enum status st;
+	size_t i;
+
+	if ((st = price_table_load(&d->prices, &ctx->cfg, NULL, &ctx->err)) != ST_OK ||
+	    (st = gov_cmd_registry(ctx, &reg)) != ST_OK)
+		return st;
+	for (i = 0; i < d->nsw && st == ST_OK; i++) {
+		act_as(d, ctx->session->actor, NULL);
+		st = demo_register(d, i, &reg, &ctx->err);
+		if (st == ST_OK)
+			st = demo_govern(d, i, &ctx->err);
+	}
+	capreg_release(&reg);
+	return st;
+}
+
 /* Set up the swarms, the rate and the claim index. */
 static enum status
 demo_setup(struct demo *d, struct cmd_ctx *ctx)
@@ -293,13 +507,15 @@ demo_setup(struct demo *d, struct cmd_ctx *ctx)
 			d->sw[i].caps[d->sw[i].ncaps++] = xstrdup(tok);
 		free(copy);
 	}
+	if ((st = demo_fleet(d)) != ST_OK)
+		return st;
 	return coord_index_open(ctx->bus, &d->cc, &d->ix, &ctx->err);
 }
 
 static enum status
 run_demo(struct cmd_ctx *ctx)
 {
-	struct demo d = { 0 };
+	struct demo d = { .prices = PRICE_TABLE_INIT };
 	int64_t t0 = mono_ms();
 	enum status st;
 
@@ -317,6 +533,8 @@ run_demo(struct cmd_ctx *ctx)
 	}
 	demo_stop(&d);
 	coord_index_free(d.ix);
+	price_table_release(&d.prices);
+	slodb_close(d.rollups);
 	if (st == ST_OK)
 		demo_summary(&d, mono_ms() - t0);
 	if (st == ST_OK && d.failures)
@@ -336,6 +554,9 @@ static const struct cmd_opt demo_opts[] = {
 const struct cmd_entry cmd_demo_entry = {
 	.name = "demo",
 	.args = "[--rate N] [--swarms N] [--duration SECONDS] [--seed N]",
+	.examples = "ifctl demo &                         # then: ifctl console\n"
+		    "ifctl demo --duration 60 --rate 600 -o json",
+	.see_also = "console, swarm list, cost budget, slo status",
 	.summary = "run a small fleet (push, claim, complete, fail; witnessed) for the console to show",
 	.flags = CMD_NEEDS_BUS | CMD_MUTATES,
 	.opts = demo_opts,

@@ -28,6 +28,7 @@
 #define STEP_MS 60000		/* [ and ]: a minute */
 #define BIG_STEP_MS 600000	/* { and }: ten minutes */
 #define MIN_ROWS 12
+#define PANE_MIN_H 4		/* title, header and two rows */
 #define MIN_COLS 40
 #define COLLECT_BIG 20000	/* rows beyond which a pane re-sorts at most ... */
 #define COLLECT_EVERY_MS 1000	/* ... this often */
@@ -138,7 +139,8 @@ draw_header(struct ui *ui, struct fleet *f, bool full, int64_t now)
 	bus_url_mask(bus_url(ui->bus), &h);
 	buf_adds(&h, " | ");
 	conn_text(&ui->live, now, &h);
-	buf_addf(&h, " | tasks %zu | witness %llu%s | %s", f->ntasks,
+	buf_addf(&h, " | tasks %zu | swarms %zu, breakers open %zu | witness %llu%s | %s",
+		 f->ntasks, f->swarms.n, fleet_breakers_open(f),
 		 (unsigned long long)f->witness_last, ui->opts.read_only ? " | read-only" : "",
 		 clock);
 	put_line(0, 0, ui->cols, h.s, ROLE_HEADER);
@@ -218,6 +220,21 @@ reselect(struct pane *p)
 	buf_release(&id);
 }
 
+/* Collections of a big pane so far (--stats: how many key batches paid for one). */
+static size_t big_collects;
+/* A key's paint is under way: a big pane's deferred sort waits for the next tick's. */
+static bool painting_keys;
+
+/* The calling thread's CPU time in microseconds. */
+static int64_t
+thread_cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /*
  * Make p's items current for f; under f's lock. A big pane (more than
  * COLLECT_BIG rows) filters and sorts again at most once a second while
@@ -229,14 +246,18 @@ static void
 pane_sync(struct fleet *f, struct pane *p)
 {
 	bool now = p->of != f || p->stale;
+	uint64_t gen = p->src->gen ? p->src->gen(f) : f->gen;
 
-	if (!now && p->gen == f->gen)
+	if (!now && p->gen == gen)
 		return;
-	if (!now && p->src->size(f) > COLLECT_BIG && mono_ms() - p->collected_ms < COLLECT_EVERY_MS)
+	if (!now && p->src->size(f) > COLLECT_BIG &&
+	    (painting_keys || mono_ms() - p->collected_ms < COLLECT_EVERY_MS))
 		return;
 	p->src->collect(f, p);
+	if (p->src->size(f) > COLLECT_BIG)
+		big_collects++;
 	p->of = f;
-	p->gen = f->gen;
+	p->gen = gen;
 	p->stale = false;
 	p->collected_ms = mono_ms();
 	reselect(p);
@@ -289,7 +310,7 @@ draw_row(struct pane *p, const int *w, const struct rowset *rs, size_t r, int y,
 		for (i = 0; i < src->state_col; i++)
 			x += w[i] ? w[i] + 1 : 0;
 		pane_cell(&src->cols[src->state_col], rs, r, now, &cell);
-		pane_fit(&fit, cell.s, w[src->state_col], false);
+		pane_fit(&fit, cell.s, w[src->state_col], src->cols[src->state_col].flags & PC_RIGHT);
 		term_put(y, p->x + x, fit.s, src->role(rs, r));
 	}
 	buf_release(&line);
@@ -330,6 +351,23 @@ draw_pane(struct fleet *f, struct pane *p, bool active, int64_t now)
 			put_line(y, p->x, p->w, r == 0 && p->n == 0 ? "  (none)" : "", ROLE_DIM);
 	}
 	rows_free(rs);
+}
+
+/*
+ * What a pane's drawing depends on, as text: the same as last time and the
+ * pane is left as curses holds it (a key that moves the selection in one
+ * pane redraws only that one).
+ */
+static void
+pane_sig(struct ui *ui, struct fleet *f, struct pane *p, bool active, int64_t now, char *out,
+	 size_t len)
+{
+	uint64_t gen = p->src->gen ? p->src->gen(f) : f->gen;
+
+	snprintf(out, len, "%p %llu %llu %zu %zu %zu %d %d %d %d %d %d %d %lld %llu %.32s",
+		 (void *)f, (unsigned long long)gen, (unsigned long long)p->gen, p->n, p->sel,
+		 p->top, p->y, p->h, p->w, active, p->sort, p->desc, f->dirty != 0,
+		 (long long)(now / 1000), (unsigned long long)ui->screen_epoch, p->filter);
 }
 
 /* The top view of the stack: its title and the lines that fit. */
@@ -378,12 +416,12 @@ draw_status(struct ui *ui, int y)
 	buf_release(&s);
 }
 
-/* Place the panes shown (all at full size, two at 80x24, the focused one below). */
+/* Place the panes shown (all at full size, two at 80x24, the focused one below), by weight. */
 static void
 layout(struct ui *ui, int y0, int h, size_t show)
 {
 	size_t i, k = 0, first = ui->focus;
-	int each, y = y0;
+	int y = y0, weights = 0, left = h;
 
 	if (show > ui->npanes)
 		show = ui->npanes;
@@ -393,14 +431,21 @@ layout(struct ui *ui, int y0, int h, size_t show)
 		first = ui->npanes - show;
 	for (i = 0; i < ui->npanes; i++)
 		ui->panes[i].h = 0;
-	each = h / (int)show;
+	for (i = first; i < first + show; i++)
+		weights += ui->panes[i].src->weight > 0 ? ui->panes[i].src->weight : 1;
 	for (i = first; i < first + show; i++, k++) {
 		struct pane *p = &ui->panes[i];
+		int wt = p->src->weight > 0 ? p->src->weight : 1;
+		int share = weights ? left * wt / weights : left;
+		if (share < PANE_MIN_H && left >= PANE_MIN_H)
+			share = PANE_MIN_H;
 		p->y = y;
 		p->x = 0;
 		p->w = ui->cols;
-		p->h = k + 1 == show ? y0 + h - y : each;
+		p->h = k + 1 == show ? y0 + h - y : share;
 		y += p->h;
+		left -= p->h;
+		weights -= wt;
 	}
 }
 
@@ -431,6 +476,7 @@ paint(struct ui *ui)
 	ui->last_paint_ms = mono_ms();
 	ui->frames++;
 	if (ui->rows < MIN_ROWS || ui->cols < MIN_COLS) {
+		ui->screen_epoch++;
 		draw_too_small(ui);
 		term_flush();
 		return;
@@ -445,19 +491,33 @@ paint(struct ui *ui)
 		ui->synced_ms = wall_ms();
 	if (f != &ui->live)
 		pthread_mutex_lock(&f->mu);
-	f->dirty = 0;
 	y = draw_header(ui, f, full, now);
 	y += draw_banner(ui, y, now);
 	body = ui->rows - 1 - y;
+	if (y != ui->body_y) {	/* a banner came or went: the panes moved */
+		ui->body_y = y;
+		ui->screen_epoch++;
+	}
 	if (ui->depth) {
+		ui->screen_epoch++;
 		draw_doc(ui, y, body);
 	} else {
 		layout(ui, y, body, full ? ui->npanes : ui->rows >= 24 && ui->cols >= 80 ? 2 : 1);
-		for (i = 0; i < ui->npanes; i++)
-			if (ui->panes[i].h > 0)
-				draw_pane(f, &ui->panes[i], i == ui->focus,
-					  f->at_ms ? f->at_ms : now);
+		for (i = 0; i < ui->npanes; i++) {
+			struct pane *p = &ui->panes[i];
+			int64_t at = f->at_ms ? f->at_ms : now;
+			char sig[sizeof p->drawn];
+			if (p->h <= 0)
+				continue;
+			pane_sync(f, p);
+			pane_sig(ui, f, p, i == ui->focus, at, sig, sizeof sig);
+			if (strcmp(sig, p->drawn) == 0)
+				continue;
+			draw_pane(f, p, i == ui->focus, at);
+			pane_sig(ui, f, p, i == ui->focus, at, p->drawn, sizeof p->drawn);
+		}
 	}
+	f->dirty = 0;
 	if (f != &ui->live)
 		pthread_mutex_unlock(&f->mu);
 	pthread_mutex_unlock(&ui->live.mu);
@@ -550,6 +610,9 @@ travel(struct ui *ui, int64_t at_ms)
 		return;
 	}
 	past_chain(ui);
+	ui->past.cfg = &ui->s->cfg;
+	ui->past.no_sync = ui->opts.read_only;
+	domains_rewind(&ui->past, ui->bus, at_ms);
 	ui->view = &ui->past;
 	ui_say(ui, false, "viewing %s (rebuilt in %lld ms); [ ] step, l: live", clock,
 	       (long long)(mono_ms() - t0));
@@ -772,6 +835,72 @@ task_action(struct ui *ui, const char *verb, bool owner)
 	buf_release(&q);
 }
 
+/* The selected swarm's id (and its row's state), or false when the swarms pane has none. */
+static bool
+selected_swarm(struct ui *ui, char *id, size_t len, enum breaker_state *breaker, bool *retired)
+{
+	struct fleet *f = ui->view;
+	struct pane *p = focused(ui);
+	const struct srow *r;
+	bool ok = false;
+
+	if (strcmp(p->src->name, "swarms") != 0) {
+		ui_say(ui, true, "select a swarm in the swarms pane first (Tab)");
+		return false;
+	}
+	pthread_mutex_lock(&f->mu);
+	pane_sync(f, p);
+	if (p->n && (r = p->items[p->sel]) != NULL && r->have_rec) {
+		snprintf(id, len, "%s", r->id);
+		*breaker = r->sw.st.breaker;
+		*retired = r->sw.st.retired;
+		ok = true;
+	}
+	pthread_mutex_unlock(&f->mu);
+	if (!ok)
+		ui_say(ui, true, "no swarm selected");
+	return ok;
+}
+
+/* D: retire the selected swarm (it may no longer claim). */
+static void
+k_retire(struct ui *ui)
+{
+	char id[SWARM_ID_MAX + 1], cmd[256], q[256];
+	enum breaker_state br;
+	bool retired;
+
+	if (!selected_swarm(ui, id, sizeof id, &br, &retired))
+		return;
+	if (retired) {
+		ui_say(ui, true, "swarm '%s' is retired already", id);
+		return;
+	}
+	snprintf(cmd, sizeof cmd, "--trace swarm retire %s --why=retired-from-the-console", id);
+	snprintf(q, sizeof q, "retire swarm '%s'? it may no longer claim work (witnessed)", id);
+	ask(ui, cmd, q);
+}
+
+/* b: close the selected swarm's circuit breaker. */
+static void
+k_reset(struct ui *ui)
+{
+	char id[SWARM_ID_MAX + 1], cmd[256], q[256];
+	enum breaker_state br;
+	bool retired;
+
+	if (!selected_swarm(ui, id, sizeof id, &br, &retired))
+		return;
+	if (br == BREAKER_CLOSED) {
+		ui_say(ui, true, "swarm '%s': its breaker is closed already", id);
+		return;
+	}
+	snprintf(cmd, sizeof cmd, "--trace governor reset %s", id);
+	snprintf(q, sizeof q, "reset the %s breaker of swarm '%s'? (witnessed)", breaker_name(br),
+		 id);
+	ask(ui, cmd, q);
+}
+
 static void k_cancel(struct ui *ui) { task_action(ui, "cancel", false); }
 static void k_requeue(struct ui *ui) { task_action(ui, "requeue", false); }
 static void k_release(struct ui *ui) { task_action(ui, "release", true); }
@@ -812,6 +941,10 @@ const struct key_def key_table[] = {
 	  true, k_requeue },
 	{ 'R', "R", "release the selected claimed task as its owner (asks first; witnessed)",
 	  KW_PANE, true, k_release },
+	{ 'D', "D", "retire the selected swarm (asks first; witnessed)", KW_PANE, true,
+	  k_retire },
+	{ 'b', "b", "reset the selected swarm's circuit breaker (asks first; witnessed)",
+	  KW_PANE, true, k_reset },
 	{ '[', "[", "rewind a minute: every pane as the fleet was", KW_PANE, false, k_back1 },
 	{ ']', "]", "forward a minute (to live at the present)", KW_PANE, false, k_fwd1 },
 	{ '{', "{", "rewind ten minutes", KW_PANE, false, k_back10 },
@@ -970,7 +1103,8 @@ static void
 on_input(struct evloop *l, int fd, short revents, void *arg)
 {
 	struct ui *ui = arg;
-	int64_t t0 = mono_us();
+	int64_t t0 = mono_us(), c0 = thread_cpu_us();
+	size_t big0 = big_collects;
 	int key, n = 0;
 
 	(void)l;
@@ -979,19 +1113,28 @@ on_input(struct evloop *l, int fd, short revents, void *arg)
 		k_quit(ui);
 		return;
 	}
+	painting_keys = true;	/* keys move among the rows collected; the tick sorts again */
 	while (!ui->quit && (key = term_key()) != TK_NONE && n++ < 256)
 		on_key(ui, key);
-	if (ui->quit)
+	if (ui->quit) {
+		painting_keys = false;
 		return;
+	}
 	if (ui->full_redraw || ui->resized) {
 		term_resize();
+		ui->screen_epoch++;
 		ui->full_redraw = ui->resized = false;
 	}
 	ui_paint_now(ui);
+	painting_keys = false;
 	if (ui->opts.stats && n > 0) {
 		if (ui->nkey == ui->keycap)
 			xgrow(&ui->key_us, &ui->keycap, ui->nkey + 1, sizeof *ui->key_us);
-		ui->key_us[ui->nkey++] = mono_us() - t0;
+		if (ui->nkey == ui->cpucap)
+			xgrow(&ui->key_cpu_us, &ui->cpucap, ui->nkey + 1, sizeof *ui->key_cpu_us);
+		ui->key_us[ui->nkey] = mono_us() - t0;
+		ui->key_cpu_us[ui->nkey++] = thread_cpu_us() - c0;
+		ui->key_big_collects += big_collects != big0;
 	}
 }
 
@@ -1019,6 +1162,11 @@ write_stats(struct ui *ui)
 			(long long)percentile(ui->key_us, ui->nkey, 50),
 			(long long)percentile(ui->key_us, ui->nkey, 99),
 			(long long)ui->key_us[ui->nkey - 1]);
+		sort_i64(ui->key_cpu_us, ui->nkey);
+		fprintf(f, "key_cpu_us_p50 %lld\nkey_cpu_us_p99 %lld\nkey_cpu_us_max %lld\n"
+			"key_big_collects %zu\n", (long long)percentile(ui->key_cpu_us, ui->nkey, 50),
+			(long long)percentile(ui->key_cpu_us, ui->nkey, 99),
+			(long long)ui->key_cpu_us[ui->nkey - 1], ui->key_big_collects);
 	}
 	fclose(f);
 }
@@ -1075,6 +1223,7 @@ on_wake(struct evloop *l, void *arg)
 	if (got_winch) {
 		got_winch = 0;
 		term_resize();
+		ui->screen_epoch++;
 		ui_paint_now(ui);
 		return;
 	}
@@ -1149,8 +1298,8 @@ ui_panes(struct ui *ui, struct err *e)
 			ui->focus = i;
 	}
 	if (ui->opts.pane && strcmp(ui->opts.pane, ui->panes[ui->focus].src->name) != 0)
-		return err_set(e, ST_USAGE, "--pane '%s': no such pane (tasks, witness)",
-			       ui->opts.pane);
+		return err_set(e, ST_USAGE, "--pane '%s': no such pane (tasks, swarms, budget, slo, "
+			       "witness)", ui->opts.pane);
 	return ST_OK;
 }
 
@@ -1198,6 +1347,7 @@ ui_release(struct ui *ui)
 		free(ui->history[i]);
 	ui_free_words(ui->confirm_argv);
 	free(ui->key_us);
+	free(ui->key_cpu_us);
 	buf_release(&ui->line);
 	evloop_free(ui->loop);
 }
@@ -1282,6 +1432,8 @@ console_run(struct session *s, const struct console_opts *o, struct err *e)
 		ui_release(&ui);
 		return st;
 	}
+	ui.live.cfg = &s->cfg;
+	ui.live.no_sync = o->read_only;
 	ui.live.wake = fleet_wake;
 	ui.live.wake_arg = ui.loop;
 	s->notice = ui_notice;

@@ -19,6 +19,7 @@ fleet_init(struct fleet *f)
 	f->tail = xcalloc(FLEET_WITNESS_TAIL, sizeof *f->tail);
 	memcpy(f->chain.last_hash, witness_zero_hash, sizeof f->chain.last_hash);
 	f->conn = BUS_RECONNECTING;
+	domains_init(f);
 }
 
 static void
@@ -45,6 +46,7 @@ fleet_release(struct fleet *f)
 	for (i = 0; i < f->ntail; i++)
 		wentry_release(&f->tail[i]);
 	free(f->tail);
+	domains_release(f);
 	pthread_mutex_destroy(&f->mu);
 	memset(f, 0, sizeof *f);
 }
@@ -120,6 +122,8 @@ count(struct fleet *f, const struct trow *r, int sign)
 	size_t *c = r->bad.key ? &f->invalid : &f->by_state[r->t.state];
 
 	*c = sign > 0 ? *c + 1 : *c - 1;
+	if (!r->bad.key && r->t.state == TASK_CLAIMED && r->t.owner)
+		domains_held(f, r->t.owner, sign);
 	f->ntasks = sign > 0 ? f->ntasks + 1 : f->ntasks - 1;
 }
 
@@ -390,6 +394,8 @@ fleet_start(struct fleet *f, struct bus *b, struct err *e)
 	f->tasks_w = tw;
 	f->witness_w = ww;
 	pthread_mutex_unlock(&f->mu);
+	if (st == ST_OK)
+		st = domains_start(f, b, e);
 	return st;
 }
 
@@ -434,6 +440,7 @@ fleet_prefill(struct fleet *f, struct bus *b, size_t n)
 void
 fleet_stop(struct fleet *f)
 {
+	domains_stop(f);
 	bus_watch_free(f->tasks_w);
 	bus_watch_free(f->witness_w);
 	f->tasks_w = f->witness_w = NULL;

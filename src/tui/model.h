@@ -22,8 +22,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/budget.h"
 #include "core/bus.h"
+#include "core/config.h"
 #include "core/coord.h"
+#include "core/slo.h"
+#include "core/swarm.h"
 #include "core/task.h"
 #include "core/witness.h"
 
@@ -49,6 +53,50 @@ struct chain_state {
 
 typedef void (*fleet_wake_fn)(void *arg);
 
+/* A small keyed set (swarms, budgets, objectives, episodes): sorted by key. */
+struct krow {
+	char *key;
+	void *val;
+};
+struct kset {
+	struct krow *v;
+	size_t n, cap;
+};
+
+/* A swarm as the panes know it: its record (key <id>) and its state (state.<id>). */
+struct srow {
+	char *id;			/* the key's id */
+	struct swarm sw;		/* sw.st: the state record's */
+	bool have_rec;			/* the record key exists */
+	char *bad;			/* the record is invalid: why */
+	int64_t held;			/* claimed tasks it holds (from the tasks feed) */
+};
+
+/* A budget record, or why it is not one. */
+struct brow {
+	struct budget b;
+	char *key, *bad;
+	int64_t burn;			/* micro-USD spent in the last hour (cost index); -1 unknown */
+};
+
+/* One objective of one swarm, evaluated: one row of the SLO pane. */
+struct slo_item {
+	const struct slo_result *r;
+	const struct slo_objective *o;
+	enum slo_kind kind;
+	uint64_t episode;		/* the current episode's number, 0: none */
+	bool open;			/* ...and it is open */
+	int64_t opened;
+};
+
+/* The SLO figures: objectives evaluated over the rollups at one moment. */
+struct slo_figs {
+	struct slo_objectives objs;
+	struct slo_result *res;		/* objs.n of them */
+	int64_t at_ms;			/* when evaluated (0: never) */
+	char err[ERR_MSG_MAX];		/* the last failure, or "" */
+};
+
 struct fleet {
 	pthread_mutex_t mu;		/* guards everything below */
 	struct trow **buckets;		/* id -> task, chained */
@@ -64,7 +112,8 @@ struct fleet {
 	int64_t conn_since_ms;		/* wall time of the last change of conn */
 	uint64_t reconnects;
 	int64_t last_data_ms;		/* wall time of the last update from a feed */
-	uint64_t gen;			/* bumped by every change */
+	uint64_t gen;			/* bumped by every change of tasks, witness, connection */
+	uint64_t dgen;			/* bumped by every change of swarms, budgets, SLO */
 	unsigned dirty;			/* bits of the panes that changed (FLEET_D_*) */
 	int64_t at_ms;			/* 0: live; else the moment it shows */
 	size_t from_history;		/* rewound: tasks whose state came from their history */
@@ -72,11 +121,35 @@ struct fleet {
 	void *wake_arg;
 	struct bus_watch *tasks_w, *witness_w;
 	struct trow *graveyard;		/* rows taken away, freed by fleet_reap() */
+	/* swarms, budgets, SLO (domains.c) */
+	struct kset swarms;		/* id -> struct srow */
+	struct kset held;		/* owner -> int64_t claimed tasks */
+	struct kset budgets;		/* key -> struct brow */
+	struct kset objectives;		/* swarm -> struct slo_objective */
+	struct kset episodes;		/* cur.<kind>.<swarm> -> struct slo_violation */
+	struct slo_figs figs;
+	struct slo_item *slo;		/* rebuilt from figs and episodes */
+	size_t nslo;
+	bool swarms_synced, budgets_synced, slo_synced;
+	uint64_t slo_events;		/* if.v1.evt.slo.> seen */
+	struct bus_watch *swarms_w, *budgets_w, *objectives_w, *episodes_w, *sloevt_w;
+	const struct config *cfg;	/* for the rollups and the cost index; NULL: no figures */
+	bool no_sync;			/* read-only: the local files are read, never brought up to date */
+	struct bus *bus;		/* the figures worker's */
+	pthread_t worker;
+	bool worker_made, worker_quit, worker_kick;
+	pthread_cond_t worker_cv;	/* with mu */
 };
 
 #define FLEET_D_TASKS	0x1
 #define FLEET_D_WITNESS	0x2
 #define FLEET_D_HEADER	0x4
+#define FLEET_D_SWARMS	0x8
+#define FLEET_D_BUDGETS	0x10
+#define FLEET_D_SLO	0x20
+
+#define FIGS_EVERY_MS 15000	/* the figures worker's period; events kick it sooner */
+#define FIGS_MIN_MS 1000	/* ...but never more often than this */
 
 /* An empty fleet; fleet_release() frees it (after the feeds stopped). */
 void fleet_init(struct fleet *f);
@@ -102,6 +175,36 @@ void fleet_prefill(struct fleet *f, struct bus *b, size_t n);
 /* Apply one KV event of IF_TASKS / one witness entry (the feeds, tests, rewinds). */
 void fleet_task_event(struct fleet *f, const struct bus_kv_event *ev);
 void fleet_witness_entry(struct fleet *f, const struct wentry *e);
+
+/* Apply one KV event of IF_SWARMS / IF_BUDGETS / IF_SLO_OBJECTIVES / IF_SLO_EPISODES. */
+void fleet_swarm_event(struct fleet *f, const struct bus_kv_event *ev);
+void fleet_budget_event(struct fleet *f, const struct bus_kv_event *ev);
+void fleet_objective_event(struct fleet *f, const struct bus_kv_event *ev);
+void fleet_episode_event(struct fleet *f, const struct bus_kv_event *ev);
+
+/* The value at key in ks, or NULL; under f->mu. */
+void *kset_get(const struct kset *ks, const char *key);
+/* Swarms whose breaker is not closed; under f->mu. */
+size_t fleet_breakers_open(const struct fleet *f);
+
+/*
+ * Evaluate the SLO figures and burn rates at now_ms (the rollups in
+ * $IF_HOME/slo.db and the cost index, each synced first when sync) into
+ * f; the objectives from f's. Slow (SQLite, the streams): the worker
+ * thread's for a live fleet, the rewind's for a past one.
+ */
+void fleet_figures(struct fleet *f, struct bus *b, int64_t now_ms, bool sync);
+/* Kick the figures worker (an SLO event, a changed objective). */
+void fleet_figures_kick(struct fleet *f);
+
+/* domains.c's share of fleet_init/release/start/stop/rewind. */
+void domains_init(struct fleet *f);
+void domains_release(struct fleet *f);
+enum status domains_start(struct fleet *f, struct bus *b, struct err *e);
+void domains_stop(struct fleet *f);
+void domains_rewind(struct fleet *out, struct bus *b, int64_t at_ms);
+/* A task counted in (+1) or out (-1) of its owner's claimed tasks; under f->mu. */
+void domains_held(struct fleet *f, const char *owner, int sign);
 
 /* A task by id, or NULL; under f->mu. */
 struct trow *fleet_task(struct fleet *f, const char *id);

@@ -39,6 +39,10 @@ char_at(const char *s, size_t left, int *cols)
 	size_t n;
 	int w;
 
+	if ((unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f) {	/* ASCII: the most */
+		*cols = 1;
+		return 1;
+	}
 	memset(&st, 0, sizeof st);
 	n = mbrtowc(&wc, s, left, &st);
 	if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
@@ -67,12 +71,12 @@ void
 pane_fit(struct buf *out, const char *s, int width, bool right)
 {
 	size_t len = strlen(s), i = 0, n;
-	int used = 0, w, pad;
+	int used = 0, w, pad, have;
 
 	if (width <= 0)
 		return;
-	if (pane_text_width(s) <= width) {
-		pad = width - pane_text_width(s);
+	if ((have = pane_text_width(s)) <= width) {
+		pad = width - have;
 		if (right)
 			while (pad-- > 0)
 				buf_addc(out, ' ');

@@ -39,6 +39,7 @@ struct pane_src {
 	unsigned sortable;		/* bit i: column i can be sorted on */
 	int state_col;			/* column painted in the row's role, or -1 */
 	bool follow_head;		/* a tail: a selection on the first row stays there */
+	int weight;			/* its share of the height when panes are stacked */
 	/* Fill p->items with the rows that pass p->filter, sorted; under the fleet's lock. */
 	void (*collect)(struct fleet *f, struct pane *p);
 	/* The identity of an item (a task id, a witness sequence), into out. */
@@ -47,6 +48,8 @@ struct pane_src {
 	struct rowset *(*rows)(void *const *items, size_t n);
 	/* The role of row r of such a set. */
 	enum theme_role (*role)(const struct rowset *rs, size_t r);
+	/* The generation of what the pane shows (NULL: f->gen); a change collects again. */
+	uint64_t (*gen)(const struct fleet *f);
 	/* How many rows the pane's source holds (big ones re-sort at most once a second). */
 	size_t (*size)(struct fleet *f);
 	/* What the title says after the name (counts, the chain's state). */
@@ -56,6 +59,10 @@ struct pane_src {
 };
 
 extern const struct pane_src *const pane_table[];
+/* The rows of the swarms, budget and SLO panes' items (exposed for tests/unit/test-pane.c). */
+struct rowset *pane_swarm_rows(void *const *items, size_t n);
+struct rowset *pane_budget_rows(void *const *items, size_t n);
+struct rowset *pane_slo_rows(void *const *items, size_t n);
 extern const size_t pane_count;
 
 struct pane {
@@ -72,6 +79,7 @@ struct pane {
 	bool stale;			/* filter or sort changed: collect again */
 	int64_t collected_ms;		/* monotonic time of the last collection */
 	int y, x, h, w;			/* where it is drawn; h == 0: hidden */
+	char drawn[160];		/* what was drawn last (pane_sig): the same is not drawn again */
 };
 
 /* A result or drill-down: a document rendered to lines. */
@@ -99,7 +107,7 @@ struct ui {
 	bool starting;			/* under live.mu: the starter is at work */
 	struct err start_err;		/* under live.mu: why it failed (code ST_OK: it did not) */
 	struct theme theme;
-	struct pane panes[8];
+	struct pane panes[8];	/* one per pane_table entry */
 	size_t npanes, focus;
 	struct docview *stack[UI_STACK_MAX];	/* drill-downs and results; top shown */
 	size_t depth;
@@ -118,11 +126,15 @@ struct ui {
 	int64_t reconnect_banner_until;	/* wall ms */
 	uint64_t reconnects_seen;
 	uint64_t frames;
+	uint64_t screen_epoch;		/* bumped when something else drew over the panes */
+	int body_y;			/* where the panes began last frame */
 	int64_t first_frame_ms, live_ms;	/* wall times: the first paint, the first with data */
 	int64_t synced_ms;		/* the first paint with every task (the snapshot) */
 	int64_t start_ms;		/* wall time console_run() began */
 	int64_t *key_us;		/* key to screen, per batch of keys (--stats) */
-	size_t nkey, keycap;
+	int64_t *key_cpu_us;		/* ...of which the loop thread's CPU time */
+	size_t nkey, keycap, cpucap;
+	size_t key_big_collects;	/* batches that filtered and sorted a big pane */
 };
 
 /* Ask for a paint: at once (keys) or throttled to 10 a second (data). */

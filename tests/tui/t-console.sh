@@ -57,7 +57,7 @@ S=dumb wait_for 'DUMB-EXIT=2'
 S=dumb wait_for "TERM is 'dumb'"
 
 run 0 up -q
-run 0 task push t-alpha --title alpha-task -c code
+run 0 task push t-alpha --title alpha-task -c code-analysis:python
 run 0 task push t-beta --title beta-task
 run 0 task push t-gamma --title gamma-task
 sleep 1.1
@@ -133,6 +133,41 @@ keys : 'task watch' Enter
 wait_for "not run here: 'task watch'"
 
 
+# Swarms: one registered by another process appears live; retire asks first,
+# runs through the dispatcher and is witnessed; refused while rewound (below).
+run 0 swarm register --id sw-test -c code-analysis:python --max-concurrent 2
+keys Tab
+wait_for '> swarms \(1\)'
+wait_for 'sw-test +active +closed +0/2'
+keys D
+wait_for "retire swarm 'sw-test'\? .*\(witnessed\) \[y/N\]"
+keys y
+wait_for '> --trace swarm retire sw-test'
+keys Escape
+wait_for 'sw-test +retired'
+run 0 witness query --event command.swarm.retire -o jsonl
+out_has '"actor":"operator"|command.swarm.retire'
+keys b
+wait_for "breaker is closed already"
+
+# Budget: an allocation made elsewhere appears.
+run 0 cost allocate sw-test 12.5
+wait_for 'budget \(1\)'
+wait_for 'swarm.sw-test +12.50'
+
+# SLO: an objective and a breach recorded elsewhere appear with the episode open.
+run 0 slo define sw-test --success 0.9
+wait_for 'slo \(1 objective'
+i=0; : >"$T_DIR/samples"
+while [ $i -lt 10 ]; do echo "sw-test task 1000 100 0" >>"$T_DIR/samples"; i=$((i + 1)); done
+"$BUILD/tests/slopub" "nats://127.0.0.1:$IF_SERVER_PORT" pub <"$T_DIR/samples" 2>/dev/null ||
+	not_ok "slopub failed"
+run 4 slo status sw-test
+wait_for 'sw-test +success .* breach .*#1 OPEN' 150
+wait_for '1 open episode'
+keys BTab
+wait_for '> tasks \('
+
 # A change asks first, runs through the dispatcher and is witnessed.
 keys / alpha Enter
 wait_for 'tasks \(4, 1 shown\)'
@@ -158,6 +193,11 @@ wait_for '<< viewing [0-9:]+, 1 min ago'
 wait_for '> tasks \(0\)'
 keys x
 wait_for 'refused: viewing the past'
+keys Tab
+wait_for '> swarms \(0\)'
+keys D
+wait_for 'refused: viewing the past'
+keys BTab
 keys : 'task push --title nope' Enter
 wait_for "not run here: 'task push --title nope'"
 keys l

@@ -15,6 +15,9 @@
 
 #include <cmocka.h>
 
+#include "core/budget.h"
+#include "core/slo.h"
+#include "core/swarm.h"
 #include "core/taskview.h"
 #include "core/util.h"
 #include "core/wview.h"
@@ -23,6 +26,19 @@
 #include "tui/ui.h"
 
 #define NOW 1764500000000LL	/* a fixed "now" in ms */
+
+/* The pane of the table called name. */
+static const struct pane_src *
+pane_named(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < pane_count; i++)
+		if (!strcmp(pane_table[i]->name, name))
+			return pane_table[i];
+	fail_msg("no pane %s", name);
+	return NULL;
+}
 
 static void
 test_durations(void **state)
@@ -308,7 +324,7 @@ static void
 test_witness_chain(void **state)
 {
 	struct fleet f;
-	struct pane p = { .src = pane_table[1], .desc = true };
+	struct pane p = { .src = pane_named("witness"), .desc = true };
 	struct buf title = BUF_INIT;
 
 	(void)state;
@@ -318,9 +334,9 @@ test_witness_chain(void **state)
 	assert_int_equal(f.chain.ok_to, FLEET_WITNESS_TAIL + 20);
 	assert_int_equal(f.ntail, FLEET_WITNESS_TAIL);	/* only the tail is kept */
 	assert_int_equal(fleet_tail_at(&f, 0)->seq, FLEET_WITNESS_TAIL + 20);
-	pane_table[1]->collect(&f, &p);
+	pane_named("witness")->collect(&f, &p);
 	assert_int_equal(p.n, FLEET_WITNESS_TAIL);
-	pane_table[1]->status(&f, &p, &title);
+	pane_named("witness")->status(&f, &p, &title);
 	assert_non_null(strstr(title.s, "chain OK up to seq 520"));
 	free(p.items);
 	fleet_release(&f);
@@ -331,7 +347,7 @@ test_witness_chain(void **state)
 	assert_int_equal(f.chain.fault_seq, 6);
 	assert_int_equal(f.chain.ok_to, 5);
 	buf_reset(&title);
-	pane_table[1]->status(&f, &p, &title);
+	pane_named("witness")->status(&f, &p, &title);
 	assert_non_null(strstr(title.s, "BROKEN at seq 6"));
 	fleet_release(&f);
 
@@ -341,6 +357,154 @@ test_witness_chain(void **state)
 	assert_int_equal(f.chain.fault_seq, 4);
 	fleet_release(&f);
 	buf_release(&title);
+}
+
+
+/* One KV put of key into fn. */
+static void
+kv_put(void (*fn)(struct fleet *, const struct bus_kv_event *), struct fleet *f,
+       const char *key, const char *json, uint64_t rev)
+{
+	struct bus_kv_event ev = { .key = key, .value = json, .len = strlen(json),
+				   .revision = rev, .op = BUS_KV_PUT };
+
+	fn(f, &ev);
+}
+
+/* The pane's line for its first item, at width w. */
+static char *
+first_line(const struct pane_src *src, struct pane *p, int width)
+{
+	struct buf line = BUF_INIT;
+	struct rowset *rs;
+	int w[16];
+
+	pane_widths(src->cols, src->ncols, width, w);
+	rs = src->rows(p->items, 1);
+	pane_line(src->cols, src->ncols, w, rs, 0, NOW, &line);
+	rows_free(rs);
+	return buf_detach(&line);
+}
+
+/* Swarms: record and state keys merged, load from the tasks feed, breakers counted. */
+static void
+test_swarms_pane(void **state)
+{
+	const struct pane_src *src = pane_named("swarms");
+	struct pane p = { .src = src };
+	struct swarm_state st = { .present = true, .breaker = BREAKER_OPEN, .failures = 3 };
+	struct buf json = BUF_INIT;
+	struct fleet f;
+	struct task t;
+	char rec[512], *line;
+
+	(void)state;
+	fleet_init(&f);
+	snprintf(rec, sizeof rec, "{\"v\":1,\"profile\":{\"capabilities\":[\"cli:testing\"],"
+		 "\"cost_per_hour_micros\":0,\"id\":\"sw-a\",\"max_concurrent_tasks\":2,"
+		 "\"model\":\"m\",\"reputation\":0.75},\"registered_at\":%lld,"
+		 "\"last_seen\":%lld,\"registered_by\":\"op\"}", NOW - 60000, NOW - 3000);
+	kv_put(fleet_swarm_event, &f, "sw-a", rec, 1);
+	kv_put(fleet_swarm_event, &f, "sw-bad", "{\"v\":1}", 2);
+	fixture_task(&t, "t-1", TASK_CLAIMED, "sw-a", "work", NOW);
+	put_task(&f, &t, 3);
+	task_release(&t);
+	src->collect(&f, &p);
+	assert_int_equal(p.n, 2);
+	assert_int_equal(fleet_breakers_open(&f), 0);
+	line = first_line(src, &p, 120);
+	assert_non_null(strstr(line, "sw-a"));
+	assert_non_null(strstr(line, "active"));
+	assert_non_null(strstr(line, "1/2"));	/* load: claimed tasks held / max */
+	assert_non_null(strstr(line, "0.75"));
+	assert_non_null(strstr(line, "3s"));	/* heartbeat age */
+	assert_non_null(strstr(line, "cli:testing"));
+	free(line);
+	swarm_state_json("sw-a", &st, &json);	/* the governor opens its breaker */
+	kv_put(fleet_swarm_event, &f, "state.sw-a", json.s, 4);
+	src->collect(&f, &p);
+	assert_int_equal(fleet_breakers_open(&f), 1);
+	line = first_line(src, &p, 120);
+	assert_non_null(strstr(line, "breaker-open"));
+	free(line);
+	snprintf(p.filter, sizeof p.filter, "invalid");
+	src->collect(&f, &p);
+	assert_int_equal(p.n, 1);
+	line = first_line(src, &p, 60);
+	assert_non_null(strstr(line, "sw-bad"));
+	free(line);
+	free(p.items);
+	buf_release(&json);
+	fleet_release(&f);
+}
+
+/* Budgets: allocated, spent, remaining, the threshold crossed, the burn rate. */
+static void
+test_budget_pane(void **state)
+{
+	const struct pane_src *src = pane_named("budget");
+	struct pane p = { .src = src };
+	char id[] = "sw-a";
+	struct budget b = { .kind = BUDGET_SWARM, .id = id, .swarm = id,
+			    .allocated = 20000000, .spent = 15500000, .reserved = 1000000,
+			    .threshold_pct = 75, .created = NOW, .updated = NOW };
+	struct buf json = BUF_INIT;
+	struct fleet f;
+	char *line;
+
+	(void)state;
+	fleet_init(&f);
+	budget_json(&b, &json);
+	kv_put(fleet_budget_event, &f, "swarm.sw-a", json.s, 1);
+	((struct brow *)kset_get(&f.budgets, "swarm.sw-a"))->burn = 2000000;
+	src->collect(&f, &p);
+	assert_int_equal(p.n, 1);
+	line = first_line(src, &p, 120);
+	assert_non_null(strstr(line, "swarm.sw-a"));
+	assert_non_null(strstr(line, "20.00"));
+	assert_non_null(strstr(line, "15.50"));
+	assert_non_null(strstr(line, "3.50"));	/* remaining: the reservation is not spent */
+	assert_non_null(strstr(line, "75"));
+	assert_non_null(strstr(line, "2.00"));	/* burn an hour */
+	free(line);
+	free(p.items);
+	buf_release(&json);
+	fleet_release(&f);
+}
+
+/* SLO: one row per objective from the core view, with the open episode. */
+static void
+test_slo_rows(void **state)
+{
+	const struct pane_src *src = pane_named("slo");
+	struct slo_objective o;
+	struct slo_result r;
+	struct slo_item it = { .r = &r, .o = &o, .kind = SLO_SUCCESS, .episode = 2, .open = true };
+	void *items[1] = { &it };
+	struct pane p = { .src = src, .items = items, .n = 1 };
+	char *line, id[] = "sw-a";
+
+	(void)state;
+	slo_objective_init(&o);
+	o.swarm = id;
+	o.has[SLO_SUCCESS] = true;
+	o.target[SLO_SUCCESS] = 0.9;
+	o.window_s = 3600;
+	memset(&r, 0, sizeof r);
+	r.swarm = id;
+	r.o[SLO_SUCCESS] = (struct slo_obj_result){ .defined = true, .data = true, .target = 0.9,
+		.measured = 0.5, .total = 20, .good = 10, .budget_left = -4,
+		.alert = SLO_ALERT_PAGE, .verdict = SLO_BREACH };
+	r.o[SLO_LATENCY].defined = true;	/* another objective: its own row */
+	line = first_line(src, &p, 140);
+	assert_non_null(strstr(line, "sw-a"));
+	assert_non_null(strstr(line, "success"));
+	assert_non_null(strstr(line, ">=90%"));
+	assert_non_null(strstr(line, "breach"));
+	assert_non_null(strstr(line, "page"));
+	assert_non_null(strstr(line, "#2 OPEN"));
+	assert_null(strstr(line, "latency"));
+	free(line);
 }
 
 static void
@@ -383,6 +547,9 @@ main(void)
 		cmocka_unit_test(test_fleet_tasks),
 		cmocka_unit_test(test_tasks_pane),
 		cmocka_unit_test(test_witness_chain),
+		cmocka_unit_test(test_swarms_pane),
+		cmocka_unit_test(test_budget_pane),
+		cmocka_unit_test(test_slo_rows),
 		cmocka_unit_test(test_themes),
 	};
 
