@@ -155,15 +155,10 @@ const struct cmd_entry cmd_console_entry = {
 	.examples = "ifctl console\n"
 		    "ifctl console --pane swarms --theme okabe-ito\n"
 		    "ifctl console --at 14:02            # the fleet as it was at 14:02",
-	.see_also = "demo, swarm show, cost budget, slo status",
-	.summary = "live full-screen view of the fleet: tasks, witness; ':' runs commands; time travel",
+	.see_also = "demo, status, task watch, witness tail, swarm show, cost budget, slo status",
+	.summary = "live full-screen view of the fleet: tasks, swarms, budget, SLO, witness; ':' runs commands; time travel",
 	.flags = 0,
 	.opts = console_opts,
 	.validate = validate_console,
 	.run = run_console,
-	.examples =
-		"ifctl console\n"
-		"ifctl console --theme okabe-ito --pane witness\n"
-		"ifctl console --at 5m   # open rewound five minutes",
-	.see_also = "demo, status, task watch, witness tail",
 };

@@ -557,13 +557,9 @@ const struct cmd_entry cmd_demo_entry = {
 	.examples = "ifctl demo &                         # then: ifctl console\n"
 		    "ifctl demo --duration 60 --rate 600 -o json",
 	.see_also = "console, swarm list, cost budget, slo status",
-	.summary = "run a small fleet (push, claim, complete, fail; witnessed) for the console to show",
+	.summary = "run a small fleet (swarms, budgets, objectives; push, claim, complete, fail, usage; witnessed) for the console to show",
 	.flags = CMD_NEEDS_BUS | CMD_MUTATES,
 	.opts = demo_opts,
 	.run = run_demo,
-	.examples =
-		"ifctl demo --duration 60 --rate 120\n"
-		"ifctl demo --swarms 3 --seed 7 --duration 10 -o json",
-	.see_also = "console, task stats, make run",
 	.schema = "demo",
 };
