@@ -53,7 +53,9 @@ struct bus {
 	pthread_t worker;
 	bool worker_started, stopping, work_pending;
 	bool closed_cb;			/* nats.c delivered its last callback */
-	unsigned subs_live;		/* watch subscriptions not yet complete */
+	atomic_uint subs_live;		/* watch subscriptions not yet complete: counted up
+					   without b->mu (a watch's reset holds w->mu, and
+					   b->mu is taken before w->mu), down under it */
 	int64_t refused_ms;		/* mono_ms() of the last permission violation */
 	char refused[200];		/* its text, lowercase */
 };

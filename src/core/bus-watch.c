@@ -100,7 +100,7 @@ watch_on_complete(void *arg)
 
 	natsSubscription_Destroy(ws->sub);
 	pthread_mutex_lock(&b->mu);
-	b->subs_live--;
+	atomic_fetch_sub(&b->subs_live, 1);
 	pthread_cond_broadcast(&b->cv);
 	pthread_mutex_unlock(&b->mu);	/* b may be freed from here on */
 	watch_unref(ws->w);
@@ -248,9 +248,7 @@ watch_subscribe(struct bus_watch *w, uint64_t from_rev, struct err *e)
 		natsSubscription_Destroy(sub);
 		return bus_map_err(b, NATS_CONNECTION_CLOSED, 0, "watch", e);
 	}
-	pthread_mutex_lock(&b->mu);
-	b->subs_live++;
-	pthread_mutex_unlock(&b->mu);
+	atomic_fetch_add(&b->subs_live, 1);	/* not under b->mu: see bus-int.h */
 	w->sub = sub;
 	return ST_OK;
 }

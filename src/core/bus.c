@@ -448,6 +448,7 @@ bus_open(struct bus **out, const struct bus_opts *o, struct err *e)
 	*out = NULL;
 	pthread_mutex_init(&b->mu, NULL);
 	pthread_cond_init(&b->cv, NULL);
+	atomic_init(&b->subs_live, 0);
 	b->url = xstrdup(o->url);
 	b->timeout_ms = o->timeout_ms;
 	b->backoff_ms = o->reconnect_wait_ms > 0 ? o->reconnect_wait_ms : 100;
@@ -507,7 +508,7 @@ bus_wait_subs(struct bus *b)
 	struct timespec ts = deadline_ts(b->timeout_ms + 1000);
 
 	pthread_mutex_lock(&b->mu);
-	while (b->subs_live > 0 && pthread_cond_timedwait(&b->cv, &b->mu, &ts) != ETIMEDOUT)
+	while (atomic_load(&b->subs_live) > 0 && pthread_cond_timedwait(&b->cv, &b->mu, &ts) != ETIMEDOUT)
 		;
 	pthread_mutex_unlock(&b->mu);
 }
