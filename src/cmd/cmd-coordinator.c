@@ -18,6 +18,7 @@
 #include "core/claimwhy.h"
 #include "core/coord.h"
 #include "core/json.h"
+#include "core/taskdb.h"
 #include "core/taskview.h"
 #include "core/util.h"
 
@@ -489,32 +490,86 @@ stats_add(void *arg, const struct task *t)
 	task_stats_add(arg, t);
 }
 
+/*
+ * The live set's counts from the task index: synced first (read-only: used
+ * only when it holds the stream up to its last sequence). ST_OK with *used
+ * false when the index cannot serve (missing or stale under --read-only,
+ * damaged: a warning), so the caller counts from the bucket instead.
+ */
+static enum status
+stats_indexed(struct cmd_ctx *ctx, struct task_stats *s, bool *used)
+{
+	bool ro = cfg_bool(&ctx->cfg, CK_READ_ONLY), fresh = false;
+	struct taskdb_sync sy;
+	struct taskdb *d = NULL;
+	struct err ie = ERR_INIT;
+	enum status st;
+
+	*used = false;
+	st = taskdb_open(&ctx->cfg, !ro, &d, &ie);
+	if (st == ST_OK && ro)
+		st = taskdb_fresh(d, ctx->bus, COORD_BUCKET, &fresh, &ie);
+	else if (st == ST_OK && (st = taskdb_sync(d, ctx->bus, COORD_BUCKET, &sy, &ie)) == ST_OK)
+		why_add(&ctx->op, "index", "", "task index synced: %llu message%s of KV_%s "
+			"(sequences %llu to %llu) in %lld ms%s", (unsigned long long)sy.applied,
+			sy.applied == 1 ? "" : "s", COORD_BUCKET, (unsigned long long)sy.from,
+			(unsigned long long)sy.to, (long long)sy.ms,
+			sy.rebuilt ? ", rebuilt from the stream's first sequence" : "");
+	fresh = fresh || (st == ST_OK && !ro);
+	if (st == ST_OK && fresh && (st = taskdb_stats(d, s, &ie)) == ST_OK)
+		*used = true;
+	taskdb_close(d);
+	if (st == ST_NOT_FOUND || st == ST_OK)
+		return ST_OK;
+	if (st != ST_INDEX_CORRUPT && st != ST_IO) {
+		ctx->err = ie;	/* the bus failed: the bucket cannot be read either */
+		return st;
+	}
+	if (!ctx->quiet)
+		session_notice(ctx->session, NOTICE_WARN, "ifctl: warning: %s; counting from %s "
+			       "instead (remove the file to rebuild it)", ie.msg, COORD_BUCKET);
+	memset(s, 0, sizeof *s);
+	s->now_ms = wall_ms();
+	return ST_OK;
+}
+
 static enum status
 run_stats(struct cmd_ctx *ctx)
 {
-	struct coord_listing l;
+	struct coord_listing l = { 0 };
 	struct coord_cfg cc;
 	struct task_stats s;
 	enum status st;
+	bool used;
 
 	coord_cfg_load(&ctx->cfg, &cc);
 	memset(&s, 0, sizeof s);
 	s.now_ms = wall_ms();
-	if ((st = coord_scan(ctx->bus, &cc, stats_add, &s, &l, &ctx->err)) != ST_OK)
+	if ((st = stats_indexed(ctx, &s, &used)) != ST_OK)
 		return st;
-	s.invalid = l.nbad;
+	if (!used && (st = coord_scan(ctx->bus, &cc, stats_add, &s, &l, &ctx->err)) != ST_OK)
+		return st;
+	if (!used)
+		s.invalid = l.nbad;
 	st = coord_archived(ctx->bus, &cc, &s.archived, &ctx->err);
 	if (st != ST_OK && st != ST_NO_SCHEMA) {
 		coord_listing_release(&l);
 		return st;
 	}
-	why_add(&ctx->op, "tasks", "", "the live set (%s): queued, claimed, and finished tasks not "
-		"yet archived; one snapshot of the bucket", COORD_BUCKET);
+	if (used)
+		why_add(&ctx->op, "tasks", "", "the live set (%s) from the task index "
+			"($IF_HOME/index.db), synced from KV_%s up to its last sequence: SQL "
+			"counts, not a scan", COORD_BUCKET, COORD_BUCKET);
+	else
+		why_add(&ctx->op, "tasks", "", "the live set (%s): queued, claimed, and finished "
+			"tasks not yet archived; one snapshot of the bucket (the index was %s)",
+			COORD_BUCKET, cfg_bool(&ctx->cfg, CK_READ_ONLY) ?
+			"missing or stale, and --read-only does not write it" : "unusable");
 	why_add(&ctx->op, "archived", "", "messages of the archive's stream (KV_%s): one round "
 		"trip, not a scan", COORD_ARCHIVE);
 	why_add(&ctx->op, "invalid", "", "records in %s that are not valid tasks (never "
 		"claimed; not in tasks)", COORD_BUCKET);
-	warn_invalid(ctx, l.nbad, true);
+	warn_invalid(ctx, s.invalid, true);
 	coord_listing_release(&l);
 	why_add(&ctx->op, "claims_per_s_60s", "", "claims recorded in task histories in the "
 		"last 60 s, divided by 60");
@@ -796,7 +851,16 @@ run_watch(struct cmd_ctx *ctx)
 	w.snapshot = resume == 0;
 	w.limit = limit;
 	w.interval_ms = interval * 1000;
-	if ((st = follow_open(&w.f, &ctx->err)) == ST_OK)
+	/*
+	 * --since without --resume starts the consumer at that time (the server
+	 * finds the first message): the snapshot is the changes since, not
+	 * every key of the bucket filtered here, so a million old tasks cost
+	 * nothing before the first line.
+	 */
+	if ((st = follow_open(&w.f, &ctx->err)) == ST_OK && w.since && !resume)
+		st = bus_kv_watch_since(ctx->bus, COORD_BUCKET, w.since, watch_event, &w, &bw,
+					&ctx->err);
+	else if (st == ST_OK)
 		st = bus_kv_watch(ctx->bus, COORD_BUCKET, (uint64_t)resume, watch_event, &w, &bw,
 				  &ctx->err);
 	if (st == ST_OK && interval && w.jsonl)

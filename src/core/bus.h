@@ -228,6 +228,16 @@ enum status bus_kv_watch(struct bus *b, const char *bucket, uint64_t from_rev,
 			 bus_watch_fn fn, void *arg, struct bus_watch **out,
 			 struct err *e);
 /*
+ * Watch a bucket from a time: every revision written at or after since_ms
+ * (wall ms; the server picks the first by its timestamps, no scan here),
+ * then snapshot_done once the backlog is delivered (or at once when the
+ * bucket is empty; a bucket with nothing since then sends none), then live
+ * updates. Cost grows with the changes since, not with the bucket.
+ */
+enum status bus_kv_watch_since(struct bus *b, const char *bucket, int64_t since_ms,
+			       bus_watch_fn fn, void *arg, struct bus_watch **out,
+			       struct err *e);
+/*
  * Watch a plain stream's subject: every message from from_seq on, or with
  * from_seq == 0 only those published after the call. ev->key is the subject,
  * ev->revision the stream sequence. Survives restarts like a KV watch.

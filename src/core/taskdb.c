@@ -1,0 +1,433 @@
+/* The task index: see taskdb.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "core/coord.h"
+#include "core/home.h"
+#include "core/taskdb.h"
+#include "core/util.h"
+
+#define STATE_INVALID (-1)	/* task_idx.state of a record that is not a valid task */
+
+struct taskdb {
+	sqlite3 *db;
+	char *path;
+	bool write;
+	sqlite3_stmt *put, *del, *claim_del, *claim_put;
+};
+
+static const char task_schema[] =
+	"CREATE TABLE IF NOT EXISTS task_meta (key TEXT PRIMARY KEY, value INTEGER);"
+	"CREATE TABLE IF NOT EXISTS task_idx ("
+	" id TEXT PRIMARY KEY, rev INTEGER NOT NULL, state INTEGER NOT NULL, swarm TEXT,"
+	" priority INTEGER, caps TEXT, created INTEGER, updated INTEGER,"
+	" takeovers INTEGER NOT NULL, expired_dead INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS task_idx_state ON task_idx (state);"
+	"CREATE TABLE IF NOT EXISTS task_claim (id TEXT NOT NULL, at INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS task_claim_at ON task_claim (at);"
+	"CREATE INDEX IF NOT EXISTS task_claim_id ON task_claim (id);";
+
+/* Map an SQLite failure: a damaged file is the index's problem. */
+static enum status
+db_fail(struct taskdb *d, int rc, const char *what, struct err *e)
+{
+	if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB)
+		return err_set(e, ST_INDEX_CORRUPT, "index '%s' is damaged (%s)", d->path,
+			       sqlite3_errstr(rc));
+	return err_set(e, ST_IO, "index '%s': %s: %s", d->path, what,
+		       d->db ? sqlite3_errmsg(d->db) : sqlite3_errstr(rc));
+}
+
+/* Prepare the statements a sync uses. */
+static int
+prepare_all(struct taskdb *d)
+{
+	static const struct { size_t off; const char *sql; } stmts[] = {
+		{ offsetof(struct taskdb, put), "INSERT OR REPLACE INTO task_idx VALUES "
+		  "(?,?,?,?,?,?,?,?,?,?)" },
+		{ offsetof(struct taskdb, del), "DELETE FROM task_idx WHERE id = ?" },
+		{ offsetof(struct taskdb, claim_del), "DELETE FROM task_claim WHERE id = ?" },
+		{ offsetof(struct taskdb, claim_put), "INSERT INTO task_claim VALUES (?,?)" },
+	};
+	size_t i;
+	int rc = SQLITE_OK;
+
+	for (i = 0; i < ARRAY_SIZE(stmts) && rc == SQLITE_OK; i++)
+		rc = sqlite3_prepare_v2(d->db, stmts[i].sql, -1,
+					(sqlite3_stmt **)((char *)d + stmts[i].off), NULL);
+	return rc;
+}
+
+enum status
+taskdb_open_path(const char *path, bool write, struct taskdb **out, struct err *e)
+{
+	struct taskdb *d = xcalloc(1, sizeof *d);
+	enum status st;
+	int rc, fd;
+
+	d->path = xstrdup(path);
+	d->write = write;
+	if (!write && access(path, F_OK) != 0) {
+		st = err_set(e, ST_NOT_FOUND, "no index '%s'", path);
+		taskdb_close(d);
+		return st;
+	}
+	/* The index is the operator's: made 0600 before SQLite makes it (and its -wal, -shm). */
+	if (write && (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY,
+				0600)) >= 0)
+		close(fd);
+	rc = sqlite3_open_v2(path, &d->db, write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE :
+			     SQLITE_OPEN_READONLY, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_busy_timeout(d->db, 5000);
+	if (rc == SQLITE_OK && write)
+		rc = sqlite3_exec(d->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+	if (rc == SQLITE_OK && write)	/* a cache: a power cut may lose the last commits */
+		rc = sqlite3_exec(d->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+	if (rc == SQLITE_OK && write)
+		rc = sqlite3_exec(d->db, task_schema, NULL, NULL, NULL);
+	if (rc == SQLITE_OK && write)
+		rc = prepare_all(d);
+	if (rc == SQLITE_OK && !write)	/* a file without the tables is damaged or foreign */
+		rc = sqlite3_exec(d->db, "SELECT 1 FROM task_idx, task_meta LIMIT 0", NULL, NULL,
+				  NULL);
+	if (rc != SQLITE_OK) {
+		st = db_fail(d, rc, "open", e);
+		taskdb_close(d);
+		return st;
+	}
+	*out = d;
+	return ST_OK;
+}
+
+enum status
+taskdb_open(const struct config *c, bool write, struct taskdb **out, struct err *e)
+{
+	char *home = home_path(c, HOME_DIR), *path = home_path(c, HOME_INDEX);
+	enum status st = write ? mkdir_p(home, 0700, e) : ST_OK;
+
+	if (st == ST_OK)
+		st = taskdb_open_path(path, write, out, e);
+	free(path);
+	free(home);
+	return st;
+}
+
+void
+taskdb_close(struct taskdb *d)
+{
+	if (!d)
+		return;
+	sqlite3_finalize(d->put);
+	sqlite3_finalize(d->del);
+	sqlite3_finalize(d->claim_del);
+	sqlite3_finalize(d->claim_put);
+	sqlite3_close(d->db);
+	free(d->path);
+	free(d);
+}
+
+/* One integer from a query (0 when it gives no row); rc through *rc. */
+static int64_t
+query_int(struct taskdb *d, const char *sql, int64_t arg, int *rc)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t v = 0;
+
+	*rc = sqlite3_prepare_v2(d->db, sql, -1, &q, NULL);
+	if (*rc == SQLITE_OK && strchr(sql, '?'))
+		sqlite3_bind_int64(q, 1, arg);
+	if (*rc == SQLITE_OK && (*rc = sqlite3_step(q)) == SQLITE_ROW) {
+		v = sqlite3_column_int64(q, 0);
+		*rc = SQLITE_OK;
+	} else if (*rc == SQLITE_DONE) {
+		*rc = SQLITE_OK;
+	}
+	sqlite3_finalize(q);
+	return v;
+}
+
+uint64_t
+taskdb_seq(struct taskdb *d)
+{
+	int rc;
+	int64_t v = query_int(d, "SELECT value FROM task_meta WHERE key = 'seq'", 0, &rc);
+
+	return rc == SQLITE_OK && v > 0 ? (uint64_t)v : 0;
+}
+
+/* --- sync --------------------------------------------------------------- */
+
+/* A sync in progress: the watch's callback applies, the caller waits. */
+struct sync_run {
+	struct taskdb *d;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t target, last, applied;
+	int rc;			/* the first SQLite failure */
+	bool done;
+};
+
+/* Run a prepared statement once with its bindings; reset for the next. */
+static int
+step_reset(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* A task's row and its claims. */
+static int
+put_task(struct taskdb *d, const struct task *t, uint64_t rev)
+{
+	struct buf caps = BUF_INIT;
+	int64_t takeovers = 0, dead = 0;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < t->ncaps; i++)
+		buf_addf(&caps, "%s%s", i ? "," : "", t->caps[i]);
+	for (i = 0; i < t->nhist; i++) {
+		takeovers += coord_hist_event(t, i) == COORD_EV_TAKEOVER;
+		dead += t->hist[i].note && has_prefix(t->hist[i].note, "lease expired");
+	}
+	sqlite3_bind_text(d->put, 1, t->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(d->put, 2, (int64_t)rev);
+	sqlite3_bind_int(d->put, 3, (int)t->state);
+	if (t->owner)
+		sqlite3_bind_text(d->put, 4, t->owner, -1, SQLITE_STATIC);
+	sqlite3_bind_int(d->put, 5, t->priority);
+	sqlite3_bind_text(d->put, 6, caps.len ? caps.s : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(d->put, 7, t->created);
+	sqlite3_bind_int64(d->put, 8, t->updated);
+	sqlite3_bind_int64(d->put, 9, takeovers);
+	sqlite3_bind_int64(d->put, 10, dead);
+	rc = step_reset(d->put);
+	for (i = 0; i < t->nhist && rc == SQLITE_OK; i++) {
+		if (t->hist[i].state != TASK_CLAIMED)
+			continue;
+		sqlite3_bind_text(d->claim_put, 1, t->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(d->claim_put, 2, t->hist[i].at);
+		rc = step_reset(d->claim_put);
+	}
+	buf_release(&caps);
+	return rc;
+}
+
+/* The row of a record that is not a valid task (counted as invalid). */
+static int
+put_invalid(struct taskdb *d, const char *key, uint64_t rev)
+{
+	sqlite3_bind_text(d->put, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(d->put, 2, (int64_t)rev);
+	sqlite3_bind_int(d->put, 3, STATE_INVALID);
+	sqlite3_bind_int64(d->put, 9, 0);
+	sqlite3_bind_int64(d->put, 10, 0);
+	return step_reset(d->put);
+}
+
+/* Apply one message of the stream: the key's row replaced or removed. */
+static int
+apply(struct taskdb *d, const struct bus_kv_event *ev)
+{
+	struct task t;
+	int rc;
+
+	if (has_prefix(ev->key, COORD_IDEM_PREFIX))
+		return SQLITE_OK;	/* idempotency entries are not tasks */
+	sqlite3_bind_text(d->claim_del, 1, ev->key, -1, SQLITE_STATIC);
+	if ((rc = step_reset(d->claim_del)) != SQLITE_OK)
+		return rc;
+	if (ev->op != BUS_KV_PUT) {
+		sqlite3_bind_text(d->del, 1, ev->key, -1, SQLITE_STATIC);
+		return step_reset(d->del);
+	}
+	if (!task_id_valid(ev->key) || !bus_kv_key_valid(ev->key) ||
+	    coord_record_parse(ev->key, ev->value, ev->len, &t, NULL) != ST_OK)
+		return put_invalid(d, ev->key, ev->revision);
+	rc = put_task(d, &t, ev->revision);
+	task_release(&t);
+	return rc;
+}
+
+/* The sync watch's callback: apply up to the target, then say done. */
+static void
+sync_on_event(void *arg, const struct bus_kv_event *ev)
+{
+	struct sync_run *r = arg;
+	int rc = SQLITE_OK;
+
+	if (ev->snapshot_done)
+		return;
+	pthread_mutex_lock(&r->mu);
+	if (!r->done && ev->revision <= r->target) {
+		pthread_mutex_unlock(&r->mu);
+		rc = apply(r->d, ev);	/* only this thread writes while the caller waits */
+		pthread_mutex_lock(&r->mu);
+		r->applied++;
+		r->last = ev->revision;
+		if (rc != SQLITE_OK && r->rc == SQLITE_OK)
+			r->rc = rc;
+	}
+	if (!r->done && (ev->revision >= r->target || r->rc != SQLITE_OK)) {
+		r->done = true;
+		pthread_cond_broadcast(&r->cv);
+	}
+	pthread_mutex_unlock(&r->mu);
+}
+
+/*
+ * Read the stream from 'from' up to r->target through a watch by sequence.
+ * Each wait lasts the bus timeout: a stream that stops delivering before the
+ * target is a timeout, never a partial index (the caller rolls back).
+ */
+static enum status
+sync_read(struct bus *b, const char *bucket, uint64_t from, struct sync_run *r, struct err *e)
+{
+	struct bus_watch *w = NULL;
+	uint64_t seen;
+	enum status st;
+
+	st = bus_kv_watch(b, bucket, from, sync_on_event, r, &w, e);
+	pthread_mutex_lock(&r->mu);
+	while (st == ST_OK && !r->done) {
+		struct timespec ts = deadline_ts(bus_timeout_ms(b));
+
+		seen = r->applied;
+		if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) != 0 && !r->done &&
+		    r->applied == seen)
+			st = err_set(e, ST_TIMEOUT, "task index: the stream of '%s' stopped at "
+				     "sequence %llu before %llu", bucket,
+				     (unsigned long long)r->last, (unsigned long long)r->target);
+	}
+	r->done = true;
+	pthread_mutex_unlock(&r->mu);
+	bus_watch_free(w);	/* no call of sync_on_event runs after this */
+	return st;
+}
+
+/* Set the last sequence applied. */
+static int
+set_seq(struct taskdb *d, uint64_t seq)
+{
+	char sql[96];
+
+	snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO task_meta VALUES ('seq', %llu)",
+		 (unsigned long long)seq);
+	return sqlite3_exec(d->db, sql, NULL, NULL, NULL);
+}
+
+enum status
+taskdb_sync(struct taskdb *d, struct bus *b, const char *bucket, struct taskdb_sync *out,
+	    struct err *e)
+{
+	struct sync_run r = { .d = d };
+	struct bus_stream_stat stat;
+	char *stream = xasprintf("KV_%s", bucket);
+	int64_t t0 = mono_ms();
+	uint64_t seq;
+	enum status st;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (!d->write) {
+		free(stream);
+		return err_set(e, ST_READ_ONLY, "the task index is open read-only");
+	}
+	st = bus_stream_stat(b, stream, &stat, e);
+	free(stream);
+	if (st == ST_NO_SCHEMA)
+		return err_set(e, ST_NO_SCHEMA, "bucket '%s' does not exist", bucket);
+	if (st != ST_OK)
+		return st;
+	seq = taskdb_seq(d);
+	/* Behind the index (a new stream), or messages after it gone: read it all again. */
+	out->rebuilt = seq > stat.last_seq || (stat.msgs && seq + 1 < stat.first_seq);
+	if (out->rebuilt)
+		seq = 0;
+	out->from = seq + 1 > stat.first_seq ? seq + 1 : stat.first_seq;
+	out->to = stat.last_seq;
+	if ((rc = sqlite3_exec(d->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK)
+		return db_fail(d, rc, "begin", e);
+	if (out->rebuilt)
+		rc = sqlite3_exec(d->db, "DELETE FROM task_idx; DELETE FROM task_claim", NULL, NULL,
+				  NULL);
+	pthread_mutex_init(&r.mu, NULL);
+	pthread_cond_init(&r.cv, NULL);
+	r.target = stat.last_seq;
+	if (rc == SQLITE_OK && stat.msgs && out->from <= out->to)
+		st = sync_read(b, bucket, out->from, &r, e);
+	else if (rc == SQLITE_OK && !stat.msgs)	/* an empty stream: an empty index */
+		rc = sqlite3_exec(d->db, "DELETE FROM task_idx; DELETE FROM task_claim", NULL, NULL,
+				  NULL);
+	if (rc == SQLITE_OK)
+		rc = r.rc;
+	if (st == ST_OK && rc == SQLITE_OK && (rc = set_seq(d, stat.last_seq)) == SQLITE_OK)
+		rc = sqlite3_exec(d->db, "COMMIT", NULL, NULL, NULL);
+	if (st == ST_OK && rc != SQLITE_OK)
+		st = db_fail(d, rc, "sync", e);
+	if (st != ST_OK)
+		sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);	/* the index as it was */
+	pthread_cond_destroy(&r.cv);
+	pthread_mutex_destroy(&r.mu);
+	out->applied = r.applied;
+	out->ms = mono_ms() - t0;
+	return st;
+}
+
+enum status
+taskdb_fresh(struct taskdb *d, struct bus *b, const char *bucket, bool *fresh, struct err *e)
+{
+	struct bus_stream_stat stat;
+	char *stream = xasprintf("KV_%s", bucket);
+	enum status st = bus_stream_stat(b, stream, &stat, e);
+
+	free(stream);
+	*fresh = st == ST_OK && taskdb_seq(d) == stat.last_seq && stat.last_seq > 0;
+	return st == ST_NO_SCHEMA ? err_set(e, ST_NO_SCHEMA, "bucket '%s' does not exist", bucket)
+				  : st;
+}
+
+/* --- counts ------------------------------------------------------------- */
+
+enum status
+taskdb_stats(struct taskdb *d, struct task_stats *out, struct err *e)
+{
+	sqlite3_stmt *q = NULL;
+	int rc, s;
+
+	rc = sqlite3_prepare_v2(d->db, "SELECT state, count(*), sum(takeovers), "
+				"sum(expired_dead) FROM task_idx GROUP BY state", -1, &q, NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_int64(q, 1);
+
+		s = sqlite3_column_int(q, 0);
+		if (s >= 0 && s < TASK__COUNT) {
+			out->by_state[s] += n;
+			out->tasks += n;
+			out->takeovers += (size_t)sqlite3_column_int64(q, 2);
+			out->expired_dead += (size_t)sqlite3_column_int64(q, 3);
+		} else {
+			out->invalid += n;
+		}
+		rc = SQLITE_OK;
+	}
+	if (rc == SQLITE_DONE)
+		rc = SQLITE_OK;
+	sqlite3_finalize(q);
+	if (rc == SQLITE_OK)
+		out->claims_60s = (size_t)query_int(d, "SELECT count(*) FROM task_claim WHERE at > ?",
+						    out->now_ms - 60000, &rc);
+	return rc == SQLITE_OK ? ST_OK : db_fail(d, rc, "stats", e);
+}
