@@ -34,6 +34,7 @@ bus_stream_stat(struct bus *b, const char *stream, struct bus_stream_stat *out,
 	out->first_seq = si->State.FirstSeq;
 	out->last_seq = si->State.LastSeq;
 	out->consumers = si->State.Consumers;
+	out->subjects = si->State.NumSubjects;
 	jsStreamInfo_Destroy(si);
 	return ST_OK;
 }

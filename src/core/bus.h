@@ -293,6 +293,7 @@ enum status bus_kv_drop(struct bus *b, const char *bucket, struct err *e);
 struct bus_stream_stat {
 	uint64_t msgs, bytes, first_seq, last_seq;
 	int64_t consumers;
+	int64_t subjects;	/* distinct subjects holding a message */
 };
 /* ST_NO_SCHEMA when the stream does not exist. */
 enum status bus_stream_stat(struct bus *b, const char *stream,

@@ -15,7 +15,12 @@
 #include "core/taskdb.h"
 #include "core/util.h"
 
-#define STATE_INVALID (-1)	/* task_idx.state of a record that is not a valid task */
+/* task_idx.state beyond the task states: every subject of the stream has a row */
+#define STATE_INVALID (-1)	/* a record that is not a valid task */
+#define STATE_DELETED (-2)	/* a delete or purge marker */
+#define STATE_IDEM (-3)		/* an idempotency entry */
+
+#define IDLE_MS 250	/* a sync's read ends after this long without a message */
 
 struct taskdb {
 	sqlite3 *db;
@@ -225,13 +230,13 @@ put_task(struct taskdb *d, const struct task *t, uint64_t rev)
 	return rc;
 }
 
-/* The row of a record that is not a valid task (counted as invalid). */
+/* The row of a key that holds no valid task (state: one of STATE_*). */
 static int
-put_invalid(struct taskdb *d, const char *key, uint64_t rev)
+put_other(struct taskdb *d, const char *key, uint64_t rev, int state)
 {
 	sqlite3_bind_text(d->put, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(d->put, 2, (int64_t)rev);
-	sqlite3_bind_int(d->put, 3, STATE_INVALID);
+	sqlite3_bind_int(d->put, 3, state);
 	sqlite3_bind_int64(d->put, 9, 0);
 	sqlite3_bind_int64(d->put, 10, 0);
 	return step_reset(d->put);
@@ -244,18 +249,16 @@ apply(struct taskdb *d, const struct bus_kv_event *ev)
 	struct task t;
 	int rc;
 
-	if (has_prefix(ev->key, COORD_IDEM_PREFIX))
-		return SQLITE_OK;	/* idempotency entries are not tasks */
 	sqlite3_bind_text(d->claim_del, 1, ev->key, -1, SQLITE_STATIC);
 	if ((rc = step_reset(d->claim_del)) != SQLITE_OK)
 		return rc;
-	if (ev->op != BUS_KV_PUT) {
-		sqlite3_bind_text(d->del, 1, ev->key, -1, SQLITE_STATIC);
-		return step_reset(d->del);
-	}
+	if (ev->op != BUS_KV_PUT)	/* kept: the subject still holds its marker */
+		return put_other(d, ev->key, ev->revision, STATE_DELETED);
+	if (has_prefix(ev->key, COORD_IDEM_PREFIX))
+		return put_other(d, ev->key, ev->revision, STATE_IDEM);
 	if (!task_id_valid(ev->key) || !bus_kv_key_valid(ev->key) ||
 	    coord_record_parse(ev->key, ev->value, ev->len, &t, NULL) != ST_OK)
-		return put_invalid(d, ev->key, ev->revision);
+		return put_other(d, ev->key, ev->revision, STATE_INVALID);
 	rc = put_task(d, &t, ev->revision);
 	task_release(&t);
 	return rc;
@@ -289,12 +292,15 @@ sync_on_event(void *arg, const struct bus_kv_event *ev)
 
 /*
  * Read the stream from 'from' up to r->target through a watch by sequence.
- * Each wait lasts the bus timeout: a stream that stops delivering before the
- * target is a timeout, never a partial index (the caller rolls back).
+ * The last message may be gone (an archive move purges its subject, marker
+ * and all): when nothing comes for IDLE_MS and the stream still answers, the
+ * read is over; the caller's count of subjects tells whether it missed any.
  */
 static enum status
 sync_read(struct bus *b, const char *bucket, uint64_t from, struct sync_run *r, struct err *e)
 {
+	char *stream = xasprintf("KV_%s", bucket);
+	struct bus_stream_stat now;
 	struct bus_watch *w = NULL;
 	uint64_t seen;
 	enum status st;
@@ -302,18 +308,22 @@ sync_read(struct bus *b, const char *bucket, uint64_t from, struct sync_run *r, 
 	st = bus_kv_watch(b, bucket, from, sync_on_event, r, &w, e);
 	pthread_mutex_lock(&r->mu);
 	while (st == ST_OK && !r->done) {
-		struct timespec ts = deadline_ts(bus_timeout_ms(b));
+		struct timespec ts = deadline_ts(IDLE_MS);
 
 		seen = r->applied;
 		if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) != 0 && !r->done &&
 		    r->applied == seen)
-			st = err_set(e, ST_TIMEOUT, "task index: the stream of '%s' stopped at "
-				     "sequence %llu before %llu", bucket,
-				     (unsigned long long)r->last, (unsigned long long)r->target);
+			break;	/* the rest was purged, or the server is gone: see below */
+	}
+	if (st == ST_OK && !r->done) {
+		pthread_mutex_unlock(&r->mu);
+		st = bus_stream_stat(b, stream, &now, e);	/* answers: nothing more to come */
+		pthread_mutex_lock(&r->mu);
 	}
 	r->done = true;
 	pthread_mutex_unlock(&r->mu);
 	bus_watch_free(w);	/* no call of sync_on_event runs after this */
+	free(stream);
 	return st;
 }
 
@@ -368,7 +378,23 @@ taskdb_sync(struct taskdb *d, struct bus *b, const char *bucket, struct taskdb_s
 	r.target = stat.last_seq;
 	if (rc == SQLITE_OK && stat.msgs && out->from <= out->to)
 		st = sync_read(b, bucket, out->from, &r, e);
-	else if (rc == SQLITE_OK && !stat.msgs)	/* an empty stream: an empty index */
+	/*
+	 * Every subject of the stream has its row (markers included): more rows
+	 * means subjects purged whole (archive moves), fewer means messages
+	 * missed. Either way the rows cannot be trusted: read it all again.
+	 */
+	if (st == ST_OK && rc == SQLITE_OK && r.rc == SQLITE_OK && !out->rebuilt && stat.msgs &&
+	    query_int(d, "SELECT count(*) FROM task_idx", 0, &rc) != stat.subjects &&
+	    rc == SQLITE_OK) {
+		out->rebuilt = true;
+		out->from = stat.first_seq;
+		rc = sqlite3_exec(d->db, "DELETE FROM task_idx; DELETE FROM task_claim", NULL, NULL,
+				  NULL);
+		r.done = false;
+		if (rc == SQLITE_OK)
+			st = sync_read(b, bucket, out->from, &r, e);
+	}
+	if (rc == SQLITE_OK && st == ST_OK && !stat.msgs)	/* an empty stream: an empty index */
 		rc = sqlite3_exec(d->db, "DELETE FROM task_idx; DELETE FROM task_claim", NULL, NULL,
 				  NULL);
 	if (rc == SQLITE_OK)
@@ -418,7 +444,7 @@ taskdb_stats(struct taskdb *d, struct task_stats *out, struct err *e)
 			out->tasks += n;
 			out->takeovers += (size_t)sqlite3_column_int64(q, 2);
 			out->expired_dead += (size_t)sqlite3_column_int64(q, 3);
-		} else {
+		} else if (s == STATE_INVALID) {
 			out->invalid += n;
 		}
 		rc = SQLITE_OK;
