@@ -497,7 +497,7 @@ stats_add(void *arg, const struct task *t)
  * damaged: a warning), so the caller counts from the bucket instead.
  */
 static enum status
-stats_indexed(struct cmd_ctx *ctx, struct task_stats *s, bool *used)
+stats_indexed(struct cmd_ctx *ctx, const struct coord_cfg *cc, struct task_stats *s, bool *used)
 {
 	bool ro = cfg_bool(&ctx->cfg, CK_READ_ONLY), fresh = false;
 	struct taskdb_sync sy;
@@ -508,13 +508,15 @@ stats_indexed(struct cmd_ctx *ctx, struct task_stats *s, bool *used)
 	*used = false;
 	st = taskdb_open(&ctx->cfg, !ro, &d, &ie);
 	if (st == ST_OK && ro)
-		st = taskdb_fresh(d, ctx->bus, COORD_BUCKET, &fresh, &ie);
-	else if (st == ST_OK && (st = taskdb_sync(d, ctx->bus, COORD_BUCKET, &sy, &ie)) == ST_OK)
+		st = taskdb_fresh(d, ctx->bus, cc->bucket, &fresh, &ie);
+	else if (st == ST_OK && (st = taskdb_sync(d, ctx->bus, cc->bucket, cc->archive, &sy,
+							 &ie)) == ST_OK)
 		why_add(&ctx->op, "index", "", "task index synced: %llu message%s of KV_%s "
 			"(sequences %llu to %llu) in %lld ms%s", (unsigned long long)sy.applied,
-			sy.applied == 1 ? "" : "s", COORD_BUCKET, (unsigned long long)sy.from,
+			sy.applied == 1 ? "" : "s", cc->bucket, (unsigned long long)sy.from,
 			(unsigned long long)sy.to, (long long)sy.ms,
-			sy.rebuilt ? ", rebuilt from the stream's first sequence" : "");
+			sy.rebuilt ? ", rebuilt from the stream's first sequence" :
+			sy.repaired ? ", rows of tasks moved to the archive dropped" : "");
 	fresh = fresh || (st == ST_OK && !ro);
 	if (st == ST_OK && fresh && (st = taskdb_stats(d, s, &ie)) == ST_OK)
 		*used = true;
@@ -545,7 +547,7 @@ run_stats(struct cmd_ctx *ctx)
 	coord_cfg_load(&ctx->cfg, &cc);
 	memset(&s, 0, sizeof s);
 	s.now_ms = wall_ms();
-	if ((st = stats_indexed(ctx, &s, &used)) != ST_OK)
+	if ((st = stats_indexed(ctx, &cc, &s, &used)) != ST_OK)
 		return st;
 	if (!used && (st = coord_scan(ctx->bus, &cc, stats_add, &s, &l, &ctx->err)) != ST_OK)
 		return st;

@@ -163,6 +163,34 @@ bus_stream_last(struct bus *b, const char *stream, const char *subject, struct b
 }
 
 enum status
+bus_stream_next(struct bus *b, const char *stream, const char *subject, uint64_t from,
+		uint64_t *seq, struct err *e)
+{
+	jsDirectGetMsgOptions o;
+	natsMsg *m = NULL;
+	natsStatus s;
+	enum status st;
+	char what[160];
+
+	*seq = 0;
+	snprintf(what, sizeof what, "stream '%s' next '%s'", stream, subject);
+	if ((st = bus_ready(b, what, e)) != ST_OK)
+		return st;
+	jsDirectGetMsgOptions_Init(&o);
+	o.Sequence = from;
+	o.NextBySubject = subject;
+	s = js_DirectGetMsg(&m, b->js, stream, NULL, &o);
+	if (s == NATS_NOT_FOUND)
+		return err_set(e, ST_NOT_FOUND, "%s: no message from %llu", what,
+			       (unsigned long long)from);
+	if (s != NATS_OK)
+		return bus_map_err(b, s, 0, what, e);
+	*seq = natsMsg_GetSequence(m);
+	natsMsg_Destroy(m);
+	return ST_OK;
+}
+
+enum status
 bus_stream_drop(struct bus *b, const char *stream, struct err *e)
 {
 	jsErrCode jerr = 0;

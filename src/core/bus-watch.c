@@ -129,6 +129,7 @@ watch_take(struct bus_watch *w, natsSubscription *sub, natsMsg *m, const jsMsgMe
 		ev->len = (size_t)natsMsg_GetDataLength(m);
 		ev->revision = meta->Sequence.Stream;
 		ev->time_ns = meta->Timestamp;
+		ev->pending = meta->NumPending;
 		ev->op = w->kv ? msg_op(m) : BUS_KV_PUT;	/* stream messages have no KV operation */
 		*deliver = true;
 	}

@@ -219,6 +219,7 @@ struct bus_kv_event {
 	size_t len;
 	uint64_t revision;
 	int64_t time_ns;
+	uint64_t pending;	/* messages the consumer held after this one when sent */
 	enum bus_kv_op op;
 	bool snapshot_done;
 };
@@ -283,6 +284,14 @@ enum status bus_stream_get(struct bus *b, const char *stream, uint64_t seq,
 			   struct buf *data, struct err *e);
 enum status bus_stream_last(struct bus *b, const char *stream, const char *subject,
 			    struct buf *data, uint64_t *seq, struct err *e);
+
+/*
+ * The sequence of the first message at or after from on subject (wildcards
+ * allowed), by direct get (the stream must allow it, as KV buckets do):
+ * ST_NOT_FOUND when there is none.
+ */
+enum status bus_stream_next(struct bus *b, const char *stream, const char *subject,
+			    uint64_t from, uint64_t *seq, struct err *e);
 
 /* Delete a stream and everything in it (benchmarks and tests only). */
 enum status bus_stream_drop(struct bus *b, const char *stream, struct err *e);

@@ -171,12 +171,18 @@ taskdb_seq(struct taskdb *d)
 
 /* --- sync --------------------------------------------------------------- */
 
-/* A sync in progress: the watch's callback applies, the caller waits. */
+/*
+ * A read of a stream in progress: the watch's callback takes each message
+ * (into the index, or an archived id into ids), the caller waits.
+ */
 struct sync_run {
 	struct taskdb *d;
+	int (*take)(struct sync_run *r, const struct bus_kv_event *ev);
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	uint64_t target, last, applied;
+	char **ids;		/* ids put in the archive (take_archived) */
+	size_t nids, cap;
 	int rc;			/* the first SQLite failure */
 	bool done;
 };
@@ -264,7 +270,25 @@ apply(struct taskdb *d, const struct bus_kv_event *ev)
 	return rc;
 }
 
-/* The sync watch's callback: apply up to the target, then say done. */
+/* A message of the live bucket's stream into the index. */
+static int
+take_live(struct sync_run *r, const struct bus_kv_event *ev)
+{
+	return apply(r->d, ev);
+}
+
+/* A message of the archive's stream: the id of a put (a move) kept. */
+static int
+take_archived(struct sync_run *r, const struct bus_kv_event *ev)
+{
+	if (ev->op == BUS_KV_PUT && !has_prefix(ev->key, COORD_IDEM_PREFIX)) {
+		xgrow(&r->ids, &r->cap, r->nids + 1, sizeof *r->ids);
+		r->ids[r->nids++] = xstrdup(ev->key);
+	}
+	return SQLITE_OK;
+}
+
+/* The sync watch's callback: take messages up to the target, then say done. */
 static void
 sync_on_event(void *arg, const struct bus_kv_event *ev)
 {
@@ -276,14 +300,14 @@ sync_on_event(void *arg, const struct bus_kv_event *ev)
 	pthread_mutex_lock(&r->mu);
 	if (!r->done && ev->revision <= r->target) {
 		pthread_mutex_unlock(&r->mu);
-		rc = apply(r->d, ev);	/* only this thread writes while the caller waits */
+		rc = r->take(r, ev);	/* only this thread writes while the caller waits */
 		pthread_mutex_lock(&r->mu);
 		r->applied++;
 		r->last = ev->revision;
 		if (rc != SQLITE_OK && r->rc == SQLITE_OK)
 			r->rc = rc;
 	}
-	if (!r->done && (ev->revision >= r->target || r->rc != SQLITE_OK)) {
+	if (!r->done && (ev->revision >= r->target || ev->pending == 0 || r->rc != SQLITE_OK)) {
 		r->done = true;
 		pthread_cond_broadcast(&r->cv);
 	}
@@ -292,20 +316,30 @@ sync_on_event(void *arg, const struct bus_kv_event *ev)
 
 /*
  * Read the stream from 'from' up to r->target through a watch by sequence.
- * The last message may be gone (an archive move purges its subject, marker
- * and all): when nothing comes for IDLE_MS and the stream still answers, the
- * read is over; the caller's count of subjects tells whether it missed any.
+ * Messages may be gone (an archive move purges its subject, marker and
+ * all): a direct get finds the first one left, and the read ends at the
+ * target or at the message after which the consumer held none. Should
+ * nothing come for IDLE_MS (a stream without direct get) and the stream
+ * still answer, the read is over; the caller's count of subjects tells
+ * whether it missed any.
  */
 static enum status
 sync_read(struct bus *b, const char *bucket, uint64_t from, struct sync_run *r, struct err *e)
 {
-	char *stream = xasprintf("KV_%s", bucket);
+	char *stream = xasprintf("KV_%s", bucket), *subj = xasprintf("$KV.%s.>", bucket);
 	struct bus_stream_stat now;
 	struct bus_watch *w = NULL;
-	uint64_t seen;
+	uint64_t seen, first = 0;
 	enum status st;
 
-	st = bus_kv_watch(b, bucket, from, sync_on_event, r, &w, e);
+	/* The first message still there: none up to the target, no watch. */
+	st = bus_stream_next(b, stream, subj, from, &first, NULL);
+	free(subj);
+	if ((st == ST_OK && first > r->target) || st == ST_NOT_FOUND) {
+		free(stream);
+		return ST_OK;
+	}
+	st = bus_kv_watch(b, bucket, first > from ? first : from, sync_on_event, r, &w, e);
 	pthread_mutex_lock(&r->mu);
 	while (st == ST_OK && !r->done) {
 		struct timespec ts = deadline_ts(IDLE_MS);
@@ -327,87 +361,197 @@ sync_read(struct bus *b, const char *bucket, uint64_t from, struct sync_run *r, 
 	return st;
 }
 
-/* Set the last sequence applied. */
+/* Set a task_meta value. */
 static int
-set_seq(struct taskdb *d, uint64_t seq)
+set_meta(struct taskdb *d, const char *key, uint64_t v)
 {
-	char sql[96];
+	char sql[128];
 
-	snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO task_meta VALUES ('seq', %llu)",
-		 (unsigned long long)seq);
+	snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO task_meta VALUES ('%s', %llu)", key,
+		 (unsigned long long)v);
 	return sqlite3_exec(d->db, sql, NULL, NULL, NULL);
 }
 
-enum status
-taskdb_sync(struct taskdb *d, struct bus *b, const char *bucket, struct taskdb_sync *out,
-	    struct err *e)
+/* Read bucket's stream from 'from' up to 'to' into the run (take: what to do). */
+static enum status
+read_range(struct taskdb *d, struct bus *b, const char *bucket, uint64_t from, uint64_t to,
+	   int (*take)(struct sync_run *, const struct bus_kv_event *), struct sync_run *r,
+	   struct err *e)
 {
-	struct sync_run r = { .d = d };
-	struct bus_stream_stat stat;
-	char *stream = xasprintf("KV_%s", bucket);
-	int64_t t0 = mono_ms();
-	uint64_t seq;
-	enum status st;
-	int rc;
+	enum status st = ST_OK;
 
-	memset(out, 0, sizeof *out);
-	if (!d->write) {
-		free(stream);
-		return err_set(e, ST_READ_ONLY, "the task index is open read-only");
+	memset(r, 0, sizeof *r);
+	r->d = d;
+	r->take = take;
+	r->target = to;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	if (from <= to)
+		st = sync_read(b, bucket, from, r, e);
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
+	return st;
+}
+
+/* Free the ids a read of the archive kept. */
+static void
+run_release(struct sync_run *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nids; i++)
+		free(r->ids[i]);
+	free(r->ids);
+	r->ids = NULL;
+	r->nids = 0;
+}
+
+/* Rows of the index (every subject's, markers included). */
+static int64_t
+row_count(struct taskdb *d, int *rc)
+{
+	return query_int(d, "SELECT count(*) FROM task_idx", 0, rc);
+}
+
+#define REPAIR_MAX 20000	/* more archive moves than this since the last sync: read again */
+
+/*
+ * Drop the rows of subjects purged whole: the tasks moved to the archive
+ * since the last sync (its stream's puts from task_meta 'anext' up to
+ * arch_last) whose subject holds no message any more (one direct get
+ * each). *repaired false when the moves are unknown (no 'anext') or too many.
+ */
+static enum status
+repair_moves(struct taskdb *d, struct bus *b, const char *bucket, const char *archive,
+	     uint64_t arch_last, bool *repaired, struct err *e)
+{
+	int rc;
+	uint64_t anext = (uint64_t)query_int(d, "SELECT value FROM task_meta WHERE key = "
+					     "'anext'", 0, &rc);
+	char *stream = xasprintf("KV_%s", bucket);
+	struct sync_run r;
+	enum status st = ST_OK;
+	uint64_t seq;
+	size_t i;
+
+	*repaired = false;
+	if (rc == SQLITE_OK && anext && archive && anext <= arch_last + 1)
+		st = read_range(d, b, archive, anext, arch_last, take_archived, &r, e);
+	else
+		memset(&r, 0, sizeof r);
+	*repaired = st == ST_OK && rc == SQLITE_OK && anext && archive &&
+		    anext <= arch_last + 1 && r.nids <= REPAIR_MAX;
+	for (i = 0; *repaired && st == ST_OK && rc == SQLITE_OK && i < r.nids; i++) {
+		char *subj = xasprintf("$KV.%s.%s", bucket, r.ids[i]);
+
+		st = bus_stream_next(b, stream, subj, 1, &seq, e);
+		free(subj);
+		if (st == ST_NOT_FOUND) {	/* purged whole: the row is a phantom */
+			sqlite3_bind_text(d->del, 1, r.ids[i], -1, SQLITE_STATIC);
+			rc = step_reset(d->del);
+			sqlite3_bind_text(d->claim_del, 1, r.ids[i], -1, SQLITE_STATIC);
+			if (rc == SQLITE_OK)
+				rc = step_reset(d->claim_del);
+			st = ST_OK;
+		}
 	}
-	st = bus_stream_stat(b, stream, &stat, e);
+	run_release(&r);
 	free(stream);
-	if (st == ST_NO_SCHEMA)
-		return err_set(e, ST_NO_SCHEMA, "bucket '%s' does not exist", bucket);
-	if (st != ST_OK)
+	if (st == ST_OK && rc != SQLITE_OK)
+		st = db_fail(d, rc, "repair", e);
+	return st;
+}
+
+/* Empty the index's rows (a rebuild). */
+static int
+clear_rows(struct taskdb *d)
+{
+	return sqlite3_exec(d->db, "DELETE FROM task_idx; DELETE FROM task_claim", NULL, NULL,
+			    NULL);
+}
+
+/* The stream of a bucket's state (ST_NO_SCHEMA named by the bucket). */
+static enum status
+bucket_stat(struct bus *b, const char *bucket, struct bus_stream_stat *stat, struct err *e)
+{
+	char *stream = xasprintf("KV_%s", bucket);
+	enum status st = bus_stream_stat(b, stream, stat, e);
+
+	free(stream);
+	return st == ST_NO_SCHEMA ? err_set(e, ST_NO_SCHEMA, "bucket '%s' does not exist", bucket)
+				  : st;
+}
+
+/* The sync inside its transaction: see taskdb_sync. */
+static enum status
+sync_tx(struct taskdb *d, struct bus *b, const char *bucket, const char *archive,
+	struct taskdb_sync *out, struct err *e)
+{
+	struct bus_stream_stat stat, arch = { 0 };
+	struct sync_run r;
+	uint64_t seq = taskdb_seq(d);
+	enum status st;
+	bool repaired = false;
+	int rc = SQLITE_OK;
+
+	if ((st = bucket_stat(b, bucket, &stat, e)) != ST_OK)
 		return st;
-	seq = taskdb_seq(d);
+	/* after the live stream's: every move purged before that stat is in it */
+	if (archive && (st = bucket_stat(b, archive, &arch, e)) != ST_OK && st != ST_NO_SCHEMA)
+		return st;
 	/* Behind the index (a new stream), or messages after it gone: read it all again. */
 	out->rebuilt = seq > stat.last_seq || (stat.msgs && seq + 1 < stat.first_seq);
 	if (out->rebuilt)
 		seq = 0;
 	out->from = seq + 1 > stat.first_seq ? seq + 1 : stat.first_seq;
 	out->to = stat.last_seq;
-	if ((rc = sqlite3_exec(d->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK)
-		return db_fail(d, rc, "begin", e);
-	if (out->rebuilt)
-		rc = sqlite3_exec(d->db, "DELETE FROM task_idx; DELETE FROM task_claim", NULL, NULL,
-				  NULL);
-	pthread_mutex_init(&r.mu, NULL);
-	pthread_cond_init(&r.cv, NULL);
-	r.target = stat.last_seq;
-	if (rc == SQLITE_OK && stat.msgs && out->from <= out->to)
-		st = sync_read(b, bucket, out->from, &r, e);
+	if (out->rebuilt || !stat.msgs)
+		rc = clear_rows(d);
+	st = rc == SQLITE_OK && stat.msgs ?
+		read_range(d, b, bucket, out->from, out->to, take_live, &r, e) : ST_OK;
+	out->applied = stat.msgs ? r.applied : 0;
+	rc = rc == SQLITE_OK && stat.msgs ? r.rc : rc;
 	/*
 	 * Every subject of the stream has its row (markers included): more rows
-	 * means subjects purged whole (archive moves), fewer means messages
-	 * missed. Either way the rows cannot be trusted: read it all again.
+	 * are subjects purged whole (archive moves: repaired from the archive's
+	 * stream), fewer are messages missed. Still off: read it all again.
 	 */
-	if (st == ST_OK && rc == SQLITE_OK && r.rc == SQLITE_OK && !out->rebuilt && stat.msgs &&
-	    query_int(d, "SELECT count(*) FROM task_idx", 0, &rc) != stat.subjects &&
-	    rc == SQLITE_OK) {
+	if (st == ST_OK && rc == SQLITE_OK && stat.msgs && seq &&
+	    row_count(d, &rc) != stat.subjects && rc == SQLITE_OK)
+		st = repair_moves(d, b, bucket, archive, arch.last_seq, &repaired, e);
+	out->repaired = repaired;
+	if (st == ST_OK && rc == SQLITE_OK && stat.msgs &&
+	    row_count(d, &rc) != stat.subjects && rc == SQLITE_OK) {
 		out->rebuilt = true;
 		out->from = stat.first_seq;
-		rc = sqlite3_exec(d->db, "DELETE FROM task_idx; DELETE FROM task_claim", NULL, NULL,
-				  NULL);
-		r.done = false;
-		if (rc == SQLITE_OK)
-			st = sync_read(b, bucket, out->from, &r, e);
+		if ((rc = clear_rows(d)) == SQLITE_OK)
+			st = read_range(d, b, bucket, out->from, out->to, take_live, &r, e);
+		out->applied += r.applied;
+		rc = rc == SQLITE_OK ? r.rc : rc;
 	}
-	if (rc == SQLITE_OK && st == ST_OK && !stat.msgs)	/* an empty stream: an empty index */
-		rc = sqlite3_exec(d->db, "DELETE FROM task_idx; DELETE FROM task_claim", NULL, NULL,
-				  NULL);
-	if (rc == SQLITE_OK)
-		rc = r.rc;
-	if (st == ST_OK && rc == SQLITE_OK && (rc = set_seq(d, stat.last_seq)) == SQLITE_OK)
-		rc = sqlite3_exec(d->db, "COMMIT", NULL, NULL, NULL);
-	if (st == ST_OK && rc != SQLITE_OK)
-		st = db_fail(d, rc, "sync", e);
+	if (st == ST_OK && rc == SQLITE_OK && (rc = set_meta(d, "seq", stat.last_seq)) == SQLITE_OK)
+		rc = set_meta(d, "anext", arch.last_seq + 1);
+	return st == ST_OK && rc != SQLITE_OK ? db_fail(d, rc, "sync", e) : st;
+}
+
+enum status
+taskdb_sync(struct taskdb *d, struct bus *b, const char *bucket, const char *archive,
+	    struct taskdb_sync *out, struct err *e)
+{
+	int64_t t0 = mono_ms();
+	enum status st;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (!d->write)
+		return err_set(e, ST_READ_ONLY, "the task index is open read-only");
+	if ((rc = sqlite3_exec(d->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK)
+		return db_fail(d, rc, "begin", e);
+	st = sync_tx(d, b, bucket, archive, out, e);
+	if (st == ST_OK && (rc = sqlite3_exec(d->db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK)
+		st = db_fail(d, rc, "commit", e);
 	if (st != ST_OK)
 		sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);	/* the index as it was */
-	pthread_cond_destroy(&r.cv);
-	pthread_mutex_destroy(&r.mu);
-	out->applied = r.applied;
 	out->ms = mono_ms() - t0;
 	return st;
 }
@@ -416,13 +560,10 @@ enum status
 taskdb_fresh(struct taskdb *d, struct bus *b, const char *bucket, bool *fresh, struct err *e)
 {
 	struct bus_stream_stat stat;
-	char *stream = xasprintf("KV_%s", bucket);
-	enum status st = bus_stream_stat(b, stream, &stat, e);
+	enum status st = bucket_stat(b, bucket, &stat, e);
 
-	free(stream);
 	*fresh = st == ST_OK && taskdb_seq(d) == stat.last_seq && stat.last_seq > 0;
-	return st == ST_NO_SCHEMA ? err_set(e, ST_NO_SCHEMA, "bucket '%s' does not exist", bucket)
-				  : st;
+	return st;
 }
 
 /* --- counts ------------------------------------------------------------- */

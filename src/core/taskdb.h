@@ -50,12 +50,17 @@ struct taskdb_sync {
 	uint64_t from, to;	/* stream sequences read (from > to: nothing new) */
 	uint64_t applied;	/* messages applied */
 	bool rebuilt;		/* emptied and read from the stream's first sequence */
+	bool repaired;		/* rows of archive moves dropped (see taskdb_sync) */
 	int64_t ms;		/* wall time */
 };
 
-/* Bring the index up to the bucket's stream as it is now. */
+/*
+ * Bring the index up to the bucket's stream as it is now. archive (may be
+ * NULL) is the bucket finished tasks move to: its stream's puts since the
+ * last sync name the subjects an archive move may have purged whole.
+ */
 enum status taskdb_sync(struct taskdb *d, struct bus *b, const char *bucket,
-			struct taskdb_sync *out, struct err *e);
+			const char *archive, struct taskdb_sync *out, struct err *e);
 /* Does the index hold the bucket's stream up to its last sequence (no sync)? */
 enum status taskdb_fresh(struct taskdb *d, struct bus *b, const char *bucket, bool *fresh,
 			 struct err *e);

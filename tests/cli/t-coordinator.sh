@@ -463,6 +463,8 @@ ixtok=$(sed 's/.*"token":\([0-9]*\).*/\1/' "$OUT"); ixid=$(sed 's/.*"id":"\([^"]
 run 0 task complete "$ixid" --swarm ix --token "$ixtok"
 idx_agree 2
 run 0 task archive --retain 0
+run 0 task stats --why
+out_has 'rows of tasks moved to the archive dropped'
 idx_agree 3
 rm -f "$IF_HOME/index.db" "$IF_HOME/index.db-wal" "$IF_HOME/index.db-shm"
 run 0 task stats --read-only -o json
