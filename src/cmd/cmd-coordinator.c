@@ -739,7 +739,43 @@ struct watch_out {
 	int64_t interval_ms;	/* heartbeat period */
 	const enum task_state *state;	/* --state: only records in it */
 	int64_t since;		/* --since: only records changed after (ms; 0: all) */
+	/* --state from the task index: up to upto, only these revisions (sorted) */
+	uint64_t upto, *revs;
+	size_t nrevs;
 };
+
+/* Compare two revisions (bsearch). */
+static int
+rev_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * A snapshot narrowed by the task index (--state): up to the sequence it
+ * synced, only the revisions it holds in that state (each key's last);
+ * snapshot_done once past it or when the consumer holds nothing more.
+ */
+static bool
+watch_indexed(struct watch_out *w, const struct bus_kv_event *ev, bool *done)
+{
+	bool keep = ev->revision > w->upto ||
+		    bsearch(&ev->revision, w->revs, w->nrevs, sizeof *w->revs, rev_cmp);
+
+	*done = w->snapshot && (ev->revision >= w->upto || ev->pending == 0);
+	return keep;
+}
+
+/* The snapshot is over: say so (-o json/jsonl). */
+static void
+watch_snapshot_done(struct watch_out *w)
+{
+	w->snapshot = false;
+	if (w->jsonl)
+		follow_push(&w->f, "{\"type\":\"snapshot_done\"}");
+}
 
 /*
  * Do the --state and --since filters keep this record? A delete has no
@@ -769,16 +805,23 @@ watch_event(void *arg, const struct bus_kv_event *ev)
 	struct err why = ERR_INIT;
 	struct task t;
 	char when[32];
+	bool done = false;
 
 	if (ev->snapshot_done) {
-		w->snapshot = false;
-		if (w->jsonl)
-			follow_push(&w->f, "{\"type\":\"snapshot_done\"}");
+		watch_snapshot_done(w);
+		return;
+	}
+	if (w->upto && !watch_indexed(w, ev, &done)) {
+		if (done)
+			watch_snapshot_done(w);
 		return;
 	}
 	if (has_prefix(ev->key, "idem.") || (w->limit && w->count >= w->limit) ||
-	    !watch_wants(w, ev))
+	    !watch_wants(w, ev)) {
+		if (done)
+			watch_snapshot_done(w);
 		return;
+	}
 	fmt_time_ms(when, ev->time_ns / 1000000);
 	if (w->jsonl) {
 		buf_addc(&line, '{');
@@ -806,6 +849,8 @@ watch_event(void *arg, const struct bus_kv_event *ev)
 			 "deleted", ev->key);
 	}
 	follow_push(&w->f, line.s);
+	if (done)
+		watch_snapshot_done(w);
 	if (w->limit && ++w->count >= w->limit)
 		follow_finish(&w->f);
 	buf_release(&line);
@@ -826,6 +871,52 @@ watch_heartbeat(struct evloop *l, uint64_t id, void *arg)
 		 when, bus_state_name(bus_get_state(w->bus)));
 	follow_push(&w->f, line);
 	return w->interval_ms;
+}
+
+/*
+ * --state without --since: the task index (synced first; not under
+ * --read-only) names the revisions in that state, so the watch starts at the
+ * first of them instead of at every key of the bucket. *from: where the watch
+ * starts (0: the index is not usable, the snapshot is filtered here).
+ */
+static enum status
+watch_index_start(struct cmd_ctx *ctx, struct watch_out *w, int64_t *from)
+{
+	struct taskdb_sync sy;
+	struct taskdb *d = NULL;
+	struct coord_cfg cc;
+	struct err ie = ERR_INIT;
+	enum status st;
+
+	coord_cfg_load(&ctx->cfg, &cc);
+	if (cfg_bool(&ctx->cfg, CK_READ_ONLY) || strcmp(cc.bucket, COORD_BUCKET) != 0)
+		return ST_OK;
+	st = taskdb_open(&ctx->cfg, true, &d, &ie);
+	if (st == ST_OK)
+		st = taskdb_sync(d, ctx->bus, cc.bucket, cc.archive, &sy, &ie);
+	if (st == ST_OK)
+		st = taskdb_state_revs(d, *w->state, &w->revs, &w->nrevs, &ie);
+	taskdb_close(d);
+	if (st == ST_OK && sy.to) {
+		w->upto = sy.to;
+		*from = (int64_t)(w->nrevs ? w->revs[0] : sy.to + 1);
+		why_add(&ctx->op, "snapshot", "", "%zu tasks %s in the task index (synced to "
+			"sequence %llu): the watch starts at revision %lld", w->nrevs,
+			task_state_name(*w->state), (unsigned long long)sy.to, (long long)*from);
+		return ST_OK;
+	}
+	free(w->revs);
+	w->revs = NULL;
+	w->nrevs = 0;
+	if (st == ST_INDEX_CORRUPT || st == ST_IO) {
+		if (!ctx->quiet)
+			session_notice(ctx->session, NOTICE_WARN, "ifctl: warning: %s; the snapshot "
+				       "is filtered here instead", ie.msg);
+		return ST_OK;
+	}
+	if (st != ST_OK)
+		ctx->err = ie;
+	return st;
 }
 
 static enum status
@@ -859,7 +950,11 @@ run_watch(struct cmd_ctx *ctx)
 	 * every key of the bucket filtered here, so a million old tasks cost
 	 * nothing before the first line.
 	 */
-	if ((st = follow_open(&w.f, &ctx->err)) == ST_OK && w.since && !resume)
+	if (w.state && !w.since && !resume && (st = watch_index_start(ctx, &w, &resume)) != ST_OK)
+		return st;
+	if ((st = follow_open(&w.f, &ctx->err)) == ST_OK && w.upto && !w.nrevs)
+		watch_snapshot_done(&w);	/* none in that state: only what comes */
+	if (st == ST_OK && w.since && !resume)
 		st = bus_kv_watch_since(ctx->bus, COORD_BUCKET, w.since, watch_event, &w, &bw,
 					&ctx->err);
 	else if (st == ST_OK)
@@ -871,6 +966,7 @@ run_watch(struct cmd_ctx *ctx)
 		st = follow_run(&w.f, "watch", &ctx->err);
 	bus_watch_free(bw);
 	follow_close(&w.f);
+	free(w.revs);
 	return st;
 }
 

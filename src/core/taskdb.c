@@ -598,3 +598,31 @@ taskdb_stats(struct taskdb *d, struct task_stats *out, struct err *e)
 						    out->now_ms - 60000, &rc);
 	return rc == SQLITE_OK ? ST_OK : db_fail(d, rc, "stats", e);
 }
+
+enum status
+taskdb_state_revs(struct taskdb *d, enum task_state state, uint64_t **revs, size_t *n,
+		  struct err *e)
+{
+	sqlite3_stmt *q = NULL;
+	size_t cap = 0;
+	int rc;
+
+	*revs = NULL;
+	*n = 0;
+	rc = sqlite3_prepare_v2(d->db, "SELECT rev FROM task_idx WHERE state = ? ORDER BY rev",
+				-1, &q, NULL);
+	if (rc == SQLITE_OK)
+		sqlite3_bind_int(q, 1, (int)state);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		xgrow(revs, &cap, *n + 1, sizeof **revs);
+		(*revs)[(*n)++] = (uint64_t)sqlite3_column_int64(q, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(q);
+	if (rc == SQLITE_DONE)
+		return ST_OK;
+	free(*revs);
+	*revs = NULL;
+	*n = 0;
+	return db_fail(d, rc, "revisions", e);
+}

@@ -67,6 +67,14 @@ enum status taskdb_fresh(struct taskdb *d, struct bus *b, const char *bucket, bo
 /* The last stream sequence applied (0: none). */
 uint64_t taskdb_seq(struct taskdb *d);
 
+/*
+ * The revisions (ascending) of the tasks in state, as of the last sync: a
+ * watch narrowed to that state starts at the first and keeps only these
+ * until the sequence synced.
+ */
+enum status taskdb_state_revs(struct taskdb *d, enum task_state state, uint64_t **revs,
+			      size_t *n, struct err *e);
+
 /* The counts of the live set (out->now_ms set; archived left alone). */
 enum status taskdb_stats(struct taskdb *d, struct task_stats *out, struct err *e);
 

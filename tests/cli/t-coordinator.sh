@@ -479,6 +479,20 @@ run 0 task watch --since 1h -o jsonl --count 1
 out_has '"snapshot":true'
 run 0 task watch --since 1h --state queued --count 1
 out_has 'queued'
+# --state narrows the snapshot through the index: the same records, in the
+# same order, as the snapshot filtered here (--read-only), then snapshot_done.
+run 0 task stats -o json
+nq=$(sed 's/.*"queued":\([0-9]*\).*/\1/' "$OUT")
+run 0 task watch --state queued -o jsonl --heartbeat 0 --count "$nq" --read-only
+grep -o '"id":"[^"]*"' "$OUT" >"$T_DIR/w-scan"
+run 0 task watch --state queued -o jsonl --heartbeat 0 --count "$nq"
+grep -o '"id":"[^"]*"' "$OUT" >"$T_DIR/w-idx"
+check "[ -s '$T_DIR/w-idx' ] && cmp -s '$T_DIR/w-scan' '$T_DIR/w-idx'"
+"$IFCTL" task watch --state dead -o jsonl --heartbeat 0 --count 1 >"$T_DIR/w-dead" 2>&1 &
+wpid=$!
+sleep 0.5
+kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null
+check "grep -q snapshot_done '$T_DIR/w-dead' && ! grep -q '\"put\"' '$T_DIR/w-dead'"
 rm -f "$IF_HOME/index.db" "$IF_HOME/index.db-wal" "$IF_HOME/index.db-shm"
 head -c 4096 /dev/urandom >"$IF_HOME/index.db"
 run 0 task stats -o json
