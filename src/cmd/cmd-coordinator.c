@@ -739,9 +739,10 @@ struct watch_out {
 	int64_t interval_ms;	/* heartbeat period */
 	const enum task_state *state;	/* --state: only records in it */
 	int64_t since;		/* --since: only records changed after (ms; 0: all) */
-	/* --state from the task index: up to upto, only these revisions (sorted) */
+	/* the snapshot from the task index: up to upto; with revset only revs (sorted) */
 	uint64_t upto, *revs;
 	size_t nrevs;
+	bool revset;
 };
 
 /* Compare two revisions (bsearch). */
@@ -761,7 +762,7 @@ rev_cmp(const void *a, const void *b)
 static bool
 watch_indexed(struct watch_out *w, const struct bus_kv_event *ev, bool *done)
 {
-	bool keep = ev->revision > w->upto ||
+	bool keep = ev->revision > w->upto || !w->revset ||
 		    bsearch(&ev->revision, w->revs, w->nrevs, sizeof *w->revs, rev_cmp);
 
 	*done = w->snapshot && (ev->revision >= w->upto || ev->pending == 0);
@@ -874,10 +875,13 @@ watch_heartbeat(struct evloop *l, uint64_t id, void *arg)
 }
 
 /*
- * --state without --since: the task index (synced first; not under
- * --read-only) names the revisions in that state, so the watch starts at the
- * first of them instead of at every key of the bucket. *from: where the watch
- * starts (0: the index is not usable, the snapshot is filtered here).
+ * --since or --state: the task index (synced first; not under --read-only)
+ * says where the watch starts. --since: after the last sequence it knows to
+ * be older than AGE (a time mark), every revision from there filtered by
+ * time here. --state alone: the revisions of the tasks in that state (each
+ * key's last), from the first of them. *from: where the watch starts (left
+ * 0 when the index is not usable: then the server starts by time, or the
+ * snapshot of every key is filtered here).
  */
 static enum status
 watch_index_start(struct cmd_ctx *ctx, struct watch_out *w, int64_t *from)
@@ -894,10 +898,15 @@ watch_index_start(struct cmd_ctx *ctx, struct watch_out *w, int64_t *from)
 	st = taskdb_open(&ctx->cfg, true, &d, &ie);
 	if (st == ST_OK)
 		st = taskdb_sync(d, ctx->bus, cc.bucket, cc.archive, &sy, &ie);
-	if (st == ST_OK)
+	w->revset = !w->since;
+	if (st == ST_OK && w->revset)
 		st = taskdb_state_revs(d, *w->state, &w->revs, &w->nrevs, &ie);
+	if (st == ST_OK && !w->revset) {
+		*from = (int64_t)taskdb_seq_before(d, w->since) + 1;
+		w->nrevs = (uint64_t)*from <= sy.to;	/* anything to read up to the sync */
+	}
 	taskdb_close(d);
-	if (st == ST_OK && sy.to) {
+	if (st == ST_OK && sy.to && w->revset) {
 		w->upto = sy.to;
 		*from = (int64_t)(w->nrevs ? w->revs[0] : sy.to + 1);
 		why_add(&ctx->op, "snapshot", "", "%zu tasks %s in the task index (synced to "
@@ -905,6 +914,16 @@ watch_index_start(struct cmd_ctx *ctx, struct watch_out *w, int64_t *from)
 			task_state_name(*w->state), (unsigned long long)sy.to, (long long)*from);
 		return ST_OK;
 	}
+	if (st == ST_OK && sy.to) {
+		w->upto = sy.to;
+		if (!w->nrevs)
+			*from = (int64_t)sy.to + 1;
+		why_add(&ctx->op, "snapshot", "", "the task index (synced to sequence %llu) "
+			"marks revision %lld as written before --since: the watch starts there",
+			(unsigned long long)sy.to, (long long)*from);
+		return ST_OK;
+	}
+	*from = 0;
 	free(w->revs);
 	w->revs = NULL;
 	w->nrevs = 0;
@@ -950,7 +969,7 @@ run_watch(struct cmd_ctx *ctx)
 	 * every key of the bucket filtered here, so a million old tasks cost
 	 * nothing before the first line.
 	 */
-	if (w.state && !w.since && !resume && (st = watch_index_start(ctx, &w, &resume)) != ST_OK)
+	if ((w.state || w.since) && !resume && (st = watch_index_start(ctx, &w, &resume)) != ST_OK)
 		return st;
 	if ((st = follow_open(&w.f, &ctx->err)) == ST_OK && w.upto && !w.nrevs)
 		watch_snapshot_done(&w);	/* none in that state: only what comes */

@@ -26,7 +26,7 @@ struct taskdb {
 	sqlite3 *db;
 	char *path;
 	bool write;
-	sqlite3_stmt *put, *del, *claim_del, *claim_put;
+	sqlite3_stmt *put, *del, *claim_del, *claim_put, *mark;
 };
 
 static const char task_schema[] =
@@ -38,7 +38,11 @@ static const char task_schema[] =
 	"CREATE INDEX IF NOT EXISTS task_idx_state ON task_idx (state);"
 	"CREATE TABLE IF NOT EXISTS task_claim (id TEXT NOT NULL, at INTEGER NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS task_claim_at ON task_claim (at);"
-	"CREATE INDEX IF NOT EXISTS task_claim_id ON task_claim (id);";
+	"CREATE INDEX IF NOT EXISTS task_claim_id ON task_claim (id);"
+	/* every MARK_EVERY-th stream sequence applied, with its server time (ms) */
+	"CREATE TABLE IF NOT EXISTS task_mark (rev INTEGER PRIMARY KEY, at INTEGER NOT NULL);";
+
+#define MARK_EVERY 256
 
 /* Map an SQLite failure: a damaged file is the index's problem. */
 static enum status
@@ -61,6 +65,7 @@ prepare_all(struct taskdb *d)
 		{ offsetof(struct taskdb, del), "DELETE FROM task_idx WHERE id = ?" },
 		{ offsetof(struct taskdb, claim_del), "DELETE FROM task_claim WHERE id = ?" },
 		{ offsetof(struct taskdb, claim_put), "INSERT INTO task_claim VALUES (?,?)" },
+		{ offsetof(struct taskdb, mark), "INSERT OR REPLACE INTO task_mark VALUES (?,?)" },
 	};
 	size_t i;
 	int rc = SQLITE_OK;
@@ -135,6 +140,7 @@ taskdb_close(struct taskdb *d)
 	sqlite3_finalize(d->del);
 	sqlite3_finalize(d->claim_del);
 	sqlite3_finalize(d->claim_put);
+	sqlite3_finalize(d->mark);
 	sqlite3_close(d->db);
 	free(d->path);
 	free(d);
@@ -270,11 +276,18 @@ apply(struct taskdb *d, const struct bus_kv_event *ev)
 	return rc;
 }
 
-/* A message of the live bucket's stream into the index. */
+/* A message of the live bucket's stream into the index (and a time mark). */
 static int
 take_live(struct sync_run *r, const struct bus_kv_event *ev)
 {
-	return apply(r->d, ev);
+	int rc = apply(r->d, ev);
+
+	if (rc == SQLITE_OK && ev->revision % MARK_EVERY == 0) {
+		sqlite3_bind_int64(r->d->mark, 1, (int64_t)ev->revision);
+		sqlite3_bind_int64(r->d->mark, 2, ev->time_ns / 1000000);
+		rc = step_reset(r->d->mark);
+	}
+	return rc;
 }
 
 /* A message of the archive's stream: the id of a put (a move) kept. */
@@ -466,8 +479,8 @@ repair_moves(struct taskdb *d, struct bus *b, const char *bucket, const char *ar
 static int
 clear_rows(struct taskdb *d)
 {
-	return sqlite3_exec(d->db, "DELETE FROM task_idx; DELETE FROM task_claim", NULL, NULL,
-			    NULL);
+	return sqlite3_exec(d->db, "DELETE FROM task_idx; DELETE FROM task_claim;"
+			    "DELETE FROM task_mark", NULL, NULL, NULL);
 }
 
 /* The stream of a bucket's state (ST_NO_SCHEMA named by the bucket). */
@@ -625,4 +638,13 @@ taskdb_state_revs(struct taskdb *d, enum task_state state, uint64_t **revs, size
 	*revs = NULL;
 	*n = 0;
 	return db_fail(d, rc, "revisions", e);
+}
+
+uint64_t
+taskdb_seq_before(struct taskdb *d, int64_t at_ms)
+{
+	int rc;
+	int64_t v = query_int(d, "SELECT max(rev) FROM task_mark WHERE at < ?", at_ms, &rc);
+
+	return rc == SQLITE_OK && v > 0 ? (uint64_t)v : 0;
 }

@@ -75,6 +75,13 @@ uint64_t taskdb_seq(struct taskdb *d);
 enum status taskdb_state_revs(struct taskdb *d, enum task_state state, uint64_t **revs,
 			      size_t *n, struct err *e);
 
+/*
+ * A stream sequence written before at_ms (server time), from the marks a
+ * sync keeps every 256 sequences: every message written at or after at_ms
+ * comes after it. 0 when none is known to be older.
+ */
+uint64_t taskdb_seq_before(struct taskdb *d, int64_t at_ms);
+
 /* The counts of the live set (out->now_ms set; archived left alone). */
 enum status taskdb_stats(struct taskdb *d, struct task_stats *out, struct err *e);
 

@@ -488,6 +488,13 @@ grep -o '"id":"[^"]*"' "$OUT" >"$T_DIR/w-scan"
 run 0 task watch --state queued -o jsonl --heartbeat 0 --count "$nq"
 grep -o '"id":"[^"]*"' "$OUT" >"$T_DIR/w-idx"
 check "[ -s '$T_DIR/w-idx' ] && cmp -s '$T_DIR/w-scan' '$T_DIR/w-idx'"
+# --since: from the index's time marks, or (--read-only) the server's start
+# by time: the same changes.
+run 0 task watch --since 1h -o jsonl --heartbeat 0 --count 3 --read-only
+grep -o '"rev":[0-9]*' "$OUT" >"$T_DIR/s-scan"
+run 0 task watch --since 1h -o jsonl --heartbeat 0 --count 3
+grep -o '"rev":[0-9]*' "$OUT" >"$T_DIR/s-idx"
+check "[ -s '$T_DIR/s-idx' ] && cmp -s '$T_DIR/s-scan' '$T_DIR/s-idx'"
 "$IFCTL" task watch --state dead -o jsonl --heartbeat 0 --count 1 >"$T_DIR/w-dead" 2>&1 &
 wpid=$!
 sleep 0.5
