@@ -94,8 +94,27 @@ taskdb_open_path(const char *path, bool write, struct taskdb **out, struct err *
 	if (write && (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY,
 				0600)) >= 0)
 		close(fd);
-	rc = sqlite3_open_v2(path, &d->db, write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE :
-			     SQLITE_OPEN_READONLY, NULL);
+	/*
+	 * Read only: immutable, so SQLite makes no -shm or -wal and takes no
+	 * lock (nothing under $IF_HOME changes); it reads the last checkpointed
+	 * state, whose 'seq' then decides whether the index is fresh.
+	 */
+	if (write) {
+		rc = sqlite3_open_v2(path, &d->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	} else {
+		struct buf uri = BUF_INIT;
+		const char *p;
+
+		buf_addf(&uri, "file:");
+		for (p = path; *p; p++)	/* a URI: its own characters escaped */
+			if (*p == '%' || *p == '?' || *p == '#')
+				buf_addf(&uri, "%%%02x", (unsigned char)*p);
+			else
+				buf_addc(&uri, *p);
+		buf_addf(&uri, "?immutable=1");
+		rc = sqlite3_open_v2(uri.s, &d->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+		buf_release(&uri);
+	}
 	if (rc == SQLITE_OK)
 		rc = sqlite3_busy_timeout(d->db, 5000);
 	if (rc == SQLITE_OK && write)
