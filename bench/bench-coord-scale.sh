@@ -61,7 +61,8 @@ printf 'stats\t%s ms\n' "$(timed "$IFCTL" task stats)"
 # big LIVE ARCHIVED: the index and watch-start figures for one layout.
 big() {
 	"$IFCTL" down -q >/dev/null 2>&1
-	rm -rf "$IF_HOME/nats" "$IF_HOME"/index.db*
+	# the server may still be writing its store out as it stops
+	rm -rf "$IF_HOME/nats" "$IF_HOME"/index.db* 2>/dev/null || { sleep 2; rm -rf "$IF_HOME/nats"; }
 	"$IFCTL" up -q >/dev/null || { echo "bench: ifctl up failed" >&2; exit 1; }
 	[ "$2" -gt 0 ] && "$LOAD" "$url" IF_ARCHIVE "$2" arc done
 	"$LOAD" "$url" IF_TASKS "$1" q queued
