@@ -8,6 +8,13 @@
 # to settle and one warm-up claim. At the largest size also
 # the wall time of 'task list --limit 100', 'task list --state done --limit 100'
 # (reads the archive) and 'task stats'. Times from date +%s%N, milliseconds.
+# Then the task index and watch start at a million tasks, two layouts:
+# BENCH_LIVE_A (default 100000) live + the rest of 1,000,000 archived, and
+# 1,000,000 live (BENCH_BIG=0 skips both): the first 'task stats' (index
+# built from KV_IF_TASKS), one more push then 'task stats' (incremental
+# sync), the median of 5 'task stats' (quiet fleet), and the median of 5
+# times to the first line of 'task watch --count 1' with --since 1m (one
+# task pushed just before), --state claimed (one claimed), and no filter.
 set -u
 BUILD=${BUILD:-build}
 IFCTL=$BUILD/ifctl
@@ -50,3 +57,31 @@ printf 'list --limit 100\t%s ms\n' "$(timed "$IFCTL" task list --limit 100)"
 printf 'list --state done --limit 100\t%s ms\n' "$(timed "$IFCTL" task list --state done --limit 100)"
 printf 'stats\t%s ms\n' "$(timed "$IFCTL" task stats)"
 "$IFCTL" task stats
+
+# big LIVE ARCHIVED: the index and watch-start figures for one layout.
+big() {
+	"$IFCTL" down -q >/dev/null 2>&1
+	# the server may still be writing its store out as it stops
+	rm -rf "$IF_HOME/nats" "$IF_HOME"/index.db* 2>/dev/null || { sleep 2; rm -rf "$IF_HOME/nats"; }
+	"$IFCTL" up -q >/dev/null || { echo "bench: ifctl up failed" >&2; exit 1; }
+	[ "$2" -gt 0 ] && "$LOAD" "$url" IF_ARCHIVE "$2" arc done
+	"$LOAD" "$url" IF_TASKS "$1" q queued
+	sleep 5
+	printf '\n%s live, %s archived:\n' "$1" "$2"
+	printf 'stats, first (index built)\t%s ms\n' "$(timed "$IFCTL" task stats)"
+	"$IFCTL" task push --title one -q >/dev/null 2>&1
+	printf 'stats after one push (incremental)\t%s ms\n' "$(timed "$IFCTL" task stats)"
+	"$IFCTL" task stats --why | grep 'index ' | sed 's/^/  /'
+	printf 'stats median/max of 5\t%s ms\n' "$(for i in 1 2 3 4 5; do timed "$IFCTL" task stats; done | median)"
+	"$IFCTL" task claim --swarm w -q >/dev/null 2>&1
+	for f in "--since 1m" "--state claimed" ""; do
+		# shellcheck disable=SC2086
+		printf 'watch %s to first line, median/max of 5\t%s ms\n' "${f:-(no filter)}" \
+			"$(for i in 1 2 3 4 5; do timed "$IFCTL" task watch --count 1 --heartbeat 0 $f; done | median)"
+	done
+}
+if [ "${BENCH_BIG:-1}" != 0 ]; then
+	live=${BENCH_LIVE_A:-100000}
+	big "$live" $((1000000 - live))
+	big 1000000 0
+fi

@@ -19,6 +19,7 @@
 #include "core/coord.h"
 #include "core/json.h"
 #include "core/price.h"
+#include "core/taskdb.h"
 #include "core/taskview.h"
 #include "core/util.h"
 
@@ -489,32 +490,88 @@ stats_add(void *arg, const struct task *t)
 	task_stats_add(arg, t);
 }
 
+/*
+ * The live set's counts from the task index: synced first (read-only: used
+ * only when it holds the stream up to its last sequence). ST_OK with *used
+ * false when the index cannot serve (missing or stale under --read-only,
+ * damaged: a warning), so the caller counts from the bucket instead.
+ */
+static enum status
+stats_indexed(struct cmd_ctx *ctx, const struct coord_cfg *cc, struct task_stats *s, bool *used)
+{
+	bool ro = cfg_bool(&ctx->cfg, CK_READ_ONLY), fresh = false;
+	struct taskdb_sync sy;
+	struct taskdb *d = NULL;
+	struct err ie = ERR_INIT;
+	enum status st;
+
+	*used = false;
+	st = taskdb_open(&ctx->cfg, !ro, &d, &ie);
+	if (st == ST_OK && ro)
+		st = taskdb_fresh(d, ctx->bus, cc->bucket, &fresh, &ie);
+	else if (st == ST_OK && (st = taskdb_sync(d, ctx->bus, cc->bucket, cc->archive, &sy,
+							 &ie)) == ST_OK)
+		why_add(&ctx->op, "index", "", "task index synced: %llu message%s of KV_%s "
+			"(sequences %llu to %llu) in %lld ms%s", (unsigned long long)sy.applied,
+			sy.applied == 1 ? "" : "s", cc->bucket, (unsigned long long)sy.from,
+			(unsigned long long)sy.to, (long long)sy.ms,
+			sy.rebuilt ? ", rebuilt from the stream's first sequence" :
+			sy.repaired ? ", rows of tasks moved to the archive dropped" : "");
+	fresh = fresh || (st == ST_OK && !ro);
+	if (st == ST_OK && fresh && (st = taskdb_stats(d, s, &ie)) == ST_OK)
+		*used = true;
+	taskdb_close(d);
+	if (st == ST_NOT_FOUND || st == ST_OK)
+		return ST_OK;
+	if (st != ST_INDEX_CORRUPT && st != ST_IO) {
+		ctx->err = ie;	/* the bus failed: the bucket cannot be read either */
+		return st;
+	}
+	if (!ctx->quiet)
+		session_notice(ctx->session, NOTICE_WARN, "ifctl: warning: %s; counting from %s "
+			       "instead (remove the file to rebuild it)", ie.msg, COORD_BUCKET);
+	memset(s, 0, sizeof *s);
+	s->now_ms = wall_ms();
+	return ST_OK;
+}
+
 static enum status
 run_stats(struct cmd_ctx *ctx)
 {
-	struct coord_listing l;
+	struct coord_listing l = { 0 };
 	struct coord_cfg cc;
 	struct task_stats s;
 	enum status st;
+	bool used;
 
 	coord_cfg_load(&ctx->cfg, &cc);
 	memset(&s, 0, sizeof s);
 	s.now_ms = wall_ms();
-	if ((st = coord_scan(ctx->bus, &cc, stats_add, &s, &l, &ctx->err)) != ST_OK)
+	if ((st = stats_indexed(ctx, &cc, &s, &used)) != ST_OK)
 		return st;
-	s.invalid = l.nbad;
+	if (!used && (st = coord_scan(ctx->bus, &cc, stats_add, &s, &l, &ctx->err)) != ST_OK)
+		return st;
+	if (!used)
+		s.invalid = l.nbad;
 	st = coord_archived(ctx->bus, &cc, &s.archived, &ctx->err);
 	if (st != ST_OK && st != ST_NO_SCHEMA) {
 		coord_listing_release(&l);
 		return st;
 	}
-	why_add(&ctx->op, "tasks", "", "the live set (%s): queued, claimed, and finished tasks not "
-		"yet archived; one snapshot of the bucket", COORD_BUCKET);
+	if (used)
+		why_add(&ctx->op, "tasks", "", "the live set (%s) from the task index "
+			"($IF_HOME/index.db), synced from KV_%s up to its last sequence: SQL "
+			"counts, not a scan", COORD_BUCKET, COORD_BUCKET);
+	else
+		why_add(&ctx->op, "tasks", "", "the live set (%s): queued, claimed, and finished "
+			"tasks not yet archived; one snapshot of the bucket (the index was %s)",
+			COORD_BUCKET, cfg_bool(&ctx->cfg, CK_READ_ONLY) ?
+			"missing or stale, and --read-only does not write it" : "unusable");
 	why_add(&ctx->op, "archived", "", "messages of the archive's stream (KV_%s): one round "
 		"trip, not a scan", COORD_ARCHIVE);
 	why_add(&ctx->op, "invalid", "", "records in %s that are not valid tasks (never "
 		"claimed; not in tasks)", COORD_BUCKET);
-	warn_invalid(ctx, l.nbad, true);
+	warn_invalid(ctx, s.invalid, true);
 	coord_listing_release(&l);
 	why_add(&ctx->op, "claims_per_s_60s", "", "claims recorded in task histories in the "
 		"last 60 s, divided by 60");
@@ -682,7 +739,44 @@ struct watch_out {
 	int64_t interval_ms;	/* heartbeat period */
 	const enum task_state *state;	/* --state: only records in it */
 	int64_t since;		/* --since: only records changed after (ms; 0: all) */
+	/* the snapshot from the task index: up to upto; with revset only revs (sorted) */
+	uint64_t upto, *revs;
+	size_t nrevs;
+	bool revset;
 };
+
+/* Compare two revisions (bsearch). */
+static int
+rev_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * A snapshot narrowed by the task index (--state): up to the sequence it
+ * synced, only the revisions it holds in that state (each key's last);
+ * snapshot_done once past it or when the consumer holds nothing more.
+ */
+static bool
+watch_indexed(struct watch_out *w, const struct bus_kv_event *ev, bool *done)
+{
+	bool keep = ev->revision > w->upto || !w->revset ||
+		    bsearch(&ev->revision, w->revs, w->nrevs, sizeof *w->revs, rev_cmp);
+
+	*done = w->snapshot && (ev->revision >= w->upto || ev->pending == 0);
+	return keep;
+}
+
+/* The snapshot is over: say so (-o json/jsonl). */
+static void
+watch_snapshot_done(struct watch_out *w)
+{
+	w->snapshot = false;
+	if (w->jsonl)
+		follow_push(&w->f, "{\"type\":\"snapshot_done\"}");
+}
 
 /*
  * Do the --state and --since filters keep this record? A delete has no
@@ -712,16 +806,23 @@ watch_event(void *arg, const struct bus_kv_event *ev)
 	struct err why = ERR_INIT;
 	struct task t;
 	char when[32];
+	bool done = false;
 
 	if (ev->snapshot_done) {
-		w->snapshot = false;
-		if (w->jsonl)
-			follow_push(&w->f, "{\"type\":\"snapshot_done\"}");
+		watch_snapshot_done(w);
+		return;
+	}
+	if (w->upto && !watch_indexed(w, ev, &done)) {
+		if (done)
+			watch_snapshot_done(w);
 		return;
 	}
 	if (has_prefix(ev->key, "idem.") || (w->limit && w->count >= w->limit) ||
-	    !watch_wants(w, ev))
+	    !watch_wants(w, ev)) {
+		if (done)
+			watch_snapshot_done(w);
 		return;
+	}
 	fmt_time_ms(when, ev->time_ns / 1000000);
 	if (w->jsonl) {
 		buf_addc(&line, '{');
@@ -749,6 +850,8 @@ watch_event(void *arg, const struct bus_kv_event *ev)
 			 "deleted", ev->key);
 	}
 	follow_push(&w->f, line.s);
+	if (done)
+		watch_snapshot_done(w);
 	if (w->limit && ++w->count >= w->limit)
 		follow_finish(&w->f);
 	buf_release(&line);
@@ -769,6 +872,70 @@ watch_heartbeat(struct evloop *l, uint64_t id, void *arg)
 		 when, bus_state_name(bus_get_state(w->bus)));
 	follow_push(&w->f, line);
 	return w->interval_ms;
+}
+
+/*
+ * --since or --state: the task index (synced first; not under --read-only)
+ * says where the watch starts. --since: after the last sequence it knows to
+ * be older than AGE (a time mark), every revision from there filtered by
+ * time here. --state alone: the revisions of the tasks in that state (each
+ * key's last), from the first of them. *from: where the watch starts (left
+ * 0 when the index is not usable: then the server starts by time, or the
+ * snapshot of every key is filtered here).
+ */
+static enum status
+watch_index_start(struct cmd_ctx *ctx, struct watch_out *w, int64_t *from)
+{
+	struct taskdb_sync sy;
+	struct taskdb *d = NULL;
+	struct coord_cfg cc;
+	struct err ie = ERR_INIT;
+	enum status st;
+
+	coord_cfg_load(&ctx->cfg, &cc);
+	if (cfg_bool(&ctx->cfg, CK_READ_ONLY) || strcmp(cc.bucket, COORD_BUCKET) != 0)
+		return ST_OK;
+	st = taskdb_open(&ctx->cfg, true, &d, &ie);
+	if (st == ST_OK)
+		st = taskdb_sync(d, ctx->bus, cc.bucket, cc.archive, &sy, &ie);
+	w->revset = !w->since;
+	if (st == ST_OK && w->revset)
+		st = taskdb_state_revs(d, *w->state, &w->revs, &w->nrevs, &ie);
+	if (st == ST_OK && !w->revset) {
+		*from = (int64_t)taskdb_seq_before(d, w->since) + 1;
+		w->nrevs = (uint64_t)*from <= sy.to;	/* anything to read up to the sync */
+	}
+	taskdb_close(d);
+	if (st == ST_OK && sy.to && w->revset) {
+		w->upto = sy.to;
+		*from = (int64_t)(w->nrevs ? w->revs[0] : sy.to + 1);
+		why_add(&ctx->op, "snapshot", "", "%zu tasks %s in the task index (synced to "
+			"sequence %llu): the watch starts at revision %lld", w->nrevs,
+			task_state_name(*w->state), (unsigned long long)sy.to, (long long)*from);
+		return ST_OK;
+	}
+	if (st == ST_OK && sy.to) {
+		w->upto = sy.to;
+		if (!w->nrevs)
+			*from = (int64_t)sy.to + 1;
+		why_add(&ctx->op, "snapshot", "", "the task index (synced to sequence %llu) "
+			"marks revision %lld as written before --since: the watch starts there",
+			(unsigned long long)sy.to, (long long)*from);
+		return ST_OK;
+	}
+	*from = 0;
+	free(w->revs);
+	w->revs = NULL;
+	w->nrevs = 0;
+	if (st == ST_INDEX_CORRUPT || st == ST_IO) {
+		if (!ctx->quiet)
+			session_notice(ctx->session, NOTICE_WARN, "ifctl: warning: %s; the snapshot "
+				       "is filtered here instead", ie.msg);
+		return ST_OK;
+	}
+	if (st != ST_OK)
+		ctx->err = ie;
+	return st;
 }
 
 static enum status
@@ -796,7 +963,20 @@ run_watch(struct cmd_ctx *ctx)
 	w.snapshot = resume == 0;
 	w.limit = limit;
 	w.interval_ms = interval * 1000;
-	if ((st = follow_open(&w.f, &ctx->err)) == ST_OK)
+	/*
+	 * --since without --resume starts the consumer at that time (the server
+	 * finds the first message): the snapshot is the changes since, not
+	 * every key of the bucket filtered here, so a million old tasks cost
+	 * nothing before the first line.
+	 */
+	if ((w.state || w.since) && !resume && (st = watch_index_start(ctx, &w, &resume)) != ST_OK)
+		return st;
+	if ((st = follow_open(&w.f, &ctx->err)) == ST_OK && w.upto && !w.nrevs)
+		watch_snapshot_done(&w);	/* none in that state: only what comes */
+	if (st == ST_OK && w.since && !resume)
+		st = bus_kv_watch_since(ctx->bus, COORD_BUCKET, w.since, watch_event, &w, &bw,
+					&ctx->err);
+	else if (st == ST_OK)
 		st = bus_kv_watch(ctx->bus, COORD_BUCKET, (uint64_t)resume, watch_event, &w, &bw,
 				  &ctx->err);
 	if (st == ST_OK && interval && w.jsonl)
@@ -805,6 +985,7 @@ run_watch(struct cmd_ctx *ctx)
 		st = follow_run(&w.f, "watch", &ctx->err);
 	bus_watch_free(bw);
 	follow_close(&w.f);
+	free(w.revs);
 	return st;
 }
 

@@ -71,6 +71,7 @@ struct bus_watch {
 	char *bucket, *stream, *filter;
 	size_t key_skip;		/* subject prefix dropped to make the key */
 	bool kv;			/* a bucket (snapshot by key) or a plain stream */
+	int64_t start_ns;		/* bus_kv_watch_since: first message's earliest time */
 	bus_watch_fn fn;
 	void *arg;
 	atomic_int refs;

@@ -44,6 +44,7 @@ bus_stream_stat(struct bus *b, const char *stream, struct bus_stream_stat *out,
 	out->first_seq = si->State.FirstSeq;
 	out->last_seq = si->State.LastSeq;
 	out->consumers = si->State.Consumers;
+	out->subjects = si->State.NumSubjects;
 	jsStreamInfo_Destroy(si);
 	return ST_OK;
 }
@@ -275,6 +276,34 @@ bus_stream_last(struct bus *b, const char *stream, const char *subject, struct b
 		return st;
 	s = js_GetLastMsg(&m, b->js, stream, subject, NULL, &jerr);
 	return got_msg(b, s, jerr, m, data, seq, stream, what, e);
+}
+
+enum status
+bus_stream_next(struct bus *b, const char *stream, const char *subject, uint64_t from,
+		uint64_t *seq, struct err *e)
+{
+	jsDirectGetMsgOptions o;
+	natsMsg *m = NULL;
+	natsStatus s;
+	enum status st;
+	char what[160];
+
+	*seq = 0;
+	snprintf(what, sizeof what, "stream '%s' next '%s'", stream, subject);
+	if ((st = bus_ready(b, what, e)) != ST_OK)
+		return st;
+	jsDirectGetMsgOptions_Init(&o);
+	o.Sequence = from;
+	o.NextBySubject = subject;
+	s = js_DirectGetMsg(&m, b->js, stream, NULL, &o);
+	if (s == NATS_NOT_FOUND)
+		return err_set(e, ST_NOT_FOUND, "%s: no message from %llu", what,
+			       (unsigned long long)from);
+	if (s != NATS_OK)
+		return bus_map_err(b, s, 0, what, e);
+	*seq = natsMsg_GetSequence(m);
+	natsMsg_Destroy(m);
+	return ST_OK;
 }
 
 enum status

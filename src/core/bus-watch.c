@@ -159,6 +159,7 @@ watch_take(struct bus_watch *w, natsSubscription *sub, natsMsg *m, const jsMsgMe
 		ev->len = (size_t)natsMsg_GetDataLength(m);
 		ev->revision = meta->Sequence.Stream;
 		ev->time_ns = meta->Timestamp;
+		ev->pending = meta->NumPending;
 		ev->op = w->kv ? msg_op(m) : BUS_KV_PUT;	/* stream messages have no KV operation */
 		*deliver = true;
 	}
@@ -222,7 +223,10 @@ watch_subscribe(struct bus_watch *w, uint64_t from_rev, struct err *e)
 	so.Config.Heartbeat = (int64_t)WATCH_HEARTBEAT_MS * 1000000;
 	so.Config.InactiveThreshold = (int64_t)30 * 1000000000;
 	so.Config.MemoryStorage = true;
-	if (from_rev) {
+	if (w->start_ns && w->last_rev == 0) {	/* nothing delivered yet: still by time */
+		so.Config.DeliverPolicy = js_DeliverByStartTime;
+		so.Config.OptStartTime = w->start_ns;
+	} else if (from_rev) {
 		so.Config.DeliverPolicy = js_DeliverByStartSequence;
 		so.Config.OptStartSeq = from_rev;
 	} else {
@@ -298,9 +302,9 @@ watch_start(struct bus *b, struct bus_watch *w, uint64_t from_rev, struct bus_wa
 	return ST_OK;
 }
 
-enum status
-bus_kv_watch(struct bus *b, const char *bucket, uint64_t from_rev, bus_watch_fn fn,
-	     void *arg, struct bus_watch **out, struct err *e)
+/* A watch of every key of bucket, not started yet. */
+static struct bus_watch *
+kv_watch_new(const char *bucket, bus_watch_fn fn, void *arg)
 {
 	struct bus_watch *w = xcalloc(1, sizeof *w);
 
@@ -311,7 +315,24 @@ bus_kv_watch(struct bus *b, const char *bucket, uint64_t from_rev, bus_watch_fn 
 	w->key_skip = strlen(w->filter) - 1;
 	w->fn = fn;
 	w->arg = arg;
-	return watch_start(b, w, from_rev, out, e);
+	return w;
+}
+
+enum status
+bus_kv_watch(struct bus *b, const char *bucket, uint64_t from_rev, bus_watch_fn fn,
+	     void *arg, struct bus_watch **out, struct err *e)
+{
+	return watch_start(b, kv_watch_new(bucket, fn, arg), from_rev, out, e);
+}
+
+enum status
+bus_kv_watch_since(struct bus *b, const char *bucket, int64_t since_ms, bus_watch_fn fn,
+		   void *arg, struct bus_watch **out, struct err *e)
+{
+	struct bus_watch *w = kv_watch_new(bucket, fn, arg);
+
+	w->start_ns = since_ms > 0 ? since_ms * 1000000 : 1;
+	return watch_start(b, w, 0, out, e);
 }
 
 enum status

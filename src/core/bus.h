@@ -221,6 +221,7 @@ struct bus_kv_event {
 	size_t len;
 	uint64_t revision;
 	int64_t time_ns;
+	uint64_t pending;	/* messages the consumer held after this one when sent */
 	enum bus_kv_op op;
 	bool snapshot_done;
 };
@@ -229,6 +230,16 @@ struct bus_watch;
 enum status bus_kv_watch(struct bus *b, const char *bucket, uint64_t from_rev,
 			 bus_watch_fn fn, void *arg, struct bus_watch **out,
 			 struct err *e);
+/*
+ * Watch a bucket from a time: every revision written at or after since_ms
+ * (wall ms; the server picks the first by its timestamps, no scan here),
+ * then snapshot_done once the backlog is delivered (or at once when the
+ * bucket is empty; a bucket with nothing since then sends none), then live
+ * updates. Cost grows with the changes since, not with the bucket.
+ */
+enum status bus_kv_watch_since(struct bus *b, const char *bucket, int64_t since_ms,
+			       bus_watch_fn fn, void *arg, struct bus_watch **out,
+			       struct err *e);
 /*
  * Watch a plain stream's subject: every message from from_seq on, or with
  * from_seq == 0 only those published after the call. ev->key is the subject,
@@ -313,6 +324,14 @@ enum status bus_stream_get(struct bus *b, const char *stream, uint64_t seq,
 enum status bus_stream_last(struct bus *b, const char *stream, const char *subject,
 			    struct buf *data, uint64_t *seq, struct err *e);
 
+/*
+ * The sequence of the first message at or after from on subject (wildcards
+ * allowed), by direct get (the stream must allow it, as KV buckets do):
+ * ST_NOT_FOUND when there is none.
+ */
+enum status bus_stream_next(struct bus *b, const char *stream, const char *subject,
+			    uint64_t from, uint64_t *seq, struct err *e);
+
 /* Delete a stream and everything in it (benchmarks and tests only). */
 enum status bus_stream_drop(struct bus *b, const char *stream, struct err *e);
 
@@ -322,6 +341,7 @@ enum status bus_kv_drop(struct bus *b, const char *bucket, struct err *e);
 struct bus_stream_stat {
 	uint64_t msgs, bytes, first_seq, last_seq;
 	int64_t consumers;
+	int64_t subjects;	/* distinct subjects holding a message */
 };
 /* ST_NO_SCHEMA when the stream does not exist. */
 enum status bus_stream_stat(struct bus *b, const char *stream,

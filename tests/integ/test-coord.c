@@ -28,6 +28,7 @@
 #include "core/coord.h"
 #include "core/schema.h"
 #include "core/util.h"
+#include "core/taskdb.h"
 #include "harness.h"
 
 static struct hserver srv;
@@ -1093,6 +1094,125 @@ test_archive_crash(void **state)
 	bus_close(b);
 }
 
+/* coord_scan's callback for the reference counts. */
+static void
+count_one(void *arg, const struct task *t)
+{
+	task_stats_add(arg, t);
+}
+
+/*
+ * The index's counts equal a count from the bucket (claims_60s aside: the
+ * minute moves), after one sync of the index.
+ */
+static void
+index_agrees(struct bus *b, const struct coord_cfg *cfg, struct taskdb *d,
+	     struct taskdb_sync *sy)
+{
+	struct task_stats want, got;
+	struct coord_listing l;
+	struct err e = ERR_INIT;
+
+	memset(&want, 0, sizeof want);
+	memset(&got, 0, sizeof got);
+	want.now_ms = got.now_ms = wall_ms();
+	assert_int_equal(coord_scan(b, cfg, count_one, &want, &l, &e), ST_OK);
+	want.invalid = l.nbad;
+	coord_listing_release(&l);
+	assert_int_equal(taskdb_sync(d, b, cfg->bucket, cfg->archive, sy, &e), ST_OK);
+	assert_int_equal(taskdb_stats(d, &got, &e), ST_OK);
+	want.claims_60s = got.claims_60s = 0;
+	assert_memory_equal(&want, &got, sizeof want);
+}
+
+/*
+ * The task index against the bucket: pushes, one-shot claims, completes,
+ * fails, an archive sweep (subjects purged whole: repaired, not rebuilt),
+ * an invalid record, a deleted key, a server SIGKILL and restart (no
+ * rebuild), a dropped and re-created bucket (rebuilt), a damaged file
+ * (ST_INDEX_CORRUPT, no counts) and a read-only open of a missing file.
+ */
+static void
+test_task_index(void **state)
+{
+	struct bus_kv_def live = { "T_IDX", "test", 8 }, arch = { "T_IDXA", "test", 1 };
+	struct coord_cfg cfg = { .bucket = "T_IDX", .lease_ms = 60000, .max_attempts = 3,
+				 .retry_backoff_ms = 0, .archive = "T_IDXA", .retain_ms = 3600000 };
+	struct claimer c = { "ix", NULL, 0 };
+	char path[] = "/tmp/ifctl-taskdb-XXXXXX", file[64];
+	struct bus *b = connect_srv();
+	struct err e = ERR_INIT;
+	struct taskdb_sync sy;
+	struct taskdb *d;
+	struct opctx op;
+	size_t i, moved, raced;
+	bool created;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(path));
+	snprintf(file, sizeof file, "%s/index.db", path);
+	assert_int_equal(taskdb_open_path(file, false, &d, &e), ST_NOT_FOUND);
+	assert_int_equal(bus_kv_ensure(b, &live, &created, &e), ST_OK);
+	assert_int_equal(bus_kv_ensure(b, &arch, &created, &e), ST_OK);
+	assert_int_equal(taskdb_open_path(file, true, &d, &e), ST_OK);
+	assert_int_equal(push_many(b, &cfg, "x", 60), 60);
+	index_agrees(b, &cfg, d, &sy);
+	assert_true(sy.rebuilt || sy.applied == 60);
+	opctx_init(&op, NULL);
+	for (i = 0; i < 20; i++) {
+		struct task t;
+		struct owner_req r = { i % 2 ? OWNER_COMPLETE : OWNER_FAIL, NULL, "ix", 0, NULL,
+				       "no", i % 4 == 0 };
+
+		assert_int_equal(coord_claim_once(b, &cfg, &op, &c, &t, &e), ST_OK);
+		r.id = t.id;
+		r.token = t.token;
+		if (i < 16) {
+			struct task u;
+			assert_int_equal(coord_owner(b, &cfg, &op, &r, &u, &e), ST_OK);
+			task_release(&u);
+		}
+		task_release(&t);
+	}
+	index_agrees(b, &cfg, d, &sy);
+	assert_false(sy.rebuilt);
+	assert_int_equal(coord_archive_sweep(b, &cfg, &op, wall_ms() + cfg.retain_ms, &moved,
+					     &raced, &e), ST_OK);
+	assert_int_equal(moved, 12);	/* 8 done, 4 failed for good */
+	index_agrees(b, &cfg, d, &sy);
+	assert_true(sy.repaired);
+	assert_false(sy.rebuilt);
+	assert_int_equal(bus_kv_put(b, "T_IDX", "bad-1", "{}", 2, NULL, &e), ST_OK);
+	assert_int_equal(bus_kv_delete(b, "T_IDX", "x59", &e), ST_OK);
+	index_agrees(b, &cfg, d, &sy);
+	assert_int_equal(sy.applied, 2);
+	hserver_kill(&srv);
+	assert_int_equal(hserver_start(&srv), 0);
+	bus_close(b);
+	b = connect_srv();
+	index_agrees(b, &cfg, d, &sy);
+	assert_false(sy.rebuilt);
+	assert_int_equal(bus_kv_drop(b, "T_IDX", &e), ST_OK);
+	assert_int_equal(bus_kv_ensure(b, &live, &created, &e), ST_OK);
+	assert_int_equal(push_many(b, &cfg, "y", 5), 5);
+	index_agrees(b, &cfg, d, &sy);
+	assert_true(sy.rebuilt);
+	taskdb_close(d);
+	assert_non_null(f = fopen(file, "w"));
+	fputs("not an index, not at all; SQLite will say so ..........................", f);
+	fclose(f);
+	assert_int_not_equal(taskdb_open_path(file, true, &d, &e), ST_OK);
+	assert_int_equal(e.code, ST_INDEX_CORRUPT);
+	assert_int_not_equal(taskdb_open_path(file, false, &d, &e), ST_OK);
+	opctx_release(&op);
+	unlink(file);
+	rmdir(path);
+	bus_kv_drop(b, "T_IDX", NULL);
+	bus_kv_drop(b, "T_IDXA", NULL);
+	bus_close(b);
+}
+
 static int
 setup(void **state)
 {
@@ -1121,8 +1241,13 @@ main(void)
 		cmocka_unit_test(test_cancel_requeue),
 		cmocka_unit_test(test_archive_crash),
 		cmocka_unit_test(test_one_shot_queue),
+		cmocka_unit_test(test_task_index),
 	};
-	int rc = cmocka_run_group_tests_name("coord", tests, setup, teardown);
+	int rc;
+
+	if (getenv("TEST_ONLY"))
+		cmocka_set_test_filter(getenv("TEST_ONLY"));
+	rc = cmocka_run_group_tests_name("coord", tests, setup, teardown);
 
 	bus_shutdown();
 	return rc;
