@@ -46,6 +46,12 @@ class Fleet {
 	}
 
 	// EVENTS: if.v1.evt.task.<state>, the state after the change.
+	// ARCHIVE AND READY QUEUE: a task that became queued has its id on the
+	// ready queue of its priority, after the write, acknowledged by the stream.
+	async ready(t) {
+		await this.nc.jetstream().publish('if.v1.queue.task.' + t.priority, sc.encode(t.id));
+	}
+
 	event(verb, t, by, trace) {
 		const ev = { v: 1, type: 'task', verb, id: t.id, state: t.state, owner: t.owner,
 			     token: t.token, rev: t.rev, attempts: t.attempts, at: t.updated, by,
@@ -108,6 +114,7 @@ class Fleet {
 		};
 		this.history(t, 'queued');
 		t.rev = await this.kv.create(id, sc.encode(jcs(t)));
+		await this.ready(t);
 		this.event('push', t, this.actor, trace);
 		return { task: t, existed: false };
 	}
@@ -205,6 +212,7 @@ class Fleet {
 			}
 			if (verb !== 'heartbeat') t.history.push({ at: now, state: t.state, by: swarm, token: t.token, note });
 			if (await this.cas(t)) {
+				if (t.state === 'queued') await this.ready(t);
 				this.event(verb, t, swarm, t.trace);
 				return t;
 			}
