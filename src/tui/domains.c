@@ -588,7 +588,7 @@ domains_start(struct fleet *f, struct bus *b, struct err *e)
 		    we.code != ST_NO_SCHEMA && e->code == ST_OK)
 			*e = we;	/* a missing bucket is an empty pane, not a failure */
 		pthread_mutex_lock(&f->mu);
-		*(struct bus_watch **)((char *)f + watches[i].off) = w;
+		*(struct bus_watch **)(void *)((char *)f + watches[i].off) = w;
 		pthread_mutex_unlock(&f->mu);
 	}
 	w = NULL;
