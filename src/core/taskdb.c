@@ -72,7 +72,7 @@ prepare_all(struct taskdb *d)
 
 	for (i = 0; i < ARRAY_SIZE(stmts) && rc == SQLITE_OK; i++)
 		rc = sqlite3_prepare_v2(d->db, stmts[i].sql, -1,
-					(sqlite3_stmt **)((char *)d + stmts[i].off), NULL);
+					(sqlite3_stmt **)(void *)((char *)d + stmts[i].off), NULL);
 	return rc;
 }
 
