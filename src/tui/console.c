@@ -343,7 +343,7 @@ draw_pane(struct fleet *f, struct pane *p, bool active, int64_t now)
 	if (p->top + (size_t)vis > p->n)
 		p->top = p->n > (size_t)vis ? p->n - (size_t)vis : 0;
 	n = p->n - p->top < (size_t)vis ? p->n - p->top : (size_t)vis;
-	rs = src->rows(p->items + p->top, n);
+	rs = src->rows(p->items ? p->items + p->top : NULL, n);
 	for (r = 0, y = p->y + 2; y < p->y + p->h; y++, r++) {
 		if (r < n)
 			draw_row(p, w, rs, r, y, active && p->top + r == p->sel, now);

@@ -45,7 +45,7 @@ keys() { TM send-keys -t "$S" "$@"; }
 console() {
 	TM kill-session -t "$S" 2>/dev/null
 	TM new-session -d -s "$S" -x 120 -y 35 \
-		"$IFCTL_ABS $* 2>$T_DIR/console.err; echo CONSOLE-EXIT=\$?; sleep 60"
+		"$IFCTL_ABS $* 2>$T_DIR/console.err; echo CONSOLE-EXIT=\$?; cat $T_DIR/console.err; sleep 60"
 }
 
 # No terminal, or a dumb one: one error, exit 2, no escape sequences.
