@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "core/costdb.h"
+#include "core/sqlutil.h"
 #include "core/home.h"
 #include "core/util.h"
 
@@ -200,17 +201,6 @@ bind_text(sqlite3_stmt *s, int i, const char *v)
 		sqlite3_bind_null(s, i);
 }
 
-/* Step a statement that returns nothing, then reset it. */
-static int
-step_reset(sqlite3_stmt *s)
-{
-	int rc = sqlite3_step(s);
-
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
 enum status
 costdb_add(struct costdb *d, const struct usage *u, uint64_t seq, struct err *e)
 {
@@ -229,7 +219,7 @@ costdb_add(struct costdb *d, const struct usage *u, uint64_t seq, struct err *e)
 	for (i = 0; i < 6; i++)
 		sqlite3_bind_int64(d->put, 8 + i, n[i]);
 	bind_text(d->put, 14, u->id);
-	if ((rc = step_reset(d->put)) != SQLITE_OK)
+	if ((rc = sql_step_reset(d->put)) != SQLITE_OK)
 		return db_fail(d, rc, "add", e);
 	for (l = 0; sqlite3_changes(d->db) == 1 && l < (int)ARRAY_SIZE(level_ms); l++) {
 		sqlite3_bind_int(d->roll, 1, l);	/* new: into each rollup */
@@ -240,11 +230,11 @@ costdb_add(struct costdb *d, const struct usage *u, uint64_t seq, struct err *e)
 		bind_text(d->roll, 6, op);
 		for (i = 0; i < 6; i++)
 			sqlite3_bind_int64(d->roll, 7 + i, n[i]);
-		if ((rc = step_reset(d->roll)) != SQLITE_OK)
+		if ((rc = sql_step_reset(d->roll)) != SQLITE_OK)
 			return db_fail(d, rc, "roll up", e);
 	}
 	sqlite3_bind_int64(d->meta, 1, (sqlite3_int64)seq);
-	if ((rc = step_reset(d->meta)) != SQLITE_OK)
+	if ((rc = sql_step_reset(d->meta)) != SQLITE_OK)
 		return db_fail(d, rc, "add", e);
 	return ST_OK;
 }

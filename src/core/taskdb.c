@@ -12,6 +12,7 @@
 
 #include "core/coord.h"
 #include "core/home.h"
+#include "core/sqlutil.h"
 #include "core/taskdb.h"
 #include "core/util.h"
 
@@ -212,17 +213,6 @@ struct sync_run {
 	bool done;
 };
 
-/* Run a prepared statement once with its bindings; reset for the next. */
-static int
-step_reset(sqlite3_stmt *s)
-{
-	int rc = sqlite3_step(s);
-
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
 /* A task's row and its claims. */
 static int
 put_task(struct taskdb *d, const struct task *t, uint64_t rev)
@@ -249,13 +239,13 @@ put_task(struct taskdb *d, const struct task *t, uint64_t rev)
 	sqlite3_bind_int64(d->put, 8, t->updated);
 	sqlite3_bind_int64(d->put, 9, takeovers);
 	sqlite3_bind_int64(d->put, 10, dead);
-	rc = step_reset(d->put);
+	rc = sql_step_reset(d->put);
 	for (i = 0; i < t->nhist && rc == SQLITE_OK; i++) {
 		if (t->hist[i].state != TASK_CLAIMED)
 			continue;
 		sqlite3_bind_text(d->claim_put, 1, t->id, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(d->claim_put, 2, t->hist[i].at);
-		rc = step_reset(d->claim_put);
+		rc = sql_step_reset(d->claim_put);
 	}
 	buf_release(&caps);
 	return rc;
@@ -270,7 +260,7 @@ put_other(struct taskdb *d, const char *key, uint64_t rev, int state)
 	sqlite3_bind_int(d->put, 3, state);
 	sqlite3_bind_int64(d->put, 9, 0);
 	sqlite3_bind_int64(d->put, 10, 0);
-	return step_reset(d->put);
+	return sql_step_reset(d->put);
 }
 
 /* Apply one message of the stream: the key's row replaced or removed. */
@@ -281,7 +271,7 @@ apply(struct taskdb *d, const struct bus_kv_event *ev)
 	int rc;
 
 	sqlite3_bind_text(d->claim_del, 1, ev->key, -1, SQLITE_STATIC);
-	if ((rc = step_reset(d->claim_del)) != SQLITE_OK)
+	if ((rc = sql_step_reset(d->claim_del)) != SQLITE_OK)
 		return rc;
 	if (ev->op != BUS_KV_PUT)	/* kept: the subject still holds its marker */
 		return put_other(d, ev->key, ev->revision, STATE_DELETED);
@@ -304,7 +294,7 @@ take_live(struct sync_run *r, const struct bus_kv_event *ev)
 	if (rc == SQLITE_OK && ev->revision % MARK_EVERY == 0) {
 		sqlite3_bind_int64(r->d->mark, 1, (int64_t)ev->revision);
 		sqlite3_bind_int64(r->d->mark, 2, ev->time_ns / 1000000);
-		rc = step_reset(r->d->mark);
+		rc = sql_step_reset(r->d->mark);
 	}
 	return rc;
 }
@@ -480,10 +470,10 @@ repair_moves(struct taskdb *d, struct bus *b, const char *bucket, const char *ar
 		free(subj);
 		if (st == ST_NOT_FOUND) {	/* purged whole: the row is a phantom */
 			sqlite3_bind_text(d->del, 1, r.ids[i], -1, SQLITE_STATIC);
-			rc = step_reset(d->del);
+			rc = sql_step_reset(d->del);
 			sqlite3_bind_text(d->claim_del, 1, r.ids[i], -1, SQLITE_STATIC);
 			if (rc == SQLITE_OK)
-				rc = step_reset(d->claim_del);
+				rc = sql_step_reset(d->claim_del);
 			st = ST_OK;
 		}
 	}
