@@ -107,6 +107,8 @@ struct bench {
 	struct coord_cfg cfg;
 	atomic_bool stop;
 	atomic_size_t pushed, claimed, errors;
+	atomic_int pushing;		/* pusher threads still running */
+	struct err conn_err;		/* the first connection that failed (under log_mu) */
 	atomic_llong last_claim_us;	/* when the latest claim succeeded */
 	struct sample claim_us, push_us, dispatch_us;
 	int64_t rate_gap_us;		/* 0: unthrottled */
@@ -117,12 +119,20 @@ struct bench {
 	size_t nlog, logcap;
 };
 
+/* A connection of its own for a thread; a failure is kept for the run's result. */
 static struct bus *
 bench_connect(struct bench *bn, struct err *e)
 {
 	struct bus *b = NULL;
 
-	return bus_open(&b, bn->bo, e) == ST_OK ? b : NULL;
+	if (bus_open(&b, bn->bo, e) == ST_OK)
+		return b;
+	atomic_fetch_add(&bn->errors, 1);
+	pthread_mutex_lock(&bn->log_mu);
+	if (bn->conn_err.code == ST_OK)
+		bn->conn_err = *e;
+	pthread_mutex_unlock(&bn->log_mu);
+	return NULL;
 }
 
 static void
@@ -169,7 +179,19 @@ pusher(void *arg)
 		opctx_release(&op);
 	}
 	bus_close(b);
+	atomic_fetch_sub(&bn->pushing, 1);
 	return NULL;
+}
+
+/* Start a pusher thread, counted in bn->pushing until it ends; 1 if it started. */
+static int
+pusher_start(struct bench *bn, pthread_t *th)
+{
+	atomic_fetch_add(&bn->pushing, 1);
+	if (pthread_create(th, NULL, pusher, bn) == 0)
+		return 1;
+	atomic_fetch_sub(&bn->pushing, 1);
+	return 0;
 }
 
 static void
@@ -275,7 +297,7 @@ run_threads(struct bench *bn, int pushers, int claimers, bool drain, bool dispat
 	int i, n = 0;
 
 	for (i = 0; i < pushers; i++)	/* a thread that cannot start is left out */
-		n += pthread_create(&th[n], NULL, pusher, bn) == 0;
+		n += pusher_start(bn, &th[n]);
 	for (i = 0; i < claimers; i++)
 		n += pthread_create(&th[n], NULL, claimer_main, &ca) == 0;
 	if (ms > 0) {
@@ -296,8 +318,9 @@ preload(struct bench *bn, size_t tasks)
 		pthread_t th[8];
 		int i, n = 0;
 		for (i = 0; i < 8; i++)
-			n += pthread_create(&th[n], NULL, pusher, bn) == 0;
-		while (n > 0 && atomic_load(&bn->pushed) < tasks)
+			n += pusher_start(bn, &th[n]);
+		/* until enough, or every pusher gave up (it could not connect) */
+		while (atomic_load(&bn->pushing) > 0 && atomic_load(&bn->pushed) < tasks)
 			usleep(2000);
 		atomic_store(&bn->stop, true);
 		for (i = 0; i < n; i++)
@@ -420,6 +443,41 @@ throughput_phase(struct bench *bn, int claimers, size_t tasks, struct rowset *rs
 	return pushed;
 }
 
+/*
+ * The floor at the same rate, right after a rate phase: bare KV updates of
+ * one key (no parse, event or witness) every gap_us for ms. A run whose
+ * claims miss while this row misses too was slowed by the machine, not by
+ * the coordinator's own work.
+ */
+static void
+floor_rate(struct bench *bn, struct rowset *lat, int64_t gap_us, int64_t ms, const char *label)
+{
+	struct sample s = { .mu = PTHREAD_MUTEX_INITIALIZER };
+	struct err e = ERR_INIT;
+	struct bus *b = bench_connect(bn, &e);
+	int64_t next = mono_us(), end = next + ms * 1000;
+	uint64_t rev = 0;
+	char what[64];
+
+	if (b && bus_kv_put(b, bn->names.bucket, "floor", "{}", 2, &rev, &e) == ST_OK) {
+		while (mono_us() < end) {
+			int64_t now = mono_us(), t0;
+			if (now < next)
+				usleep((useconds_t)(next - now));
+			next += gap_us;
+			t0 = mono_us();
+			if (bus_kv_update(b, bn->names.bucket, "floor", "{}", 2, rev, &rev, &e) != ST_OK)
+				break;
+			sample_add(&s, mono_us() - t0);
+		}
+		bus_kv_delete(b, bn->names.bucket, "floor", NULL);
+	}
+	bus_close(b);
+	snprintf(what, sizeof what, "bare KV update %s", label);
+	latency_row(lat, what, &s);
+	free(s.v);
+}
+
 /* Returns the tasks pushed. */
 static size_t
 rate_phase(struct bench *bn, struct rowset *lat, int rate, int64_t ms, const char *label)
@@ -440,6 +498,8 @@ rate_phase(struct bench *bn, struct rowset *lat, int rate, int64_t ms, const cha
 	/* Leave nothing queued for the next phase. */
 	bench_reset(bn);
 	run_threads(bn, 0, 8, true, false, 0);
+	if (rate)
+		floor_rate(bn, lat, bn->rate_gap_us, ms / 2 > 2000 ? ms / 2 : 2000, label);
 	return pushed;
 }
 
@@ -552,6 +612,8 @@ coord_bench_run(const struct bus_opts *bo, const struct coord_bench_opts *o, str
 	if ((st = coord_index_open(b, &bn.cfg, &bn.ix, e)) != ST_OK)
 		goto out;
 	st = correctness(&bn, b, run_phases(&bn, o, lat, thr), ok, e);
+	if (st == ST_OK && bn.conn_err.code != ST_OK)	/* a thread ran without a connection */
+		st = err_set(e, bn.conn_err.code, "a benchmark thread: %s", bn.conn_err.msg);
 out:
 	coord_index_free(bn.ix);
 	if (bn.witness) {

@@ -477,7 +477,11 @@ bus_open(struct bus **out, const struct bus_opts *o, struct err *e)
 	} else {
 		char what[300];
 		snprintf(what, sizeof what, "cannot connect to '%s'", o->url);
-		st = bus_map_err(NULL, s, 0, what, e);
+		if (s == NATS_TIMEOUT)	/* no connection yet: bus_map_err would say lost */
+			st = err_set(e, ST_TIMEOUT, "%s: no answer within %lld ms", what,
+				     (long long)o->timeout_ms);
+		else
+			st = bus_map_err(NULL, s, 0, what, e);
 		goto fail;
 	}
 	jsOptions_Init(&jo);
