@@ -584,10 +584,13 @@ run_stats(struct cmd_ctx *ctx)
 /* --- archive, purge ---------------------------------------------------- */
 
 /* The count of a sweep or purge as one record. */
-static void
+static struct rowset *
 add_count(struct cmd_ctx *ctx, const char *verb, size_t n, size_t raced)
 {
-	doc_add(&ctx->out, task_view_moved(verb, n, raced, ctx->op.falsify));
+	struct rowset *rs = task_view_moved(verb, n, raced, ctx->op.falsify);
+
+	doc_add(&ctx->out, rs);
+	return rs;
 }
 
 static enum status
@@ -618,20 +621,25 @@ static int64_t
 sweep_tick(struct evloop *l, uint64_t id, void *arg)
 {
 	struct sweep_loop *sl = arg;
+	struct coord_tidy tidy;
 	size_t moved, raced;
-	char line[160], when[32];
+	char line[200], when[32];
 
 	(void)l;
 	(void)id;
 	sl->st = coord_archive_sweep(sl->ctx->bus, &sl->cc, &sl->ctx->op, wall_ms(), &moved, &raced,
 				     &sl->ctx->err);
+	if (sl->st == ST_OK)
+		sl->st = coord_queue_tidy(sl->ctx->bus, &sl->cc, &sl->ctx->op, wall_ms(), &tidy,
+					  &sl->ctx->err);
 	if (sl->st != ST_OK) {
 		follow_finish(&sl->f);
 		return 0;
 	}
 	fmt_time_ms(when, wall_ms());
-	snprintf(line, sizeof line, "%s archived %zu task%s (%zu changed meanwhile)", when, moved,
-		 moved == 1 ? "" : "s", raced);
+	snprintf(line, sizeof line, "%s archived %zu task%s (%zu changed meanwhile); queue: %zu "
+		 "stale ids dropped, %zu lapsed leases announced", when, moved,
+		 moved == 1 ? "" : "s", raced, tidy.dropped, tidy.announced);
 	follow_push(&sl->f, line);
 	return sl->every_ms;
 }
@@ -654,6 +662,7 @@ archive_every(struct cmd_ctx *ctx, const struct coord_cfg *cc, int64_t every_ms)
 static enum status
 run_archive(struct cmd_ctx *ctx)
 {
+	struct coord_tidy tidy;
 	struct coord_cfg cc;
 	size_t moved, raced;
 	int64_t every = 0;
@@ -671,10 +680,13 @@ run_archive(struct cmd_ctx *ctx)
 	why_add(&ctx->op, "retain", "", "tasks finished more than %lld ms ago move to %s",
 		(long long)cc.retain_ms, COORD_ARCHIVE);
 	st = coord_archive_sweep(ctx->bus, &cc, &ctx->op, wall_ms(), &moved, &raced, &ctx->err);
+	if (st == ST_OK)
+		st = coord_queue_tidy(ctx->bus, &cc, &ctx->op, wall_ms(), &tidy, &ctx->err);
 	if (st == ST_OK && ctx->op.falsify)
 		check(&ctx->op, "tasks to archive", ST_OK, NULL, moved ? "some" : "none");
-	if (st == ST_OK)
-		add_count(ctx, "archived", moved, raced);
+	if (st == ST_OK) {
+		task_view_moved_tidy(add_count(ctx, "archived", moved, raced), &tidy);
+	}
 	return st;
 }
 

@@ -121,6 +121,18 @@ bus_msg_nak(struct bus_msg *m, int64_t delay_ms)
 	msg_settle(m, word);
 }
 
+uint64_t
+bus_msg_seq(const struct bus_msg *m)
+{
+	jsMsgMetaData *meta = NULL;
+	uint64_t seq = 0;
+
+	if (natsMsg_GetMetaData(&meta, m->m) == NATS_OK)
+		seq = meta->Sequence.Stream;
+	jsMsgMetaData_Destroy(meta);
+	return seq;
+}
+
 void
 bus_msg_free(struct bus_msg *m)
 {

@@ -30,6 +30,8 @@ const char *bus_msg_data(const struct bus_msg *m, size_t *len);
 /* Settle m: done with it (ack), or hand it back after delay_ms (nak). */
 void bus_msg_ack(struct bus_msg *m);
 void bus_msg_nak(struct bus_msg *m, int64_t delay_ms);
+/* The stream sequence m was stored at (0 when its metadata cannot be read). */
+uint64_t bus_msg_seq(const struct bus_msg *m);
 /* Free m; one never settled is handed back when its ack wait passes. */
 void bus_msg_free(struct bus_msg *m);
 

@@ -1571,7 +1571,8 @@ once_try(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, const str
 	data = bus_msg_data(m, &len);
 	snprintf(id, sizeof id, "%.*s", (int)(len < sizeof id - 1 ? len : sizeof id - 1), data);
 	st = len < sizeof id - 1 ? coord_get(b, cfg, id, out, NULL) : ST_NOT_FOUND;
-	if (st != ST_OK || out->state != TASK_QUEUED) {
+	if (st != ST_OK || !(out->state == TASK_QUEUED ||	/* or a lapsed lease, announced */
+			     (out->state == TASK_CLAIMED && out->lease_until <= now))) {
 		bus_msg_ack(m);
 		goto out;
 	}
@@ -1675,6 +1676,162 @@ coord_claim_once(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 		"(queued, or with an expired lease) by priority, then age", coord_index_size(ix));
 	st = coord_claim(b, ix, cfg, op, c, out, e);
 	coord_index_free(ix);
+	return st;
+}
+
+/* --- the ready queue's upkeep ------------------------------------------- */
+
+#define TIDY_BATCH 256		/* ids taken from the queue at a time */
+#define TIDY_HOLD_MAX 65536	/* ready ids held per priority before the look stops */
+
+/* A ready task as the live set has it: its id, and for a lapsed lease its priority. */
+struct tidy_ref {
+	char *id;
+	int prio;
+	bool lapsed;		/* claimed, lease expired: not in the queue by itself */
+	bool queued;		/* an id of it was met in the queue */
+};
+
+struct tidy_scan {
+	int64_t now;
+	struct tidy_ref *ready;	/* sorted by id after the scan */
+	size_t n, cap;
+};
+
+static void
+tidy_take(void *arg, const struct task *t)
+{
+	struct tidy_scan *s = arg;
+	bool lapsed = t->state == TASK_CLAIMED && t->lease_until <= s->now;
+
+	if (t->state != TASK_QUEUED && !lapsed)
+		return;
+	xgrow(&s->ready, &s->cap, s->n + 1, sizeof *s->ready);
+	s->ready[s->n++] = (struct tidy_ref){ xstrdup(t->id), t->priority, lapsed, false };
+}
+
+static int
+ref_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct tidy_ref *)a)->id, ((const struct tidy_ref *)b)->id);
+}
+
+/* The ready task an id from the queue names, or NULL. */
+static struct tidy_ref *
+tidy_find(struct tidy_scan *s, const char *data, size_t len)
+{
+	char id[130];
+	struct tidy_ref key = { id, 0, false, false };
+
+	if (len >= sizeof id)
+		return NULL;
+	memcpy(id, data, len);
+	id[len] = '\0';
+	return s->n ? bsearch(&key, s->ready, s->n, sizeof *s->ready, ref_cmp) : NULL;
+}
+
+/*
+ * Look at up to count ids of priority prio: drop the stale, hold the rest
+ * in held (handed back by the caller, in order). Ids stored after last_seq
+ * were published after the live set was read: always held.
+ */
+static enum status
+tidy_prio(struct bus *b, const struct coord_cfg *cfg, const struct opctx *op,
+	  struct tidy_scan *s, int prio, uint64_t count, uint64_t last_seq,
+	  struct bus_msg ***held, size_t *nheld, size_t *capheld, struct coord_tidy *out)
+{
+	struct bus_msg *msgs[TIDY_BATCH];
+	char durable[32], filter[64];
+	size_t n, i, seen = 0, held0 = *nheld;
+
+	snprintf(durable, sizeof durable, "claim-p%d", prio);
+	snprintf(filter, sizeof filter, "%s.%d", cfg->queue, prio);
+	while (seen < count && *nheld - held0 < TIDY_HOLD_MAX) {
+		if (bus_pull(b, COORD_QUEUE_STREAM, durable, filter, ONCE_ACK_WAIT_MS, TIDY_BATCH,
+			     msgs, &n, NULL) != ST_OK || n == 0)
+			break;
+		for (i = 0; i < n; i++) {
+			size_t len;
+			const char *data = bus_msg_data(msgs[i], &len);
+			struct tidy_ref *r = tidy_find(s, data, len);
+
+			if (r == NULL && bus_msg_seq(msgs[i]) <= last_seq && !op->falsify) {
+				bus_msg_ack(msgs[i]);
+				bus_msg_free(msgs[i]);
+				out->dropped++;
+				continue;
+			}
+			if (r == NULL && bus_msg_seq(msgs[i]) <= last_seq)
+				out->dropped++;		/* falsify: would be dropped */
+			else if (r)
+				r->queued = true;
+			xgrow(held, capheld, *nheld + 1, sizeof **held);
+			(*held)[(*nheld)++] = msgs[i];
+		}
+		seen += n;
+	}
+	return ST_OK;
+}
+
+enum status
+coord_queue_tidy(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, int64_t now,
+		 struct coord_tidy *out, struct err *e)
+{
+	uint64_t by_prio[TASK_PRIORITY_MAX + 1] = { 0 };
+	struct tidy_scan s = { .now = now };
+	struct bus_stream_stat stat;
+	struct coord_listing bad;
+	struct bus_msg **held = NULL;
+	size_t nheld = 0, capheld = 0, i;
+	char filter[64];
+	enum status st;
+	int prio;
+
+	memset(out, 0, sizeof *out);
+	if (cfg->queue == NULL)
+		return ST_OK;
+	if ((st = opctx_may_write(op, "tidy the ready queue", e)) != ST_OK && !op->falsify)
+		return st;
+	/* The queue's end first: an id stored later may name a task the scan missed. */
+	if ((st = bus_stream_stat(b, COORD_QUEUE_STREAM, &stat, e)) != ST_OK)
+		return st == ST_NO_SCHEMA ? ST_OK : st;
+	if ((st = coord_scan(b, cfg, tidy_take, &s, &bad, e)) != ST_OK)
+		goto out;
+	coord_listing_release(&bad);
+	qsort(s.ready, s.n, sizeof *s.ready, ref_cmp);
+	snprintf(filter, sizeof filter, "%s.*", cfg->queue);
+	if ((st = bus_stream_subjects(b, COORD_QUEUE_STREAM, filter, queue_count, by_prio, e)) != ST_OK)
+		goto out;
+	for (prio = TASK_PRIORITY_MAX; prio >= 0; prio--)
+		if (by_prio[prio])
+			tidy_prio(b, cfg, op, &s, prio, by_prio[prio], stat.last_seq, &held, &nheld,
+				  &capheld, out);
+	for (i = 0; i < nheld; i++) {	/* back, in the order taken */
+		bus_msg_nak(held[i], 0);
+		bus_msg_free(held[i]);
+	}
+	out->kept = nheld - (op->falsify ? out->dropped : 0);
+	if (op->falsify) {
+		char ev[96];
+		snprintf(ev, sizeof ev, "%zu would be dropped, %zu kept", out->dropped, out->kept);
+		check(op, "stale ids in the ready queue", ST_OK, NULL, ev);
+	}
+	for (i = 0; i < s.n; i++) {
+		struct task t = { .id = s.ready[i].id, .priority = s.ready[i].prio,
+				  .state = TASK_QUEUED };
+		if (!s.ready[i].lapsed || s.ready[i].queued)
+			continue;
+		if (!op->falsify)
+			queue_ready(b, cfg, &t);
+		out->announced++;
+	}
+	why_add(op, "queue", "", "%zu ids dropped (task no longer ready), %zu kept, %zu lapsed "
+		"leases announced again", out->dropped, out->kept, out->announced);
+out:
+	for (i = 0; i < s.n; i++)
+		free(s.ready[i].id);
+	free(s.ready);
+	free(held);
 	return st;
 }
 

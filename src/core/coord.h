@@ -324,6 +324,25 @@ enum status coord_purge(struct bus *b, const struct coord_cfg *cfg, struct opctx
 			enum task_state st, int64_t before_ms, size_t *n, struct err *e);
 
 /*
+ * Upkeep of the ready queue, for a sweep (claims through an index never
+ * take ids from it, so without upkeep it grows with every push): ids whose
+ * task is no longer ready (claimed, finished, gone) are dropped, and a
+ * task whose lease lapsed is announced again, so one-shot claims find it
+ * without reading the live set. Ids of ready tasks, and every id published
+ * after the live set was read, are kept in their order: they are held
+ * while the sweep looks past them and handed back at its end (meanwhile a
+ * one-shot claim takes the ids behind them, or reads the live set). Under
+ * op->falsify nothing is dropped or announced; the counts say what would be.
+ */
+struct coord_tidy {
+	size_t dropped;		/* ids of tasks no longer ready */
+	size_t kept;		/* ids of ready tasks, handed back */
+	size_t announced;	/* lapsed leases announced again */
+};
+enum status coord_queue_tidy(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
+			     int64_t now, struct coord_tidy *out, struct err *e);
+
+/*
  * A one-shot claim: ids from the ready queue (cfg->queue), highest priority
  * first, each checked against its record and claimed by CAS; when the queue
  * has nothing this claimer may take, the claim of coord_claim over an index

@@ -78,6 +78,9 @@ static const struct view_col moved_cols[] = {
 	[TM_TASKS] = { "tasks", COL_NUM, 0 },
 	[TM_RACED] = { "changed_meanwhile", COL_NUM, 0 },
 	[TM_DRY_RUN] = { "dry_run", COL_BOOL, 0 },
+	[TM_Q_DROPPED] = { "queue_dropped", COL_NUM, 0 },
+	[TM_Q_KEPT] = { "queue_kept", COL_NUM, 0 },
+	[TM_Q_ANNOUNCED] = { "leases_announced", COL_NUM, 0 },
 };
 _Static_assert(ARRAY_SIZE(moved_cols) == TM__COUNT, "one column per moved field");
 static const struct view task_moved_view = VIEW("moved", moved_cols);
@@ -94,6 +97,14 @@ task_view_moved(const char *action, size_t n, size_t raced, bool dry_run)
 	rows_set_u64(rs, r, TM_RACED, raced);
 	rows_set_bool(rs, r, TM_DRY_RUN, dry_run);
 	return rs;
+}
+
+void
+task_view_moved_tidy(struct rowset *rs, const struct coord_tidy *t)
+{
+	rows_set_u64(rs, 0, TM_Q_DROPPED, t->dropped);
+	rows_set_u64(rs, 0, TM_Q_KEPT, t->kept);
+	rows_set_u64(rs, 0, TM_Q_ANNOUNCED, t->announced);
 }
 
 struct rowset *

@@ -73,7 +73,13 @@ struct rowset *task_view_page(const char *token, size_t remaining);
  * tasks moved or removed (under falsify: that would be), and tasks left
  * because they changed meanwhile.
  */
-enum task_moved_col { TM_ACTION, TM_TASKS, TM_RACED, TM_DRY_RUN, TM__COUNT };
+enum task_moved_col {
+	TM_ACTION, TM_TASKS, TM_RACED, TM_DRY_RUN,
+	TM_Q_DROPPED, TM_Q_KEPT, TM_Q_ANNOUNCED,	/* an archive sweep's queue upkeep */
+	TM__COUNT
+};
 struct rowset *task_view_moved(const char *action, size_t n, size_t raced, bool dry_run);
+/* The queue upkeep of the sweep rs (from task_view_moved) tells. */
+void task_view_moved_tidy(struct rowset *rs, const struct coord_tidy *t);
 
 #endif
