@@ -9,31 +9,7 @@ N="$IF_HOME/nats"
 LOG="$N/nats.log"
 pw() { sed -n 's/^  password: "\(.*\)"$/\1/p' "$N/users/$1.yaml" 2>/dev/null || true; }
 rpw() { sed -n 's/^  password: "\(.*\)"$/\1/p' "$N/$1.yaml"; }
-# nats_raw USER PASS: log in, send stdin's protocol lines, PING; answers up to PONG.
-nats_raw() {
-	exec 3<>"/dev/tcp/127.0.0.1/$IF_SERVER_PORT" || return 1
-	{
-		printf 'CONNECT {"user":"%s","pass":"%s","verbose":false,"pedantic":false,' "$1" "$2"
-		printf '"headers":true,"protocol":1}\r\n'
-		while IFS= read -r line; do printf '%s\r\n' "$line"; done
-		printf 'PING\r\n'
-	} >&3
-	timeout 5 sed -u '/^PONG/q' <&3 | tr -d '\r' >"$OUT"
-	exec 3<&-
-}
-# refused USER PASS SUBJECT / allowed USER PASS SUBJECT: an empty publish.
-refused() {
-	LAST="$1 publishes to $3"
-	printf 'PUB %s 0\n\n' "$3" | nats_raw "$1" "$2"
-	if grep -q "Permissions Violation for Publish to \"$3\"" "$OUT"; then ok
-	else not_ok "$LAST: not refused"; fi
-}
-allowed() {
-	LAST="$1 publishes to $3"
-	printf 'PUB %s 0\n\n' "$3" | nats_raw "$1" "$2"
-	if grep -q '^PONG' "$OUT" && ! grep -q 'Violation' "$OUT"; then ok
-	else not_ok "$LAST: refused"; fi
-}
+. "$(dirname "$0")/auth-lib.sh"
 # violations USER: how many publishes of USER the server has refused so far.
 violations() { grep -c "Publish Violation - User \"$1\"" "$LOG"; }
 
