@@ -23,6 +23,7 @@
 #include "core/probe.h"
 #include "core/schema.h"
 #include "core/server.h"
+#include "core/swarm.h"
 #include "core/task.h"
 #include "core/util.h"
 
@@ -224,6 +225,7 @@ struct role {
 	const char *pub[ROLE_SUBJECTS_MAX + 1];	/* NULL-terminated; ROLE_USER expanded */
 	const char *sub[8];
 	const char *deny[8];			/* publish denied even where pub allows */
+	bool swarm_named;			/* ROLE_USER names a swarm: a swarm id */
 };
 
 /*
@@ -235,14 +237,15 @@ struct role {
  * the bucket); the operator's sweep moves what swarms finish.
  */
 static const struct role roles[] = {
-	{ "operator", { ">", NULL }, { ">", NULL }, { NULL } },
+	{ "operator", { ">", NULL }, { ">", NULL }, { NULL }, false },
 	{ "swarm", { JS_READ, QUEUE_CLAIM, "$KV.IF_TASKS.>", "$KV.IF_SWARMS." ROLE_USER,
-		     "if.v1.queue.>", "if.v1.evt.task.>", "if.v1.evt.swarm." ROLE_USER ".>", "if.v1.cost.usage." ROLE_USER,
-		     "if.v1.slo.sample." ROLE_USER, "if.v1.witness.entry", NULL },
-	  { READ_SUBS, NULL }, { QUEUE_NO_CONSUMER, NULL } },
+		     "if.v1.queue.>", "if.v1.evt.task.>", "if.v1.evt.swarm." ROLE_USER ".>",
+		     "if.v1.cost.usage." ROLE_USER, "if.v1.slo.sample." ROLE_USER,
+		     "if.v1.witness.entry", NULL },
+	  { READ_SUBS, NULL }, { QUEUE_NO_CONSUMER, NULL }, true },
 	{ "viewer", { JS_READ, NULL }, { READ_SUBS, NULL },
 	  { QUEUE_NO_CONSUMER, "$JS.API.CONSUMER.MSG.NEXT.IF_QUEUE.*", "$JS.ACK.IF_QUEUE.>",
-	    NULL } },
+	    NULL }, false },
 };
 
 #define BCRYPT_COST 6	/* the passwords are 144 random bits: cost adds nothing but connect time */
@@ -430,6 +433,8 @@ users_each(const char *dir, enum status (*fn)(void *arg, const char *name, const
 		if (name && task_id_valid(name) && !role_find(name)) {
 			r = login_role(path);
 			pw = role_password(path);
+			if (r && r->swarm_named && !swarm_id_valid(name))
+				r = NULL;	/* "a.b" would hold subjects of swarm "a" */
 		}
 		if (st == ST_OK && name)
 			st = fn(arg, name, path, r && pw ? r : NULL, pw);
@@ -967,6 +972,10 @@ server_user_add(const struct config *c, struct opctx *op, const char *name, cons
 	pid_t pid = 0;
 
 	*password = NULL;
+	*file = NULL;
+	if (role_find(role) && role_find(role)->swarm_named && !swarm_id_valid(name))
+		return err_set(e, ST_BAD_VALUE, "user name '%s': a %s login's name is its swarm id "
+			       "(lowercase letters, digits and '-')", name, role);
 	server_paths_init(&p, c);
 	*file = home_user_file(c, name);
 	st = user_checks(op, &p, name, *file, false, &pid, e);

@@ -17,6 +17,13 @@ run 0 up -q --auth
 run 0 user add sa --role swarm -q
 run 0 user add sb --role swarm -q
 run 0 user add vw --role viewer -q
+# A swarm login's name is the swarm id its subjects carry.
+run 2 user add sa.x --role swarm
+err_is_one_error
+err_has "user name 'sa.x': a swarm login's name is its swarm id"
+check "[ ! -e '$N/users/sa.x.yaml' ]"
+run 2 user add Sa --role swarm
+run 0 user add vw.2 --role viewer -q
 SA="--config $N/users/sa.yaml"
 SB="--config $N/users/sb.yaml"
 VW="--config $N/users/vw.yaml"
