@@ -263,7 +263,7 @@ analyze:
 
 # The suites where threads meet (watches, the event loop, the coordinator's
 # index, the ledger's writers, SLO evaluators and syncs) under ThreadSanitizer, built in build-tsan/.
-TSAN_TESTS := test-evloop test-bus test-coord test-ledger test-sloraces
+TSAN_TESTS := test-evloop test-bus test-coord test-ledger test-sloraces test-buswatchexit
 check-tsan: deps
 	$(Q)$(MAKE) --no-print-directory SANITIZE=thread $(TSAN_TESTS:%=build-tsan/tests/%)
 	$(Q)for t in $(TSAN_TESTS); do \

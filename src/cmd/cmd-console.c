@@ -93,7 +93,7 @@ validate_console(struct cmd_ctx *ctx)
 	if ((st = parse_at(ctx, &at)) != ST_OK)
 		return st;
 	if (!console_can_run(why, sizeof why))
-		return err_set(&ctx->err, ST_USAGE, "%s", why);
+		return err_set(&ctx->err, ST_NO_TTY, "%s", why);
 	return ST_OK;
 }
 

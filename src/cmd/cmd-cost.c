@@ -269,6 +269,7 @@ change_args(struct cmd_ctx *ctx, const char *amount_opt, enum budget_kind *kind,
 	const char *task = cmd_opt(ctx, "task"), *text;
 	int npos = task ? 0 : 1;
 
+	*amount = 0;
 	*kind = task ? BUDGET_TASK : BUDGET_SWARM;
 	*id = task ? task : ctx->argc > 0 ? ctx->argv[0] : NULL;
 	if (*id == NULL || !task_id_valid(*id))

@@ -7,27 +7,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "cmd/cmd.h"
 #include "core/cred.h"
 #include "core/task.h"
 #include "core/util.h"
 
+/* One credential as the command's output; with token, its token (shown once). */
+static void
+add_cred(struct cmd_ctx *ctx, const struct cred *c, const char *token)
+{
+	struct rowset *rs = cred_view_list();
+
+	cred_view_add(rs, c, wall_ms());
+	cmd_add_record(ctx, rs, token ? "token" : NULL, token);
+}
+
 /* The record and its token (once) as the command's output. */
 static void
 add_issued(struct cmd_ctx *ctx, const struct cred *c, const char *token)
 {
-	struct rowset *rs = cred_view_list();
-	size_t col = rows_col(rs, "token", COL_TEXT, 0);
-
-	rs->single = true;
-	cred_view_add(rs, c, wall_ms());
-	rows_set(rs, 0, col, token);
-	doc_add(&ctx->out, rs);
+	add_cred(ctx, c, token);
 	session_notice(ctx->session, NOTICE_WARN, "ifctl: the token of %s is shown this once: "
 		       "store it now (only its hash is kept)", c->id);
 }
-
 
 static enum status
 validate_issue(struct cmd_ctx *ctx)
@@ -147,7 +149,6 @@ run_list(struct cmd_ctx *ctx)
 static enum status
 run_revoke(struct cmd_ctx *ctx)
 {
-	struct rowset *rs;
 	struct cred c;
 	enum status st;
 
@@ -155,12 +156,8 @@ run_revoke(struct cmd_ctx *ctx)
 		return err_set(&ctx->err, ST_USAGE, "cred revoke needs one credential id");
 	if ((st = cred_revoke(ctx->bus, &ctx->op, ctx->argv[0], &c, &ctx->err)) != ST_OK)
 		return st;
-	if (!ctx->op.falsify) {
-		rs = cred_view_list();
-		rs->single = true;
-		cred_view_add(rs, &c, wall_ms());
-		doc_add(&ctx->out, rs);
-	}
+	if (!ctx->op.falsify)
+		add_cred(ctx, &c, NULL);
 	cred_release(&c);
 	return ST_OK;
 }

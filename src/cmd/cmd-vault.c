@@ -49,15 +49,14 @@ name_arg(struct cmd_ctx *ctx)
 	return ST_OK;
 }
 
-/* One item's row as the output. */
+/* One item's row as the output; with value, the secret's value too (--reveal). */
 static void
-add_item(struct cmd_ctx *ctx, const struct vault_item *it)
+add_item(struct cmd_ctx *ctx, const struct vault_item *it, const char *value)
 {
 	struct rowset *rs = vault_view_list();
 
-	rs->single = true;
 	vault_view_add(rs, it);
-	doc_add(&ctx->out, rs);
+	cmd_add_record(ctx, rs, value ? "value" : NULL, value);
 }
 
 static enum status
@@ -86,7 +85,7 @@ run_put(struct cmd_ctx *ctx)
 		return st;
 	sodium_memzero(shown, len);
 	free(shown);
-	add_item(ctx, &it);
+	add_item(ctx, &it, NULL);
 	vault_item_release(&it);
 	return ST_OK;
 }
@@ -95,9 +94,8 @@ static enum status
 run_get(struct cmd_ctx *ctx)
 {
 	struct vault_item it = { 0 };
-	struct rowset *rs;
 	char *value = NULL;
-	size_t len = 0, col;
+	size_t len = 0;
 	bool reveal = cmd_flag(ctx, "reveal");
 	enum status st;
 
@@ -108,17 +106,12 @@ run_get(struct cmd_ctx *ctx)
 	if ((st = vault_get(&ctx->cfg, ctx->argv[0], &value, &len, &it, &ctx->err)) != ST_OK)
 		return st;
 	if (!reveal) {
-		add_item(ctx, &it);
+		add_item(ctx, &it, NULL);
 		session_notice(ctx->session, NOTICE_WARN, "ifctl: the value is not shown: add --reveal");
 	} else if (ctx->format == OUT_TABLE || ctx->format == OUT_WIDE) {
 		ctx->out.text = xstrndup(value, len);	/* as it is, for a pipe */
 	} else {
-		rs = vault_view_list();
-		rs->single = true;
-		vault_view_add(rs, &it);
-		col = rows_col(rs, "value", COL_TEXT, 0);
-		rows_set(rs, 0, col, value);
-		doc_add(&ctx->out, rs);
+		add_item(ctx, &it, value);
 	}
 	if (reveal)
 		witness_vault(ctx, "reveal", ctx->argv[0]);

@@ -317,3 +317,12 @@ cmd_help(struct buf *out, const struct cmd_entry *parent, const struct cmd_entry
 		 c && c->see_also ? c->see_also : "", c && c->see_also ? ", " : "",
 		 c ? "-" : "", c ? (parent ? parent->name : c->name) : "");
 }
+
+void
+cmd_add_record(struct cmd_ctx *ctx, struct rowset *rs, const char *col, const char *value)
+{
+	rs->single = true;
+	if (col)
+		rows_set(rs, 0, rows_col(rs, col, COL_TEXT, 0), value);
+	doc_add(&ctx->out, rs);
+}

@@ -185,6 +185,13 @@ bool cmd_schema_is_array(const struct cmd_entry *c);
 /* c's schema without "[]" (a static buffer: use before the next call). */
 const char *cmd_schema_name(const struct cmd_entry *c);
 
+/*
+ * rs, holding one record in its view's columns, as the command's output
+ * (a JSON object, not an array); with col, one more text column of that
+ * name holding value (a token or a secret shown once). ctx->out owns rs.
+ */
+void cmd_add_record(struct cmd_ctx *ctx, struct rowset *rs, const char *col, const char *value);
+
 /* Help for a command (NULL: the top level), appended to out. */
 void cmd_help(struct buf *out, const struct cmd_entry *parent, const struct cmd_entry *entry);
 

@@ -191,16 +191,6 @@ costdb_last(struct costdb *d, uint64_t *seq, struct err *e)
 	return costdb_get_pos(d, "seq", seq, e);
 }
 
-/* Bind the text or null. */
-static void
-bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-	if (v)
-		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(s, i);
-}
-
 enum status
 costdb_add(struct costdb *d, const struct usage *u, uint64_t seq, struct err *e)
 {
@@ -211,23 +201,23 @@ costdb_add(struct costdb *d, const struct usage *u, uint64_t seq, struct err *e)
 
 	sqlite3_bind_int64(d->put, 1, (sqlite3_int64)seq);
 	sqlite3_bind_int64(d->put, 2, u->at);
-	bind_text(d->put, 3, u->swarm);
-	bind_text(d->put, 4, u->task);
-	bind_text(d->put, 5, u->provider);
-	bind_text(d->put, 6, u->model);
-	bind_text(d->put, 7, op);
+	sql_bind_text(d->put, 3, u->swarm, SQLITE_STATIC);
+	sql_bind_text(d->put, 4, u->task, SQLITE_STATIC);
+	sql_bind_text(d->put, 5, u->provider, SQLITE_STATIC);
+	sql_bind_text(d->put, 6, u->model, SQLITE_STATIC);
+	sql_bind_text(d->put, 7, op, SQLITE_STATIC);
 	for (i = 0; i < 6; i++)
 		sqlite3_bind_int64(d->put, 8 + i, n[i]);
-	bind_text(d->put, 14, u->id);
+	sql_bind_text(d->put, 14, u->id, SQLITE_STATIC);
 	if ((rc = sql_step_reset(d->put)) != SQLITE_OK)
 		return db_fail(d, rc, "add", e);
 	for (l = 0; sqlite3_changes(d->db) == 1 && l < (int)ARRAY_SIZE(level_ms); l++) {
 		sqlite3_bind_int(d->roll, 1, l);	/* new: into each rollup */
 		sqlite3_bind_int64(d->roll, 2, u->at / level_ms[l]);
-		bind_text(d->roll, 3, u->swarm);
-		bind_text(d->roll, 4, u->provider);
-		bind_text(d->roll, 5, u->model);
-		bind_text(d->roll, 6, op);
+		sql_bind_text(d->roll, 3, u->swarm, SQLITE_STATIC);
+		sql_bind_text(d->roll, 4, u->provider, SQLITE_STATIC);
+		sql_bind_text(d->roll, 5, u->model, SQLITE_STATIC);
+		sql_bind_text(d->roll, 6, op, SQLITE_STATIC);
 		for (i = 0; i < 6; i++)
 			sqlite3_bind_int64(d->roll, 7 + i, n[i]);
 		if ((rc = sql_step_reset(d->roll)) != SQLITE_OK)

@@ -23,6 +23,7 @@
 #include "core/probe.h"
 #include "core/schema.h"
 #include "core/server.h"
+#include "core/swarm.h"
 #include "core/task.h"
 #include "core/util.h"
 
@@ -203,21 +204,48 @@ dir_writable(const char *dir, struct err *e)
 	"$JS.API.CONSUMER.MSG.NEXT.*.*", "$JS.API.CONSUMER.DELETE.*.*", \
 	"$JS.ACK.>", "$JS.FC.>"
 #define READ_SUBS "_INBOX.>", "if.v1.>", "$KV.>"
+/*
+ * The ready queue's durable consumers, one per priority (coord.c,
+ * once_prio: "claim-p<priority>"). nats.c makes a missing one by
+ * DURABLE.CREATE; a claimer may make these and no other consumer of
+ * IF_QUEUE (a stray consumer on a work queue would take ids, or keep the
+ * claimers' consumers out: the server refuses overlapping filters there).
+ */
+#define Q_CLAIM(p) "$JS.API.CONSUMER.DURABLE.CREATE.IF_QUEUE.claim-p" #p
+#define QUEUE_CLAIM \
+	Q_CLAIM(0), Q_CLAIM(1), Q_CLAIM(2), Q_CLAIM(3), Q_CLAIM(4), Q_CLAIM(5), Q_CLAIM(6), \
+	Q_CLAIM(7), Q_CLAIM(8), Q_CLAIM(9)
+#define QUEUE_NO_CONSUMER "$JS.API.CONSUMER.CREATE.IF_QUEUE.>"
 
-#define ROLE_SUBJECTS_MAX 31
+#define ROLE_SUBJECTS_MAX 39
+#define ROLE_USER "{user}"	/* in a subject: the login's own name */
 
 struct role {
 	const char *name;
-	const char *pub[ROLE_SUBJECTS_MAX + 1];	/* NULL-terminated */
+	const char *pub[ROLE_SUBJECTS_MAX + 1];	/* NULL-terminated; ROLE_USER expanded */
 	const char *sub[8];
+	const char *deny[8];			/* publish denied even where pub allows */
+	bool swarm_named;			/* ROLE_USER names a swarm: a swarm id */
 };
 
+/*
+ * A swarm's own subjects carry its login name: its profile key, its events,
+ * its usage and its SLO samples, so a swarm login writes as itself only.
+ * It reads the archive (READ) but does not write it: a move ends with a
+ * purge of the live key ($JS.API.STREAM.PURGE.KV_IF_TASKS), which no
+ * subject permission narrows to one key (an empty message there empties
+ * the bucket); the operator's sweep moves what swarms finish.
+ */
 static const struct role roles[] = {
-	{ "operator", { ">", NULL }, { ">", NULL } },
-	{ "swarm", { JS_READ, "$KV.IF_TASKS.>", "$KV.IF_SWARMS.>", "if.v1.queue.>",
-		     "if.v1.evt.task.>", "if.v1.evt.swarm.>", "if.v1.cost.>", "if.v1.slo.>",
-		     "if.v1.witness.entry", NULL }, { READ_SUBS, NULL } },
-	{ "viewer", { JS_READ, NULL }, { READ_SUBS, NULL } },
+	{ "operator", { ">", NULL }, { ">", NULL }, { NULL }, false },
+	{ "swarm", { JS_READ, QUEUE_CLAIM, "$KV.IF_TASKS.>", "$KV.IF_SWARMS." ROLE_USER,
+		     "if.v1.queue.>", "if.v1.evt.task.>", "if.v1.evt.swarm." ROLE_USER ".>",
+		     "if.v1.cost.usage." ROLE_USER, "if.v1.slo.sample." ROLE_USER,
+		     "if.v1.witness.entry", NULL },
+	  { READ_SUBS, NULL }, { QUEUE_NO_CONSUMER, NULL }, true },
+	{ "viewer", { JS_READ, NULL }, { READ_SUBS, NULL },
+	  { QUEUE_NO_CONSUMER, "$JS.API.CONSUMER.MSG.NEXT.IF_QUEUE.*", "$JS.ACK.IF_QUEUE.>",
+	    NULL }, false },
 };
 
 #define BCRYPT_COST 6	/* the passwords are 144 random bits: cost adds nothing but connect time */
@@ -312,32 +340,22 @@ bcrypt(const char *password, char out[CRYPT_OUTPUT_SIZE], struct err *e)
 	return st;
 }
 
-/* "a", "b", ... as a nats.conf array. */
+/* A role's subject list as a nats.conf array, ROLE_USER replaced by user. */
 static void
-conf_list(struct buf *out, const char *const *v)
+user_list(struct buf *out, const char *const *v, const char *user)
 {
+	const char *at;
+
 	buf_addc(out, '[');
-	for (; *v; v++)
-		buf_addf(out, "\"%s\"%s", *v, v[1] ? ", " : "");
+	for (; *v; v++) {
+		buf_addc(out, '"');
+		if ((at = strstr(*v, ROLE_USER)))
+			buf_addf(out, "%.*s%s%s", (int)(at - *v), *v, user, at + strlen(ROLE_USER));
+		else
+			buf_adds(out, *v);
+		buf_addf(out, "\"%s", v[1] ? ", " : "");
+	}
 	buf_addc(out, ']');
-}
-
-/*
- * A role's publish list with "$KV.IF_SWARMS.>" narrowed to the user's own
- * key: a swarm login writes its own profile, never another swarm's.
- */
-static void
-own_profile(struct buf *out, const char *const *pub, const char *user)
-{
-	const char *v[ROLE_SUBJECTS_MAX + 1];
-	char *own = xasprintf("$KV.IF_SWARMS.%s", user);
-	size_t n = 0;
-
-	for (; *pub && n < ROLE_SUBJECTS_MAX; pub++)
-		v[n++] = strcmp(*pub, "$KV.IF_SWARMS.>") == 0 ? own : *pub;
-	v[n] = NULL;
-	conf_list(out, v);
-	free(own);
 }
 
 /* The role named name, or NULL. */
@@ -364,9 +382,13 @@ auth_user(struct buf *out, const char *user, const char *password, const struct 
 		return st;
 	buf_addf(out, "    { user: \"%s\", password: \"%s\",\n      permissions: {\n"
 		 "        publish: { allow: ", user, hash);
-	own_profile(out, r->pub, user);
+	user_list(out, r->pub, user);
+	if (r->deny[0]) {
+		buf_adds(out, ", deny: ");
+		user_list(out, r->deny, user);
+	}
 	buf_adds(out, " }\n        subscribe: { allow: ");
-	conf_list(out, r->sub);
+	user_list(out, r->sub, user);
 	buf_adds(out, " }\n      } }\n");
 	return ST_OK;
 }
@@ -411,6 +433,8 @@ users_each(const char *dir, enum status (*fn)(void *arg, const char *name, const
 		if (name && task_id_valid(name) && !role_find(name)) {
 			r = login_role(path);
 			pw = role_password(path);
+			if (r && r->swarm_named && !swarm_id_valid(name))
+				r = NULL;	/* "a.b" would hold subjects of swarm "a" */
 		}
 		if (st == ST_OK && name)
 			st = fn(arg, name, path, r && pw ? r : NULL, pw);
@@ -948,6 +972,10 @@ server_user_add(const struct config *c, struct opctx *op, const char *name, cons
 	pid_t pid = 0;
 
 	*password = NULL;
+	*file = NULL;
+	if (role_find(role) && role_find(role)->swarm_named && !swarm_id_valid(name))
+		return err_set(e, ST_BAD_VALUE, "user name '%s': a %s login's name is its swarm id "
+			       "(lowercase letters, digits and '-')", name, role);
 	server_paths_init(&p, c);
 	*file = home_user_file(c, name);
 	st = user_checks(op, &p, name, *file, false, &pid, e);

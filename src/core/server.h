@@ -93,7 +93,11 @@ enum status server_down(const struct config *c, struct opctx *op, pid_t *pid,
 /* Is role the name of a role (operator, swarm, viewer)? */
 bool server_role_valid(const char *role);
 
-/* Add user name with role; *password (caller frees) is shown once, *file is its login file. */
+/*
+ * Add user name with role; *password (caller frees) is shown once, *file is
+ * its login file. A swarm login's name is the swarm id its subjects carry
+ * (swarm_id_valid), else ST_BAD_VALUE.
+ */
 enum status server_user_add(const struct config *c, struct opctx *op, const char *name,
 			    const char *role, char **password, char **file, struct err *e);
 

@@ -10,3 +10,12 @@ sql_step_reset(sqlite3_stmt *s)
 	sqlite3_clear_bindings(s);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
+
+void
+sql_bind_text(sqlite3_stmt *s, int i, const char *v, sqlite3_destructor_type how)
+{
+	if (v)
+		sqlite3_bind_text(s, i, v, -1, how);
+	else
+		sqlite3_bind_null(s, i);
+}

@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "core/buf.h"
+#include "core/sqlutil.h"
 #include "core/store.h"
 #include "core/util.h"
 
@@ -227,15 +228,6 @@ store_witness_last(struct store *s, uint64_t *last, struct err *e)
 	return st;
 }
 
-static void
-bind_text(sqlite3_stmt *q, int i, const char *v)
-{
-	if (v)
-		sqlite3_bind_text(q, i, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(q, i);
-}
-
 enum status
 store_witness_put(struct store *s, const struct wentry *e, struct err *err)
 {
@@ -245,17 +237,17 @@ store_witness_put(struct store *s, const struct wentry *e, struct err *err)
 	sqlite3_reset(q);
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)e->seq);
 	sqlite3_bind_int64(q, 2, e->time);
-	bind_text(q, 3, e->component);
-	bind_text(q, 4, e->event);
-	bind_text(q, 5, e->actor);
-	bind_text(q, 6, e->trace);
-	bind_text(q, 7, e->swarm);
-	bind_text(q, 8, e->task);
-	bind_text(q, 9, e->payload);
+	sql_bind_text(q, 3, e->component, SQLITE_TRANSIENT);
+	sql_bind_text(q, 4, e->event, SQLITE_TRANSIENT);
+	sql_bind_text(q, 5, e->actor, SQLITE_TRANSIENT);
+	sql_bind_text(q, 6, e->trace, SQLITE_TRANSIENT);
+	sql_bind_text(q, 7, e->swarm, SQLITE_TRANSIENT);
+	sql_bind_text(q, 8, e->task, SQLITE_TRANSIENT);
+	sql_bind_text(q, 9, e->payload, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(q, 10, e->cost_micros);
 	sqlite3_bind_int64(q, 11, e->tokens);
-	bind_text(q, 12, e->prev);
-	bind_text(q, 13, e->hash);
+	sql_bind_text(q, 12, e->prev, SQLITE_TRANSIENT);
+	sql_bind_text(q, 13, e->hash, SQLITE_TRANSIENT);
 	rc = sqlite3_step(q);
 	return rc == SQLITE_DONE ? ST_OK : db_err(s, rc, "insert", err);
 }
@@ -350,16 +342,16 @@ store_witness_query(struct store *s, const struct witness_filter *f, store_entry
 		st = db_err(s, rc, "query", e);
 		goto out;
 	}
-	bind_text(q, n, f->component), n += f->component != NULL;
-	bind_text(q, n, f->event), n += f->event != NULL;
-	bind_text(q, n, f->actor), n += f->actor != NULL;
-	bind_text(q, n, f->swarm), n += f->swarm != NULL;
-	bind_text(q, n, f->task), n += f->task != NULL;
-	bind_text(q, n, f->trace), n += f->trace != NULL;
+	sql_bind_text(q, n, f->component, SQLITE_TRANSIENT), n += f->component != NULL;
+	sql_bind_text(q, n, f->event, SQLITE_TRANSIENT), n += f->event != NULL;
+	sql_bind_text(q, n, f->actor, SQLITE_TRANSIENT), n += f->actor != NULL;
+	sql_bind_text(q, n, f->swarm, SQLITE_TRANSIENT), n += f->swarm != NULL;
+	sql_bind_text(q, n, f->task, SQLITE_TRANSIENT), n += f->task != NULL;
+	sql_bind_text(q, n, f->trace, SQLITE_TRANSIENT), n += f->trace != NULL;
 	if (f->text) {
 		like_pattern(&like, f->text);
 		for (i = 0; i < 4; i++)
-			bind_text(q, n++, like.s);
+			sql_bind_text(q, n++, like.s, SQLITE_TRANSIENT);
 	}
 	if (f->since)
 		sqlite3_bind_int64(q, n++, f->since);

@@ -235,7 +235,7 @@ task_event(struct fleet *f, const struct bus_kv_event *ev, bool keep_history)
 	if (ev->snapshot_done) {
 		f->tasks_synced = true;
 		f->dirty |= FLEET_D_TASKS | FLEET_D_HEADER;
-	} else {
+	} else if (ev->key) {	/* a keyless event that is not the snapshot's end names no task */
 		replace(f, ev->key, r);
 	}
 	f->last_data_ms = wall_ms();

@@ -116,30 +116,9 @@ connect_to(const char *url)
 
 /* --- clients ------------------------------------------------------------- */
 
-struct log {
-	pthread_mutex_t mu;
-	char (*id)[32];
-	uint64_t *token;
-	size_t n, cap;
-};
-
-static struct log claims, pushes;
-static struct coord_cfg cfg = { COORD_BUCKET, LEASE_MS, 1000, 100 };
+static struct hclaims claims, pushes;	/* (id, token) acknowledged; pushes: token 0 */
+static struct coord_cfg cfg = { COORD_BUCKET, LEASE_MS, 1000, 100, NULL, 0, NULL };
 static struct coord_index *ix[2];
-
-static void
-log_add(struct log *l, const char *id, uint64_t token)
-{
-	pthread_mutex_lock(&l->mu);
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 4096;
-		l->id = xrealloc(l->id, l->cap * sizeof *l->id);
-		l->token = xrealloc(l->token, l->cap * sizeof *l->token);
-	}
-	snprintf(l->id[l->n], sizeof l->id[0], "%s", id);
-	l->token[l->n++] = token;
-	pthread_mutex_unlock(&l->mu);
-}
 
 /* Push a task every 20 ms. */
 static void *
@@ -160,7 +139,7 @@ pusher(void *arg)
 		opctx_init(&op, NULL);
 		if (coord_push(b, &cfg, &op, &s, &t, &existed, &e) == ST_OK) {
 			lat_add(&lat_push, now_ms() - t0);
-			log_add(&pushes, id, 0);
+			hclaims_add(&pushes, id, 0);
 		} else {
 			atomic_fetch_add(&errors[1], 1);
 		}
@@ -196,7 +175,7 @@ claimer(void *arg)
 						 false };
 			struct task done;
 			lat_add(&lat_claim, now_ms() - t0);
-			log_add(&claims, t.id, t.token);
+			hclaims_add(&claims, t.id, t.token);
 			opctx_init(&op, NULL);
 			if (coord_owner(b, &cfg, &op, &req, &done, &e) == ST_OK)
 				task_release(&done);
@@ -468,7 +447,7 @@ claim_bench(const char *what, const char *url, const char *bucket, int replicas)
 {
 	struct bus *b = connect_to(url);
 	struct bus_kv_def def = { bucket, "chaos benchmark", 8 };
-	struct coord_cfg bc = { bucket, 600000, 5, 100 };
+	struct coord_cfg bc = { bucket, 600000, 5, 100, NULL, 0, NULL };
 	struct lat l = { .mu = PTHREAD_MUTEX_INITIALIZER };
 	atomic_size_t left = 2000;
 	struct cmp c[CLAIMERS];
@@ -551,8 +530,8 @@ main(void)
 	pthread_mutex_init(&lat_claim.mu, NULL);
 	pthread_mutex_init(&lat_push.mu, NULL);
 	pthread_mutex_init(&lat_witness.mu, NULL);
-	pthread_mutex_init(&claims.mu, NULL);
-	pthread_mutex_init(&pushes.mu, NULL);
+	hclaims_init(&claims);
+	hclaims_init(&pushes);
 	if (hcluster_start(&cl, NODES) != 0 || hserver_start(&single) != 0) {
 		fprintf(stderr, "chaos: cannot start the servers\n");
 		hcluster_destroy(&cl);

@@ -10,40 +10,12 @@ pw() {
 	sed -n 's/^  password: "\(.*\)"$/\1/p' "$f"
 }
 
-# nats_raw USER PASS: log in, send the protocol lines read from stdin, then
-# PING; print the server's answers up to PONG (a refusal comes before it).
-nats_raw() {
-	exec 3<>"/dev/tcp/127.0.0.1/$IF_SERVER_PORT" || return 1
-	{
-		printf 'CONNECT {"user":"%s","pass":"%s","verbose":false,"pedantic":false,' "$1" "$2"
-		printf '"headers":true,"protocol":1}\r\n'
-		while IFS= read -r line; do printf '%s\r\n' "$line"; done
-		printf 'PING\r\n'
-	} >&3
-	timeout 5 sed -u '/^PONG/q' <&3 | tr -d '\r' >"$OUT"
-	exec 3<&-
-}
-# refused USER SUBJECT: publishing an empty message to SUBJECT is refused.
-refused() {
-	LAST="$1 publishes to $2"
-	printf 'PUB %s 0\n\n' "$2" | nats_raw "$1" "$(pw "$1")"
-	if grep -q "Permissions Violation for Publish to \"$2\"" "$OUT"; then ok
-	else not_ok "$LAST: not refused"; fi
-}
-# allowed_pub USER SUBJECT: publishing is not refused.
-allowed_pub() {
-	LAST="$1 publishes to $2"
-	printf 'PUB %s 0\n\n' "$2" | nats_raw "$1" "$(pw "$1")"
-	if grep -q '^PONG' "$OUT" && ! grep -q 'Violation' "$OUT"; then ok
-	else not_ok "$LAST: refused"; fi
-}
-# allowed USER SUBJECT: subscribing is not refused (nothing is written).
-allowed_sub() {
-	LAST="$1 subscribes to $2"
-	printf 'SUB %s 1\n' "$2" | nats_raw "$1" "$(pw "$1")"
-	if grep -q '^PONG' "$OUT" && ! grep -q 'Violation' "$OUT"; then ok
-	else not_ok "$LAST: refused"; fi
-}
+. "$(dirname "$0")/auth-lib.sh"
+# refused USER SUBJECT, allowed_pub USER SUBJECT, allowed_sub USER SUBJECT:
+# auth-lib.sh's checks with the user's password.
+refused_as() { refused "$1" "$(pw "$1")" "$2"; }
+allowed_pub() { allowed "$1" "$(pw "$1")" "$2"; }
+allowed_sub_as() { allowed_sub "$1" "$(pw "$1")" "$2"; }
 
 # --read-only and --mode=falsify behave as for a plain up.
 run 7 up --auth --read-only
@@ -104,20 +76,20 @@ run 7 $SW witness checkpoint
 err_is_one_error
 err_has "refused by the server \(permissions violation for publish to \"if.v1.witness.checkpoint\"\)"
 err_has '\[nats-permission\]'
-refused swarm 'if.v1.witness.checkpoint'
-refused swarm '$KV.IF_CREDS.c-1'
-refused swarm '$KV.IF_BUDGETS.s1'
-refused swarm '$JS.API.STREAM.DELETE.IF_WITNESS'
-refused swarm '$JS.API.STREAM.PURGE.IF_WITNESS'
-refused swarm '$JS.API.STREAM.PURGE.KV_IF_TASKS'
-refused swarm '$JS.API.STREAM.UPDATE.IF_WITNESS'
-refused swarm '$JS.API.STREAM.MSG.DELETE.IF_WITNESS'
-refused swarm '$JS.API.STREAM.CREATE.X'
-refused swarm 'if.v1.evt.budget.spent'
+refused_as swarm 'if.v1.witness.checkpoint'
+refused_as swarm '$KV.IF_CREDS.c-1'
+refused_as swarm '$KV.IF_BUDGETS.s1'
+refused_as swarm '$JS.API.STREAM.DELETE.IF_WITNESS'
+refused_as swarm '$JS.API.STREAM.PURGE.IF_WITNESS'
+refused_as swarm '$JS.API.STREAM.PURGE.KV_IF_TASKS'
+refused_as swarm '$JS.API.STREAM.UPDATE.IF_WITNESS'
+refused_as swarm '$JS.API.STREAM.MSG.DELETE.IF_WITNESS'
+refused_as swarm '$JS.API.STREAM.CREATE.X'
+refused_as swarm 'if.v1.evt.budget.spent'
 # A swarm login writes its own profile only.
 allowed_pub swarm '$KV.IF_SWARMS.swarm'
-refused swarm '$KV.IF_SWARMS.s9'
-allowed_sub swarm 'if.v1.evt.>'
+refused_as swarm '$KV.IF_SWARMS.s9'
+allowed_sub_as swarm 'if.v1.evt.>'
 
 # A viewer reads everything and changes nothing.
 VW="--config $N/viewer.yaml"
@@ -153,13 +125,13 @@ err_has "connected to 'nats://127.0.0.1:$IF_SERVER_PORT'"
 check "! grep -qF -- \"\$(pw viewer)\" '$ERR'"
 run 7 status --server "nats://viewer:wrong@127.0.0.1:$IF_SERVER_PORT"
 err_has "cannot connect to 'nats://127.0.0.1:$IF_SERVER_PORT': authorization failed"
-refused viewer '$KV.IF_TASKS.t-1'
-refused viewer 'if.v1.witness.entry'
-refused viewer 'if.v1.evt.task.done'
-refused viewer '$JS.API.STREAM.DELETE.IF_EVENTS'
-refused viewer '$JS.API.STREAM.PURGE.KV_IF_TASKS'
-refused viewer '$JS.API.CONSUMER.DURABLE.CREATE.IF_WITNESS.d'
-allowed_sub viewer 'if.v1.>'
+refused_as viewer '$KV.IF_TASKS.t-1'
+refused_as viewer 'if.v1.witness.entry'
+refused_as viewer 'if.v1.evt.task.done'
+refused_as viewer '$JS.API.STREAM.DELETE.IF_EVENTS'
+refused_as viewer '$JS.API.STREAM.PURGE.KV_IF_TASKS'
+refused_as viewer '$JS.API.CONSUMER.DURABLE.CREATE.IF_WITNESS.d'
+allowed_sub_as viewer 'if.v1.>'
 
 # 'ifctl user add': more logins with a role's permissions, each password
 # shown once and kept only in the user's login file (0600) and, hashed, in
@@ -208,19 +180,19 @@ tok=$(sed -n 's/.*"token":\([0-9]*\).*/\1/p' "$OUT")
 run 0 $S1 task complete t-10 --swarm sw1 --token "$tok"
 run 7 $S1 witness checkpoint
 err_has '\[nats-permission\]'
-refused sw1 '$JS.API.STREAM.PURGE.IF_WITNESS'
-refused sw1 '$JS.API.STREAM.DELETE.IF_WITNESS'
-refused sw1 '$KV.IF_CREDS.c-1'
+refused_as sw1 '$JS.API.STREAM.PURGE.IF_WITNESS'
+refused_as sw1 '$JS.API.STREAM.DELETE.IF_WITNESS'
+refused_as sw1 '$KV.IF_CREDS.c-1'
 allowed_pub sw1 '$KV.IF_SWARMS.sw1'
-refused sw1 '$KV.IF_SWARMS.swarm'
+refused_as sw1 '$KV.IF_SWARMS.swarm'
 # The viewer user reads and cannot write.
 V1="--config $N/users/vw1.yaml"
 run 0 $V1 task show t-10
 out_has 'done'
 run 7 $V1 task push t-11 --title eleven
 err_has '\[nats-permission\]'
-refused vw1 '$KV.IF_TASKS.t-10'
-refused vw1 'if.v1.witness.entry'
+refused_as vw1 '$KV.IF_TASKS.t-10'
+refused_as vw1 'if.v1.witness.entry'
 # Each change is witnessed, without the password.
 run 0 witness query --event command.user.add
 out_has 'command.user.add'

@@ -384,3 +384,72 @@ hcluster_destroy(struct hcluster *c)
 		fprintf(stderr, "harness: cannot remove %s\n", c->home);
 	c->home[0] = '\0';
 }
+
+/* --- claim logs --------------------------------------------------------- */
+
+void
+hclaims_init(struct hclaims *l)
+{
+	memset(l, 0, sizeof *l);
+	pthread_mutex_init(&l->mu, NULL);
+}
+
+void
+hclaims_release(struct hclaims *l)
+{
+	free(l->id);
+	free(l->token);
+	pthread_mutex_destroy(&l->mu);
+}
+
+void
+hclaims_add(struct hclaims *l, const char *id, uint64_t token)
+{
+	pthread_mutex_lock(&l->mu);
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 1024;
+		l->id = xrealloc(l->id, l->cap * sizeof *l->id);
+		l->token = xrealloc(l->token, l->cap * sizeof *l->token);
+	}
+	snprintf(l->id[l->n], sizeof l->id[0], "%s", id);
+	l->token[l->n++] = token;
+	pthread_mutex_unlock(&l->mu);
+}
+
+size_t
+hclaims_count(struct hclaims *l)
+{
+	size_t n;
+
+	pthread_mutex_lock(&l->mu);
+	n = l->n;
+	pthread_mutex_unlock(&l->mu);
+	return n;
+}
+
+void
+hclaims_judge(const struct hclaims *l, const char *id, uint64_t token, size_t *unknown,
+	      size_t *twice)
+{
+	size_t i, holders = 0;
+
+	for (i = 0; i < l->n; i++)
+		if (l->token[i] == token && strcmp(l->id[i], id) == 0)
+			holders++;
+	*unknown += holders == 0;
+	*twice += holders > 1;
+}
+
+void
+hclaims_each_record(struct hclaims *l, struct bus *b, const struct coord_cfg *cfg,
+		    void (*fn)(void *arg, const char *json, size_t len), void *arg)
+{
+	struct coord_index *fresh = NULL;
+	struct err e = ERR_INIT;
+
+	pthread_mutex_lock(&l->mu);
+	if (coord_index_open(b, cfg, &fresh, &e) == ST_OK)
+		coord_index_each(fresh, fn, arg);
+	pthread_mutex_unlock(&l->mu);
+	coord_index_free(fresh);
+}

@@ -6,10 +6,13 @@
 #ifndef IF_HARNESS_H
 #define IF_HARNESS_H
 
+#include <pthread.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "core/bus.h"
 #include "core/config.h"
+#include "core/coord.h"
 
 struct hserver {
 	int port;
@@ -65,5 +68,32 @@ int hcluster_meta_leader(struct hcluster *c);
 int hcluster_node_of(struct hcluster *c, const char *name);
 /* Stop every node ('ifctl down') and remove the home. */
 void hcluster_destroy(struct hcluster *c);
+
+/*
+ * The claims claimer threads were told they made (task id, fencing token),
+ * to judge the final records on the server against: a record whose token
+ * no claimer holds, or two claimers hold, breaks the coordinator's promise.
+ * hclaims_add and hclaims_count may be called from any thread.
+ */
+struct hclaims {
+	pthread_mutex_t mu;
+	char (*id)[32];
+	uint64_t *token;
+	size_t n, cap;
+};
+void hclaims_init(struct hclaims *l);
+void hclaims_release(struct hclaims *l);
+void hclaims_add(struct hclaims *l, const char *id, uint64_t token);
+size_t hclaims_count(struct hclaims *l);
+/*
+ * One final record against the log: *unknown counts it when no logged
+ * claim holds (id, token), *twice when more than one does. Called from
+ * hclaims_each_record's fn, under the log's lock.
+ */
+void hclaims_judge(const struct hclaims *l, const char *id, uint64_t token, size_t *unknown,
+		   size_t *twice);
+/* Every record of cfg's bucket, read afresh from the server, to fn under the log's lock. */
+void hclaims_each_record(struct hclaims *l, struct bus *b, const struct coord_cfg *cfg,
+			 void (*fn)(void *arg, const char *json, size_t len), void *arg);
 
 #endif

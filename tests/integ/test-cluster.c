@@ -60,36 +60,14 @@ connect_cluster(void)
 
 /* --- claims ------------------------------------------------------------- */
 
-/* A claim some claimer was told it made: task id and fencing token. */
-struct claim_log {
-	pthread_mutex_t mu;
-	char (*id)[32];
-	uint64_t *token;
-	size_t n, cap;
-};
-
 struct run {
 	struct coord_cfg cfg;
 	struct coord_index *ix[2];	/* two "processes" of claimer threads: they race by CAS */
 	atomic_int next;
-	struct claim_log log;
+	struct hclaims log;
 	atomic_bool stop;
 	atomic_size_t errors, completed;
 };
-
-static void
-log_add(struct claim_log *l, const struct task *t)
-{
-	pthread_mutex_lock(&l->mu);
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 1024;
-		l->id = xrealloc(l->id, l->cap * sizeof *l->id);
-		l->token = xrealloc(l->token, l->cap * sizeof *l->token);
-	}
-	snprintf(l->id[l->n], sizeof l->id[0], "%s", t->id);
-	l->token[l->n++] = t->token;
-	pthread_mutex_unlock(&l->mu);
-}
 
 /* Claim, then complete, until told to stop; one connection and index each. */
 static void *
@@ -116,7 +94,7 @@ claimer(void *arg)
 			struct owner_req req = { OWNER_COMPLETE, t.id, swarm, t.token, NULL, NULL,
 						 false };
 			struct task done;
-			log_add(&r->log, &t);
+			hclaims_add(&r->log, t.id, t.token);
 			opctx_init(&op, NULL);
 			if (coord_owner(b, &r->cfg, &op, &req, &done, &e) == ST_OK) {
 				atomic_fetch_add(&r->completed, 1);
@@ -143,7 +121,7 @@ run_init(struct run *r, struct bus *ixb[2])
 	int i;
 
 	memset(r, 0, sizeof *r);
-	pthread_mutex_init(&r->log.mu, NULL);
+	hclaims_init(&r->log);
 	r->cfg = (struct coord_cfg){ .bucket = COORD_BUCKET, .lease_ms = LEASE_MS,
 				    .max_attempts = 1000, .retry_backoff_ms = 100 };
 	for (i = 0; i < 2; i++) {
@@ -161,8 +139,7 @@ run_release(struct run *r, struct bus *ixb[2])
 		coord_index_free(r->ix[i]);
 		bus_close(ixb[i]);
 	}
-	free(r->log.id);
-	free(r->log.token);
+	hclaims_release(&r->log);
 }
 
 /* Push n tasks prefix0.. from 4 threads; how many were pushed. */
@@ -217,7 +194,7 @@ push_many(const struct coord_cfg *cfg, const char *prefix, size_t n)
 
 /* The final records against the log. */
 struct verdict {
-	struct claim_log *log;
+	struct hclaims *log;
 	const char *prefix;
 	size_t records, done, done_once, unknown_owner, double_owner;
 };
@@ -227,7 +204,7 @@ judge(void *arg, const char *json, size_t len)
 {
 	struct verdict *v = arg;
 	struct task t;
-	size_t i, holders = 0, dones = 0;
+	size_t i, dones = 0;
 
 	if (task_from_json(json, len, &t, NULL) != ST_OK)
 		return;
@@ -243,13 +220,7 @@ judge(void *arg, const char *json, size_t len)
 	for (i = 0; i < t.nhist; i++)
 		dones += t.hist[i].state == TASK_DONE && t.hist[i].token != t.token ? 100 : 0;
 	v->done_once += dones == 1;
-	for (i = 0; i < v->log->n; i++)
-		if (strcmp(v->log->id[i], t.id) == 0 && v->log->token[i] == t.token)
-			holders++;
-	if (holders == 0)
-		v->unknown_owner++;
-	if (holders > 1)
-		v->double_owner++;
+	hclaims_judge(v->log, t.id, t.token, &v->unknown_owner, &v->double_owner);
 	task_release(&t);
 }
 
@@ -257,29 +228,10 @@ judge(void *arg, const char *json, size_t len)
 static void
 tally(struct bus *b, struct run *r, const char *prefix, struct verdict *v)
 {
-	struct coord_index *fresh = NULL;
-	struct err e = ERR_INIT;
-
 	memset(v, 0, sizeof *v);
 	v->log = &r->log;
 	v->prefix = prefix;
-	pthread_mutex_lock(&r->log.mu);
-	if (coord_index_open(b, &r->cfg, &fresh, &e) == ST_OK)
-		coord_index_each(fresh, judge, v);
-	pthread_mutex_unlock(&r->log.mu);
-	coord_index_free(fresh);
-}
-
-/* Claims logged so far. */
-static size_t
-log_count(struct claim_log *l)
-{
-	size_t n;
-
-	pthread_mutex_lock(&l->mu);
-	n = l->n;
-	pthread_mutex_unlock(&l->mu);
-	return n;
+	hclaims_each_record(&r->log, b, &r->cfg, judge, v);
 }
 
 /* Wait until the log holds at least n claims (or a minute passes). */
@@ -288,7 +240,7 @@ wait_claims(struct run *r, size_t n)
 {
 	int64_t deadline = mono_ms() + 60000;
 
-	while (log_count(&r->log) < n && mono_ms() < deadline)
+	while (hclaims_count(&r->log) < n && mono_ms() < deadline)
 		usleep(20 * 1000);
 }
 
@@ -457,7 +409,7 @@ wait_done(struct bus *b, struct run *r, const char *prefix, size_t pushed)
 		tally(b, r, prefix, &v);
 		print_message("  %5.1f s: %zu of %zu done, %zu claims, %zu errors; leaders: "
 			      "IF_TASKS node %d, IF_WITNESS node %d\n",
-			      (double)(mono_ms() - t0) / 1000, v.done, pushed, log_count(&r->log),
+			      (double)(mono_ms() - t0) / 1000, v.done, pushed, hclaims_count(&r->log),
 			      atomic_load(&r->errors), hcluster_stream_leader(&cl, b, "KV_" COORD_BUCKET),
 			      hcluster_stream_leader(&cl, b, LEDGER_STREAM));
 	} while (v.done < pushed && mono_ms() < deadline);
@@ -508,10 +460,10 @@ test_kills(void **state)
 	wait_claims(&r, 800);
 	k = hcluster_stream_leader(&cl, b, "KV_" COORD_BUCKET);
 	kill_restart(k, "leader of IF_TASKS");
-	wait_claims(&r, log_count(&r.log) + 600);
+	wait_claims(&r, hclaims_count(&r.log) + 600);
 	k = other_than(hcluster_stream_leader(&cl, b, "KV_" COORD_BUCKET));
 	kill_restart(k, "a follower of IF_TASKS");
-	wait_claims(&r, log_count(&r.log) + 600);
+	wait_claims(&r, hclaims_count(&r.log) + 600);
 	k = hcluster_meta_leader(&cl);
 	kill_restart(k, "meta leader");
 	wait_done(b, &r, "k", pushed);
@@ -548,10 +500,10 @@ test_pause(void **state)
 	k = hcluster_stream_leader(&cl, b, "KV_" COORD_BUCKET);
 	assert_true(k >= 1);
 	hcluster_signal(&cl, k, SIGSTOP);
-	before = log_count(&r.log);
+	before = hclaims_count(&r.log);
 	usleep(ELECTION_PAUSE_MS * 1000);
 	print_message("node %d (leader of IF_TASKS) paused %d ms: %zu claims meanwhile, new "
-		      "leader node %d\n", k, ELECTION_PAUSE_MS, log_count(&r.log) - before,
+		      "leader node %d\n", k, ELECTION_PAUSE_MS, hclaims_count(&r.log) - before,
 		      hcluster_stream_leader(&cl, b, "KV_" COORD_BUCKET));
 	hcluster_signal(&cl, k, SIGCONT);
 	wait_done(b, &r, "p", pushed);

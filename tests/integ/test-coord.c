@@ -43,50 +43,16 @@ connect_srv(void)
 	return b;
 }
 
-/* A claim some thread was told it made: task id and fencing token. */
-struct claim_log {
-	pthread_mutex_t mu;
-	char (*id)[32];
-	uint64_t *token;
-	size_t n, cap;
-};
-
 struct run {
 	struct coord_cfg cfg;
 	struct coord_index *ix[2];	/* two "processes": they race through the CAS */
-	struct claim_log log;
+	struct hclaims log;
 	atomic_bool stop;
 	atomic_size_t errors;
 	bool complete;			/* claimers finish what they claim */
 	bool once;			/* one-shot claims (the ready queue), not the index */
 	size_t target;			/* stop when this many claims are logged */
 };
-
-static void
-log_add(struct claim_log *l, const struct task *t)
-{
-	pthread_mutex_lock(&l->mu);
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 1024;
-		l->id = xrealloc(l->id, l->cap * sizeof *l->id);
-		l->token = xrealloc(l->token, l->cap * sizeof *l->token);
-	}
-	snprintf(l->id[l->n], sizeof l->id[0], "%s", t->id);
-	l->token[l->n++] = t->token;
-	pthread_mutex_unlock(&l->mu);
-}
-
-/* Claims logged so far. */
-static size_t
-log_count(struct claim_log *l)
-{
-	size_t n;
-
-	pthread_mutex_lock(&l->mu);
-	n = l->n;
-	pthread_mutex_unlock(&l->mu);
-	return n;
-}
 
 struct worker {
 	struct run *run;
@@ -115,7 +81,7 @@ claimer(void *arg)
 			       coord_claim(b, ix, &r->cfg, &op, &c, &t, &e);
 		opctx_release(&op);
 		if (st == ST_OK) {
-			log_add(&r->log, &t);
+			hclaims_add(&r->log, t.id, t.token);
 			if (r->complete) {
 				struct owner_req req = { OWNER_COMPLETE, t.id, swarm, t.token,
 							 NULL, NULL, false };
@@ -166,7 +132,7 @@ push_many(struct bus *b, const struct coord_cfg *cfg, const char *prefix, size_t
 
 /* Final records vs the log: each task claimed once by a thread that knows it. */
 struct verdict {
-	struct claim_log *log;
+	struct hclaims *log;
 	enum task_state want;
 	size_t records, in_state, unknown_owner, double_owner;
 };
@@ -176,20 +142,13 @@ judge(void *arg, const char *json, size_t len)
 {
 	struct verdict *v = arg;
 	struct task t;
-	size_t i, holders = 0;
 
 	if (task_from_json(json, len, &t, NULL) != ST_OK)
 		return;
 	v->records++;
 	if (t.state == v->want)
 		v->in_state++;
-	for (i = 0; i < v->log->n; i++)
-		if (strcmp(v->log->id[i], t.id) == 0 && v->log->token[i] == t.token)
-			holders++;
-	if (holders == 0)
-		v->unknown_owner++;
-	if (holders > 1)
-		v->double_owner++;
+	hclaims_judge(v->log, t.id, t.token, &v->unknown_owner, &v->double_owner);
 	task_release(&t);
 }
 
@@ -197,17 +156,10 @@ judge(void *arg, const char *json, size_t len)
 static size_t
 tally(struct bus *b, struct run *r, enum task_state want, struct verdict *v)
 {
-	struct coord_index *fresh = NULL;
-	struct err e = ERR_INIT;
-
 	memset(v, 0, sizeof *v);
 	v->log = &r->log;
 	v->want = want;
-	pthread_mutex_lock(&r->log.mu);
-	if (coord_index_open(b, &r->cfg, &fresh, &e) == ST_OK)
-		coord_index_each(fresh, judge, v);
-	pthread_mutex_unlock(&r->log.mu);
-	coord_index_free(fresh);
+	hclaims_each_record(&r->log, b, &r->cfg, judge, v);
 	return v->in_state;
 }
 
@@ -252,7 +204,7 @@ run_init(struct run *r, struct bus *b, const char *bucket, int64_t lease_ms)
 	bool created;
 
 	memset(r, 0, sizeof *r);
-	pthread_mutex_init(&r->log.mu, NULL);
+	hclaims_init(&r->log);
 	r->cfg = (struct coord_cfg){ bucket, lease_ms, 1000, 100, NULL, 0, NULL };
 	assert_int_equal(bus_kv_ensure(b, &def, &created, &e), ST_OK);
 	assert_int_equal(coord_index_open(b, &r->cfg, &r->ix[0], &e), ST_OK);
@@ -264,8 +216,7 @@ run_release(struct run *r)
 {
 	coord_index_free(r->ix[0]);
 	coord_index_free(r->ix[1]);
-	free(r->log.id);
-	free(r->log.token);
+	hclaims_release(&r->log);
 }
 
 /* 64 claimers in two groups race for 10,000 tasks. */
@@ -318,7 +269,7 @@ test_server_restart(void **state)
 	pushed = push_many(b, &r.cfg, "r", 2000);
 	r.target = (size_t)-1;
 	run_claimers(&r, 8, th, w);
-	while (log_count(&r.log) < 500)
+	while (hclaims_count(&r.log) < 500)
 		usleep(1000);
 	hserver_kill(&srv);
 	usleep(200 * 1000);
@@ -367,14 +318,14 @@ test_one_shot_queue(void **state)
 	for (i = 0; i < 100; i++) {	/* claimed by the index: their ids go stale */
 		opctx_init(&op, NULL);
 		assert_int_equal(coord_claim(b, r.ix[0], &r.cfg, &op, &c, &t, &e), ST_OK);
-		log_add(&r.log, &t);
+		hclaims_add(&r.log, t.id, t.token);
 		task_release(&t);
 		opctx_release(&op);
 	}
 	opctx_init(&op, NULL);
 	assert_int_equal(coord_claim_once(b, &r.cfg, &op, &c, &t, &e), ST_OK);
 	assert_int_equal(t.priority, 9);	/* the highest priority left */
-	log_add(&r.log, &t);
+	hclaims_add(&r.log, t.id, t.token);
 	task_release(&t);
 	opctx_release(&op);
 	r.once = true;

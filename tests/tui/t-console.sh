@@ -51,6 +51,8 @@ console() {
 # No terminal, or a dumb one: one error, exit 2, no escape sequences.
 run 2 console
 err_has 'needs a terminal: stdin is not one'
+err_is_one_error
+err_has '\[no-tty\]$'
 check "! grep -q \"\$(printf '\\033')\" '$ERR'"
 TM new-session -d -s dumb -x 80 -y 24 "TERM=dumb $IFCTL_ABS console; echo DUMB-EXIT=\$?; sleep 60"
 S=dumb wait_for 'DUMB-EXIT=2'
