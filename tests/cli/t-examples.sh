@@ -71,7 +71,9 @@ run_page() {
 	if [ -n "${EXAMPLES_ONLY:-}" ] && ! printf '%s' "$name" | grep -qE -- "$EXAMPLES_ONLY"; then
 		return
 	fi
-	dir="$T_DIR/page-$PAGES"
+	dir="$T_DIR/page-$PAGES-$(printf '%s' "$name" | tr -c 'A-Za-z0-9.-' _)"
+	# a fresh directory per page: a link made twice would land inside the tree it names
+	rm -rf "$dir"
 	if grep -q 'tests/interop/fleet.js' "$file" && [ ! -f tests/interop/node_modules/nats/package.json ]; then
 		echo "# $name skipped: it runs tests/interop/fleet.js and nats.js is not" \
 		     "installed (make deps-node; tests/interop/npm.log)"
