@@ -231,7 +231,7 @@ time_detect(const struct gov_bench_opts *o, struct rowset *rs, struct err *e)
 	return st;
 }
 
-/* kv_snapshot(): count a record. */
+/* bus_kv_snapshot(): count a record. */
 static void
 count_record(void *arg, const char *key, const char *value, size_t len, uint64_t rev)
 {
@@ -258,7 +258,7 @@ gov_bench_run(struct bus *b, const struct gov_bench_opts *o, struct doc *out, st
 	       "IF_SWARMS (those missing), pipelined 500 at a time");
 	figure(rs, "fill_written", (double)written, "records", "written by this run");
 	t = mono_us();
-	if ((st = kv_snapshot(b, SWARM_BUCKET, count_record, &raw, e)) != ST_OK)
+	if ((st = bus_kv_snapshot(b, SWARM_BUCKET, count_record, &raw, e)) != ST_OK)
 		goto fail;
 	figure(rs, "snapshot_raw", (double)(mono_us() - t) / 1000.0, "ms", "the IF_SWARMS watch "
 	       "snapshot alone, records counted, not parsed");

@@ -41,7 +41,7 @@ setup(struct cmd_ctx *ctx, struct gov_setup *g, bool fleet)
 	if ((st = gov_cmd_policy(ctx, &g->reg, &g->pol)) != ST_OK)
 		return st;
 	g->has_pol = true;
-	if (fleet && (st = gov_fleet_load(ctx->bus, &g->fleet, &ctx->err)) != ST_OK)
+	if (fleet && (st = gov_cmd_fleet(ctx, NULL, 0, &g->fleet, NULL)) != ST_OK)
 		return st;
 	g->has_fleet = fleet;
 	return ST_OK;
@@ -69,8 +69,7 @@ run_match(struct cmd_ctx *ctx)
 	/* a choice needs only the swarms that list a capability; --all and --why show all */
 	if ((st = setup(ctx, &g, false)) != ST_OK ||
 	    (st = gov_cmd_caps(ctx, "capability", &g.reg, &caps, &ncaps)) != ST_OK ||
-	    (st = gov_fleet_load_having(ctx->bus, all ? NULL : caps, ncaps, &g.fleet, &skipped,
-					&ctx->err)) != ST_OK)
+	    (st = gov_cmd_fleet(ctx, all ? NULL : caps, ncaps, &g.fleet, &skipped)) != ST_OK)
 		goto out;
 	g.has_fleet = true;
 	if (skipped)

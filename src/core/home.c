@@ -19,6 +19,7 @@ static const char *const rel[] = {
 	[HOME_NATS_USERS] = "nats/users",
 	[HOME_VAULT_KEY] = "keys/vault.key",
 	[HOME_VAULT] = "vault",
+	[HOME_KVMIRROR] = "kvmirror.db",
 };
 _Static_assert(ARRAY_SIZE(rel) == HOME__COUNT, "one path per enum home_path");
 

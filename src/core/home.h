@@ -15,9 +15,11 @@
  *   nats/users/NAME.yaml  with server.auth, each added user's login (0600)
  *   keys/vault.key      the vault's secretbox key (0600): vault.c
  *   vault/NAME          one encrypted secret each (0600; the dir 0700): vault.c
+ *   kvmirror.db         the local mirror of IF_SWARMS and IF_BUDGETS (SQLite,
+ *                       WAL; 0600): kvmirror.c
  *
  * Who creates what: 'ifctl up' the keys and nats/, the first index user
- * index.db. Nothing here creates anything; these only name the paths.
+ * index.db, the first governor match or swarm list kvmirror.db. Nothing here creates anything; these only name the paths.
  */
 #ifndef IF_HOME_H
 #define IF_HOME_H
@@ -38,6 +40,7 @@ enum home_path {
 	HOME_NATS_USERS,
 	HOME_VAULT_KEY,
 	HOME_VAULT,
+	HOME_KVMIRROR,
 	HOME__COUNT
 };
 
