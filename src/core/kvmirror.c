@@ -16,7 +16,7 @@
 /* kvm_entry.op: the bus's operations, stored as numbers */
 _Static_assert(BUS_KV_PUT == 0, "a put is op 0 in kvm_entry");
 
-#define KVM_FORMAT 1	/* PRAGMA user_version of the tables below */
+#define KVM_FORMAT 2	/* PRAGMA user_version of the tables below */
 #define MMAP_PRAGMA "PRAGMA mmap_size=268435456"	/* 256 MiB */
 
 struct kvmirror {
@@ -35,10 +35,10 @@ static const char mirror_schema[] =
 	"CREATE TABLE IF NOT EXISTS kvm_meta (bucket TEXT PRIMARY KEY, seq INTEGER NOT NULL,"
 	" created INTEGER NOT NULL, rows INTEGER NOT NULL, live INTEGER NOT NULL,"
 	" version TEXT NOT NULL);"
-	/* verdict: enum kvmirror_verdict; why: its reason when invalid */
+	/* verdict: enum kvmirror_verdict; why: its reason when invalid; tags: as in kvm_tag */
 	"CREATE TABLE IF NOT EXISTS kvm_entry (id INTEGER PRIMARY KEY, bucket TEXT NOT NULL,"
 	" key TEXT NOT NULL, rev INTEGER NOT NULL, op INTEGER NOT NULL, value BLOB,"
-	" verdict INTEGER NOT NULL, why TEXT, UNIQUE (bucket, key));"
+	" verdict INTEGER NOT NULL, why TEXT, tags BLOB, UNIQUE (bucket, key));"
 	"CREATE TABLE IF NOT EXISTS kvm_tag (bucket TEXT NOT NULL, tag TEXT NOT NULL,"
 	" entry INTEGER NOT NULL, PRIMARY KEY (bucket, tag, entry)) WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS kvm_tag_entry ON kvm_tag (entry);";
@@ -55,12 +55,12 @@ struct stmt_def {
 };
 
 static const struct stmt_def stmt_defs[] = {
-	{ offsetof(struct kvmirror, look), "SELECT id, op FROM kvm_entry WHERE bucket = ?1 AND "
-	  "key = ?2", true },
+	{ offsetof(struct kvmirror, look), "SELECT id, op, tags FROM kvm_entry WHERE bucket = ?1 "
+	  "AND key = ?2", true },
 	{ offsetof(struct kvmirror, ins), "INSERT INTO kvm_entry (bucket, key, rev, op, value, "
-	  "verdict, why) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", true },
+	  "verdict, why, tags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", true },
 	{ offsetof(struct kvmirror, upd), "UPDATE kvm_entry SET rev = ?3, op = ?4, value = ?5, "
-	  "verdict = ?6, why = ?7 WHERE id = ?1", true },
+	  "verdict = ?6, why = ?7, tags = ?8 WHERE id = ?1", true },
 	{ offsetof(struct kvmirror, untag), "DELETE FROM kvm_tag WHERE entry = ?1", true },
 	{ offsetof(struct kvmirror, tag), "INSERT OR IGNORE INTO kvm_tag VALUES (?1, ?2, ?3)",
 	  true },
@@ -434,14 +434,15 @@ struct sync_run {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	uint64_t target, applied;
+	uint64_t last;		/* the last revision taken */
 	struct buf tags, value;	/* a value's tags; the value, NUL-terminated */
 	int rc;			/* the first SQLite failure */
 	bool done;
 };
 
-/* A key's tags (entry id) replaced by those of its new value. */
+/* A key's tags (entry id) replaced by r->tags, those of its new value. */
 static int
-retag(struct sync_run *r, const struct bus_kv_event *ev, int64_t id, bool existed)
+retag(struct sync_run *r, int64_t id, bool existed)
 {
 	struct kvmirror *m = r->m;
 	const char *t;
@@ -451,10 +452,6 @@ retag(struct sync_run *r, const struct bus_kv_event *ev, int64_t id, bool existe
 		sqlite3_bind_int64(m->untag, 1, id);
 		rc = sql_step_reset(m->untag);
 	}
-	if (ev->op != BUS_KV_PUT || !r->d->tags)
-		return rc;
-	buf_reset(&r->tags);
-	r->d->tags(ev->key, r->value.s, r->value.len, &r->tags);
 	for (t = r->tags.s; rc == SQLITE_OK && t && t < r->tags.s + r->tags.len;
 	     t += strlen(t) + 1) {
 		sqlite3_bind_text(m->tag, 1, r->d->bucket, -1, SQLITE_STATIC);
@@ -465,19 +462,29 @@ retag(struct sync_run *r, const struct bus_kv_event *ev, int64_t id, bool existe
 	return rc;
 }
 
-/* The id and liveness of key's row (*id 0: none). */
+/* What a key's row holds now: its id (0: none), whether it is live, whether its tags are r->tags. */
+struct row_now {
+	int64_t id;
+	bool live, same_tags;
+};
+
+/* Look up key's row (see struct row_now). */
 static int
-look_up(struct kvmirror *m, const char *bucket, const char *key, int64_t *id, bool *live)
+look_up(struct sync_run *r, const char *key, struct row_now *now)
 {
+	struct kvmirror *m = r->m;
+	const void *t;
 	int rc;
 
-	*id = 0;
-	*live = false;
-	sqlite3_bind_text(m->look, 1, bucket, -1, SQLITE_STATIC);
+	memset(now, 0, sizeof *now);
+	sqlite3_bind_text(m->look, 1, r->d->bucket, -1, SQLITE_STATIC);
 	sqlite3_bind_text(m->look, 2, key, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(m->look)) == SQLITE_ROW) {
-		*id = sqlite3_column_int64(m->look, 0);
-		*live = sqlite3_column_int(m->look, 1) == BUS_KV_PUT;
+		now->id = sqlite3_column_int64(m->look, 0);
+		now->live = sqlite3_column_int(m->look, 1) == BUS_KV_PUT;
+		t = sqlite3_column_blob(m->look, 2);
+		now->same_tags = (size_t)sqlite3_column_bytes(m->look, 2) == r->tags.len &&
+				 (r->tags.len == 0 || memcmp(t, r->tags.s, r->tags.len) == 0);
 		rc = SQLITE_OK;
 	} else if (rc == SQLITE_DONE) {
 		rc = SQLITE_OK;
@@ -489,29 +496,31 @@ look_up(struct kvmirror *m, const char *bucket, const char *key, int64_t *id, bo
 
 /*
  * Apply one message of the stream: the key's row made or replaced (a put,
- * with the bucket's verdict on it, or a marker), then its tags.
+ * with the bucket's verdict on it and its tags, or a marker), then its
+ * tags, unless they are those it had (a heartbeat's rewrite).
  */
 static int
 apply(struct sync_run *r, const struct bus_kv_event *ev)
 {
 	struct kvmirror *m = r->m;
-	struct buf *v = &r->value;
-	struct buf why = BUF_INIT;
+	struct buf *v = &r->value, why = BUF_INIT;
 	enum kvmirror_verdict verdict = KVM_UNCHECKED;
+	struct row_now now;
 	sqlite3_stmt *q;
-	bool was_live;
-	int64_t id;
 	int rc;
 
-	if ((rc = look_up(m, r->d->bucket, ev->key, &id, &was_live)) != SQLITE_OK)
-		return rc;
 	buf_reset(v);
 	buf_add(v, ev->value ? ev->value : "", ev->value ? ev->len : 0);
+	buf_reset(&r->tags);
+	if (ev->op == BUS_KV_PUT && r->d->tags)
+		r->d->tags(ev->key, v->s, v->len, &r->tags);
+	if ((rc = look_up(r, ev->key, &now)) != SQLITE_OK)
+		return rc;
 	if (ev->op == BUS_KV_PUT && r->d->check)
 		verdict = r->d->check(ev->key, v->s, v->len, &why) ? KVM_VALID : KVM_INVALID;
-	q = id ? m->upd : m->ins;
-	if (id)
-		sqlite3_bind_int64(q, 1, id);
+	q = now.id ? m->upd : m->ins;
+	if (now.id)
+		sqlite3_bind_int64(q, 1, now.id);
 	else
 		sqlite3_bind_text(q, 1, r->d->bucket, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, ev->key, -1, SQLITE_STATIC);
@@ -522,13 +531,17 @@ apply(struct sync_run *r, const struct bus_kv_event *ev)
 	sqlite3_bind_int(q, 6, (int)verdict);
 	if (verdict == KVM_INVALID)
 		sqlite3_bind_text(q, 7, why.len ? why.s : "invalid", -1, SQLITE_TRANSIENT);
+	if (r->tags.len)
+		sqlite3_bind_blob(q, 8, r->tags.s, (int)r->tags.len, SQLITE_STATIC);
 	rc = sql_step_reset(q);
 	buf_release(&why);
 	if (rc != SQLITE_OK)
 		return rc;
-	r->mt->rows += id == 0;
-	r->mt->live += (ev->op == BUS_KV_PUT) - was_live;
-	return retag(r, ev, id ? id : sqlite3_last_insert_rowid(m->db), id != 0);
+	r->mt->rows += now.id == 0;
+	r->mt->live += (ev->op == BUS_KV_PUT) - now.live;
+	if (now.id && now.same_tags)
+		return SQLITE_OK;
+	return retag(r, now.id ? now.id : sqlite3_last_insert_rowid(m->db), now.id != 0);
 }
 
 /* The sync watch's callback: apply messages up to the target, then say done. */
@@ -546,48 +559,81 @@ sync_on_event(void *arg, const struct bus_kv_event *ev)
 		rc = apply(r, ev);	/* only this thread writes while the caller waits */
 		pthread_mutex_lock(&r->mu);
 		r->applied++;
+		r->last = ev->revision;
 		if (rc != SQLITE_OK)
 			r->rc = rc;
 	}
-	/* pending 0: the consumer held nothing after it (the rest up to the target is gone) */
-	if (!r->done && (ev->revision >= r->target || ev->pending == 0 || r->rc != SQLITE_OK)) {
+	/*
+	 * Not on ev->pending == 0: the server's count of what the consumer
+	 * holds after a message is an estimate (nats-server 2.9 gave 5 at the
+	 * stream's last message, and 0 short of it), and stopping early would
+	 * leave the mirror stale. Messages gone up to the target: read_range.
+	 */
+	if (!r->done && (ev->revision >= r->target || r->rc != SQLITE_OK)) {
 		r->done = true;
 		pthread_cond_broadcast(&r->cv);
 	}
 	pthread_mutex_unlock(&r->mu);
 }
 
+#define IDLE_MS 200	/* no message for this long: see whether any is left */
+
+/* Is there a message of the bucket's stream from 'from' up to the target? */
+static enum status
+any_left(struct bus *b, const char *bucket, uint64_t from, uint64_t target, bool *left,
+	 struct err *e)
+{
+	char *stream = xasprintf("KV_%s", bucket), *subj = xasprintf("$KV.%s.>", bucket);
+	uint64_t first = 0;
+	enum status st = bus_stream_next(b, stream, subj, from, &first, e);
+
+	free(subj);
+	free(stream);
+	*left = st == ST_OK && first <= target;
+	if (st == ST_NOT_FOUND) {
+		err_clear(e);
+		st = ST_OK;
+	}
+	return st;
+}
+
 /*
  * Read the stream from 'from' up to r->target through a watch by sequence.
- * A direct get finds the first message still there (none up to the
- * target: no watch). The read ends at the target or at the message after
- * which the consumer held none; a read that makes no progress for the bus
- * timeout fails (ST_TIMEOUT) rather than leave the mirror short.
+ * The read ends at the target. Messages may be gone (a later revision of
+ * their key, a purge): when nothing comes for IDLE_MS, a direct get says
+ * whether any is left up to the target; none left ends the read, and a read
+ * that makes no progress for the bus timeout with some left fails
+ * (ST_TIMEOUT) rather than leave the mirror short.
  */
 static enum status
 read_range(struct bus *b, const char *bucket, uint64_t from, struct sync_run *r, struct err *e)
 {
-	char *stream = xasprintf("KV_%s", bucket), *subj = xasprintf("$KV.%s.>", bucket);
 	struct bus_watch *w = NULL;
-	uint64_t seen, first = 0;
+	int64_t stuck = mono_ms() + bus_timeout_ms(b);
+	uint64_t seen;
 	enum status st;
+	bool left = true;
 
-	st = bus_stream_next(b, stream, subj, from, &first, e);
-	free(subj);
-	free(stream);
-	if (st == ST_NOT_FOUND || (st == ST_OK && first > r->target)) {
-		err_clear(e);
-		return ST_OK;
-	}
-	if (st == ST_OK)
-		st = bus_kv_watch(b, bucket, first, sync_on_event, r, &w, e);
+	if ((st = any_left(b, bucket, from, r->target, &left, e)) != ST_OK || !left)
+		return st;
+	st = bus_kv_watch(b, bucket, from, sync_on_event, r, &w, e);
 	pthread_mutex_lock(&r->mu);
 	while (st == ST_OK && !r->done) {
-		struct timespec ts = deadline_ts(bus_timeout_ms(b));
+		struct timespec ts = deadline_ts(IDLE_MS);
 
 		seen = r->applied;
-		if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) != 0 && !r->done &&
-		    r->applied == seen)
+		if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) == 0 || r->done)
+			continue;
+		if (r->applied != seen) {
+			stuck = mono_ms() + bus_timeout_ms(b);
+			continue;
+		}
+		pthread_mutex_unlock(&r->mu);
+		st = any_left(b, bucket, (r->last ? r->last : from - 1) + 1, r->target, &left, e);
+		pthread_mutex_lock(&r->mu);
+		if (st == ST_OK && !left)
+			break;
+		if (st == ST_OK && mono_ms() > stuck)
 			st = err_set(e, ST_TIMEOUT, "bucket '%s': the mirror's read stopped at "
 				     "%llu messages, before sequence %llu", bucket,
 				     (unsigned long long)r->applied, (unsigned long long)r->target);

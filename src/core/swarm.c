@@ -174,9 +174,8 @@ swarm_profile_json(const struct swarm_profile *p, struct buf *out)
 	buf_addc(out, '}');
 }
 
-/* The whole record of s as canonical JSON. */
-static void
-record_json(const struct swarm *s, struct buf *out)
+void
+swarm_record_json(const struct swarm *s, struct buf *out)
 {
 	buf_addc(out, '{');
 	if (s->last_seen > 0)
@@ -778,7 +777,7 @@ swarm_register(struct bus *b, struct opctx *op, const struct swarm_profile *p, b
 	buf_release(&ent.value);
 	if (st != ST_OK || op->falsify)
 		return st;
-	record_json(&s, &rec);
+	swarm_record_json(&s, &rec);
 	if (gst == ST_NOT_FOUND)
 		st = bus_kv_create(b, SWARM_BUCKET, p->id, rec.s, rec.len, NULL, e);
 	else
@@ -823,7 +822,7 @@ swarm_touch(struct bus *b, const char *id, struct err *e)
 		if ((st = swarm_record_parse(id, ent.value.s, ent.value.len, &s, e)) != ST_OK)
 			break;
 		s.last_seen = wall_ms();
-		record_json(&s, &rec);
+		swarm_record_json(&s, &rec);
 		swarm_release(&s);
 		st = bus_kv_update(b, SWARM_BUCKET, id, rec.s, rec.len, ent.revision, NULL, e);
 	}

@@ -106,6 +106,8 @@ enum status swarm_record_parse(const char *id, const char *json, size_t len, str
 enum status swarm_state_parse(const char *id, const char *json, size_t len,
 			      struct swarm_state *out, struct err *e);
 void swarm_state_json(const char *id, const struct swarm_state *s, struct buf *out);
+/* The whole stored record of s (key s->p.id) as canonical JSON. */
+void swarm_record_json(const struct swarm *s, struct buf *out);
 
 /*
  * One swarm by id with its state and last_seen. ST_NOT_FOUND when it is not
