@@ -116,7 +116,8 @@ enum status gov_fleet_load_having(struct bus *b, char *const *caps, size_t ncaps
  */
 enum status gov_fleet_read(struct bus *b, struct kvmirror *m, char *const *caps, size_t ncaps,
 			   struct gov_fleet *out, size_t *skipped, struct err *e);
-/* The buckets a fleet is read from, for kvmirror_attach(). */
+/* The buckets a fleet is read from, for kvmirror_attach(): IF_SWARMS, then this one. */
+extern const struct kvmirror_bucket gov_budget_mirror_bucket;
 extern const struct kvmirror_bucket *const gov_mirror_buckets[];
 extern const size_t gov_mirror_bucket_count;
 void gov_fleet_release(struct gov_fleet *f);

@@ -810,61 +810,70 @@ each_row(struct kvmirror *m, sqlite3_stmt *q, kvmirror_fn fn, void *arg, size_t 
 
 #define ROW_COLS "SELECT key, value, rev, verdict, why FROM kvm_entry "
 
+/* Bind the range of keys that start with prefix (n > 0 bytes) to ?lo and ?lo + 1. */
+static void
+bind_prefix(sqlite3_stmt *q, int lo, const char *prefix, size_t n)
+{
+	char *hi;
+
+	sqlite3_bind_text(q, lo, prefix, -1, SQLITE_STATIC);
+	if ((unsigned char)prefix[n - 1] < 0xff) {	/* up to prefix with its last byte one higher */
+		hi = xstrdup(prefix);
+		hi[n - 1]++;
+		sqlite3_bind_text(q, lo + 1, hi, -1, free);
+	} else {
+		sqlite3_bind_blob(q, lo + 1, "\xff\xff\xff\xff", 4, SQLITE_STATIC);
+	}
+}
+
 enum status
 kvmirror_each(struct kvmirror *m, const char *bucket, const char *prefix, kvmirror_fn fn,
 	      void *arg, struct err *e)
 {
 	size_t n = strlen(prefix);
 	sqlite3_stmt *q = NULL;
-	char *hi;
 	int rc;
 
-	/* keys from prefix up to (not including) prefix with its last byte one higher */
 	rc = sqlite3_prepare_v2(m->db, n ? ROW_COLS "WHERE bucket = ?1 AND op = 0 AND "
-				"key >= ?2 AND key < ?3 ORDER BY key" :
-				ROW_COLS "WHERE bucket = ?1 AND op = 0 ORDER BY key", -1, &q, NULL);
+				"key >= ?2 AND key < ?3 ORDER BY rev" :
+				ROW_COLS "WHERE bucket = ?1 AND op = 0 ORDER BY rev", -1, &q, NULL);
 	if (rc != SQLITE_OK)
 		return db_fail(m, rc, "read", e);
 	sqlite3_bind_text(q, 1, bucket, -1, SQLITE_STATIC);
-	if (n && (unsigned char)prefix[n - 1] < 0xff) {
-		hi = xstrdup(prefix);
-		hi[n - 1]++;
-		sqlite3_bind_text(q, 2, prefix, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 3, hi, -1, free);
-	} else if (n) {		/* no byte above: every key from the prefix on */
-		sqlite3_bind_text(q, 2, prefix, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(q, 3, "\xff\xff\xff\xff", 4, SQLITE_STATIC);
-	}
+	if (n)
+		bind_prefix(q, 2, prefix, n);
 	return each_row(m, q, fn, arg, NULL, e);
 }
 
 enum status
-kvmirror_each_tagged(struct kvmirror *m, const char *bucket, char *const *tags, size_t n,
-		     kvmirror_fn fn, void *arg, size_t *got, struct err *e)
+kvmirror_each_tagged(struct kvmirror *m, const char *bucket, const char *prefix,
+		     char *const *tags, size_t n, kvmirror_fn fn, void *arg, size_t *got,
+		     struct err *e)
 {
+	size_t i, np = prefix ? strlen(prefix) : 0;
 	struct buf sql = BUF_INIT;
 	sqlite3_stmt *q = NULL;
-	size_t i;
 	int rc;
 
 	if (got)
 		*got = 0;
-	if (n == 0)
-		return ST_OK;
 	if (n > KVMIRROR_TAGS_MAX)
 		return err_set(e, ST_BAD_VALUE, "more than %d tags in one read", KVMIRROR_TAGS_MAX);
-	buf_addf(&sql, ROW_COLS "WHERE op = 0 AND id IN (SELECT entry FROM kvm_tag WHERE "
+	buf_addf(&sql, ROW_COLS "WHERE op = 0 AND (id IN (SELECT entry FROM kvm_tag WHERE "
 		 "bucket = ?1 AND tag IN (");
 	for (i = 0; i < n; i++)
-		buf_addf(&sql, "%s?%zu", i ? ", " : "", i + 2);
-	buf_addf(&sql, "))");
+		buf_addf(&sql, "%s?%zu", i ? ", " : "", i + 4);
+	buf_addf(&sql, "))%s) ORDER BY rev", np ? " OR (bucket = ?1 AND key >= ?2 AND key < ?3)" :
+		 "");
 	rc = sqlite3_prepare_v2(m->db, sql.s, -1, &q, NULL);
 	buf_release(&sql);
 	if (rc != SQLITE_OK)
 		return db_fail(m, rc, "read", e);
 	sqlite3_bind_text(q, 1, bucket, -1, SQLITE_STATIC);
+	if (np)
+		bind_prefix(q, 2, prefix, np);
 	for (i = 0; i < n; i++)
-		sqlite3_bind_text(q, (int)i + 2, tags[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, (int)i + 4, tags[i], -1, SQLITE_STATIC);
 	return each_row(m, q, fn, arg, got, e);
 }
 

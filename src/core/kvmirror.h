@@ -128,20 +128,20 @@ uint64_t kvmirror_seq(struct kvmirror *m, const char *bucket);
 uint64_t kvmirror_live(struct kvmirror *m, const char *bucket);
 
 /*
- * Reads, as of the last sync, of live keys only (as bus_kv_snapshot gives
- * them).
+ * Reads, as of the last sync, of live keys only, in the order of their
+ * revisions (the order a watch snapshot of the bucket delivers them in).
  */
-/* Every key that starts with prefix ("" for all), in key order. */
+/* Every key that starts with prefix ("" for all). */
 enum status kvmirror_each(struct kvmirror *m, const char *bucket, const char *prefix,
 			  kvmirror_fn fn, void *arg, struct err *e);
 /*
- * Every key that has one of the n tags (at most KVMIRROR_TAGS_MAX), once
- * each, in no particular order; *got counts them (may be NULL).
+ * Every key that has one of the n tags (at most KVMIRROR_TAGS_MAX) or
+ * starts with prefix (NULL: none), once each; *got counts them (may be NULL).
  */
 #define KVMIRROR_TAGS_MAX 256
-enum status kvmirror_each_tagged(struct kvmirror *m, const char *bucket, char *const *tags,
-				 size_t n, kvmirror_fn fn, void *arg, size_t *got,
-				 struct err *e);
+enum status kvmirror_each_tagged(struct kvmirror *m, const char *bucket, const char *prefix,
+				 char *const *tags, size_t n, kvmirror_fn fn, void *arg,
+				 size_t *got, struct err *e);
 /* One key: *found false (ST_OK) when it is not live. */
 enum status kvmirror_get(struct kvmirror *m, const char *bucket, const char *key,
 			 struct bus_kv_entry *out, bool *found, struct err *e);

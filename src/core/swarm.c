@@ -384,7 +384,6 @@ struct list_scan {
 	size_t nstates, statecap;
 	char **needles;		/* "\"name\"" each, or NULL: keep every record */
 	size_t nneedles, skipped;
-	size_t seen;		/* records taken */
 };
 
 /* Does a record's text hold one of the needles? */
@@ -472,7 +471,6 @@ list_take(void *arg, const char *key, const char *value, size_t len, uint64_t re
 {
 	struct list_scan *s = arg;
 
-	s->seen++;
 	if (has_prefix(key, SWARM_STATE_PREFIX))
 		take_state(s, key, value, len, rev);
 	else
@@ -657,7 +655,6 @@ list_take_rec(void *arg, const struct kvmirror_rec *r)
 {
 	struct list_scan *s = arg;
 
-	s->seen++;
 	if (has_prefix(r->key, SWARM_STATE_PREFIX))
 		take_state(s, r->key, r->value, r->len, r->rev);
 	else if (r->verdict == KVM_INVALID && has_needle(s, r->value, r->len))
@@ -686,20 +683,18 @@ swarm_list_mirrored(struct kvmirror *m, char *const *names, size_t n, struct swa
 {
 	struct list_scan s;
 	enum status st = scan_start(&s, out, names, n, e);
-	size_t got = 0, states, live;
+	size_t got = 0, live;
 
 	if (st != ST_OK || !names_tagged(names, n)) {
 		if (st == ST_OK)	/* every record, the needles (if any) tested on each */
 			st = kvmirror_each(m, SWARM_BUCKET, "", list_take_rec, &s, e);
 		return scan_finish(&s, st, skipped);
 	}
-	/* every state record, then the profiles tagged with a name: the others are skipped */
-	st = kvmirror_each(m, SWARM_BUCKET, SWARM_STATE_PREFIX, list_take_rec, &s, e);
-	states = s.seen;
-	if (st == ST_OK)
-		st = kvmirror_each_tagged(m, SWARM_BUCKET, names, n, list_take_rec, &s, &got, e);
+	/* every state record and the records tagged with a name: the others are skipped */
+	st = kvmirror_each_tagged(m, SWARM_BUCKET, SWARM_STATE_PREFIX, names, n, list_take_rec, &s,
+				  &got, e);
 	live = (size_t)kvmirror_live(m, SWARM_BUCKET);
-	s.skipped += live > states + got ? live - states - got : 0;
+	s.skipped += live > got ? live - got : 0;
 	return scan_finish(&s, st, skipped);
 }
 
