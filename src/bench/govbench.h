@@ -7,6 +7,8 @@
  *    loaded and timed;
  *  - governor_match over the loaded fleet runs once per sample with 1 to 3
  *    random capabilities, in this process: latency per match;
+ *  - the local mirror (kvmirror.h) is built in a file of its own, synced
+ *    with nothing new, and a match's fleet read from it;
  *  - spawn detection runs over a generated tree of F files (sources in six
  *    languages, documents, build files, under 100 directories).
  * With touch > 0 it only rewrites the last_seen of that many random swarms

@@ -191,7 +191,8 @@ open_write(const char *path, sqlite3 **db)
 	 * The -wal and -shm files stay, and closing checkpoints nothing: most
 	 * uses write nothing, and a close that checkpoints and removes them,
 	 * then an open that makes them again, would cost more than the rest of
-	 * a fresh read. A use that wrote checkpoints before it closes.
+	 * a fresh read. A use that wrote checkpoints and empties the -wal
+	 * before it closes (kvmirror_close).
 	 */
 	if (rc == SQLITE_OK)
 		rc = sqlite3_db_config(*db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
@@ -267,9 +268,16 @@ kvmirror_close(struct kvmirror *m)
 		sqlite3_finalize(*slot(m, &stmt_defs[i]));
 	if (m->db && !sqlite3_get_autocommit(m->db))
 		sqlite3_exec(m->db, "COMMIT", NULL, NULL, NULL);	/* a read transaction */
-	/* into the file itself, where a read-only (immutable) open sees it */
-	if (m->wrote)
-		sqlite3_wal_checkpoint_v2(m->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	/*
+	 * Into the file itself (where a read-only, immutable open sees it),
+	 * and the -wal emptied: the next first opener would otherwise read
+	 * all of it to rebuild its index. Not waiting for anyone: another
+	 * process in the file leaves it for the last one out.
+	 */
+	if (m->wrote) {
+		sqlite3_busy_timeout(m->db, 0);
+		sqlite3_wal_checkpoint_v2(m->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	}
 	sqlite3_close(m->db);
 	buf_release(&m->val);
 	free(m->path);
