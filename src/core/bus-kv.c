@@ -706,6 +706,17 @@ bus_kv_keys(struct bus *b, const char *bucket, char ***keys, size_t *n, struct e
 	return ST_OK;
 }
 
+enum status
+bus_kv_stat(struct bus *b, const char *bucket, struct bus_stream_stat *out, struct err *e)
+{
+	char *stream = xasprintf("KV_%s", bucket);
+	enum status st = bus_stream_stat(b, stream, out, e);
+
+	free(stream);
+	return st == ST_NO_SCHEMA ? err_set(e, ST_NO_SCHEMA, "bucket '%s' does not exist", bucket)
+				  : st;
+}
+
 /* A snapshot in progress: the watch's callback hands each last value to fn. */
 struct kv_snap {
 	pthread_mutex_t mu;
@@ -740,15 +751,10 @@ bus_kv_snapshot(struct bus *b, const char *bucket, bus_kv_snapshot_fn fn, void *
 	struct timespec ts = deadline_ts(SNAPSHOT_MS + bus_timeout_ms(b));
 	struct bus_stream_stat stat;
 	struct bus_watch *w = NULL;
-	char *stream = xasprintf("KV_%s", bucket);
 	enum status st;
 
 	/* an empty bucket (most are, on a fleet that does not use them) needs no consumer */
-	st = bus_stream_stat(b, stream, &stat, e);
-	free(stream);
-	if (st == ST_NO_SCHEMA)
-		return err_set(e, ST_NO_SCHEMA, "bucket '%s' does not exist", bucket);
-	if (st != ST_OK || stat.msgs == 0)
+	if ((st = bus_kv_stat(b, bucket, &stat, e)) != ST_OK || stat.msgs == 0)
 		return st;
 	if ((st = bus_kv_watch(b, bucket, 0, snap_event, &s, &w, e)) != ST_OK)
 		return st;

@@ -359,5 +359,8 @@ struct bus_stream_stat {
 /* ST_NO_SCHEMA when the stream does not exist. */
 enum status bus_stream_stat(struct bus *b, const char *stream,
 			    struct bus_stream_stat *out, struct err *e);
+/* The same of a bucket's stream (KV_<bucket>); ST_NO_SCHEMA naming the bucket. */
+enum status bus_kv_stat(struct bus *b, const char *bucket, struct bus_stream_stat *out,
+			struct err *e);
 
 #endif

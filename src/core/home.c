@@ -37,6 +37,18 @@ home_path(const struct config *c, enum home_path p)
 }
 
 /* See home.h. */
+enum status
+home_file(const struct config *c, enum home_path p, bool make_home, char **path, struct err *e)
+{
+	char *home = home_path(c, HOME_DIR);
+	enum status st = make_home ? mkdir_p(home, 0700, e) : ST_OK;
+
+	free(home);
+	*path = st == ST_OK ? home_path(c, p) : NULL;
+	return st;
+}
+
+/* See home.h. */
 char *
 home_role_file(const struct config *c, const char *role)
 {

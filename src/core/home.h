@@ -24,6 +24,8 @@
 #ifndef IF_HOME_H
 #define IF_HOME_H
 
+#include <stdbool.h>
+
 #include "core/config.h"
 
 enum home_path {
@@ -46,6 +48,14 @@ enum home_path {
 
 /* The path of p under c's home; the caller frees. */
 char *home_path(const struct config *c, enum home_path p);
+
+/*
+ * The path of p (a file directly under $IF_HOME) into *path (the caller
+ * frees), and with make_home $IF_HOME made (0700) when missing: for the
+ * local caches their first user makes.
+ */
+enum status home_file(const struct config *c, enum home_path p, bool make_home, char **path,
+		      struct err *e);
 
 /* $IF_HOME/nats/ROLE.yaml, the login file of a role of the local server; caller frees. */
 char *home_role_file(const struct config *c, const char *role);

@@ -85,11 +85,7 @@ slot(struct kvmirror *m, const struct stmt_def *d)
 static enum status
 db_fail(struct kvmirror *m, int rc, const char *what, struct err *e)
 {
-	if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB)
-		return err_set(e, ST_INDEX_CORRUPT, "mirror '%s' is damaged (%s)", m->path,
-			       sqlite3_errstr(rc));
-	return err_set(e, ST_IO, "mirror '%s': %s: %s", m->path, what,
-		       m->db ? sqlite3_errmsg(m->db) : sqlite3_errstr(rc));
+	return sql_fail(m->db, "mirror", m->path, rc, what, e);
 }
 
 /* Prepare the statements the mode uses. */
@@ -106,42 +102,15 @@ prepare_all(struct kvmirror *m)
 	return rc;
 }
 
-/* Open path read only and immutable (a URI, its own characters escaped). */
+/* Open path read only and immutable, reading through mmap. */
 static int
 open_immutable(const char *path, sqlite3 **db)
 {
-	struct buf uri = BUF_INIT;
-	const char *p;
-	int rc;
+	int rc = sql_open_immutable(path, db);
 
-	buf_addf(&uri, "file:");
-	for (p = path; *p; p++)
-		if (*p == '%' || *p == '?' || *p == '#')
-			buf_addf(&uri, "%%%02x", (unsigned char)*p);
-		else
-			buf_addc(&uri, *p);
-	buf_addf(&uri, "?immutable=1");
-	rc = sqlite3_open_v2(uri.s, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
-	buf_release(&uri);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(*db, MMAP_PRAGMA, NULL, NULL, NULL);
 	return rc;
-}
-
-/* One integer from a query (rc through *rc). */
-static int64_t
-query_int(sqlite3 *db, const char *sql, int *rc)
-{
-	sqlite3_stmt *q = NULL;
-	int64_t v = 0;
-
-	if ((*rc = sqlite3_prepare_v2(db, sql, -1, &q, NULL)) == SQLITE_OK &&
-	    (*rc = sqlite3_step(q)) == SQLITE_ROW) {
-		v = sqlite3_column_int64(q, 0);
-		*rc = SQLITE_OK;
-	}
-	sqlite3_finalize(q);
-	return v;
 }
 
 /*
@@ -153,13 +122,13 @@ static int
 make_tables(sqlite3 *db)
 {
 	int rc;
-	int64_t format = query_int(db, "PRAGMA user_version", &rc);
+	int64_t format = sql_query_int(db, "PRAGMA user_version", &rc);
 	char sql[64];
 
 	if (rc != SQLITE_OK || format == KVM_FORMAT)	/* the usual case: no lock taken */
 		return rc;
 	rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	format = rc == SQLITE_OK ? query_int(db, "PRAGMA user_version", &rc) : 0;
+	format = rc == SQLITE_OK ? sql_query_int(db, "PRAGMA user_version", &rc) : 0;
 
 	if (rc == SQLITE_OK && format != KVM_FORMAT) {
 		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", KVM_FORMAT);
@@ -180,13 +149,8 @@ make_tables(sqlite3 *db)
 static int
 open_write(const char *path, sqlite3 **db)
 {
-	int fd, rc, persist = 1;
+	int rc = sql_open_wal(path, 5000, db), persist = 1;
 
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600)) >= 0)
-		close(fd);
-	rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_busy_timeout(*db, 5000);
 	/*
 	 * The -wal and -shm files stay, and closing checkpoints nothing: most
 	 * uses write nothing, and a close that checkpoints and removes them,
@@ -198,10 +162,6 @@ open_write(const char *path, sqlite3 **db)
 		rc = sqlite3_db_config(*db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_file_control(*db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(*db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
-	if (rc == SQLITE_OK)	/* a cache: a power cut may lose the last commits */
-		rc = sqlite3_exec(*db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)	/* reads from the page cache, not a pread per page */
 		rc = sqlite3_exec(*db, MMAP_PRAGMA, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
@@ -225,7 +185,7 @@ kvmirror_open_path(const char *path, bool write, struct kvmirror **out, struct e
 		return st;
 	}
 	rc = write ? open_write(path, &m->db) : open_immutable(path, &m->db);
-	if (rc == SQLITE_OK && !write && query_int(m->db, "PRAGMA user_version", &rc) !=
+	if (rc == SQLITE_OK && !write && sql_query_int(m->db, "PRAGMA user_version", &rc) !=
 	    KVM_FORMAT && rc == SQLITE_OK) {	/* another format: as good as none */
 		st = err_set(e, ST_NOT_FOUND, "mirror '%s' is of another format", path);
 		kvmirror_close(m);
@@ -247,13 +207,12 @@ kvmirror_open_path(const char *path, bool write, struct kvmirror **out, struct e
 enum status
 kvmirror_open(const struct config *c, bool write, struct kvmirror **out, struct err *e)
 {
-	char *home = home_path(c, HOME_DIR), *path = home_path(c, HOME_KVMIRROR);
-	enum status st = write ? mkdir_p(home, 0700, e) : ST_OK;
+	char *path = NULL;
+	enum status st = home_file(c, HOME_KVMIRROR, write, &path, e);
 
 	if (st == ST_OK)
 		st = kvmirror_open_path(path, write, out, e);
 	free(path);
-	free(home);
 	return st;
 }
 
@@ -356,18 +315,6 @@ kvmirror_live(struct kvmirror *m, const char *bucket)
 	return meta_read(m, bucket, &mt) == SQLITE_OK && mt.live > 0 ? (uint64_t)mt.live : 0;
 }
 
-/* The stream of a bucket (ST_NO_SCHEMA named by the bucket). */
-static enum status
-bucket_stat(struct bus *b, const char *bucket, struct bus_stream_stat *stat, struct err *e)
-{
-	char *stream = xasprintf("KV_%s", bucket);
-	enum status st = bus_stream_stat(b, stream, stat, e);
-
-	free(stream);
-	return st == ST_NO_SCHEMA ? err_set(e, ST_NO_SCHEMA, "bucket '%s' does not exist", bucket)
-				  : st;
-}
-
 /* The version of a bucket's functions ("" when it has none). */
 static const char *
 bucket_version(const struct kvmirror_bucket *d)
@@ -412,7 +359,7 @@ check_fresh(struct kvmirror *m, struct bus *b, const struct kvmirror_bucket *d,
 	int rc;
 
 	*fresh = false;
-	if ((st = bucket_stat(b, d->bucket, &stat, e)) != ST_OK)
+	if ((st = bus_kv_stat(b, d->bucket, &stat, e)) != ST_OK)
 		return st;
 	if ((rc = meta_read(m, d->bucket, mt)) != SQLITE_OK)
 		return db_fail(m, rc, "read", e);
@@ -722,7 +669,7 @@ sync_tx(struct kvmirror *m, struct bus *b, const struct kvmirror_bucket *d,
 	enum status st;
 	int rc;
 
-	if ((st = bucket_stat(b, d->bucket, &stat, e)) != ST_OK)
+	if ((st = bus_kv_stat(b, d->bucket, &stat, e)) != ST_OK)
 		return st;
 	if ((rc = meta_read(m, d->bucket, &mt)) != SQLITE_OK)
 		return db_fail(m, rc, "sync", e);

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "core/ledger.h"
 #include "core/swarm.h"
 #include "core/util.h"
@@ -546,16 +548,14 @@ scan_finish(struct list_scan *s, enum status st, size_t *skipped)
 	return st;
 }
 
+static enum status list_read(struct bus *b, struct kvmirror *m, char *const *names, size_t n,
+			     struct swarm_list *out, size_t *skipped, struct err *e);
+
 enum status
 swarm_list_having(struct bus *b, char *const *names, size_t n, struct swarm_list *out,
 		  size_t *skipped, struct err *e)
 {
-	struct list_scan s;
-	enum status st = scan_start(&s, out, names, n, e);
-
-	if (st == ST_OK)
-		st = bus_kv_snapshot(b, SWARM_BUCKET, list_take, &s, e);
-	return scan_finish(&s, st, skipped);
+	return list_read(b, NULL, names, n, out, skipped, e);
 }
 
 /* --- the local mirror ----------------------------------------------------- */
@@ -610,31 +610,22 @@ swarm_check(const char *key, const char *value, size_t len, struct buf *why)
 	return true;
 }
 
-/* FNV-1a, 64 bits: a fingerprint of the schema the verdicts were made under. */
-static uint64_t
-fnv1a(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return h;
-}
-
 static char mirror_version[96];
 static pthread_once_t mirror_version_once = PTHREAD_ONCE_INIT;
 
 static void
 mirror_version_make(void)
 {
+	unsigned char h[8] = { 0 };	/* a fingerprint of the schema the verdicts follow */
 	size_t i;
-	uint64_t h = 0;
 
 	for (i = 0; jschema_embedded[i].name; i++)
 		if (strcmp(jschema_embedded[i].name, "swarm-profile") == 0)
-			h = fnv1a(jschema_embedded[i].text);
+			crypto_generichash(h, sizeof h, (const unsigned char *)jschema_embedded[i].text,
+					   strlen(jschema_embedded[i].text), NULL, 0);
 	snprintf(mirror_version, sizeof mirror_version, "tags quoted-capability-names/2, "
-		 "check profile-valid/1, schema %016llx", (unsigned long long)h);
+		 "check profile-valid/1, schema %02x%02x%02x%02x%02x%02x%02x%02x", h[0], h[1], h[2],
+		 h[3], h[4], h[5], h[6], h[7]);
 }
 
 /* What the tags and the verdicts of IF_SWARMS rows were made by. */
@@ -677,25 +668,37 @@ names_tagged(char *const *names, size_t n)
 	return true;
 }
 
-enum status
-swarm_list_mirrored(struct kvmirror *m, char *const *names, size_t n, struct swarm_list *out,
-		    size_t *skipped, struct err *e)
+/*
+ * Read the records into out: from the bucket (m NULL), or from the mirror,
+ * by tag when the names allow it (the state records and the records
+ * tagged with a name; the others are skipped unread).
+ */
+static enum status
+list_read(struct bus *b, struct kvmirror *m, char *const *names, size_t n,
+	  struct swarm_list *out, size_t *skipped, struct err *e)
 {
 	struct list_scan s;
 	enum status st = scan_start(&s, out, names, n, e);
 	size_t got = 0, live;
 
-	if (st != ST_OK || !names_tagged(names, n)) {
-		if (st == ST_OK)	/* every record, the needles (if any) tested on each */
-			st = kvmirror_each(m, SWARM_BUCKET, "", list_take_rec, &s, e);
-		return scan_finish(&s, st, skipped);
+	if (st == ST_OK && m == NULL)
+		st = bus_kv_snapshot(b, SWARM_BUCKET, list_take, &s, e);
+	else if (st == ST_OK && !names_tagged(names, n))	/* the needles tested on each */
+		st = kvmirror_each(m, SWARM_BUCKET, "", list_take_rec, &s, e);
+	else if (st == ST_OK) {
+		st = kvmirror_each_tagged(m, SWARM_BUCKET, SWARM_STATE_PREFIX, names, n,
+					  list_take_rec, &s, &got, e);
+		live = (size_t)kvmirror_live(m, SWARM_BUCKET);
+		s.skipped += live > got ? live - got : 0;
 	}
-	/* every state record and the records tagged with a name: the others are skipped */
-	st = kvmirror_each_tagged(m, SWARM_BUCKET, SWARM_STATE_PREFIX, names, n, list_take_rec, &s,
-				  &got, e);
-	live = (size_t)kvmirror_live(m, SWARM_BUCKET);
-	s.skipped += live > got ? live - got : 0;
 	return scan_finish(&s, st, skipped);
+}
+
+enum status
+swarm_list_mirrored(struct kvmirror *m, char *const *names, size_t n, struct swarm_list *out,
+		    size_t *skipped, struct err *e)
+{
+	return list_read(NULL, m, names, n, out, skipped, e);
 }
 
 void
