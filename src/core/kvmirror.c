@@ -1,5 +1,4 @@
 /* The local mirror of KV buckets: see kvmirror.h. */
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,7 +128,6 @@ make_tables(sqlite3 *db)
 		return rc;
 	rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	format = rc == SQLITE_OK ? sql_query_int(db, "PRAGMA user_version", &rc) : 0;
-
 	if (rc == SQLITE_OK && format != KVM_FORMAT) {
 		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", KVM_FORMAT);
 		rc = sqlite3_exec(db, mirror_drop, NULL, NULL, NULL);
@@ -257,7 +255,7 @@ struct meta {
 	uint64_t seq;
 	int64_t created;	/* the stream's creation time (ns) */
 	int64_t rows, live;
-	char version[96];
+	char version[128];	/* longer versions are compared cut to this */
 };
 
 /* Read the meta row of bucket. */
@@ -331,7 +329,7 @@ stale_why(const struct meta *mt, const struct bus_stream_stat *stat,
 		return "first sync";
 	if (mt->created != stat->created_ns)
 		return "the bucket was made again";
-	if (strcmp(mt->version, bucket_version(d)) != 0)
+	if (strncmp(mt->version, bucket_version(d), sizeof mt->version - 1) != 0)
 		return "its tags or checks changed";
 	if (mt->seq > stat->last_seq)
 		return "the stream is behind the mirror";
@@ -929,7 +927,8 @@ kvmirror_attach(const struct config *c, struct bus *b, const struct kvmirror_buc
 	}
 	kvmirror_close(m);
 	if (st == ST_NOT_FOUND && why)
-		buf_addf(why, "mirror: read-only, and there is none yet: the buckets are read\n");
+		buf_addf(why, "mirror: read-only, and there is none of this format yet: the "
+			 "buckets are read\n");
 	if (st == ST_OK || st == ST_NOT_FOUND)
 		return ST_OK;
 	if (st == ST_INDEX_CORRUPT || st == ST_IO) {

@@ -89,7 +89,7 @@ rm -f "$MIRROR"*
 
 # Read-only: no file made; a file used only while it holds the last sequence.
 run 0 governor match -c integration:sip --read-only --why
-out_has 'registry +mirror +read-only, and there is none yet: the buckets are read'
+out_has 'registry +mirror +read-only, and there is none of this format yet: the buckets are read'
 check "[ ! -e '$MIRROR' ]"
 run 0 swarm list -q
 run 0 governor match -c integration:sip --read-only --why
