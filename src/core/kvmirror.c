@@ -415,6 +415,42 @@ retag(struct sync_run *r, int64_t id, bool existed)
 	return rc;
 }
 
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Sort a list of NUL-terminated tags and drop repeats, so that a record
+ * rewritten with its tags in another order or repeated (a heartbeat of a
+ * record another client wrote) keeps its rows in kvm_tag.
+ */
+static void
+tags_sort(struct buf *tags)
+{
+	struct buf out = BUF_INIT;
+	const char **v = NULL, *t;
+	size_t n = 0, cap = 0, i;
+
+	for (t = tags->s; t && t < tags->s + tags->len; t += strlen(t) + 1) {
+		xgrow(&v, &cap, n + 1, sizeof *v);
+		v[n++] = t;
+	}
+	if (n < 2) {
+		free(v);
+		return;
+	}
+	qsort(v, n, sizeof *v, cmp_str);
+	for (i = 0; i < n; i++)
+		if (i == 0 || strcmp(v[i], v[i - 1]) != 0)
+			buf_add(&out, v[i], strlen(v[i]) + 1);
+	free(v);
+	buf_reset(tags);
+	buf_add(tags, out.s, out.len);
+	buf_release(&out);
+}
+
 /* What a key's row holds now: its id (0: none), whether it is live, whether its tags are r->tags. */
 struct row_now {
 	int64_t id;
@@ -465,8 +501,10 @@ apply(struct sync_run *r, const struct bus_kv_event *ev)
 	buf_reset(v);
 	buf_add(v, ev->value ? ev->value : "", ev->value ? ev->len : 0);
 	buf_reset(&r->tags);
-	if (ev->op == BUS_KV_PUT && r->d->tags)
+	if (ev->op == BUS_KV_PUT && r->d->tags) {
 		r->d->tags(ev->key, v->s, v->len, &r->tags);
+		tags_sort(&r->tags);
+	}
 	if ((rc = look_up(r, ev->key, &now)) != SQLITE_OK)
 		return rc;
 	if (ev->op == BUS_KV_PUT && r->d->check)
