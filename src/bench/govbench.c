@@ -231,7 +231,7 @@ time_detect(const struct gov_bench_opts *o, struct rowset *rs, struct err *e)
 	return st;
 }
 
-/* kv_snapshot(): count a record. */
+/* bus_kv_snapshot(): count a record. */
 static void
 count_record(void *arg, const char *key, const char *value, size_t len, uint64_t rev)
 {
@@ -240,6 +240,103 @@ count_record(void *arg, const char *key, const char *value, size_t len, uint64_t
 	(void)len;
 	(void)rev;
 	(*(size_t *)arg)++;
+}
+
+/* Rewrite the last_seen of n random swarms of the fleet, pipelined (heartbeats). */
+static enum status
+touch(struct bus *b, size_t n, struct rowset *rs, struct err *e)
+{
+	struct gov_fleet f;
+	struct bus_pub_msg *m;
+	struct buf *rec;
+	char **subj;
+	uint64_t seed = (uint64_t)mono_us() | 1;
+	size_t i, k, done = 0;
+	int64_t t;
+	enum status st;
+
+	if ((st = gov_fleet_load(b, &f, e)) != ST_OK)
+		return st;
+	m = xcalloc(BENCH_BATCH, sizeof *m);
+	subj = xcalloc(BENCH_BATCH, sizeof *subj);
+	rec = xcalloc(BENCH_BATCH, sizeof *rec);
+	t = mono_us();
+	while (st == ST_OK && f.swarms.n && done < n) {
+		for (k = 0; k < BENCH_BATCH && done + k < n; k++) {
+			struct swarm *s = &f.swarms.v[next(&seed) % f.swarms.n];
+			s->last_seen = wall_ms();
+			buf_init(&rec[k]);
+			swarm_record_json(s, &rec[k]);
+			subj[k] = xasprintf("$KV.%s.%s", SWARM_BUCKET, s->p.id);
+			m[k] = (struct bus_pub_msg){ .subject = subj[k], .data = rec[k].s,
+						     .len = rec[k].len };
+		}
+		st = bus_js_publish_many(b, m, k, e);
+		for (i = 0; i < k; i++) {
+			free(subj[i]);
+			buf_release(&rec[i]);
+		}
+		done += k;
+	}
+	figure(rs, "touched", (double)done, "records", "last_seen rewritten (random swarms, "
+	       "pipelined), as that many heartbeats would");
+	figure(rs, "touch", (double)(mono_us() - t) / 1000.0, "ms", "the writes");
+	gov_fleet_release(&f);
+	free(m);
+	free(subj);
+	free(rec);
+	return st;
+}
+
+/*
+ * The local mirror (kvmirror.h) in a file of its own: built from the
+ * streams, synced when nothing changed, and the fleet a one-shot match of
+ * two capabilities reads from it.
+ */
+static enum status
+time_mirror(struct bus *b, struct rowset *rs, struct err *e)
+{
+	char dir[] = "/tmp/ifctl-govbench-XXXXXX", *path, *cmd;
+	char sip[] = "integration:sip", db[] = "infra:databases";
+	char *const caps[] = { sip, db };
+	struct kvmirror_sync sy;
+	struct kvmirror *m = NULL;
+	struct gov_fleet f;
+	enum status st = ST_OK;
+	size_t i, skipped = 0;
+	int64_t t;
+
+	if (mkdtemp(dir) == NULL)
+		return err_set(e, ST_IO, "cannot create a temporary directory");
+	path = xasprintf("%s/kvmirror.db", dir);
+	t = mono_us();
+	st = kvmirror_open_path(path, true, &m, e);
+	for (i = 0; st == ST_OK && i < gov_mirror_bucket_count; i++)
+		st = kvmirror_sync(m, b, gov_mirror_buckets[i], &sy, e);
+	if (st == ST_OK)
+		figure(rs, "mirror_build", (double)(mono_us() - t) / 1000.0, "ms", "the mirror made "
+		       "from the streams of IF_SWARMS and IF_BUDGETS (every record checked once)");
+	t = mono_us();
+	for (i = 0; st == ST_OK && i < gov_mirror_bucket_count; i++)
+		st = kvmirror_sync(m, b, gov_mirror_buckets[i], &sy, e);
+	if (st == ST_OK)
+		figure(rs, "mirror_sync_fresh", (double)(mono_us() - t) / 1000.0, "ms", "its sync "
+		       "when nothing changed: one stream-info request per bucket");
+	t = mono_us();
+	if (st == ST_OK && (st = gov_fleet_read(b, m, caps, 2, &f, &skipped, e)) == ST_OK) {
+		figure(rs, "mirror_fleet_read", (double)(mono_us() - t) / 1000.0, "ms", "the fleet of "
+		       "a match of integration:sip,infra:databases read from it");
+		figure(rs, "mirror_fleet_swarms", (double)f.swarms.n, "swarms", "read (the others "
+		       "list neither capability and are not read)");
+		gov_fleet_release(&f);
+	}
+	kvmirror_close(m);
+	cmd = xasprintf("rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		st = st == ST_OK ? err_set(e, ST_IO, "cannot remove '%s'", dir) : st;
+	free(cmd);
+	free(path);
+	return st;
 }
 
 enum status
@@ -251,6 +348,12 @@ gov_bench_run(struct bus *b, const struct gov_bench_opts *o, struct doc *out, st
 	int64_t t;
 	enum status st;
 
+	if (o->touch) {
+		if ((st = touch(b, o->touch, rs, e)) != ST_OK)
+			goto fail;
+		doc_add(out, rs);
+		return ST_OK;
+	}
 	t = mono_us();
 	if ((st = fill(b, o->swarms, &written, e)) != ST_OK)
 		goto fail;
@@ -258,7 +361,7 @@ gov_bench_run(struct bus *b, const struct gov_bench_opts *o, struct doc *out, st
 	       "IF_SWARMS (those missing), pipelined 500 at a time");
 	figure(rs, "fill_written", (double)written, "records", "written by this run");
 	t = mono_us();
-	if ((st = kv_snapshot(b, SWARM_BUCKET, count_record, &raw, e)) != ST_OK)
+	if ((st = bus_kv_snapshot(b, SWARM_BUCKET, count_record, &raw, e)) != ST_OK)
 		goto fail;
 	figure(rs, "snapshot_raw", (double)(mono_us() - t) / 1000.0, "ms", "the IF_SWARMS watch "
 	       "snapshot alone, records counted, not parsed");
@@ -270,6 +373,8 @@ gov_bench_run(struct bus *b, const struct gov_bench_opts *o, struct doc *out, st
 	figure(rs, "fleet_swarms", (double)f.swarms.n, "swarms", "in the snapshot");
 	time_matches(&f, o, rs);
 	gov_fleet_release(&f);
+	if ((st = time_mirror(b, rs, e)) != ST_OK)
+		goto fail;
 	if ((st = time_detect(o, rs, e)) != ST_OK)
 		goto fail;
 	doc_add(out, rs);

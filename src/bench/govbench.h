@@ -7,8 +7,13 @@
  *    loaded and timed;
  *  - governor_match over the loaded fleet runs once per sample with 1 to 3
  *    random capabilities, in this process: latency per match;
+ *  - the local mirror (kvmirror.h) is built in a file of its own, synced
+ *    with nothing new, and a match's fleet read from it;
  *  - spawn detection runs over a generated tree of F files (sources in six
  *    languages, documents, build files, under 100 directories).
+ * With touch > 0 it only rewrites the last_seen of that many random swarms
+ * of the fleet, pipelined, as that many heartbeats would: what a one-shot
+ * match's sync of the local mirror must then read.
  * Percentiles are nearest-rank on the sorted samples.
  */
 #ifndef IF_GOVBENCH_H
@@ -24,6 +29,9 @@ struct gov_bench_opts {
 	size_t samples;		/* matches timed */
 	size_t files;		/* files of the detection tree */
 	size_t detect_runs;	/* detections timed */
+	size_t touch;		/* > 0: only rewrite the last_seen of this many random
+				   swarms, as heartbeats do (the catch-up case of
+				   bench-governor.sh), and time nothing else */
 };
 
 /* Fill out with a row set of figures (metric, value, unit, method). */

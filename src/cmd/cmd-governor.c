@@ -41,7 +41,7 @@ setup(struct cmd_ctx *ctx, struct gov_setup *g, bool fleet)
 	if ((st = gov_cmd_policy(ctx, &g->reg, &g->pol)) != ST_OK)
 		return st;
 	g->has_pol = true;
-	if (fleet && (st = gov_fleet_load(ctx->bus, &g->fleet, &ctx->err)) != ST_OK)
+	if (fleet && (st = gov_cmd_fleet(ctx, NULL, 0, &g->fleet, NULL)) != ST_OK)
 		return st;
 	g->has_fleet = fleet;
 	return ST_OK;
@@ -69,8 +69,7 @@ run_match(struct cmd_ctx *ctx)
 	/* a choice needs only the swarms that list a capability; --all and --why show all */
 	if ((st = setup(ctx, &g, false)) != ST_OK ||
 	    (st = gov_cmd_caps(ctx, "capability", &g.reg, &caps, &ncaps)) != ST_OK ||
-	    (st = gov_fleet_load_having(ctx->bus, all ? NULL : caps, ncaps, &g.fleet, &skipped,
-					&ctx->err)) != ST_OK)
+	    (st = gov_cmd_fleet(ctx, all ? NULL : caps, ncaps, &g.fleet, &skipped)) != ST_OK)
 		goto out;
 	g.has_fleet = true;
 	if (skipped)
@@ -257,15 +256,17 @@ static enum status
 run_bench(struct cmd_ctx *ctx)
 {
 	struct gov_bench_opts o;
-	int64_t swarms, samples, files, runs;
+	int64_t swarms, samples, files, runs, touch;
 	enum status st;
 
 	if ((st = cmd_opt_int(ctx, "swarms", 1, 1000000, 10000, &swarms)) != ST_OK ||
 	    (st = cmd_opt_int(ctx, "samples", 1, 10000000, 2000, &samples)) != ST_OK ||
 	    (st = cmd_opt_int(ctx, "files", 100, 1000000, 10000, &files)) != ST_OK ||
-	    (st = cmd_opt_int(ctx, "runs", 1, 1000, 5, &runs)) != ST_OK)
+	    (st = cmd_opt_int(ctx, "runs", 1, 1000, 5, &runs)) != ST_OK ||
+	    (st = cmd_opt_int(ctx, "touch", 0, 1000000, 0, &touch)) != ST_OK)
 		return st;
-	o = (struct gov_bench_opts){ (size_t)swarms, (size_t)samples, (size_t)files, (size_t)runs };
+	o = (struct gov_bench_opts){ (size_t)swarms, (size_t)samples, (size_t)files, (size_t)runs,
+				     (size_t)touch };
 	why_add(&ctx->op, "fleet", "IF_SWARMS", "synthetic swarms bench-00000.. with 3 random "
 		"capabilities each; only the missing ones are written");
 	why_add(&ctx->op, "percentiles", "nearest rank", "on the sorted samples");
@@ -292,6 +293,7 @@ static const struct cmd_opt bench_opts[] = {
 	{ "samples", 0, "N", "matches timed (default 2000)" },
 	{ "files", 0, "N", "files of the detection tree (default 10000)" },
 	{ "runs", 0, "N", "detections timed (default 5)" },
+	{ "touch", 0, "N", "only rewrite the last_seen of N random swarms, as heartbeats do" },
 	OPT_END,
 };
 static const struct cmd_opt help_opts[] = {
@@ -339,7 +341,8 @@ static const struct cmd_opt outcome_opts[] = {
      "ifctl governor error-types -o json", \
      .see_also = "governor request-help", .schema = "error-type-row[]"
 #define gov_bench_help .examples = "ifctl governor bench --swarms 1000 --samples 200 --files 1000\n" \
-     "ifctl governor bench", \
+     "ifctl governor bench\n" \
+     "ifctl governor bench --touch 1000   # 1,000 heartbeats' rewrites, nothing timed", \
      .see_also = "make bench, swarm detect", .schema = NULL
 
 #define SUB(n, nm, a, s, f, o, r, v) \

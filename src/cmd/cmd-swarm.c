@@ -158,6 +158,21 @@ run_register(struct cmd_ctx *ctx)
 
 /* --- list, show ---------------------------------------------------------------- */
 
+/* Every swarm: from the local mirror when it can serve, else one watch snapshot. */
+static enum status
+swarm_list_cmd(struct cmd_ctx *ctx, struct swarm_list *l)
+{
+	static const struct kvmirror_bucket *const defs[] = { &swarm_mirror_bucket };
+	struct kvmirror *m = NULL;
+	enum status st = gov_cmd_mirror(ctx, defs, ARRAY_SIZE(defs), &m);
+
+	if (st == ST_OK)
+		st = m ? swarm_list_mirrored(m, NULL, 0, l, NULL, &ctx->err) :
+			 swarm_list(ctx->bus, l, &ctx->err);
+	kvmirror_close(m);
+	return st;
+}
+
 static enum status
 run_list(struct cmd_ctx *ctx)
 {
@@ -167,7 +182,7 @@ run_list(struct cmd_ctx *ctx)
 	size_t i;
 	enum status st;
 
-	if ((st = swarm_list(ctx->bus, &l, &ctx->err)) != ST_OK)
+	if ((st = swarm_list_cmd(ctx, &l)) != ST_OK)
 		return st;
 	rs = swarm_view_list();
 	for (i = 0; i < l.n; i++)
@@ -180,8 +195,7 @@ run_list(struct cmd_ctx *ctx)
 		session_notice(ctx->session, NOTICE_WARN, "ifctl: warning: %zu record%s in %s %s "
 			       "invalid and never used", l.nbad, l.nbad == 1 ? "" : "s", SWARM_BUCKET,
 			       l.nbad == 1 ? "is" : "are");
-	why_add(&ctx->op, "source", SWARM_BUCKET, "one watch snapshot: %zu swarms, %zu invalid "
-		"records", l.n, l.nbad);
+	why_add(&ctx->op, "source", SWARM_BUCKET, "%zu swarms, %zu invalid records", l.n, l.nbad);
 	doc_add(&ctx->out, rs);
 	swarm_list_release(&l);
 	return ST_OK;

@@ -161,6 +161,51 @@ gov_cmd_swarm_budget_args(struct cmd_ctx *ctx)
 	return gov_cmd_usd(ctx, "budget", -1, &b);
 }
 
+/* Put each "SUBJECT: text" line of a mirror's account in --why. */
+static void
+why_lines(struct cmd_ctx *ctx, char *text)
+{
+	char *line, *sep, *save = NULL;
+
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if ((sep = strstr(line, ": ")) != NULL) {
+			*sep = '\0';
+			why_add(&ctx->op, "registry", line, "%s", sep + 2);
+		}
+}
+
+enum status
+gov_cmd_mirror(struct cmd_ctx *ctx, const struct kvmirror_bucket *const *defs, size_t n,
+	       struct kvmirror **m)
+{
+	struct buf why = BUF_INIT;
+	struct err warn = ERR_INIT;
+	enum status st = kvmirror_attach(&ctx->cfg, ctx->bus, defs, n, m, &why, &warn, &ctx->err);
+
+	if (warn.code != ST_OK) {
+		buf_addf(&why, "mirror: %s: the buckets are read instead\n", warn.msg);
+		if (!ctx->quiet)
+			session_notice(ctx->session, NOTICE_WARN, "ifctl: warning: %s; reading the "
+				       "buckets instead (remove the file to rebuild it)", warn.msg);
+	}
+	why_lines(ctx, why.s);
+	buf_release(&why);
+	return st;
+}
+
+enum status
+gov_cmd_fleet(struct cmd_ctx *ctx, char *const *caps, size_t ncaps, struct gov_fleet *out,
+	      size_t *skipped)
+{
+	struct kvmirror *m = NULL;
+	enum status st = gov_cmd_mirror(ctx, gov_mirror_buckets, gov_mirror_bucket_count, &m);
+
+	if (st == ST_OK)
+		st = gov_fleet_read(ctx->bus, m, caps, ncaps, out, skipped, &ctx->err);
+	kvmirror_close(m);
+	return st;
+}
+
 /* --- hooks of the coordinator's commands ---------------------------------- */
 
 enum status

@@ -51,6 +51,23 @@ enum status gov_cmd_show_swarm(struct cmd_ctx *ctx, const char *id);
 /* The same, and that --budget (when given) is an amount in USD. */
 enum status gov_cmd_swarm_budget_args(struct cmd_ctx *ctx);
 
+/*
+ * The local mirror of defs' buckets for this command (kvmirror_attach):
+ * synced (read-only: used only when fresh), its account in --why, a
+ * warning when the file is damaged. *m NULL: read the buckets instead.
+ */
+struct kvmirror_bucket;
+struct kvmirror;
+enum status gov_cmd_mirror(struct cmd_ctx *ctx, const struct kvmirror_bucket *const *defs,
+			   size_t n, struct kvmirror **m);
+/*
+ * The fleet for a governor decision (gov_fleet_read), through the mirror
+ * of IF_SWARMS and IF_BUDGETS when it can serve, else from the buckets.
+ */
+struct gov_fleet;
+enum status gov_cmd_fleet(struct cmd_ctx *ctx, char *const *caps, size_t ncaps,
+			  struct gov_fleet *out, size_t *skipped);
+
 #endif
 
 /* --- hooks of the coordinator's commands ---------------------------------- */

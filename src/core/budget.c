@@ -185,36 +185,44 @@ budget_get(struct bus *bus, enum budget_kind kind, const char *id, struct budget
 	return st;
 }
 
+/* What a listing collects from the snapshot. */
+struct budget_scan {
+	struct budget *v;
+	size_t n, cap, bad;
+};
+
+/* Take one record of the snapshot: a budget that parses, or count a bad one. */
+static void
+list_take(void *arg, const char *key, const char *value, size_t len, uint64_t rev)
+{
+	struct budget_scan *s = arg;
+	struct budget b;
+
+	if (budget_parse(key, value, len, &b, NULL) == ST_OK) {
+		b.rev = rev;
+		xgrow(&s->v, &s->cap, s->n + 1, sizeof *s->v);
+		s->v[s->n++] = b;
+	} else if (has_prefix(key, "swarm.") || has_prefix(key, "task.")) {
+		s->bad++;
+	}
+}
+
 enum status
 budget_list(struct bus *bus, struct budget **out, size_t *n, size_t *bad, struct err *e)
 {
-	char **keys = NULL;
-	size_t nkeys = 0, i, cap = 0;
-	enum status st;
+	struct budget_scan s = { NULL, 0, 0, 0 };
+	enum status st = bus_kv_snapshot(bus, BUDGET_BUCKET, list_take, &s, e);
 
-	*out = NULL;
-	*n = 0;
-	*bad = 0;
-	if ((st = bus_kv_keys(bus, BUDGET_BUCKET, &keys, &nkeys, e)) != ST_OK)
-		return st;
-	for (i = 0; i < nkeys && st == ST_OK; i++) {
-		struct bus_kv_entry ent = BUS_KV_ENTRY_INIT;
-		struct budget b;
-		st = bus_kv_get(bus, BUDGET_BUCKET, keys[i], &ent, e);
-		if (st == ST_NOT_FOUND) {	/* deleted meanwhile */
-			st = ST_OK;
-		} else if (st == ST_OK) {
-			if (budget_parse(keys[i], ent.value.s, ent.value.len, &b, NULL) == ST_OK) {
-				b.rev = ent.revision;
-				xgrow(out, &cap, *n + 1, sizeof **out);
-				(*out)[(*n)++] = b;
-			} else if (has_prefix(keys[i], "swarm.") || has_prefix(keys[i], "task.")) {
-				(*bad)++;
-			}
-		}
-		buf_release(&ent.value);
+	while (st != ST_OK && s.n)
+		budget_release(&s.v[--s.n]);
+	if (st != ST_OK) {
+		free(s.v);
+		s.v = NULL;
+		s.bad = 0;
 	}
-	strv_free(keys, nkeys);
+	*out = s.v;
+	*n = s.n;
+	*bad = s.bad;
 	return st;
 }
 

@@ -2,6 +2,7 @@
  * The event bus over nats.c: core publish and request, JetStream publish
  * with expectations, and KV operations (see bus.h).
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -703,4 +704,66 @@ bus_kv_keys(struct bus *b, const char *bucket, char ***keys, size_t *n, struct e
 		*keys = xcalloc(1, sizeof **keys);
 	(*keys)[*n] = NULL;
 	return ST_OK;
+}
+
+enum status
+bus_kv_stat(struct bus *b, const char *bucket, struct bus_stream_stat *out, struct err *e)
+{
+	char *stream = xasprintf("KV_%s", bucket);
+	enum status st = bus_stream_stat(b, stream, out, e);
+
+	free(stream);
+	return st == ST_NO_SCHEMA ? err_set(e, ST_NO_SCHEMA, "bucket '%s' does not exist", bucket)
+				  : st;
+}
+
+/* A snapshot in progress: the watch's callback hands each last value to fn. */
+struct kv_snap {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+	bus_kv_snapshot_fn fn;
+	void *arg;
+};
+
+/* The snapshot watch's callback: values until snapshot_done, nothing after. */
+static void
+snap_event(void *arg, const struct bus_kv_event *ev)
+{
+	struct kv_snap *s = arg;
+
+	pthread_mutex_lock(&s->mu);
+	if (!s->done && ev->snapshot_done)
+		s->done = true;
+	else if (!s->done && ev->op == BUS_KV_PUT)
+		s->fn(s->arg, ev->key, ev->value, ev->len, ev->revision);
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+#define SNAPSHOT_MS 30000	/* beyond the bus timeout: a large bucket's snapshot */
+
+enum status
+bus_kv_snapshot(struct bus *b, const char *bucket, bus_kv_snapshot_fn fn, void *arg,
+		struct err *e)
+{
+	struct kv_snap s = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, fn, arg };
+	struct timespec ts = deadline_ts(SNAPSHOT_MS + bus_timeout_ms(b));
+	struct bus_stream_stat stat;
+	struct bus_watch *w = NULL;
+	enum status st;
+
+	/* an empty bucket (most are, on a fleet that does not use them) needs no consumer */
+	if ((st = bus_kv_stat(b, bucket, &stat, e)) != ST_OK || stat.msgs == 0)
+		return st;
+	if ((st = bus_kv_watch(b, bucket, 0, snap_event, &s, &w, e)) != ST_OK)
+		return st;
+	pthread_mutex_lock(&s.mu);
+	while (!s.done && pthread_cond_timedwait(&s.cv, &s.mu, &ts) == 0)
+		;
+	st = s.done ? ST_OK : err_set(e, ST_TIMEOUT, "%s did not load in time", bucket);
+	s.done = true;	/* later events are ignored until the watch is gone */
+	pthread_mutex_unlock(&s.mu);
+	bus_watch_free(w);
+	return st;
 }

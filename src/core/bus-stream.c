@@ -45,6 +45,7 @@ bus_stream_stat(struct bus *b, const char *stream, struct bus_stream_stat *out,
 	out->last_seq = si->State.LastSeq;
 	out->consumers = si->State.Consumers;
 	out->subjects = si->State.NumSubjects;
+	out->created_ns = si->Created;
 	jsStreamInfo_Destroy(si);
 	return ST_OK;
 }

@@ -231,6 +231,17 @@ enum status bus_kv_watch(struct bus *b, const char *bucket, uint64_t from_rev,
 			 bus_watch_fn fn, void *arg, struct bus_watch **out,
 			 struct err *e);
 /*
+ * Call fn with the last value of every live key of bucket (deleted and
+ * purged keys left out), from one watch snapshot (never a get per key), in
+ * no particular order, on a watch's delivery thread while the caller waits;
+ * calls never overlap. ST_NO_SCHEMA when the bucket does not exist,
+ * ST_TIMEOUT when the snapshot does not arrive in time.
+ */
+typedef void (*bus_kv_snapshot_fn)(void *arg, const char *key, const char *value, size_t len,
+				   uint64_t rev);
+enum status bus_kv_snapshot(struct bus *b, const char *bucket, bus_kv_snapshot_fn fn, void *arg,
+			    struct err *e);
+/*
  * Watch a bucket from a time: every revision written at or after since_ms
  * (wall ms; the server picks the first by its timestamps, no scan here),
  * then snapshot_done once the backlog is delivered (or at once when the
@@ -342,9 +353,14 @@ struct bus_stream_stat {
 	uint64_t msgs, bytes, first_seq, last_seq;
 	int64_t consumers;
 	int64_t subjects;	/* distinct subjects holding a message */
+	int64_t created_ns;	/* when the stream was made (wall ns): another stream of the
+				   same name has another */
 };
 /* ST_NO_SCHEMA when the stream does not exist. */
 enum status bus_stream_stat(struct bus *b, const char *stream,
 			    struct bus_stream_stat *out, struct err *e);
+/* The same of a bucket's stream (KV_<bucket>); ST_NO_SCHEMA naming the bucket. */
+enum status bus_kv_stat(struct bus *b, const char *bucket, struct bus_stream_stat *out,
+			struct err *e);
 
 #endif

@@ -102,14 +102,66 @@ enum status
 gov_fleet_load_having(struct bus *b, char *const *caps, size_t ncaps, struct gov_fleet *out,
 		      size_t *skipped, struct err *e)
 {
+	return gov_fleet_read(b, NULL, caps, ncaps, out, skipped, e);
+}
+
+const struct kvmirror_bucket gov_budget_mirror_bucket = { GOV_BUDGET_BUCKET, NULL, NULL, NULL };
+
+const struct kvmirror_bucket *const gov_mirror_buckets[] = {
+	&swarm_mirror_bucket, &gov_budget_mirror_bucket,
+};
+const size_t gov_mirror_bucket_count = ARRAY_SIZE(gov_mirror_buckets);
+
+/* kvmirror_each()'s callback: a budget record, for fleet_budget(). */
+static void
+fleet_budget_rec(void *arg, const struct kvmirror_rec *r)
+{
+	fleet_budget(arg, r->key, r->value, r->len, r->rev);
+}
+
+/*
+ * The budget of each swarm of the fleet from the mirror: every swarm.*
+ * record when there are fewer of them than swarms (each found in the
+ * fleet by id), else one lookup per swarm.
+ */
+static enum status
+fleet_budgets_mirrored(struct kvmirror *m, struct gov_fleet *f, struct err *e)
+{
+	struct bus_kv_entry ent = BUS_KV_ENTRY_INIT;
+	enum status st = ST_OK;
+	bool found;
+	char *key;
+	size_t i;
+
+	if (kvmirror_live(m, GOV_BUDGET_BUCKET) <= f->swarms.n)
+		return kvmirror_each(m, GOV_BUDGET_BUCKET, GOV_BUDGET_PREFIX, fleet_budget_rec, f, e);
+	for (i = 0; i < f->swarms.n && st == ST_OK; i++) {
+		key = xasprintf("%s%s", GOV_BUDGET_PREFIX, f->swarms.v[i].p.id);
+		if ((st = kvmirror_get(m, GOV_BUDGET_BUCKET, key, &ent, &found, e)) == ST_OK &&
+		    found)
+			fleet_budget(f, key, ent.value.s, ent.value.len, ent.revision);
+		free(key);
+	}
+	buf_release(&ent.value);
+	return st;
+}
+
+enum status
+gov_fleet_read(struct bus *b, struct kvmirror *m, char *const *caps, size_t ncaps,
+	       struct gov_fleet *out, size_t *skipped, struct err *e)
+{
 	enum status st;
 
 	memset(out, 0, sizeof *out);
-	if ((st = swarm_list_having(b, caps, ncaps, &out->swarms, skipped, e)) != ST_OK)
+	st = m ? swarm_list_mirrored(m, caps, ncaps, &out->swarms, skipped, e) :
+		 swarm_list_having(b, caps, ncaps, &out->swarms, skipped, e);
+	if (st != ST_OK)
 		return st;
 	out->budgets = xcalloc(out->swarms.n + 1, sizeof *out->budgets);
 	out->has_budget = xcalloc(out->swarms.n + 1, sizeof *out->has_budget);
-	if ((st = kv_snapshot(b, GOV_BUDGET_BUCKET, fleet_budget, out, e)) != ST_OK ||
+	st = m ? fleet_budgets_mirrored(m, out, e) :
+		 bus_kv_snapshot(b, GOV_BUDGET_BUCKET, fleet_budget, out, e);
+	if (st != ST_OK ||
 	    (st = slo_standings_load(b, out->slo = xcalloc(1, sizeof *out->slo), e)) != ST_OK)
 		gov_fleet_release(out);
 	return st;
@@ -465,6 +517,34 @@ round6(double x)
 	return round(x * 1e6) / 1e6;
 }
 
+/*
+ * A score cell: x rounded to 6 places, as rows_set_num() writes it (the
+ * shortest text that reads back as the same double), without its search
+ * over precisions, which dominates a view of a thousand candidates. Below
+ * 1e9 a multiple of 1e-6 has at most 15 significant digits, so its 6-place
+ * decimal with the trailing zeros cut is that shortest text; anything else
+ * goes to rows_set_num().
+ */
+static void
+set_score(struct rowset *rs, size_t r, size_t col, double x)
+{
+	double v = round6(x);
+	char t[40];
+	int n;
+
+	if (!(fabs(v) < 1e9) || v == 0) {	/* NaN, infinities, zero (and -0) */
+		rows_set_num(rs, r, col, v);
+		return;
+	}
+	n = snprintf(t, sizeof t, "%.6f", v);
+	while (n > 0 && t[n - 1] == '0')
+		n--;
+	if (n > 0 && t[n - 1] == '.')
+		n--;
+	t[n] = '\0';
+	rows_set(rs, r, col, t);
+}
+
 struct rowset *
 gov_match_view(struct gov_match *m, bool all, size_t limit)
 {
@@ -480,12 +560,12 @@ gov_match_view(struct gov_match *m, bool all, size_t limit)
 		if (k->excluded == GR_NONE)
 			rows_set_int(rs, r, GM_RANK, (long long)i + 1);
 		rows_set(rs, r, GM_SWARM, k->s->p.id);
-		rows_set_num(rs, r, GM_SCORE, round6(k->score));
-		rows_set_num(rs, r, GM_COVERAGE, round6(k->coverage));
+		set_score(rs, r, GM_SCORE, k->score);
+		set_score(rs, r, GM_COVERAGE, k->coverage);
 		rows_set_int(rs, r, GM_MATCHED, (long long)k->matched);
-		rows_set_num(rs, r, GM_CAPABILITY_SCORE, round6(k->s_cap));
-		rows_set_num(rs, r, GM_REPUTATION_SCORE, round6(k->s_rep));
-		rows_set_num(rs, r, GM_COST_SCORE, round6(k->s_cost));
+		set_score(rs, r, GM_CAPABILITY_SCORE, k->s_cap);
+		set_score(rs, r, GM_REPUTATION_SCORE, k->s_rep);
+		set_score(rs, r, GM_COST_SCORE, k->s_cost);
 		money_str(k->est_cost, usd);
 		rows_set(rs, r, GM_COST_PER_HOUR, usd);
 		if (k->has_budget) {
@@ -494,8 +574,10 @@ gov_match_view(struct gov_match *m, bool all, size_t limit)
 		}
 		rows_set(rs, r, GM_STATUS, k->probe && k->excluded == GR_NONE ? "probe" :
 			 gov_rule_name(k->excluded));
+		if (k->excluded == GR_NONE && !k->budget_warn)
+			continue;	/* no detail */
 		gov_candidate_detail(k, detail, sizeof detail);
-		rows_set(rs, r, GM_DETAIL, k->excluded == GR_NONE && !k->budget_warn ? NULL : detail);
+		rows_set(rs, r, GM_DETAIL, detail);
 	}
 	return rs;
 }

@@ -107,6 +107,19 @@ enum status gov_fleet_load(struct bus *b, struct gov_fleet *out, struct err *e);
  */
 enum status gov_fleet_load_having(struct bus *b, char *const *caps, size_t ncaps,
 				  struct gov_fleet *out, size_t *skipped, struct err *e);
+/*
+ * The same from a synced local mirror of IF_SWARMS and IF_BUDGETS
+ * (kvmirror.h; m NULL: the buckets, as above): the same fleet, read from
+ * disk. With caps only the records tagged with one of them are read and
+ * parsed, and one budget lookup is made per swarm read. The SLO standings
+ * still come from their bucket (b).
+ */
+enum status gov_fleet_read(struct bus *b, struct kvmirror *m, char *const *caps, size_t ncaps,
+			   struct gov_fleet *out, size_t *skipped, struct err *e);
+/* The buckets a fleet is read from, for kvmirror_attach(): IF_SWARMS, then this one. */
+extern const struct kvmirror_bucket gov_budget_mirror_bucket;
+extern const struct kvmirror_bucket *const gov_mirror_buckets[];
+extern const size_t gov_mirror_bucket_count;
 void gov_fleet_release(struct gov_fleet *f);
 
 /* --- matching -------------------------------------------------------------- */

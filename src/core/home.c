@@ -19,6 +19,7 @@ static const char *const rel[] = {
 	[HOME_NATS_USERS] = "nats/users",
 	[HOME_VAULT_KEY] = "keys/vault.key",
 	[HOME_VAULT] = "vault",
+	[HOME_KVMIRROR] = "kvmirror.db",
 };
 _Static_assert(ARRAY_SIZE(rel) == HOME__COUNT, "one path per enum home_path");
 
@@ -33,6 +34,18 @@ home_path(const struct config *c, enum home_path p)
 	path = xasprintf("%s/%s", home, rel[p]);
 	free(home);
 	return path;
+}
+
+/* See home.h. */
+enum status
+home_file(const struct config *c, enum home_path p, bool make_home, char **path, struct err *e)
+{
+	char *home = home_path(c, HOME_DIR);
+	enum status st = make_home ? mkdir_p(home, 0700, e) : ST_OK;
+
+	free(home);
+	*path = st == ST_OK ? home_path(c, p) : NULL;
+	return st;
 }
 
 /* See home.h. */

@@ -15,12 +15,16 @@
  *   nats/users/NAME.yaml  with server.auth, each added user's login (0600)
  *   keys/vault.key      the vault's secretbox key (0600): vault.c
  *   vault/NAME          one encrypted secret each (0600; the dir 0700): vault.c
+ *   kvmirror.db         the local mirror of IF_SWARMS and IF_BUDGETS (SQLite,
+ *                       WAL; 0600): kvmirror.c
  *
  * Who creates what: 'ifctl up' the keys and nats/, the first index user
- * index.db. Nothing here creates anything; these only name the paths.
+ * index.db, the first governor match or swarm list kvmirror.db. Nothing here creates anything; these only name the paths.
  */
 #ifndef IF_HOME_H
 #define IF_HOME_H
+
+#include <stdbool.h>
 
 #include "core/config.h"
 
@@ -38,11 +42,20 @@ enum home_path {
 	HOME_NATS_USERS,
 	HOME_VAULT_KEY,
 	HOME_VAULT,
+	HOME_KVMIRROR,
 	HOME__COUNT
 };
 
 /* The path of p under c's home; the caller frees. */
 char *home_path(const struct config *c, enum home_path p);
+
+/*
+ * The path of p (a file directly under $IF_HOME) into *path (the caller
+ * frees), and with make_home $IF_HOME made (0700) when missing: for the
+ * local caches their first user makes.
+ */
+enum status home_file(const struct config *c, enum home_path p, bool make_home, char **path,
+		      struct err *e);
 
 /* $IF_HOME/nats/ROLE.yaml, the login file of a role of the local server; caller frees. */
 char *home_role_file(const struct config *c, const char *role);

@@ -17,11 +17,11 @@
 
 /* --- a bucket's snapshot -------------------------------------------------- */
 
-/* kv_snapshot() (swarm.h), saying how to make a bucket that does not exist. */
+/* bus_kv_snapshot() (bus.h), saying how to make a bucket that does not exist. */
 static enum status
-slo_snapshot(struct bus *b, const char *bucket, kv_snapshot_fn fn, void *arg, struct err *e)
+slo_snapshot(struct bus *b, const char *bucket, bus_kv_snapshot_fn fn, void *arg, struct err *e)
 {
-	enum status st = kv_snapshot(b, bucket, fn, arg, e);
+	enum status st = bus_kv_snapshot(b, bucket, fn, arg, e);
 
 	if (st == ST_NO_SCHEMA)
 		err_set(e, ST_NO_SCHEMA, "bucket '%s' does not exist: run 'ifctl up' (or "
@@ -691,7 +691,7 @@ slo_standings_load(struct bus *b, struct slo_standings *out, struct err *e)
 	enum status st;
 
 	memset(out, 0, sizeof *out);
-	st = kv_snapshot(b, SLO_EPISODE_BUCKET, take_standing_only, out, e);
+	st = bus_kv_snapshot(b, SLO_EPISODE_BUCKET, take_standing_only, out, e);
 	if (st == ST_NO_SCHEMA)		/* no SLO buckets yet: no standings */
 		st = ST_OK;
 	if (st != ST_OK)

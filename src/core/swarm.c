@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "core/ledger.h"
 #include "core/swarm.h"
 #include "core/util.h"
@@ -174,9 +176,8 @@ swarm_profile_json(const struct swarm_profile *p, struct buf *out)
 	buf_addc(out, '}');
 }
 
-/* The whole record of s as canonical JSON. */
-static void
-record_json(const struct swarm *s, struct buf *out)
+void
+swarm_record_json(const struct swarm *s, struct buf *out)
 {
 	buf_addc(out, '{');
 	if (s->last_seen > 0)
@@ -201,9 +202,13 @@ int_member(const struct json_value *v, const char *name, int64_t def)
 	return m && m->type == JSON_NUMBER ? (int64_t)m->num : def;
 }
 
-/* Parse and check json against $defs/def; ST_INVALID_RECORD says why. */
+/*
+ * Parse json and check it against $defs/def; ST_INVALID_RECORD says why.
+ * checked: these very bytes passed the check before (the mirror's verdict,
+ * kvmirror.h), so only the parse is done again.
+ */
 static enum status
-parse_checked(const char *json, size_t len, const char *def, struct json_doc *doc,
+parse_checked(const char *json, size_t len, const char *def, bool checked, struct json_doc *doc,
 	      struct err *e)
 {
 	const struct jschema *s = schema(e);
@@ -212,23 +217,24 @@ parse_checked(const char *json, size_t len, const char *def, struct json_doc *do
 	if (s == NULL)
 		return ST_FAIL;
 	if (json_parse(json, len, "record", doc, &pe) != ST_OK ||
-	    jschema_check(s, def, doc->root, "record", &pe) != ST_OK) {
+	    (!checked && jschema_check(s, def, doc->root, "record", &pe) != ST_OK)) {
 		json_doc_release(doc);
 		return err_set(e, ST_INVALID_RECORD, "%s", pe.msg);
 	}
 	return ST_OK;
 }
 
-enum status
-swarm_record_parse(const char *id, const char *json, size_t len, struct swarm *out,
-		   struct err *e)
+/* swarm_record_parse(), the schema check skipped when checked (see parse_checked). */
+static enum status
+record_parse(const char *id, const char *json, size_t len, bool checked, struct swarm *out,
+	     struct err *e)
 {
 	struct json_doc doc = JSON_DOC_INIT;
 	const struct json_value *by;
 	enum status st;
 
 	memset(out, 0, sizeof *out);
-	if ((st = parse_checked(json, len, "record", &doc, e)) != ST_OK)
+	if ((st = parse_checked(json, len, "record", checked, &doc, e)) != ST_OK)
 		return st;
 	profile_take(json_member(doc.root, "profile"), &out->p);
 	if (strcmp(out->p.id, id) != 0) {
@@ -245,6 +251,13 @@ swarm_record_parse(const char *id, const char *json, size_t len, struct swarm *o
 }
 
 enum status
+swarm_record_parse(const char *id, const char *json, size_t len, struct swarm *out,
+		   struct err *e)
+{
+	return record_parse(id, json, len, false, out, e);
+}
+
+enum status
 swarm_state_parse(const char *id, const char *json, size_t len, struct swarm_state *out,
 		  struct err *e)
 {
@@ -254,7 +267,7 @@ swarm_state_parse(const char *id, const char *json, size_t len, struct swarm_sta
 	size_t i;
 
 	memset(out, 0, sizeof *out);
-	if ((st = parse_checked(json, len, "state", &doc, e)) != ST_OK)
+	if ((st = parse_checked(json, len, "state", false, &doc, e)) != ST_OK)
 		return st;
 	if (strcmp(json_member(doc.root, "swarm")->str, id) != 0) {
 		json_doc_release(&doc);
@@ -365,50 +378,6 @@ swarm_get(struct bus *b, const char *id, struct swarm *out, struct err *e)
 	return st;
 }
 
-struct snap {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool done;
-	kv_snapshot_fn fn;
-	void *arg;
-};
-
-static void
-snap_event(void *arg, const struct bus_kv_event *ev)
-{
-	struct snap *s = arg;
-
-	pthread_mutex_lock(&s->mu);
-	if (!s->done && ev->snapshot_done)
-		s->done = true;
-	else if (!s->done && ev->op == BUS_KV_PUT)
-		s->fn(s->arg, ev->key, ev->value, ev->len, ev->revision);
-	pthread_cond_broadcast(&s->cv);
-	pthread_mutex_unlock(&s->mu);
-}
-
-#define SNAPSHOT_MS 30000	/* beyond the bus timeout: a large bucket's snapshot */
-
-enum status
-kv_snapshot(struct bus *b, const char *bucket, kv_snapshot_fn fn, void *arg, struct err *e)
-{
-	struct snap s = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, fn, arg };
-	struct timespec ts = deadline_ts(SNAPSHOT_MS + bus_timeout_ms(b));
-	struct bus_watch *w = NULL;
-	enum status st;
-
-	if ((st = bus_kv_watch(b, bucket, 0, snap_event, &s, &w, e)) != ST_OK)
-		return st;
-	pthread_mutex_lock(&s.mu);
-	while (!s.done && pthread_cond_timedwait(&s.cv, &s.mu, &ts) == 0)
-		;
-	st = s.done ? ST_OK : err_set(e, ST_TIMEOUT, "%s did not load in time", bucket);
-	s.done = true;	/* later events are ignored until the watch is gone */
-	pthread_mutex_unlock(&s.mu);
-	bus_watch_free(w);
-	return st;
-}
-
 /* What a list snapshot collects before profiles and states are joined. */
 struct list_scan {
 	struct swarm_list *out;
@@ -438,43 +407,76 @@ list_bad(struct swarm_list *l, const char *key, const char *why)
 	l->bad[l->nbad++] = (struct swarm_invalid){ xstrdup(key), xstrdup(why) };
 }
 
+/* Take a state record (key state.<id>): joined to its swarm later. */
 static void
-list_take(void *arg, const char *key, const char *value, size_t len, uint64_t rev)
+take_state(struct list_scan *s, const char *key, const char *value, size_t len, uint64_t rev)
 {
-	struct list_scan *s = arg;
+	const char *id = key + strlen(SWARM_STATE_PREFIX);
 	struct err e = ERR_INIT;
-	struct swarm sw;
 	struct swarm_state st;
 
-	if (has_prefix(key, SWARM_STATE_PREFIX)) {
-		const char *id = key + strlen(SWARM_STATE_PREFIX);
-		if (!swarm_id_valid(id)) {
-			list_bad(s->out, key, "not a swarm id");
-			return;
-		}
-		if (swarm_state_parse(id, value, len, &st, &e) != ST_OK) {
-			list_bad(s->out, key, e.msg);
-			st.present = st.invalid = true;	/* its swarm may not claim */
-			st.reason = xstrdup(e.msg);
-		}
-		st.rev = rev;
-		xgrow(&s->states, &s->statecap, s->nstates + 1, sizeof *s->states);
-		s->state_ids = xrealloc(s->state_ids, s->statecap * sizeof *s->state_ids);
-		s->state_ids[s->nstates] = xstrdup(id);
-		s->states[s->nstates++] = st;
+	if (!swarm_id_valid(id)) {
+		list_bad(s->out, key, "not a swarm id");
 		return;
 	}
+	if (swarm_state_parse(id, value, len, &st, &e) != ST_OK) {
+		list_bad(s->out, key, e.msg);
+		st.present = st.invalid = true;	/* its swarm may not claim */
+		st.reason = xstrdup(e.msg);
+	}
+	st.rev = rev;
+	xgrow(&s->states, &s->statecap, s->nstates + 1, sizeof *s->states);
+	s->state_ids = xrealloc(s->state_ids, s->statecap * sizeof *s->state_ids);
+	s->state_ids[s->nstates] = xstrdup(id);
+	s->states[s->nstates++] = st;
+}
+
+/*
+ * Is the record of a swarm (not a state) valid: *why says why not, as a
+ * listing reports it. checked: it passed before (kvmirror.h), only parse.
+ */
+static bool
+profile_valid(const char *key, const char *value, size_t len, bool checked, struct swarm *sw,
+	      struct err *e)
+{
+	if (swarm_id_valid(key) && record_parse(key, value, len, checked, sw, e) == ST_OK)
+		return true;
+	if (!e->msg[0])
+		err_set(e, ST_INVALID_RECORD, "its key is not a swarm id");
+	return false;
+}
+
+/* Take a swarm's record: a swarm, or an invalid record; checked as profile_valid(). */
+static void
+take_profile(struct list_scan *s, const char *key, const char *value, size_t len, uint64_t rev,
+	     bool checked)
+{
+	struct err e = ERR_INIT;
+	struct swarm sw;
+
 	if (!has_needle(s, value, len)) {
 		s->skipped++;
 		return;
 	}
-	if (!swarm_id_valid(key) || swarm_record_parse(key, value, len, &sw, &e) != ST_OK) {
-		list_bad(s->out, key, e.msg[0] ? e.msg : "its key is not a swarm id");
+	if (!profile_valid(key, value, len, checked, &sw, &e)) {
+		list_bad(s->out, key, e.msg);
 		return;
 	}
 	sw.rev = rev;
 	xgrow(&s->out->v, &s->out->cap, s->out->n + 1, sizeof *s->out->v);
 	s->out->v[s->out->n++] = sw;
+}
+
+/* bus_kv_snapshot()'s callback: every record, checked. */
+static void
+list_take(void *arg, const char *key, const char *value, size_t len, uint64_t rev)
+{
+	struct list_scan *s = arg;
+
+	if (has_prefix(key, SWARM_STATE_PREFIX))
+		take_state(s, key, value, len, rev);
+	else
+		take_profile(s, key, value, len, rev, false);
 }
 
 static int
@@ -498,42 +500,205 @@ swarm_list(struct bus *b, struct swarm_list *out, struct err *e)
 	return swarm_list_having(b, NULL, 0, out, NULL, e);
 }
 
+/* Start a scan into out: every record, or (names) those that hold one of them. */
+static enum status
+scan_start(struct list_scan *s, struct swarm_list *out, char *const *names, size_t n,
+	   struct err *e)
+{
+	size_t i;
+
+	memset(s, 0, sizeof *s);
+	memset(out, 0, sizeof *out);
+	s->out = out;
+	if (schema(e) == NULL)	/* loaded here, not on the watch's delivery thread */
+		return ST_FAIL;
+	if (names) {
+		s->needles = xcalloc(n + 1, sizeof *s->needles);
+		for (i = 0; i < n; i++)
+			s->needles[i] = xasprintf("\"%s\"", names[i]);
+		s->nneedles = n;
+	}
+	return ST_OK;
+}
+
+/* Join the states to their swarms, sort, free the scan; st is the read's outcome. */
+static enum status
+scan_finish(struct list_scan *s, enum status st, size_t *skipped)
+{
+	struct swarm_list *out = s->out;
+	struct swarm *sw;
+	size_t i;
+
+	if (out->n)
+		qsort(out->v, out->n, sizeof *out->v, by_id);
+	for (i = 0; i < s->nstates; i++) {
+		if (st == ST_OK && (sw = swarm_list_find(out, s->state_ids[i])) != NULL)
+			sw->st = s->states[i];
+		else
+			swarm_state_release(&s->states[i]);
+		free(s->state_ids[i]);
+	}
+	free(s->states);
+	free(s->state_ids);
+	strv_free(s->needles, s->nneedles);
+	if (skipped)
+		*skipped = s->skipped;
+	if (st != ST_OK)
+		swarm_list_release(out);
+	return st;
+}
+
+static enum status list_read(struct bus *b, struct kvmirror *m, char *const *names, size_t n,
+			     struct swarm_list *out, size_t *skipped, struct err *e);
+
 enum status
 swarm_list_having(struct bus *b, char *const *names, size_t n, struct swarm_list *out,
 		  size_t *skipped, struct err *e)
 {
-	struct list_scan s = { out, NULL, NULL, 0, 0, NULL, 0, 0 };
-	struct swarm *sw;
-	enum status st;
+	return list_read(b, NULL, names, n, out, skipped, e);
+}
+
+/* --- the local mirror ----------------------------------------------------- */
+
+/*
+ * The tags of an IF_SWARMS record: every text between two consecutive '"'
+ * of its bytes that has a capability name's syntax with a ':' (member
+ * names, ids and models have none, and are left out). A needle "\"name\""
+ * of swarm_list_having (name such a capability name, so without '"') is in
+ * the record's text exactly when name is one of these, so a read by tag
+ * keeps the records the needle test keeps, no more and no fewer, whatever
+ * the record holds. State records have none: they are read by their prefix.
+ */
+static void
+swarm_tags(const char *key, const char *value, size_t len, struct buf *out)
+{
+	const char *p = memchr(value, '"', len), *q, *end = value + len;
+	char name[CAP_NAME_MAX + 1];
+	size_t n;
+
+	if (has_prefix(key, SWARM_STATE_PREFIX))
+		return;
+	for (; p && p + 1 < end && (q = memchr(p + 1, '"', (size_t)(end - p - 1))); p = q) {
+		n = (size_t)(q - p - 1);
+		if (n == 0 || n > CAP_NAME_MAX || memchr(p + 1, '\0', n) || !memchr(p + 1, ':', n))
+			continue;
+		memcpy(name, p + 1, n);
+		name[n] = '\0';
+		if (capability_name_valid(name))
+			buf_add(out, name, n + 1);
+	}
+}
+
+/*
+ * The verdict the mirror keeps with each record: a swarm's record as a
+ * listing checks it (profile_valid); a state record is read and checked
+ * in full each time (there are few), so it has none.
+ */
+static bool
+swarm_check(const char *key, const char *value, size_t len, struct buf *why)
+{
+	struct err e = ERR_INIT;
+	struct swarm sw;
+
+	if (has_prefix(key, SWARM_STATE_PREFIX))
+		return true;
+	if (!profile_valid(key, value, len, false, &sw, &e)) {
+		buf_adds(why, e.msg);
+		return false;
+	}
+	swarm_release(&sw);
+	return true;
+}
+
+static char mirror_version[96];
+static pthread_once_t mirror_version_once = PTHREAD_ONCE_INIT;
+
+static void
+mirror_version_make(void)
+{
+	unsigned char h[8] = { 0 };	/* a fingerprint of the schema the verdicts follow */
 	size_t i;
 
-	memset(out, 0, sizeof *out);
-	if (schema(e) == NULL)	/* loaded here, not on the watch's delivery thread */
-		return ST_FAIL;
-	if (names) {
-		s.needles = xcalloc(n + 1, sizeof *s.needles);
-		for (i = 0; i < n; i++)
-			s.needles[i] = xasprintf("\"%s\"", names[i]);
-		s.nneedles = n;
+	for (i = 0; jschema_embedded[i].name; i++)
+		if (strcmp(jschema_embedded[i].name, "swarm-profile") == 0)
+			crypto_generichash(h, sizeof h, (const unsigned char *)jschema_embedded[i].text,
+					   strlen(jschema_embedded[i].text), NULL, 0);
+	snprintf(mirror_version, sizeof mirror_version, "tags quoted-capability-names/2, "
+		 "check profile-valid/1, schema %02x%02x%02x%02x%02x%02x%02x%02x", h[0], h[1], h[2],
+		 h[3], h[4], h[5], h[6], h[7]);
+}
+
+/* What the tags and the verdicts of IF_SWARMS rows were made by. */
+static const char *
+swarm_mirror_version(void)
+{
+	pthread_once(&mirror_version_once, mirror_version_make);
+	return mirror_version;
+}
+
+const struct kvmirror_bucket swarm_mirror_bucket = {
+	SWARM_BUCKET, swarm_mirror_version, swarm_tags, swarm_check,
+};
+
+/* kvmirror's callback: every record, a swarm's parsed again only when the verdict is valid. */
+static void
+list_take_rec(void *arg, const struct kvmirror_rec *r)
+{
+	struct list_scan *s = arg;
+
+	if (has_prefix(r->key, SWARM_STATE_PREFIX))
+		take_state(s, r->key, r->value, r->len, r->rev);
+	else if (r->verdict == KVM_INVALID && has_needle(s, r->value, r->len))
+		list_bad(s->out, r->key, r->why);
+	else
+		take_profile(s, r->key, r->value, r->len, r->rev, r->verdict == KVM_VALID);
+}
+
+/* Can the names be read by tag: capability names with a ':' (what the tags hold), a few? */
+static bool
+names_tagged(char *const *names, size_t n)
+{
+	size_t i;
+
+	if (names == NULL || n == 0 || n > KVMIRROR_TAGS_MAX)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!capability_name_valid(names[i]) || !strchr(names[i], ':'))
+			return false;
+	return true;
+}
+
+/*
+ * Read the records into out: from the bucket (m NULL), or from the mirror,
+ * by tag when the names allow it (the state records and the records
+ * tagged with a name; the others are skipped unread).
+ */
+static enum status
+list_read(struct bus *b, struct kvmirror *m, char *const *names, size_t n,
+	  struct swarm_list *out, size_t *skipped, struct err *e)
+{
+	struct list_scan s;
+	enum status st = scan_start(&s, out, names, n, e);
+	size_t got = 0, live;
+
+	if (st == ST_OK && m == NULL)
+		st = bus_kv_snapshot(b, SWARM_BUCKET, list_take, &s, e);
+	else if (st == ST_OK && !names_tagged(names, n))	/* the needles tested on each */
+		st = kvmirror_each(m, SWARM_BUCKET, "", list_take_rec, &s, e);
+	else if (st == ST_OK) {
+		st = kvmirror_each_tagged(m, SWARM_BUCKET, SWARM_STATE_PREFIX, names, n,
+					  list_take_rec, &s, &got, e);
+		live = (size_t)kvmirror_live(m, SWARM_BUCKET);
+		s.skipped += live > got ? live - got : 0;
 	}
-	st = kv_snapshot(b, SWARM_BUCKET, list_take, &s, e);
-	if (out->n)
-		qsort(out->v, out->n, sizeof *out->v, by_id);
-	for (i = 0; i < s.nstates; i++) {
-		if (st == ST_OK && (sw = swarm_list_find(out, s.state_ids[i])) != NULL)
-			sw->st = s.states[i];
-		else
-			swarm_state_release(&s.states[i]);
-		free(s.state_ids[i]);
-	}
-	free(s.states);
-	free(s.state_ids);
-	strv_free(s.needles, s.nneedles);
-	if (skipped)
-		*skipped = s.skipped;
-	if (st != ST_OK)
-		swarm_list_release(out);
-	return st;
+	return scan_finish(&s, st, skipped);
+}
+
+enum status
+swarm_list_mirrored(struct kvmirror *m, char *const *names, size_t n, struct swarm_list *out,
+		    size_t *skipped, struct err *e)
+{
+	return list_read(NULL, m, names, n, out, skipped, e);
 }
 
 void
@@ -610,7 +775,7 @@ swarm_register(struct bus *b, struct opctx *op, const struct swarm_profile *p, b
 	buf_release(&ent.value);
 	if (st != ST_OK || op->falsify)
 		return st;
-	record_json(&s, &rec);
+	swarm_record_json(&s, &rec);
 	if (gst == ST_NOT_FOUND)
 		st = bus_kv_create(b, SWARM_BUCKET, p->id, rec.s, rec.len, NULL, e);
 	else
@@ -655,7 +820,7 @@ swarm_touch(struct bus *b, const char *id, struct err *e)
 		if ((st = swarm_record_parse(id, ent.value.s, ent.value.len, &s, e)) != ST_OK)
 			break;
 		s.last_seen = wall_ms();
-		record_json(&s, &rec);
+		swarm_record_json(&s, &rec);
 		swarm_release(&s);
 		st = bus_kv_update(b, SWARM_BUCKET, id, rec.s, rec.len, ent.revision, NULL, e);
 	}

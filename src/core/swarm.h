@@ -30,6 +30,7 @@
 #include "core/capability.h"
 #include "core/json.h"
 #include "core/jschema.h"
+#include "core/kvmirror.h"
 #include "core/opctx.h"
 #include "core/price.h"	/* money_parse, money_str */
 #include "core/rows.h"
@@ -105,6 +106,8 @@ enum status swarm_record_parse(const char *id, const char *json, size_t len, str
 enum status swarm_state_parse(const char *id, const char *json, size_t len,
 			      struct swarm_state *out, struct err *e);
 void swarm_state_json(const char *id, const struct swarm_state *s, struct buf *out);
+/* The whole stored record of s (key s->p.id) as canonical JSON. */
+void swarm_record_json(const struct swarm *s, struct buf *out);
 
 /*
  * One swarm by id with its state and last_seen. ST_NOT_FOUND when it is not
@@ -133,21 +136,26 @@ enum status swarm_list(struct bus *b, struct swarm_list *out, struct err *e);
  */
 enum status swarm_list_having(struct bus *b, char *const *names, size_t n,
 			      struct swarm_list *out, size_t *skipped, struct err *e);
+/*
+ * IF_SWARMS as the local mirror keeps it (kvmirror.h): its records tagged
+ * by the texts between two consecutive '"' of each that have a capability
+ * name's syntax, so swarm_list_mirrored() reads only the records
+ * swarm_list_having() would parse.
+ */
+extern const struct kvmirror_bucket swarm_mirror_bucket;
+/*
+ * swarm_list_having() from a synced mirror instead of the bucket: the same
+ * swarms, invalid records and *skipped, read from disk (names, when given,
+ * by tag: only the records that hold one are read at all).
+ */
+enum status swarm_list_mirrored(struct kvmirror *m, char *const *names, size_t n,
+				struct swarm_list *out, size_t *skipped, struct err *e);
 /* The swarm with id in l (binary search), or NULL. */
 struct swarm *swarm_list_find(const struct swarm_list *l, const char *id);
 
 /* Read key of bucket when it exists: *found false (and ST_OK) when it does not. */
 enum status kv_get_maybe(struct bus *b, const char *bucket, const char *key,
 			 struct bus_kv_entry *ent, bool *found, struct err *e);
-
-/*
- * Call fn with the last value of every key of bucket (one watch snapshot);
- * ST_TIMEOUT when the snapshot does not arrive in time.
- */
-typedef void (*kv_snapshot_fn)(void *arg, const char *key, const char *value, size_t len,
-			       uint64_t rev);
-enum status kv_snapshot(struct bus *b, const char *bucket, kv_snapshot_fn fn, void *arg,
-			struct err *e);
 
 /*
  * Register a swarm: create its record (ST_EXISTS when registered, unless

@@ -17,6 +17,7 @@
 #include "core/capability.h"
 #include "core/governor.h"
 #include "core/jschema.h"
+#include "core/json.h"
 #include "core/policy.h"
 #include "core/slo.h"
 #include "core/spawn.h"
@@ -531,6 +532,76 @@ test_match_ties(void **state)
 	gov_fleet_release(&f);
 }
 
+/* The column of a view named name. */
+static size_t
+col_named(const struct rowset *rs, const char *name)
+{
+	size_t c;
+
+	for (c = 0; c < rs->ncols && strcmp(rs->cols[c].name, name) != 0; c++)
+		;
+	assert_true(c < rs->ncols);
+	return c;
+}
+
+/*
+ * The match view writes its scores without rows_set_num's search for the
+ * shortest text: the text must be the one rows_set_num gives (RFC 8785,
+ * json_add_number) for the same 6-place rounding, for every value.
+ */
+static void
+test_match_view_numbers(void **state)
+{
+	static const double fixed[] = { 0, -0.0, 1, 0.5, 1e-6, 4e-7, 6e-7, 0.1 + 0.2, 2.0 / 3.0,
+					0.999999, 0.9999995, 123.4567891, 999999999.999, 1e9, 1e12,
+					-0.25, 1.0 / 7.0 };
+	static const char *const cols[] = { "score", "coverage", "capability_score",
+					    "reputation_score", "cost_score" };
+	struct gov_candidate *v = calloc(2000, sizeof *v);
+	struct swarm sw;
+	struct gov_match m;
+	struct rowset *rs;
+	struct buf want = BUF_INIT;
+	uint64_t seed = 12345;
+	size_t i, k, c;
+
+	(void)state;
+	memset(&sw, 0, sizeof sw);
+	sw.p.id = (char *)"s";
+	for (i = 0; i < 2000; i++) {
+		double x[5];
+		for (k = 0; k < 5; k++) {
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			x[k] = i < ARRAY_SIZE(fixed) ? fixed[i] : (double)(seed >> 11) / 9007199254740992.0 *
+				(k == 0 ? 1.5 : 1.0);
+		}
+		v[i].s = &sw;
+		v[i].score = x[0];
+		v[i].coverage = x[1];
+		v[i].s_cap = x[2];
+		v[i].s_rep = x[3];
+		v[i].s_cost = x[4];
+	}
+	memset(&m, 0, sizeof m);
+	m.v = v;
+	m.n = m.nqualified = 2000;
+	m.all_ranked = true;
+	rs = gov_match_view(&m, true, 0);
+	for (i = 0; i < 2000; i++)
+		for (k = 0; k < ARRAY_SIZE(cols); k++) {
+			double x = k == 0 ? v[i].score : k == 1 ? v[i].coverage : k == 2 ? v[i].s_cap :
+				   k == 3 ? v[i].s_rep : v[i].s_cost;
+			double r = round(x * 1e6) / 1e6;
+			c = col_named(rs, cols[k]);
+			buf_reset(&want);
+			json_add_number(&want, r);
+			assert_string_equal(rows_get(rs, i, c), want.s);
+		}
+	buf_release(&want);
+	rows_free(rs);
+	free(v);
+}
+
 static void
 test_assignment(void **state)
 {
@@ -655,6 +726,7 @@ main(void)
 		cmocka_unit_test(test_match_weights_and_filters),
 		cmocka_unit_test(test_match_slo),
 		cmocka_unit_test(test_match_ties),
+		cmocka_unit_test(test_match_view_numbers),
 		cmocka_unit_test(test_assignment),
 		cmocka_unit_test(test_spawn_detect),
 	};

@@ -29,6 +29,7 @@ test_layout(void **state)
 		{ HOME_NATS_USERS, "/srv/ifctl/nats/users" },
 		{ HOME_VAULT_KEY, "/srv/ifctl/keys/vault.key" },
 		{ HOME_VAULT, "/srv/ifctl/vault" },
+		{ HOME_KVMIRROR, "/srv/ifctl/kvmirror.db" },
 	};
 	struct config c;
 	struct err e = ERR_INIT;
