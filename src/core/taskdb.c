@@ -291,6 +291,8 @@ struct sync_run {
 	struct taskdb *d;
 	int tab;
 	bool collect;
+	struct bus *b;
+	const char *stream, *subj;	/* KV_<bucket>, $KV.<bucket>.> */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	uint64_t target, last, applied;
@@ -399,12 +401,32 @@ take(struct sync_run *r, const struct bus_kv_event *ev)
 	return rc;
 }
 
+/*
+ * After ev, nothing more to read up to the target? The consumer's count of
+ * messages pending says so first, but nats-server 2.9 miscounts it after
+ * messages were removed from the stream (a bucket's history, purges): a
+ * direct get of the next message makes sure.
+ */
+static bool
+read_over(struct sync_run *r, const struct bus_kv_event *ev)
+{
+	uint64_t next = 0;
+
+	if (ev->revision >= r->target)
+		return true;
+	if (ev->pending != 0)
+		return false;
+	return bus_stream_next(r->b, r->stream, r->subj, ev->revision + 1, &next, NULL) ==
+	       ST_NOT_FOUND || next > r->target;
+}
+
 /* The sync watch's callback: take messages up to the target, then say done. */
 static void
 sync_on_event(void *arg, const struct bus_kv_event *ev)
 {
 	struct sync_run *r = arg;
 	int rc = SQLITE_OK;
+	bool over;
 
 	if (ev->snapshot_done)
 		return;
@@ -418,7 +440,10 @@ sync_on_event(void *arg, const struct bus_kv_event *ev)
 		if (rc != SQLITE_OK && r->rc == SQLITE_OK)
 			r->rc = rc;
 	}
-	if (!r->done && (ev->revision >= r->target || ev->pending == 0 || r->rc != SQLITE_OK)) {
+	pthread_mutex_unlock(&r->mu);
+	over = read_over(r, ev);	/* a round trip at most: not under r->mu */
+	pthread_mutex_lock(&r->mu);
+	if (!r->done && (over || r->rc != SQLITE_OK)) {
 		r->done = true;
 		pthread_cond_broadcast(&r->cv);
 	}
@@ -443,10 +468,13 @@ sync_read(struct bus *b, const char *bucket, uint64_t from, struct sync_run *r, 
 	uint64_t seen, first = 0;
 	enum status st;
 
+	r->b = b;
+	r->stream = stream;
+	r->subj = subj;
 	/* The first message still there: none up to the target, no watch. */
 	st = bus_stream_next(b, stream, subj, from, &first, NULL);
-	free(subj);
 	if ((st == ST_OK && first > r->target) || st == ST_NOT_FOUND) {
+		free(subj);
 		free(stream);
 		return ST_OK;
 	}
@@ -468,6 +496,7 @@ sync_read(struct bus *b, const char *bucket, uint64_t from, struct sync_run *r, 
 	r->done = true;
 	pthread_mutex_unlock(&r->mu);
 	bus_watch_free(w);	/* no call of sync_on_event runs after this */
+	free(subj);
 	free(stream);
 	return st;
 }
