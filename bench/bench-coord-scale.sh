@@ -14,7 +14,8 @@
 # --swarm X; and 'task stats'. Times from date +%s%N, milliseconds.
 # Then the task index and watch start at a million tasks, two layouts:
 # BENCH_LIVE_A (default 100000) live + the rest of 1,000,000 archived, and
-# 1,000,000 live (BENCH_BIG=0 skips both): the first 'task stats' (index
+# 1,000,000 live (BENCH_TOTAL sets the million; BENCH_BIG=0 skips both,
+# BENCH_BIG_LIVE=0 the second): the first 'task stats' (index
 # built from KV_IF_TASKS), one more push then 'task stats' (incremental
 # sync), the median of 5 'task stats' (quiet fleet), and the median of 5
 # times to the first line of 'task watch --count 1' with --since 1m (one
@@ -69,9 +70,15 @@ token() {
 		sed -n 's/.*"continue":"\([^"]*\)".*/\1/p'
 }
 printf '\nat %s archived, %s queued (list: median/max of 5, ms):\n' "$last" "${q:-0}"
-printf 'list --limit 100, first run (index built)\t%s ms\n' \
-	"$(timed "$IFCTL" task list --state done --limit 100)"
-"$IFCTL" task list --state done --limit 100 --why | grep -E '^(index|list) ' | sed 's/^/  /'
+# why CMD...: wall time of one --why run, then its index and list lines.
+why() {
+	t0=$(ms)
+	w=$("$@" --why 2>/dev/null)
+	echo "$(( $(ms) - t0 )) ms"
+	printf '%s\n' "$w" | grep -E '^(index|list) ' | sed 's/^/  /'
+}
+printf 'list --state done --limit 100, first run (index built, archive included)\t%s\n' \
+	"$(why "$IFCTL" task list --state done --limit 100)"
 printf 'list --limit 100\t%s\n' "$(five "$IFCTL" task list --limit 100)"
 tok=$(token)
 printf 'list --limit 100 --continue (after 50000)\t%s\n' \
@@ -107,18 +114,19 @@ big() {
 			"$(for i in 1 2 3 4 5; do timed "$IFCTL" task watch --count 1 --heartbeat 0 $f; done | median)"
 	done
 	[ "${3:-}" = sweep ] || return 0
-	"$LOAD" "$url" IF_TASKS 50000 sw done
+	"$LOAD" "$url" IF_TASKS "${BENCH_SWEEP:-50000}" sw done
 	"$IFCTL" task stats >/dev/null 2>&1
 	t0=$(ms)
 	"$IFCTL" task archive --retain 0 -q >/dev/null 2>&1
-	printf 'sweep of 50000 moves (task archive --retain 0)\t%s ms\n' $(( $(ms) - t0 ))
-	printf 'stats after the sweep (index repaired)\t%s ms\n' "$(timed "$IFCTL" task stats)"
-	"$IFCTL" task stats --why | grep 'index ' | sed 's/^/  /'
+	printf 'sweep of %s moves (task archive --retain 0)\t%s ms\n' "${BENCH_SWEEP:-50000}" \
+		$(( $(ms) - t0 ))
+	printf 'stats after the sweep (index repaired)\t%s\n' "$(why "$IFCTL" task stats)"
 	printf 'stats median/max of 5 after that\t%s ms\n' \
 		"$(for i in 1 2 3 4 5; do timed "$IFCTL" task stats; done | median)"
 }
 if [ "${BENCH_BIG:-1}" != 0 ]; then
 	live=${BENCH_LIVE_A:-100000}
-	big "$live" $((1000000 - live)) sweep
-	big 1000000 0
+	total=${BENCH_TOTAL:-1000000}
+	big "$live" $((total - live)) sweep
+	[ "${BENCH_BIG_LIVE:-1}" = 0 ] || big "$total" 0
 fi
