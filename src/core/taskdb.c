@@ -451,21 +451,40 @@ sync_on_event(void *arg, const struct bus_kv_event *ev)
 }
 
 /*
+ * Does the stream still hold a message after the last one the read took (or
+ * from 'from') up to the target? ST_NOT_FOUND when it does not.
+ */
+static enum status
+read_left(struct sync_run *r, uint64_t from, struct err *e)
+{
+	uint64_t next = 0, last;
+	enum status st;
+
+	pthread_mutex_lock(&r->mu);
+	last = r->last;
+	pthread_mutex_unlock(&r->mu);
+	st = bus_stream_next(r->b, r->stream, r->subj, last ? last + 1 : from, &next, e);
+	return st == ST_OK && next > r->target ? ST_NOT_FOUND : st;
+}
+
+/*
  * Read the stream from 'from' up to r->target through a watch by sequence.
  * Messages may be gone (an archive move purges its subject, marker and
  * all): a direct get finds the first one left, and the read ends at the
- * target or at the message after which the consumer held none. Should
- * nothing come for IDLE_MS (a stream without direct get) and the stream
- * still answer, the read is over; the caller's count of subjects tells
- * whether it missed any.
+ * target or at the message after which none is left up to it. When
+ * nothing comes for IDLE_MS (a busy server, or the rest purged meanwhile)
+ * a direct get says whether anything is left to come; a read that makes no
+ * progress for STALL_MS while messages are left, or a server that does not
+ * answer, fails the sync (which then keeps nothing).
  */
+#define STALL_MS 10000
 static enum status
 sync_read(struct bus *b, const char *bucket, uint64_t from, struct sync_run *r, struct err *e)
 {
 	char *stream = xasprintf("KV_%s", bucket), *subj = xasprintf("$KV.%s.>", bucket);
-	struct bus_stream_stat now;
 	struct bus_watch *w = NULL;
 	uint64_t seen, first = 0;
+	int64_t progress = mono_ms();
 	enum status st;
 
 	r->b = b;
@@ -484,14 +503,21 @@ sync_read(struct bus *b, const char *bucket, uint64_t from, struct sync_run *r, 
 		struct timespec ts = deadline_ts(IDLE_MS);
 
 		seen = r->applied;
-		if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) != 0 && !r->done &&
-		    r->applied == seen)
-			break;	/* the rest was purged, or the server is gone: see below */
-	}
-	if (st == ST_OK && !r->done) {
+		if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) == 0 || r->done ||
+		    r->applied != seen) {
+			progress = mono_ms();
+			continue;
+		}
 		pthread_mutex_unlock(&r->mu);
-		st = bus_stream_stat(b, stream, &now, e);	/* answers: nothing more to come */
+		st = read_left(r, from, e);
+		if (st == ST_OK && mono_ms() - progress > STALL_MS)
+			st = err_set(e, ST_TIMEOUT, "reading stream '%s': no message for %d s though "
+				     "some are left", stream, STALL_MS / 1000);
 		pthread_mutex_lock(&r->mu);
+		if (st == ST_NOT_FOUND) {	/* the rest was purged: the read is over */
+			st = ST_OK;
+			break;
+		}
 	}
 	r->done = true;
 	pthread_mutex_unlock(&r->mu);

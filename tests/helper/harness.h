@@ -10,6 +10,7 @@
 
 #include "core/bus.h"
 #include "core/config.h"
+#include "core/task.h"
 
 struct hserver {
 	int port;
@@ -65,5 +66,14 @@ int hcluster_meta_leader(struct hcluster *c);
 int hcluster_node_of(struct hcluster *c, const char *name);
 /* Stop every node ('ifctl down') and remove the home. */
 void hcluster_destroy(struct hcluster *c);
+
+/*
+ * Write n tasks PREFIX-i (six digits) in state st straight into bucket as
+ * KV puts in batches, no push: every second needs "gpu", every third is
+ * held by "s-<i % 4>"; created spread over 5,000 ms so that many share a
+ * time (ids break ties). The first refused batch's status (e set).
+ */
+enum status hload_tasks(struct bus *b, const char *bucket, const char *prefix, size_t n,
+			enum task_state st);
 
 #endif

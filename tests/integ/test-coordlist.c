@@ -32,63 +32,6 @@ static struct hserver srv;
 
 enum { LIVE = 12000, ARCH = 20000, DONE_LIVE = 600 };
 
-/*
- * Write n tasks PREFIX-i in state st straight into bucket, in batches (no
- * push): every second needs "gpu", every third is held by "s-<i % 4>";
- * created spread over 5,000 ms so that many share a time (ids break ties).
- */
-static void
-load(struct bus *b, const char *bucket, const char *prefix, size_t n, enum task_state st)
-{
-	enum { BATCH = 500 };
-	struct bus_pub_msg m[BATCH];
-	struct buf subj[BATCH], data[BATCH];
-	struct err e = ERR_INIT;
-	int64_t now = wall_ms();
-	size_t i, j, k;
-
-	for (j = 0; j < BATCH; j++)
-		subj[j] = data[j] = (struct buf)BUF_INIT;
-	for (i = 0; i < n; i += k) {
-		k = n - i < BATCH ? n - i : BATCH;
-		for (j = 0; j < k; j++) {
-			struct task t;
-			char id[64], own[16];
-			snprintf(id, sizeof id, "%s-%06zu", prefix, i + j);
-			task_init(&t);
-			t.id = xstrdup(id);
-			t.title = xstrdup("x");
-			t.caps = xcalloc(1, sizeof *t.caps);
-			if ((i + j) % 2 == 0) {
-				t.caps[0] = xstrdup("gpu");
-				t.ncaps = 1;
-			}
-			if ((i + j) % 3 == 0) {
-				snprintf(own, sizeof own, "s-%zu", (i + j) % 4);
-				t.owner = xstrdup(own);
-			}
-			t.state = st;
-			t.max_attempts = 3;
-			t.created = now - 10000 + (int64_t)((i + j) % 5000);
-			t.updated = now - 5000;
-			t.trace = xstrdup("load");
-			task_history_add(&t, t.created, TASK_QUEUED, "loader", 0, NULL);
-			buf_reset(&data[j]);
-			task_to_json(&t, &data[j]);
-			buf_reset(&subj[j]);
-			buf_addf(&subj[j], "$KV.%s.%s", bucket, id);
-			task_release(&t);
-			m[j] = (struct bus_pub_msg){ .subject = subj[j].s, .data = data[j].s,
-						     .len = data[j].len };
-		}
-		assert_int_equal(bus_js_publish_many(b, m, k, &e), ST_OK);
-	}
-	for (j = 0; j < BATCH; j++) {
-		buf_release(&subj[j]);
-		buf_release(&data[j]);
-	}
-}
-
 static int
 by_str(const void *a, const void *b)
 {
@@ -278,9 +221,9 @@ test_index_pages(void **state)
 	(void)state;
 	assert_int_equal(bus_kv_ensure(b, &live, &created, &e), ST_OK);
 	assert_int_equal(bus_kv_ensure(b, &arch, &created, &e), ST_OK);
-	load(b, "TL_LIVE", "q", LIVE, TASK_QUEUED);
-	load(b, "TL_LIVE", "d", DONE_LIVE, TASK_DONE);
-	load(b, "TL_ARCH", "a", ARCH, TASK_DONE);
+	assert_int_equal(hload_tasks(b, "TL_LIVE", "q", LIVE, TASK_QUEUED), ST_OK);
+	assert_int_equal(hload_tasks(b, "TL_LIVE", "d", DONE_LIVE, TASK_DONE), ST_OK);
+	assert_int_equal(hload_tasks(b, "TL_ARCH", "a", ARCH, TASK_DONE), ST_OK);
 	assert_int_equal(bus_kv_put(b, "TL_LIVE", "bad-1", "{\"v\":1}", 7, NULL, &e), ST_OK);
 	assert_int_equal(bus_kv_get(b, "TL_LIVE", "d-000300", &ent, &e), ST_OK);	/* a move cut */
 	assert_int_equal(bus_kv_put(b, "TL_ARCH", "d-000300", ent.value.s, ent.value.len, NULL,
@@ -349,7 +292,7 @@ test_changed_after_sync(void **state)
 	(void)state;
 	assert_int_equal(bus_kv_ensure(b, &live, &created, &e), ST_OK);
 	assert_int_equal(bus_kv_ensure(b, &arch, &created, &e), ST_OK);
-	load(b, "TC_LIVE", "d", 20, TASK_DONE);
+	assert_int_equal(hload_tasks(b, "TC_LIVE", "d", 20, TASK_DONE), ST_OK);
 	d = index_new(dir, sizeof dir);
 	assert_int_equal(taskdb_sync(d, b, cfg.bucket, cfg.archive, &sy, &e), ST_OK);
 	assert_int_equal(coord_get(b, &cfg, "d-000000", &t, &e), ST_OK);
@@ -431,8 +374,8 @@ test_sweep_and_kill(void **state)
 	(void)state;
 	assert_int_equal(bus_kv_ensure(b, &live, &created, &e), ST_OK);
 	assert_int_equal(bus_kv_ensure(b, &arch, &created, &e), ST_OK);
-	load(b, "TK_LIVE", "q", 2000, TASK_QUEUED);
-	load(b, "TK_LIVE", "d", 3000, TASK_DONE);
+	assert_int_equal(hload_tasks(b, "TK_LIVE", "q", 2000, TASK_QUEUED), ST_OK);
+	assert_int_equal(hload_tasks(b, "TK_LIVE", "d", 3000, TASK_DONE), ST_OK);
 	d = index_new(dir, sizeof dir);
 	assert_int_equal(taskdb_sync(d, b, cfg.bucket, cfg.archive, &sy, &e), ST_OK);
 	counts_agree(b, d, 5000);
@@ -448,7 +391,8 @@ test_sweep_and_kill(void **state)
 	counts_agree(b, d, 2000);
 	index_gone(d, dir);
 
-	load(b, "TK_ARCH", "z", 30000, TASK_DONE);	/* a first sync long enough to kill */
+	/* a first sync long enough to kill */
+	assert_int_equal(hload_tasks(b, "TK_ARCH", "z", 30000, TASK_DONE), ST_OK);
 	d = index_new(dir, sizeof dir);
 	s = (struct syncer){ b, d, ST_OK };
 	pthread_create(&th, NULL, sync_main, &s);
