@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "core/busx.h"
 #include "core/coord.h"
@@ -267,10 +268,48 @@ test_index_pages(void **state)
 }
 
 /*
+ * An index file of another schema version: never fresh read only (the
+ * buckets are read instead), dropped and built again when opened to write.
+ */
+static void
+old_version(const char *dir, const struct coord_cfg *cfg, struct bus *b)
+{
+	struct err e = ERR_INIT;
+	struct taskdb_sync sy;
+	struct taskdb *ro, *rw;
+	char file[128];
+	sqlite3 *db;
+	bool fresh = true;
+	int rc;
+
+	snprintf(file, sizeof file, "%s/index.db", dir);
+	assert_int_equal(taskdb_open_path(file, false, &ro, &e), ST_OK);
+	assert_int_equal(taskdb_fresh(ro, b, cfg->bucket, cfg->archive, &fresh, &e), ST_OK);
+	assert_true(fresh);
+	taskdb_close(ro);
+	assert_int_equal(sqlite3_open(file, &db), SQLITE_OK);
+	rc = sqlite3_exec(db, "UPDATE task_meta SET value = 1 WHERE key = 'version'", NULL, NULL,
+			  NULL);
+	if (rc != SQLITE_OK)
+		fail_msg("%s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+	assert_int_equal(taskdb_open_path(file, false, &ro, &e), ST_OK);
+	assert_int_equal(taskdb_fresh(ro, b, cfg->bucket, cfg->archive, &fresh, &e), ST_OK);
+	assert_false(fresh);
+	taskdb_close(ro);
+	assert_int_equal(taskdb_open_path(file, true, &rw, &e), ST_OK);
+	assert_int_equal(taskdb_seq(rw), 0);
+	assert_int_equal(taskdb_sync(rw, b, cfg->bucket, cfg->archive, &sy, &e), ST_OK);
+	assert_int_equal(sy.applied + sy.arch_applied, 18 + 1);	/* two purged whole */
+	taskdb_close(rw);
+}
+
+/*
  * Between the sync and the read of a page: a task moved to the archive is
  * listed once, archived; one removed whole (no message of it left) is left
  * out and the page is filled from the places after it. (A record replaced
- * within the bucket's history is listed as the sync saw it.)
+ * within the bucket's history is listed as the sync saw it.) Then the file
+ * as another schema version left it.
  */
 static void
 test_changed_after_sync(void **state)
@@ -309,7 +348,10 @@ test_changed_after_sync(void **state)
 	assert_string_equal(l.tasks[1].id, "d-000002");	/* d-000001 is gone */
 	assert_false(l.tasks[1].archived);
 	coord_listing_release(&l);
-	index_gone(d, dir);
+	assert_int_equal(taskdb_sync(d, b, cfg.bucket, cfg.archive, &sy, &e), ST_OK);
+	taskdb_close(d);	/* checkpointed: what a read-only open reads */
+	old_version(dir, &cfg, b);
+	index_gone(NULL, dir);
 	bus_kv_drop(b, "TC_LIVE", NULL);
 	bus_kv_drop(b, "TC_ARCH", NULL);
 	bus_close(b);
