@@ -416,8 +416,9 @@ list_page(struct cmd_ctx *ctx, const struct coord_filter *f, const struct coord_
 	char *tok = l->more && l->n ? coord_token_make(f, &l->tasks[l->n - 1]) : NULL;
 
 	if (tok && !ctx->quiet)
-		session_notice(ctx->session, NOTICE_WARN, "ifctl: %zu more task%s: run again with the "
-			       "same filters and --continue %s", l->more, l->more == 1 ? "" : "s", tok);
+		session_notice(ctx->session, NOTICE_WARN, "ifctl: %s%zu more task%s: run again with "
+			       "the same filters and --continue %s", l->more >= TASKLIST_COUNT_MAX ?
+			       "at least " : "", l->more, l->more == 1 ? "" : "s", tok);
 	if (paged && (ctx->format == OUT_JSON || ctx->format == OUT_YAML))
 		doc_add(&ctx->out, task_view_page(tok, l->more));
 	free(tok);

@@ -1064,7 +1064,8 @@ taskdb_page(struct taskdb *d, const struct coord_filter *f, size_t n, struct tas
 }
 
 enum status
-taskdb_count(struct taskdb *d, const struct coord_filter *f, uint64_t *n, struct err *e)
+taskdb_count(struct taskdb *d, const struct coord_filter *f, uint64_t cap, uint64_t *n,
+	     struct err *e)
 {
 	struct buf q = BUF_INIT;
 	int tab, rc = SQLITE_OK;
@@ -1076,8 +1077,11 @@ taskdb_count(struct taskdb *d, const struct coord_filter *f, uint64_t *n, struct
 		if (tab == TAB_ARCH && !f->archived)
 			break;
 		buf_reset(&q);
-		buf_adds(&q, "SELECT count(*)");
+		buf_adds(&q, "SELECT count(*) FROM (SELECT 1");
 		filter_sql(&q, tab, f, false);	/* a task mid-move may count twice */
+		if (cap)
+			buf_addf(&q, " LIMIT %llu", (unsigned long long)cap);
+		buf_adds(&q, ")");
 		rc = sqlite3_prepare_v2(d->db, q.s, -1, &s, NULL);
 		if (rc == SQLITE_OK)
 			bind_filter(s, f);
@@ -1088,6 +1092,8 @@ taskdb_count(struct taskdb *d, const struct coord_filter *f, uint64_t *n, struct
 		sqlite3_finalize(s);
 	}
 	buf_release(&q);
+	if (cap && *n > cap)
+		*n = cap;
 	return rc == SQLITE_OK ? ST_OK : db_fail(d, rc, "count", e);
 }
 

@@ -126,9 +126,12 @@ void taskdb_refs_free(struct taskdb_ref *r, size_t n);
  */
 enum status taskdb_page(struct taskdb *d, const struct coord_filter *f, size_t n,
 			struct taskdb_ref **out, size_t *nout, struct err *e);
-/* How many tasks pass f (after f->after): SQL count over the leading index. */
-enum status taskdb_count(struct taskdb *d, const struct coord_filter *f, uint64_t *n,
-			 struct err *e);
+/*
+ * How many tasks pass f (after f->after), counting at most cap (0: all):
+ * an SQL count over the leading index, whose cost is the rows it counts.
+ */
+enum status taskdb_count(struct taskdb *d, const struct coord_filter *f, uint64_t cap,
+			 uint64_t *n, struct err *e);
 /* The invalid records (the archive's too with archived), by key, with why. */
 enum status taskdb_invalid(struct taskdb *d, bool archived, struct coord_invalid **out,
 			   size_t *n, struct err *e);

@@ -158,7 +158,8 @@ tasklist_page(struct bus *b, const struct coord_cfg *cfg, struct taskdb *d,
 	memset(out, 0, sizeof *out);
 	*served = false;
 	if (want == 0 || want > TASKLIST_DIRECT_MAX) {
-		if ((st = taskdb_count(d, f, &total, e)) != ST_OK || total > TASKLIST_DIRECT_MAX)
+		st = taskdb_count(d, f, TASKLIST_DIRECT_MAX + 1, &total, e);
+		if (st != ST_OK || total > TASKLIST_DIRECT_MAX)
 			return st;
 		want = want && want < total ? want : (size_t)total;
 	}
@@ -167,7 +168,7 @@ tasklist_page(struct bus *b, const struct coord_cfg *cfg, struct taskdb *d,
 	if (st == ST_OK && f->limit && out->n == f->limit) {	/* a full page: what is after it */
 		cursor_set(&last, out->tasks[out->n - 1].created, out->tasks[out->n - 1].id);
 		g.after = &last;
-		st = taskdb_count(d, &g, &more, e);
+		st = taskdb_count(d, &g, TASKLIST_COUNT_MAX, &more, e);
 		out->more = (size_t)more;
 	}
 	if (st == ST_OK)

@@ -24,10 +24,13 @@
 
 /* More tasks than this in one listing: read from the buckets' snapshots instead. */
 #define TASKLIST_DIRECT_MAX 50000
+/* The tasks after a page are counted up to this many (so many: at least). */
+#define TASKLIST_COUNT_MAX 100000
 
 /*
  * The tasks that pass f (f->limit of them; all when 0), oldest first, with
- * out->more counting those after the last one listed; every invalid record
+ * out->more counting those after the last one listed (up to
+ * TASKLIST_COUNT_MAX: a page's cost does not grow with what follows it); every invalid record
  * (the archive's too with f->archived) in out->bad. *served false (nothing
  * in out) when the listing would hold more than TASKLIST_DIRECT_MAX tasks:
  * the caller reads the snapshots (coord_list), whose cost is then that of
