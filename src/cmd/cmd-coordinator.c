@@ -424,6 +424,15 @@ list_page(struct cmd_ctx *ctx, const struct coord_filter *f, const struct coord_
 	free(tok);
 }
 
+/* Say the task index cannot serve (damaged, unreadable) and what is read instead. */
+static void
+index_warn(struct cmd_ctx *ctx, const struct err *ie, const char *instead)
+{
+	if (!ctx->quiet)
+		session_notice(ctx->session, NOTICE_WARN, "ifctl: warning: %s; %s %s instead "
+			       "(remove the file to rebuild it)", ie->msg, instead, COORD_BUCKET);
+}
+
 /*
  * The task index, ready to answer: synced first (read-only: used only when
  * it already holds the streams up to their last sequences; archive: the
@@ -466,9 +475,7 @@ index_ready(struct cmd_ctx *ctx, const struct coord_cfg *cc, bool archive, const
 		ctx->err = ie;	/* the bus failed: the bucket cannot be read either */
 		return st;
 	}
-	if (!ctx->quiet)
-		session_notice(ctx->session, NOTICE_WARN, "ifctl: warning: %s; %s %s instead "
-			       "(remove the file to rebuild it)", ie.msg, instead, COORD_BUCKET);
+	index_warn(ctx, &ie, instead);
 	return ST_OK;
 }
 
@@ -481,6 +488,7 @@ list_read(struct cmd_ctx *ctx, const struct coord_cfg *cc, const struct coord_fi
 	  struct coord_listing *l)
 {
 	struct taskdb *d = NULL;
+	struct err ie = ERR_INIT;
 	bool served = false, had;
 	enum status st = ST_OK;
 
@@ -488,13 +496,21 @@ list_read(struct cmd_ctx *ctx, const struct coord_cfg *cc, const struct coord_fi
 	    (st = index_ready(ctx, cc, f->archived, "listing from", &d)) != ST_OK)
 		return st;
 	had = d != NULL;
-	if (d && (st = tasklist_page(ctx->bus, cc, d, f, l, &served, &ctx->err)) == ST_OK && served)
+	if (d && (st = tasklist_page(ctx->bus, cc, d, f, l, &served, &ie)) == ST_OK && served)
 		why_add(&ctx->op, "list", "", "places from the task index ($IF_HOME/index.db: "
 			"order created, id; filters by SQL), then the page's %zu records read by "
 			"stream sequence, pipelined%s", l->n, f->archived ? "; the archive too" : "");
 	taskdb_close(d);
-	if (st != ST_OK || served)
+	if (st == ST_IO || st == ST_INDEX_CORRUPT) {	/* the index failed, not the bus */
+		index_warn(ctx, &ie, "listing from");
+		st = ST_OK;
+		had = served = false;
+	} else if (st != ST_OK) {
+		ctx->err = ie;
 		return st;
+	}
+	if (served)
+		return ST_OK;
 	why_add(&ctx->op, "list", "", "one snapshot of %s%s (%s)", COORD_BUCKET,
 		f->archived ? " and of the archive" : "", had ? "more tasks than a page holds" :
 		"the task index was missing, stale under --read-only, or unusable");
@@ -586,10 +602,8 @@ stats_indexed(struct cmd_ctx *ctx, const struct coord_cfg *cc, struct task_stats
 	st = taskdb_stats(d, s, &ie);
 	taskdb_close(d);
 	*used = st == ST_OK;
-	if (st != ST_OK && !ctx->quiet)
-		session_notice(ctx->session, NOTICE_WARN, "ifctl: warning: %s; counting from %s "
-			       "instead (remove the file to rebuild it)", ie.msg, COORD_BUCKET);
 	if (st != ST_OK) {
+		index_warn(ctx, &ie, "counting from");
 		memset(s, 0, sizeof *s);
 		s->now_ms = wall_ms();
 	}
