@@ -455,8 +455,10 @@ index_ready(struct cmd_ctx *ctx, const struct coord_cfg *cc, bool archive, const
 	if (st == ST_OK && ro)
 		st = taskdb_fresh(*d, ctx->bus, cc->bucket, archive ? cc->archive : NULL, &fresh,
 				  &ie);
-	else if (st == ST_OK && (st = taskdb_sync(*d, ctx->bus, cc->bucket, cc->archive, &sy,
-						  &ie)) == ST_OK)
+	if (st == ST_OK && !ro && archive)
+		taskdb_keep_archive(*d);
+	if (st == ST_OK && !ro && (st = taskdb_sync(*d, ctx->bus, cc->bucket, cc->archive, &sy,
+						    &ie)) == ST_OK)
 		why_add(&ctx->op, "index", "", "task index synced: %llu message%s of KV_%s "
 			"(sequences %llu to %llu), %llu of the archive's, in %lld ms%s%s",
 			(unsigned long long)sy.applied, sy.applied == 1 ? "" : "s", cc->bucket,

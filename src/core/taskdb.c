@@ -41,6 +41,7 @@ struct taskdb {
 	char *path;
 	bool write;
 	bool stale;		/* read only, another schema version: never fresh */
+	bool want_arch;		/* the archive's table is to be kept (taskdb_keep_archive) */
 	sqlite3_stmt *put[TAB__COUNT], *del[TAB__COUNT];
 	sqlite3_stmt *claim_del, *claim_put, *mark, *cand_put;
 };
@@ -271,6 +272,12 @@ taskdb_close(struct taskdb *d)
 	free(d);
 }
 
+void
+taskdb_keep_archive(struct taskdb *d)
+{
+	d->want_arch = true;
+}
+
 uint64_t
 taskdb_seq(struct taskdb *d)
 {
@@ -291,6 +298,7 @@ struct sync_run {
 	struct taskdb *d;
 	int tab;
 	bool collect;
+	bool ids_only;		/* the archive's moves named in cand, no rows kept */
 	struct bus *b;
 	const char *stream, *subj;	/* KV_<bucket>, $KV.<bucket>.> */
 	pthread_mutex_t mu;
@@ -387,7 +395,7 @@ apply(struct taskdb *d, int tab, const struct bus_kv_event *ev)
 static int
 take(struct sync_run *r, const struct bus_kv_event *ev)
 {
-	int rc = apply(r->d, r->tab, ev);
+	int rc = r->ids_only ? SQLITE_OK : apply(r->d, r->tab, ev);
 
 	if (rc == SQLITE_OK && r->tab == TAB_LIVE && ev->revision % MARK_EVERY == 0) {
 		sqlite3_bind_int64(r->d->mark, 1, (int64_t)ev->revision);
@@ -538,9 +546,14 @@ set_meta(struct taskdb *d, const char *key, uint64_t v)
 	return sqlite3_exec(d->db, sql, NULL, NULL, NULL);
 }
 
-/* Read bucket's stream from 'from' up to 'to' into table tab; *applied counts. */
+#define IDS_ONLY 2	/* read_range's collect: candidates only, no rows */
+
+/*
+ * Read bucket's stream from 'from' up to 'to' into table tab (collect: the
+ * puts name candidates in cand too; IDS_ONLY: only that); *applied counts.
+ */
 static enum status
-read_range(struct taskdb *d, struct bus *b, const char *bucket, int tab, bool collect,
+read_range(struct taskdb *d, struct bus *b, const char *bucket, int tab, int collect,
 	   uint64_t from, uint64_t to, uint64_t *applied, int *rc, struct err *e)
 {
 	struct sync_run r;
@@ -549,7 +562,8 @@ read_range(struct taskdb *d, struct bus *b, const char *bucket, int tab, bool co
 	memset(&r, 0, sizeof r);
 	r.d = d;
 	r.tab = tab;
-	r.collect = collect;
+	r.collect = collect != 0;
+	r.ids_only = collect == IDS_ONLY;
 	r.target = to;
 	pthread_mutex_init(&r.mu, NULL);
 	pthread_cond_init(&r.cv, NULL);
@@ -753,6 +767,24 @@ sync_table(struct taskdb *d, struct bus *b, const char *bucket, int tab,
 			  tab == TAB_LIVE ? &out->applied : &out->arch_applied, rc, e);
 }
 
+/*
+ * The archive's table not kept: only the moves since the last sync (the
+ * puts from task_meta 'anext', the sequence after the last one seen) are read, to name the candidates of the
+ * live set's repair; the first sync reads none (it reads the live set whole).
+ */
+static enum status
+read_moves(struct taskdb *d, struct bus *b, const char *archive,
+	   const struct bus_stream_stat *stat, struct taskdb_sync *out, int *rc, struct err *e)
+{
+	uint64_t next = (uint64_t)get_meta(d, "anext", rc);
+
+	if (*rc != SQLITE_OK || next == 0 || !stat->msgs || next > stat->last_seq)
+		return ST_OK;
+	return read_range(d, b, archive, TAB_ARCH, IDS_ONLY,
+			  next > stat->first_seq ? next : stat->first_seq, stat->last_seq,
+			  &out->arch_applied, rc, e);
+}
+
 /* Read table tab again from its stream's first sequence (the last resort). */
 static enum status
 reread(struct taskdb *d, struct bus *b, const char *bucket, int tab,
@@ -784,7 +816,7 @@ sync_tx(struct taskdb *d, struct bus *b, const char *bucket, const char *archive
 	struct bus_stream_stat stat, arch = { 0 };
 	enum status st;
 	int64_t surplus;
-	bool repaired = false;
+	bool repaired = false, mirror;
 	int rc = sqlite3_exec(d->db, "DELETE FROM cand", NULL, NULL, NULL);
 
 	if ((st = bucket_stat(b, bucket, &stat, e)) != ST_OK)
@@ -792,9 +824,12 @@ sync_tx(struct taskdb *d, struct bus *b, const char *bucket, const char *archive
 	/* after the live stream's: every move purged before that stat is in it */
 	if (archive && (st = bucket_stat(b, archive, &arch, e)) != ST_OK && st != ST_NO_SCHEMA)
 		return st;
+	mirror = archive && (d->want_arch || get_meta(d, "amirror", &rc) == 1);
 	st = sync_table(d, b, bucket, TAB_LIVE, &stat, false, out, &rc, e);
-	if (st == ST_OK)
-		st = sync_table(d, b, archive ? archive : "", TAB_ARCH, &arch, true, out, &rc, e);
+	if (st == ST_OK && mirror)
+		st = sync_table(d, b, archive, TAB_ARCH, &arch, true, out, &rc, e);
+	else if (st == ST_OK && archive)
+		st = read_moves(d, b, archive, &arch, out, &rc, e);
 	/*
 	 * Every subject of a stream has its row (markers included): more rows
 	 * are subjects purged whole (archive moves, restores, purges: repaired),
@@ -807,12 +842,14 @@ sync_tx(struct taskdb *d, struct bus *b, const char *bucket, const char *archive
 		st = reread(d, b, bucket, TAB_LIVE, &stat, out, &rc, e);
 		out->rebuilt = true;
 	}
-	if (st == ST_OK && archive && !rows_match(d, TAB_ARCH, &arch, &surplus, &rc))
+	if (st == ST_OK && mirror && !rows_match(d, TAB_ARCH, &arch, &surplus, &rc))
 		st = repair_arch(d, b, archive, &rc, e);
-	if (st == ST_OK && archive && !rows_match(d, TAB_ARCH, &arch, &surplus, &rc))
+	if (st == ST_OK && mirror && !rows_match(d, TAB_ARCH, &arch, &surplus, &rc))
 		st = reread(d, b, archive, TAB_ARCH, &arch, out, &rc, e);
-	if (st == ST_OK && rc == SQLITE_OK && (rc = set_meta(d, "seq", stat.last_seq)) == SQLITE_OK)
-		rc = set_meta(d, "aseq", arch.last_seq);
+	if (st == ST_OK && rc == SQLITE_OK && (rc = set_meta(d, "seq", stat.last_seq)) == SQLITE_OK &&
+	    (rc = set_meta(d, "aseq", mirror ? arch.last_seq : 0)) == SQLITE_OK &&
+	    (rc = set_meta(d, "anext", arch.last_seq + 1)) == SQLITE_OK)
+		rc = set_meta(d, "amirror", mirror);
 	return st == ST_OK && rc != SQLITE_OK ? db_fail(d, rc, "sync", e) : st;
 }
 
@@ -851,8 +888,8 @@ taskdb_fresh(struct taskdb *d, struct bus *b, const char *bucket, const char *ar
 		st = bucket_stat(b, archive, &arch, e);
 		if (st == ST_NO_SCHEMA)
 			st = ST_OK;
-		*fresh = st == ST_OK && (uint64_t)get_meta(d, "aseq", &rc) == arch.last_seq &&
-			 rc == SQLITE_OK;
+		*fresh = st == ST_OK && get_meta(d, "amirror", &rc) == 1 && rc == SQLITE_OK &&
+			 (uint64_t)get_meta(d, "aseq", &rc) == arch.last_seq && rc == SQLITE_OK;
 	}
 	return st;
 }

@@ -10,7 +10,8 @@
  * capabilities, created, updated, takeovers and lease-expiry deaths of its
  * history), indexed by (state, created, id), (swarm, created, id) and
  * (created, id); one row per claim of a live history (task_claim, for the
- * claims of the last minute). A sync reads each stream from the sequence
+ * claims of the last minute; task_arch only once taskdb_keep_archive was
+ * asked for). A sync reads each stream from the sequence
  * after the last one applied (task_meta 'seq', 'aseq') up to its last
  * sequence at the start of the sync, in order, in one transaction: a put
  * replaces the key's row, a delete or purge marker too. Nothing on the
@@ -71,6 +72,15 @@ struct taskdb_sync {
 };
 
 /*
+ * Keep the archive's table (task_arch) from the next sync on: that sync
+ * reads the archive's stream whole (once), every later one its new
+ * messages. Until then a sync reads only the archive's messages since the
+ * last sync (the moves, for the repair) and keeps no rows of them: 'task
+ * stats' does not pay for an archive it does not list.
+ */
+void taskdb_keep_archive(struct taskdb *d);
+
+/*
  * Bring the index up to the bucket's and the archive's streams as they are
  * now. archive (may be NULL: none) is the bucket finished tasks move to.
  * On any failure the transaction is rolled back: the index as it was.
@@ -78,8 +88,8 @@ struct taskdb_sync {
 enum status taskdb_sync(struct taskdb *d, struct bus *b, const char *bucket,
 			const char *archive, struct taskdb_sync *out, struct err *e);
 /*
- * Does the index hold the bucket's stream (and archive's, when not NULL) up
- * to its last sequence (no sync; the read-only check)?
+ * Does the index hold the bucket's stream (and archive's, when not NULL:
+ * its table kept) up to its last sequence (no sync; the read-only check)?
  */
 enum status taskdb_fresh(struct taskdb *d, struct bus *b, const char *bucket,
 			 const char *archive, bool *fresh, struct err *e);

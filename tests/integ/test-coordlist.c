@@ -58,6 +58,7 @@ index_new(char *dir, size_t n)
 	assert_non_null(mkdtemp(dir));
 	snprintf(file, sizeof file, "%s/index.db", dir);
 	assert_int_equal(taskdb_open_path(file, true, &d, &e), ST_OK);
+	taskdb_keep_archive(d);
 	return d;
 }
 
@@ -298,6 +299,7 @@ old_version(const char *dir, const struct coord_cfg *cfg, struct bus *b)
 	assert_false(fresh);
 	taskdb_close(ro);
 	assert_int_equal(taskdb_open_path(file, true, &rw, &e), ST_OK);
+	taskdb_keep_archive(rw);
 	assert_int_equal(taskdb_seq(rw), 0);
 	assert_int_equal(taskdb_sync(rw, b, cfg->bucket, cfg->archive, &sy, &e), ST_OK);
 	assert_int_equal(sy.applied + sy.arch_applied, 18 + 1);	/* two purged whole */
