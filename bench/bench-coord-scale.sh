@@ -29,7 +29,7 @@ set -u
 BUILD=${BUILD:-build}
 IFCTL=$BUILD/ifctl
 LOAD=$BUILD/tests/loadtasks
-SIZES=${BENCH_SIZES:-0 10000 100000 1000000}
+SIZES=${BENCH_SIZES-0 10000 100000 1000000}
 tmp=$(mktemp -d /tmp/ifctl-bench-XXXXXX)
 export IF_HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/config"
 export IF_SERVER_PORT=$("$BUILD/tests/freeport")
@@ -69,7 +69,6 @@ token() {
 	"$IFCTL" task list "$@" --limit 50000 -o json 2>/dev/null |
 		sed -n 's/.*"continue":"\([^"]*\)".*/\1/p'
 }
-printf '\nat %s archived, %s queued (list: median/max of 5, ms):\n' "$last" "${q:-0}"
 # why CMD...: wall time of one --why run, then its index and list lines.
 why() {
 	t0=$(ms)
@@ -77,20 +76,24 @@ why() {
 	echo "$(( $(ms) - t0 )) ms"
 	printf '%s\n' "$w" | grep -E '^(index|list) ' | sed 's/^/  /'
 }
-printf 'list --state done --limit 100, first run (index built, archive included)\t%s\n' \
-	"$(why "$IFCTL" task list --state done --limit 100)"
-printf 'list --limit 100\t%s\n' "$(five "$IFCTL" task list --limit 100)"
-tok=$(token)
-printf 'list --limit 100 --continue (after 50000)\t%s\n' \
-	"$(five "$IFCTL" task list --limit 100 --continue "$tok")"
-printf 'list --state done --limit 100\t%s\n' "$(five "$IFCTL" task list --state done --limit 100)"
-tok=$(token --state done)
-printf 'list --state done --limit 100 --continue (after 50000)\t%s\n' \
-	"$(five "$IFCTL" task list --state done --limit 100 --continue "$tok")"
-printf 'list --state queued --swarm X --limit 100\t%s\n' \
-	"$(five "$IFCTL" task list --state queued --swarm X --limit 100)"
-printf 'stats\t%s\n' "$(five "$IFCTL" task stats)"
-"$IFCTL" task stats
+list_figures() {
+	printf '\nat %s archived, %s queued (list: median/max of 5, ms):\n' "$last" "${q:-0}"
+	printf 'list --state done --limit 100, first run (index built, archive included)\t%s\n' \
+		"$(why "$IFCTL" task list --state done --limit 100)"
+	printf 'list --limit 100\t%s\n' "$(five "$IFCTL" task list --limit 100)"
+	tok=$(token)
+	printf 'list --limit 100 --continue (after 50000)\t%s\n' \
+		"$(five "$IFCTL" task list --limit 100 --continue "$tok")"
+	printf 'list --state done --limit 100\t%s\n' "$(five "$IFCTL" task list --state done --limit 100)"
+	tok=$(token --state done)
+	printf 'list --state done --limit 100 --continue (after 50000)\t%s\n' \
+		"$(five "$IFCTL" task list --state done --limit 100 --continue "$tok")"
+	printf 'list --state queued --swarm X --limit 100\t%s\n' \
+		"$(five "$IFCTL" task list --state queued --swarm X --limit 100)"
+	printf 'stats\t%s\n' "$(five "$IFCTL" task stats)"
+	"$IFCTL" task stats
+}
+[ -n "${last:-}" ] && list_figures	# BENCH_SIZES='' : the layouts below only
 
 # big LIVE ARCHIVED: the index and watch-start figures for one layout.
 big() {
@@ -102,7 +105,7 @@ big() {
 	"$LOAD" "$url" IF_TASKS "$1" q queued
 	sleep 5
 	printf '\n%s live, %s archived:\n' "$1" "$2"
-	printf 'stats, first (index built)\t%s ms\n' "$(timed "$IFCTL" task stats)"
+	printf 'stats, first (index built)\t%s\n' "$(why "$IFCTL" task stats)"
 	"$IFCTL" task push --title one -q >/dev/null 2>&1
 	printf 'stats after one push (incremental)\t%s ms\n' "$(timed "$IFCTL" task stats)"
 	"$IFCTL" task stats --why | grep 'index ' | sed 's/^/  /'
