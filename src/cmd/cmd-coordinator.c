@@ -20,6 +20,7 @@
 #include "core/json.h"
 #include "core/price.h"
 #include "core/taskdb.h"
+#include "core/tasklist.h"
 #include "core/taskview.h"
 #include "core/util.h"
 
@@ -415,11 +416,107 @@ list_page(struct cmd_ctx *ctx, const struct coord_filter *f, const struct coord_
 	char *tok = l->more && l->n ? coord_token_make(f, &l->tasks[l->n - 1]) : NULL;
 
 	if (tok && !ctx->quiet)
-		session_notice(ctx->session, NOTICE_WARN, "ifctl: %zu more task%s: run again with the "
-			       "same filters and --continue %s", l->more, l->more == 1 ? "" : "s", tok);
+		session_notice(ctx->session, NOTICE_WARN, "ifctl: %s%zu more task%s: run again with "
+			       "the same filters and --continue %s", l->more >= TASKLIST_COUNT_MAX ?
+			       "at least " : "", l->more, l->more == 1 ? "" : "s", tok);
 	if (paged && (ctx->format == OUT_JSON || ctx->format == OUT_YAML))
 		doc_add(&ctx->out, task_view_page(tok, l->more));
 	free(tok);
+}
+
+/* Say the task index cannot serve (damaged, unreadable) and what is read instead. */
+static void
+index_warn(struct cmd_ctx *ctx, const struct err *ie, const char *instead)
+{
+	if (!ctx->quiet)
+		session_notice(ctx->session, NOTICE_WARN, "ifctl: warning: %s; %s %s instead "
+			       "(remove the file to rebuild it)", ie->msg, instead, COORD_BUCKET);
+}
+
+/*
+ * The task index, ready to answer: synced first (read-only: used only when
+ * it already holds the streams up to their last sequences; archive: the
+ * archive's stream too). *d NULL when the index cannot serve (missing or
+ * stale under --read-only; damaged: a warning naming what is read
+ * instead), so the caller reads the buckets. A failure of the bus is
+ * returned: the buckets cannot be read either.
+ */
+static enum status
+index_ready(struct cmd_ctx *ctx, const struct coord_cfg *cc, bool archive, const char *instead,
+	    struct taskdb **d)
+{
+	bool ro = cfg_bool(&ctx->cfg, CK_READ_ONLY), fresh = false;
+	struct taskdb_sync sy;
+	struct err ie = ERR_INIT;
+	enum status st;
+
+	*d = NULL;
+	st = taskdb_open(&ctx->cfg, !ro, d, &ie);
+	if (st == ST_OK && ro)
+		st = taskdb_fresh(*d, ctx->bus, cc->bucket, archive ? cc->archive : NULL, &fresh,
+				  &ie);
+	if (st == ST_OK && !ro && archive)
+		taskdb_keep_archive(*d);
+	if (st == ST_OK && !ro && (st = taskdb_sync(*d, ctx->bus, cc->bucket, cc->archive, &sy,
+						    &ie)) == ST_OK)
+		why_add(&ctx->op, "index", "", "task index synced: %llu message%s of KV_%s "
+			"(sequences %llu to %llu), %llu of the archive's, in %lld ms%s%s",
+			(unsigned long long)sy.applied, sy.applied == 1 ? "" : "s", cc->bucket,
+			(unsigned long long)sy.from, (unsigned long long)sy.to,
+			(unsigned long long)sy.arch_applied, (long long)sy.ms,
+			sy.rebuilt ? ", rebuilt from the stream's first sequence" :
+			sy.repaired ? ", rows of tasks moved to the archive dropped" : "",
+			sy.arch_rebuilt ? ", archive read again" : "");
+	if (st == ST_OK && (fresh || !ro))
+		return ST_OK;
+	taskdb_close(*d);
+	*d = NULL;
+	if (st == ST_NOT_FOUND || st == ST_OK)
+		return ST_OK;
+	if (st != ST_INDEX_CORRUPT && st != ST_IO) {
+		ctx->err = ie;	/* the bus failed: the bucket cannot be read either */
+		return st;
+	}
+	index_warn(ctx, &ie, instead);
+	return ST_OK;
+}
+
+/*
+ * The listing: from the task index when it can serve (a page's cost is the
+ * page's), else from the buckets' snapshots (the whole set is read).
+ */
+static enum status
+list_read(struct cmd_ctx *ctx, const struct coord_cfg *cc, const struct coord_filter *f,
+	  struct coord_listing *l)
+{
+	struct taskdb *d = NULL;
+	struct err ie = ERR_INIT;
+	bool served = false, had;
+	enum status st = ST_OK;
+
+	if (strcmp(cc->bucket, COORD_BUCKET) == 0 &&
+	    (st = index_ready(ctx, cc, f->archived, "listing from", &d)) != ST_OK)
+		return st;
+	had = d != NULL;
+	if (d && (st = tasklist_page(ctx->bus, cc, d, f, l, &served, &ie)) == ST_OK && served)
+		why_add(&ctx->op, "list", "", "places from the task index ($IF_HOME/index.db: "
+			"order created, id; filters by SQL), then the page's %zu records read by "
+			"stream sequence, pipelined%s", l->n, f->archived ? "; the archive too" : "");
+	taskdb_close(d);
+	if (st == ST_IO || st == ST_INDEX_CORRUPT) {	/* the index failed, not the bus */
+		index_warn(ctx, &ie, "listing from");
+		st = ST_OK;
+		had = served = false;
+	} else if (st != ST_OK) {
+		ctx->err = ie;
+		return st;
+	}
+	if (served)
+		return ST_OK;
+	why_add(&ctx->op, "list", "", "one snapshot of %s%s (%s)", COORD_BUCKET,
+		f->archived ? " and of the archive" : "", had ? "more tasks than a page holds" :
+		"the task index was missing, stale under --read-only, or unusable");
+	return coord_list(ctx->bus, cc, f, l, &ctx->err);
 }
 
 static enum status
@@ -441,7 +538,7 @@ run_list(struct cmd_ctx *ctx)
 	show_invalid = !cmd_flag(ctx, "hide-invalid") && !f.swarm && !f.cap && !f.after &&
 		       !f.created_before && !f.created_after && (!f.state || only_invalid);
 	coord_cfg_load(&ctx->cfg, &cc);
-	if ((st = coord_list(ctx->bus, &cc, &f, &l, &ctx->err)) == ST_OK) {
+	if ((st = list_read(ctx, &cc, &f, &l)) == ST_OK) {
 		rs = task_view_list();
 		for (i = 0; !only_invalid && i < l.n; i++)
 			task_view_add(rs, &l.tasks[i]);
@@ -491,47 +588,27 @@ stats_add(void *arg, const struct task *t)
 }
 
 /*
- * The live set's counts from the task index: synced first (read-only: used
- * only when it holds the stream up to its last sequence). ST_OK with *used
- * false when the index cannot serve (missing or stale under --read-only,
- * damaged: a warning), so the caller counts from the bucket instead.
+ * The live set's counts from the task index. ST_OK with *used false when
+ * the index cannot serve, so the caller counts from the bucket instead.
  */
 static enum status
 stats_indexed(struct cmd_ctx *ctx, const struct coord_cfg *cc, struct task_stats *s, bool *used)
 {
-	bool ro = cfg_bool(&ctx->cfg, CK_READ_ONLY), fresh = false;
-	struct taskdb_sync sy;
 	struct taskdb *d = NULL;
 	struct err ie = ERR_INIT;
 	enum status st;
 
 	*used = false;
-	st = taskdb_open(&ctx->cfg, !ro, &d, &ie);
-	if (st == ST_OK && ro)
-		st = taskdb_fresh(d, ctx->bus, cc->bucket, &fresh, &ie);
-	else if (st == ST_OK && (st = taskdb_sync(d, ctx->bus, cc->bucket, cc->archive, &sy,
-							 &ie)) == ST_OK)
-		why_add(&ctx->op, "index", "", "task index synced: %llu message%s of KV_%s "
-			"(sequences %llu to %llu) in %lld ms%s", (unsigned long long)sy.applied,
-			sy.applied == 1 ? "" : "s", cc->bucket, (unsigned long long)sy.from,
-			(unsigned long long)sy.to, (long long)sy.ms,
-			sy.rebuilt ? ", rebuilt from the stream's first sequence" :
-			sy.repaired ? ", rows of tasks moved to the archive dropped" : "");
-	fresh = fresh || (st == ST_OK && !ro);
-	if (st == ST_OK && fresh && (st = taskdb_stats(d, s, &ie)) == ST_OK)
-		*used = true;
-	taskdb_close(d);
-	if (st == ST_NOT_FOUND || st == ST_OK)
-		return ST_OK;
-	if (st != ST_INDEX_CORRUPT && st != ST_IO) {
-		ctx->err = ie;	/* the bus failed: the bucket cannot be read either */
+	if ((st = index_ready(ctx, cc, false, "counting from", &d)) != ST_OK || d == NULL)
 		return st;
+	st = taskdb_stats(d, s, &ie);
+	taskdb_close(d);
+	*used = st == ST_OK;
+	if (st != ST_OK) {
+		index_warn(ctx, &ie, "counting from");
+		memset(s, 0, sizeof *s);
+		s->now_ms = wall_ms();
 	}
-	if (!ctx->quiet)
-		session_notice(ctx->session, NOTICE_WARN, "ifctl: warning: %s; counting from %s "
-			       "instead (remove the file to rebuild it)", ie.msg, COORD_BUCKET);
-	memset(s, 0, sizeof *s);
-	s->now_ms = wall_ms();
 	return ST_OK;
 }
 

@@ -1143,8 +1143,8 @@ task_needs(const struct task *t, const char *cap)
 }
 
 /* Does t pass every filter of f (the cursor included)? */
-static bool
-list_keeps(const struct coord_filter *f, const struct task *t)
+bool
+coord_filter_keeps(const struct coord_filter *f, const struct task *t)
 {
 	if (f == NULL)
 		return true;
@@ -1220,7 +1220,7 @@ list_take(struct list_scan *s, const struct bus_kv_event *ev)
 		t.archived = s->archived;
 		if (s->each)
 			s->each(s->each_arg, &t);
-		if (s->each || !list_keeps(s->f, &t)) {
+		if (s->each || !coord_filter_keeps(s->f, &t)) {
 			task_release(&t);
 			return;
 		}

@@ -240,6 +240,9 @@ struct coord_filter {
 	int64_t finished_before;	/* only finished tasks last changed before (ms) */
 };
 
+/* Does t pass every filter of f (the place f->after included; NULL: all)? */
+bool coord_filter_keeps(const struct coord_filter *f, const struct task *t);
+
 /*
  * A listing: valid tasks, oldest first (created, then id), and the invalid
  * records, by key. more counts the tasks past the limit that passed the

@@ -466,6 +466,34 @@ run 0 task archive --retain 0
 run 0 task stats --why
 out_has 'rows of tasks moved to the archive dropped'
 idx_agree 3
+# task list from the same index: pages found there, records read by
+# sequence; --read-only with a stale index lists from the buckets, the same
+# tasks; done tasks page through the archive, each once.
+run 0 task list --limit 50 --why
+out_has 'places from the task index'
+run 0 task push ix-ro --title ro
+run 0 task list --read-only --why
+out_has 'one snapshot of IF_TASKS'
+out_has '^ix-ro '
+run 0 task list --read-only -o json -q
+cp "$OUT" "$T_DIR/list-ro"
+run 0 task list -o json -q
+check "cmp -s '$T_DIR/list-ro' '$OUT'"
+run 0 task list --read-only --limit 5 --why
+out_has 'places from the task index'
+run 0 task list --state done -o jsonl -q
+grep -o '"id":"[^"]*"' "$OUT" | sort >"$T_DIR/done-all"
+check "[ -s '$T_DIR/done-all' ] && grep -q '\"archived\":true' '$OUT'"
+: >"$T_DIR/done-paged"
+run 0 task list --state done --limit 1 -o json
+while :; do
+	grep -o '"id":"[^"]*"' "$OUT" >>"$T_DIR/done-paged"
+	tok=$(sed -n 's/.*"continue":"\([^"]*\)".*/\1/p' "$OUT")
+	[ -n "$tok" ] || break
+	run 0 task list --state done --limit 1 --continue "$tok" -o json
+done
+sort -o "$T_DIR/done-paged" "$T_DIR/done-paged"
+check "cmp -s '$T_DIR/done-all' '$T_DIR/done-paged'"
 rm -f "$IF_HOME/index.db" "$IF_HOME/index.db-wal" "$IF_HOME/index.db-shm"
 run 0 task stats --read-only -o json
 check "[ ! -e '$IF_HOME/index.db' ]"

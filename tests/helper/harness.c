@@ -453,3 +453,59 @@ hclaims_each_record(struct hclaims *l, struct bus *b, const struct coord_cfg *cf
 	pthread_mutex_unlock(&l->mu);
 	coord_index_free(fresh);
 }
+
+/* See harness.h. */
+enum status
+hload_tasks(struct bus *b, const char *bucket, const char *prefix, size_t n,
+	    enum task_state state)
+{
+	enum { BATCH = 500 };
+	struct bus_pub_msg m[BATCH];
+	struct buf subj[BATCH], data[BATCH];
+	struct err e = ERR_INIT;
+	int64_t now = wall_ms();
+	enum status st = ST_OK;
+	size_t i, j, k;
+
+	for (j = 0; j < BATCH; j++)
+		subj[j] = data[j] = (struct buf)BUF_INIT;
+	for (i = 0; i < n && st == ST_OK; i += k) {
+		k = n - i < BATCH ? n - i : BATCH;
+		for (j = 0; j < k; j++) {
+			struct task t;
+			char id[64], own[16];
+			snprintf(id, sizeof id, "%s-%06zu", prefix, i + j);
+			task_init(&t);
+			t.id = xstrdup(id);
+			t.title = xstrdup("x");
+			t.caps = xcalloc(1, sizeof *t.caps);
+			if ((i + j) % 2 == 0) {
+				t.caps[0] = xstrdup("gpu");
+				t.ncaps = 1;
+			}
+			if ((i + j) % 3 == 0) {
+				snprintf(own, sizeof own, "s-%zu", (i + j) % 4);
+				t.owner = xstrdup(own);
+			}
+			t.state = state;
+			t.max_attempts = 3;
+			t.created = now - 10000 + (int64_t)((i + j) % 5000);
+			t.updated = now - 5000;
+			t.trace = xstrdup("load");
+			task_history_add(&t, t.created, TASK_QUEUED, "loader", 0, NULL);
+			buf_reset(&data[j]);
+			task_to_json(&t, &data[j]);
+			buf_reset(&subj[j]);
+			buf_addf(&subj[j], "$KV.%s.%s", bucket, id);
+			task_release(&t);
+			m[j] = (struct bus_pub_msg){ .subject = subj[j].s, .data = data[j].s,
+						     .len = data[j].len };
+		}
+		st = bus_js_publish_many(b, m, k, &e);
+	}
+	for (j = 0; j < BATCH; j++) {
+		buf_release(&subj[j]);
+		buf_release(&data[j]);
+	}
+	return st;
+}

@@ -13,6 +13,7 @@
 #include "core/bus.h"
 #include "core/config.h"
 #include "core/coord.h"
+#include "core/task.h"
 
 struct hserver {
 	int port;
@@ -95,5 +96,14 @@ void hclaims_judge(const struct hclaims *l, const char *id, uint64_t token, size
 /* Every record of cfg's bucket, read afresh from the server, to fn under the log's lock. */
 void hclaims_each_record(struct hclaims *l, struct bus *b, const struct coord_cfg *cfg,
 			 void (*fn)(void *arg, const char *json, size_t len), void *arg);
+
+/*
+ * Write n tasks PREFIX-i (six digits) in state st straight into bucket as
+ * KV puts in batches, no push: every second needs "gpu", every third is
+ * held by "s-<i % 4>"; created spread over 5,000 ms so that many share a
+ * time (ids break ties). The first refused batch's status (e set).
+ */
+enum status hload_tasks(struct bus *b, const char *bucket, const char *prefix, size_t n,
+			enum task_state st);
 
 #endif

@@ -873,52 +873,6 @@ test_cancel_requeue(void **state)
 
 /* --- the archive ------------------------------------------------------- */
 
-/* Write n done tasks PREFIX-i straight into bucket, in batches (no push). */
-static void
-load_done(struct bus *b, const char *bucket, const char *prefix, size_t n)
-{
-	enum { BATCH = 500 };
-	struct bus_pub_msg m[BATCH];
-	struct buf subj[BATCH], data[BATCH];
-	struct err e = ERR_INIT;
-	int64_t now = wall_ms();
-	size_t i, j, k;
-
-	for (j = 0; j < BATCH; j++)
-		subj[j] = data[j] = (struct buf)BUF_INIT;
-	for (i = 0; i < n; i += k) {
-		k = n - i < BATCH ? n - i : BATCH;
-		for (j = 0; j < k; j++) {
-			struct task t;
-			char id[64];
-			snprintf(id, sizeof id, "%s-%06zu", prefix, i + j);
-			task_init(&t);
-			t.id = xstrdup(id);
-			t.title = xstrdup("x");
-			t.caps = xcalloc(1, sizeof *t.caps);
-			t.state = TASK_DONE;
-			t.max_attempts = 3;
-			t.attempts = 1;
-			t.created = now - 10000 + (int64_t)((i + j) % 5000);
-			t.updated = now - 5000;
-			t.trace = xstrdup("load");
-			task_history_add(&t, t.created, TASK_QUEUED, "loader", 0, NULL);
-			buf_reset(&data[j]);
-			task_to_json(&t, &data[j]);
-			buf_reset(&subj[j]);
-			buf_addf(&subj[j], "$KV.%s.%s", bucket, id);
-			task_release(&t);
-			m[j] = (struct bus_pub_msg){ .subject = subj[j].s, .data = data[j].s,
-						     .len = data[j].len };
-		}
-		assert_int_equal(bus_js_publish_many(b, m, k, &e), ST_OK);
-	}
-	for (j = 0; j < BATCH; j++) {
-		buf_release(&subj[j]);
-		buf_release(&data[j]);
-	}
-}
-
 struct sweeper {
 	struct bus *b;
 	const struct coord_cfg *cfg;
@@ -1003,7 +957,7 @@ test_archive_crash(void **state)
 	sw.b = b;
 	assert_int_equal(bus_kv_ensure(b, &live, &created, &e), ST_OK);
 	assert_int_equal(bus_kv_ensure(b, &arch, &created, &e), ST_OK);
-	load_done(b, "T_LIVE", "a", N);
+	assert_int_equal(hload_tasks(b, "T_LIVE", "a", N, TASK_DONE), ST_OK);
 	pthread_create(&th, NULL, sweep_main, &sw);
 	while (coord_archived(b, &cfg, &n, NULL) != ST_OK || n < N / 4)
 		usleep(2000);
