@@ -10,6 +10,7 @@
 #include "cmd/gov-cmd.h"
 #include "cmd/follow.h"
 #include "core/cost.h"
+#include "core/governor.h"
 #include "core/costdb.h"
 #include "core/json.h"
 #include "core/ledger.h"
@@ -302,7 +303,18 @@ load_candidates(struct cmd_ctx *ctx, struct swarm_candidate **v, size_t *n)
 			st = swarm_candidates_parse(text, len, v, n, &bad, &ctx->err);
 		free(text);
 	} else {
-		st = swarm_candidates_load(ctx->bus, v, n, &bad, &ctx->err);
+		struct gov_fleet f;
+		st = gov_cmd_fleet(ctx, NULL, 0, &f, NULL);
+		if (st == ST_NO_SCHEMA || st == ST_NOT_FOUND) {	/* no registry: no candidates */
+			err_clear(&ctx->err);
+			*v = xcalloc(1, sizeof **v);
+			*n = 0;
+			st = ST_OK;
+		} else if (st == ST_OK) {
+			swarm_candidates_from_fleet(&f, v, n);
+			bad = f.swarms.nbad;
+			gov_fleet_release(&f);
+		}
 	}
 	if (st == ST_OK && bad)
 		session_notice(ctx->session, NOTICE_WARN, "ifctl: warning: %zu swarm profile%s "

@@ -94,7 +94,7 @@ run_check(struct cmd_ctx *ctx)
 	if ((st = gov_cmd_policy(ctx, &reg, &pol)) != ST_OK)
 		goto out_reg;
 	if ((st = gov_cmd_caps(ctx, "capability", &reg, &caps, &nc)) != ST_OK ||
-	    (st = gov_fleet_load(ctx->bus, &f, &ctx->err)) != ST_OK)
+	    (st = gov_cmd_fleet(ctx, NULL, 0, &f, NULL)) != ST_OK)
 		goto out_pol;
 	a.swarms = swarms;
 	a.nswarms = ns;

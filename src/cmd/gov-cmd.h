@@ -68,7 +68,6 @@ struct gov_fleet;
 enum status gov_cmd_fleet(struct cmd_ctx *ctx, char *const *caps, size_t ncaps,
 			  struct gov_fleet *out, size_t *skipped);
 
-#endif
 
 /* --- hooks of the coordinator's commands ---------------------------------- */
 
@@ -95,3 +94,5 @@ void gov_cmd_after_owner(struct cmd_ctx *ctx, const char *swarm, int verb_outcom
 #define GOV_OUTCOME_NONE 0	/* heartbeat, release */
 #define GOV_OUTCOME_SUCCESS 1	/* complete */
 #define GOV_OUTCOME_FAILURE 2	/* fail */
+
+#endif

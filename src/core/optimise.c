@@ -124,25 +124,14 @@ fleet_excluded(const struct gov_fleet *f, size_t i)
 	return NULL;
 }
 
-enum status
-swarm_candidates_load(struct bus *b, struct swarm_candidate **out, size_t *n, size_t *bad,
-		      struct err *e)
+void
+swarm_candidates_from_fleet(const struct gov_fleet *f, struct swarm_candidate **out, size_t *n)
 {
-	struct gov_fleet f;
 	size_t i;
-	enum status st;
 
-	*out = NULL;
-	*n = *bad = 0;
-	if ((st = gov_fleet_load(b, &f, e)) == ST_NO_SCHEMA || st == ST_NOT_FOUND) {
-		err_clear(e);
-		return ST_OK;
-	}
-	if (st != ST_OK)
-		return st;
-	*out = xcalloc(f.swarms.n + 1, sizeof **out);
-	for (i = 0; i < f.swarms.n; i++) {
-		const struct swarm_profile *p = &f.swarms.v[i].p;
+	*out = xcalloc(f->swarms.n + 1, sizeof **out);
+	for (i = 0; i < f->swarms.n; i++) {
+		const struct swarm_profile *p = &f->swarms.v[i].p;
 		struct swarm_candidate *c = &(*out)[i];
 		c->id = xstrdup(p->id);
 		c->caps = xcalloc(p->ncaps + 1, sizeof *c->caps);	/* sorted, as in the profile */
@@ -150,12 +139,9 @@ swarm_candidates_load(struct bus *b, struct swarm_candidate **out, size_t *n, si
 			c->caps[c->ncaps] = xstrdup(p->caps[c->ncaps]);
 		c->cost_per_hour_micros = p->cost_per_hour_micros;
 		c->reputation = p->reputation;
-		c->excluded = fleet_excluded(&f, i);
+		c->excluded = fleet_excluded(f, i);
 	}
-	*n = f.swarms.n;
-	*bad = f.swarms.nbad;
-	gov_fleet_release(&f);
-	return ST_OK;
+	*n = f->swarms.n;
 }
 
 static const struct view_col suggest_cols[] = {

@@ -11,7 +11,7 @@
  * its own and at least a floor) with the lowest cost per hour; the saving
  * is the difference in hourly cost over the hours the swarm worked
  * (duration_ms of its records, else latency_ms). Candidates come from the
- * governor's registry (swarm_candidates_load), whose filters leave out
+ * governor's fleet (swarm_candidates_from_fleet), whose filters leave out
  * swarms that may not take work, or from a JSON file of profiles.
  */
 #ifndef IF_OPTIMISE_H
@@ -49,14 +49,14 @@ void swarm_candidates_free(struct swarm_candidate *v, size_t n);
 enum status swarm_candidates_parse(const char *json, size_t len, struct swarm_candidate **out,
 				   size_t *n, size_t *bad, struct err *e);
 /*
- * The same from the governor's registry (gov_fleet_load: swarm_list's
+ * The same from the governor's fleet as read (gov_fleet_read: the
  * schema-checked profiles, their state, their budgets): a retired swarm,
  * one whose breaker is not closed and one whose budget is exhausted keep
- * their profile but are never suggested (excluded says why). Records that
- * fail the schema are counted in *bad. None when the bucket is missing.
+ * their profile but are never suggested (excluded says why).
  */
-enum status swarm_candidates_load(struct bus *b, struct swarm_candidate **out, size_t *n,
-				  size_t *bad, struct err *e);
+struct gov_fleet;
+void swarm_candidates_from_fleet(const struct gov_fleet *f, struct swarm_candidate **out,
+				 size_t *n);
 
 enum suggest_col {
 	SG_KIND, SG_CURRENT, SG_SUGGESTED, SG_RECORDS, SG_COST, SG_COST_THERE, SG_SAVING,

@@ -54,10 +54,10 @@ console_can_run(char *why, size_t len)
 	const char *term = getenv("TERM");
 
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
-		snprintf(why, len, "ifctl console needs a terminal: %s is not one",
+		snprintf(why, len, "the console needs a terminal: %s is not one",
 			 isatty(STDIN_FILENO) ? "stdout" : "stdin");
 	else if (term == NULL || *term == '\0' || !strcmp(term, "dumb"))
-		snprintf(why, len, "ifctl console needs a terminal that can draw: TERM is '%s'",
+		snprintf(why, len, "the console needs a terminal that can draw: TERM is '%s'",
 			 term ? term : "");
 	else
 		return true;
