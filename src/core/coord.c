@@ -1798,7 +1798,8 @@ coord_queue_tidy(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, i
 	if ((st = coord_scan(b, cfg, tidy_take, &s, &bad, e)) != ST_OK)
 		goto out;
 	coord_listing_release(&bad);
-	qsort(s.ready, s.n, sizeof *s.ready, ref_cmp);
+	if (s.n)
+		qsort(s.ready, s.n, sizeof *s.ready, ref_cmp);
 	snprintf(filter, sizeof filter, "%s.*", cfg->queue);
 	if ((st = bus_stream_subjects(b, COORD_QUEUE_STREAM, filter, queue_count, by_prio, e)) != ST_OK)
 		goto out;
