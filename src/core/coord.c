@@ -1735,7 +1735,7 @@ tidy_find(struct tidy_scan *s, const char *data, size_t len)
  * in held (handed back by the caller, in order). Ids stored after last_seq
  * were published after the live set was read: always held.
  */
-static enum status
+static bool
 tidy_prio(struct bus *b, const struct coord_cfg *cfg, const struct opctx *op,
 	  struct tidy_scan *s, int prio, uint64_t count, uint64_t last_seq,
 	  struct bus_msg ***held, size_t *nheld, size_t *capheld, struct coord_tidy *out)
@@ -1746,9 +1746,18 @@ tidy_prio(struct bus *b, const struct coord_cfg *cfg, const struct opctx *op,
 
 	snprintf(durable, sizeof durable, "claim-p%d", prio);
 	snprintf(filter, sizeof filter, "%s.%d", cfg->queue, prio);
-	while (seen < count && *nheld - held0 < TIDY_HOLD_MAX) {
+	while (seen < count) {
+		if (*nheld - held0 >= TIDY_HOLD_MAX)
+			return false;	/* ids left unseen: their tasks may be queued */
 		if (bus_pull(b, COORD_QUEUE_STREAM, durable, filter, ONCE_ACK_WAIT_MS, TIDY_BATCH,
-			     msgs, &n, NULL) != ST_OK || n == 0)
+			     msgs, &n, NULL) != ST_OK) {
+			for (i = 0; i < n; i++) {
+				bus_msg_nak(msgs[i], 0);
+				bus_msg_free(msgs[i]);
+			}
+			return false;
+		}
+		if (n == 0)
 			break;
 		for (i = 0; i < n; i++) {
 			size_t len;
@@ -1770,7 +1779,19 @@ tidy_prio(struct bus *b, const struct coord_cfg *cfg, const struct opctx *op,
 		}
 		seen += n;
 	}
-	return ST_OK;
+	return true;
+}
+
+/* Hand the n held ids back, in the order taken. */
+static void
+tidy_hand_back(struct bus_msg **held, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		bus_msg_nak(held[i], 0);
+		bus_msg_free(held[i]);
+	}
 }
 
 enum status
@@ -1778,6 +1799,7 @@ coord_queue_tidy(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, i
 		 struct coord_tidy *out, struct err *e)
 {
 	uint64_t by_prio[TASK_PRIORITY_MAX + 1] = { 0 };
+	bool looked[TASK_PRIORITY_MAX + 1];	/* every id of the priority seen */
 	struct tidy_scan s = { .now = now };
 	struct bus_stream_stat stat;
 	struct coord_listing bad;
@@ -1803,15 +1825,21 @@ coord_queue_tidy(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, i
 	snprintf(filter, sizeof filter, "%s.*", cfg->queue);
 	if ((st = bus_stream_subjects(b, COORD_QUEUE_STREAM, filter, queue_count, by_prio, e)) != ST_OK)
 		goto out;
-	for (prio = TASK_PRIORITY_MAX; prio >= 0; prio--)
-		if (by_prio[prio])
-			tidy_prio(b, cfg, op, &s, prio, by_prio[prio], stat.last_seq, &held, &nheld,
-				  &capheld, out);
-	for (i = 0; i < nheld; i++) {	/* back, in the order taken */
-		bus_msg_nak(held[i], 0);
-		bus_msg_free(held[i]);
+	/*
+	 * Each priority's ids go back as soon as its look ends: a one-shot
+	 * claim that finds none of a priority takes the next lower one, so
+	 * ids held while the sweep looks at other priorities would let lower
+	 * ones go first (and hold up to TIDY_HOLD_MAX ids per priority at once).
+	 */
+	for (prio = TASK_PRIORITY_MAX; prio >= 0; prio--) {
+		looked[prio] = by_prio[prio] == 0 ||
+			       tidy_prio(b, cfg, op, &s, prio, by_prio[prio], stat.last_seq, &held,
+					 &nheld, &capheld, out);
+		tidy_hand_back(held, nheld);
+		out->kept += nheld;
+		nheld = 0;
 	}
-	out->kept = nheld - (op->falsify ? out->dropped : 0);
+	out->kept -= op->falsify ? out->dropped : 0;
 	if (op->falsify) {
 		char ev[96];
 		snprintf(ev, sizeof ev, "%zu would be dropped, %zu kept", out->dropped, out->kept);
@@ -1820,8 +1848,10 @@ coord_queue_tidy(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, i
 	for (i = 0; i < s.n; i++) {
 		struct task t = { .id = s.ready[i].id, .priority = s.ready[i].prio,
 				  .state = TASK_QUEUED };
-		if (!s.ready[i].lapsed || s.ready[i].queued)
-			continue;
+		if (!s.ready[i].lapsed || s.ready[i].queued ||
+		    s.ready[i].prio < 0 || s.ready[i].prio > TASK_PRIORITY_MAX ||
+		    !looked[s.ready[i].prio])
+			continue;	/* ready, or its id may be among those not seen */
 		if (!op->falsify)
 			queue_ready(b, cfg, &t);
 		out->announced++;
