@@ -684,6 +684,22 @@ validate_archive(struct cmd_ctx *ctx)
 	return v ? ST_OK : check_retain(ctx);
 }
 
+/*
+ * The ready queue's upkeep after a sweep's moves: its failure is a warning
+ * (the moves stand; the next sweep tries again), its counts zero.
+ */
+static void
+tidy_queue(struct cmd_ctx *ctx, const struct coord_cfg *cc, struct coord_tidy *tidy)
+{
+	struct err e = ERR_INIT;
+
+	if (coord_queue_tidy(ctx->bus, cc, &ctx->op, wall_ms(), tidy, &e) != ST_OK) {
+		session_notice(ctx->session, NOTICE_WARN, "ifctl: warning: ready queue upkeep: %s",
+			       e.msg);
+		memset(tidy, 0, sizeof *tidy);
+	}
+}
+
 /* A sweep every --every: its state between the loop's timer calls. */
 struct sweep_loop {
 	struct follow f;
@@ -707,8 +723,7 @@ sweep_tick(struct evloop *l, uint64_t id, void *arg)
 	sl->st = coord_archive_sweep(sl->ctx->bus, &sl->cc, &sl->ctx->op, wall_ms(), &moved, &raced,
 				     &sl->ctx->err);
 	if (sl->st == ST_OK)
-		sl->st = coord_queue_tidy(sl->ctx->bus, &sl->cc, &sl->ctx->op, wall_ms(), &tidy,
-					  &sl->ctx->err);
+		tidy_queue(sl->ctx, &sl->cc, &tidy);
 	if (sl->st != ST_OK) {
 		follow_finish(&sl->f);
 		return 0;
@@ -758,7 +773,7 @@ run_archive(struct cmd_ctx *ctx)
 		(long long)cc.retain_ms, COORD_ARCHIVE);
 	st = coord_archive_sweep(ctx->bus, &cc, &ctx->op, wall_ms(), &moved, &raced, &ctx->err);
 	if (st == ST_OK)
-		st = coord_queue_tidy(ctx->bus, &cc, &ctx->op, wall_ms(), &tidy, &ctx->err);
+		tidy_queue(ctx, &cc, &tidy);
 	if (st == ST_OK && ctx->op.falsify)
 		check(&ctx->op, "tasks to archive", ST_OK, NULL, moved ? "some" : "none");
 	if (st == ST_OK) {

@@ -52,7 +52,8 @@ direct_take(struct bus_direct *r, size_t n, natsMsg *m, size_t *answered)
 	d = &r[k];
 	(*answered)++;
 	if (natsMsg_GetDataLength(m) == 0 && natsMsgHeader_Get(m, "Status", &v) == NATS_OK) {
-		d->st = ST_NOT_FOUND;	/* 404, or a refusal of the request: no message */
+		/* 404: no such message; any other status (503, 408) is no answer about it */
+		d->st = strcmp(v, "404") == 0 ? ST_NOT_FOUND : ST_UNREACHABLE;
 		return;
 	}
 	if (natsMsgHeader_Get(m, "Nats-Sequence", &v) != NATS_OK ||
@@ -127,5 +128,8 @@ bus_direct_get_many(struct bus *b, const char *stream, struct bus_direct *r, siz
 		if (r[i].st == ST_PROTOCOL)
 			return err_set(e, ST_PROTOCOL, "%s: an answer without its sequence or subject",
 				       what);
+		else if (r[i].st == ST_UNREACHABLE)
+			return err_set(e, ST_TIMEOUT, "%s: the server did not serve a read (a status "
+				       "other than 404: no leader, or direct gets off)", what);
 	return s == NATS_OK ? ST_OK : bus_map_err(b, s, 0, what, e);
 }

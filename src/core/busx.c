@@ -194,7 +194,9 @@ bus_pull(struct bus *b, const char *stream, const char *durable, const char *fil
 		fr.NoWait = true;
 		fr.Expires = b->timeout_ms * 1000000;
 		s = natsSubscription_FetchRequest(&list, sub, &fr);
-		if (s == NATS_NOT_FOUND || (s == NATS_TIMEOUT && list.Count == 0))
+		if (s == NATS_NOT_FOUND || list.Count > 0)
+			s = NATS_OK;	/* nothing there, or a partial batch: the caller settles it */
+		else if (s == NATS_TIMEOUT)
 			s = NATS_OK;	/* nothing there */
 	}
 	for (i = 0; i < list.Count; i++) {
