@@ -498,7 +498,12 @@ list_read(struct cmd_ctx *ctx, const struct coord_cfg *cc, const struct coord_fi
 	    (st = index_ready(ctx, cc, f->archived, "listing from", &d)) != ST_OK)
 		return st;
 	had = d != NULL;
-	if (d && (st = tasklist_page(ctx->bus, cc, d, f, l, &served, &ie)) == ST_OK && served)
+	if (d && (st = tasklist_page(ctx->bus, cc, d, f, l, &served, &ie)) == ST_OK && served &&
+	    !taskdb_unchanged(d)) {	/* a writer checkpointed under this read-only handle */
+		coord_listing_release(l);
+		served = had = false;
+	}
+	if (served)
 		why_add(&ctx->op, "list", "", "places from the task index ($IF_HOME/index.db: "
 			"order created, id; filters by SQL), then the page's %zu records read by "
 			"stream sequence, pipelined%s", l->n, f->archived ? "; the archive too" : "");
@@ -515,7 +520,7 @@ list_read(struct cmd_ctx *ctx, const struct coord_cfg *cc, const struct coord_fi
 		return ST_OK;
 	why_add(&ctx->op, "list", "", "one snapshot of %s%s (%s)", COORD_BUCKET,
 		f->archived ? " and of the archive" : "", had ? "more tasks than a page holds" :
-		"the task index was missing, stale under --read-only, or unusable");
+		"the task index was missing, stale or changing under --read-only, or unusable");
 	return coord_list(ctx->bus, cc, f, l, &ctx->err);
 }
 
@@ -602,6 +607,11 @@ stats_indexed(struct cmd_ctx *ctx, const struct coord_cfg *cc, struct task_stats
 	if ((st = index_ready(ctx, cc, false, "counting from", &d)) != ST_OK || d == NULL)
 		return st;
 	st = taskdb_stats(d, s, &ie);
+	if (st == ST_OK && !taskdb_unchanged(d)) {	/* changed under a read-only handle */
+		taskdb_close(d);
+		memset(s, 0, sizeof *s);
+		return ST_OK;				/* counted from the bucket instead */
+	}
 	taskdb_close(d);
 	*used = st == ST_OK;
 	if (st != ST_OK) {

@@ -169,6 +169,10 @@ swarm_list_cmd(struct cmd_ctx *ctx, struct swarm_list *l)
 	if (st == ST_OK)
 		st = m ? swarm_list_mirrored(m, NULL, 0, l, NULL, &ctx->err) :
 			 swarm_list(ctx->bus, l, &ctx->err);
+	if (st == ST_OK && m && !kvmirror_unchanged(m)) {	/* a writer checkpointed under it */
+		swarm_list_release(l);
+		st = swarm_list(ctx->bus, l, &ctx->err);
+	}
 	kvmirror_close(m);
 	return st;
 }

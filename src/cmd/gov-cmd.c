@@ -202,6 +202,10 @@ gov_cmd_fleet(struct cmd_ctx *ctx, char *const *caps, size_t ncaps, struct gov_f
 
 	if (st == ST_OK)
 		st = gov_fleet_read(ctx->bus, m, caps, ncaps, out, skipped, &ctx->err);
+	if (st == ST_OK && m && !kvmirror_unchanged(m)) {	/* a writer checkpointed under it */
+		gov_fleet_release(out);
+		st = gov_fleet_read(ctx->bus, NULL, caps, ncaps, out, skipped, &ctx->err);
+	}
 	kvmirror_close(m);
 	return st;
 }

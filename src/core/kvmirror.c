@@ -28,6 +28,7 @@ struct kvmirror {
 	sqlite3_stmt *get, *meta_get;
 	struct buf val;		/* a value handed to a reader, NUL-terminated */
 	bool wrote;		/* a sync committed changes */
+	struct sql_file_mark mark;	/* read only: the file as it was before opening */
 };
 
 static const char mirror_schema[] =
@@ -182,6 +183,8 @@ kvmirror_open_path(const char *path, bool write, struct kvmirror **out, struct e
 		kvmirror_close(m);
 		return st;
 	}
+	if (!write)
+		sql_file_mark(path, &m->mark);
 	rc = write ? open_write(path, &m->db) : open_immutable(path, &m->db);
 	if (rc == SQLITE_OK && !write && sql_query_int(m->db, "PRAGMA user_version", &rc) !=
 	    KVM_FORMAT && rc == SQLITE_OK) {	/* another format: as good as none */
@@ -212,6 +215,12 @@ kvmirror_open(const struct config *c, bool write, struct kvmirror **out, struct 
 		st = kvmirror_open_path(path, write, out, e);
 	free(path);
 	return st;
+}
+
+bool
+kvmirror_unchanged(const struct kvmirror *m)
+{
+	return m->write || sql_file_same(m->path, &m->mark);
 }
 
 void

@@ -98,6 +98,13 @@ enum status kvmirror_open(const struct config *c, bool write, struct kvmirror **
 /* A file of one's own (tests, benchmarks). */
 enum status kvmirror_open_path(const char *path, bool write, struct kvmirror **out,
 			       struct err *e);
+/*
+ * Did the file stay as it was while this read-only handle read it? A
+ * writer's checkpoint meanwhile may have mixed old pages with new in what
+ * was read (immutable opens take no lock): then read the buckets instead.
+ * Always true for a writer.
+ */
+bool kvmirror_unchanged(const struct kvmirror *m);
 void kvmirror_close(struct kvmirror *m);	/* NULL: no-op */
 const char *kvmirror_path(const struct kvmirror *m);
 

@@ -1,5 +1,6 @@
 /* Small SQLite helpers: see sqlutil.h. */
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -84,4 +85,32 @@ sql_fail(sqlite3 *db, const char *kind, const char *path, int rc, const char *wh
 			       sqlite3_errstr(rc));
 	return err_set(e, ST_IO, "%s '%s': %s: %s", kind, path, what,
 		       db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
+void
+sql_file_mark(const char *path, struct sql_file_mark *m)
+{
+	struct stat sb;
+
+	memset(m, 0, sizeof *m);
+	if (stat(path, &sb) != 0)
+		return;
+	m->set = true;
+	m->dev = sb.st_dev;
+	m->ino = sb.st_ino;
+	m->size = sb.st_size;
+	m->mtime = sb.st_mtim;
+	m->ctime = sb.st_ctim;
+}
+
+bool
+sql_file_same(const char *path, const struct sql_file_mark *m)
+{
+	struct sql_file_mark now;
+
+	sql_file_mark(path, &now);
+	return m->set && now.set && now.dev == m->dev && now.ino == m->ino &&
+	       now.size == m->size && now.mtime.tv_sec == m->mtime.tv_sec &&
+	       now.mtime.tv_nsec == m->mtime.tv_nsec && now.ctime.tv_sec == m->ctime.tv_sec &&
+	       now.ctime.tv_nsec == m->ctime.tv_nsec;
 }

@@ -6,7 +6,10 @@
 #ifndef IF_SQLUTIL_H
 #define IF_SQLUTIL_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -18,6 +21,22 @@
  * reset (nothing is copied), SQLITE_TRANSIENT to have SQLite copy it.
  */
 void sql_bind_text(sqlite3_stmt *s, int i, const char *v, sqlite3_destructor_type how);
+
+/*
+ * A file's identity and last change. A reader that opened a file immutable
+ * (no lock) takes the mark before opening and compares it after reading:
+ * a writer's checkpoint into the file meanwhile may have mixed old pages
+ * with new in what it read. False also when the file cannot be looked at.
+ */
+struct sql_file_mark {
+	bool set;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+};
+void sql_file_mark(const char *path, struct sql_file_mark *m);
+bool sql_file_same(const char *path, const struct sql_file_mark *m);
 
 /* Run a prepared statement that returns no row, then reset it and its bindings. */
 int sql_step_reset(sqlite3_stmt *s);

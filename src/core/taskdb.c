@@ -42,6 +42,7 @@ struct taskdb {
 	bool write;
 	bool stale;		/* read only, another schema version: never fresh */
 	bool want_arch;		/* the archive's table is to be kept (taskdb_keep_archive) */
+	struct sql_file_mark opened;	/* read only: the file as it was before opening */
 	sqlite3_stmt *put[TAB__COUNT], *del[TAB__COUNT];
 	sqlite3_stmt *claim_del, *claim_put, *mark, *cand_put;
 };
@@ -209,6 +210,7 @@ taskdb_open_path(const char *path, bool write, struct taskdb **out, struct err *
 	if (write) {
 		rc = sqlite3_open_v2(path, &d->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
 	} else {
+		sql_file_mark(path, &d->opened);
 		struct buf uri = BUF_INIT;
 		const char *p;
 
@@ -257,6 +259,12 @@ taskdb_open(const struct config *c, bool write, struct taskdb **out, struct err 
 	free(path);
 	free(home);
 	return st;
+}
+
+bool
+taskdb_unchanged(const struct taskdb *d)
+{
+	return d->write || sql_file_same(d->path, &d->opened);
 }
 
 void

@@ -58,6 +58,13 @@ enum status taskdb_open(const struct config *c, bool write, struct taskdb **out,
 /* A file of one's own (tests, benchmarks). */
 enum status taskdb_open_path(const char *path, bool write, struct taskdb **out,
 			     struct err *e);
+/*
+ * Did the file stay as it was while this read-only handle read it? A
+ * writer's checkpoint meanwhile may have mixed old pages with new in what
+ * was read (immutable opens take no lock): then do not use it. Always true
+ * for a writer.
+ */
+bool taskdb_unchanged(const struct taskdb *d);
 void taskdb_close(struct taskdb *d);
 
 /* What a sync did. */
