@@ -510,8 +510,13 @@ test_pause(void **state)
 	atomic_store(&r.stop, true);
 	for (i = 0; i < 8; i++)
 		pthread_join(th[i], NULL);
-	verify_claims(b, &r, "p", pushed, true);
+	/*
+	 * The verdict on the settled cluster: right after the paused leader
+	 * resumes, a read may still come from its old view (seen once on
+	 * nats-server 2.9.10: 798 of 800 done, read after 800 of 800).
+	 */
 	assert_true(caught_up(b, "KV_" COORD_BUCKET, 30000));	/* the paused node caught up */
+	verify_claims(b, &r, "p", pushed, true);
 	run_release(&r, ixb);
 	bus_close(b);
 }
