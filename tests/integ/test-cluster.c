@@ -67,6 +67,8 @@ struct run {
 	struct hclaims log;
 	atomic_bool stop;
 	atomic_size_t errors, completed;
+	pthread_mutex_t err_mu;
+	char last_err[ERR_MSG_MAX];	/* the latest claim error, shown with the progress */
 };
 
 /* Claim, then complete, until told to stop; one connection and index each. */
@@ -106,6 +108,9 @@ claimer(void *arg)
 			coord_index_wait(ix, 50);
 		} else {
 			atomic_fetch_add(&r->errors, 1);	/* an election or a dead node */
+			pthread_mutex_lock(&r->err_mu);
+			snprintf(r->last_err, sizeof r->last_err, "%s", e.msg);
+			pthread_mutex_unlock(&r->err_mu);
 			usleep(20 * 1000);
 		}
 	}
@@ -121,6 +126,7 @@ run_init(struct run *r, struct bus *ixb[2])
 	int i;
 
 	memset(r, 0, sizeof *r);
+	pthread_mutex_init(&r->err_mu, NULL);
 	hclaims_init(&r->log);
 	r->cfg = (struct coord_cfg){ .bucket = COORD_BUCKET, .lease_ms = LEASE_MS,
 				    .max_attempts = 1000, .retry_backoff_ms = 100 };
@@ -140,6 +146,7 @@ run_release(struct run *r, struct bus *ixb[2])
 		bus_close(ixb[i]);
 	}
 	hclaims_release(&r->log);
+	pthread_mutex_destroy(&r->err_mu);
 }
 
 /* Push n tasks prefix0.. from 4 threads; how many were pushed. */
@@ -412,6 +419,11 @@ wait_done(struct bus *b, struct run *r, const char *prefix, size_t pushed)
 			      (double)(mono_ms() - t0) / 1000, v.done, pushed, hclaims_count(&r->log),
 			      atomic_load(&r->errors), hcluster_stream_leader(&cl, b, "KV_" COORD_BUCKET),
 			      hcluster_stream_leader(&cl, b, LEDGER_STREAM));
+		pthread_mutex_lock(&r->err_mu);
+		if (r->last_err[0])	/* what the claims fail with, for a run that stalls */
+			print_message("          last claim error: %s\n", r->last_err);
+		r->last_err[0] = '\0';
+		pthread_mutex_unlock(&r->err_mu);
 	} while (v.done < pushed && mono_ms() < deadline);
 }
 
