@@ -1487,16 +1487,12 @@ enum status
 coord_archived(struct bus *b, const struct coord_cfg *cfg, uint64_t *n, struct err *e)
 {
 	struct bus_stream_stat s;
-	char *stream;
 	enum status st;
 
 	*n = 0;
 	if (cfg->archive == NULL)
 		return ST_OK;
-	stream = xasprintf("KV_%s", cfg->archive);
-	st = bus_stream_stat(b, stream, &s, e);
-	free(stream);
-	if (st == ST_OK)
+	if ((st = bus_kv_stat(b, cfg->archive, &s, e)) == ST_OK)
 		*n = s.msgs;
 	return st;
 }

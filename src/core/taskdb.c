@@ -736,18 +736,6 @@ clear_rows(struct taskdb *d, int tab)
 			    "DELETE FROM task_mark" : "DELETE FROM task_arch", NULL, NULL, NULL);
 }
 
-/* The stream of a bucket's state (ST_NO_SCHEMA named by the bucket). */
-static enum status
-bucket_stat(struct bus *b, const char *bucket, struct bus_stream_stat *stat, struct err *e)
-{
-	char *stream = xasprintf("KV_%s", bucket);
-	enum status st = bus_stream_stat(b, stream, stat, e);
-
-	free(stream);
-	return st == ST_NO_SCHEMA ? err_set(e, ST_NO_SCHEMA, "bucket '%s' does not exist", bucket)
-				  : st;
-}
-
 /*
  * Bring table tab up to its stream (stat: as it was at the start): from the
  * sequence after the last applied, or, when the stream is behind the table
@@ -834,10 +822,10 @@ sync_tx(struct taskdb *d, struct bus *b, const char *bucket, const char *archive
 	bool repaired = false, mirror;
 	int rc = sqlite3_exec(d->db, "DELETE FROM cand", NULL, NULL, NULL);
 
-	if ((st = bucket_stat(b, bucket, &stat, e)) != ST_OK)
+	if ((st = bus_kv_stat(b, bucket, &stat, e)) != ST_OK)
 		return st;
 	/* after the live stream's: every move purged before that stat is in it */
-	if (archive && (st = bucket_stat(b, archive, &arch, e)) != ST_OK && st != ST_NO_SCHEMA)
+	if (archive && (st = bus_kv_stat(b, archive, &arch, e)) != ST_OK && st != ST_NO_SCHEMA)
 		return st;
 	mirror = archive && (d->want_arch || get_meta(d, "amirror", &rc) == 1);
 	st = sync_table(d, b, bucket, TAB_LIVE, &stat, false, out, &rc, e);
@@ -895,12 +883,12 @@ taskdb_fresh(struct taskdb *d, struct bus *b, const char *bucket, const char *ar
 	     bool *fresh, struct err *e)
 {
 	struct bus_stream_stat stat, arch = { 0 };
-	enum status st = bucket_stat(b, bucket, &stat, e);
+	enum status st = bus_kv_stat(b, bucket, &stat, e);
 	int rc;
 
 	*fresh = st == ST_OK && !d->stale && taskdb_seq(d) == stat.last_seq && stat.last_seq > 0;
 	if (st == ST_OK && archive && *fresh) {
-		st = bucket_stat(b, archive, &arch, e);
+		st = bus_kv_stat(b, archive, &arch, e);
 		if (st == ST_NO_SCHEMA)
 			st = ST_OK;
 		*fresh = st == ST_OK && get_meta(d, "amirror", &rc) == 1 && rc == SQLITE_OK &&
