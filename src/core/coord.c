@@ -1535,6 +1535,14 @@ coord_duration_parse(const char *v, int64_t *ms)
 #define ONCE_SCAN_MAX 4096	/* ids looked at per priority and claim */
 #define ONCE_ACK_WAIT_MS 30000	/* an id taken by a claimer that died comes back then */
 
+/* The durable consumer of priority prio's ids and its filter (ifctl-protocol(7)). */
+static void
+queue_consumer(const struct coord_cfg *cfg, int prio, char durable[32], char filter[64])
+{
+	snprintf(durable, 32, "claim-p%d", prio);
+	snprintf(filter, 64, "%s.%d", cfg->queue, prio);
+}
+
 /* Per priority: how many ids the queue holds. */
 static void
 queue_count(void *arg, const char *subject, uint64_t n)
@@ -1615,8 +1623,7 @@ once_prio(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, const st
 	enum status st = ST_NOT_FOUND;
 	bool handed_back = false;
 
-	snprintf(durable, sizeof durable, "claim-p%d", prio);
-	snprintf(filter, sizeof filter, "%s.%d", cfg->queue, prio);
+	queue_consumer(cfg, prio, durable, filter);
 	while (st == ST_NOT_FOUND && !handed_back && seen < queued && seen < ONCE_SCAN_MAX) {
 		if (bus_pull(b, COORD_QUEUE_STREAM, durable, filter, ONCE_ACK_WAIT_MS, ONCE_BATCH,
 			     msgs, &n, NULL) != ST_OK)
@@ -1740,8 +1747,7 @@ tidy_prio(struct bus *b, const struct coord_cfg *cfg, const struct opctx *op,
 	char durable[32], filter[64];
 	size_t n, i, seen = 0, held0 = *nheld;
 
-	snprintf(durable, sizeof durable, "claim-p%d", prio);
-	snprintf(filter, sizeof filter, "%s.%d", cfg->queue, prio);
+	queue_consumer(cfg, prio, durable, filter);
 	while (seen < count) {
 		if (*nheld - held0 >= TIDY_HOLD_MAX)
 			return false;	/* ids left unseen: their tasks may be queued */
