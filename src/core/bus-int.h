@@ -10,6 +10,13 @@
  * held while nats.c is asked for a round trip, except w->mu in
  * watch_subscribe() (see bus-watch.c), and no lock but w->deliver while a
  * watch callback runs.
+ *
+ * nats.c runs the connection callbacks (disconnected, reconnected, closed,
+ * async errors) of every connection in the process on one thread. They
+ * must never wait on w->mu, which a reset holds across a round trip: one
+ * slow reset would hold up every other connection's callbacks, and
+ * bus_close() of another bus would give up waiting for its closed callback.
+ * They ask for resets through reset_asked and sub_id instead.
  */
 #ifndef IF_BUS_INT_H
 #define IF_BUS_INT_H
@@ -58,6 +65,7 @@ struct bus {
 					   b->mu is taken before w->mu), down under it */
 	int64_t refused_ms;		/* mono_ms() of the last permission violation */
 	char refused[200];		/* its text, lowercase */
+	struct bus *parked_next;	/* see bus_close() */
 };
 
 /*
@@ -76,6 +84,8 @@ struct bus_watch {
 	void *arg;
 	atomic_int refs;
 	atomic_uint_least64_t resets;	/* consumers re-created */
+	atomic_bool reset_asked;	/* by a connection callback: reset when connected */
+	atomic_uintptr_t sub_id;	/* the current subscription, for those callbacks */
 	pthread_mutex_t deliver;	/* held across each call of fn */
 
 	pthread_mutex_t mu;		/* guards everything below */
@@ -102,9 +112,9 @@ enum status bus_kv_handle(struct bus *b, const char *bucket, kvStore **out, stru
 
 /* bus-watch.c */
 void *bus_worker_main(void *arg);
-/* Mark every watch for a reset (after a reconnect). b->mu held. */
+/* Ask for a reset of every watch (after a reconnect). b->mu held; never waits. */
 void bus_watches_reset_all(struct bus *b);
-/* Mark the watch whose current subscription is sub for a reset. */
+/* Ask for a reset of the watch whose current subscription is sub; never waits on a watch. */
 void bus_watch_reset_sub(struct bus *b, natsSubscription *sub);
 
 #endif

@@ -254,6 +254,7 @@ watch_subscribe(struct bus_watch *w, uint64_t from_rev, struct err *e)
 	}
 	atomic_fetch_add(&b->subs_live, 1);	/* not under b->mu: see bus-int.h */
 	w->sub = sub;
+	atomic_store(&w->sub_id, (uintptr_t)sub);
 	return ST_OK;
 }
 
@@ -270,6 +271,8 @@ watch_start(struct bus *b, struct bus_watch *w, uint64_t from_rev, struct bus_wa
 	w->last_rev = from_rev ? from_rev - 1 : 0;
 	atomic_init(&w->refs, 1);
 	atomic_init(&w->resets, 0);
+	atomic_init(&w->reset_asked, false);
+	atomic_init(&w->sub_id, 0);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_mutex_init(&w->deliver, NULL);
 	st = bus_stream_stat(b, w->stream, &stat, e);
@@ -387,6 +390,7 @@ bus_watch_free(struct bus_watch *w)
 	own = w->in_fn && pthread_equal(w->fn_thread, pthread_self());
 	sub = w->sub;
 	w->sub = NULL;
+	atomic_store(&w->sub_id, 0);
 	pthread_mutex_unlock(&w->mu);
 	if (!own) {	/* wait out a call in progress on another thread */
 		pthread_mutex_lock(&w->deliver);
@@ -407,11 +411,8 @@ bus_watches_reset_all(struct bus *b)
 {
 	size_t i;
 
-	for (i = 0; i < b->nwatches; i++) {
-		pthread_mutex_lock(&b->watches[i]->mu);
-		b->watches[i]->need_reset = true;
-		pthread_mutex_unlock(&b->watches[i]->mu);
-	}
+	for (i = 0; i < b->nwatches; i++)
+		atomic_store(&b->watches[i]->reset_asked, true);
 	b->work_pending = true;
 }
 
@@ -423,10 +424,8 @@ bus_watch_reset_sub(struct bus *b, natsSubscription *sub)
 	pthread_mutex_lock(&b->mu);
 	for (i = 0; i < b->nwatches; i++) {
 		struct bus_watch *w = b->watches[i];
-		pthread_mutex_lock(&w->mu);
-		if (w->sub == sub)
-			w->need_reset = true;
-		pthread_mutex_unlock(&w->mu);
+		if (atomic_load(&w->sub_id) == (uintptr_t)sub)
+			atomic_store(&w->reset_asked, true);
 	}
 	b->work_pending = true;
 	pthread_cond_broadcast(&b->cv);
@@ -445,12 +444,15 @@ watch_reset(struct bus_watch *w)
 	struct err e = ERR_INIT;
 
 	pthread_mutex_lock(&w->mu);
+	if (atomic_exchange(&w->reset_asked, false))
+		w->need_reset = true;
 	if (!w->need_reset || w->stopped) {
 		pthread_mutex_unlock(&w->mu);
 		return;
 	}
 	old = w->sub;
 	w->sub = NULL;
+	atomic_store(&w->sub_id, 0);
 	if (watch_subscribe(w, w->last_rev + 1, &e) == ST_OK) {
 		w->need_reset = false;
 		atomic_fetch_add(&w->resets, 1);
@@ -485,7 +487,8 @@ watch_wants_work(struct bus_watch *w, bool connected)
 	bool yes;
 
 	pthread_mutex_lock(&w->mu);
-	yes = !w->stopped && (w->snapshot_kick || (connected && w->need_reset));
+	yes = !w->stopped && (w->snapshot_kick ||
+			      (connected && (w->need_reset || atomic_load(&w->reset_asked))));
 	pthread_mutex_unlock(&w->mu);
 	return yes;
 }

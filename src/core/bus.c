@@ -504,22 +504,45 @@ fail:
  * Wait (at most the timeout and a second) until every watch subscription
  * has drained and completed, before the connection closes: a message
  * nats.c still held then would be freed after nats_CloseAndWait() and lost
- * (see bus-watch.c).
+ * (see bus-watch.c). Says whether they all did.
  */
-static void
+static bool
 bus_wait_subs(struct bus *b)
 {
 	struct timespec ts = deadline_ts(b->timeout_ms + 1000);
+	bool done;
 
 	pthread_mutex_lock(&b->mu);
 	while (atomic_load(&b->subs_live) > 0 && pthread_cond_timedwait(&b->cv, &b->mu, &ts) != ETIMEDOUT)
 		;
+	done = atomic_load(&b->subs_live) == 0;
 	pthread_mutex_unlock(&b->mu);
+	return done;
+}
+
+/*
+ * Buses that nats.c may still call back with: their closed callback or a
+ * watch's completion did not come within the wait (the one callback thread
+ * nats.c has for every connection was held up). Freeing one then would
+ * hand the late callback freed memory; it is parked here instead, a small
+ * leak that stays reachable.
+ */
+static pthread_mutex_t parked_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct bus *parked;
+
+static void
+bus_park(struct bus *b)
+{
+	pthread_mutex_lock(&parked_mu);
+	b->parked_next = parked;
+	parked = b;
+	pthread_mutex_unlock(&parked_mu);
 }
 
 void
 bus_close(struct bus *b)
 {
+	bool quiet;
 	size_t i;
 
 	if (b == NULL)
@@ -530,14 +553,19 @@ bus_close(struct bus *b)
 	pthread_mutex_unlock(&b->mu);
 	if (b->worker_started)
 		pthread_join(b->worker, NULL);
-	bus_wait_subs(b);
+	quiet = bus_wait_subs(b);
 	for (i = 0; i < b->nkvs; i++) {
 		kvStore_Destroy(b->kvs[i].kv);
 		free(b->kvs[i].bucket);
 	}
 	free(b->kvs);
+	b->kvs = NULL;
+	b->nkvs = 0;
 	free(b->watches);
+	b->watches = NULL;
+	b->nwatches = 0;
 	jsCtx_Destroy(b->js);
+	b->js = NULL;
 	if (b->nc) {
 		struct timespec ts = deadline_ts(5000);
 
@@ -546,8 +574,14 @@ bus_close(struct bus *b)
 		while (!b->closed_cb &&
 		       pthread_cond_timedwait(&b->cv, &b->mu, &ts) != ETIMEDOUT)
 			;
+		quiet = quiet && b->closed_cb;
 		pthread_mutex_unlock(&b->mu);
 		natsConnection_Destroy(b->nc);
+		b->nc = NULL;
+	}
+	if (!quiet) {
+		bus_park(b);
+		return;
 	}
 	natsOptions_Destroy(b->opts);
 	pthread_cond_destroy(&b->cv);

@@ -204,6 +204,8 @@ struct verdict {
 	struct hclaims *log;
 	const char *prefix;
 	size_t records, done, done_once, unknown_owner, double_owner;
+	char late[8][32];		/* some tasks not done, for a failing verdict */
+	size_t nlate;
 };
 
 static void
@@ -222,6 +224,8 @@ judge(void *arg, const char *json, size_t len)
 	v->records++;
 	if (t.state == TASK_DONE)
 		v->done++;
+	else if (v->nlate < 8)
+		snprintf(v->late[v->nlate++], sizeof v->late[0], "%s", t.id);
 	for (i = 0; i < t.nhist; i++)
 		dones += t.hist[i].state == TASK_DONE && t.hist[i].token == t.token;
 	for (i = 0; i < t.nhist; i++)
@@ -429,6 +433,48 @@ wait_done(struct bus *b, struct run *r, const char *prefix, size_t pushed)
 
 /* --- tests -------------------------------------------------------------- */
 
+/* The state a record read by get holds ("?" when it cannot be read). */
+static const char *
+state_of(enum status st, const struct buf *data, char *out, size_t n)
+{
+	struct task t;
+
+	if (st != ST_OK || task_from_json(data->s, data->len, &t, NULL) != ST_OK)
+		return "?";
+	snprintf(out, n, "%s (token %llu, %zu steps)", task_state_name(t.state),
+		 (unsigned long long)t.token, t.nhist);
+	task_release(&t);
+	return out;
+}
+
+/*
+ * For a verdict that finds tasks not done: each one as a direct get (any
+ * replica may answer) and as the stream leader's last message reads it,
+ * so a stale replica shows apart from a lost write.
+ */
+static void
+show_late(struct bus *b, const struct verdict *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->nlate; i++) {
+		struct bus_kv_entry d1 = BUS_KV_ENTRY_INIT;
+		struct buf d2 = BUF_INIT;
+		struct err e = ERR_INIT;
+		char subj[80], s1[80], s2[80];
+		uint64_t seq = 0;
+		enum status st1 = bus_kv_get(b, COORD_BUCKET, v->late[i], &d1, &e), st2;
+
+		snprintf(subj, sizeof subj, "$KV.%s.%s", COORD_BUCKET, v->late[i]);
+		st2 = bus_stream_last(b, "KV_" COORD_BUCKET, subj, &d2, &seq, &e);
+		print_message("  not done: %s; direct get: %s; leader: %s at seq %llu\n", v->late[i],
+			      state_of(st1, &d1.value, s1, sizeof s1), state_of(st2, &d2, s2, sizeof s2),
+			      (unsigned long long)seq);
+		buf_release(&d1.value);
+		buf_release(&d2);
+	}
+}
+
 static void
 verify_claims(struct bus *b, struct run *r, const char *prefix, size_t pushed, bool all_done)
 {
@@ -438,6 +484,8 @@ verify_claims(struct bus *b, struct run *r, const char *prefix, size_t pushed, b
 	print_message("%s: %zu records, %zu done (%zu exactly once), %zu claims logged, "
 		      "%zu completed, %zu errors\n", prefix, v.records, v.done, v.done_once,
 		      r->log.n, atomic_load(&r->completed), atomic_load(&r->errors));
+	if (all_done && v.done < pushed)
+		show_late(b, &v);
 	assert_int_equal(v.records, pushed);		/* none lost */
 	assert_int_equal(v.double_owner, 0);		/* never two holders of one token */
 	if (all_done) {
