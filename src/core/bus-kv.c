@@ -404,6 +404,45 @@ bus_kv_get(struct bus *b, const char *bucket, const char *key,
 	return ST_OK;
 }
 
+enum status
+bus_kv_get_leader(struct bus *b, const char *bucket, const char *key,
+		  struct bus_kv_entry *out, struct err *e)
+{
+	char *subject, *stream;
+	natsMsg *m = NULL;
+	const char *op = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s;
+	enum status st;
+
+	if (!bus_kv_key_valid(key))
+		return err_set(e, ST_BAD_VALUE, "invalid key '%s'", key);
+	if ((st = bus_ready(b, "read", e)) != ST_OK)
+		return st;
+	subject = xasprintf("$KV.%s.%s", bucket, key);
+	stream = xasprintf("KV_%s", bucket);
+	s = js_GetLastMsg(&m, b->js, stream, subject, NULL, &jerr);
+	free(subject);
+	free(stream);
+	if (jerr == JSStreamNotFoundErr)
+		return err_set(e, ST_NO_SCHEMA, "bucket '%s' does not exist", bucket);
+	if (s == NATS_NOT_FOUND)
+		return err_set(e, ST_NOT_FOUND, "key '%s' not found in bucket '%s'", key, bucket);
+	if (s != NATS_OK)
+		return bus_map_err(b, s, jerr, "read", e);
+	if (natsMsgHeader_Get(m, "KV-Operation", &op) == NATS_OK && op != NULL) {
+		natsMsg_Destroy(m);	/* a delete or purge marker: as bus_kv_get, not found */
+		return err_set(e, ST_NOT_FOUND, "key '%s' not found in bucket '%s'", key, bucket);
+	}
+	buf_reset(&out->value);
+	buf_add(&out->value, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+	out->revision = natsMsg_GetSequence(m);
+	out->created_ns = natsMsg_GetTime(m);
+	out->op = BUS_KV_PUT;
+	natsMsg_Destroy(m);
+	return ST_OK;
+}
+
 /*
  * Write a KV value through a JetStream publish with the given expectation;
  * *duplicate (may be NULL) says the server already held a message with

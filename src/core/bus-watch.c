@@ -407,6 +407,13 @@ bus_watch_resets(const struct bus_watch *w)
 }
 
 void
+bus_watch_restart(struct bus_watch *w)
+{
+	atomic_store(&w->reset_asked, true);
+	worker_poke(w->bus);
+}
+
+void
 bus_watches_reset_all(struct bus *b)
 {
 	size_t i;

@@ -162,6 +162,13 @@ struct bus_kv_entry {
 
 enum status bus_kv_get(struct bus *b, const char *bucket, const char *key,
 		       struct bus_kv_entry *out, struct err *e);
+/*
+ * The same, answered by the bucket's stream leader (bus_kv_get may be
+ * answered by any replica, and a replica may be behind): for a reader that
+ * just lost a compare-and-swap and must see what won it.
+ */
+enum status bus_kv_get_leader(struct bus *b, const char *bucket, const char *key,
+			      struct bus_kv_entry *out, struct err *e);
 enum status bus_kv_put(struct bus *b, const char *bucket, const char *key,
 		       const void *data, size_t len, uint64_t *rev, struct err *e);
 /* Only if the key does not exist (ST_EXISTS otherwise). */
@@ -268,6 +275,13 @@ enum status bus_stream_watch(struct bus *b, const char *stream, const char *subj
 void bus_watch_free(struct bus_watch *w);
 /* Consumers re-created after outages so far (for tests and the console). */
 uint64_t bus_watch_resets(const struct bus_watch *w);
+/*
+ * Re-create the watch's consumer from the revision after the last one
+ * delivered, when its owner has seen that it fell behind (the server it
+ * lives on may hold a replica that is behind): the new consumer may be
+ * placed on another. Never waits.
+ */
+void bus_watch_restart(struct bus_watch *w);
 
 /* Streams and buckets. */
 struct bus_stream_def {

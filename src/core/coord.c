@@ -533,6 +533,8 @@ struct coord_index {
 	struct bus_watch *watch;
 	struct readyq *q;
 	bool snapshot;			/* the watch has delivered the bucket */
+	uint64_t seen_rev;		/* the highest revision the watch delivered */
+	int64_t restart_ms;		/* when ix_refresh last restarted the watch */
 };
 
 /*
@@ -550,6 +552,8 @@ ix_on_event(void *arg, const struct bus_kv_event *ev)
 	if (task && ev->op == BUS_KV_PUT)
 		valid = coord_record_parse(ev->key, ev->value, ev->len, &t, NULL) == ST_OK;
 	pthread_mutex_lock(&ix->mu);
+	if (ev->revision > ix->seen_rev)
+		ix->seen_rev = ev->revision;
 	if (ev->snapshot_done)
 		ix->snapshot = true;
 	else if (valid)
@@ -563,20 +567,39 @@ ix_on_event(void *arg, const struct bus_kv_event *ev)
 		task_release(&t);
 }
 
-/* Read key again from the server and take in what it holds now. */
+#define IX_BEHIND_MS 5000	/* a write the watch has not delivered this long after */
+
+/*
+ * Read key again from the stream's leader and take in what it holds now. A
+ * replica's answer could be the very revision the claim just lost on (a
+ * replica left behind by a leader change), and the claim would pick the
+ * same task again and again. A revision the watch never delivered, written
+ * long ago, says the watch's consumer is behind (it lives on such a
+ * replica): it is re-created, at most once per IX_BEHIND_MS.
+ */
 static void
 ix_refresh(struct bus *b, const struct coord_cfg *cfg, struct coord_index *ix, const char *key)
 {
 	struct bus_kv_entry ent = BUS_KV_ENTRY_INIT;
-	enum status st = bus_kv_get(b, cfg->bucket, key, &ent, NULL);
+	enum status st = bus_kv_get_leader(b, cfg->bucket, key, &ent, NULL);
+	int64_t now = mono_ms();
+	bool behind = false;
 
 	pthread_mutex_lock(&ix->mu);
-	if (st == ST_OK)
+	if (st == ST_OK) {
 		readyq_put(ix->q, key, ent.value.s, ent.value.len, ent.revision);
-	else if (st == ST_NOT_FOUND)
+		behind = ent.revision > ix->seen_rev &&
+			 wall_ms() - ent.created_ns / 1000000 > IX_BEHIND_MS &&
+			 now - ix->restart_ms > IX_BEHIND_MS;
+		if (behind)
+			ix->restart_ms = now;
+	} else if (st == ST_NOT_FOUND) {
 		readyq_drop(ix->q, key, 0);
+	}
 	pthread_cond_broadcast(&ix->cv);
 	pthread_mutex_unlock(&ix->mu);
+	if (behind)	/* a write this old never came through the watch */
+		bus_watch_restart(ix->watch);
 	buf_release(&ent.value);
 }
 
@@ -861,8 +884,10 @@ coord_claim(struct bus *b, struct coord_index *ix, const struct coord_cfg *cfg,
 		}
 		task_release(out);
 		if (++tries > CLAIM_RACES_MAX) {
-			st = err_set(e, ST_CONFLICT, "gave up claiming after %d lost races",
-				     CLAIM_RACES_MAX);
+			char last[ERR_MSG_MAX / 2];
+			snprintf(last, sizeof last, "%.200s", e ? e->msg : "");
+			st = err_set(e, ST_CONFLICT, "gave up claiming after %d lost races (the "
+				     "last: %s)", CLAIM_RACES_MAX, last);
 			break;
 		}
 	}

@@ -455,6 +455,38 @@ hclaims_each_record(struct hclaims *l, struct bus *b, const struct coord_cfg *cf
 }
 
 /* See harness.h. */
+void
+hclaims_each_leader(struct hclaims *l, struct bus *b, const struct coord_cfg *cfg,
+		    const char *prefix, size_t n,
+		    void (*fn)(void *arg, const char *json, size_t len), void *arg)
+{
+	char *stream = xasprintf("KV_%s", cfg->bucket);
+	struct buf data = BUF_INIT;
+	size_t i;
+
+	pthread_mutex_lock(&l->mu);
+	for (i = 0; i < n; i++) {
+		char subject[160];
+		uint64_t seq = 0;
+		struct err e = ERR_INIT;
+		enum status st;
+		int tries;
+		snprintf(subject, sizeof subject, "$KV.%s.%s%zu", cfg->bucket, prefix, i);
+		for (tries = 0; tries < 20; tries++) {	/* a leader change on the way: ask again */
+			st = bus_stream_last(b, stream, subject, &data, &seq, &e);
+			if (st == ST_OK || st == ST_NOT_FOUND)
+				break;
+			usleep(250 * 1000);
+		}
+		if (st == ST_OK)
+			fn(arg, data.s, data.len);
+	}
+	pthread_mutex_unlock(&l->mu);
+	buf_release(&data);
+	free(stream);
+}
+
+/* See harness.h. */
 enum status
 hload_tasks(struct bus *b, const char *bucket, const char *prefix, size_t n,
 	    enum task_state state)

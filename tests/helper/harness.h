@@ -96,6 +96,16 @@ void hclaims_judge(const struct hclaims *l, const char *id, uint64_t token, size
 /* Every record of cfg's bucket, read afresh from the server, to fn under the log's lock. */
 void hclaims_each_record(struct hclaims *l, struct bus *b, const struct coord_cfg *cfg,
 			 void (*fn)(void *arg, const char *json, size_t len), void *arg);
+/*
+ * The records <prefix>0 .. <prefix>n-1 of cfg's bucket as the stream's
+ * leader holds them, to fn under the log's lock (a missing one is not
+ * passed). On a cluster this is the verdict to judge by: a watch or a
+ * direct get may be answered by a replica that is behind, and nats-server
+ * 2.9 replicas have been seen to stay behind after a leader change.
+ */
+void hclaims_each_leader(struct hclaims *l, struct bus *b, const struct coord_cfg *cfg,
+			 const char *prefix, size_t n,
+			 void (*fn)(void *arg, const char *json, size_t len), void *arg);
 
 /*
  * Write n tasks PREFIX-i (six digits) in state st straight into bucket as

@@ -235,14 +235,14 @@ judge(void *arg, const char *json, size_t len)
 	task_release(&t);
 }
 
-/* Read every record back from the cluster. */
+/* Read every record of the run back from the stream's leader. */
 static void
-tally(struct bus *b, struct run *r, const char *prefix, struct verdict *v)
+tally(struct bus *b, struct run *r, const char *prefix, size_t pushed, struct verdict *v)
 {
 	memset(v, 0, sizeof *v);
 	v->log = &r->log;
 	v->prefix = prefix;
-	hclaims_each_record(&r->log, b, &r->cfg, judge, v);
+	hclaims_each_leader(&r->log, b, &r->cfg, prefix, pushed, judge, v);
 }
 
 /* Wait until the log holds at least n claims (or a minute passes). */
@@ -417,7 +417,7 @@ wait_done(struct bus *b, struct run *r, const char *prefix, size_t pushed)
 
 	do {
 		usleep(2000 * 1000);
-		tally(b, r, prefix, &v);
+		tally(b, r, prefix, pushed, &v);
 		print_message("  %5.1f s: %zu of %zu done, %zu claims, %zu errors; leaders: "
 			      "IF_TASKS node %d, IF_WITNESS node %d\n",
 			      (double)(mono_ms() - t0) / 1000, v.done, pushed, hclaims_count(&r->log),
@@ -467,9 +467,17 @@ show_late(struct bus *b, const struct verdict *v)
 
 		snprintf(subj, sizeof subj, "$KV.%s.%s", COORD_BUCKET, v->late[i]);
 		st2 = bus_stream_last(b, "KV_" COORD_BUCKET, subj, &d2, &seq, &e);
-		print_message("  not done: %s; direct get: %s; leader: %s at seq %llu\n", v->late[i],
-			      state_of(st1, &d1.value, s1, sizeof s1), state_of(st2, &d2, s2, sizeof s2),
+		print_message("  not done: %s; direct get: %s at rev %llu; leader: %s at seq %llu\n",
+			      v->late[i], state_of(st1, &d1.value, s1, sizeof s1),
+			      (unsigned long long)d1.revision, state_of(st2, &d2, s2, sizeof s2),
 			      (unsigned long long)seq);
+		if (st2 == ST_OK) {	/* the verdict is in: may the record be rewritten at that seq? */
+			uint64_t rev = 0;
+			enum status st3 = bus_kv_update(b, COORD_BUCKET, v->late[i], d2.s, d2.len, seq,
+							&rev, &e);
+			print_message("    rewrite at seq %llu: %s%s%s\n", (unsigned long long)seq,
+				      status_text(st3), st3 ? ": " : "", st3 ? e.msg : "");
+		}
 		buf_release(&d1.value);
 		buf_release(&d2);
 	}
@@ -480,7 +488,7 @@ verify_claims(struct bus *b, struct run *r, const char *prefix, size_t pushed, b
 {
 	struct verdict v;
 
-	tally(b, r, prefix, &v);
+	tally(b, r, prefix, pushed, &v);
 	print_message("%s: %zu records, %zu done (%zu exactly once), %zu claims logged, "
 		      "%zu completed, %zu errors\n", prefix, v.records, v.done, v.done_once,
 		      r->log.n, atomic_load(&r->completed), atomic_load(&r->errors));
