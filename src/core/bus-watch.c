@@ -414,6 +414,59 @@ bus_watch_restart(struct bus_watch *w)
 }
 
 void
+bus_follow_init(struct bus_follow *f, uint64_t got, uint64_t last)
+{
+	memset(f, 0, sizeof *f);
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	f->got = got;
+	f->last = last;
+	f->progress_ms = mono_ms();
+	f->st = ST_OK;
+}
+
+void
+bus_follow_release(struct bus_follow *f)
+{
+	pthread_cond_destroy(&f->cv);
+	pthread_mutex_destroy(&f->mu);
+}
+
+void
+bus_follow_took(struct bus_follow *f, uint64_t seq)
+{
+	f->got = seq;
+	f->progress_ms = mono_ms();
+	if (f->st != ST_OK || f->got >= f->last)	/* else the reader's 100 ms tick */
+		pthread_cond_broadcast(&f->cv);
+}
+
+enum status
+bus_follow_wait(struct bus_follow *f, struct bus_watch *w, const char *stream, int64_t idle_ms)
+{
+	bool restarted = false;
+
+	pthread_mutex_lock(&f->mu);
+	while (f->st == ST_OK && f->got < f->last) {
+		struct timespec ts;
+		if (mono_ms() - f->progress_ms >= idle_ms && !restarted) {
+			restarted = true;
+			f->progress_ms = mono_ms();
+			bus_watch_restart(w);	/* takes b->mu only: no lock order with f->mu */
+		} else if (mono_ms() - f->progress_ms >= idle_ms) {
+			f->st = err_set(&f->err, ST_TIMEOUT, "reading stream '%s': nothing after "
+					"message %llu for %lld ms, twice", stream,
+					(unsigned long long)f->got, (long long)idle_ms);
+			break;
+		}
+		ts = deadline_ts(100);
+		pthread_cond_timedwait(&f->cv, &f->mu, &ts);
+	}
+	pthread_mutex_unlock(&f->mu);
+	return f->st;
+}
+
+void
 bus_watches_reset_all(struct bus *b)
 {
 	size_t i;

@@ -29,6 +29,7 @@
 #ifndef IF_BUS_H
 #define IF_BUS_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -282,6 +283,31 @@ uint64_t bus_watch_resets(const struct bus_watch *w);
  * placed on another. Never waits.
  */
 void bus_watch_restart(struct bus_watch *w);
+
+/*
+ * Following a watch up to a sequence read beforehand (a stream's last, from
+ * its leader). The watch's callback takes each message under f->mu and
+ * calls bus_follow_took(); the reader waits in bus_follow_wait(), which
+ * ends when got reaches last or st is set, and when nothing arrives for
+ * idle_ms re-creates the watch's consumer once (on a cluster it may live
+ * on a replica that is behind) before it fails with ST_TIMEOUT.
+ */
+struct bus_follow {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t got;		/* the last sequence taken */
+	uint64_t last;		/* the sequence to reach */
+	int64_t progress_ms;	/* mono_ms() when got last moved */
+	enum status st;		/* the first failure: the callback's, or a timeout */
+	struct err err;
+};
+void bus_follow_init(struct bus_follow *f, uint64_t got, uint64_t last);
+void bus_follow_release(struct bus_follow *f);
+/* seq was taken (f->mu held): wakes the reader at the end or on a failure. */
+void bus_follow_took(struct bus_follow *f, uint64_t seq);
+/* Wait as above; the outcome is f->st (and f->err). */
+enum status bus_follow_wait(struct bus_follow *f, struct bus_watch *w, const char *stream,
+			    int64_t idle_ms);
 
 /* Streams and buckets. */
 struct bus_stream_def {

@@ -233,13 +233,9 @@ costdb_add(struct costdb *d, const struct usage *u, uint64_t seq, struct err *e)
 
 /* A sync in progress: messages arrive on a bus thread, the caller waits. */
 struct syncing {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	struct bus_follow f;
 	struct costdb *d;
-	uint64_t last, got, added, skipped, batch;
-	int64_t progress_ms;
-	enum status st;
-	struct err err;
+	uint64_t added, skipped, batch;
 };
 
 #define SYNC_COMMIT_EVERY 20000
@@ -250,76 +246,56 @@ sync_event(void *arg, const struct bus_kv_event *ev)
 	struct syncing *y = arg;
 	struct usage u;
 
-	pthread_mutex_lock(&y->mu);
-	if (y->st == ST_OK && !ev->snapshot_done && ev->revision > y->got &&
-	    ev->revision <= y->last) {
+	pthread_mutex_lock(&y->f.mu);
+	if (y->f.st == ST_OK && !ev->snapshot_done && ev->revision > y->f.got &&
+	    ev->revision <= y->f.last) {
 		if (ev->key && has_prefix(ev->key, COST_SETTLED_PREFIX) &&
 		    usage_parse(ev->value, ev->len, true, &u, NULL) == ST_OK) {
-			y->st = costdb_add(y->d, &u, ev->revision, &y->err);
+			y->f.st = costdb_add(y->d, &u, ev->revision, &y->f.err);
 			y->added++;
 			usage_release(&u);
 		} else {
 			y->skipped++;
 		}
-		y->got = ev->revision;
-		y->progress_ms = mono_ms();
-		if (y->st == ST_OK && ++y->batch % SYNC_COMMIT_EVERY == 0 &&
-		    (y->st = costdb_commit(y->d, &y->err)) == ST_OK)
-			y->st = costdb_begin(y->d, &y->err);
-		if (y->st != ST_OK || y->got >= y->last)
-			pthread_cond_broadcast(&y->cv);
+		if (y->f.st == ST_OK && ++y->batch % SYNC_COMMIT_EVERY == 0 &&
+		    (y->f.st = costdb_commit(y->d, &y->f.err)) == ST_OK)
+			y->f.st = costdb_begin(y->d, &y->f.err);
+		bus_follow_took(&y->f, ev->revision);
 	}
-	pthread_mutex_unlock(&y->mu);
-}
-
-/* Wait until the watch delivered everything up to y->last, or went quiet. */
-static void
-sync_wait(struct syncing *y, int64_t timeout_ms)
-{
-	pthread_mutex_lock(&y->mu);
-	while (y->st == ST_OK && y->got < y->last) {
-		struct timespec ts = deadline_ts(100);
-		if (mono_ms() - y->progress_ms >= timeout_ms) {
-			y->st = err_set(&y->err, ST_TIMEOUT, "reading stream '%s': nothing after "
-					"message %llu for %lld ms", COST_STREAM,
-					(unsigned long long)y->got, (long long)timeout_ms);
-			break;
-		}
-		pthread_cond_timedwait(&y->cv, &y->mu, &ts);
-	}
-	pthread_mutex_unlock(&y->mu);
+	pthread_mutex_unlock(&y->f.mu);
 }
 
 enum status
 costdb_sync(struct bus *b, struct costdb *d, uint64_t *added, uint64_t *skipped, struct err *e)
 {
-	struct syncing y = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
-			     .d = d, .st = ST_OK };
+	struct syncing y = { .d = d };
 	struct bus_stream_stat ss;
 	struct bus_watch *w = NULL;
+	uint64_t got = 0;
 	enum status st;
 
 	*added = *skipped = 0;
-	if ((st = costdb_last(d, &y.got, e)) != ST_OK ||
+	if ((st = costdb_last(d, &got, e)) != ST_OK ||
 	    (st = bus_stream_stat(b, COST_STREAM, &ss, e)) != ST_OK)
 		return st;
-	if (ss.last_seq < y.got && (st = costdb_clear(d, e)) == ST_OK)
-		y.got = 0;	/* the stream was made again: so is the index */
-	if (st != ST_OK || ss.last_seq <= y.got)
+	if (ss.last_seq < got && (st = costdb_clear(d, e)) == ST_OK)
+		got = 0;	/* the stream was made again: so is the index */
+	if (st != ST_OK || ss.last_seq <= got)
 		return st;
-	if (y.got + 1 < ss.first_seq)
-		y.got = ss.first_seq - 1;	/* older messages are gone from the stream */
-	y.last = ss.last_seq;
-	y.progress_ms = mono_ms();
+	if (got + 1 < ss.first_seq)
+		got = ss.first_seq - 1;	/* older messages are gone from the stream */
 	if ((st = costdb_begin(d, e)) != ST_OK)
 		return st;
-	st = bus_stream_watch(b, COST_STREAM, "if.v1.cost.>", y.got + 1, sync_event, &y, &w, e);
+	bus_follow_init(&y.f, got, ss.last_seq);
+	st = bus_stream_watch(b, COST_STREAM, "if.v1.cost.>", got + 1, sync_event, &y, &w, e);
 	if (st == ST_OK) {
-		sync_wait(&y, bus_timeout_ms(b) < 5000 ? 5000 : bus_timeout_ms(b));
+		st = bus_follow_wait(&y.f, w, COST_STREAM,
+				     bus_timeout_ms(b) < 5000 ? 5000 : bus_timeout_ms(b));
 		bus_watch_free(w);
-		if ((st = y.st) != ST_OK && e)
-			*e = y.err;
+		if (st != ST_OK && e)
+			*e = y.f.err;
 	}
+	bus_follow_release(&y.f);
 	if (st == ST_OK)
 		st = costdb_commit(d, e);
 	else

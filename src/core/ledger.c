@@ -444,16 +444,11 @@ ledger_read(struct bus *b, ledger_entry_fn fn, void *arg, uint64_t *count, struc
 
 /* A bulk read in progress: the watch delivers, the caller waits. */
 struct bulk {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	const char *stream;
+	struct bus_follow f;
 	enum status (*fn)(void *arg, uint64_t seq, const char *data, size_t len,
 			  struct err *err);
 	void *arg;
-	uint64_t last, got, count;
-	enum status st;
-	struct err err;
-	int64_t progress_ms;	/* when the last message arrived */
+	uint64_t count;
 };
 
 static void
@@ -461,66 +456,53 @@ bulk_event(void *arg, const struct bus_kv_event *ev)
 {
 	struct bulk *k = arg;
 
-	pthread_mutex_lock(&k->mu);
-	if (k->st == ST_OK && !ev->snapshot_done && ev->revision <= k->last) {
-		k->st = k->fn(k->arg, ev->revision, ev->value, ev->len, &k->err);
-		k->got = ev->revision;
+	pthread_mutex_lock(&k->f.mu);
+	if (k->f.st == ST_OK && !ev->snapshot_done && ev->revision <= k->f.last) {
+		k->f.st = k->fn(k->arg, ev->revision, ev->value, ev->len, &k->f.err);
 		k->count++;
-		k->progress_ms = mono_ms();
-		if (k->st != ST_OK || k->got >= k->last)	/* else the reader's 100 ms tick */
-			pthread_cond_broadcast(&k->cv);
+		bus_follow_took(&k->f, ev->revision);
 	}
-	pthread_mutex_unlock(&k->mu);
+	pthread_mutex_unlock(&k->f.mu);
 }
 
 /*
  * Read the messages of a stream's subject from 'from' to the last one
  * there is now, through a stream watch: in order, at the stream's pace
- * rather than one request per message, each at most once. Fails when
- * nothing arrives for the bus timeout.
+ * rather than one request per message, each at most once (see
+ * bus_follow_wait() for a watch that goes quiet).
  */
 static enum status
 stream_read(struct bus *b, const char *stream, const char *subject, uint64_t from,
 	    enum status (*fn)(void *, uint64_t, const char *, size_t, struct err *), void *arg,
 	    uint64_t *count, struct err *err)
 {
-	struct bulk k = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
-			  .stream = stream, .fn = fn, .arg = arg, .st = ST_OK };
+	struct bulk k = { .fn = fn, .arg = arg };
 	struct bus_watch *w = NULL;
 	struct buf data = BUF_INIT;
+	uint64_t last = 0;
 	enum status st;
 
 	*count = 0;
 	if (from == 0)
 		from = 1;
-	st = bus_stream_last(b, stream, subject, &data, &k.last, err);
+	st = bus_stream_last(b, stream, subject, &data, &last, err);
 	buf_release(&data);
-	if (st == ST_NOT_FOUND || (st == ST_OK && k.last < from))
+	if (st == ST_NOT_FOUND || (st == ST_OK && last < from))
 		return ST_OK;	/* nothing (new) to read */
 	if (st != ST_OK)
 		return st;
-	k.progress_ms = mono_ms();
-	if ((st = bus_stream_watch(b, stream, subject, from, bulk_event, &k, &w, err)) != ST_OK)
+	bus_follow_init(&k.f, 0, last);
+	if ((st = bus_stream_watch(b, stream, subject, from, bulk_event, &k, &w, err)) != ST_OK) {
+		bus_follow_release(&k.f);
 		return st;
-	pthread_mutex_lock(&k.mu);
-	while (k.st == ST_OK && k.got < k.last) {
-		int64_t idle = mono_ms() - k.progress_ms;
-		struct timespec ts;
-		if (idle >= bus_timeout_ms(b)) {
-			k.st = err_set(&k.err, ST_TIMEOUT, "reading stream '%s': nothing after "
-				       "message %llu for %lld ms", stream,
-				       (unsigned long long)k.got, (long long)bus_timeout_ms(b));
-			break;
-		}
-		ts = deadline_ts(100);
-		pthread_cond_timedwait(&k.cv, &k.mu, &ts);
 	}
-	pthread_mutex_unlock(&k.mu);
+	st = bus_follow_wait(&k.f, w, stream, bus_timeout_ms(b));
 	bus_watch_free(w);	/* no callback runs after this */
 	*count = k.count;
-	if (k.st != ST_OK && err)
-		*err = k.err;
-	return k.st;
+	if (st != ST_OK && err)
+		*err = k.f.err;
+	bus_follow_release(&k.f);
+	return st;
 }
 
 struct entry_reader {

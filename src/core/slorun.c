@@ -200,15 +200,11 @@ slo_objective_rm(struct bus *b, struct opctx *op, const char *swarm, struct err 
 /* --- sync --------------------------------------------------------------- */
 
 struct syncer {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	struct bus_follow f;
 	struct slodb *d;
 	const struct config *c;
 	const struct slo_intervals *iv;	/* the profiles' heartbeat intervals */
-	uint64_t last, got, added, rejected, unflushed_rejected;
-	int64_t progress_ms;
-	enum status st;
-	struct err err;
+	uint64_t added, rejected, unflushed_rejected;
 };
 
 /* Is this message a sample it can take? Fills s (pointing into doc). */
@@ -233,9 +229,9 @@ sync_event(void *arg, const struct bus_kv_event *ev)
 	struct json_doc doc = JSON_DOC_INIT;
 	struct slo_sample s;
 
-	pthread_mutex_lock(&y->mu);
-	if (y->st != ST_OK || ev->snapshot_done || ev->revision <= y->got) {
-		pthread_mutex_unlock(&y->mu);
+	pthread_mutex_lock(&y->f.mu);
+	if (y->f.st != ST_OK || ev->snapshot_done || ev->revision <= y->f.got) {
+		pthread_mutex_unlock(&y->f.mu);
 		return;
 	}
 	if (sample_ok(ev, &s, &doc)) {
@@ -246,34 +242,13 @@ sync_event(void *arg, const struct bus_kv_event *ev)
 		y->unflushed_rejected++;
 	}
 	json_doc_release(&doc);
-	y->got = ev->revision;
-	y->progress_ms = mono_ms();
 	if (slodb_pending(y->d) >= SLODB_FLUSH_EVERY) {
-		y->st = slodb_flush(y->d, y->got, y->unflushed_rejected, wall_ms(), &y->err);
+		y->f.st = slodb_flush(y->d, ev->revision, y->unflushed_rejected, wall_ms(),
+				      &y->f.err);
 		y->unflushed_rejected = 0;
 	}
-	if (y->st != ST_OK || y->got >= y->last)
-		pthread_cond_broadcast(&y->cv);
-	pthread_mutex_unlock(&y->mu);
-}
-
-/* Wait for the watch to bring every message up to y->last. */
-static void
-sync_wait(struct syncer *y, struct bus *b)
-{
-	pthread_mutex_lock(&y->mu);
-	while (y->st == ST_OK && y->got < y->last) {
-		struct timespec ts;
-		if (mono_ms() - y->progress_ms >= bus_timeout_ms(b)) {
-			y->st = err_set(&y->err, ST_TIMEOUT, "reading stream '%s': nothing after "
-					"message %llu for %lld ms", SLO_STREAM,
-					(unsigned long long)y->got, (long long)bus_timeout_ms(b));
-			break;
-		}
-		ts = deadline_ts(100);
-		pthread_cond_timedwait(&y->cv, &y->mu, &ts);
-	}
-	pthread_mutex_unlock(&y->mu);
+	bus_follow_took(&y->f, ev->revision);
+	pthread_mutex_unlock(&y->f.mu);
 }
 
 enum status
@@ -305,8 +280,7 @@ static enum status
 sync_once(struct bus *b, const struct config *c, struct slodb *d, uint64_t *added,
 	  uint64_t *rejected, struct err *e)
 {
-	struct syncer y = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
-			    .d = d, .c = c, .st = ST_OK };
+	struct syncer y = { .d = d, .c = c };
 	struct slo_intervals iv = { 0 };
 	struct bus_stream_stat ss;
 	struct bus_watch *w = NULL;
@@ -319,30 +293,31 @@ sync_once(struct bus *b, const struct config *c, struct slodb *d, uint64_t *adde
 	if (ss.last_seq < slodb_last_seq(d) && (st = slodb_clear(d, e)) != ST_OK)
 		return st;	/* the stream was made anew: so are the rollups */
 	slodb_set_now(d, wall_ms());
-	y.got = slodb_last_seq(d);
-	y.last = ss.last_seq;
-	if (y.got >= y.last)
+	if (slodb_last_seq(d) >= ss.last_seq)
 		return ST_OK;
 	if ((st = slo_intervals_load(b, &iv, e)) != ST_OK)
 		return st;
 	y.iv = &iv;
-	y.progress_ms = mono_ms();
-	st = bus_stream_watch(b, SLO_STREAM, "if.v1.slo.>", y.got + 1 > ss.first_seq ? y.got + 1 :
-			      ss.first_seq, sync_event, &y, &w, e);
+	bus_follow_init(&y.f, slodb_last_seq(d), ss.last_seq);
+	st = bus_stream_watch(b, SLO_STREAM, "if.v1.slo.>", y.f.got + 1 > ss.first_seq ?
+			      y.f.got + 1 : ss.first_seq, sync_event, &y, &w, e);
 	if (st != ST_OK) {
+		bus_follow_release(&y.f);
 		slo_intervals_release(&iv);
 		return st;
 	}
-	sync_wait(&y, b);
+	bus_follow_wait(&y.f, w, SLO_STREAM, bus_timeout_ms(b));
 	bus_watch_free(w);	/* no callback after this */
 	slo_intervals_release(&iv);
-	if (y.st == ST_OK)
-		y.st = slodb_flush(d, y.got, y.unflushed_rejected, wall_ms(), &y.err);
+	if (y.f.st == ST_OK)
+		y.f.st = slodb_flush(d, y.f.got, y.unflushed_rejected, wall_ms(), &y.f.err);
 	*added = y.added;
 	*rejected = y.rejected;
-	if (y.st != ST_OK && e)
-		*e = y.err;
-	return y.st;
+	st = y.f.st;
+	if (st != ST_OK && e)
+		*e = y.f.err;
+	bus_follow_release(&y.f);
+	return st;
 }
 
 enum status
