@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/bus-int.h"
+#include "core/json.h"
 #include "core/util.h"
 
 /* --- streams and buckets ----------------------------------------------- */
@@ -283,28 +284,48 @@ enum status
 bus_stream_next(struct bus *b, const char *stream, const char *subject, uint64_t from,
 		uint64_t *seq, struct err *e)
 {
-	jsDirectGetMsgOptions o;
-	natsMsg *m = NULL;
-	natsStatus s;
+	struct buf req = BUF_INIT, reply = BUF_INIT;
+	struct json_doc doc = JSON_DOC_INIT;
+	const struct json_value *msg, *err, *v;
+	char what[160], *api;
 	enum status st;
-	char what[160];
 
 	*seq = 0;
 	snprintf(what, sizeof what, "stream '%s' next '%s'", stream, subject);
 	if ((st = bus_ready(b, what, e)) != ST_OK)
 		return st;
-	jsDirectGetMsgOptions_Init(&o);
-	o.Sequence = from;
-	o.NextBySubject = subject;
-	s = js_DirectGetMsg(&m, b->js, stream, NULL, &o);
-	if (s == NATS_NOT_FOUND)
-		return err_set(e, ST_NOT_FOUND, "%s: no message from %llu", what,
-			       (unsigned long long)from);
-	if (s != NATS_OK)
-		return bus_map_err(b, s, 0, what, e);
-	*seq = natsMsg_GetSequence(m);
-	natsMsg_Destroy(m);
-	return ST_OK;
+	buf_addf(&req, "{\"seq\":%llu,\"next_by_subj\":", (unsigned long long)from);
+	json_escape(&req, subject);
+	buf_adds(&req, "}");
+	api = xasprintf("$JS.API.STREAM.MSG.GET.%s", stream);
+	st = bus_request(b, api, req.s, req.len, &reply, e);
+	if (st == ST_OK)
+		st = json_parse(reply.s, reply.len, what, &doc, e);
+	if (st != ST_OK)
+		goto out;
+	msg = json_member(doc.root, "message");
+	err = json_member(doc.root, "error");
+	v = msg ? json_member(msg, "seq") : NULL;
+	if (v && v->type == JSON_NUMBER && v->integer && v->num >= 1 && v->num <= JSON_INT_MAX) {
+		*seq = (uint64_t)v->num;
+	} else if (err && (v = json_member(err, "code")) != NULL && v->type == JSON_NUMBER &&
+		   v->num == 404) {
+		v = json_member(err, "err_code");
+		st = v && v->type == JSON_NUMBER && v->num == JSStreamNotFoundErr ?
+		     err_set(e, ST_NO_SCHEMA, "stream '%s' does not exist", stream) :
+		     err_set(e, ST_NOT_FOUND, "%s: no message from %llu", what,
+			     (unsigned long long)from);
+	} else {
+		v = err ? json_member(err, "description") : NULL;
+		st = err_set(e, ST_PROTOCOL, "%s: %s", what,
+			     v && v->type == JSON_STRING ? v->str : "an answer without a message");
+	}
+out:
+	json_doc_release(&doc);
+	buf_release(&reply);
+	buf_release(&req);
+	free(api);
+	return st;
 }
 
 enum status

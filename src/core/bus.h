@@ -377,8 +377,9 @@ enum status bus_stream_last(struct bus *b, const char *stream, const char *subje
 
 /*
  * The sequence of the first message at or after from on subject (wildcards
- * allowed), by direct get (the stream must allow it, as KV buckets do):
- * ST_NOT_FOUND when there is none.
+ * allowed), as the stream's leader has it (a message get, not a direct
+ * get, which a replica that is behind may answer "none"): ST_NOT_FOUND
+ * when there is none.
  */
 enum status bus_stream_next(struct bus *b, const char *stream, const char *subject,
 			    uint64_t from, uint64_t *seq, struct err *e);
