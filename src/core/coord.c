@@ -570,21 +570,25 @@ ix_on_event(void *arg, const struct bus_kv_event *ev)
 #define IX_BEHIND_MS 5000	/* a write the watch has not delivered this long after */
 
 /*
- * Read key again from the stream's leader and take in what it holds now. A
- * replica's answer could be the very revision the claim just lost on (a
- * replica left behind by a leader change), and the claim would pick the
- * same task again and again. A revision the watch never delivered, written
- * long ago, says the watch's consumer is behind (it lives on such a
- * replica): it is re-created, at most once per IX_BEHIND_MS.
+ * Read key again after a claim lost on revision lost, and take in what it
+ * holds now. A direct get may be answered by a replica left behind by a
+ * leader change: an answer no newer than lost cannot be what won, and the
+ * claim would pick the same task again and again, so then the stream's
+ * leader is asked. A revision the watch never delivered, written long ago,
+ * says the watch's consumer is behind (it lives on such a replica): it is
+ * re-created, at most once per IX_BEHIND_MS.
  */
 static void
-ix_refresh(struct bus *b, const struct coord_cfg *cfg, struct coord_index *ix, const char *key)
+ix_refresh(struct bus *b, const struct coord_cfg *cfg, struct coord_index *ix, const char *key,
+	   uint64_t lost)
 {
 	struct bus_kv_entry ent = BUS_KV_ENTRY_INIT;
-	enum status st = bus_kv_get_leader(b, cfg->bucket, key, &ent, NULL);
+	enum status st = bus_kv_get(b, cfg->bucket, key, &ent, NULL);
 	int64_t now = mono_ms();
 	bool behind = false;
 
+	if (st == ST_OK && ent.revision <= lost)
+		st = bus_kv_get_leader(b, cfg->bucket, key, &ent, NULL);
 	pthread_mutex_lock(&ix->mu);
 	if (st == ST_OK) {
 		readyq_put(ix->q, key, ent.value.s, ent.value.len, ent.revision);
@@ -834,11 +838,13 @@ task_local(enum status st)
  */
 static void
 claim_settle(struct bus *b, const struct coord_cfg *cfg, struct coord_index *ix,
-	     const struct opctx *op, const char *key, enum status st, const struct task *t,
-	     const struct buf *written)
+	     const struct opctx *op, const struct readyq_pick *p, enum status st,
+	     const struct task *t, const struct buf *written)
 {
+	const char *key = p->id;
+
 	if (task_local(st) && st != ST_BAD_VALUE)
-		ix_refresh(b, cfg, ix, key);	/* read the truth, go on */
+		ix_refresh(b, cfg, ix, key, p->rev);	/* read the truth, go on */
 	pthread_mutex_lock(&ix->mu);
 	if (st == ST_BAD_VALUE)		/* valid, but cannot be written back */
 		readyq_drop(ix->q, key, 0);
@@ -875,7 +881,7 @@ coord_claim(struct bus *b, struct coord_index *ix, const struct coord_cfg *cfg,
 			break;
 		}
 		st = claim_one(b, cfg, op, c, &pick, out, &written, e);
-		claim_settle(b, cfg, ix, op, pick.id, st, out, &written);
+		claim_settle(b, cfg, ix, op, &pick, st, out, &written);
 		readyq_pick_release(&pick);
 		if (!task_local(st)) {
 			if (st != ST_OK)
