@@ -37,7 +37,7 @@ struct bus {
 	char *url;
 	int64_t timeout_ms;
 	int64_t backoff_ms, backoff_max_ms;	/* reconnect delay bounds */
-	bus_state_fn on_state;
+	bus_state_fn on_state;		/* under mu: bus_close() clears it */
 	void *state_arg;
 	atomic_int drop_answers;	/* fault injection: JetStream answers to ignore */
 	atomic_uint refusals;		/* permission violations the server reported */
@@ -60,6 +60,7 @@ struct bus {
 	pthread_t worker;
 	bool worker_started, stopping, work_pending;
 	bool closed_cb;			/* nats.c delivered its last callback */
+	int in_state_fn;		/* on_state calls running (outside mu) */
 	atomic_uint subs_live;		/* watch subscriptions not yet complete: counted up
 					   without b->mu (a watch's reset holds w->mu, and
 					   b->mu is taken before w->mu), down under it */

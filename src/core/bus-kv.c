@@ -628,11 +628,17 @@ kv_cas(struct bus *b, const char *bucket, const char *key, const void *data, siz
 			usleep(SETTLE_PAUSE_US);	/* the other write is still being replicated */
 	}
 	pub->msg_id = NULL;
-	if (st != ST_OK && e)
+	if (st == ST_OK || e == NULL)
+		return st;
+	if (le.code == st)
 		*e = le;
-	if (st == ST_TIMEOUT && le.code == ST_OK)
-		err_set(e, ST_TIMEOUT, "key '%s' in bucket '%s': a write on revision %llu is "
-			"still being replicated", key, bucket, (unsigned long long)want);
+	else if (le.code == ST_OK)
+		err_set(e, st, "key '%s' in bucket '%s': a write on revision %llu is still being "
+			"replicated", key, bucket, (unsigned long long)want);
+	else	/* an answer was lost, and a later attempt met something else */
+		err_set(e, st, "key '%s' in bucket '%s': the answer to a write on revision %llu "
+			"was lost and reading it back did not settle it", key, bucket,
+			(unsigned long long)want);
 	return st;
 }
 

@@ -283,10 +283,17 @@ set_state(struct bus *b, enum bus_state s)
 	b->state = s;
 	atomic_store(&b->state_seen, (int)s);
 	fn = b->on_state;
+	if (fn)
+		b->in_state_fn++;
 	pthread_cond_broadcast(&b->cv);
 	pthread_mutex_unlock(&b->mu);
-	if (fn)
-		fn(b->state_arg, s);
+	if (fn == NULL)
+		return;
+	fn(b->state_arg, s);
+	pthread_mutex_lock(&b->mu);
+	b->in_state_fn--;
+	pthread_cond_broadcast(&b->cv);
+	pthread_mutex_unlock(&b->mu);
 }
 
 static void on_disconnected(natsConnection *nc, void *arg) { (void)nc; set_state(arg, BUS_RECONNECTING); }
@@ -398,6 +405,9 @@ build_options(struct bus *b, const struct bus_opts *o)
 		s = natsOptions_SetName(no, o->name ? o->name : "ifctl");
 	if (s == NATS_OK)
 		s = natsOptions_SetSendAsap(no, true);
+	if (s == NATS_OK)	/* a thread per subscription, even with NATS_DEFAULT_TO_LIB_MSG_DELIVERY:
+				   a watch reset holds its lock across a round trip (bus-watch.c) */
+		s = natsOptions_UseGlobalMessageDelivery(no, false);
 	if (s == NATS_OK)	/* a hung server (paused, cut off) is left in seconds */
 		s = natsOptions_SetPingInterval(no, o->timeout_ms > BUS_PING_MIN_MS ?
 						 o->timeout_ms : BUS_PING_MIN_MS);
@@ -529,6 +539,7 @@ bus_wait_subs(struct bus *b)
  */
 static pthread_mutex_t parked_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct bus *parked;
+static size_t nparked;
 
 static void
 bus_park(struct bus *b)
@@ -536,17 +547,47 @@ bus_park(struct bus *b)
 	pthread_mutex_lock(&parked_mu);
 	b->parked_next = parked;
 	parked = b;
+	nparked++;
 	pthread_mutex_unlock(&parked_mu);
+}
+
+size_t
+bus_parked(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&parked_mu);
+	n = nparked;
+	pthread_mutex_unlock(&parked_mu);
+	return n;
+}
+
+/*
+ * The owner's state callback is not called again once bus_close() has
+ * begun, and a call in progress is waited for: its argument may not
+ * outlive this bus_close() (the console's lives on its stack), while a
+ * parked bus does.
+ */
+static void
+stop_state_fn(struct bus *b)
+{
+	pthread_mutex_lock(&b->mu);
+	b->on_state = NULL;
+	while (b->in_state_fn > 0)
+		pthread_cond_wait(&b->cv, &b->mu);
+	pthread_mutex_unlock(&b->mu);
 }
 
 void
 bus_close(struct bus *b)
 {
+	struct bus_watch **watches;
 	bool quiet;
 	size_t i;
 
 	if (b == NULL)
 		return;
+	stop_state_fn(b);
 	pthread_mutex_lock(&b->mu);
 	b->stopping = true;
 	pthread_cond_broadcast(&b->cv);
@@ -561,13 +602,17 @@ bus_close(struct bus *b)
 	free(b->kvs);
 	b->kvs = NULL;
 	b->nkvs = 0;
-	free(b->watches);
+	pthread_mutex_lock(&b->mu);	/* a reconnect callback may be walking it */
+	watches = b->watches;
 	b->watches = NULL;
-	b->nwatches = 0;
+	b->nwatches = b->watchcap = 0;
+	pthread_mutex_unlock(&b->mu);
+	free(watches);
 	jsCtx_Destroy(b->js);
 	b->js = NULL;
 	if (b->nc) {
-		struct timespec ts = deadline_ts(5000);
+		/* nats.c joins its connection threads first: allow it a reconnect attempt */
+		struct timespec ts = deadline_ts(2 * b->timeout_ms + 1000);
 
 		natsConnection_Close(b->nc);
 		pthread_mutex_lock(&b->mu);
