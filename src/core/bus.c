@@ -562,6 +562,17 @@ bus_parked(void)
 	return n;
 }
 
+/* Free a bus nats.c is done with. */
+static void
+bus_free(struct bus *b)
+{
+	natsOptions_Destroy(b->opts);
+	pthread_cond_destroy(&b->cv);
+	pthread_mutex_destroy(&b->mu);
+	free(b->url);
+	free(b);
+}
+
 /*
  * The owner's state callback is not called again once bus_close() has
  * begun, and a call in progress is waited for: its argument may not
@@ -624,20 +635,51 @@ bus_close(struct bus *b)
 		natsConnection_Destroy(b->nc);
 		b->nc = NULL;
 	}
-	if (!quiet) {
+	if (quiet)
+		bus_free(b);
+	else
 		bus_park(b);
-		return;
-	}
-	natsOptions_Destroy(b->opts);
-	pthread_cond_destroy(&b->cv);
-	pthread_mutex_destroy(&b->mu);
-	free(b->url);
-	free(b);
 }
 
+#define SHUTDOWN_WAIT_MS 10000	/* for parked buses' last callbacks, all together */
+
+/*
+ * Before the library stops: wait for the parked buses' last callbacks and
+ * free those that got them. nats_CloseAndWait() drops callbacks still
+ * queued, and with them its own references to their connections.
+ */
 void
 bus_shutdown(void)
 {
+	struct timespec ts = deadline_ts(SHUTDOWN_WAIT_MS);
+	struct bus *b, *next, *keep = NULL;
+	size_t kept = 0;
+
+	pthread_mutex_lock(&parked_mu);
+	b = parked;
+	parked = NULL;
+	pthread_mutex_unlock(&parked_mu);
+	for (; b != NULL; b = next) {
+		bool quiet;
+		next = b->parked_next;
+		pthread_mutex_lock(&b->mu);
+		while ((!b->closed_cb || atomic_load(&b->subs_live) > 0) &&
+		       pthread_cond_timedwait(&b->cv, &b->mu, &ts) != ETIMEDOUT)
+			;
+		quiet = b->closed_cb && atomic_load(&b->subs_live) == 0;
+		pthread_mutex_unlock(&b->mu);
+		if (quiet) {
+			bus_free(b);
+		} else {
+			b->parked_next = keep;
+			keep = b;
+			kept++;
+		}
+	}
+	pthread_mutex_lock(&parked_mu);
+	parked = keep;
+	nparked = kept;
+	pthread_mutex_unlock(&parked_mu);
 	nats_CloseAndWait(2000);
 }
 

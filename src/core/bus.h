@@ -77,11 +77,14 @@ enum status bus_open(struct bus **out, const struct bus_opts *o, struct err *e);
 void bus_close(struct bus *b);
 /*
  * Buses bus_close() kept instead of freeing, because nats.c had not said it
- * was done with them in time (tests expect 0).
+ * was done with them in time.
  */
 size_t bus_parked(void);
 
-/* Release nats.c's global state; call once at process exit. */
+/*
+ * Release nats.c's global state; call once at process exit. It first waits
+ * (10 s at most) for the parked buses' last callbacks and frees them.
+ */
 void bus_shutdown(void);
 
 enum bus_state bus_get_state(struct bus *b);
