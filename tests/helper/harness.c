@@ -175,12 +175,25 @@ hc_kill_all(void)
 		}
 }
 
+static const int hc_sigs[] = { SIGABRT, SIGSEGV, SIGBUS, SIGTERM, SIGINT, SIGFPE };
+static struct sigaction hc_old[sizeof hc_sigs / sizeof hc_sigs[0]];
+
+/*
+ * Kill the nodes, then hand the signal to whoever handled it before (a
+ * sanitizer's report of a crash, or the default): a fault returns to the
+ * faulting instruction, which faults again into that handler.
+ */
 static void
 hc_on_signal(int sig)
 {
+	size_t i;
+
 	hc_kill_all();
-	signal(sig, SIG_DFL);
-	raise(sig);
+	for (i = 0; i < sizeof hc_sigs / sizeof hc_sigs[0]; i++)
+		if (hc_sigs[i] == sig)
+			sigaction(sig, &hc_old[i], NULL);
+	if (sig != SIGSEGV && sig != SIGBUS && sig != SIGFPE)
+		raise(sig);
 }
 
 /* Exit and crash handlers, once. */
@@ -188,15 +201,18 @@ static void
 hc_guard(void)
 {
 	static bool done;
-	static const int sigs[] = { SIGABRT, SIGSEGV, SIGBUS, SIGTERM, SIGINT, SIGFPE };
+	struct sigaction sa;
 	size_t i;
 
 	if (done)
 		return;
 	done = true;
 	atexit(hc_kill_all);
-	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		signal(sigs[i], hc_on_signal);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = hc_on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof hc_sigs / sizeof hc_sigs[0]; i++)
+		sigaction(hc_sigs[i], &sa, &hc_old[i]);
 }
 
 /* Are the 3n ports of a cluster from port free on the loopback? */
