@@ -48,6 +48,7 @@ struct bus {
 	 */
 	atomic_int state_seen;
 	_Atomic int64_t refused_seen;
+	atomic_int clustered;		/* 0 not known yet, 1 one server, 2 several (bus-kv.c) */
 
 	pthread_mutex_t mu;		/* guards everything below */
 	pthread_cond_t cv;

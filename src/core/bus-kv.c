@@ -374,6 +374,34 @@ bus_kv_key_valid(const char *key)
 	return true;
 }
 
+/*
+ * Does the connection know more than one server (a cluster)? Asked once:
+ * the list only grows.
+ */
+static bool
+clustered(struct bus *b)
+{
+	int known = atomic_load(&b->clustered), n = 0, i;
+	char **servers = NULL;
+
+	if (known)
+		return known == 2;
+	if (natsConnection_GetServers(b->nc, &servers, &n) != NATS_OK)
+		return false;
+	for (i = 0; i < n; i++)
+		free(servers[i]);
+	free(servers);
+	atomic_store(&b->clustered, n > 1 ? 2 : 1);
+	return n > 1;
+}
+
+/*
+ * On a cluster the read goes to the stream's leader. A direct get may be
+ * answered by any replica; on nats-server 2.9 a replica left behind by a
+ * leader change, or whose sequence numbers no longer match the leader's,
+ * kept answering, and a read-then-compare-and-set on its answer fails
+ * every time.
+ */
 enum status
 bus_kv_get(struct bus *b, const char *bucket, const char *key,
 	   struct bus_kv_entry *out, struct err *e)
@@ -385,6 +413,8 @@ bus_kv_get(struct bus *b, const char *bucket, const char *key,
 
 	if (!bus_kv_key_valid(key))
 		return err_set(e, ST_BAD_VALUE, "invalid key '%s'", key);
+	if (b->nc != NULL && clustered(b))
+		return bus_kv_get_leader(b, bucket, key, out, e);
 	if ((st = bus_kv_handle(b, bucket, &kv, e)) != ST_OK)
 		return st;
 	if ((st = bus_ready(b, "read", e)) != ST_OK)

@@ -172,9 +172,9 @@ struct bus_kv_entry {
 enum status bus_kv_get(struct bus *b, const char *bucket, const char *key,
 		       struct bus_kv_entry *out, struct err *e);
 /*
- * The same, answered by the bucket's stream leader (bus_kv_get may be
- * answered by any replica, and a replica may be behind): for a reader that
- * just lost a compare-and-swap and must see what won it.
+ * The same, answered by the bucket's stream leader. bus_kv_get() does this
+ * by itself on a connection that knows several servers; on one server it
+ * uses a direct get.
  */
 enum status bus_kv_get_leader(struct bus *b, const char *bucket, const char *key,
 			      struct bus_kv_entry *out, struct err *e);

@@ -571,12 +571,14 @@ ix_on_event(void *arg, const struct bus_kv_event *ev)
 
 /*
  * Read key again after a claim lost on revision lost, and take in what it
- * holds now. A direct get may be answered by a replica left behind by a
- * leader change: an answer no newer than lost cannot be what won, and the
- * claim would pick the same task again and again, so then the stream's
- * leader is asked. A revision the watch never delivered, written long ago,
- * says the watch's consumer is behind (it lives on such a replica): it is
- * re-created, at most once per IX_BEHIND_MS.
+ * holds now. A direct get may be answered by a replica that is behind, or
+ * (nats-server 2.9, after a leader change) whose sequence numbers no longer
+ * match the leader's: an answer no newer than lost cannot be what won, so
+ * then the stream's leader is asked, and its answer replaces what the index
+ * knew whatever the revision. The watch's consumer lives on such a replica
+ * when the leader's revision is one the watch never delivered, written long
+ * ago, or lower than the one the index knew: it is re-created, at most once
+ * per IX_BEHIND_MS.
  */
 static void
 ix_refresh(struct bus *b, const struct coord_cfg *cfg, struct coord_index *ix, const char *key,
@@ -585,24 +587,29 @@ ix_refresh(struct bus *b, const struct coord_cfg *cfg, struct coord_index *ix, c
 	struct bus_kv_entry ent = BUS_KV_ENTRY_INIT;
 	enum status st = bus_kv_get(b, cfg->bucket, key, &ent, NULL);
 	int64_t now = mono_ms();
-	bool behind = false;
+	bool leader = false, behind = false;
 
-	if (st == ST_OK && ent.revision <= lost)
+	if (st == ST_OK && ent.revision <= lost) {
 		st = bus_kv_get_leader(b, cfg->bucket, key, &ent, NULL);
+		leader = true;
+	}
 	pthread_mutex_lock(&ix->mu);
-	if (st == ST_OK) {
+	if (st == ST_OK && leader) {
+		uint64_t known = readyq_replace(ix->q, key, ent.value.s, ent.value.len, ent.revision);
+		behind = known > ent.revision || (ent.revision > ix->seen_rev &&
+			 wall_ms() - ent.created_ns / 1000000 > IX_BEHIND_MS);
+	} else if (st == ST_OK) {
 		readyq_put(ix->q, key, ent.value.s, ent.value.len, ent.revision);
-		behind = ent.revision > ix->seen_rev &&
-			 wall_ms() - ent.created_ns / 1000000 > IX_BEHIND_MS &&
-			 now - ix->restart_ms > IX_BEHIND_MS;
-		if (behind)
-			ix->restart_ms = now;
 	} else if (st == ST_NOT_FOUND) {
 		readyq_drop(ix->q, key, 0);
 	}
+	if (behind && now - ix->restart_ms > IX_BEHIND_MS)
+		ix->restart_ms = now;
+	else
+		behind = false;
 	pthread_cond_broadcast(&ix->cv);
 	pthread_mutex_unlock(&ix->mu);
-	if (behind)	/* a write this old never came through the watch */
+	if (behind)	/* the watch's replica is behind or numbers otherwise */
 		bus_watch_restart(ix->watch);
 	buf_release(&ent.value);
 }

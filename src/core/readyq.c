@@ -286,6 +286,18 @@ readyq_put(struct readyq *q, const char *key, const char *json, size_t len, uint
 	}
 }
 
+/* See readyq.h. */
+uint64_t
+readyq_replace(struct readyq *q, const char *key, const char *json, size_t len, uint64_t rev)
+{
+	struct rq_entry *e = find(q, key, true);
+	uint64_t known = e->rev;
+
+	e->rev = 0;	/* the known revision no longer counts */
+	readyq_put(q, key, json, len, rev);
+	return known;
+}
+
 /* May c take e (not in flight, addressed to c or to anyone, capabilities held)? */
 static bool
 entry_fits(const struct rq_entry *e, const struct claimer *c)

@@ -62,6 +62,15 @@ void readyq_free(struct readyq *q);
  */
 void readyq_put(struct readyq *q, const char *key, const char *json, size_t len, uint64_t rev);
 
+/*
+ * As readyq_put, whatever revision is known: the stream leader's answer,
+ * which wins over a replica's (on nats-server 2.9 a replica's sequence
+ * numbers have been seen to run ahead of the leader's). Returns the
+ * revision known before (0: none).
+ */
+uint64_t readyq_replace(struct readyq *q, const char *key, const char *json, size_t len,
+			uint64_t rev);
+
 /* Take in the valid record t (its json) of key at rev, already parsed. */
 void readyq_update(struct readyq *q, const char *key, const struct task *t, const char *json,
 		   size_t len, uint64_t rev);
