@@ -412,19 +412,28 @@ caught_up(struct bus *b, const char *stream, int64_t ms)
 	return false;
 }
 
+#define STALL_MS 30000	/* no task done for this long: the run is stuck */
+#define DONE_MAX_MS 180000	/* a slow machine's run, however it goes */
+
 /*
- * Wait until every task of prefix is done, reading the records back (a
- * whole-bucket read, so not too often) at most every 2 s; a minute at most.
+ * Wait until every task of prefix is done, reading the records back at
+ * most every 2 s: while tasks keep getting done, up to DONE_MAX_MS (a
+ * loaded machine is slow, not wrong); STALL_MS without one ends the wait.
  */
 static void
 wait_done(struct bus *b, struct run *r, const char *prefix, size_t pushed)
 {
-	int64_t deadline = mono_ms() + 60000, t0 = mono_ms();
+	int64_t t0 = mono_ms(), moved = t0;
+	size_t before = 0;
 	struct verdict v;
 
 	do {
 		usleep(2000 * 1000);
 		tally(b, r, prefix, pushed, &v);
+		if (v.done > before) {
+			before = v.done;
+			moved = mono_ms();
+		}
 		print_message("  %5.1f s: %zu of %zu done, %zu claims, %zu errors; leaders: "
 			      "IF_TASKS node %d, IF_WITNESS node %d\n",
 			      (double)(mono_ms() - t0) / 1000, v.done, pushed, hclaims_count(&r->log),
@@ -435,7 +444,7 @@ wait_done(struct bus *b, struct run *r, const char *prefix, size_t pushed)
 			print_message("          last claim error: %s\n", r->last_err);
 		r->last_err[0] = '\0';
 		pthread_mutex_unlock(&r->err_mu);
-	} while (v.done < pushed && mono_ms() < deadline);
+	} while (v.done < pushed && mono_ms() - moved < STALL_MS && mono_ms() - t0 < DONE_MAX_MS);
 }
 
 /* --- tests -------------------------------------------------------------- */
