@@ -19,6 +19,7 @@
  * is purged from the stream, the marker included, so a bucket that has
  * seen a million keys holds only the live ones. A failure of the second
  * step is no failure of the removal: the key is gone, a marker is left.
+ * (The one-item case of bus_kv_remove_many() below.)
  */
 enum status bus_kv_remove(struct bus *b, const char *bucket, const char *key, uint64_t rev,
 			  struct err *e);

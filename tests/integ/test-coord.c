@@ -1036,7 +1036,8 @@ in_both(char **a, size_t na, char **b, size_t nb)
  * moved by another mover (gone: counted moved); one moved by another
  * mover and requeued (live again: stays live, its archive copy gone,
  * counted raced). Afterwards every task is in exactly one of the live set
- * and the archive. Then a sweep under falsify moves nothing, and a real
+ * and the archive, and the live bucket's stream holds nothing of the moved
+ * (no marker left). Then a sweep under falsify moves nothing, and a real
  * one moves the 12 (now old enough) but not the requeued one. First of
  * all, a sweep whose archive cannot be written (no such bucket) fails and
  * leaves every task live. Mutations: remove the live keys before writing
@@ -1056,6 +1057,7 @@ test_archive_batch(void **state)
 	struct bus *b = connect_srv();
 	struct err e = ERR_INIT;
 	struct opctx op;
+	struct bus_stream_stat ss;
 	struct task t, u;
 	enum status st;
 	char **lv, **ar, id[32];
@@ -1098,6 +1100,10 @@ test_archive_batch(void **state)
 	assert_int_equal(nl, 13);
 	assert_int_equal(na, N - 13);
 	assert_false(in_both(lv, nl, ar, na));
+	assert_int_equal(bus_kv_stat(b, "T_BLIVE", &ss, &e), ST_OK);
+	assert_int_equal(ss.subjects, 13);	/* nothing left of the moved: no marker */
+	assert_int_equal(bus_kv_stat(b, "T_BARCH", &ss, &e), ST_OK);
+	assert_int_equal(ss.msgs, N - 13);	/* nor of the copies removed */
 	assert_int_equal(coord_get(b, &cfg, "d-000001", &t, &e), ST_OK);
 	assert_false(t.archived);
 	assert_int_equal(t.state, TASK_QUEUED);
