@@ -65,16 +65,22 @@ pipe_window(struct pipe *p, size_t from, size_t to, const char *inbox, natsSubsc
 	return s == NATS_OK && answered < to - from ? NATS_TIMEOUT : s;
 }
 
-/* Run every request of p, DIRECT_WINDOW at a time. */
-static natsStatus
-pipe_run(struct pipe *p)
+/*
+ * Run every request of p, DIRECT_WINDOW at a time: ST_OK when each was
+ * answered, else the failure (e set, naming what).
+ */
+static enum status
+pipe_run(struct pipe *p, const char *what, struct err *e)
 {
 	natsSubscription *sub = NULL;
 	natsInbox *inbox = NULL;
 	char filter[128];
 	natsStatus s;
+	enum status st;
 	size_t i;
 
+	if (p->n == 0 || (st = bus_ready(p->b, what, e)) != ST_OK)
+		return p->n == 0 ? ST_OK : st;
 	p->got = xcalloc(p->n, sizeof *p->got);
 	s = natsInbox_Create(&inbox);
 	if (s == NATS_OK) {
@@ -88,7 +94,7 @@ pipe_run(struct pipe *p)
 	natsInbox_Destroy(inbox);
 	free(p->got);
 	p->got = NULL;
-	return s;
+	return s == NATS_OK ? ST_OK : bus_map_err(p->b, s, 0, what, e);
 }
 
 /* --- direct gets -------------------------------------------------------- */
@@ -165,7 +171,6 @@ bus_direct_get_many(struct bus *b, const char *stream, struct bus_direct *r, siz
 	struct direct_gets g = { stream, r };
 	struct pipe p = { b, n, direct_send, direct_take, &g, NULL };
 	char what[160];
-	natsStatus s;
 	enum status st;
 	size_t i;
 
@@ -176,17 +181,15 @@ bus_direct_get_many(struct bus *b, const char *stream, struct bus_direct *r, siz
 		r[i].got_subject = NULL;
 	}
 	snprintf(what, sizeof what, "read %zu messages of stream '%s'", n, stream);
-	if (n == 0 || (st = bus_ready(b, what, e)) != ST_OK)
-		return n == 0 ? ST_OK : st;
-	s = pipe_run(&p);
-	for (i = 0; i < n && s == NATS_OK; i++)
+	st = pipe_run(&p, what, e);
+	for (i = 0; i < n && st == ST_OK; i++)
 		if (r[i].st == ST_PROTOCOL)
 			return err_set(e, ST_PROTOCOL, "%s: an answer without its sequence or subject",
 				       what);
 		else if (r[i].st == ST_UNREACHABLE)
 			return err_set(e, ST_TIMEOUT, "%s: the server did not serve a read (a status "
 				       "other than 404: no leader, or direct gets off)", what);
-	return s == NATS_OK ? ST_OK : bus_map_err(b, s, 0, what, e);
+	return st;
 }
 
 /* --- requests ----------------------------------------------------------- */
@@ -226,7 +229,6 @@ bus_request_many(struct bus *b, struct bus_req *r, size_t n, struct err *e)
 {
 	struct pipe p = { b, n, req_send, req_take, r, NULL };
 	char what[160];
-	natsStatus s;
 	enum status st;
 	size_t i;
 
@@ -235,17 +237,15 @@ bus_request_many(struct bus *b, struct bus_req *r, size_t n, struct err *e)
 		r[i].reply = (struct buf)BUF_INIT;
 	}
 	snprintf(what, sizeof what, "%zu requests to '%s'", n, n ? r[0].subject : "");
-	if (n == 0 || (st = bus_ready(b, what, e)) != ST_OK)
-		return n == 0 ? ST_OK : st;
 	for (i = 0; i < n; i++)
 		if ((int64_t)r[i].len > bus_max_payload(b))
 			return err_set(e, ST_BAD_VALUE, "request to '%s': %zu bytes is more than the "
 				       "server's max payload of %lld bytes", r[i].subject, r[i].len,
 				       (long long)bus_max_payload(b));
-	s = pipe_run(&p);
-	for (i = 0; i < n && s == NATS_OK; i++)
+	st = pipe_run(&p, what, e);
+	for (i = 0; i < n && st == ST_OK; i++)
 		if (r[i].st == ST_NOT_FOUND)
 			return err_set(e, ST_NOT_FOUND, "request to '%s': no service listens there",
 				       r[i].subject);
-	return s == NATS_OK ? ST_OK : bus_map_err(b, s, 0, what, e);
+	return st;
 }
