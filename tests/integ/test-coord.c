@@ -1137,6 +1137,60 @@ test_archive_batch(void **state)
 	bus_close(b);
 }
 
+/*
+ * A sweep and the queue's upkeep from one read: 6 tasks pushed with their
+ * ids on the ready queue, 2 cancelled (dead: moved, their ids stale); one
+ * sweep with retain 0 moves the 2, drops their 2 ids and keeps the 4
+ * others; a second finds nothing to move or drop. Mutation: hand the
+ * upkeep none of the read (s.tidy NULL in sweep()) and it drops the ids of
+ * the ready tasks too.
+ */
+static void
+test_sweep_tidy(void **state)
+{
+	struct bus_kv_def live = { "T_SLIVE", "test", 8 }, arch = { "T_SARCH", "test", 1 };
+	struct coord_cfg cfg = { .bucket = "T_SLIVE", .lease_ms = 60000, .max_attempts = 3,
+				 .retry_backoff_ms = 100, .archive = "T_SARCH", .retain_ms = 3600000,
+				 .queue = COORD_QUEUE_PREFIX };
+	struct bus *b = connect_srv();
+	struct err e = ERR_INIT;
+	struct coord_sweep sw;
+	struct opctx op;
+	struct task u;
+	bool created;
+
+	(void)state;
+	bus_stream_drop(b, COORD_QUEUE_STREAM, NULL);	/* ids of this test only */
+	assert_int_equal(bus_stream_ensure(b, &schema_streams[0], &created, &e), ST_OK);
+	assert_int_equal(bus_kv_ensure(b, &live, &created, &e), ST_OK);
+	assert_int_equal(bus_kv_ensure(b, &arch, &created, &e), ST_OK);
+	assert_int_equal(push_many(b, &cfg, "s", 6), 6);
+	assert_int_equal(op_run(b, &cfg, OP_CANCEL, "s1", false, false, &u, &e), ST_OK);
+	task_release(&u);
+	assert_int_equal(op_run(b, &cfg, OP_CANCEL, "s4", false, false, &u, &e), ST_OK);
+	task_release(&u);
+	cfg.retain_ms = 0;
+	opctx_init(&op, NULL);
+	assert_int_equal(coord_archive_sweep_tidy(b, &cfg, &op, wall_ms(), &sw, &e), ST_OK);
+	assert_int_equal(sw.tidy_err.code, ST_OK);
+	assert_int_equal(sw.moved, 2);
+	assert_int_equal(sw.raced, 0);
+	assert_int_equal(sw.tidy.dropped, 2);
+	assert_int_equal(sw.tidy.kept, 4);
+	assert_int_equal(coord_get(b, &cfg, "s4", &u, &e), ST_OK);
+	assert_true(u.archived);
+	task_release(&u);
+	assert_int_equal(coord_archive_sweep_tidy(b, &cfg, &op, wall_ms(), &sw, &e), ST_OK);
+	assert_int_equal(sw.moved, 0);
+	assert_int_equal(sw.tidy.dropped, 0);
+	assert_int_equal(sw.tidy.kept, 4);
+	opctx_release(&op);
+	bus_stream_drop(b, COORD_QUEUE_STREAM, NULL);
+	bus_kv_drop(b, "T_SLIVE", NULL);
+	bus_kv_drop(b, "T_SARCH", NULL);
+	bus_close(b);
+}
+
 /* coord_scan's callback for the reference counts. */
 static void
 count_one(void *arg, const struct task *t)
@@ -1284,6 +1338,7 @@ main(void)
 		cmocka_unit_test(test_cancel_requeue),
 		cmocka_unit_test(test_archive_crash),
 		cmocka_unit_test(test_archive_batch),
+		cmocka_unit_test(test_sweep_tidy),
 		cmocka_unit_test(test_one_shot_queue),
 		cmocka_unit_test(test_task_index),
 	};
