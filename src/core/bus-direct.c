@@ -79,8 +79,10 @@ pipe_run(struct pipe *p, const char *what, struct err *e)
 	enum status st;
 	size_t i;
 
-	if (p->n == 0 || (st = bus_ready(p->b, what, e)) != ST_OK)
-		return p->n == 0 ? ST_OK : st;
+	if (p->n == 0)
+		return ST_OK;
+	if ((st = bus_ready(p->b, what, e)) != ST_OK)
+		return st;
 	p->got = xcalloc(p->n, sizeof *p->got);
 	s = natsInbox_Create(&inbox);
 	if (s == NATS_OK) {
