@@ -704,6 +704,7 @@ move_init(struct move *mv, const struct task *t, struct err *e)
 	mv->st = task_encode(t, &mv->json, e);
 }
 
+/* Free mv and the n moves in it. */
 static void
 moves_free(struct move *mv, size_t n)
 {
@@ -1940,6 +1941,7 @@ tidy_hand_back(struct bus_msg **held, size_t n)
 	}
 }
 
+/* Free the ready tasks s holds. */
 static void
 tidy_scan_release(struct tidy_scan *s)
 {
