@@ -25,6 +25,11 @@
 # it (the index repaired from the archive's 50,000 new messages, not rebuilt;
 # one run: a second sweep would be needed for another) and the median of 5
 # after that.
+# Last, the sweep alone, BENCH_SWEEPS times (default 3; 0 skips): a fresh
+# server, BENCH_SWEEP (default 50,000) done tasks loaded live by loadtasks,
+# 5 s to settle, then the wall time of 'task archive --retain 0' (the live
+# set read once, the moves pipelined in batches, the queue's upkeep); each
+# run, the median and the load average before it.
 set -u
 BUILD=${BUILD:-build}
 IFCTL=$BUILD/ifctl
@@ -133,3 +138,24 @@ if [ "${BENCH_BIG:-1}" != 0 ]; then
 	big "$live" $((total - live)) sweep
 	[ "${BENCH_BIG_LIVE:-1}" = 0 ] || big "$total" 0
 fi
+
+# The sweep alone: a fresh server and BENCH_SWEEP done tasks per run.
+sweeps() {
+	n=${BENCH_SWEEP:-50000}
+	printf '\ntask archive --retain 0 of %s done tasks, one fresh server per run:\n' "$n"
+	times=""
+	for i in $(seq 1 "$1"); do
+		"$IFCTL" down -q >/dev/null 2>&1
+		rm -rf "$IF_HOME/nats" "$IF_HOME"/index.db* 2>/dev/null || { sleep 2; rm -rf "$IF_HOME/nats"; }
+		"$IFCTL" up -q >/dev/null || { echo "bench: ifctl up failed" >&2; exit 1; }
+		"$LOAD" "$url" IF_TASKS "$n" sw done
+		sleep 5
+		load=$(cut -d' ' -f1-3 /proc/loadavg)
+		t=$(timed "$IFCTL" task archive --retain 0 -q)
+		printf 'run %s\t%s ms\t(load average before: %s)\n' "$i" "$t" "$load"
+		times="$times $t"
+	done
+	printf '%s\n' $times | median | { read -r med max
+		printf 'sweep of %s moves, median/max of %s\t%s ms\t%s ms\n' "$n" "$1" "$med" "$max"; }
+}
+[ "${BENCH_SWEEPS:-3}" = 0 ] || sweeps "${BENCH_SWEEPS:-3}"

@@ -695,19 +695,20 @@ validate_archive(struct cmd_ctx *ctx)
 }
 
 /*
- * The ready queue's upkeep after a sweep's moves: its failure is a warning
- * (the moves stand; the next sweep tries again), its counts zero.
+ * A sweep and the ready queue's upkeep, from one read of the live set. The
+ * upkeep's failure is a warning (the moves stand; the next sweep tries
+ * again), its counts zero.
  */
-static void
-tidy_queue(struct cmd_ctx *ctx, const struct coord_cfg *cc, struct coord_tidy *tidy)
+static enum status
+sweep_once(struct cmd_ctx *ctx, const struct coord_cfg *cc, struct coord_sweep *sw)
 {
-	struct err e = ERR_INIT;
+	enum status st = coord_archive_sweep_tidy(ctx->bus, cc, &ctx->op, wall_ms(), sw,
+						  &ctx->err);
 
-	if (coord_queue_tidy(ctx->bus, cc, &ctx->op, wall_ms(), tidy, &e) != ST_OK) {
+	if (st == ST_OK && sw->tidy_err.code != ST_OK)
 		session_notice(ctx->session, NOTICE_WARN, "ifctl: warning: ready queue upkeep: %s",
-			       e.msg);
-		memset(tidy, 0, sizeof *tidy);
-	}
+			       sw->tidy_err.msg);
+	return st;
 }
 
 /* A sweep every --every: its state between the loop's timer calls. */
@@ -724,24 +725,19 @@ static int64_t
 sweep_tick(struct evloop *l, uint64_t id, void *arg)
 {
 	struct sweep_loop *sl = arg;
-	struct coord_tidy tidy;
-	size_t moved, raced;
+	struct coord_sweep sw;
 	char line[200], when[32];
 
 	(void)l;
 	(void)id;
-	sl->st = coord_archive_sweep(sl->ctx->bus, &sl->cc, &sl->ctx->op, wall_ms(), &moved, &raced,
-				     &sl->ctx->err);
-	if (sl->st == ST_OK)
-		tidy_queue(sl->ctx, &sl->cc, &tidy);
-	if (sl->st != ST_OK) {
+	if ((sl->st = sweep_once(sl->ctx, &sl->cc, &sw)) != ST_OK) {
 		follow_finish(&sl->f);
 		return 0;
 	}
 	fmt_time_ms(when, wall_ms());
 	snprintf(line, sizeof line, "%s archived %zu task%s (%zu changed meanwhile); queue: %zu "
-		 "stale ids dropped, %zu lapsed leases announced", when, moved,
-		 moved == 1 ? "" : "s", raced, tidy.dropped, tidy.announced);
+		 "stale ids dropped, %zu lapsed leases announced", when, sw.moved,
+		 sw.moved == 1 ? "" : "s", sw.raced, sw.tidy.dropped, sw.tidy.announced);
 	follow_push(&sl->f, line);
 	return sl->every_ms;
 }
@@ -764,9 +760,8 @@ archive_every(struct cmd_ctx *ctx, const struct coord_cfg *cc, int64_t every_ms)
 static enum status
 run_archive(struct cmd_ctx *ctx)
 {
-	struct coord_tidy tidy;
+	struct coord_sweep sw;
 	struct coord_cfg cc;
-	size_t moved, raced;
 	int64_t every = 0;
 	enum status st;
 
@@ -781,13 +776,11 @@ run_archive(struct cmd_ctx *ctx)
 	}
 	why_add(&ctx->op, "retain", "", "tasks finished more than %lld ms ago move to %s",
 		(long long)cc.retain_ms, COORD_ARCHIVE);
-	st = coord_archive_sweep(ctx->bus, &cc, &ctx->op, wall_ms(), &moved, &raced, &ctx->err);
-	if (st == ST_OK)
-		tidy_queue(ctx, &cc, &tidy);
+	st = sweep_once(ctx, &cc, &sw);
 	if (st == ST_OK && ctx->op.falsify)
-		check(&ctx->op, "tasks to archive", ST_OK, NULL, moved ? "some" : "none");
+		check(&ctx->op, "tasks to archive", ST_OK, NULL, sw.moved ? "some" : "none");
 	if (st == ST_OK) {
-		task_view_moved_tidy(add_count(ctx, "archived", moved, raced), &tidy);
+		task_view_moved_tidy(add_count(ctx, "archived", sw.moved, sw.raced), &sw.tidy);
 	}
 	return st;
 }

@@ -2,7 +2,8 @@
  * Many stream messages read at once: direct gets ($JS.API.DIRECT.GET,
  * which every KV bucket's stream allows) sent in windows without waiting
  * for each answer, so a page of a hundred records costs about one round
- * trip, not a hundred. Same threads and failure modes as bus.h.
+ * trip, not a hundred; and any many requests the same way. Same threads
+ * and failure modes as bus.h.
  */
 #ifndef IF_BUS_DIRECT_H
 #define IF_BUS_DIRECT_H
@@ -38,5 +39,23 @@ void bus_direct_release(struct bus_direct *d);
  */
 enum status bus_direct_get_many(struct bus *b, const char *stream, struct bus_direct *r,
 				size_t n, struct err *e);
+
+/*
+ * Many core NATS requests at once, in windows like the direct gets: body
+ * r[i].data to subject r[i].subject. Out: st is ST_OK (reply holds the
+ * answer's body), ST_NOT_FOUND (no one listens there) or ST_TIMEOUT (no
+ * answer in time: it may still have been acted on). Returns ST_OK when
+ * every request was answered, else the failure with e set. The caller
+ * releases each with bus_req_release().
+ */
+struct bus_req {
+	const char *subject;		/* in */
+	const void *data;		/* in: the request's body */
+	size_t len;
+	enum status st;			/* out */
+	struct buf reply;		/* out: the answer's body */
+};
+void bus_req_release(struct bus_req *r);
+enum status bus_request_many(struct bus *b, struct bus_req *r, size_t n, struct err *e);
 
 #endif

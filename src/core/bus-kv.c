@@ -57,6 +57,7 @@ bus_request(struct bus *b, const char *subject, const void *data, size_t len,
 static natsStatus
 pub_headers(natsMsg *msg, const struct bus_pub *p)
 {
+	const char *const *h;
 	char num[24];
 	natsStatus s = NATS_OK;
 
@@ -73,6 +74,8 @@ pub_headers(natsMsg *msg, const struct bus_pub *p)
 	}
 	if (s == NATS_OK && p->expect_last_msg_id)
 		s = natsMsgHeader_Set(msg, "Nats-Expected-Last-Msg-Id", p->expect_last_msg_id);
+	for (h = p->headers; s == NATS_OK && h && h[0] && h[1]; h += 2)
+		s = natsMsgHeader_Set(msg, h[0], h[1]);
 	return s;
 }
 

@@ -118,7 +118,9 @@ enum status bus_request(struct bus *b, const char *subject, const void *data,
  * ST_CONFLICT; a subject no stream takes is ST_NO_SCHEMA; a stream, bucket
  * or server store at its limit is ST_STORE_FULL; a message over the server's
  * max payload or the stream's max message size is ST_BAD_VALUE. It is the
- * one-message case of bus_js_publish_many() below.
+ * one-message case of bus_js_publish_many() below. headers (may be NULL)
+ * adds headers of the caller's: name, value, name, value, ..., NULL (such
+ * as a KV marker's KV-Operation).
  */
 struct bus_pub {
 	uint64_t expect_last_seq;
@@ -126,6 +128,7 @@ struct bus_pub {
 	bool expect_no_message;
 	const char *expect_last_msg_id;
 	const char *msg_id;
+	const char *const *headers;
 };
 enum status bus_js_publish(struct bus *b, const char *subject, const void *data,
 			   size_t len, const struct bus_pub *pub, uint64_t *seq,

@@ -2,68 +2,159 @@
  * The event bus over nats.c: removal of KV keys by compare-and-swap, pull
  * consumers of work-queue streams, subject counts (see busx.h).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bus-direct.h"
 #include "core/bus-int.h"
 #include "core/busx.h"
 #include "core/util.h"
 
-/* --- removal ------------------------------------------------------------ */
+/* --- many keys at once ------------------------------------------------- */
 
-/* Write the purge marker of key, expecting its last revision to be rev. */
-static enum status
-kv_mark(struct bus *b, const char *subject, uint64_t rev, uint64_t *marker, struct err *e)
+/* Is st the item's own outcome (its key changed, or it is a bad key or value)? */
+static bool
+item_own(enum status st)
 {
-	natsMsg *m = NULL;
-	jsPubAck *pa = NULL;
-	jsErrCode jerr = 0;
-	char num[24];
-	natsStatus s;
+	return st == ST_OK || st == ST_CONFLICT || st == ST_BAD_VALUE;
+}
 
-	snprintf(num, sizeof num, "%llu", (unsigned long long)rev);
-	s = natsMsg_Create(&m, subject, NULL, NULL, 0);
-	if (s == NATS_OK)
-		s = natsMsgHeader_Set(m, "KV-Operation", "PURGE");
-	if (s == NATS_OK)
-		s = natsMsgHeader_Set(m, "Nats-Rollup", "sub");
-	if (s == NATS_OK)
-		s = natsMsgHeader_Set(m, "Nats-Expected-Last-Subject-Sequence", num);
-	if (s == NATS_OK)
-		s = js_PublishMsg(&pa, b->js, m, NULL, &jerr);
-	if (s == NATS_OK)
-		*marker = pa->Sequence;
-	jsPubAck_Destroy(pa);
-	natsMsg_Destroy(m);
-	if (jerr == JSStreamWrongLastSequenceErr)
-		return err_set(e, ST_CONFLICT, "'%s' is no longer at revision %llu", subject,
-			       (unsigned long long)rev);
-	return bus_map_err(b, s, jerr, "remove", e);
+/*
+ * The batch's status: the first item whose failure is not its own, with e
+ * from the batch's first failure pe when that is no item's own (pe is then
+ * that item's, or the batch failed before anything was sent), else named
+ * after the item.
+ */
+static enum status
+kv_verdict(const struct bus_kv_item *it, size_t n, const char *verb, const char *bucket,
+	   const struct err *pe, struct err *e)
+{
+	size_t i;
+
+	for (i = 0; i < n && item_own(it[i].st); i++)
+		;
+	if (i == n)
+		return ST_OK;
+	if (!item_own(pe->code)) {
+		if (e)
+			*e = *pe;
+		return pe->code;
+	}
+	return err_set(e, it[i].st, "%s '%s' in bucket '%s': %s", verb, it[i].key, bucket,
+		       status_text(it[i].st));
+}
+
+/*
+ * Publish one message per item on $KV.<bucket>.<key>, pipelined: a put of
+ * its value, or with marker (headers of a purge marker) a removal that
+ * expects the item's revision. Keys no KV takes and values over the max
+ * payload are refused here (ST_BAD_VALUE), the rest answered one by one.
+ */
+static enum status
+kv_publish_many(struct bus *b, const char *bucket, struct bus_kv_item *it, size_t n,
+		const char *const *marker, const char *verb, struct err *e)
+{
+	struct bus_pub_msg *m = xcalloc(n ? n : 1, sizeof *m);
+	size_t *at = xcalloc(n ? n : 1, sizeof *at), i, k = 0;
+	struct err pe = ERR_INIT;
+
+	for (i = 0; i < n; i++) {
+		it[i].seq = 0;
+		it[i].st = ST_BAD_VALUE;
+		if (!bus_kv_key_valid(it[i].key) ||
+		    (!marker && (int64_t)it[i].len > bus_max_payload(b)))
+			continue;	/* refused before anything is sent */
+		m[k].subject = xasprintf("$KV.%s.%s", bucket, it[i].key);
+		if (marker) {
+			m[k].pub.headers = marker;
+			m[k].pub.expect_last_subject_seq = it[i].rev;
+			m[k].pub.expect_no_message = it[i].rev == 0;
+		} else {
+			m[k].data = it[i].data;
+			m[k].len = it[i].len;
+		}
+		at[k++] = i;
+	}
+	bus_js_publish_many(b, m, k, &pe);
+	for (i = 0; i < k; i++) {
+		it[at[i]].st = m[i].st;
+		it[at[i]].seq = m[i].seq;
+		free((char *)m[i].subject);
+	}
+	for (i = 0; i < n; i++)
+		if (it[i].st == ST_NO_SCHEMA || it[i].st == ST_NO_JETSTREAM)
+			it[i].st = ST_NO_SCHEMA;
+	if (pe.code == ST_NO_SCHEMA || pe.code == ST_NO_JETSTREAM)
+		err_set(&pe, ST_NO_SCHEMA, "bucket '%s' does not exist", bucket);
+	free(m);
+	free(at);
+	return kv_verdict(it, n, verb, bucket, &pe, e);
+}
+
+enum status
+bus_kv_put_many(struct bus *b, const char *bucket, struct bus_kv_item *it, size_t n,
+		struct err *e)
+{
+	return kv_publish_many(b, bucket, it, n, NULL, "put", e);
+}
+
+/*
+ * Purge the subject of every removed item (st ST_OK, seq its marker) up to
+ * and including its marker, pipelined; best effort (see busx.h).
+ */
+static void
+kv_purge_many(struct bus *b, const char *bucket, const struct bus_kv_item *it, size_t n)
+{
+	struct bus_req *r = xcalloc(n ? n : 1, sizeof *r);
+	struct buf *body = xcalloc(n ? n : 1, sizeof *body);
+	char *subject = xasprintf("$JS.API.STREAM.PURGE.KV_%s", bucket);
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (it[i].st != ST_OK)
+			continue;
+		body[k] = (struct buf)BUF_INIT;
+		buf_addf(&body[k], "{\"filter\":\"$KV.%s.%s\",\"seq\":%llu}", bucket, it[i].key,
+			 (unsigned long long)it[i].seq + 1);	/* up to the marker, not past it */
+		r[k].subject = subject;
+		r[k].data = body[k].s;
+		r[k].len = body[k].len;
+		k++;
+	}
+	bus_request_many(b, r, k, NULL);
+	for (i = 0; i < k; i++) {
+		bus_req_release(&r[i]);
+		buf_release(&body[i]);
+	}
+	free(subject);
+	free(body);
+	free(r);
+}
+
+enum status
+bus_kv_remove_many(struct bus *b, const char *bucket, struct bus_kv_item *it, size_t n,
+		   struct err *e)
+{
+	static const char *const marker[] = { "KV-Operation", "PURGE", "Nats-Rollup", "sub", NULL };
+	enum status st = kv_publish_many(b, bucket, it, n, marker, "remove", e);
+
+	kv_purge_many(b, bucket, it, n);
+	return st;
 }
 
 enum status
 bus_kv_remove(struct bus *b, const char *bucket, const char *key, uint64_t rev, struct err *e)
 {
-	char *subject, *stream;
-	uint64_t marker = 0;
-	jsOptions o;
-	enum status st;
+	struct bus_kv_item it = { .key = key, .rev = rev };
+	enum status st = bus_kv_remove_many(b, bucket, &it, 1, e);
 
-	if (!bus_kv_key_valid(key))
+	if (it.st == ST_CONFLICT)
+		return err_set(e, ST_CONFLICT, "'$KV.%s.%s' is no longer at revision %llu", bucket,
+			       key, (unsigned long long)rev);
+	if (it.st == ST_BAD_VALUE)
 		return err_set(e, ST_BAD_VALUE, "invalid key '%s'", key);
-	if ((st = bus_ready(b, "remove", e)) != ST_OK)
-		return st;
-	subject = xasprintf("$KV.%s.%s", bucket, key);
-	stream = xasprintf("KV_%s", bucket);
-	if ((st = kv_mark(b, subject, rev, &marker, e)) == ST_OK) {
-		jsOptions_Init(&o);
-		o.Stream.Purge.Subject = subject;
-		o.Stream.Purge.Sequence = marker + 1;	/* up to the marker, not past it */
-		js_PurgeStream(b->js, stream, &o, NULL);	/* best effort: see busx.h */
-	}
-	free(subject);
-	free(stream);
 	return st;
 }
 

@@ -19,9 +19,40 @@
  * is purged from the stream, the marker included, so a bucket that has
  * seen a million keys holds only the live ones. A failure of the second
  * step is no failure of the removal: the key is gone, a marker is left.
+ * (The one-item case of bus_kv_remove_many() below.)
  */
 enum status bus_kv_remove(struct bus *b, const char *bucket, const char *key, uint64_t rev,
 			  struct err *e);
+
+/*
+ * Many keys of one bucket at once: each step pipelined (all messages sent,
+ * then their acknowledgements collected, bus_js_publish_many), so n keys
+ * cost about one round trip per step, not n. Every item gets its own
+ * outcome in st: ST_OK; ST_CONFLICT (a removal whose key is no longer at
+ * rev); ST_BAD_VALUE (a key no KV takes, or a value over the server's max
+ * payload or the stream's max message size: nothing sent); or the batch's
+ * failure (ST_TIMEOUT: no answer came, it may or may not have landed;
+ * ST_DISCONNECTED, ST_NOT_PERMITTED, ST_NO_SCHEMA, ST_STORE_FULL ...).
+ * Returns the first item's failure other than ST_CONFLICT and ST_BAD_VALUE
+ * (e describes it), else ST_OK.
+ */
+struct bus_kv_item {
+	const char *key;		/* in */
+	const void *data;		/* in: a put's value */
+	size_t len;
+	uint64_t rev;			/* in: the revision a removal expects */
+	enum status st;			/* out */
+	uint64_t seq;			/* out: the put's revision, or the removal's marker */
+};
+/* Put every item's value. */
+enum status bus_kv_put_many(struct bus *b, const char *bucket, struct bus_kv_item *it,
+			    size_t n, struct err *e);
+/*
+ * bus_kv_remove() of every item on its rev: all markers at once, then the
+ * purges of those removed at once (each purge still best effort).
+ */
+enum status bus_kv_remove_many(struct bus *b, const char *bucket, struct bus_kv_item *it,
+			       size_t n, struct err *e);
 
 /* A message taken from a pull consumer: its data and how to settle it. */
 struct bus_msg;

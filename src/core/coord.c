@@ -10,6 +10,7 @@
 #include "core/capability.h"
 #include "core/coord.h"
 #include "core/config.h"
+#include "core/bus-direct.h"
 #include "core/busx.h"
 #include "core/json.h"
 #include "core/ledger.h"
@@ -713,28 +714,205 @@ restore(struct bus *b, const struct coord_cfg *cfg, struct task *t, struct err *
 	return st;
 }
 
+/*
+ * One task of a move: its id and live revision as read, its record for the
+ * archive, and its outcome st: ST_OK moved; ST_CONFLICT (changed since
+ * read) or ST_BAD_VALUE (no record the archive takes): it stays live;
+ * anything else: the move failed, the task is live, archived or both.
+ */
+struct move {
+	char *id;
+	uint64_t rev;		/* live revision read */
+	struct buf json;	/* the record for the archive */
+	uint64_t arev;		/* archive revision written */
+	enum status st;
+};
+
+#define MOVE_BATCH 256		/* moves pipelined at a time */
+
+/* Take t (as read) into mv; st is the encoding's outcome. */
+static void
+move_init(struct move *mv, const struct task *t, struct err *e)
+{
+	*mv = (struct move){ xstrdup(t->id), t->rev, BUF_INIT, 0, ST_OK };
+	mv->st = task_encode(t, &mv->json, e);
+}
+
+/* Free mv and the n moves in it. */
+static void
+moves_free(struct move *mv, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(mv[i].id);
+		buf_release(&mv[i].json);
+	}
+	free(mv);
+}
+
+/*
+ * Step (1) or (2) of the moves still under way (st ST_OK): the archive
+ * copies (remove false) or the live keys' removals on their revisions;
+ * each move's st becomes its step's outcome. The step's failure in *first
+ * when none came before.
+ */
+static void
+move_step(struct bus *b, const struct coord_cfg *cfg, struct move *mv, size_t n, bool remove,
+	  enum status *first, struct err *e)
+{
+	struct bus_kv_item *it = xcalloc(n ? n : 1, sizeof *it);
+	size_t *at = xcalloc(n ? n : 1, sizeof *at), i, k = 0;
+	struct err se = ERR_INIT;
+	enum status st;
+
+	for (i = 0; i < n; i++)
+		if (mv[i].st == ST_OK) {
+			it[k] = (struct bus_kv_item){ .key = mv[i].id, .data = mv[i].json.s,
+						      .len = mv[i].json.len, .rev = mv[i].rev };
+			at[k++] = i;
+		}
+	st = remove ? bus_kv_remove_many(b, cfg->bucket, it, k, &se) :
+		      bus_kv_put_many(b, cfg->archive, it, k, &se);
+	for (i = 0; i < k; i++) {
+		mv[at[i]].st = it[i].st;
+		if (!remove)
+			mv[at[i]].arev = it[i].seq;
+	}
+	if (st != ST_OK && *first == ST_OK) {
+		*first = st;
+		if (e)
+			*e = se;
+	}
+	free(it);
+	free(at);
+}
+
+/*
+ * Step (3): the moves refused at (2) changed since read. A key live again
+ * keeps its task live: the archive copy goes, by CAS on its revision (not
+ * if rewritten since). A key gone was moved by another mover: moved. One
+ * that cannot be read counts as gone (it may then be in both, which
+ * readers take as live).
+ */
+static void
+move_settle(struct bus *b, const struct coord_cfg *cfg, struct move *mv, size_t n)
+{
+	struct bus_direct *q = xcalloc(n ? n : 1, sizeof *q);
+	struct bus_kv_item *it = xcalloc(n ? n : 1, sizeof *it);
+	size_t *at = xcalloc(n ? n : 1, sizeof *at), i, k = 0, m = 0;
+	char *stream = xasprintf("KV_%s", cfg->bucket);
+
+	for (i = 0; i < n; i++)
+		if (mv[i].st == ST_CONFLICT) {
+			q[k].subject = xasprintf("$KV.%s.%s", cfg->bucket, mv[i].id);
+			at[k++] = i;
+		}
+	if (k)
+		bus_direct_get_many(b, stream, q, k, NULL);
+	for (i = 0; i < k; i++) {
+		if (q[i].st == ST_OK && q[i].op == BUS_KV_PUT)
+			it[m++] = (struct bus_kv_item){ .key = mv[at[i]].id, .rev = mv[at[i]].arev };
+		else
+			mv[at[i]].st = ST_OK;
+		free((char *)q[i].subject);
+		bus_direct_release(&q[i]);
+	}
+	if (m)
+		bus_kv_remove_many(b, cfg->archive, it, m, NULL);
+	free(stream);
+	free(q);
+	free(it);
+	free(at);
+}
+
+/*
+ * Move mv[0..n) to the archive, each step pipelined over all of them: (1)
+ * every archive copy, then (2) every live key removed by CAS on the
+ * revision read (a purge marker, then the key's messages purged), then (3)
+ * the refused ones settled. A task's own order is that of one move, so a
+ * crash between any two steps leaves each task live, archived or both,
+ * never neither. Returns the first step's failure (e set); each move's
+ * outcome is in its st.
+ */
+static enum status
+move_batch(struct bus *b, const struct coord_cfg *cfg, struct move *mv, size_t n,
+	   struct err *e)
+{
+	enum status first = ST_OK;
+
+	move_step(b, cfg, mv, n, false, &first, e);
+	move_step(b, cfg, mv, n, true, &first, e);
+	move_settle(b, cfg, mv, n);
+	return first;
+}
+
+/* Count mv[0..n)'s outcomes: moved, or changed meanwhile (stays live). */
+static void
+moves_count(const struct move *mv, size_t n, bool falsify, size_t *moved, size_t *raced)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (falsify || mv[i].st == ST_OK)
+			(*moved)++;
+		else if (mv[i].st == ST_CONFLICT || mv[i].st == ST_BAD_VALUE)
+			(*raced)++;
+}
+
+/*
+ * Run mv[0..n), MOVE_BATCH at a time, until a batch fails (falsify: none
+ * runs, every one counts as moved).
+ */
+static enum status
+moves_run(struct bus *b, const struct coord_cfg *cfg, struct move *mv, size_t n, bool falsify,
+	  size_t *moved, size_t *raced, struct err *e)
+{
+	enum status st = ST_OK;
+	size_t i, k;
+
+	*moved = *raced = 0;
+	for (i = 0; i < n && st == ST_OK; i += k) {
+		k = n - i < MOVE_BATCH ? n - i : MOVE_BATCH;
+		if (!falsify)
+			st = move_batch(b, cfg, &mv[i], k, e);
+		moves_count(&mv[i], k, falsify, moved, raced);
+	}
+	return st;
+}
+
+enum status
+coord_archive_move_many(struct bus *b, const struct coord_cfg *cfg, const struct task *t,
+			size_t n, size_t *moved, size_t *raced, struct err *e)
+{
+	struct move *mv = xcalloc(n ? n : 1, sizeof *mv);
+	enum status st;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		move_init(&mv[i], &t[i], NULL);
+	st = moves_run(b, cfg, mv, n, false, moved, raced, e);
+	moves_free(mv, n);
+	return st;
+}
+
 enum status
 coord_archive_move(struct bus *b, const struct coord_cfg *cfg, const struct task *t,
 		   struct err *e)
 {
-	struct bus_kv_entry ent = BUS_KV_ENTRY_INIT;
-	struct buf json = BUF_INIT;
-	uint64_t arev = 0;
+	struct move *mv = xcalloc(1, sizeof *mv);
 	enum status st;
 
-	if ((st = task_encode(t, &json, e)) != ST_OK ||
-	    (st = bus_kv_put(b, cfg->archive, t->id, json.s, json.len, &arev, e)) != ST_OK)
-		goto out;
-	if ((st = bus_kv_remove(b, cfg->bucket, t->id, t->rev, e)) != ST_CONFLICT)
-		goto out;
-	/* Changed since read: gone (another mover finished the move) or live again. */
-	if (bus_kv_get(b, cfg->bucket, t->id, &ent, NULL) == ST_OK)
-		bus_kv_remove(b, cfg->archive, t->id, arev, NULL);	/* not if rewritten since */
-	else
-		st = ST_OK;
-out:
-	buf_release(&ent.value);
-	buf_release(&json);
+	move_init(mv, t, e);
+	if (mv->st == ST_OK && (st = move_batch(b, cfg, mv, 1, e)) != ST_OK)
+		mv->st = st;
+	else if (mv->st == ST_CONFLICT)
+		err_set(e, ST_CONFLICT, "task '%s' changed since it was read", t->id);
+	else if (mv->st == ST_BAD_VALUE && mv->json.len)
+		err_set(e, ST_BAD_VALUE, "task '%s': the archive does not take its record of %zu "
+			"bytes", t->id, mv->json.len);
+	st = mv->st;
+	moves_free(mv, 1);
 	return st;
 }
 
@@ -1456,39 +1634,6 @@ coord_token_parse(const char *tok, const struct coord_filter *f, struct coord_cu
 /* --- archive sweep and purge -------------------------------------------- */
 
 enum status
-coord_archive_sweep(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, int64_t now,
-		    size_t *moved, size_t *raced, struct err *e)
-{
-	struct coord_filter f = { .finished_before = now - cfg->retain_ms + 1 };
-	struct coord_listing l;
-	enum status st;
-	size_t i;
-
-	*moved = *raced = 0;
-	if (cfg->archive == NULL)
-		return err_set(e, ST_USAGE, "no archive configured");
-	if ((st = opctx_may_write(op, "archive tasks", e)) != ST_OK && !op->falsify)
-		return st;
-	if ((st = coord_list(b, cfg, &f, &l, e)) != ST_OK)
-		return st;
-	for (i = 0; i < l.n && st == ST_OK; i++) {
-		if (op->falsify) {
-			(*moved)++;
-			continue;
-		}
-		st = coord_archive_move(b, cfg, &l.tasks[i], e);
-		if (st == ST_CONFLICT || st == ST_BAD_VALUE) {
-			(*raced)++;	/* changed under us, or cannot be re-encoded: stays live */
-			st = ST_OK;
-		} else if (st == ST_OK) {
-			(*moved)++;
-		}
-	}
-	coord_listing_release(&l);
-	return st;
-}
-
-enum status
 coord_purge(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, enum task_state state,
 	    int64_t before_ms, size_t *n, struct err *e)
 {
@@ -1834,37 +1979,57 @@ tidy_hand_back(struct bus_msg **held, size_t n)
 	}
 }
 
-enum status
-coord_queue_tidy(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, int64_t now,
-		 struct coord_tidy *out, struct err *e)
+/* Free the ready tasks s holds. */
+static void
+tidy_scan_release(struct tidy_scan *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		free(s->ready[i].id);
+	free(s->ready);
+}
+
+/*
+ * The upkeep's start: the queue's end (*stat), read before the live set
+ * is, since an id stored later may name a task that read missed. *on false:
+ * no upkeep (no queue configured, or none made yet).
+ */
+static enum status
+tidy_start(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
+	   struct bus_stream_stat *stat, bool *on, struct err *e)
+{
+	enum status st;
+
+	*on = false;
+	if (cfg->queue == NULL)
+		return ST_OK;
+	if ((st = opctx_may_write(op, "tidy the ready queue", e)) != ST_OK && !op->falsify)
+		return st;
+	if ((st = bus_stream_stat(b, COORD_QUEUE_STREAM, stat, e)) != ST_OK)
+		return st == ST_NO_SCHEMA ? ST_OK : st;
+	*on = true;
+	return ST_OK;
+}
+
+/* The upkeep over s, the ready tasks of a live set read after last_seq was. */
+static enum status
+tidy_run(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, struct tidy_scan *s,
+	 uint64_t last_seq, struct coord_tidy *out, struct err *e)
 {
 	uint64_t by_prio[TASK_PRIORITY_MAX + 1] = { 0 };
 	bool looked[TASK_PRIORITY_MAX + 1];	/* every id of the priority seen */
-	struct tidy_scan s = { .now = now };
-	struct bus_stream_stat stat;
-	struct coord_listing bad;
 	struct bus_msg **held = NULL;
 	size_t nheld = 0, capheld = 0, i;
 	char filter[64];
 	enum status st;
 	int prio;
 
-	memset(out, 0, sizeof *out);
-	if (cfg->queue == NULL)
-		return ST_OK;
-	if ((st = opctx_may_write(op, "tidy the ready queue", e)) != ST_OK && !op->falsify)
-		return st;
-	/* The queue's end first: an id stored later may name a task the scan missed. */
-	if ((st = bus_stream_stat(b, COORD_QUEUE_STREAM, &stat, e)) != ST_OK)
-		return st == ST_NO_SCHEMA ? ST_OK : st;
-	if ((st = coord_scan(b, cfg, tidy_take, &s, &bad, e)) != ST_OK)
-		goto out;
-	coord_listing_release(&bad);
-	if (s.n)
-		qsort(s.ready, s.n, sizeof *s.ready, ref_cmp);
+	if (s->n)
+		qsort(s->ready, s->n, sizeof *s->ready, ref_cmp);
 	snprintf(filter, sizeof filter, "%s.*", cfg->queue);
 	if ((st = bus_stream_subjects(b, COORD_QUEUE_STREAM, filter, queue_count, by_prio, e)) != ST_OK)
-		goto out;
+		return st;
 	/*
 	 * Each priority's ids go back as soon as its look ends: a one-shot
 	 * claim that finds none of a priority takes the next lower one, so
@@ -1873,24 +2038,25 @@ coord_queue_tidy(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, i
 	 */
 	for (prio = TASK_PRIORITY_MAX; prio >= 0; prio--) {
 		looked[prio] = by_prio[prio] == 0 ||
-			       tidy_prio(b, cfg, op, &s, prio, by_prio[prio], stat.last_seq, &held,
+			       tidy_prio(b, cfg, op, s, prio, by_prio[prio], last_seq, &held,
 					 &nheld, &capheld, out);
 		tidy_hand_back(held, nheld);
 		out->kept += nheld;
 		nheld = 0;
 	}
+	free(held);
 	out->kept -= op->falsify ? out->dropped : 0;
 	if (op->falsify) {
 		char ev[96];
 		snprintf(ev, sizeof ev, "%zu would be dropped, %zu kept", out->dropped, out->kept);
 		check(op, "stale ids in the ready queue", ST_OK, NULL, ev);
 	}
-	for (i = 0; i < s.n; i++) {
-		struct task t = { .id = s.ready[i].id, .priority = s.ready[i].prio,
+	for (i = 0; i < s->n; i++) {
+		struct task t = { .id = s->ready[i].id, .priority = s->ready[i].prio,
 				  .state = TASK_QUEUED };
-		if (!s.ready[i].lapsed || s.ready[i].queued ||
-		    s.ready[i].prio < 0 || s.ready[i].prio > TASK_PRIORITY_MAX ||
-		    !looked[s.ready[i].prio])
+		if (!s->ready[i].lapsed || s->ready[i].queued ||
+		    s->ready[i].prio < 0 || s->ready[i].prio > TASK_PRIORITY_MAX ||
+		    !looked[s->ready[i].prio])
 			continue;	/* ready, or its id may be among those not seen */
 		if (!op->falsify)
 			queue_ready(b, cfg, &t);
@@ -1898,12 +2064,109 @@ coord_queue_tidy(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, i
 	}
 	why_add(op, "queue", "", "%zu ids dropped (task no longer ready), %zu kept, %zu lapsed "
 		"leases announced again", out->dropped, out->kept, out->announced);
-out:
-	for (i = 0; i < s.n; i++)
-		free(s.ready[i].id);
-	free(s.ready);
-	free(held);
+	return ST_OK;
+}
+
+enum status
+coord_queue_tidy(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, int64_t now,
+		 struct coord_tidy *out, struct err *e)
+{
+	struct tidy_scan s = { .now = now };
+	struct bus_stream_stat stat;
+	struct coord_listing bad;
+	enum status st;
+	bool on;
+
+	memset(out, 0, sizeof *out);
+	if ((st = tidy_start(b, cfg, op, &stat, &on, e)) != ST_OK || !on)
+		return st;
+	if ((st = coord_scan(b, cfg, tidy_take, &s, &bad, e)) == ST_OK) {
+		coord_listing_release(&bad);
+		st = tidy_run(b, cfg, op, &s, stat.last_seq, out, e);
+	}
+	tidy_scan_release(&s);
 	return st;
+}
+
+/* --- the archive sweep -------------------------------------------------- */
+
+/* What one read of the live set gathers for a sweep and the queue's upkeep. */
+struct sweep_scan {
+	struct coord_filter f;		/* finished before the retention began */
+	struct move *mv;		/* the tasks to move, as read */
+	size_t n, cap;
+	struct tidy_scan *tidy;		/* NULL: no upkeep */
+};
+
+/* coord_scan's callback: t for the moves, the upkeep, both or neither. */
+static void
+sweep_take(void *arg, const struct task *t)
+{
+	struct sweep_scan *s = arg;
+
+	if (s->tidy)
+		tidy_take(s->tidy, t);
+	if (!coord_filter_keeps(&s->f, t))
+		return;
+	xgrow(&s->mv, &s->cap, s->n + 1, sizeof *s->mv);
+	move_init(&s->mv[s->n++], t, NULL);
+}
+
+/*
+ * A sweep, with the queue's upkeep when tidy: the queue's end first, then
+ * the live set read once for both, then the moves, then the upkeep (which
+ * needs only ready tasks, and keeps every id stored after the queue's end
+ * was read: the time the moves take changes nothing it decides).
+ */
+static enum status
+sweep(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, int64_t now, bool tidy,
+      struct coord_sweep *out, struct err *e)
+{
+	struct tidy_scan ts = { .now = now };
+	struct sweep_scan s = { .f = { .finished_before = now - cfg->retain_ms + 1 } };
+	struct bus_stream_stat stat;
+	struct coord_listing bad;
+	enum status st;
+	bool on = false;
+
+	memset(out, 0, sizeof *out);
+	if (cfg->archive == NULL)
+		return err_set(e, ST_USAGE, "no archive configured");
+	if ((st = opctx_may_write(op, "archive tasks", e)) != ST_OK && !op->falsify)
+		return st;
+	if (tidy && tidy_start(b, cfg, op, &stat, &on, &out->tidy_err) != ST_OK)
+		on = false;	/* a warning: the moves go on */
+	s.tidy = on ? &ts : NULL;
+	if ((st = coord_scan(b, cfg, sweep_take, &s, &bad, e)) != ST_OK)
+		goto out;
+	coord_listing_release(&bad);
+	st = moves_run(b, cfg, s.mv, s.n, op->falsify, &out->moved, &out->raced, e);
+	if (st == ST_OK && on &&
+	    tidy_run(b, cfg, op, &ts, stat.last_seq, &out->tidy, &out->tidy_err) != ST_OK)
+		memset(&out->tidy, 0, sizeof out->tidy);
+out:
+	moves_free(s.mv, s.n);
+	tidy_scan_release(&ts);
+	return st;
+}
+
+enum status
+coord_archive_sweep(struct bus *b, const struct coord_cfg *cfg, struct opctx *op, int64_t now,
+		    size_t *moved, size_t *raced, struct err *e)
+{
+	struct coord_sweep out;
+	enum status st = sweep(b, cfg, op, now, false, &out, e);
+
+	*moved = out.moved;
+	*raced = out.raced;
+	return st;
+}
+
+enum status
+coord_archive_sweep_tidy(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
+			 int64_t now, struct coord_sweep *out, struct err *e)
+{
+	return sweep(b, cfg, op, now, true, out, e);
 }
 
 void

@@ -311,6 +311,18 @@ enum status coord_archive_move(struct bus *b, const struct coord_cfg *cfg, const
 			       struct err *e);
 
 /*
+ * Move the finished tasks t[0..n) (each t[i].rev its live revision as
+ * read), MOVE_BATCH at a time, each step pipelined over a batch (archive
+ * copies, then CAS removals, then the refused settled): per task the same
+ * order and outcome as coord_archive_move. *moved counts the moved, *raced
+ * those that changed since read or whose record the archive does not take
+ * (they stay live). Stops after the first batch with a failure, returned.
+ */
+enum status coord_archive_move_many(struct bus *b, const struct coord_cfg *cfg,
+				    const struct task *t, size_t n, size_t *moved,
+				    size_t *raced, struct err *e);
+
+/*
  * Move every task finished more than cfg->retain_ms before now to the
  * archive (*moved counts them; *raced those that changed meanwhile). Under
  * op->falsify nothing moves and *moved counts what would.
@@ -344,6 +356,22 @@ struct coord_tidy {
 };
 enum status coord_queue_tidy(struct bus *b, const struct coord_cfg *cfg, struct opctx *op,
 			     int64_t now, struct coord_tidy *out, struct err *e);
+
+/*
+ * coord_archive_sweep then coord_queue_tidy from one read of the live set
+ * (the queue's end is read before it, as coord_queue_tidy does). A failure
+ * of the upkeep is no failure of the sweep: it is in out->tidy_err (a
+ * warning; the upkeep's counts are then zero), and the upkeep is skipped
+ * when the sweep fails.
+ */
+struct coord_sweep {
+	size_t moved, raced;
+	struct coord_tidy tidy;
+	struct err tidy_err;	/* code ST_OK: the upkeep ran, or had nothing to do */
+};
+enum status coord_archive_sweep_tidy(struct bus *b, const struct coord_cfg *cfg,
+				     struct opctx *op, int64_t now, struct coord_sweep *out,
+				     struct err *e);
 
 /*
  * A one-shot claim: ids from the ready queue (cfg->queue), highest priority

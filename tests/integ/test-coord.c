@@ -930,8 +930,8 @@ ids_of(struct bus *b, const struct coord_cfg *cfg, bool archive, char ***out)
  * (SIGKILL) and restarted: afterwards every task is in exactly one of the
  * live bucket and the archive (none lost, none in both), none finished is
  * left live, and the archive reads back in pages with --state done, each
- * task once. Mutation: remove the live record before writing the archive
- * in coord_archive_move and tasks are lost.
+ * task once. Mutation: remove the live keys before writing the archive in
+ * move_batch and tasks can be lost (test_archive_batch shows it each time).
  */
 static void
 test_archive_crash(void **state)
@@ -996,6 +996,198 @@ test_archive_crash(void **state)
 	strv_free(ar, na);
 	bus_kv_drop(b, "T_LIVE", NULL);
 	bus_kv_drop(b, "T_ARCH", NULL);
+	bus_close(b);
+}
+
+/* Write task id's record again as it is: a new revision, the same task. */
+static void
+touch(struct bus *b, const struct coord_cfg *cfg, const char *id)
+{
+	struct bus_kv_entry ent = BUS_KV_ENTRY_INIT;
+	struct err e = ERR_INIT;
+
+	assert_int_equal(bus_kv_get(b, cfg->bucket, id, &ent, &e), ST_OK);
+	assert_int_equal(bus_kv_update(b, cfg->bucket, id, ent.value.s, ent.value.len,
+				       ent.revision, NULL, &e), ST_OK);
+	buf_release(&ent.value);
+}
+
+/* Is id in both sorted vectors? */
+static bool
+in_both(char **a, size_t na, char **b, size_t nb)
+{
+	size_t i = 0, j = 0;
+	int c;
+
+	while (i < na && j < nb)
+		if ((c = strcmp(a[i], b[j])) == 0)
+			return true;
+		else if (c < 0)
+			i++;
+		else
+			j++;
+	return false;
+}
+
+/*
+ * Batched moves over a read gone stale: 600 finished tasks read, then,
+ * before the moves (three batches: 256, 256, 88): 12 rewritten (changed
+ * since read: they stay live, counted raced, no archive copy left); one
+ * moved by another mover (gone: counted moved); one moved by another
+ * mover and requeued (live again: stays live, its archive copy gone,
+ * counted raced). Afterwards every task is in exactly one of the live set
+ * and the archive, and the live bucket's stream holds nothing of the moved
+ * (no marker left). Then a sweep under falsify moves nothing, and a real
+ * one moves the 12 (now old enough) but not the requeued one. First of
+ * all, a sweep whose archive cannot be written (no such bucket) fails and
+ * leaves every task live. Mutations: remove the live keys before writing
+ * the archive in move_batch and the failed sweep loses all 600; count a
+ * refused removal as moved in move_settle and the counts fail; drop the
+ * archive copy's removal there and a task is in both.
+ */
+static void
+test_archive_batch(void **state)
+{
+	struct bus_kv_def live = { "T_BLIVE", "test", 8 }, arch = { "T_BARCH", "test", 1 };
+	struct coord_cfg cfg = { .bucket = "T_BLIVE", .lease_ms = 60000, .max_attempts = 3,
+				 .retry_backoff_ms = 100, .archive = "T_BARCH", .retain_ms = 0 };
+	struct coord_filter f = { .finished_before = wall_ms() + 1000000 };
+	enum { N = 600 };
+	struct coord_listing l;
+	struct bus *b = connect_srv();
+	struct err e = ERR_INIT;
+	struct opctx op;
+	struct bus_stream_stat ss;
+	struct task t, u;
+	enum status st;
+	char **lv, **ar, id[32];
+	size_t nl, na, i, moved, raced;
+	bool created;
+
+	(void)state;
+	assert_int_equal(bus_kv_ensure(b, &live, &created, &e), ST_OK);
+	assert_int_equal(bus_kv_ensure(b, &arch, &created, &e), ST_OK);
+	assert_int_equal(hload_tasks(b, "T_BLIVE", "m", N - 2, TASK_DONE), ST_OK);
+	assert_int_equal(hload_tasks(b, "T_BLIVE", "d", 2, TASK_DEAD), ST_OK);
+	opctx_init(&op, NULL);	/* no archive to write: nothing leaves the live set */
+	cfg.archive = "T_BNONE";
+	st = coord_archive_sweep(b, &cfg, &op, wall_ms(), &moved, &raced, &e);
+	assert_int_not_equal(st, ST_OK);	/* no stream takes the subject: no answer */
+	assert_int_equal(moved, 0);
+	cfg.archive = "T_BARCH";
+	opctx_release(&op);
+	assert_int_equal(coord_list(b, &cfg, &f, &l, &e), ST_OK);
+	assert_int_equal(l.n, N);
+	for (i = 0; i < 12; i++) {
+		snprintf(id, sizeof id, "m-%06zu", i * 41 + 3);
+		touch(b, &cfg, id);
+	}
+	for (i = 0; i < 2; i++) {	/* another mover takes both dead ones */
+		snprintf(id, sizeof id, "d-%06zu", i);
+		assert_int_equal(coord_get(b, &cfg, id, &t, &e), ST_OK);
+		assert_int_equal(coord_archive_move(b, &cfg, &t, &e), ST_OK);
+		task_release(&t);
+	}
+	/* one is requeued: live again, a new revision (and retain 0 keeps it: not finished) */
+	assert_int_equal(op_run(b, &cfg, OP_REQUEUE, "d-000001", false, false, &u, &e), ST_OK);
+	task_release(&u);
+	assert_int_equal(coord_archive_move_many(b, &cfg, l.tasks, l.n, &moved, &raced, &e), ST_OK);
+	coord_listing_release(&l);
+	assert_int_equal(raced, 13);
+	assert_int_equal(moved, N - 13);
+	nl = ids_of(b, &cfg, false, &lv);
+	na = ids_of(b, &cfg, true, &ar);
+	assert_int_equal(nl, 13);
+	assert_int_equal(na, N - 13);
+	assert_false(in_both(lv, nl, ar, na));
+	assert_int_equal(bus_kv_stat(b, "T_BLIVE", &ss, &e), ST_OK);
+	assert_int_equal(ss.subjects, 13);	/* nothing left of the moved: no marker */
+	assert_int_equal(bus_kv_stat(b, "T_BARCH", &ss, &e), ST_OK);
+	assert_int_equal(ss.msgs, N - 13);	/* nor of the copies removed */
+	assert_int_equal(coord_get(b, &cfg, "d-000001", &t, &e), ST_OK);
+	assert_false(t.archived);
+	assert_int_equal(t.state, TASK_QUEUED);
+	task_release(&t);
+	assert_int_equal(coord_get(b, &cfg, "d-000000", &t, &e), ST_OK);
+	assert_true(t.archived);
+	task_release(&t);
+	strv_free(lv, nl);
+	strv_free(ar, na);
+
+	opctx_init(&op, NULL);	/* falsify: counted, nothing moved */
+	op.falsify = true;
+	assert_int_equal(coord_archive_sweep(b, &cfg, &op, wall_ms(), &moved, &raced, &e), ST_OK);
+	assert_int_equal(moved, 12);
+	opctx_release(&op);
+	opctx_init(&op, NULL);
+	assert_int_equal(coord_archive_sweep(b, &cfg, &op, wall_ms(), &moved, &raced, &e), ST_OK);
+	assert_int_equal(moved, 12);
+	assert_int_equal(raced, 0);
+	opctx_release(&op);
+	nl = ids_of(b, &cfg, false, &lv);
+	na = ids_of(b, &cfg, true, &ar);
+	assert_int_equal(nl, 1);
+	assert_string_equal(lv[0], "d-000001");
+	assert_int_equal(na, N - 1);
+	assert_false(in_both(lv, nl, ar, na));
+	strv_free(lv, nl);
+	strv_free(ar, na);
+	bus_kv_drop(b, "T_BLIVE", NULL);
+	bus_kv_drop(b, "T_BARCH", NULL);
+	bus_close(b);
+}
+
+/*
+ * A sweep and the queue's upkeep from one read: 6 tasks pushed with their
+ * ids on the ready queue, 2 cancelled (dead: moved, their ids stale); one
+ * sweep with retain 0 moves the 2, drops their 2 ids and keeps the 4
+ * others; a second finds nothing to move or drop. Mutation: hand the
+ * upkeep none of the read (s.tidy NULL in sweep()) and it drops the ids of
+ * the ready tasks too.
+ */
+static void
+test_sweep_tidy(void **state)
+{
+	struct bus_kv_def live = { "T_SLIVE", "test", 8 }, arch = { "T_SARCH", "test", 1 };
+	struct coord_cfg cfg = { .bucket = "T_SLIVE", .lease_ms = 60000, .max_attempts = 3,
+				 .retry_backoff_ms = 100, .archive = "T_SARCH", .retain_ms = 3600000,
+				 .queue = COORD_QUEUE_PREFIX };
+	struct bus *b = connect_srv();
+	struct err e = ERR_INIT;
+	struct coord_sweep sw;
+	struct opctx op;
+	struct task u;
+	bool created;
+
+	(void)state;
+	bus_stream_drop(b, COORD_QUEUE_STREAM, NULL);	/* ids of this test only */
+	assert_int_equal(bus_stream_ensure(b, &schema_streams[0], &created, &e), ST_OK);
+	assert_int_equal(bus_kv_ensure(b, &live, &created, &e), ST_OK);
+	assert_int_equal(bus_kv_ensure(b, &arch, &created, &e), ST_OK);
+	assert_int_equal(push_many(b, &cfg, "s", 6), 6);
+	assert_int_equal(op_run(b, &cfg, OP_CANCEL, "s1", false, false, &u, &e), ST_OK);
+	task_release(&u);
+	assert_int_equal(op_run(b, &cfg, OP_CANCEL, "s4", false, false, &u, &e), ST_OK);
+	task_release(&u);
+	cfg.retain_ms = 0;
+	opctx_init(&op, NULL);
+	assert_int_equal(coord_archive_sweep_tidy(b, &cfg, &op, wall_ms(), &sw, &e), ST_OK);
+	assert_int_equal(sw.tidy_err.code, ST_OK);
+	assert_int_equal(sw.moved, 2);
+	assert_int_equal(sw.raced, 0);
+	assert_int_equal(sw.tidy.dropped, 2);
+	assert_int_equal(sw.tidy.kept, 4);
+	assert_int_equal(coord_get(b, &cfg, "s4", &u, &e), ST_OK);
+	assert_true(u.archived);
+	task_release(&u);
+	assert_int_equal(coord_archive_sweep_tidy(b, &cfg, &op, wall_ms(), &sw, &e), ST_OK);
+	assert_int_equal(sw.moved, 0);
+	assert_int_equal(sw.tidy.dropped, 0);
+	assert_int_equal(sw.tidy.kept, 4);
+	opctx_release(&op);
+	bus_stream_drop(b, COORD_QUEUE_STREAM, NULL);
+	bus_kv_drop(b, "T_SLIVE", NULL);
+	bus_kv_drop(b, "T_SARCH", NULL);
 	bus_close(b);
 }
 
@@ -1145,6 +1337,8 @@ main(void)
 		cmocka_unit_test(test_pages),
 		cmocka_unit_test(test_cancel_requeue),
 		cmocka_unit_test(test_archive_crash),
+		cmocka_unit_test(test_archive_batch),
+		cmocka_unit_test(test_sweep_tidy),
 		cmocka_unit_test(test_one_shot_queue),
 		cmocka_unit_test(test_task_index),
 	};
