@@ -217,8 +217,10 @@ trow_parse(const char *key, const void *value, size_t len, uint64_t rev, bool ke
 static void
 wake(struct fleet *f)
 {
-	if (f->wake)
-		f->wake(f->wake_arg);
+	fleet_wake_fn fn = f->wake;	/* read once: the console clears it as it stops */
+
+	if (fn)
+		fn(f->wake_arg);
 }
 
 /* Apply one event; with keep_history the record's history stays (rewinds). */
