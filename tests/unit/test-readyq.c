@@ -33,11 +33,10 @@ struct rec {
 	uint64_t rev;
 };
 
-/* Put r into q as a record another client could have written. */
+/* r as a record another client could have written. */
 static void
-put(struct readyq *q, const struct rec *r)
+record_json(const struct rec *r, struct buf *json)
 {
-	struct buf json = BUF_INIT;
 	struct task t;
 
 	task_init(&t);
@@ -58,10 +57,19 @@ put(struct readyq *q, const struct rec *r)
 		t.attempts = 1;
 		t.lease_until = r->lease_until;
 	}
-	task_to_json(&t, &json);
+	task_to_json(&t, json);
+	task_release(&t);
+}
+
+/* Put r into q. */
+static void
+put(struct readyq *q, const struct rec *r)
+{
+	struct buf json = BUF_INIT;
+
+	record_json(r, &json);
 	readyq_put(q, r->id, json.s, json.len, r->rev ? r->rev : 1);
 	buf_release(&json);
-	task_release(&t);
 }
 
 /* The id c would get next (the pick stays in flight), or "" when none. */
@@ -211,6 +219,31 @@ test_revisions(void **state)
 	readyq_free(q);
 }
 
+/*
+ * The stream leader's record replaces what the index knew, whatever the
+ * revisions (a replica numbering ahead of the leader): readyq_replace says
+ * the revision known before, and later records compare with the new one.
+ */
+static void
+test_replace(void **state)
+{
+	struct readyq *q = readyq_new();
+	struct buf json = BUF_INIT;
+
+	(void)state;
+	put(q, &(struct rec){ .id = "a", .state = TASK_CLAIMED, .lease_until = NOW + 100,
+			      .rev = 9 });
+	assert_string_equal(next(q, "s1", NULL, NOW), "");
+	record_json(&(struct rec){ .id = "a" }, &json);
+	put(q, &(struct rec){ .id = "a", .rev = 8 });	/* an older view: ignored */
+	assert_string_equal(next(q, "s1", NULL, NOW), "");
+	assert_int_equal(readyq_replace(q, "a", json.s, json.len, 8), 9);
+	assert_int_equal(readyq_replace(q, "b", json.s, json.len, 3), 0);	/* new key */
+	assert_string_equal(next(q, "s1", NULL, NOW), "a");
+	buf_release(&json);
+	readyq_free(q);
+}
+
 /* Records that are not tasks are quarantined until a valid one replaces them. */
 static void
 test_invalid_never_offered(void **state)
@@ -299,6 +332,7 @@ main(void)
 		cmocka_unit_test(test_not_before),
 		cmocka_unit_test(test_expired_leases),
 		cmocka_unit_test(test_revisions),
+		cmocka_unit_test(test_replace),
 		cmocka_unit_test(test_invalid_never_offered),
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_history_events),
