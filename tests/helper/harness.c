@@ -175,7 +175,7 @@ hc_kill_all(void)
 		}
 }
 
-static const int hc_sigs[] = { SIGABRT, SIGSEGV, SIGBUS, SIGTERM, SIGINT, SIGFPE };
+static const int hc_sigs[] = { SIGABRT, SIGSEGV, SIGBUS, SIGTERM, SIGINT, SIGFPE, SIGALRM };
 static struct sigaction hc_old[sizeof hc_sigs / sizeof hc_sigs[0]];
 
 /*
@@ -186,8 +186,12 @@ static struct sigaction hc_old[sizeof hc_sigs / sizeof hc_sigs[0]];
 static void
 hc_on_signal(int sig)
 {
+	static const char late[] = "harness: out of time (a test's alarm): the nodes are killed\n";
 	size_t i;
 
+	if (sig == SIGALRM && write(2, late, sizeof late - 1) < 0) {
+		/* nothing more can be said */
+	}
 	hc_kill_all();
 	for (i = 0; i < sizeof hc_sigs / sizeof hc_sigs[0]; i++)
 		if (hc_sigs[i] == sig)

@@ -620,6 +620,8 @@ teardown(void **state)
 	return 0;
 }
 
+#define WATCHDOG_S 600	/* a hung run fails (SIGALRM, nodes killed) instead of hanging make check */
+
 int
 main(void)
 {
@@ -627,7 +629,10 @@ main(void)
 		cmocka_unit_test(test_kills),
 		cmocka_unit_test(test_pause),
 	};
-	int rc = cmocka_run_group_tests(tests, setup, teardown);
+	int rc;
+
+	alarm(WATCHDOG_S);
+	rc = cmocka_run_group_tests(tests, setup, teardown);
 
 	print_message("buses kept open after bus_close (nats.c still busy with them): %zu\n",
 		      bus_parked());
